@@ -46,7 +46,15 @@ int envmgr_error_wrap(envmgr_error_t *err, const char *fmt, ...)
     vsnprintf(context, sizeof(context), fmt, ap);
     va_end(ap);
     memcpy(old, err->message, sizeof(old));
-    snprintf(err->message, sizeof(err->message), "%s: %s", context, old);
+    size_t n = strlen(context);
+    if (n > sizeof(err->message) - 3)
+        n = sizeof(err->message) - 3;
+    memcpy(err->message, context, n);
+    memcpy(err->message + n, ": ", 2);
+    size_t rest = sizeof(err->message) - n - 3;
+    size_t old_len = strnlen(old, rest);
+    memcpy(err->message + n + 2, old, old_len);
+    err->message[n + 2 + old_len] = '\0';
     return -1;
 }
 
