@@ -1,0 +1,51 @@
+/* The CLI's shared pieces. Each command lives in cmd/<name>.c as
+ *   int cmd_<name>(int argc, char **argv, envtest_globals_t *g);
+ * returning the exit code, and is listed in main.c's table. Commands parse their own options with
+ * getopt_long (argv[0] is the command name) and call envmgr; only cmd/ prints. */
+#ifndef ENVTEST_CMD_H
+#define ENVTEST_CMD_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "compose.h"
+#include "engine.h"
+#include "error.h"
+
+typedef struct envtest_globals {
+    const char *compose_file; /* -f / --file, or NULL */
+    const char *project_name; /* -p / --project-name, or NULL */
+    const char *host;         /* -H / --host, or NULL ($DOCKER_HOST) */
+    bool verbose;             /* -v: debug messages */
+    bool quiet;               /* -q */
+    bool stderr_is_tty;
+    bool stdout_is_tty;
+} envtest_globals_t;
+
+typedef int (*envtest_command_fn)(int argc, char **argv, envtest_globals_t *g);
+
+/* Prints "envtest: <message>" and the hint on stderr; returns the error's exit code. */
+int envtest_report_error(const envmgr_error_t *err);
+/* Prints "envtest <cmd>: <message>\nTry 'envtest <cmd> --help'." and returns 2. */
+int envtest_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Loads the compose file named by g (or the default). */
+int envtest_load_project(const envtest_globals_t *g, envmgr_project_t **out, envmgr_error_t *err);
+/* Opens the engine named by g (or $DOCKER_HOST, or the default socket). */
+int envtest_open_engine(const envtest_globals_t *g, envmgr_engine_t **out, envmgr_error_t *err);
+/* The project name without loading the compose file fully when -p/ENVTEST_PROJECT give it; else
+ * from the compose file. Malloc'ed. */
+int envtest_project_name(const envtest_globals_t *g, char **out, envmgr_error_t *err);
+
+/* Common options every command accepts after its name: -f FILE, -p NAME, -H HOST. Returns true when
+ * opt was one of them (and stores it). */
+bool envtest_common_option(envtest_globals_t *g, int opt, const char *arg);
+#define ENVTEST_COMMON_SHORTOPTS "f:p:H:"
+#define ENVTEST_COMMON_LONGOPTS                                                                    \
+    {"file", required_argument, NULL, 'f'}, {"project-name", required_argument, NULL, 'p'},        \
+        {"host", required_argument, NULL, 'H'}
+
+/* Installs SIGINT/SIGTERM handlers that call envmgr_interrupt() (a second Ctrl-C exits at once). */
+void envtest_install_signal_handlers(void);
+
+#endif
