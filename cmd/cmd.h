@@ -24,6 +24,18 @@ typedef struct envtest_globals {
 
 typedef int (*envtest_command_fn)(int argc, char **argv, envtest_globals_t *g);
 
+int cmd_config(int argc, char **argv, envtest_globals_t *g);
+int cmd_down(int argc, char **argv, envtest_globals_t *g);
+int cmd_env(int argc, char **argv, envtest_globals_t *g);
+int cmd_fixture(int argc, char **argv, envtest_globals_t *g);
+int cmd_keep(int argc, char **argv, envtest_globals_t *g);
+int cmd_logs(int argc, char **argv, envtest_globals_t *g);
+int cmd_report(int argc, char **argv, envtest_globals_t *g);
+int cmd_run(int argc, char **argv, envtest_globals_t *g);
+int cmd_status(int argc, char **argv, envtest_globals_t *g);
+int cmd_up(int argc, char **argv, envtest_globals_t *g);
+int cmd_version(int argc, char **argv, envtest_globals_t *g);
+
 /* Prints "envtest: <message>" and the hint on stderr; returns the error's exit code. */
 int envtest_report_error(const envmgr_error_t *err);
 /* Prints "envtest <cmd>: <message>\nTry 'envtest <cmd> --help'." and returns 2. */
@@ -36,6 +48,12 @@ int envtest_open_engine(const envtest_globals_t *g, envmgr_engine_t **out, envmg
 /* The project name without loading the compose file fully when -p/ENVTEST_PROJECT give it; else
  * from the compose file. Malloc'ed. */
 int envtest_project_name(const envtest_globals_t *g, char **out, envmgr_error_t *err);
+
+/* Loads the project for a command that talks to the engine: generated secrets (x-envtest.secrets)
+ * are taken from the live environment's network label when it exists, so a re-up keeps them.
+ * *secrets_label (malloc'ed JSON, may be NULL) is what `up` stores on a new network. */
+int envtest_load_live_project(const envtest_globals_t *g, envmgr_engine_t *engine,
+                              envmgr_project_t **out, char **secrets_label, envmgr_error_t *err);
 
 /* Common options every command accepts after its name: -f FILE, -p NAME, -H HOST. Returns true when
  * opt was one of them (and stores it). */

@@ -47,6 +47,8 @@ typedef struct envmgr_up_options {
     int64_t wait_timeout_ms;     /* default 120000 */
     bool keep_on_failure;        /* --keep: leave what was created when up fails */
     bool no_fixtures;
+    /* Extra labels for the project network (e.g. io.envtest.secrets), set when it is created. */
+    const envmgr_kvlist_t *network_labels;
     envmgr_progress_cb progress;
     void *userdata;
 } envmgr_up_options_t;
@@ -78,7 +80,8 @@ bool envmgr_status_all_healthy(const json_t *status);
 int envmgr_env_vars(envmgr_engine_t *engine, const envmgr_project_t *project, envmgr_kvlist_t *out,
                     envmgr_error_t *err);
 
-/* Marks (or unmarks) the live environment as kept: label on the project network. */
+/* Marks (or unmarks) the live environment as kept. Engine labels cannot change after creation, so
+ * the mark is a small labelled volume <project>_envtest-keep, removed by `down`. */
 int envmgr_keep_set(envmgr_engine_t *engine, const char *project_name, bool keep,
                     envmgr_error_t *err);
 int envmgr_keep_get(envmgr_engine_t *engine, const char *project_name, bool *kept,

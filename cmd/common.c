@@ -1,0 +1,155 @@
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "log.h"
+#include "util.h"
+
+int envtest_report_error(const envmgr_error_t *err)
+{
+    fprintf(stderr, "envtest: error: %s\n", err->message);
+    if (err->hint[0])
+        fprintf(stderr, "  hint: %s\n", err->hint);
+    return envmgr_error_exit_code(err);
+}
+
+int envtest_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "envtest %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'envtest %s --help'.\n", cmd);
+    return ENVTEST_EXIT_USAGE;
+}
+
+bool envtest_common_option(envtest_globals_t *g, int opt, const char *arg)
+{
+    switch (opt) {
+    case 'f':
+        g->compose_file = arg;
+        return true;
+    case 'p':
+        g->project_name = arg;
+        return true;
+    case 'H':
+        g->host = arg;
+        return true;
+    default:
+        return false;
+    }
+}
+
+int envtest_load_project(const envtest_globals_t *g, envmgr_project_t **out, envmgr_error_t *err)
+{
+    envmgr_compose_options_t opts = {.project_name = g->project_name};
+    return envmgr_compose_load(g->compose_file, &opts, out, err);
+}
+
+int envtest_open_engine(const envtest_globals_t *g, envmgr_engine_t **out, envmgr_error_t *err)
+{
+    return envmgr_engine_open(g->host, out, err);
+}
+
+int envtest_project_name(const envtest_globals_t *g, char **out, envmgr_error_t *err)
+{
+    if (g->project_name) {
+        *out = xstrdup(g->project_name);
+        return 0;
+    }
+    const char *env = getenv("ENVTEST_PROJECT");
+    if (env && *env) {
+        *out = xstrdup(env);
+        return 0;
+    }
+    envmgr_project_t *project = NULL;
+    if (envtest_load_project(g, &project, err) < 0)
+        return -1;
+    *out = xstrdup(project->name);
+    envmgr_project_free(project);
+    return 0;
+}
+
+static void on_signal(int sig)
+{
+    static volatile sig_atomic_t count;
+    if (++count > 1) {
+        /* A second Ctrl-C: the user wants out now. */
+        const char msg[] = "\nenvtest: interrupted again, exiting without cleanup\n";
+        ssize_t r = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+        (void)r;
+        _exit(ENVTEST_EXIT_INTERRUPTED);
+    }
+    (void)sig;
+    envmgr_interrupt();
+}
+
+void envtest_install_signal_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+struct secrets_ctx {
+    json_t *known; /* name -> value, from the live network, plus generated ones */
+};
+
+static char *secret_from_live(void *userdata, const char *name)
+{
+    struct secrets_ctx *ctx = userdata;
+    const char *value = json_string_value(json_object_get(ctx->known, name));
+    if (value)
+        return xstrdup(value);
+    char token[25];
+    envmgr_error_t err = {0};
+    if (envmgr_random_token(token, 24, &err) < 0)
+        return NULL; /* compose generates one itself */
+    json_object_set_new(ctx->known, name, json_string(token));
+    return xstrdup(token);
+}
+
+int envtest_load_live_project(const envtest_globals_t *g, envmgr_engine_t *engine,
+                              envmgr_project_t **out, char **secrets_label, envmgr_error_t *err)
+{
+    cleanup_free char *name = NULL;
+    if (envtest_project_name(g, &name, err) < 0)
+        return -1;
+    cleanup_free char *network = xasprintf("%s_default", name);
+    cleanup_json json_t *inspect = NULL;
+    envmgr_error_t lookup_err = {0};
+    struct secrets_ctx ctx = {.known = NULL};
+    if (envmgr_engine_network_inspect(engine, network, &inspect, &lookup_err) == 0) {
+        const char *label = json_string_value(
+            json_object_get(json_object_get(inspect, "Labels"), "io.envtest.secrets"));
+        if (label)
+            ctx.known = json_loads(label, 0, NULL);
+    } else if (lookup_err.kind != ENVMGR_E_NOT_FOUND) {
+        *err = lookup_err;
+        return -1;
+    }
+    if (!json_is_object(ctx.known)) {
+        json_decref(ctx.known);
+        ctx.known = json_object();
+    }
+    envmgr_compose_options_t opts = {
+        .project_name = name,
+        .secret_cb = secret_from_live,
+        .secret_userdata = &ctx,
+    };
+    int r = envmgr_compose_load(g->compose_file, &opts, out, err);
+    if (r == 0 && secrets_label)
+        *secrets_label = json_object_size(ctx.known) ? json_dumps(ctx.known, JSON_COMPACT) : NULL;
+    json_decref(ctx.known);
+    return r;
+}

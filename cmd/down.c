@@ -1,0 +1,74 @@
+/* envtest down [-v]: remove everything labelled with the project, also after a crash. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cmd.h"
+#include "lifecycle.h"
+#include "progress.h"
+#include "util.h"
+
+static void down_usage(FILE *out)
+{
+    fprintf(out, "Usage: envtest down [OPTIONS]\n\n"
+                 "Removes every container and network of the project (found by the label\n"
+                 "io.envtest.project, so also what a crashed envtest left), and its keep mark.\n\n"
+                 "Options:\n"
+                 "  -v, --volumes          also remove the project's volumes\n"
+                 "  -f, --file FILE        Compose file (only to learn the project name)\n"
+                 "  -p, --project-name N   project name\n"
+                 "  -h, --help             this help\n\n"
+                 "Exit codes: 0 removed (or nothing was there), 3 engine error.\n");
+}
+
+int cmd_down(int argc, char **argv, envtest_globals_t *g)
+{
+    static const struct option longopts[] = {
+        ENVTEST_COMMON_LONGOPTS,
+        {"volumes", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    bool volumes = false;
+    int opt;
+    while ((opt = getopt_long(argc, argv, ENVTEST_COMMON_SHORTOPTS "vh", longopts, NULL)) != -1) {
+        if (envtest_common_option(g, opt, optarg))
+            continue;
+        switch (opt) {
+        case 'v':
+            volumes = true;
+            break;
+        case 'h':
+            down_usage(stdout);
+            return ENVTEST_EXIT_OK;
+        default:
+            return envtest_usage_error("down", "invalid option");
+        }
+    }
+    if (optind < argc)
+        return envtest_usage_error("down", "unexpected argument '%s'", argv[optind]);
+    envmgr_error_t err = {0};
+    cleanup_free char *name = NULL;
+    if (envtest_project_name(g, &name, &err) < 0)
+        return envtest_report_error(&err);
+    envmgr_engine_t *engine = NULL;
+    if (envtest_open_engine(g, &engine, &err) < 0)
+        return envtest_report_error(&err);
+    envtest_progress_t progress;
+    envtest_progress_init(&progress, stderr, g->stderr_is_tty, g->quiet);
+    int removed = 0;
+    int64_t t0 = envmgr_now_ms();
+    int r = envmgr_down(engine, name, volumes, envtest_progress_cb, &progress, &removed, &err);
+    envtest_progress_finish(&progress);
+    envmgr_engine_close(engine);
+    if (r < 0)
+        return envtest_report_error(&err);
+    if (!g->quiet) {
+        if (removed)
+            fprintf(stderr, "envtest: %s is down: %d object%s removed (%.1fs)\n", name, removed,
+                    removed == 1 ? "" : "s", (envmgr_now_ms() - t0) / 1000.0);
+        else
+            fprintf(stderr, "envtest: nothing of %s was there\n", name);
+    }
+    return ENVTEST_EXIT_OK;
+}

@@ -1,0 +1,130 @@
+/* envtest keep [--release]: keep the live environment for inspection and reproduction. */
+#include <dirent.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "lifecycle.h"
+#include "util.h"
+
+/* The newest run folder under .envtest/runs (names sort by time). */
+static char *latest_run_report(void)
+{
+    DIR *d = opendir(".envtest/runs");
+    if (!d)
+        return NULL;
+    char *best = NULL;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.' || strcmp(e->d_name, "latest") == 0)
+            continue;
+        if (!best || strcmp(e->d_name, best) > 0) {
+            free(best);
+            best = xstrdup(e->d_name);
+        }
+    }
+    closedir(d);
+    if (!best)
+        return NULL;
+    char *path = xasprintf(".envtest/runs/%s/report.json", best);
+    free(best);
+    return path;
+}
+
+static void print_failing_suites(const envtest_globals_t *g, const char *project)
+{
+    cleanup_free char *path = latest_run_report();
+    if (!path)
+        return;
+    cleanup_json json_t *report = json_load_file(path, 0, NULL);
+    json_t *suites = json_object_get(report, "suites");
+    bool header = false;
+    for (size_t i = 0; i < json_array_size(suites); i++) {
+        json_t *s = json_array_get(suites, i);
+        const char *status = json_string_value(json_object_get(s, "status"));
+        if (!status || (strcmp(status, "failed") && strcmp(status, "timeout") &&
+                        strcmp(status, "crashed") && strcmp(status, "error")))
+            continue;
+        if (!header) {
+            printf("\nFailing suites of the last run (%s):\n", path);
+            header = true;
+        }
+        const char *name = json_string_value(json_object_get(s, "name"));
+        printf("  %-20s re-run: envtest%s%s -p %s run --suite %s\n", name ? name : "?",
+               g->compose_file ? " -f " : "", g->compose_file ? g->compose_file : "", project,
+               name ? name : "?");
+    }
+}
+
+int cmd_keep(int argc, char **argv, envtest_globals_t *g)
+{
+    static const struct option longopts[] = {
+        ENVTEST_COMMON_LONGOPTS,
+        {"release", no_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    bool release = false;
+    int opt;
+    while ((opt = getopt_long(argc, argv, ENVTEST_COMMON_SHORTOPTS "h", longopts, NULL)) != -1) {
+        if (envtest_common_option(g, opt, optarg))
+            continue;
+        switch (opt) {
+        case 'r':
+            release = true;
+            break;
+        case 'h':
+            printf("Usage: envtest keep [--release] [-f FILE] [-p NAME]\n\n"
+                   "Marks the live environment as kept: no run, down-on-exit or clean-up removes\n"
+                   "it until 'envtest down'. Prints how to connect to every service, the logs\n"
+                   "command, and the failing suites of the last run with the command that re-runs\n"
+                   "each against this environment. --release removes the mark.\n");
+            return ENVTEST_EXIT_OK;
+        default:
+            return envtest_usage_error("keep", "invalid option");
+        }
+    }
+    envmgr_error_t err = {0};
+    envmgr_project_t *project = NULL;
+    if (envtest_load_project(g, &project, &err) < 0)
+        return envtest_report_error(&err);
+    envmgr_engine_t *engine = NULL;
+    int code = ENVTEST_EXIT_OK;
+    envmgr_kvlist_t vars = {0};
+    if (envtest_open_engine(g, &engine, &err) < 0) {
+        code = envtest_report_error(&err);
+        goto out;
+    }
+    if (!release && envmgr_env_vars(engine, project, &vars, &err) < 0) {
+        code = envtest_report_error(&err);
+        goto out;
+    }
+    if (envmgr_keep_set(engine, project->name, !release, &err) < 0) {
+        code = envtest_report_error(&err);
+        goto out;
+    }
+    if (release) {
+        printf("envtest: %s is no longer kept\n", project->name);
+        goto out;
+    }
+    printf("envtest: %s is kept until 'envtest -p %s down -v'.\n\nConnect:\n", project->name,
+           project->name);
+    for (size_t i = 0; i < vars.n; i++)
+        if (strcmp(vars.items[i].key, "ENVTEST_MYSQL_PASSWORD") != 0)
+            printf("  %s=%s\n", vars.items[i].key, vars.items[i].value);
+    printf("  (all variables: eval \"$(envtest -p %s env)\")\n", project->name);
+    const envmgr_kv_t *port = envmgr_kvlist_find(&vars, "ENVTEST_MYSQL_PORT");
+    if (port)
+        printf("  mysql shell: mariadb -h127.0.0.1 -P%s -u\"$ENVTEST_MYSQL_USER\" "
+               "-p\"$ENVTEST_MYSQL_PASSWORD\" \"$ENVTEST_MYSQL_DATABASE\"\n",
+               port->value);
+    printf("\nLogs: envtest -p %s logs [SERVICE] --tail 100\n", project->name);
+    print_failing_suites(g, project->name);
+out:
+    envmgr_kvlist_free(&vars);
+    envmgr_engine_close(engine);
+    envmgr_project_free(project);
+    return code;
+}

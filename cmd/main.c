@@ -1,0 +1,124 @@
+/* envtest: the command table and global options. Each command is a thin shell over envmgr. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "log.h"
+
+struct command {
+    const char *name;
+    envtest_command_fn fn;
+    const char *summary;
+};
+
+/* Sorted by name; `envtest help` lists them in this order. */
+static const struct command commands[] = {
+    {"config", cmd_config, "print the resolved Compose model as JSON (no engine needed)"},
+    {"down", cmd_down, "remove the environment's containers, network (and volumes with -v)"},
+    {"env", cmd_env, "print connection variables (sh, dotenv, json, github)"},
+#ifdef ENVTEST_HAVE_FIXTURE
+    {"fixture", cmd_fixture, "load, verify, pack or inspect fixture archives"},
+#endif
+    {"keep", cmd_keep, "keep the live environment for inspection; print how to reach it"},
+    {"logs", cmd_logs, "print services' logs"},
+#ifdef ENVTEST_HAVE_RUN
+    {"report", cmd_report, "print or merge run reports"},
+    {"run", cmd_run, "run the integration suites against the environment"},
+#endif
+    {"status", cmd_status, "show services, state, health and ports"},
+    {"up", cmd_up, "create the environment, wait for health, load fixtures"},
+    {"version", cmd_version, "print envtest's and the engine's versions"},
+};
+
+static void print_usage(FILE *out)
+{
+    fprintf(out, "Usage: envtest [-f FILE] [-p NAME] [-H HOST] [-v] COMMAND [ARGS...]\n\n"
+                 "A throw-away world for integration tests: MySQL, mock LLM and mock vector search\n"
+                 "from a Compose file, driven over the Docker Engine API.\n\nCommands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out,
+            "\nGlobal options (also accepted after the command):\n"
+            "  -f, --file FILE          Compose file (default compose/compose.yaml, else ./compose.yaml)\n"
+            "  -p, --project-name NAME  project name (default $ENVTEST_PROJECT, name:, directory)\n"
+            "  -H, --host HOST          Docker engine (default $DOCKER_HOST, unix:///var/run/docker.sock)\n"
+            "  -v, --verbose            debug messages\n"
+            "  -q, --quiet              only errors\n\n"
+            "Exit codes: 0 ok, 1 tests failed, 2 usage or configuration error,\n"
+            "            3 environment error, 130 interrupted.\n"
+            "Run 'envtest COMMAND --help' for a command's options.\n");
+}
+
+static void log_to_stderr(void *userdata, enum envmgr_log_level level, const char *message)
+{
+    const envtest_globals_t *g = userdata;
+    if (level == ENVMGR_LOG_DEBUG && !g->verbose)
+        return;
+    if (level == ENVMGR_LOG_INFO && g->quiet)
+        return;
+    const char *prefix = level == ENVMGR_LOG_WARN ? "envtest: warning: " : "envtest: ";
+    fprintf(stderr, "%s%s\n", prefix, message);
+}
+
+int main(int argc, char **argv)
+{
+    envtest_globals_t g = {0};
+    g.stderr_is_tty = isatty(STDERR_FILENO);
+    g.stdout_is_tty = isatty(STDOUT_FILENO);
+
+    static const struct option longopts[] = {
+        ENVTEST_COMMON_LONGOPTS,
+        {"verbose", no_argument, NULL, 'v'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    /* '+': stop at the first non-option, the command. */
+    while ((opt = getopt_long(argc, argv, "+" ENVTEST_COMMON_SHORTOPTS "vqh", longopts, NULL)) !=
+           -1) {
+        if (envtest_common_option(&g, opt, optarg))
+            continue;
+        switch (opt) {
+        case 'v':
+            g.verbose = true;
+            break;
+        case 'q':
+            g.quiet = true;
+            break;
+        case 'h':
+            print_usage(stdout);
+            return ENVTEST_EXIT_OK;
+        case 'V':
+            return cmd_version(1, (char *[]){"version", NULL}, &g);
+        default:
+            fprintf(stderr, "Try 'envtest --help'.\n");
+            return ENVTEST_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        print_usage(stderr);
+        return ENVTEST_EXIT_USAGE;
+    }
+    const char *name = argv[optind];
+    if (strcmp(name, "help") == 0) {
+        print_usage(stdout);
+        return ENVTEST_EXIT_OK;
+    }
+    envmgr_log_set_handler(log_to_stderr, &g);
+    envtest_install_signal_handlers();
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(commands[i].name, name) == 0) {
+            int sub_argc = argc - optind;
+            char **sub_argv = argv + optind;
+            optind = 0; /* reset getopt for the command's own parsing (GNU: 0 re-initialises) */
+            return commands[i].fn(sub_argc, sub_argv, &g);
+        }
+    }
+    fprintf(stderr, "envtest: '%s' is not an envtest command. See 'envtest --help'.\n", name);
+    return ENVTEST_EXIT_USAGE;
+}

@@ -1,0 +1,83 @@
+/* envtest status [--json]: services, state, health and ports. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "lifecycle.h"
+#include "util.h"
+
+int cmd_status(int argc, char **argv, envtest_globals_t *g)
+{
+    static const struct option longopts[] = {
+        ENVTEST_COMMON_LONGOPTS,
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    bool as_json = false;
+    int opt;
+    while ((opt = getopt_long(argc, argv, ENVTEST_COMMON_SHORTOPTS "h", longopts, NULL)) != -1) {
+        if (envtest_common_option(g, opt, optarg))
+            continue;
+        switch (opt) {
+        case 'j':
+            as_json = true;
+            break;
+        case 'h':
+            printf("Usage: envtest status [--json] [-f FILE] [-p NAME]\n\n"
+                   "Per service: container, state, health and published ports.\n"
+                   "Exit codes: 0 all services running and healthy, 3 otherwise.\n");
+            return ENVTEST_EXIT_OK;
+        default:
+            return envtest_usage_error("status", "invalid option");
+        }
+    }
+    envmgr_error_t err = {0};
+    envmgr_project_t *project = NULL;
+    if (envtest_load_project(g, &project, &err) < 0)
+        return envtest_report_error(&err);
+    envmgr_engine_t *engine = NULL;
+    if (envtest_open_engine(g, &engine, &err) < 0) {
+        envmgr_project_free(project);
+        return envtest_report_error(&err);
+    }
+    json_t *status = NULL;
+    int r = envmgr_status(engine, project, &status, &err);
+    envmgr_engine_close(engine);
+    envmgr_project_free(project);
+    if (r < 0)
+        return envtest_report_error(&err);
+    bool healthy = envmgr_status_all_healthy(status);
+    if (as_json) {
+        char *text = json_dumps(status, JSON_INDENT(2));
+        puts(text);
+        free(text);
+    } else {
+        json_t *services = json_object_get(status, "services");
+        printf("project %s%s\n", json_string_value(json_object_get(status, "project")),
+               json_is_true(json_object_get(status, "kept")) ? " (kept)" : "");
+        printf("%-14s %-26s %-9s %-10s %s\n", "SERVICE", "CONTAINER", "STATE", "HEALTH", "PORTS");
+        for (size_t i = 0; i < json_array_size(services); i++) {
+            json_t *s = json_array_get(services, i);
+            envmgr_buf_t ports = ENVMGR_BUF_INIT;
+            json_t *pl = json_object_get(s, "ports");
+            for (size_t p = 0; p < json_array_size(pl); p++) {
+                json_t *pj = json_array_get(pl, p);
+                envmgr_buf_addf(&ports, "%s%s:%lld->%lld/%s", p ? ", " : "",
+                                json_string_value(json_object_get(pj, "host_ip")),
+                                json_integer_value(json_object_get(pj, "host_port")),
+                                json_integer_value(json_object_get(pj, "container_port")),
+                                json_string_value(json_object_get(pj, "protocol")));
+            }
+            const char *container = json_string_value(json_object_get(s, "container"));
+            printf("%-14s %-26s %-9s %-10s %s\n",
+                   json_string_value(json_object_get(s, "service")), container ? container : "-",
+                   json_string_value(json_object_get(s, "state")),
+                   json_string_value(json_object_get(s, "health")), ports.data ? ports.data : "");
+            envmgr_buf_free(&ports);
+        }
+    }
+    json_decref(status);
+    return healthy ? ENVTEST_EXIT_OK : ENVTEST_EXIT_ENVIRONMENT;
+}

@@ -1,0 +1,234 @@
+#include "health.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+
+void envmgr_healthcheck_clear(envmgr_healthcheck_t *hc)
+{
+    envmgr_strv_free(&hc->test);
+    memset(hc, 0, sizeof(*hc));
+}
+
+static void healthcheck_copy(const envmgr_healthcheck_t *from, envmgr_healthcheck_t *to)
+{
+    *to = *from;
+    memset(&to->test, 0, sizeof(to->test));
+    for (size_t i = 0; i < from->test.n; i++)
+        envmgr_strv_push(&to->test, from->test.items[i]);
+}
+
+bool envmgr_health_resolve(const envmgr_service_t *service, json_t *image_inspect,
+                           envmgr_healthcheck_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (service->healthcheck.kind == ENVMGR_HEALTHCHECK_NONE)
+        return false;
+    if (service->healthcheck.kind != ENVMGR_HEALTHCHECK_UNSET) {
+        healthcheck_copy(&service->healthcheck, out);
+        return true;
+    }
+    json_t *test = json_object_get(json_object_get(json_object_get(image_inspect, "Config"),
+                                                   "Healthcheck"),
+                                   "Test");
+    if (!json_is_array(test) || json_array_size(test) < 1)
+        return false;
+    const char *kind = json_string_value(json_array_get(test, 0));
+    if (!kind || strcmp(kind, "NONE") == 0)
+        return false;
+    if (strcmp(kind, "CMD") == 0)
+        out->kind = ENVMGR_HEALTHCHECK_CMD;
+    else if (strcmp(kind, "CMD-SHELL") == 0)
+        out->kind = ENVMGR_HEALTHCHECK_CMD_SHELL;
+    else
+        return false;
+    for (size_t i = 1; i < json_array_size(test); i++) {
+        const char *arg = json_string_value(json_array_get(test, i));
+        if (arg)
+            envmgr_strv_push(&out->test, arg);
+    }
+    json_t *hc = json_object_get(json_object_get(image_inspect, "Config"), "Healthcheck");
+    json_int_t timeout_ns = json_integer_value(json_object_get(hc, "Timeout"));
+    out->timeout_ms = timeout_ns > 0 ? timeout_ns / 1000000 : 30000;
+    out->interval_ms = 30000;
+    out->retries = 3;
+    return out->test.n > 0;
+}
+
+bool envmgr_tcp_probe(const char *host, int port, int timeout_ms)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
+        return false;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    bool ok = false;
+    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0) {
+        ok = true;
+    } else if (errno == EINPROGRESS) {
+        struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+        if (poll(&pfd, 1, timeout_ms) == 1) {
+            int soerr = 0;
+            socklen_t len = sizeof(soerr);
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
+            ok = soerr == 0;
+        }
+    }
+    close(fd);
+    return ok;
+}
+
+struct container_state {
+    char status[32];        /* created, running, exited, ... */
+    char health[32];        /* engine's health status or "" */
+    int exit_code;
+    char ip[64];            /* first network's IP */
+    int tcp_ports[32];      /* exposed tcp ports */
+    size_t n_tcp_ports;
+};
+
+static int container_state_get(envmgr_engine_t *engine, const char *id, struct container_state *st,
+                               envmgr_error_t *err)
+{
+    cleanup_json json_t *inspect = NULL;
+    if (envmgr_engine_container_inspect(engine, id, &inspect, err) < 0)
+        return -1;
+    memset(st, 0, sizeof(*st));
+    json_t *state = json_object_get(inspect, "State");
+    snprintf(st->status, sizeof(st->status), "%s",
+             json_string_value(json_object_get(state, "Status")) ?: "");
+    snprintf(st->health, sizeof(st->health), "%s",
+             json_string_value(json_object_get(json_object_get(state, "Health"), "Status")) ?: "");
+    st->exit_code = (int)json_integer_value(json_object_get(state, "ExitCode"));
+    json_t *networks = json_object_get(json_object_get(inspect, "NetworkSettings"), "Networks");
+    const char *key;
+    json_t *net;
+    json_object_foreach(networks, key, net)
+    {
+        const char *ip = json_string_value(json_object_get(net, "IPAddress"));
+        if (ip && *ip) {
+            snprintf(st->ip, sizeof(st->ip), "%s", ip);
+            break;
+        }
+    }
+    json_t *exposed = json_object_get(json_object_get(inspect, "Config"), "ExposedPorts");
+    json_t *unused;
+    json_object_foreach(exposed, key, unused)
+    {
+        int port;
+        char proto[8];
+        if (sscanf(key, "%d/%7s", &port, proto) == 2 && strcmp(proto, "tcp") == 0 &&
+            st->n_tcp_ports < ENVMGR_ARRAY_SIZE(st->tcp_ports))
+            st->tcp_ports[st->n_tcp_ports++] = port;
+    }
+    return 0;
+}
+
+static int collect_output_cb(void *userdata, enum envmgr_stream stream, const char *data,
+                             size_t len)
+{
+    envmgr_buf_t *b = userdata;
+    (void)stream;
+    if (b->len < 8192)
+        envmgr_buf_add(b, data, len);
+    return 0;
+}
+
+static int run_healthcheck(envmgr_engine_t *engine, const char *id,
+                           const envmgr_healthcheck_t *hc, int timeout_ms, envmgr_buf_t *output,
+                           int *exit_code, envmgr_error_t *err)
+{
+    const char *shell_argv[] = {"/bin/sh", "-c", hc->test.n ? hc->test.items[0] : "", NULL};
+    const char *const *argv =
+        hc->kind == ENVMGR_HEALTHCHECK_CMD_SHELL ? shell_argv : (const char *const *)hc->test.items;
+    envmgr_buf_reset(output);
+    return envmgr_engine_exec(engine, id, argv, NULL, timeout_ms, collect_output_cb, output,
+                              exit_code, err);
+}
+
+int envmgr_health_wait(envmgr_engine_t *engine, const char *id, const envmgr_healthcheck_t *hc,
+                       int64_t deadline_ms, envmgr_buf_t *last_output, envmgr_error_t *err)
+{
+    struct container_state st;
+    int attempts = 0;
+    for (;;) {
+        if (envmgr_interrupted())
+            return envmgr_error_set(err, ENVMGR_E_INTERRUPTED, 0, "interrupted");
+        if (container_state_get(engine, id, &st, err) < 0)
+            return -1;
+        if (strcmp(st.status, "exited") == 0 || strcmp(st.status, "dead") == 0)
+            return envmgr_error_set(err, ENVMGR_E_ENV, 0,
+                                    "container exited with code %d while envtest waited for it",
+                                    st.exit_code);
+        if (strcmp(st.health, "unhealthy") == 0)
+            return envmgr_error_set(err, ENVMGR_E_ENV, 0,
+                                    "the engine reports the container unhealthy");
+        if (strcmp(st.status, "running") == 0) {
+            bool ready = true;
+            if (hc) {
+                int64_t left = deadline_ms - envmgr_now_ms();
+                int timeout = (int)(hc->timeout_ms < left ? hc->timeout_ms : left);
+                int code = -1;
+                envmgr_error_t exec_err = {0};
+                attempts++;
+                if (run_healthcheck(engine, id, hc, timeout > 0 ? timeout : 1, last_output, &code,
+                                    &exec_err) < 0) {
+                    if (exec_err.kind == ENVMGR_E_ENGINE &&
+                        strstr(exec_err.message, "cannot reach"))
+                        return envmgr_error_set(err, exec_err.kind, exec_err.code, "%s",
+                                                exec_err.message);
+                    envmgr_buf_reset(last_output);
+                    envmgr_buf_adds(last_output, exec_err.message);
+                    ready = false;
+                } else {
+                    ready = code == 0;
+                }
+            } else {
+                for (size_t i = 0; i < st.n_tcp_ports && ready; i++)
+                    ready = st.ip[0] && envmgr_tcp_probe(st.ip, st.tcp_ports[i], 200);
+            }
+            if (ready)
+                return 0;
+        }
+        if (envmgr_now_ms() >= deadline_ms) {
+            if (hc)
+                return envmgr_error_set(err, ENVMGR_E_ENV, 0,
+                                        "health check did not pass in time (%d attempts)",
+                                        attempts);
+            return envmgr_error_set(err, ENVMGR_E_ENV, 0,
+                                    "ports did not accept connections in time (state %s)",
+                                    st.status);
+        }
+        envmgr_sleep_ms(ENVMGR_HEALTH_POLL_MS);
+    }
+}
+
+int envmgr_health_wait_completed(envmgr_engine_t *engine, const char *id, int64_t deadline_ms,
+                                 envmgr_error_t *err)
+{
+    struct container_state st;
+    for (;;) {
+        if (envmgr_interrupted())
+            return envmgr_error_set(err, ENVMGR_E_INTERRUPTED, 0, "interrupted");
+        if (container_state_get(engine, id, &st, err) < 0)
+            return -1;
+        if (strcmp(st.status, "exited") == 0 || strcmp(st.status, "dead") == 0) {
+            if (st.exit_code == 0)
+                return 0;
+            return envmgr_error_set(err, ENVMGR_E_ENV, 0, "exited with code %d (expected 0)",
+                                    st.exit_code);
+        }
+        if (envmgr_now_ms() >= deadline_ms)
+            return envmgr_error_set(err, ENVMGR_E_ENV, 0, "did not complete in time");
+        envmgr_sleep_ms(ENVMGR_HEALTH_POLL_MS);
+    }
+}

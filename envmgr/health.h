@@ -1,0 +1,39 @@
+/* Wait strategies: a service is ready when its healthcheck passes (envtest execs the check itself
+ * every ~75 ms instead of waiting for the engine's schedule, whose first check only comes after
+ * `interval`), or, with no healthcheck, when its TCP ports accept connections. */
+#ifndef ENVMGR_HEALTH_H
+#define ENVMGR_HEALTH_H
+
+#include <stdint.h>
+
+#include "compose.h"
+#include "engine.h"
+#include "error.h"
+#include "util.h"
+
+#define ENVMGR_HEALTH_POLL_MS 75
+
+/* The healthcheck to use: the service's own, else the image's Config.Healthcheck (image_inspect may
+ * be NULL). Returns false when there is none (or it is NONE). out is filled (free with
+ * envmgr_healthcheck_clear) only when true is returned. */
+bool envmgr_health_resolve(const envmgr_service_t *service, json_t *image_inspect,
+                           envmgr_healthcheck_t *out);
+void envmgr_healthcheck_clear(envmgr_healthcheck_t *hc);
+
+/* Waits until the container is ready or deadline_ms (envmgr_now_ms clock) passes.
+ * hc: the resolved healthcheck, or NULL for the port probe. On failure err says why and
+ * last_output holds the last health output (may be empty). A container that exits while waited
+ * for fails at once; so does the engine's own "unhealthy" verdict. */
+int envmgr_health_wait(envmgr_engine_t *engine, const char *container_id,
+                       const envmgr_healthcheck_t *hc, int64_t deadline_ms,
+                       envmgr_buf_t *last_output, envmgr_error_t *err);
+
+/* Waits until the container has exited; fails unless its exit code is 0 (for
+ * service_completed_successfully). */
+int envmgr_health_wait_completed(envmgr_engine_t *engine, const char *container_id,
+                                 int64_t deadline_ms, envmgr_error_t *err);
+
+/* true when a TCP connection to host:port succeeds within timeout_ms. */
+bool envmgr_tcp_probe(const char *host, int port, int timeout_ms);
+
+#endif

@@ -1,0 +1,389 @@
+/* down, status, env, keep: everything found again by the project label. */
+#include <ctype.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lifecycle.h"
+#include "log.h"
+#include "project.h"
+
+struct remove_job {
+    const envmgr_engine_t *engine;
+    const char *id;
+    const char *service;
+    bool volumes;
+    envmgr_progress_cb progress;
+    void *userdata;
+    int64_t t0;
+    envmgr_error_t err;
+    int result;
+};
+
+static void *remove_thread(void *arg)
+{
+    struct remove_job *job = arg;
+    envmgr_engine_t *engine = NULL;
+    job->result = envmgr_engine_dup(job->engine, &engine, &job->err);
+    if (job->result < 0)
+        return NULL;
+    if (job->progress)
+        job->progress(job->userdata, job->service, ENVMGR_PHASE_REMOVING,
+                      envmgr_now_ms() - job->t0, NULL);
+    job->result = envmgr_engine_container_remove(engine, job->id, true, job->volumes, &job->err);
+    if (job->result < 0 && job->err.kind == ENVMGR_E_NOT_FOUND)
+        job->result = 0; /* already gone: fine */
+    if (job->result == 0 && job->progress)
+        job->progress(job->userdata, job->service, ENVMGR_PHASE_REMOVED,
+                      envmgr_now_ms() - job->t0, NULL);
+    envmgr_engine_close(engine);
+    return NULL;
+}
+
+static int remove_containers(envmgr_engine_t *engine, json_t *list, bool volumes,
+                             envmgr_progress_cb progress, void *userdata, int *removed,
+                             envmgr_error_t *err)
+{
+    size_t n = json_array_size(list);
+    if (n == 0)
+        return 0;
+    struct remove_job *jobs = xcalloc(n, sizeof(*jobs));
+    pthread_t *threads = xcalloc(n, sizeof(*threads));
+    bool *started = xcalloc(n, sizeof(*started));
+    int64_t t0 = envmgr_now_ms();
+    for (size_t i = 0; i < n; i++) {
+        json_t *c = json_array_get(list, i);
+        jobs[i].engine = engine;
+        jobs[i].id = json_string_value(json_object_get(c, "Id"));
+        jobs[i].service = json_string_value(
+            json_object_get(json_object_get(c, "Labels"), ENVMGR_LABEL_SERVICE));
+        if (!jobs[i].service)
+            jobs[i].service = jobs[i].id;
+        jobs[i].volumes = volumes;
+        jobs[i].progress = progress;
+        jobs[i].userdata = userdata;
+        jobs[i].t0 = t0;
+        started[i] = pthread_create(&threads[i], NULL, remove_thread, &jobs[i]) == 0;
+        if (!started[i])
+            remove_thread(&jobs[i]);
+    }
+    int ret = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (started[i])
+            pthread_join(threads[i], NULL);
+        if (jobs[i].result < 0 && ret == 0) {
+            ret = envmgr_error_set(err, jobs[i].err.kind, jobs[i].err.code, "remove %s: %s",
+                                   jobs[i].service, jobs[i].err.message);
+        } else if (jobs[i].result == 0 && removed) {
+            (*removed)++;
+        }
+    }
+    free(jobs);
+    free(threads);
+    free(started);
+    return ret;
+}
+
+int envmgr_down(envmgr_engine_t *engine, const char *project_name, bool volumes,
+                envmgr_progress_cb progress, void *userdata, int *removed, envmgr_error_t *err)
+{
+    cleanup_free char *filter = envmgr_project_label_filter(project_name);
+    int count = 0;
+    cleanup_json json_t *containers = NULL;
+    if (envmgr_engine_container_list(engine, filter, true, &containers, err) < 0)
+        return envmgr_error_wrap(err, "down %s", project_name);
+    int ret = remove_containers(engine, containers, volumes, progress, userdata, &count, err);
+
+    cleanup_json json_t *networks = NULL;
+    if (ret == 0 && envmgr_engine_network_list(engine, filter, &networks, err) < 0)
+        ret = -1;
+    for (size_t i = 0; ret == 0 && i < json_array_size(networks); i++) {
+        const char *id = json_string_value(json_object_get(json_array_get(networks, i), "Id"));
+        if (envmgr_engine_network_remove(engine, id, err) == 0)
+            count++;
+        else if (err->kind != ENVMGR_E_NOT_FOUND)
+            ret = -1;
+    }
+
+    /* The keep mark always goes with the environment; other volumes only with -v. */
+    cleanup_json json_t *vols = NULL;
+    if (ret == 0 && envmgr_engine_volume_list(engine, filter, &vols, err) < 0)
+        ret = -1;
+    for (size_t i = 0; ret == 0 && i < json_array_size(vols); i++) {
+        json_t *v = json_array_get(vols, i);
+        const char *name = json_string_value(json_object_get(v, "Name"));
+        bool is_keep = json_object_get(json_object_get(v, "Labels"), ENVMGR_LABEL_KEEP) != NULL;
+        if (!volumes && !is_keep)
+            continue;
+        if (envmgr_engine_volume_remove(engine, name, true, err) == 0) {
+            if (!is_keep)
+                count++;
+        } else if (err->kind != ENVMGR_E_NOT_FOUND) {
+            ret = -1;
+        }
+    }
+    if (ret < 0)
+        return envmgr_error_wrap(err, "down %s", project_name);
+    envmgr_error_clear(err);
+    if (removed)
+        *removed = count;
+    return 0;
+}
+
+int envmgr_service_container(envmgr_engine_t *engine, const char *project_name,
+                             const char *service, char **id_out, envmgr_error_t *err)
+{
+    cleanup_free char *name = envmgr_project_container_name(project_name, service);
+    cleanup_json json_t *inspect = NULL;
+    if (envmgr_engine_container_inspect(engine, name, &inspect, err) < 0) {
+        if (err->kind == ENVMGR_E_NOT_FOUND)
+            envmgr_error_set(err, ENVMGR_E_NOT_FOUND, 404,
+                             "service %s of project %s has no container (is it up?)", service,
+                             project_name);
+        return envmgr_error_hint(err, "run `envtest up` first");
+    }
+    *id_out = xstrdup(json_string_value(json_object_get(inspect, "Id")));
+    return 0;
+}
+
+static json_t *ports_json(json_t *inspect)
+{
+    json_t *out = json_array();
+    json_t *ports = json_object_get(json_object_get(inspect, "NetworkSettings"), "Ports");
+    const char *key;
+    json_t *bindings;
+    json_object_foreach(ports, key, bindings)
+    {
+        int cport = 0;
+        char proto[8] = "tcp";
+        sscanf(key, "%d/%7s", &cport, proto);
+        for (size_t i = 0; i < json_array_size(bindings); i++) {
+            json_t *b = json_array_get(bindings, i);
+            const char *ip = json_string_value(json_object_get(b, "HostIp"));
+            const char *hp = json_string_value(json_object_get(b, "HostPort"));
+            if (ip && strchr(ip, ':'))
+                continue; /* IPv6 duplicate of the same binding */
+            json_array_append_new(out, json_pack("{s:i, s:s, s:s, s:i}", "container_port", cport,
+                                                 "protocol", proto, "host_ip", ip ? ip : "",
+                                                 "host_port", hp ? atoi(hp) : 0));
+        }
+    }
+    return out;
+}
+
+static json_t *find_service_container(json_t *list, const char *service)
+{
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        json_t *c = json_array_get(list, i);
+        const char *s = json_string_value(
+            json_object_get(json_object_get(c, "Labels"), ENVMGR_LABEL_SERVICE));
+        if (s && strcmp(s, service) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+int envmgr_status(envmgr_engine_t *engine, const envmgr_project_t *project, json_t **out,
+                  envmgr_error_t *err)
+{
+    cleanup_free char *filter = envmgr_project_label_filter(project->name);
+    cleanup_json json_t *containers = NULL;
+    if (envmgr_engine_container_list(engine, filter, true, &containers, err) < 0)
+        return envmgr_error_wrap(err, "status %s", project->name);
+    bool kept = false;
+    if (envmgr_keep_get(engine, project->name, &kept, err) < 0)
+        return -1;
+    json_t *services = json_array();
+    for (size_t i = 0; i < project->n_services; i++) {
+        const char *name = project->services[i].name;
+        json_t *c = find_service_container(containers, name);
+        if (!c) {
+            json_array_append_new(services,
+                                  json_pack("{s:s, s:n, s:n, s:s, s:s, s:[]}", "service", name,
+                                            "container", "id", "state", "missing", "health",
+                                            "none", "ports"));
+            continue;
+        }
+        const char *id = json_string_value(json_object_get(c, "Id"));
+        cleanup_json json_t *inspect = NULL;
+        if (envmgr_engine_container_inspect(engine, id, &inspect, err) < 0) {
+            json_decref(services);
+            return -1;
+        }
+        json_t *state = json_object_get(inspect, "State");
+        const char *health =
+            json_string_value(json_object_get(json_object_get(state, "Health"), "Status"));
+        const char *cname = json_string_value(json_object_get(inspect, "Name"));
+        json_array_append_new(
+            services,
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "service", name, "container",
+                      cname ? (cname[0] == '/' ? cname + 1 : cname) : "", "id", id, "state",
+                      json_string_value(json_object_get(state, "Status")) ?: "unknown", "health",
+                      health ? health : "none", "ports", ports_json(inspect)));
+    }
+    *out = json_pack("{s:s, s:b, s:o}", "project", project->name, "kept", kept, "services",
+                     services);
+    return 0;
+}
+
+bool envmgr_status_all_healthy(const json_t *status)
+{
+    json_t *services = json_object_get(status, "services");
+    if (json_array_size(services) == 0)
+        return false;
+    for (size_t i = 0; i < json_array_size(services); i++) {
+        json_t *s = json_array_get(services, i);
+        const char *state = json_string_value(json_object_get(s, "state"));
+        const char *health = json_string_value(json_object_get(s, "health"));
+        if (!state || strcmp(state, "running") != 0)
+            return false;
+        if (health && strcmp(health, "none") != 0 && strcmp(health, "healthy") != 0 &&
+            strcmp(health, "starting") != 0)
+            return false;
+    }
+    return true;
+}
+
+static const char *env_lookup(json_t *env, const char *key)
+{
+    size_t klen = strlen(key);
+    for (size_t i = 0; i < json_array_size(env); i++) {
+        const char *e = json_string_value(json_array_get(env, i));
+        if (e && strncmp(e, key, klen) == 0 && e[klen] == '=')
+            return e + klen + 1;
+    }
+    return NULL;
+}
+
+static char *url_escape(const char *s)
+{
+    envmgr_buf_t b = ENVMGR_BUF_INIT;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (isalnum(*p) || strchr("-._~", *p))
+            envmgr_buf_add(&b, p, 1);
+        else
+            envmgr_buf_addf(&b, "%%%02X", *p);
+    }
+    return envmgr_buf_detach(&b);
+}
+
+static void add_mysql_vars(envmgr_kvlist_t *out, json_t *env, int port)
+{
+    const char *db = env_lookup(env, "MYSQL_DATABASE");
+    const char *user = env_lookup(env, "MYSQL_USER");
+    const char *password = env_lookup(env, "MYSQL_PASSWORD");
+    if (!user) {
+        user = "root";
+        password = env_lookup(env, "MYSQL_ROOT_PASSWORD");
+    }
+    cleanup_free char *u = url_escape(user);
+    cleanup_free char *pw = url_escape(password ? password : "");
+    cleanup_free char *url =
+        xasprintf("mysql://%s:%s@127.0.0.1:%d/%s", u, pw, port, db ? db : "");
+    envmgr_kvlist_set(out, "DATABASE_URL", url);
+    envmgr_kvlist_set(out, "ENVTEST_MYSQL_USER", user);
+    envmgr_kvlist_set(out, "ENVTEST_MYSQL_PASSWORD", password ? password : "");
+    envmgr_kvlist_set(out, "ENVTEST_MYSQL_DATABASE", db ? db : "");
+}
+
+int envmgr_env_vars(envmgr_engine_t *engine, const envmgr_project_t *project, envmgr_kvlist_t *out,
+                    envmgr_error_t *err)
+{
+    cleanup_json json_t *status = NULL;
+    if (envmgr_status(engine, project, &status, err) < 0)
+        return -1;
+    json_t *services = json_object_get(status, "services");
+    bool any = false;
+    envmgr_kvlist_set(out, "ENVTEST_PROJECT", project->name);
+    for (size_t i = 0; i < json_array_size(services); i++) {
+        json_t *s = json_array_get(services, i);
+        const char *name = json_string_value(json_object_get(s, "service"));
+        const char *id = json_string_value(json_object_get(s, "id"));
+        if (!id)
+            continue;
+        any = true;
+        cleanup_free char *stem = envmgr_project_env_stem(name);
+        cleanup_free char *host_key = xasprintf("ENVTEST_%s_HOST", stem);
+        envmgr_kvlist_set(out, host_key, "127.0.0.1");
+        json_t *ports = json_object_get(s, "ports");
+        int first = 0;
+        for (size_t p = 0; p < json_array_size(ports); p++) {
+            json_t *port = json_array_get(ports, p);
+            int hp = (int)json_integer_value(json_object_get(port, "host_port"));
+            int cp = (int)json_integer_value(json_object_get(port, "container_port"));
+            if (!hp)
+                continue;
+            if (!first)
+                first = hp;
+            cleanup_free char *k = xasprintf("ENVTEST_%s_PORT_%d", stem, cp);
+            cleanup_free char *v = xasprintf("%d", hp);
+            envmgr_kvlist_set(out, k, v);
+        }
+        if (first) {
+            cleanup_free char *k = xasprintf("ENVTEST_%s_PORT", stem);
+            cleanup_free char *v = xasprintf("%d", first);
+            envmgr_kvlist_set(out, k, v);
+        }
+        cleanup_json json_t *inspect = NULL;
+        if (envmgr_engine_container_inspect(engine, id, &inspect, err) < 0)
+            return -1;
+        json_t *env = json_object_get(json_object_get(inspect, "Config"), "Env");
+        if (env_lookup(env, "MYSQL_DATABASE") || env_lookup(env, "MYSQL_ROOT_PASSWORD") ||
+            env_lookup(env, "MARIADB_ROOT_PASSWORD")) {
+            int port = 0;
+            for (size_t p = 0; p < json_array_size(ports); p++) {
+                json_t *pj = json_array_get(ports, p);
+                if (json_integer_value(json_object_get(pj, "container_port")) == 3306)
+                    port = (int)json_integer_value(json_object_get(pj, "host_port"));
+            }
+            if (port)
+                add_mysql_vars(out, env, port);
+        }
+    }
+    if (!any) {
+        envmgr_error_set(err, ENVMGR_E_ENV, 0, "project %s is not up", project->name);
+        return envmgr_error_hint(err, "run `envtest up` first");
+    }
+    return 0;
+}
+
+static char *keep_volume_name(const char *project_name)
+{
+    return xasprintf("%s_envtest-keep", project_name);
+}
+
+int envmgr_keep_set(envmgr_engine_t *engine, const char *project_name, bool keep,
+                    envmgr_error_t *err)
+{
+    cleanup_free char *name = keep_volume_name(project_name);
+    if (!keep) {
+        if (envmgr_engine_volume_remove(engine, name, true, err) < 0 &&
+            err->kind != ENVMGR_E_NOT_FOUND)
+            return -1;
+        envmgr_error_clear(err);
+        return 0;
+    }
+    envmgr_kvlist_t labels = {0};
+    envmgr_kvlist_set(&labels, ENVMGR_LABEL_PROJECT, project_name);
+    envmgr_kvlist_set(&labels, ENVMGR_LABEL_KEEP, "true");
+    int r = envmgr_engine_volume_create(engine, name, &labels, err);
+    envmgr_kvlist_free(&labels);
+    return r;
+}
+
+int envmgr_keep_get(envmgr_engine_t *engine, const char *project_name, bool *kept,
+                    envmgr_error_t *err)
+{
+    cleanup_free char *filter = xasprintf("%s=true", ENVMGR_LABEL_KEEP);
+    cleanup_json json_t *vols = NULL;
+    if (envmgr_engine_volume_list(engine, filter, &vols, err) < 0)
+        return -1;
+    *kept = false;
+    for (size_t i = 0; i < json_array_size(vols); i++) {
+        const char *p = json_string_value(json_object_get(
+            json_object_get(json_array_get(vols, i), "Labels"), ENVMGR_LABEL_PROJECT));
+        if (p && strcmp(p, project_name) == 0)
+            *kept = true;
+    }
+    return 0;
+}
