@@ -1,0 +1,5 @@
+#include "envconn.h"
+int main(void)
+{
+    return 0;
+}
