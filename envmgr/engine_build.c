@@ -1,0 +1,381 @@
+/* Image builds: the build context (a directory walked in sorted order, .dockerignore's simple
+ * patterns honoured) as a tar made with libarchive and POSTed to /build, and the context digest
+ * (sha256 over relative paths, modes and contents) that tells when sources changed. */
+#include "engine_private.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- .dockerignore -------------------------------------------------------------------------- */
+
+typedef struct ignore_rule {
+    char *pattern;
+    bool negate;
+} ignore_rule_t;
+
+typedef struct ignore_list {
+    ignore_rule_t *rules;
+    size_t n, cap;
+    bool has_negation;
+} ignore_list_t;
+
+static void ignore_list_free(ignore_list_t *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->rules[i].pattern);
+    free(l->rules);
+}
+
+static void ignore_add(ignore_list_t *l, const char *line)
+{
+    bool negate = false;
+    while (*line == ' ' || *line == '\t')
+        line++;
+    if (*line == '!') {
+        negate = true;
+        line++;
+    }
+    while (*line == '/' || (line[0] == '.' && line[1] == '/'))
+        line += *line == '/' ? 1 : 2;
+    size_t n = strlen(line);
+    while (n > 0 &&
+           (line[n - 1] == '/' || line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r'))
+        n--;
+    if (n == 0)
+        return;
+    l->rules = xgrow(l->rules, l->n, &l->cap, sizeof(*l->rules));
+    l->rules[l->n].pattern = xstrndup(line, n);
+    l->rules[l->n].negate = negate;
+    l->has_negation |= negate;
+    l->n++;
+}
+
+static int ignore_load(const char *context_dir, ignore_list_t *l, envmgr_error_t *err)
+{
+    cleanup_free char *path = xasprintf("%s/.dockerignore", context_dir);
+    cleanup_free char *text = NULL;
+    if (access(path, F_OK) != 0)
+        return 0;
+    if (envmgr_read_file(path, &text, NULL, err) < 0)
+        return -1;
+    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        if (line[0] != '#')
+            ignore_add(l, line);
+    }
+    return 0;
+}
+
+/* A pattern matches the path itself or one of its parent directories; "**" crosses '/'. */
+static bool ignore_pattern_matches(const char *pattern, const char *rel)
+{
+    int flags = strstr(pattern, "**") ? 0 : FNM_PATHNAME;
+    if (fnmatch(pattern, rel, flags) == 0)
+        return true;
+    cleanup_free char *prefix = xstrdup(rel);
+    for (char *slash = strrchr(prefix, '/'); slash; slash = strrchr(prefix, '/')) {
+        *slash = '\0';
+        if (fnmatch(pattern, prefix, flags) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool ignore_excludes(const ignore_list_t *l, const char *rel)
+{
+    bool excluded = false;
+    for (size_t i = 0; i < l->n; i++)
+        if (ignore_pattern_matches(l->rules[i].pattern, rel))
+            excluded = !l->rules[i].negate;
+    return excluded;
+}
+
+/* ---- walking the context -------------------------------------------------------------------- */
+
+typedef struct context_entry {
+    char *rel;
+    struct stat st;
+} context_entry_t;
+
+typedef struct context_list {
+    context_entry_t *items;
+    size_t n, cap;
+} context_list_t;
+
+static void context_list_free(context_list_t *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->items[i].rel);
+    free(l->items);
+}
+
+static int context_walk(const char *root, const char *rel_dir, const ignore_list_t *ignore,
+                        const char *dockerfile, context_list_t *out, envmgr_error_t *err)
+{
+    cleanup_free char *dir_path = *rel_dir ? xasprintf("%s/%s", root, rel_dir) : xstrdup(root);
+    DIR *dir = opendir(dir_path);
+    if (!dir)
+        return envmgr_error_errno(err, errno, "build context: open directory %s", dir_path);
+    int r = 0;
+    for (struct dirent *de = readdir(dir); de && r == 0; de = readdir(dir)) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        char *rel = *rel_dir ? xasprintf("%s/%s", rel_dir, de->d_name) : xstrdup(de->d_name);
+        cleanup_free char *full = xasprintf("%s/%s", root, rel);
+        struct stat st;
+        if (lstat(full, &st) < 0) {
+            r = envmgr_error_errno(err, errno, "build context: stat %s", full);
+            free(rel);
+            break;
+        }
+        bool excluded = strcmp(rel, dockerfile) != 0 && ignore_excludes(ignore, rel);
+        bool descend = S_ISDIR(st.st_mode) && (!excluded || ignore->has_negation);
+        if (!excluded) {
+            out->items = xgrow(out->items, out->n, &out->cap, sizeof(*out->items));
+            out->items[out->n++] = (context_entry_t){.rel = xstrdup(rel), .st = st};
+        }
+        if (descend)
+            r = context_walk(root, rel, ignore, dockerfile, out, err);
+        free(rel);
+    }
+    closedir(dir);
+    return r;
+}
+
+static int context_entry_cmp(const void *a, const void *b)
+{
+    return strcmp(((const context_entry_t *)a)->rel, ((const context_entry_t *)b)->rel);
+}
+
+static int context_collect(const char *context_dir, const char *dockerfile, context_list_t *out,
+                           envmgr_error_t *err)
+{
+    ignore_list_t ignore = {0};
+    int r = ignore_load(context_dir, &ignore, err);
+    if (r == 0)
+        r = context_walk(context_dir, "", &ignore, dockerfile, out, err);
+    ignore_list_free(&ignore);
+    if (r == 0)
+        qsort(out->items, out->n, sizeof(*out->items), context_entry_cmp);
+    return r;
+}
+
+/* ---- digest --------------------------------------------------------------------------------- */
+
+static int digest_file(EVP_MD_CTX *md, const char *path, envmgr_error_t *err)
+{
+    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return envmgr_error_errno(err, errno, "build context: open %s", path);
+    char chunk[65536];
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return envmgr_error_errno(err, errno, "build context: read %s", path);
+        if (n == 0)
+            return 0;
+        EVP_DigestUpdate(md, chunk, (size_t)n);
+    }
+}
+
+static int digest_entry(EVP_MD_CTX *md, const char *root, const context_entry_t *e,
+                        envmgr_error_t *err)
+{
+    char header[64];
+    int n = snprintf(header, sizeof(header), "%o %lld", (unsigned)e->st.st_mode,
+                     S_ISREG(e->st.st_mode) ? (long long)e->st.st_size : 0LL);
+    EVP_DigestUpdate(md, e->rel, strlen(e->rel) + 1);
+    EVP_DigestUpdate(md, header, (size_t)n + 1);
+    cleanup_free char *full = xasprintf("%s/%s", root, e->rel);
+    if (S_ISREG(e->st.st_mode))
+        return digest_file(md, full, err);
+    if (S_ISLNK(e->st.st_mode)) {
+        char target[4096];
+        ssize_t len = readlink(full, target, sizeof(target));
+        if (len < 0)
+            return envmgr_error_errno(err, errno, "build context: readlink %s", full);
+        EVP_DigestUpdate(md, target, (size_t)len);
+    }
+    return 0;
+}
+
+int envmgr_engine_context_digest(const char *context_dir, const char *dockerfile, char out[65],
+                                 envmgr_error_t *err)
+{
+    if (!dockerfile)
+        dockerfile = "Dockerfile";
+    context_list_t list = {0};
+    int r = context_collect(context_dir, dockerfile, &list, err);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    EVP_DigestUpdate(md, dockerfile, strlen(dockerfile) + 1);
+    for (size_t i = 0; r == 0 && i < list.n; i++)
+        r = digest_entry(md, context_dir, &list.items[i], err);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_len = 0;
+    EVP_DigestFinal_ex(md, digest, &digest_len);
+    EVP_MD_CTX_free(md);
+    context_list_free(&list);
+    if (r < 0)
+        return envmgr_error_wrap(err, "digest of build context %s", context_dir);
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", digest[i]);
+    out[64] = '\0';
+    return 0;
+}
+
+/* ---- tar ------------------------------------------------------------------------------------ */
+
+static la_ssize_t tar_write_cb(struct archive *a, void *userdata, const void *data, size_t len)
+{
+    envmgr_buf_add(userdata, data, len);
+    return (la_ssize_t)len;
+}
+
+static int tar_add_data(struct archive *a, const char *full, envmgr_error_t *err)
+{
+    cleanup_close int fd = open(full, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return envmgr_error_errno(err, errno, "build context: open %s", full);
+    char chunk[65536];
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return envmgr_error_errno(err, errno, "build context: read %s", full);
+        if (n == 0)
+            return 0;
+        if (archive_write_data(a, chunk, (size_t)n) < 0)
+            return envmgr_error_set(err, ENVMGR_E_SYSTEM, 0, "build context: tar %s: %s", full,
+                                    archive_error_string(a));
+    }
+}
+
+static int tar_add_entry(struct archive *a, const char *root, const context_entry_t *e,
+                         envmgr_error_t *err)
+{
+    cleanup_free char *full = xasprintf("%s/%s", root, e->rel);
+    struct archive_entry *entry = archive_entry_new();
+    archive_entry_copy_stat(entry, &e->st);
+    archive_entry_set_pathname(entry, e->rel);
+    archive_entry_set_uid(entry, 0);
+    archive_entry_set_gid(entry, 0);
+    archive_entry_set_uname(entry, "root");
+    archive_entry_set_gname(entry, "root");
+    if (!S_ISREG(e->st.st_mode))
+        archive_entry_set_size(entry, 0);
+    if (S_ISLNK(e->st.st_mode)) {
+        char target[4096];
+        ssize_t len = readlink(full, target, sizeof(target) - 1);
+        if (len < 0) {
+            archive_entry_free(entry);
+            return envmgr_error_errno(err, errno, "build context: readlink %s", full);
+        }
+        target[len] = '\0';
+        archive_entry_set_symlink(entry, target);
+    }
+    int r = 0;
+    if (archive_write_header(a, entry) != ARCHIVE_OK)
+        r = envmgr_error_set(err, ENVMGR_E_SYSTEM, 0, "build context: tar %s: %s", full,
+                             archive_error_string(a));
+    else if (S_ISREG(e->st.st_mode))
+        r = tar_add_data(a, full, err);
+    archive_entry_free(entry);
+    return r;
+}
+
+/* Tars the context into out. Sockets, devices and fifos are skipped. */
+static int context_tar(const char *context_dir, const char *dockerfile, envmgr_buf_t *out,
+                       envmgr_error_t *err)
+{
+    context_list_t list = {0};
+    if (context_collect(context_dir, dockerfile, &list, err) < 0) {
+        context_list_free(&list);
+        return -1;
+    }
+    struct archive *a = archive_write_new();
+    archive_write_set_format_pax_restricted(a);
+    archive_write_set_bytes_in_last_block(a, 1);
+    int r = 0;
+    if (archive_write_open(a, out, NULL, tar_write_cb, NULL) != ARCHIVE_OK)
+        r = envmgr_error_set(err, ENVMGR_E_SYSTEM, 0, "build context: %s", archive_error_string(a));
+    for (size_t i = 0; r == 0 && i < list.n; i++) {
+        mode_t m = list.items[i].st.st_mode;
+        if (S_ISREG(m) || S_ISDIR(m) || S_ISLNK(m))
+            r = tar_add_entry(a, context_dir, &list.items[i], err);
+    }
+    if (archive_write_close(a) != ARCHIVE_OK && r == 0)
+        r = envmgr_error_set(err, ENVMGR_E_SYSTEM, 0, "build context: %s", archive_error_string(a));
+    archive_write_free(a);
+    context_list_free(&list);
+    return r;
+}
+
+/* ---- build ---------------------------------------------------------------------------------- */
+
+static char *build_path(const envmgr_build_options_t *opts, const char *dockerfile)
+{
+    envmgr_buf_t q = ENVMGR_BUF_INIT;
+    envmgr_buf_adds(&q, "/build");
+    envmgr_buf_t params = ENVMGR_BUF_INIT;
+    if (opts->tag)
+        engine_query_add(&params, "t", opts->tag);
+    engine_query_add(&params, "dockerfile", dockerfile);
+    if (opts->args && opts->args->n)
+        engine_query_add_kvlist(&params, "buildargs", opts->args);
+    if (opts->labels && opts->labels->n)
+        engine_query_add_kvlist(&params, "labels", opts->labels);
+    engine_query_add(&params, "rm", "1");
+    engine_query_add(&params, "forcerm", "1");
+    envmgr_buf_add(&q, params.data, params.len);
+    envmgr_buf_free(&params);
+    return envmgr_buf_detach(&q);
+}
+
+int envmgr_engine_image_build(envmgr_engine_t *engine, const envmgr_build_options_t *opts,
+                              envmgr_engine_progress_cb cb, void *userdata, envmgr_error_t *err)
+{
+    const char *dockerfile = opts->dockerfile ? opts->dockerfile : "Dockerfile";
+    const char *what = opts->tag ? opts->tag : opts->context_dir;
+    cleanup_free char *dockerfile_path = xasprintf("%s/%s", opts->context_dir, dockerfile);
+    if (access(dockerfile_path, R_OK) != 0)
+        return envmgr_error_errno(err, errno, "build %s: Dockerfile %s", what, dockerfile_path);
+    envmgr_buf_t tar = ENVMGR_BUF_INIT;
+    if (context_tar(opts->context_dir, dockerfile, &tar, err) < 0) {
+        envmgr_buf_free(&tar);
+        return envmgr_error_wrap(err, "build %s", what);
+    }
+    cleanup_free char *path = build_path(opts, dockerfile);
+    engine_jsonl_t stream = {.cb = cb, .userdata = userdata};
+    engine_call_t call = {.method = "POST",
+                          .path = path,
+                          .body = tar.data ? tar.data : "",
+                          .body_len = tar.len,
+                          .content_type = "application/x-tar",
+                          .timeout_ms = 0,
+                          .sink = engine_jsonl_sink,
+                          .sink_userdata = &stream};
+    int r = engine_json_call(engine, &call, NULL, err);
+    if (r == 0)
+        r = engine_jsonl_finish(&stream, err);
+    if (r == 0 && stream.error)
+        r = envmgr_error_set(err, ENVMGR_E_ENV, 0, "%s", stream.error);
+    if (r < 0)
+        envmgr_error_wrap(err, "build %s", what);
+    engine_jsonl_free(&stream);
+    envmgr_buf_free(&tar);
+    return r;
+}

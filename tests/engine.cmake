@@ -1,0 +1,5 @@
+# Engine client tests: `unit` against a scripted fake engine, `docker` against the real one.
+envtest_add_test(test_engine SOURCES test_engine.c fake_engine.c LIBS envmgr_engine LABEL unit
+                 TIMEOUT 120)
+envtest_add_test(test_engine_docker SOURCES test_engine_docker.c LIBS envmgr_engine LABEL docker
+                 TIMEOUT 600)

@@ -1,0 +1,573 @@
+/* Unit tests of the Engine client: the frame demultiplexer, and error handling against a scripted
+ * fake engine (tests/fake_engine.c) that injects faults a real engine rarely shows. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "fake_engine.h"
+
+/* ---- demultiplexer -------------------------------------------------------------------------- */
+
+typedef struct collected {
+    envmgr_buf_t out, err;
+    int calls;
+} collected_t;
+
+static int collect_cb(void *userdata, enum envmgr_stream stream, const char *data, size_t len)
+{
+    collected_t *c = userdata;
+    envmgr_buf_add(stream == ENVMGR_STREAM_STDERR ? &c->err : &c->out, data, len);
+    c->calls++;
+    return 0;
+}
+
+static void collected_free(collected_t *c)
+{
+    envmgr_buf_free(&c->out);
+    envmgr_buf_free(&c->err);
+}
+
+static const char *str(const envmgr_buf_t *b)
+{
+    return b->data ? b->data : "";
+}
+
+static char *sample_stream(size_t *len)
+{
+    char *s = NULL;
+    *len = 0;
+    fake_frame(&s, len, 1, "hello ", 6);
+    fake_frame(&s, len, 2, "oops\n", 5);
+    fake_frame(&s, len, 1, "", 0);
+    fake_frame(&s, len, 1, "world\n", 6);
+    return s;
+}
+
+static void test_demux_split_at_every_byte(void **state)
+{
+    size_t len;
+    cleanup_free char *s = sample_stream(&len);
+    for (size_t cut = 0; cut <= len; cut++) {
+        envmgr_demux_t d = {0};
+        collected_t c = {0};
+        assert_int_equal(envmgr_demux_feed(&d, s, cut, collect_cb, &c), 0);
+        assert_int_equal(envmgr_demux_feed(&d, s + cut, len - cut, collect_cb, &c), 0);
+        assert_false(envmgr_demux_truncated(&d));
+        assert_string_equal(str(&c.out), "hello world\n");
+        assert_string_equal(str(&c.err), "oops\n");
+        collected_free(&c);
+    }
+    /* and one byte at a time */
+    envmgr_demux_t d = {0};
+    collected_t c = {0};
+    for (size_t i = 0; i < len; i++)
+        assert_int_equal(envmgr_demux_feed(&d, s + i, 1, collect_cb, &c), 0);
+    assert_false(envmgr_demux_truncated(&d));
+    assert_string_equal(str(&c.out), "hello world\n");
+    assert_string_equal(str(&c.err), "oops\n");
+    collected_free(&c);
+}
+
+static void test_demux_truncated(void **state)
+{
+    size_t len;
+    cleanup_free char *s = sample_stream(&len);
+    for (size_t cut = 1; cut < len; cut++) {
+        envmgr_demux_t d = {0};
+        collected_t c = {0};
+        assert_int_equal(envmgr_demux_feed(&d, s, cut, collect_cb, &c), 0);
+        /* a cut exactly between frames is not truncation; anywhere else is */
+        bool boundary = cut == 14 || cut == 27 || cut == 35;
+        assert_int_equal(envmgr_demux_truncated(&d), !boundary);
+        collected_free(&c);
+    }
+}
+
+static void test_demux_bad_header(void **state)
+{
+    static const unsigned char bad_stream[] = {7, 0, 0, 0, 0, 0, 0, 1, 'x'};
+    static const unsigned char bad_padding[] = {1, 0, 9, 0, 0, 0, 0, 1, 'x'};
+    envmgr_demux_t d = {0};
+    collected_t c = {0};
+    assert_int_equal(
+        envmgr_demux_feed(&d, (const char *)bad_stream, sizeof(bad_stream), collect_cb, &c), -1);
+    envmgr_demux_t d2 = {0};
+    assert_int_equal(
+        envmgr_demux_feed(&d2, (const char *)bad_padding, sizeof(bad_padding), collect_cb, &c), -1);
+    assert_int_equal(c.calls, 0);
+    /* a TTY stream has no frames: bytes pass through as stdout */
+    envmgr_demux_t raw = {.raw = true};
+    assert_int_equal(
+        envmgr_demux_feed(&raw, (const char *)bad_stream, sizeof(bad_stream), collect_cb, &c), 0);
+    assert_int_equal(c.out.len, sizeof(bad_stream));
+    assert_false(envmgr_demux_truncated(&raw));
+    collected_free(&c);
+}
+
+static int stop_cb(void *userdata, enum envmgr_stream stream, const char *data, size_t len)
+{
+    return 7;
+}
+
+static void test_demux_callback_stops(void **state)
+{
+    size_t len;
+    cleanup_free char *s = sample_stream(&len);
+    envmgr_demux_t d = {0};
+    assert_int_equal(envmgr_demux_feed(&d, s, len, stop_cb, NULL), 7);
+}
+
+/* ---- against the fake engine ---------------------------------------------------------------- */
+
+static envmgr_engine_t *open_fake(fake_engine_t *f)
+{
+    envmgr_engine_t *e = NULL;
+    envmgr_error_t err = {0};
+    int r = envmgr_engine_open(fake_engine_host(f), &e, &err);
+    if (r < 0)
+        fail_msg("open fake engine: %s", err.message);
+    return e;
+}
+
+static void test_error_reply_carries_message_and_status(void **state)
+{
+    fake_reply_t replies[] = {
+        {.raw = fake_version("1.41")},
+        {.raw =
+             fake_json(500, "{\"message\":\"driver failed programming external connectivity\"}")},
+    };
+    fake_engine_t *f = fake_engine_start(replies, 2);
+    envmgr_engine_t *e = open_fake(f);
+    envmgr_error_t err = {0};
+    json_t *reply = NULL;
+    assert_int_equal(envmgr_engine_request(e, "POST", "/containers/abc/start", NULL, &reply, &err),
+                     -1);
+    assert_null(reply);
+    assert_int_equal(err.kind, ENVMGR_E_ENGINE);
+    assert_int_equal(err.code, 500);
+    assert_non_null(strstr(err.message, "driver failed programming external connectivity"));
+    assert_non_null(strstr(err.message, "HTTP 500"));
+    envmgr_engine_close(e);
+    assert_int_equal(fake_engine_stop(f, 2000), 2);
+    assert_string_equal(fake_engine_request(f, 0), "GET /version");
+    assert_string_equal(fake_engine_request(f, 1), "POST /v1.41/containers/abc/start");
+    fake_engine_free(f);
+}
+
+static void test_404_is_not_found(void **state)
+{
+    fake_reply_t replies[] = {
+        {.raw = fake_version("1.41")},
+        {.raw = fake_json(404, "{\"message\":\"No such container: abc\"}")},
+        {.raw =
+             fake_json(409, "{\"message\":\"Conflict. The container name \\\"/x\\\" is already in "
+                            "use\"}")},
+    };
+    fake_engine_t *f = fake_engine_start(replies, 3);
+    envmgr_engine_t *e = open_fake(f);
+    envmgr_error_t err = {0};
+    json_t *out = NULL;
+    assert_int_equal(envmgr_engine_container_inspect(e, "abc", &out, &err), -1);
+    assert_int_equal(err.kind, ENVMGR_E_NOT_FOUND);
+    assert_int_equal(err.code, 404);
+    assert_non_null(strstr(err.message, "No such container: abc"));
+    cleanup_json json_t *config = json_pack("{s:s}", "Image", "x");
+    char *id = NULL;
+    assert_int_equal(envmgr_engine_container_create(e, "x", config, &id, &err), -1);
+    assert_null(id);
+    assert_int_equal(err.kind, ENVMGR_E_ENV);
+    assert_int_equal(err.code, 409);
+    assert_non_null(strstr(err.message, "is already in use"));
+    envmgr_engine_close(e);
+    assert_int_equal(fake_engine_stop(f, 2000), 3);
+    assert_string_equal(fake_engine_request(f, 2), "POST /v1.41/containers/create?name=x");
+    assert_string_equal(fake_engine_request_body(f, 2), "{\"Image\":\"x\"}");
+    fake_engine_free(f);
+}
+
+static void test_truncated_json_names_endpoint(void **state)
+{
+    fake_reply_t replies[] = {
+        {.raw = fake_version("1.41")},
+        {.raw = fake_json(200, "{\"Id\":\"abc\",\"State\":{\"Sta")},
+    };
+    fake_engine_t *f = fake_engine_start(replies, 2);
+    envmgr_engine_t *e = open_fake(f);
+    envmgr_error_t err = {0};
+    json_t *out = NULL;
+    assert_int_equal(envmgr_engine_container_inspect(e, "abc", &out, &err), -1);
+    assert_null(out);
+    assert_int_equal(err.kind, ENVMGR_E_ENGINE);
+    assert_non_null(strstr(err.message, "GET /v1.41/containers/abc/json"));
+    assert_non_null(strstr(err.message, "malformed JSON reply"));
+    envmgr_engine_close(e);
+    fake_engine_stop(f, 2000);
+    fake_engine_free(f);
+}
+
+static void test_dropped_connection_then_recovers(void **state)
+{
+    static const char partial[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                  "Content-Length: 200\r\n\r\n[{\"Id\":\"ab";
+    fake_reply_t replies[] = {
+        {.raw = fake_version("1.41")},
+        {xstrdup(partial), 0, true},
+        {.raw = fake_http(200, "text/plain", "OK")},
+    };
+    fake_engine_t *f = fake_engine_start(replies, 3);
+    envmgr_engine_t *e = open_fake(f);
+    envmgr_error_t err = {0};
+    json_t *out = NULL;
+    assert_int_equal(envmgr_engine_container_list(e, "io.envtest.project=p1", true, &out, &err),
+                     -1);
+    assert_null(out);
+    assert_int_equal(err.kind, ENVMGR_E_ENGINE);
+    assert_non_null(strstr(err.message, "closed mid-reply"));
+    assert_non_null(strstr(err.message, "/v1.41/containers/json"));
+    /* the handle opens a new connection for the next request */
+    envmgr_error_clear(&err);
+    assert_int_equal(envmgr_engine_ping(e, &err), 0);
+    envmgr_engine_close(e);
+    assert_int_equal(fake_engine_stop(f, 2000), 3);
+    /* filters={"label":["io.envtest.project=p1"]}, URL-encoded */
+    assert_string_equal(fake_engine_request(f, 1),
+                        "GET /v1.41/containers/json?all=1&filters=%7B%22label%22%3A%5B%22io."
+                        "envtest.project%3Dp1%22%5D%7D");
+    assert_string_equal(fake_engine_request(f, 2), "GET /v1.41/_ping");
+    fake_engine_free(f);
+}
+
+static void test_unreachable_socket(void **state)
+{
+    char dir[] = "/tmp/engine-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    cleanup_free char *missing = xasprintf("%s/missing.sock", dir);
+    cleanup_free char *host = xasprintf("unix://%s", missing);
+    envmgr_engine_t *e = NULL;
+    envmgr_error_t err = {0};
+    assert_int_equal(envmgr_engine_open(host, &e, &err), -1);
+    assert_null(e);
+    assert_int_equal(err.kind, ENVMGR_E_ENGINE);
+    cleanup_free char *expected =
+        xasprintf("cannot reach the Docker engine at %s: No such file or directory", missing);
+    assert_string_equal(err.message, expected);
+    assert_non_null(strstr(err.hint, "dockerd"));
+    assert_non_null(strstr(err.hint, "ci/setup.sh"));
+    assert_non_null(strstr(err.hint, "DOCKER_HOST"));
+    assert_int_equal(envmgr_error_exit_code(&err), 3);
+
+    /* a socket file nobody listens on */
+    cleanup_free char *dead = xasprintf("%s/dead.sock", dir);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", dead);
+    assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    close(fd);
+    cleanup_free char *dead_host = xasprintf("unix://%s", dead);
+    assert_int_equal(envmgr_engine_open(dead_host, &e, &err), -1);
+    cleanup_free char *refused =
+        xasprintf("cannot reach the Docker engine at %s: Connection refused", dead);
+    assert_string_equal(err.message, refused);
+    unlink(dead);
+    rmdir(dir);
+}
+
+static void open_with_version(const char *engine_api, const char *expected)
+{
+    fake_reply_t replies[] = {
+        {.raw = fake_version(engine_api)},
+        {.raw = fake_http(200, "text/plain", "OK")},
+    };
+    fake_engine_t *f = fake_engine_start(replies, 2);
+    /* DOCKER_HOST is honoured when no host is given */
+    setenv("DOCKER_HOST", fake_engine_host(f), 1);
+    envmgr_engine_t *e = NULL;
+    envmgr_error_t err = {0};
+    assert_int_equal(envmgr_engine_open(NULL, &e, &err), 0);
+    unsetenv("DOCKER_HOST");
+    assert_string_equal(envmgr_engine_api_version(e), expected);
+    assert_string_equal(envmgr_engine_host(e), fake_engine_host(f));
+    /* a dup'ed handle keeps the negotiated version without asking again */
+    envmgr_engine_t *copy = NULL;
+    assert_int_equal(envmgr_engine_dup(e, &copy, &err), 0);
+    envmgr_engine_close(e); /* the fake serves one connection at a time */
+    assert_string_equal(envmgr_engine_api_version(copy), expected);
+    assert_int_equal(envmgr_engine_ping(copy, &err), 0);
+    envmgr_engine_close(copy);
+    assert_int_equal(fake_engine_stop(f, 2000), 2);
+    cleanup_free char *ping = xasprintf("GET /v%s/_ping", expected);
+    assert_string_equal(fake_engine_request(f, 1), ping);
+    fake_engine_free(f);
+}
+
+static void test_version_negotiation(void **state)
+{
+    open_with_version("1.41", "1.41");
+    open_with_version("1.50", "1.47");
+    open_with_version("1.45", "1.45");
+
+    fake_reply_t replies[] = {{.raw = fake_version("1.40")}};
+    fake_engine_t *f = fake_engine_start(replies, 1);
+    envmgr_engine_t *e = NULL;
+    envmgr_error_t err = {0};
+    assert_int_equal(envmgr_engine_open(fake_engine_host(f), &e, &err), -1);
+    assert_non_null(strstr(err.message, "speaks API 1.40, older than 1.41"));
+    fake_engine_stop(f, 2000);
+    fake_engine_free(f);
+}
+
+static char *make_context(void)
+{
+    char tmpl[] = "/tmp/engine-ctx-XXXXXX";
+    assert_non_null(mkdtemp(tmpl));
+    char *dir = xstrdup(tmpl);
+    envmgr_error_t err = {0};
+    cleanup_free char *dockerfile = xasprintf("%s/Dockerfile", dir);
+    cleanup_free char *data = xasprintf("%s/data.txt", dir);
+    cleanup_free char *sub = xasprintf("%s/sub", dir);
+    cleanup_free char *ignored = xasprintf("%s/sub/ignored.log", dir);
+    cleanup_free char *ignore = xasprintf("%s/.dockerignore", dir);
+    const char *df = "FROM scratch\nCOPY data.txt /\n";
+    assert_int_equal(envmgr_write_file(dockerfile, df, strlen(df), &err), 0);
+    assert_int_equal(envmgr_write_file(data, "one\n", 4, &err), 0);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    assert_int_equal(envmgr_write_file(ignored, "log\n", 4, &err), 0);
+    assert_int_equal(envmgr_write_file(ignore, "# logs\n**/*.log\n", 16, &err), 0);
+    return dir;
+}
+
+static void remove_context(const char *dir)
+{
+    const char *names[] = {"Dockerfile", "data.txt", "sub/ignored.log", ".dockerignore", "sub"};
+    for (size_t i = 0; i < ENVMGR_ARRAY_SIZE(names); i++) {
+        cleanup_free char *p = xasprintf("%s/%s", dir, names[i]);
+        remove(p);
+    }
+    rmdir(dir);
+}
+
+static void progress_collect(void *userdata, const char *line)
+{
+    envmgr_buf_addf(userdata, "%s|", line);
+}
+
+static void test_build_stream_error(void **state)
+{
+    cleanup_free char *ctx = make_context();
+    static const char stream[] =
+        "{\"stream\":\"Step 1/2 : FROM scratch\\n\"}\r\n"
+        "{\"stream\":\" ---\\u003e \\n\"}\r\n"
+        "{\"stream\":\"Step 2/2 : COPY data.txt /\"}\r\n{\"stream\":\"\\n\"}\r\n"
+        "{\"errorDetail\":{\"message\":\"COPY failed: no space left on device\"},"
+        "\"error\":\"COPY failed: no space left on device\"}\r\n";
+    fake_reply_t replies[] = {
+        {.raw = fake_version("1.41")},
+        {.raw = fake_json(200, stream)},
+    };
+    fake_engine_t *f = fake_engine_start(replies, 2);
+    envmgr_engine_t *e = open_fake(f);
+    envmgr_error_t err = {0};
+    envmgr_kvlist_t args = {0};
+    envmgr_kvlist_set(&args, "VERSION", "1 2");
+    envmgr_buf_t lines = ENVMGR_BUF_INIT;
+    envmgr_build_options_t opts = {.context_dir = ctx, .tag = "envtest-x:latest", .args = &args};
+    assert_int_equal(envmgr_engine_image_build(e, &opts, progress_collect, &lines, &err), -1);
+    assert_int_equal(err.kind, ENVMGR_E_ENV);
+    assert_string_equal(err.message,
+                        "build envtest-x:latest: COPY failed: no space left on device");
+    assert_string_equal(str(&lines), "Step 1/2 : FROM scratch| --->|Step 2/2 : COPY data.txt /|");
+    envmgr_engine_close(e);
+    assert_int_equal(fake_engine_stop(f, 2000), 2);
+    assert_string_equal(fake_engine_request(f, 1),
+                        "POST /v1.41/build?t=envtest-x%3Alatest&dockerfile=Dockerfile&buildargs=%"
+                        "7B%22VERSION%22%3A%221%202%22%7D&rm=1&forcerm=1");
+    /* the context tar holds the Dockerfile and data.txt but not the ignored log */
+    const char *tar = fake_engine_request_body(f, 1);
+    size_t tar_len = fake_engine_request_body_len(f, 1);
+    assert_true(tar_len >= 1024 && tar_len % 512 == 0);
+    assert_non_null(memmem(tar, tar_len, "COPY data.txt", 13));
+    assert_non_null(memmem(tar, tar_len, "data.txt", 8));
+    assert_null(memmem(tar, tar_len, "ignored.log", 11));
+    fake_engine_free(f);
+    envmgr_buf_free(&lines);
+    envmgr_kvlist_free(&args);
+    remove_context(ctx);
+}
+
+static void test_context_digest(void **state)
+{
+    cleanup_free char *ctx = make_context();
+    envmgr_error_t err = {0};
+    char d1[65], d2[65], d3[65], d4[65];
+    assert_int_equal(envmgr_engine_context_digest(ctx, NULL, d1, &err), 0);
+    assert_int_equal(strlen(d1), 64);
+    /* an ignored file does not count */
+    cleanup_free char *ignored = xasprintf("%s/sub/ignored.log", ctx);
+    assert_int_equal(envmgr_write_file(ignored, "changed\n", 8, &err), 0);
+    assert_int_equal(envmgr_engine_context_digest(ctx, NULL, d2, &err), 0);
+    assert_string_equal(d1, d2);
+    /* content does */
+    cleanup_free char *data = xasprintf("%s/data.txt", ctx);
+    assert_int_equal(envmgr_write_file(data, "two\n", 4, &err), 0);
+    assert_int_equal(envmgr_engine_context_digest(ctx, NULL, d3, &err), 0);
+    assert_string_not_equal(d1, d3);
+    /* and so does the mode */
+    assert_int_equal(chmod(data, 0755), 0);
+    assert_int_equal(envmgr_engine_context_digest(ctx, NULL, d4, &err), 0);
+    assert_string_not_equal(d3, d4);
+    remove_context(ctx);
+    assert_int_equal(envmgr_engine_context_digest(ctx, NULL, d4, &err), -1);
+    assert_non_null(strstr(err.message, ctx));
+}
+
+static void test_exec_against_fake(void **state)
+{
+    char *frames = NULL;
+    size_t frames_len = 0;
+    fake_frame(&frames, &frames_len, 1, "hi\n", 3);
+    fake_frame(&frames, &frames_len, 2, "warn\n", 5);
+    size_t stream_len = 0;
+    char *stream =
+        fake_stream("application/vnd.docker.raw-stream", frames, frames_len, &stream_len);
+    /* the same stream cut inside a frame */
+    size_t cut_len = 0;
+    char *cut = fake_stream("application/vnd.docker.raw-stream", frames, frames_len - 2, &cut_len);
+    free(frames);
+    fake_reply_t replies[] = {
+        {.raw = fake_version("1.41")},
+        {.raw = fake_json(201, "{\"Id\":\"exec1\"}")},
+        {stream, stream_len, true},
+        {.raw = fake_json(200, "{\"Running\":true,\"ExitCode\":null}")},
+        {.raw = fake_json(200, "{\"Running\":false,\"ExitCode\":3}")},
+        {.raw = fake_json(201, "{\"Id\":\"exec2\"}")},
+        {cut, cut_len, true},
+    };
+    fake_engine_t *f = fake_engine_start(replies, ENVMGR_ARRAY_SIZE(replies));
+    envmgr_engine_t *e = open_fake(f);
+    envmgr_error_t err = {0};
+    collected_t c = {0};
+    int code = -1;
+    const char *argv[] = {"sh", "-c", "echo hi", NULL};
+    assert_int_equal(envmgr_engine_exec(e, "ctr", argv, NULL, 5000, collect_cb, &c, &code, &err),
+                     0);
+    assert_int_equal(code, 3);
+    assert_string_equal(str(&c.out), "hi\n");
+    assert_string_equal(str(&c.err), "warn\n");
+    assert_int_equal(envmgr_engine_exec(e, "ctr", argv, NULL, 5000, NULL, NULL, &code, &err), -1);
+    assert_non_null(strstr(err.message, "ended inside a frame"));
+    envmgr_engine_close(e);
+    assert_int_equal(fake_engine_stop(f, 2000), ENVMGR_ARRAY_SIZE(replies));
+    assert_string_equal(fake_engine_request(f, 1), "POST /v1.41/containers/ctr/exec");
+    assert_string_equal(fake_engine_request(f, 2), "POST /v1.41/exec/exec1/start");
+    assert_string_equal(fake_engine_request(f, 4), "GET /v1.41/exec/exec1/json");
+    cleanup_json json_t *body = json_loads(fake_engine_request_body(f, 1), 0, NULL);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(body, "Cmd"), 2)),
+                        "echo hi");
+    fake_engine_free(f);
+    collected_free(&c);
+}
+
+static void test_exec_timeout(void **state)
+{
+    /* the attached stream never ends: the fake sends a header and nothing more */
+    static const char hang[] = "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream"
+                               "\r\n\r\n";
+    fake_reply_t replies[] = {
+        {.raw = fake_version("1.41")},
+        {.raw = fake_json(201, "{\"Id\":\"exec1\"}")},
+        {.raw = xstrdup(hang)},
+    };
+    fake_engine_t *f = fake_engine_start(replies, ENVMGR_ARRAY_SIZE(replies));
+    envmgr_engine_t *e = open_fake(f);
+    envmgr_error_t err = {0};
+    int code = -1;
+    const char *argv[] = {"sleep", "100", NULL};
+    int64_t start = envmgr_now_ms();
+    assert_int_equal(envmgr_engine_exec(e, "ctr", argv, NULL, 300, NULL, NULL, &code, &err), -1);
+    int64_t elapsed = envmgr_now_ms() - start;
+    assert_int_equal(err.kind, ENVMGR_E_ENV);
+    assert_string_equal(err.message, "exec sleep in container ctr: timed out after 300 ms");
+    assert_true(elapsed >= 250 && elapsed < 2000);
+    envmgr_engine_close(e);
+    fake_engine_stop(f, 2000);
+    fake_engine_free(f);
+}
+
+static void test_logs_truncated_frame(void **state)
+{
+    char *frames = NULL;
+    size_t frames_len = 0;
+    fake_frame(&frames, &frames_len, 1, "line1\n", 6);
+    fake_frame(&frames, &frames_len, 1, "line2\n", 6);
+    size_t stream_len = 0;
+    char *stream =
+        fake_stream("application/vnd.docker.raw-stream", frames, frames_len - 3, &stream_len);
+    free(frames);
+    fake_reply_t replies[] = {
+        {.raw = fake_version("1.41")},
+        {.raw = fake_json(200, "{\"Id\":\"ctr\",\"Config\":{\"Tty\":false}}")},
+        {stream, stream_len, true},
+    };
+    fake_engine_t *f = fake_engine_start(replies, ENVMGR_ARRAY_SIZE(replies));
+    envmgr_engine_t *e = open_fake(f);
+    envmgr_error_t err = {0};
+    collected_t c = {0};
+    assert_int_equal(envmgr_engine_container_logs(e, "ctr", 5, false, false, collect_cb, &c, &err),
+                     -1);
+    assert_non_null(strstr(err.message, "logs of container ctr"));
+    assert_non_null(strstr(err.message, "ended inside a frame (3 bytes missing)"));
+    assert_string_equal(str(&c.out), "line1\nlin");
+    envmgr_engine_close(e);
+    assert_int_equal(fake_engine_stop(f, 2000), 3);
+    assert_string_equal(fake_engine_request(f, 2),
+                        "GET /v1.41/containers/ctr/logs?stdout=1&stderr=1&follow=0&timestamps=0"
+                        "&tail=5");
+    fake_engine_free(f);
+    collected_free(&c);
+}
+
+static void test_bad_docker_host(void **state)
+{
+    envmgr_engine_t *e = NULL;
+    envmgr_error_t err = {0};
+    assert_int_equal(envmgr_engine_open("npipe:////./pipe/docker_engine", &e, &err), -1);
+    assert_int_equal(err.kind, ENVMGR_E_CONFIG);
+    assert_non_null(strstr(err.message, "npipe:////./pipe/docker_engine"));
+    assert_non_null(strstr(err.hint, "DOCKER_HOST"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_demux_split_at_every_byte),
+        cmocka_unit_test(test_demux_truncated),
+        cmocka_unit_test(test_demux_bad_header),
+        cmocka_unit_test(test_demux_callback_stops),
+        cmocka_unit_test(test_error_reply_carries_message_and_status),
+        cmocka_unit_test(test_404_is_not_found),
+        cmocka_unit_test(test_truncated_json_names_endpoint),
+        cmocka_unit_test(test_dropped_connection_then_recovers),
+        cmocka_unit_test(test_unreachable_socket),
+        cmocka_unit_test(test_version_negotiation),
+        cmocka_unit_test(test_build_stream_error),
+        cmocka_unit_test(test_context_digest),
+        cmocka_unit_test(test_exec_against_fake),
+        cmocka_unit_test(test_exec_timeout),
+        cmocka_unit_test(test_logs_truncated_frame),
+        cmocka_unit_test(test_bad_docker_host),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
