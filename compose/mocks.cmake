@@ -1,0 +1,85 @@
+# The mock services (mock-llm, mock-vector): standalone programs on the shared HTTP layer in
+# mock-common/, linked fully statically so that they run in FROM scratch images. Each service's
+# image build context is ${CMAKE_BINARY_DIR}/compose/<service>/context/ = {Dockerfile, binary}:
+# compose.yaml's build.context points there (see mock-llm/README.md).
+#
+# With ENVTEST_SANITIZE the mocks link dynamically (ASan cannot link statically): good for the
+# tests, not for the images.
+
+find_library(MOCK_UV_STATIC NAMES libuv_a.a libuv.a)
+find_library(MOCK_HTTP_PARSER_STATIC NAMES libhttp_parser.a)
+find_library(MOCK_HTTP_PARSER_SHARED NAMES http_parser)
+find_library(MOCK_JANSSON_STATIC NAMES libjansson.a)
+find_path(MOCK_HTTP_PARSER_INCLUDE http_parser.h)
+if(NOT MOCK_HTTP_PARSER_INCLUDE OR NOT MOCK_HTTP_PARSER_SHARED)
+  message(FATAL_ERROR "http_parser not found: install it with `apt-get install libhttp-parser-dev` (or run ci/setup.sh)")
+endif()
+
+set(MOCK_STATIC OFF)
+if(NOT ENVTEST_SANITIZE AND MOCK_UV_STATIC AND MOCK_HTTP_PARSER_STATIC AND MOCK_JANSSON_STATIC)
+  set(MOCK_STATIC ON)
+elseif(NOT ENVTEST_SANITIZE)
+  message(WARNING "static libuv/http_parser/jansson archives not found (libuv1-dev, libhttp-parser-dev, "
+                  "libjansson-dev): the mocks link dynamically and cannot run in FROM scratch images")
+endif()
+
+# Compile flags for code that goes into the mocks (and their tests/fuzzers).
+function(mock_target_defaults target)
+  envtest_target_defaults(${target})
+  target_include_directories(${target} PUBLIC ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/mock-common
+                             ${MOCK_HTTP_PARSER_INCLUDE} ${UV_INCLUDE_DIRS} ${JANSSON_INCLUDE_DIRS})
+endfunction()
+
+add_library(mock_common STATIC mock-common/mock_server.c mock-common/mock_admin.c
+                               mock-common/mock_util.c)
+mock_target_defaults(mock_common)
+if(MOCK_STATIC)
+  target_link_libraries(mock_common PUBLIC ${MOCK_UV_STATIC} ${MOCK_HTTP_PARSER_STATIC}
+                        ${MOCK_JANSSON_STATIC} Threads::Threads m dl rt)
+else()
+  target_link_libraries(mock_common PUBLIC PkgConfig::UV ${MOCK_HTTP_PARSER_SHARED}
+                        PkgConfig::JANSSON Threads::Threads m)
+endif()
+
+# mock_add_service(<name> CORE <sources without main> MAIN <main source>)
+# Gives <name>_core (a library the tests and fuzzers link) and the executable <name> in
+# ${CMAKE_BINARY_DIR}/compose/<name>/context/ beside a copy of the service's Dockerfile.
+function(mock_add_service name)
+  cmake_parse_arguments(S "" "" "CORE;MAIN" ${ARGN})
+  set(context ${CMAKE_BINARY_DIR}/compose/${name}/context)
+  add_library(${name}_core STATIC ${S_CORE})
+  mock_target_defaults(${name}_core)
+  target_include_directories(${name}_core PUBLIC ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/${name})
+  target_link_libraries(${name}_core PUBLIC mock_common)
+  add_executable(${name} ${S_MAIN})
+  mock_target_defaults(${name})
+  target_link_libraries(${name} PRIVATE ${name}_core)
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${context})
+  if(MOCK_STATIC)
+    target_link_options(${name} PRIVATE -static)
+  endif()
+  set(dockerfile ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/${name}/Dockerfile)
+  if(EXISTS ${dockerfile})
+    configure_file(${dockerfile} ${context}/Dockerfile COPYONLY)
+  endif()
+endfunction()
+
+file(GLOB MOCK_LLM_CORE CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/mock-llm/*.c)
+list(FILTER MOCK_LLM_CORE EXCLUDE REGEX "/main\\.c$")
+mock_add_service(mock-llm CORE ${MOCK_LLM_CORE} MAIN mock-llm/main.c)
+
+# mock-vector's sources are written by its own owner: take whatever *.c is there. With a main.c,
+# the other files form mock-vector_core (for its tests); without, everything is the executable.
+file(GLOB MOCK_VECTOR_ALL CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/mock-vector/*.c)
+if(MOCK_VECTOR_ALL)
+  set(MOCK_VECTOR_CORE ${MOCK_VECTOR_ALL})
+  list(FILTER MOCK_VECTOR_CORE EXCLUDE REGEX "/main\\.c$")
+  set(MOCK_VECTOR_MAIN ${MOCK_VECTOR_ALL})
+  list(FILTER MOCK_VECTOR_MAIN INCLUDE REGEX "/main\\.c$")
+  if(NOT MOCK_VECTOR_MAIN OR NOT MOCK_VECTOR_CORE)
+    set(MOCK_VECTOR_MAIN ${MOCK_VECTOR_ALL})
+    set(MOCK_VECTOR_CORE ${CMAKE_BINARY_DIR}/compose/mock-vector-empty.c)
+    file(WRITE ${MOCK_VECTOR_CORE} "/* mock-vector: every source is in the executable */\n")
+  endif()
+  mock_add_service(mock-vector CORE ${MOCK_VECTOR_CORE} MAIN ${MOCK_VECTOR_MAIN})
+endif()
