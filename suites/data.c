@@ -1,5 +1,274 @@
+/* ADR-009 data integration: the loaded Seoul data (ETL result checks), Korean text, text-to-SQL
+ * against independently computed answers, RAG data, and isolation of the suite's own database.
+ * Reads only the environment's variables; prints TAP 13. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "envconn.h"
+#include "seoul.h"
+
+typedef struct data_ctx {
+    envconn_t env;
+    MYSQL *db;
+} data_ctx_t;
+
+/* connects once for the tests that only read */
+static MYSQL *db_of(data_ctx_t *c)
+{
+    if (!c->db)
+        c->db = suite_mysql_connect(&c->env);
+    return c->db;
+}
+
+/* ---- ETL ------------------------------------------------------------------------------------- */
+static void test_etl_row_counts(void *ctx)
+{
+    MYSQL *db = db_of(ctx);
+    TAP_RETURN_IF_FAILED();
+    long long sales = suite_sql_int(db, "SELECT COUNT(*) FROM " SEOUL_SALES);
+    long long areas = suite_sql_int(db, "SELECT COUNT(*) FROM " SEOUL_AREAS);
+    long long industries = suite_sql_int(db, "SELECT COUNT(*) FROM " SEOUL_INDUSTRIES);
+    TAP_RETURN_IF_FAILED();
+    tap_note("%s %lld rows, %s %lld, %s %lld", SEOUL_SALES, sales, SEOUL_AREAS, areas,
+             SEOUL_INDUSTRIES, industries);
+    TAP_ASSERT_INT_GT(sales, 0);
+    TAP_ASSERT_INT_GE(areas, 25);
+    TAP_ASSERT_INT_GT(industries, 0);
+    /* every sales row refers to a known area and industry (referential consistency) */
+    long long orphan_areas = suite_sql_int(
+        db, "SELECT COUNT(*) FROM " SEOUL_SALES " s LEFT JOIN " SEOUL_AREAS " a ON a." COL_AREA_CODE
+            " = s." COL_AREA_CODE " WHERE a." COL_AREA_CODE " IS NULL");
+    long long orphan_industries =
+        suite_sql_int(db, "SELECT COUNT(*) FROM " SEOUL_SALES " s LEFT JOIN " SEOUL_INDUSTRIES
+                          " i ON i." COL_INDUSTRY_CODE " = s." COL_INDUSTRY_CODE
+                          " WHERE i." COL_INDUSTRY_CODE " IS NULL");
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_INT_EQ(orphan_areas, 0);
+    TAP_ASSERT_INT_EQ(orphan_industries, 0);
+    /* one row per quarter x area x industry: no duplicates from a double load */
+    long long distinct_keys =
+        suite_sql_int(db, "SELECT COUNT(*) FROM (SELECT DISTINCT " COL_QUARTER ", " COL_AREA_CODE
+                          ", " COL_INDUSTRY_CODE " FROM " SEOUL_SALES ") k");
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_INT_EQ(distinct_keys, sales);
+}
+
+static void test_etl_districts(void *ctx)
+{
+    MYSQL *db = db_of(ctx);
+    TAP_RETURN_IF_FAILED();
+    for (size_t i = 0; i < TAP_COUNT(SEOUL_DISTRICTS); i++) {
+        cleanup_free char *q = tap_fmt("SELECT COUNT(*) FROM " SEOUL_SALES " s JOIN " SEOUL_AREAS
+                                       " a ON a." COL_AREA_CODE " = s." COL_AREA_CODE
+                                       " WHERE a." COL_DISTRICT " = '%s'",
+                                       SEOUL_DISTRICTS[i]);
+        long long n = suite_sql_int(db, q);
+        TAP_RETURN_IF_FAILED();
+        if (n <= 0)
+            tap_fail_data("district", "%s", SEOUL_DISTRICTS[i]);
+        TAP_ASSERT_INT_GT(n, 0);
+    }
+    long long distinct =
+        suite_sql_int(db, "SELECT COUNT(DISTINCT " COL_DISTRICT ") FROM " SEOUL_AREAS);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_INT_EQ(distinct, 25);
+}
+
+static void test_etl_not_null(void *ctx)
+{
+    MYSQL *db = db_of(ctx);
+    TAP_RETURN_IF_FAILED();
+    static const char *const cols[] = {COL_QUARTER, COL_AREA_CODE, COL_INDUSTRY_CODE,
+                                       COL_SALES_AMOUNT, COL_SALES_COUNT};
+    for (size_t i = 0; i < TAP_COUNT(cols); i++) {
+        cleanup_free char *q =
+            tap_fmt("SELECT COUNT(*) FROM " SEOUL_SALES " WHERE %s IS NULL", cols[i]);
+        long long nulls = suite_sql_int(db, q);
+        TAP_RETURN_IF_FAILED();
+        if (nulls)
+            tap_fail_data("column", "%s.%s", SEOUL_SALES, cols[i]);
+        TAP_ASSERT_INT_EQ(nulls, 0);
+    }
+    long long neg = suite_sql_int(db, "SELECT COUNT(*) FROM " SEOUL_SALES " WHERE " COL_SALES_AMOUNT
+                                      " < 0 OR " COL_SALES_COUNT " < 0");
+    long long blank_names =
+        suite_sql_int(db, "SELECT COUNT(*) FROM " SEOUL_AREAS " WHERE " COL_AREA_NAME
+                          " IS NULL OR " COL_AREA_NAME " = '' OR " COL_DISTRICT " IS NULL");
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_INT_EQ(neg, 0);
+    TAP_ASSERT_INT_EQ(blank_names, 0);
+}
+
+static void test_etl_sums_consistent(void *ctx)
+{
+    MYSQL *db = db_of(ctx);
+    TAP_RETURN_IF_FAILED();
+    /* the total equals the sum of the per-district totals, which equal their areas' detail */
+    cleanup_free char *total =
+        suite_sql_str(db, "SELECT CAST(SUM(" COL_SALES_AMOUNT ") AS CHAR) FROM " SEOUL_SALES);
+    cleanup_free char *by_district = suite_sql_str(
+        db, "SELECT CAST(SUM(t) AS CHAR) FROM (SELECT a." COL_DISTRICT ", SUM(s." COL_SALES_AMOUNT
+            ") t FROM " SEOUL_SALES " s JOIN " SEOUL_AREAS " a ON a." COL_AREA_CODE
+            " = s." COL_AREA_CODE " GROUP BY a." COL_DISTRICT ") d");
+    cleanup_free char *by_area = suite_sql_str(
+        db, "SELECT CAST(SUM(t) AS CHAR) FROM (SELECT " COL_AREA_CODE ", SUM(" COL_SALES_AMOUNT
+            ") t FROM " SEOUL_SALES " GROUP BY " COL_AREA_CODE ") d");
+    TAP_RETURN_IF_FAILED();
+    tap_note("total sales %s", total);
+    TAP_ASSERT_STR_EQ(by_district, total);
+    TAP_ASSERT_STR_EQ(by_area, total);
+    /* weekday + weekend = the month's amount, row by row */
+    long long bad =
+        suite_sql_int(db, "SELECT COUNT(*) FROM " SEOUL_SALES " WHERE " COL_WEEKDAY_AMOUNT
+                          " + " COL_WEEKEND_AMOUNT " <> " COL_SALES_AMOUNT);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_INT_EQ(bad, 0);
+}
+
+/* ---- Korean text -------------------------------------------------------------------------------
+ */
+static void test_korean_round_trip(void *ctx)
+{
+    MYSQL *db = db_of(ctx);
+    TAP_RETURN_IF_FAILED();
+    const char *text = "강남구 한식음식점";
+    suite_sql_exec(db, "DROP TABLE IF EXISTS suite_korean_probe");
+    suite_sql_exec(db, "CREATE TABLE suite_korean_probe (id INT PRIMARY KEY, name VARCHAR(64)) "
+                       "DEFAULT CHARSET=utf8mb4");
+    TAP_RETURN_IF_FAILED();
+    cleanup_mysql_stmt MYSQL_STMT *st = mysql_stmt_init(db);
+    const char *ins = "INSERT INTO suite_korean_probe VALUES (1, ?)";
+    unsigned long len = strlen(text);
+    MYSQL_BIND b = {.buffer_type = MYSQL_TYPE_STRING,
+                    .buffer = (void *)text,
+                    .buffer_length = len,
+                    .length = &len};
+    TAP_ASSERT(st && mysql_stmt_prepare(st, ins, strlen(ins)) == 0 &&
+                   mysql_stmt_bind_param(st, &b) == 0 && mysql_stmt_execute(st) == 0,
+               "prepared INSERT failed: %s", st ? mysql_stmt_error(st) : "oom");
+    cleanup_free char *back = suite_sql_str(db, "SELECT name FROM suite_korean_probe WHERE id = 1");
+    cleanup_free char *hex =
+        suite_sql_str(db, "SELECT HEX(name) FROM suite_korean_probe WHERE id = 1");
+    long long chars =
+        suite_sql_int(db, "SELECT CHAR_LENGTH(name) FROM suite_korean_probe WHERE id = 1");
+    long long found =
+        suite_sql_int(db, "SELECT COUNT(*) FROM suite_korean_probe WHERE name LIKE '%한식음식점'");
+    suite_sql_exec(db, "DROP TABLE suite_korean_probe");
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_STR_EQ(back, text);
+    char want_hex[128] = "";
+    for (size_t i = 0; text[i]; i++)
+        snprintf(want_hex + 2 * i, 3, "%02X", (unsigned char)text[i]);
+    TAP_ASSERT_STR_EQ(hex, want_hex); /* the bytes stored are the UTF-8 bytes sent */
+    TAP_ASSERT_INT_EQ(chars, 9);
+    TAP_ASSERT_INT_EQ(found, 1);
+    /* the fixture's own Korean names survived the load */
+    long long hansik = suite_sql_int(db, "SELECT COUNT(*) FROM " SEOUL_INDUSTRIES
+                                         " WHERE " COL_INDUSTRY_NAME " = '한식음식점'");
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_INT_EQ(hansik, 1);
+}
+
+/* ---- text to SQL -------------------------------------------------------------------------------
+ */
+static void test_text_to_sql_gangnam(void *ctx)
+{
+    data_ctx_t *c = ctx;
+    MYSQL *db = db_of(c);
+    TAP_RETURN_IF_FAILED();
+    cleanup_free char *answer = suite_chat_answer(&c->env, Q_GANGNAM_TOP_INDUSTRY);
+    TAP_RETURN_IF_FAILED();
+    cleanup_free char *sql = suite_extract_sql(answer);
+    tap_note("LLM SQL: %s", sql);
+    cleanup_mysql_res MYSQL_RES *res = suite_sql_query(db, sql);
+    TAP_RETURN_IF_FAILED();
+    MYSQL_ROW row = mysql_fetch_row(res);
+    TAP_ASSERT(row && row[0], "the LLM's SQL returned no rows");
+    /* independently: the industry with the highest total sales in 강남구 */
+    cleanup_free char *expected = suite_sql_str(
+        db, "SELECT i." COL_INDUSTRY_NAME " FROM " SEOUL_SALES " s JOIN " SEOUL_AREAS
+            " a ON a." COL_AREA_CODE " = s." COL_AREA_CODE " JOIN " SEOUL_INDUSTRIES
+            " i ON i." COL_INDUSTRY_CODE " = s." COL_INDUSTRY_CODE " WHERE a." COL_DISTRICT
+            " = '강남구' GROUP BY i." COL_INDUSTRY_CODE ", i." COL_INDUSTRY_NAME
+            " ORDER BY SUM(s." COL_SALES_AMOUNT ") DESC LIMIT 1");
+    TAP_RETURN_IF_FAILED();
+    tap_note("강남구 top industry: %s", expected);
+    TAP_ASSERT_STR_EQ(row[0], expected);
+}
+
+/* ---- RAG data ----------------------------------------------------------------------------------
+ */
+static void test_rag_startup_policy(void *ctx)
+{
+    data_ctx_t *c = ctx;
+    cleanup_json json_t *vec = suite_embed(&c->env, Q_STARTUP_POLICY);
+    TAP_RETURN_IF_FAILED();
+    cleanup_json json_t *req =
+        json_pack("{s:O, s:i, s:b}", "vector", vec, "limit", 3, "with_payload", 1);
+    cleanup_json json_t *resp =
+        suite_http_json("POST", c->env.vector_url,
+                        "/collections/" SEOUL_DOCS_COLLECTION "/points/search", req, 200);
+    TAP_RETURN_IF_FAILED();
+    json_t *top = json_array_get(json_object_get(resp, "result"), 0);
+    TAP_ASSERT(top, "search returned no hits");
+    json_t *payload = json_object_get(top, "payload");
+    const char *source = json_string_value(json_object_get(payload, "source"));
+    tap_note("top hit: %s (score %.4f)", source ? source : "(none)",
+             json_number_value(json_object_get(top, "score")));
+    TAP_ASSERT_STR_CONTAINS(source, SEOUL_STARTUP_SOURCE);
+    TAP_ASSERT(json_object_get(payload, "page"), "top hit has no payload.page");
+}
+
+/* ---- isolation ---------------------------------------------------------------------------------
+ */
+static void test_writes_isolated(void *ctx)
+{
+    data_ctx_t *c = ctx;
+    MYSQL *db = db_of(c);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT(c->env.base_db_name != NULL,
+               "ENVTEST_MYSQL_DATABASE (the fixture database) is not set: cannot check isolation");
+    TAP_ASSERT(strcmp(c->env.db_name, c->env.base_db_name) != 0,
+               "DATABASE_URL points at the shared fixture database %s, not a per-suite clone",
+               c->env.base_db_name);
+    cleanup_free char *table = tap_fmt("suite_isolation_%ld", (long)getpid());
+    cleanup_free char *create = tap_fmt("CREATE TABLE %s (n INT)", table);
+    cleanup_free char *insert = tap_fmt("INSERT INTO %s VALUES (42)", table);
+    suite_sql_exec(db, create);
+    suite_sql_exec(db, insert);
+    TAP_RETURN_IF_FAILED();
+    cleanup_free char *q = tap_fmt("SELECT TABLE_SCHEMA FROM information_schema.TABLES WHERE "
+                                   "TABLE_NAME = '%s' ORDER BY 1",
+                                   table);
+    cleanup_mysql_res MYSQL_RES *res = suite_sql_query(db, q);
+    cleanup_free char *drop = tap_fmt("DROP TABLE %s", table);
+    suite_sql_exec(db, drop);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_INT_EQ(mysql_num_rows(res), 1);
+    MYSQL_ROW row = mysql_fetch_row(res);
+    TAP_ASSERT_STR_EQ(row[0], c->env.db_name);
+    tap_note("suite database %s, fixture database %s", c->env.db_name, c->env.base_db_name);
+}
+
 int main(void)
 {
-    return 0;
+    data_ctx_t c = {0};
+    if (envconn_load(&c.env, ENVCONN_NEED_MYSQL | ENVCONN_NEED_LLM | ENVCONN_NEED_VECTOR) < 0)
+        return 1;
+    static const tap_test_t tests[] = {
+        {"etl: row counts and referential consistency", test_etl_row_counts},
+        {"etl: all 25 자치구 present", test_etl_districts},
+        {"etl: no NULLs or negatives where not allowed", test_etl_not_null},
+        {"etl: sums by district equal the per-area detail", test_etl_sums_consistent},
+        {"korean: text round-trips through utf8mb4", test_korean_round_trip},
+        {"text-to-sql: LLM SQL answers the 강남구 top industry", test_text_to_sql_gangnam},
+        {"rag: startup policy question finds the startup policy document", test_rag_startup_policy},
+        {"isolation: writes stay in the suite's own database", test_writes_isolated},
+    };
+    int rc = tap_run(tests, TAP_COUNT(tests), &c);
+    if (c.db)
+        mysql_close(c.db);
+    envconn_free(&c.env);
+    return rc;
 }
