@@ -3,3 +3,8 @@ add_library(envmgr_tap STATIC tap.c)
 target_link_libraries(envmgr_tap PUBLIC envmgr_core PkgConfig::YAML)
 envtest_target_defaults(envmgr_tap)
 target_link_libraries(envmgr INTERFACE envmgr_tap)
+
+add_library(envmgr_runner STATIC runner.c runner_config.c)
+target_link_libraries(envmgr_runner PUBLIC envmgr_tap envmgr_core PkgConfig::UV)
+envtest_target_defaults(envmgr_runner)
+target_link_libraries(envmgr INTERFACE envmgr_runner)

@@ -1,0 +1,3 @@
+#!/bin/sh
+# Skips everything.
+echo "1..0 # SKIP no GPU on this host"
