@@ -1,0 +1,585 @@
+/* mysql steps: SQL scripts split into statements (quotes and comments respected) and run one by
+ * one; tables streamed out of the archive through LOAD DATA LOCAL INFILE with a local-infile
+ * handler (no temporary file), each into a staging table created LIKE its target and swapped in
+ * with one RENAME TABLE per step. The swapped-out tables are kept until the whole fixture loaded,
+ * so a failure anywhere restores them: the database never holds partial data. */
+#include <inttypes.h>
+#include <mysql.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture_internal.h"
+#include "log.h"
+
+#define MAX_SCRIPT (64u << 20)
+#define CHUNK (64 * 1024)
+
+typedef struct fx_swap {
+    char *table;
+    char *old; /* the table it replaced, kept until commit */
+    uint64_t rows;
+} fx_swap_t;
+
+struct fx_mysql {
+    MYSQL *conn;
+    fx_swap_t *swaps;
+    size_t n_swaps;
+};
+
+static int sql_error(MYSQL *c, envmgr_error_t *err, const char *what)
+{
+    return envmgr_error_set(err, ENVMGR_E_ENV, (int)mysql_errno(c), "%s: MySQL error %u: %s", what,
+                            mysql_errno(c), mysql_error(c));
+}
+
+static int sql_exec(MYSQL *c, const char *sql, envmgr_error_t *err)
+{
+    if (mysql_real_query(c, sql, strlen(sql)) != 0)
+        return sql_error(c, err, sql);
+    MYSQL_RES *res = mysql_store_result(c);
+    if (res)
+        mysql_free_result(res);
+    return 0;
+}
+
+static MYSQL *mysql_connect(const envmgr_fixture_targets_t *t, envmgr_error_t *err)
+{
+    if (t == NULL || t->mysql.host == NULL) {
+        envmgr_error_set(err, ENVMGR_E_USAGE, 0, "no MySQL target given for a mysql step");
+        envmgr_error_hint(err, "load the fixture into an environment with a MySQL service");
+        return NULL;
+    }
+    MYSQL *c = mysql_init(NULL);
+    unsigned int timeout = 10;
+    my_bool on = 1;
+    mysql_options(c, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    mysql_options(c, MYSQL_OPT_LOCAL_INFILE, &on);
+    mysql_options(c, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    if (mysql_real_connect(c, t->mysql.host, t->mysql.user, t->mysql.password, t->mysql.database,
+                           t->mysql.port, NULL, 0) == NULL) {
+        envmgr_error_set(err, ENVMGR_E_ENV, (int)mysql_errno(c),
+                         "cannot connect to MySQL at %s:%u as %s: %s", t->mysql.host, t->mysql.port,
+                         t->mysql.user ? t->mysql.user : "(default)", mysql_error(c));
+        mysql_close(c);
+        return NULL;
+    }
+    if (sql_exec(c, "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'", err) < 0) {
+        mysql_close(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* ---- scripts ------------------------------------------------------------------------------- */
+typedef int (*stmt_cb)(void *ud, const char *sql, size_t len, int line, envmgr_error_t *err);
+
+/* Splits SQL on ';' outside quotes, backquotes and comments; calls cb with each non-empty
+ * statement and its first line. */
+static int split_sql(const char *s, size_t len, stmt_cb cb, void *ud, envmgr_error_t *err)
+{
+    size_t start = 0;
+    int line = 1, start_line = 1;
+    bool content = false;
+    for (size_t i = 0; i <= len; i++) {
+        char ch = i < len ? s[i] : ';';
+        if (ch == '\n')
+            line++;
+        if (i < len && (ch == '\'' || ch == '"' || ch == '`')) {
+            char q = ch;
+            for (i++; i < len && s[i] != q; i++) {
+                if (s[i] == '\n')
+                    line++;
+                if (s[i] == '\\' && q != '`' && i + 1 < len)
+                    line += s[++i] == '\n';
+            }
+            content = true;
+            continue;
+        }
+        if (i + 1 < len &&
+            ((ch == '-' && s[i + 1] == '-' &&
+              (i + 2 >= len || s[i + 2] == ' ' || s[i + 2] == '\t' || s[i + 2] == '\n')) ||
+             ch == '#')) {
+            while (i < len && s[i] != '\n')
+                i++;
+            line++;
+            continue;
+        }
+        if (i + 1 < len && ch == '/' && s[i + 1] == '*') {
+            bool keep = i + 2 < len && s[i + 2] == '!'; /* executable comment: part of the SQL */
+            for (i += 2; i + 1 < len && !(s[i] == '*' && s[i + 1] == '/'); i++)
+                line += s[i] == '\n';
+            i++;
+            content |= keep;
+            continue;
+        }
+        if (ch == ';') {
+            if (content && cb(ud, s + start, i - start, start_line, err) < 0)
+                return -1;
+            start = i + 1;
+            content = false;
+            continue;
+        }
+        if (!content && ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r') {
+            content = true;
+            start = i;
+            start_line = line;
+        }
+    }
+    return 0;
+}
+
+typedef struct script_ctx {
+    MYSQL *conn;
+    const char *where;
+} script_ctx_t;
+
+static int run_statement(void *ud, const char *sql, size_t len, int line, envmgr_error_t *err)
+{
+    script_ctx_t *sc = ud;
+    if (len >= 9 && strncasecmp(sql, "DELIMITER", 9) == 0)
+        return envmgr_error_set(err, ENVMGR_E_CONFIG, 0,
+                                "%s:%d: DELIMITER is a mysql client command, not SQL: end "
+                                "statements with ;",
+                                sc->where, line);
+    if (mysql_real_query(sc->conn, sql, len) != 0)
+        return envmgr_error_set(err, ENVMGR_E_ENV, (int)mysql_errno(sc->conn),
+                                "%s:%d: MySQL error %u: %s", sc->where, line, mysql_errno(sc->conn),
+                                mysql_error(sc->conn));
+    do {
+        MYSQL_RES *res = mysql_store_result(sc->conn);
+        if (res)
+            mysql_free_result(res);
+    } while (mysql_next_result(sc->conn) == 0);
+    return 0;
+}
+
+static int run_script(fx_load_ctx_t *ctx, const char *member, envmgr_error_t *err)
+{
+    cleanup_free char *sql = NULL;
+    size_t len;
+    if (fx_read_member(ctx->fixture, member, MAX_SCRIPT, &sql, &len, err) < 0)
+        return -1;
+    cleanup_free char *where = xasprintf("%s:%s", ctx->fixture->display_name, member);
+    if (!fx_utf8_valid((const unsigned char *)sql, len))
+        return envmgr_error_set(err, ENVMGR_E_CONFIG, 0, "%s: invalid UTF-8", where);
+    script_ctx_t sc = {ctx->mysql->conn, where};
+    return split_sql(sql, len, run_statement, &sc, err);
+}
+
+int fx_sql_split_for_tests(const char *s, size_t len, stmt_cb cb, void *ud, envmgr_error_t *err);
+int fx_sql_split_for_tests(const char *s, size_t len, stmt_cb cb, void *ud, envmgr_error_t *err)
+{
+    return split_sql(s, len, cb, ud, err);
+}
+
+/* ---- streamed tables ------------------------------------------------------------------------ */
+typedef struct infile {
+    fx_load_ctx_t *ctx;
+    const fx_table_t *table;
+    fx_reader_t reader;
+    fx_csv_t csv;
+    envmgr_buf_t out;
+    size_t out_pos;
+    bool input_done;
+    bool failed;
+    envmgr_error_t err;
+    char *chunk;
+    int64_t start_ms, last_report_ms;
+} infile_t;
+
+/* Reads input until at least want bytes of output are pending or the input ended. */
+static int infile_fill(infile_t *in, size_t want)
+{
+    if (in->out_pos == in->out.len) {
+        envmgr_buf_reset(&in->out);
+        in->out_pos = 0;
+    }
+    while (!in->input_done && in->out.len - in->out_pos < want) {
+        ssize_t n = fx_reader_read(&in->reader, in->chunk, CHUNK, &in->err);
+        if (n < 0)
+            return -1;
+        if (n == 0) {
+            in->input_done = true;
+            return fx_csv_finish(&in->csv, &in->out, &in->err);
+        }
+        if (fx_csv_feed(&in->csv, in->chunk, (size_t)n, &in->out, &in->err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int infile_init(void **ptr, const char *filename, void *userdata)
+{
+    *ptr = userdata;
+    return 0;
+}
+
+static int infile_read(void *ptr, char *buf, unsigned int len)
+{
+    infile_t *in = ptr;
+    if (in->failed)
+        return -1;
+    if (infile_fill(in, len) < 0) {
+        in->failed = true;
+        return -1;
+    }
+    size_t avail = in->out.len - in->out_pos;
+    size_t n = avail < len ? avail : len;
+    memcpy(buf, in->out.data + in->out_pos, n);
+    in->out_pos += n;
+    int64_t now = envmgr_now_ms();
+    if (now - in->last_report_ms >= 250) {
+        in->last_report_ms = now;
+        fx_report(in->ctx, "mysql", in->table->table, in->csv.rows, (uint64_t)in->reader.read_bytes,
+                  in->start_ms, false);
+    }
+    return (int)n;
+}
+
+static void infile_end(void *ptr)
+{
+}
+
+static int infile_error(void *ptr, char *msg, unsigned int len)
+{
+    infile_t *in = ptr;
+    snprintf(msg, len, "%s", in->err.message[0] ? in->err.message : "fixture read failed");
+    return 2000;
+}
+
+static char *stage_name(const char *prefix, const char *table)
+{
+    return xasprintf("%s%.*s", prefix, (int)(64 - strlen(prefix)), table);
+}
+
+static int table_exists(MYSQL *c, const char *table, bool *exists, envmgr_error_t *err)
+{
+    char esc[200];
+    mysql_real_escape_string(c, esc, table, strlen(table));
+    cleanup_free char *q = xasprintf("SELECT 1 FROM information_schema.tables WHERE "
+                                     "table_schema = DATABASE() AND table_name = '%s'",
+                                     esc);
+    if (mysql_query(c, q) != 0)
+        return sql_error(c, err, "look up table");
+    MYSQL_RES *res = mysql_store_result(c);
+    *exists = res && mysql_num_rows(res) > 0;
+    if (res)
+        mysql_free_result(res);
+    return 0;
+}
+
+/* LOAD DATA ... LOCAL with errors downgraded to warnings: the first warning fails the load. */
+static int check_warnings(MYSQL *c, const char *where, envmgr_error_t *err)
+{
+    if (mysql_warning_count(c) == 0)
+        return 0;
+    char msg[512] = "unknown warning";
+    if (mysql_query(c, "SHOW WARNINGS LIMIT 1") == 0) {
+        MYSQL_RES *res = mysql_store_result(c);
+        MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+        if (row && row[2])
+            snprintf(msg, sizeof(msg), "%s", row[2]);
+        if (res)
+            mysql_free_result(res);
+    }
+    return envmgr_error_set(err, ENVMGR_E_CONFIG, 0,
+                            "%s: MySQL refused a value (%s; rows count from the first data row)",
+                            where, msg);
+}
+
+static int load_into(fx_load_ctx_t *ctx, infile_t *in, const char *stage, envmgr_error_t *err)
+{
+    MYSQL *c = ctx->mysql->conn;
+    /* the header gives the column list: read until it was parsed */
+    while (!in->csv.header_done && !in->input_done)
+        if (infile_fill(in, in->out.len - in->out_pos + 1) < 0)
+            return envmgr_error_set(err, in->err.kind, in->err.code, "%s", in->err.message);
+    cleanup_free char *cols = fx_csv_column_list(&in->csv);
+    char esc[512];
+    mysql_real_escape_string(c, esc, in->table->file, strlen(in->table->file));
+    cleanup_free char *q = xasprintf(
+        "LOAD DATA LOCAL INFILE '%s' INTO TABLE `%s` CHARACTER SET utf8mb4 FIELDS TERMINATED BY "
+        "'\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' %s",
+        esc, stage, cols);
+    mysql_set_local_infile_handler(c, infile_init, infile_read, infile_end, infile_error, in);
+    int r = mysql_real_query(c, q, strlen(q));
+    mysql_set_local_infile_default(c);
+    if (in->failed || in->err.message[0])
+        return envmgr_error_set(err, in->err.kind ? in->err.kind : ENVMGR_E_CONFIG, in->err.code,
+                                "%s", in->err.message);
+    if (r != 0)
+        return envmgr_error_set(err, ENVMGR_E_ENV, (int)mysql_errno(c), "%s: MySQL error %u: %s",
+                                in->reader.where, mysql_errno(c), mysql_error(c));
+    if (check_warnings(c, in->reader.where, err) < 0)
+        return -1;
+    uint64_t affected = mysql_affected_rows(c);
+    if (affected != in->csv.rows)
+        return envmgr_error_set(err, ENVMGR_E_ENV, 0,
+                                "%s: MySQL loaded %" PRIu64 " rows, the file has %" PRIu64,
+                                in->reader.where, affected, in->csv.rows);
+    return 0;
+}
+
+static int load_table(fx_load_ctx_t *ctx, const fx_table_t *t, const char *stage, uint64_t *rows,
+                      envmgr_error_t *err)
+{
+    MYSQL *c = ctx->mysql->conn;
+    bool exists = false;
+    if (table_exists(c, t->table, &exists, err) < 0)
+        return -1;
+    if (!exists)
+        return envmgr_error_set(err, ENVMGR_E_CONFIG, 0,
+                                "table `%s` does not exist: create it in a script of this or an "
+                                "earlier mysql step",
+                                t->table);
+    cleanup_free char *drop = xasprintf("DROP TABLE IF EXISTS `%s`", stage);
+    cleanup_free char *create = xasprintf("CREATE TABLE `%s` LIKE `%s`", stage, t->table);
+    if (sql_exec(c, drop, err) < 0 || sql_exec(c, create, err) < 0)
+        return -1;
+    infile_t in = {.ctx = ctx, .table = t, .chunk = xmalloc(CHUNK)};
+    in.start_ms = in.last_report_ms = envmgr_now_ms();
+    int r = fx_reader_open(ctx->fixture, t->file, &in.reader, err);
+    if (r == 0) {
+        fx_csv_init(&in.csv, t, in.reader.where);
+        r = load_into(ctx, &in, stage, err);
+        if (r == 0)
+            fx_report(ctx, "mysql", t->table, in.csv.rows, (uint64_t)in.reader.read_bytes,
+                      in.start_ms, true);
+        *rows = in.csv.rows;
+        fx_csv_free(&in.csv);
+    }
+    fx_reader_close(&in.reader);
+    envmgr_buf_free(&in.out);
+    free(in.chunk);
+    if (r < 0) {
+        envmgr_error_t ignored = {0};
+        sql_exec(c, drop, &ignored);
+    }
+    return r;
+}
+
+static void drop_tables(MYSQL *c, char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        envmgr_error_t ignored = {0};
+        cleanup_free char *q = xasprintf("DROP TABLE IF EXISTS `%s`", names[i]);
+        sql_exec(c, q, &ignored);
+    }
+}
+
+int fx_mysql_step(fx_load_ctx_t *ctx, const fx_step_t *step, envmgr_error_t *err)
+{
+    if (ctx->mysql == NULL) {
+        MYSQL *c = mysql_connect(ctx->targets, err);
+        if (c == NULL)
+            return -1;
+        ctx->mysql = xcalloc(1, sizeof(*ctx->mysql));
+        ctx->mysql->conn = c;
+    }
+    MYSQL *c = ctx->mysql->conn;
+    for (size_t i = 0; i < step->n_scripts; i++)
+        if (run_script(ctx, step->scripts[i], err) < 0)
+            return -1;
+    if (step->n_tables == 0)
+        return 0;
+    char **stages = xcalloc(step->n_tables, sizeof(*stages));
+    uint64_t *rows = xcalloc(step->n_tables, sizeof(*rows));
+    int r = 0;
+    for (size_t i = 0; i < step->n_tables && r == 0; i++) {
+        stages[i] = stage_name("_envtest_new_", step->tables[i].table);
+        r = load_table(ctx, &step->tables[i], stages[i], &rows[i], err);
+    }
+    envmgr_buf_t q = ENVMGR_BUF_INIT;
+    envmgr_buf_adds(&q, "RENAME TABLE ");
+    for (size_t i = 0; i < step->n_tables && r == 0; i++) {
+        cleanup_free char *old = stage_name("_envtest_old_", step->tables[i].table);
+        envmgr_buf_addf(&q, "%s`%s` TO `%s`, `%s` TO `%s`", i ? ", " : "", step->tables[i].table,
+                        old, stages[i], step->tables[i].table);
+    }
+    if (r == 0)
+        r = sql_exec(c, q.data, err);
+    if (r < 0) {
+        drop_tables(c, stages, step->n_tables);
+    } else {
+        struct fx_mysql *m = ctx->mysql;
+        for (size_t i = 0; i < step->n_tables; i++) {
+            m->swaps = xrealloc(m->swaps, (m->n_swaps + 1) * sizeof(*m->swaps));
+            m->swaps[m->n_swaps++] = (fx_swap_t){
+                .table = xstrdup(step->tables[i].table),
+                .old = stage_name("_envtest_old_", step->tables[i].table),
+                .rows = rows[i],
+            };
+        }
+    }
+    envmgr_buf_free(&q);
+    for (size_t i = 0; i < step->n_tables; i++)
+        free(stages[i]);
+    free(stages);
+    free(rows);
+    return r;
+}
+
+/* ---- commit / rollback ------------------------------------------------------------------------
+ */
+static int table_checksum(MYSQL *c, const char *table, char out[32], envmgr_error_t *err)
+{
+    cleanup_free char *q = xasprintf("CHECKSUM TABLE `%s`", table);
+    if (mysql_query(c, q) != 0)
+        return sql_error(c, err, q);
+    MYSQL_RES *res = mysql_store_result(c);
+    MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+    snprintf(out, 32, "%s", row && row[1] ? row[1] : "NULL");
+    if (res)
+        mysql_free_result(res);
+    return 0;
+}
+
+static int record_state(fx_load_ctx_t *ctx, envmgr_error_t *err)
+{
+    MYSQL *c = ctx->mysql->conn;
+    if (sql_exec(c,
+                 "CREATE TABLE IF NOT EXISTS `" ENVMGR_FIXTURE_STATE_TABLE "` ("
+                 "fixture VARCHAR(190) NOT NULL, table_name VARCHAR(64) NOT NULL, "
+                 "digest CHAR(64) NOT NULL, row_count BIGINT NOT NULL, checksum BIGINT NULL, "
+                 "loaded_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, "
+                 "PRIMARY KEY (fixture, table_name)) DEFAULT CHARSET=utf8mb4",
+                 err) < 0)
+        return -1;
+    char name[400];
+    mysql_real_escape_string(c, name, ctx->fixture->manifest->name,
+                             strnlen(ctx->fixture->manifest->name, 190));
+    for (size_t i = 0; i < ctx->mysql->n_swaps; i++) {
+        fx_swap_t *s = &ctx->mysql->swaps[i];
+        char sum[32];
+        if (table_checksum(c, s->table, sum, err) < 0)
+            return -1;
+        cleanup_free char *q =
+            xasprintf("REPLACE INTO `" ENVMGR_FIXTURE_STATE_TABLE "` (fixture, table_name, digest, "
+                      "row_count, checksum) VALUES ('%s', '%s', '%s', %" PRIu64 ", %s)",
+                      name, s->table, ctx->fixture->digest, s->rows, sum);
+        if (sql_exec(c, q, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int fx_mysql_finish(fx_load_ctx_t *ctx, bool success, envmgr_error_t *err)
+{
+    struct fx_mysql *m = ctx->mysql;
+    if (m == NULL)
+        return 0;
+    int r = 0;
+    if (success) {
+        r = record_state(ctx, err);
+        if (r == 0) {
+            for (size_t i = 0; i < m->n_swaps; i++)
+                drop_tables(m->conn, &m->swaps[i].old, 1);
+            goto done;
+        }
+    }
+    /* rollback, newest first: put the old tables back */
+    for (size_t i = m->n_swaps; i-- > 0;) {
+        fx_swap_t *s = &m->swaps[i];
+        cleanup_free char *junk = stage_name("_envtest_bad_", s->table);
+        cleanup_free char *q =
+            xasprintf("RENAME TABLE `%s` TO `%s`, `%s` TO `%s`", s->table, junk, s->old, s->table);
+        envmgr_error_t ignored = {0};
+        if (sql_exec(m->conn, q, &ignored) == 0)
+            drop_tables(m->conn, &junk, 1);
+        else
+            envmgr_warn("fixture rollback of `%s` failed: %s", s->table, ignored.message);
+    }
+done:
+    for (size_t i = 0; i < m->n_swaps; i++) {
+        free(m->swaps[i].table);
+        free(m->swaps[i].old);
+    }
+    free(m->swaps);
+    mysql_close(m->conn);
+    free(m);
+    ctx->mysql = NULL;
+    return r;
+}
+
+/* ---- verify ---------------------------------------------------------------------------------- */
+static void add_check(json_t *checks, const char *target, const char *expected, const char *actual,
+                      const char *message)
+{
+    bool ok = strcmp(expected, actual) == 0;
+    json_t *c = json_pack("{s:s, s:s, s:s, s:b}", "target", target, "expected", expected, "actual",
+                          actual, "ok", ok);
+    if (!ok)
+        json_object_set_new(c, "message", json_string(message));
+    json_array_append_new(checks, c);
+}
+
+static int verify_table(MYSQL *c, envmgr_fixture_t *f, const char *table, json_t *checks,
+                        envmgr_error_t *err)
+{
+    char name[400];
+    mysql_real_escape_string(c, name, f->manifest->name, strnlen(f->manifest->name, 190));
+    cleanup_free char *q =
+        xasprintf("SELECT digest, row_count, checksum FROM `" ENVMGR_FIXTURE_STATE_TABLE
+                  "` WHERE fixture = '%s' AND table_name = '%s'",
+                  name, table);
+    char digest[65] = "(not loaded)", rows[32] = "(not loaded)", sum[32] = "(not loaded)";
+    if (mysql_query(c, q) == 0) {
+        MYSQL_RES *res = mysql_store_result(c);
+        MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+        if (row) {
+            snprintf(digest, sizeof(digest), "%s", row[0] ? row[0] : "");
+            snprintf(rows, sizeof(rows), "%s", row[1] ? row[1] : "");
+            snprintf(sum, sizeof(sum), "%s", row[2] ? row[2] : "NULL");
+        }
+        if (res)
+            mysql_free_result(res);
+    } else if (mysql_errno(c) != 1146 /* ER_NO_SUCH_TABLE */) {
+        return sql_error(c, err, q);
+    }
+    cleanup_free char *t_digest = xasprintf("%s digest", table);
+    cleanup_free char *m_digest =
+        xasprintf("table `%s` was loaded from another archive (digest %.12s, this one %.12s)",
+                  table, digest, f->digest);
+    add_check(checks, t_digest, f->digest, digest, m_digest);
+    cleanup_free char *count_q = xasprintf("SELECT COUNT(*) FROM `%s`", table);
+    char count[32] = "(missing)";
+    if (mysql_query(c, count_q) == 0) {
+        MYSQL_RES *res = mysql_store_result(c);
+        MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+        snprintf(count, sizeof(count), "%s", row && row[0] ? row[0] : "");
+        if (res)
+            mysql_free_result(res);
+    }
+    char now_sum[32] = "(missing)";
+    envmgr_error_t ignored = {0};
+    if (strcmp(count, "(missing)") != 0 && table_checksum(c, table, now_sum, &ignored) < 0)
+        snprintf(now_sum, sizeof(now_sum), "(error)");
+    cleanup_free char *t_rows = xasprintf("%s rows", table);
+    cleanup_free char *m_rows =
+        xasprintf("table `%s` has %s rows, the fixture loaded %s", table, count, rows);
+    add_check(checks, t_rows, rows, count, m_rows);
+    cleanup_free char *t_sum = xasprintf("%s checksum", table);
+    cleanup_free char *m_sum =
+        xasprintf("table `%s` changed since the fixture loaded it (CHECKSUM TABLE %s, was %s)",
+                  table, now_sum, sum);
+    add_check(checks, t_sum, sum, now_sum, m_sum);
+    return 0;
+}
+
+int fx_mysql_verify(envmgr_fixture_t *f, const envmgr_fixture_targets_t *t, json_t *checks,
+                    envmgr_error_t *err)
+{
+    MYSQL *c = NULL;
+    int r = 0;
+    for (size_t i = 0; i < f->manifest->n_steps && r == 0; i++) {
+        const fx_step_t *s = &f->manifest->steps[i];
+        for (size_t k = 0; k < s->n_tables && r == 0; k++) {
+            if (c == NULL && (c = mysql_connect(t, err)) == NULL)
+                return -1;
+            r = verify_table(c, f, s->tables[k].table, checks, err);
+        }
+    }
+    if (c)
+        mysql_close(c);
+    return r;
+}
