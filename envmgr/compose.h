@@ -67,10 +67,10 @@ typedef struct envmgr_build {
 
 typedef struct envmgr_service {
     char *name;
-    char *image;          /* NULL only when build is set (the image is then named by lifecycle) */
+    char *image;           /* NULL only when build is set (the image is then named by lifecycle) */
     envmgr_build_t *build; /* NULL when no build: key */
     bool has_command, has_entrypoint;
-    envmgr_strv_t command;    /* string forms are split shell-style into argv */
+    envmgr_strv_t command; /* string forms are split shell-style into argv */
     envmgr_strv_t entrypoint;
     envmgr_kvlist_t environment; /* env_file entries first, then environment (which wins) */
     envmgr_port_t *ports;
@@ -85,29 +85,31 @@ typedef struct envmgr_service {
     size_t n_mounts;
     char *working_dir;
     char *user;
+    char *hostname;
     bool init;
     json_t *x_envtest; /* the service's `x-envtest` mapping (interpolated), or NULL */
     int line;          /* line of the service's key in the file */
 } envmgr_service_t;
 
 typedef struct envmgr_volume_def {
-    char *key;      /* as in the file */
-    char *name;     /* `name:` if given, else NULL (lifecycle names it <project>_<key>) */
+    char *key;  /* as in the file */
+    char *name; /* `name:` if given, else NULL (lifecycle names it <project>_<key>) */
     bool external;
     envmgr_kvlist_t labels;
 } envmgr_volume_def_t;
 
 typedef struct envmgr_project {
-    char *name;     /* resolved: opts->project_name > ENVTEST_PROJECT > name: > directory name;
-                       normalised to [a-z0-9_-], starting with a letter or digit */
-    char *file;     /* absolute path of the compose file */
-    char *dir;      /* its directory (relative paths resolve against it) */
+    char *name; /* resolved: opts->project_name > ENVTEST_PROJECT > name: > directory name;
+                   normalised to [a-z0-9_-], starting with a letter or digit */
+    char *file; /* absolute path of the compose file */
+    char *dir;  /* its directory (relative paths resolve against it) */
     envmgr_service_t *services; /* in file order */
     size_t n_services;
     envmgr_volume_def_t *volumes;
     size_t n_volumes;
-    json_t *x_envtest; /* top-level `x-envtest` (interpolated), or NULL */
-    envmgr_strv_t secrets; /* names listed in x-envtest.secrets (see below) */
+    json_t *x_envtest;             /* top-level `x-envtest` (interpolated), or NULL */
+    envmgr_strv_t secrets;         /* names listed in x-envtest.secrets (see below) */
+    envmgr_kvlist_t secret_values; /* name -> value as resolved (environment, .env or generated) */
 } envmgr_project_t;
 
 /* Asked for each name in the top-level `x-envtest: {secrets: [NAME, ...]}` that is not set in the
@@ -116,11 +118,11 @@ typedef struct envmgr_project {
 typedef char *(*envmgr_secret_cb)(void *userdata, const char *name);
 
 typedef struct envmgr_compose_options {
-    const char *project_name;         /* -p, or NULL */
+    const char *project_name;          /* -p, or NULL */
     const envmgr_kvlist_t *extra_vars; /* lowest-priority variables, or NULL */
     envmgr_secret_cb secret_cb;        /* or NULL: random */
     void *secret_userdata;
-    bool no_interpolate;               /* for tests */
+    bool no_interpolate; /* for tests */
 } envmgr_compose_options_t;
 
 /* path: the file given with -f, or NULL: compose/compose.yaml if present, else ./compose.yaml
@@ -135,10 +137,14 @@ void envmgr_project_free(envmgr_project_t *project);
 void envmgr_projectp_free(envmgr_project_t **project);
 #define cleanup_project __attribute__((cleanup(envmgr_projectp_free)))
 
+/* Lower-cases name and drops characters outside [a-z0-9_-] and leading '_'/'-' (as Compose does).
+ * Returns NULL when nothing is left. */
+char *envmgr_compose_normalize_project_name(const char *name);
+
 const envmgr_service_t *envmgr_project_service(const envmgr_project_t *project, const char *name);
 
-/* The resolved model as JSON in Compose's own shape (as `docker compose config` prints), keys sorted.
- * Secret values are replaced by "********" when mask_secrets. */
+/* The resolved model as JSON in Compose's own shape (as `docker compose config` prints), keys
+ * sorted. Secret values are replaced by "********" when mask_secrets. */
 json_t *envmgr_project_to_json(const envmgr_project_t *project, bool mask_secrets);
 /* One service's canonical JSON (for config hashes). */
 json_t *envmgr_service_to_json(const envmgr_service_t *service);
