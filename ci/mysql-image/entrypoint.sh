@@ -1,0 +1,261 @@
+#!/bin/bash
+# Entrypoint of envtest/mysql-offline (MariaDB 10.11 from Debian), honouring the official mysql
+# image's contract:
+#   MYSQL_ROOT_PASSWORD | MYSQL_ALLOW_EMPTY_PASSWORD | MYSQL_RANDOM_ROOT_PASSWORD (one is required on
+#   first start), MYSQL_ROOT_HOST (default %), MYSQL_DATABASE, MYSQL_USER + MYSQL_PASSWORD,
+#   MYSQL_INITDB_SKIP_TZINFO, the *_FILE variants, MARIADB_* aliases, and
+#   /docker-entrypoint-initdb.d/*.sh, *.sql, *.sql.gz, *.sql.xz run once, in name order.
+# On first start the datadir is created (mariadb-install-db), a temporary server without networking
+# runs the set-up, and then mariadbd is exec'ed as PID 1 (it shuts down cleanly on SIGTERM).
+# /run/mysqld/init-done marks a finished set-up; healthcheck.sh checks it and a TCP ping.
+set -Eeuo pipefail
+shopt -s nullglob
+
+INIT_DONE_MARKER=/run/mysqld/init-done
+DATADIR_TEMPLATE=/usr/share/envtest/mysql-datadir-template
+
+log() { printf '%s [Entrypoint]: %s\n' "$(date -u '+%Y-%m-%d %H:%M:%S+00:00')" "$*"; }
+warn() { log "Warning: $*" >&2; }
+die() {
+    printf '%s [Entrypoint]: ERROR: %s\n' "$(date -u '+%Y-%m-%d %H:%M:%S+00:00')" "$*" >&2
+    exit 1
+}
+
+# file_env VAR [DEFAULT]: VAR from $VAR, $VAR_FILE (a file's content) or the MARIADB_ alias.
+file_env() {
+    local var="$1" def="${2:-}" alias="MARIADB_${1#MYSQL_}"
+    local file_var="${var}_FILE" alias_file_var="${alias}_FILE" val="$def"
+    if [ -n "${!var:-}" ] && [ -n "${!file_var:-}" ]; then
+        die "both $var and $file_var are set (but they are exclusive)"
+    fi
+    if [ -n "${!var:-}" ]; then
+        val="${!var}"
+    elif [ -n "${!file_var:-}" ]; then
+        val="$(<"${!file_var}")"
+    elif [ -n "${!alias:-}" ]; then
+        val="${!alias}"
+    elif [ -n "${!alias_file_var:-}" ]; then
+        val="$(<"${!alias_file_var}")"
+    fi
+    export "$var"="$val"
+    unset "$file_var"
+}
+
+# Reads datadir and socket from `mariadbd --verbose --help` with the user's arguments (one call; it
+# also checks the configuration).
+read_server_options() {
+    local out
+    if ! out="$("$@" --verbose --help 2>&1)"; then
+        die "mariadbd failed while checking its configuration: $(printf '%s' "$out" | grep -i error | head -n 5)"
+    fi
+    DATADIR="$(awk '$1 == "datadir" && NF == 2 { print $2; exit }' <<<"$out")"
+    SOCKET="$(awk '$1 == "socket" && NF == 2 { print $2; exit }' <<<"$out")"
+    DATADIR="${DATADIR%/}"
+    : "${DATADIR:=/var/lib/mysql}" "${SOCKET:=/run/mysqld/mysqld.sock}"
+}
+
+sql_string() { # escapes for a '...' SQL literal
+    local s="${1//\\/\\\\}"
+    printf '%s' "${s//\'/\\\'}"
+}
+sql_ident() { # escapes for a `...` identifier
+    printf '%s' "${1//\`/\`\`}"
+}
+
+# Runs SQL from stdin against the temporary server as root.
+process_sql() {
+    MYSQL_PWD="${ROOT_PASSWORD_FOR_CLIENT:-}" mariadb --protocol=socket --socket="$SOCKET" -uroot \
+        --local-infile=1 --default-character-set=utf8mb4 --comments "$@"
+}
+
+start_temp_server() {
+    "$@" --skip-networking --socket="$SOCKET" --default-time-zone=SYSTEM --wsrep-on=OFF \
+        --skip-log-bin --expire-logs-days=0 --loose-innodb-buffer-pool-load-at-startup=0 &
+    TEMP_SERVER_PID=$!
+    local i
+    for ((i = 0; i < 300; i++)); do
+        if mariadb-admin --protocol=socket --socket="$SOCKET" -uroot ping >/dev/null 2>&1; then
+            return 0
+        fi
+        kill -0 "$TEMP_SERVER_PID" 2>/dev/null || die "the temporary server exited during start-up (its log is above)"
+        sleep 0.1
+    done
+    die "the temporary server did not answer within 30 s"
+}
+
+stop_temp_server() {
+    kill -TERM "$TEMP_SERVER_PID"
+    wait "$TEMP_SERVER_PID" || die "the temporary server did not stop cleanly (exit $?)"
+    TEMP_SERVER_PID=
+}
+
+# SIGTERM during the set-up: stop the temporary server and leave (bash as PID 1 would ignore it).
+on_term() {
+    if [ -n "${TEMP_SERVER_PID:-}" ]; then
+        kill -TERM "$TEMP_SERVER_PID" 2>/dev/null || true
+        wait "$TEMP_SERVER_PID" 2>/dev/null || true
+    fi
+    exit 143
+}
+
+setup_root_and_users() {
+    local root_host="${MYSQL_ROOT_HOST:-%}" pw sql
+    pw="$(sql_string "$MYSQL_ROOT_PASSWORD")"
+    # mariadb-install-db also makes root@<hostname>, root@127.0.0.1 and root@::1 without a password.
+    sql="SET @@SESSION.SQL_LOG_BIN=0;
+DELETE FROM mysql.global_priv WHERE User = '' OR (User = 'root' AND Host <> 'localhost');
+DELETE FROM mysql.proxies_priv WHERE Host <> 'localhost';
+FLUSH PRIVILEGES;
+ALTER USER 'root'@'localhost' IDENTIFIED BY '$pw';"
+    if [ "$root_host" != localhost ]; then
+        sql+="
+CREATE USER 'root'@'$(sql_string "$root_host")' IDENTIFIED BY '$pw';
+GRANT ALL ON *.* TO 'root'@'$(sql_string "$root_host")' WITH GRANT OPTION;
+GRANT PROXY ON ''@'%' TO 'root'@'$(sql_string "$root_host")' WITH GRANT OPTION;"
+    fi
+    if [ -n "$MYSQL_DATABASE" ]; then
+        sql+="
+CREATE DATABASE IF NOT EXISTS \`$(sql_ident "$MYSQL_DATABASE")\`;"
+    fi
+    if [ -n "$MYSQL_USER" ]; then
+        sql+="
+CREATE USER '$(sql_string "$MYSQL_USER")'@'%' IDENTIFIED BY '$(sql_string "$MYSQL_PASSWORD")';"
+        if [ -n "$MYSQL_DATABASE" ]; then
+            sql+="
+GRANT ALL ON \`$(sql_ident "$MYSQL_DATABASE")\`.* TO '$(sql_string "$MYSQL_USER")'@'%';"
+        fi
+    fi
+    sql+="
+FLUSH PRIVILEGES;"
+    process_sql --database=mysql <<<"$sql"
+    ROOT_PASSWORD_FOR_CLIENT="$MYSQL_ROOT_PASSWORD"
+}
+
+run_initdb_files() {
+    local f db_args=()
+    [ -n "$MYSQL_DATABASE" ] && db_args=(--database="$MYSQL_DATABASE")
+    for f in /docker-entrypoint-initdb.d/*; do
+        case "$f" in
+        *.sh)
+            if [ -x "$f" ]; then
+                log "running $f"
+                "$f"
+            else
+                log "sourcing $f"
+                # shellcheck disable=SC1090
+                . "$f"
+            fi
+            ;;
+        *.sql)
+            log "running $f"
+            process_sql "${db_args[@]}" <"$f" || die "$f failed (the error is above)"
+            ;;
+        *.sql.gz)
+            log "running $f"
+            gzip -dc "$f" | process_sql "${db_args[@]}" || die "$f failed (the error is above)"
+            ;;
+        *.sql.xz)
+            log "running $f"
+            xz -dc "$f" | process_sql "${db_args[@]}" || die "$f failed (the error is above)"
+            ;;
+        *) log "ignoring $f" ;;
+        esac
+    done
+}
+
+init_database() {
+    file_env MYSQL_ROOT_PASSWORD
+    file_env MYSQL_ALLOW_EMPTY_PASSWORD
+    file_env MYSQL_RANDOM_ROOT_PASSWORD
+    file_env MYSQL_DATABASE
+    file_env MYSQL_USER
+    file_env MYSQL_PASSWORD
+    file_env MYSQL_ROOT_HOST %
+
+    if [ -z "$MYSQL_ROOT_PASSWORD" ] && [ -z "$MYSQL_ALLOW_EMPTY_PASSWORD" ] && [ -z "$MYSQL_RANDOM_ROOT_PASSWORD" ]; then
+        die "Database is uninitialized and password option is not specified
+    You need to specify one of the following as an environment variable:
+    - MYSQL_ROOT_PASSWORD
+    - MYSQL_ALLOW_EMPTY_PASSWORD
+    - MYSQL_RANDOM_ROOT_PASSWORD"
+    fi
+    if [ "$MYSQL_USER" = root ]; then
+        die 'MYSQL_USER="root": MYSQL_USER and MYSQL_PASSWORD are for a regular user and cannot be used for root'
+    fi
+    if [ -n "$MYSQL_USER" ] && [ -z "$MYSQL_PASSWORD" ]; then
+        die "MYSQL_USER is set but MYSQL_PASSWORD is empty: set both"
+    fi
+    if [ -n "$MYSQL_PASSWORD" ] && [ -z "$MYSQL_USER" ]; then
+        warn "MYSQL_PASSWORD is set but MYSQL_USER is not: no user is created"
+    fi
+    if [ -n "$MYSQL_RANDOM_ROOT_PASSWORD" ] && [ -z "$MYSQL_ROOT_PASSWORD" ]; then
+        MYSQL_ROOT_PASSWORD="$(head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | cut -c1-32)"
+        export MYSQL_ROOT_PASSWORD
+        log "GENERATED ROOT PASSWORD: $MYSQL_ROOT_PASSWORD"
+    fi
+
+    mkdir -p "$DATADIR"
+    [ "$(id -u)" -eq 0 ] && chown mysql:mysql "$DATADIR"
+    if [ -d "$DATADIR_TEMPLATE/mysql" ]; then
+        # Made at image build time by mariadb-install-db, with the time zone tables loaded: saves
+        # about 8 s per first start.
+        log "initializing the database in $DATADIR (from $DATADIR_TEMPLATE)"
+        cp -a "$DATADIR_TEMPLATE/." "$DATADIR/"
+        [ "$(id -u)" -eq 0 ] && chown -R mysql:mysql "$DATADIR"
+        tzinfo_loaded=1
+    else
+        log "initializing the database in $DATADIR (mariadb-install-db)"
+        mariadb-install-db --user=mysql --datadir="$DATADIR" --skip-test-db --skip-name-resolve \
+            --auth-root-authentication-method=normal --rpm >/dev/null || die "mariadb-install-db failed (the error is above)"
+        tzinfo_loaded=""
+    fi
+
+    log "starting a temporary server (no networking)"
+    start_temp_server "$@"
+    if [ -z "$tzinfo_loaded" ] && [ -z "${MYSQL_INITDB_SKIP_TZINFO:-}" ] && [ -d /usr/share/zoneinfo ]; then
+        mariadb-tzinfo-to-sql --skip-write-binlog /usr/share/zoneinfo 2>/dev/null |
+            process_sql --database=mysql || warn "loading the time zone tables failed"
+    fi
+    setup_root_and_users
+    run_initdb_files
+    log "stopping the temporary server"
+    stop_temp_server
+    log "init process done; ready for start-up"
+}
+
+main() {
+    # `docker run image --option` -> mariadbd --option
+    if [ "${1:0:1}" = - ]; then
+        set -- mariadbd "$@"
+    fi
+    if [ "$1" != mariadbd ] && [ "$1" != mysqld ]; then
+        exec "$@"
+    fi
+    local a
+    for a in "$@"; do
+        case "$a" in
+        -'?' | --help | --print-defaults | -V | --version) exec "$@" ;;
+        esac
+    done
+
+    trap on_term TERM INT
+    read_server_options "$@"
+    mkdir -p "$(dirname "$SOCKET")"
+    rm -f "$INIT_DONE_MARKER"
+    if [ "$(id -u)" -eq 0 ]; then
+        chown mysql:mysql "$(dirname "$SOCKET")"
+        # mariadbd drops to the mysql user itself
+        set -- "$@" --user=mysql
+    fi
+
+    if [ -d "$DATADIR/mysql" ]; then
+        log "database in $DATADIR already initialized; starting"
+    else
+        init_database "$@"
+    fi
+    trap - TERM INT
+    touch "$INIT_DONE_MARKER"
+    exec "$@"
+}
+
+main "$@"

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Installs everything envtest needs to build and test on a fresh Debian 12 / Ubuntu machine, and
+# starts a Docker engine when none answers on the socket. Idempotent: when everything is present it
+# only checks (about a second).
+#
+#   ci/setup.sh              packages + engine
+#   ENVTEST_SKIP_DOCKERD=1   do not start an engine
+#   ENVTEST_DOCKERD_LOG      dockerd's log file (default /var/log/envtest-dockerd.log)
+set -euo pipefail
+# shellcheck source=ci/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+export DEBIAN_FRONTEND=noninteractive
+
+# Build and test dependencies (Debian package names). A package that the distribution does not have
+# (e.g. libclang-rt-14-dev on Ubuntu 22.04) is reported and skipped when it is marked optional.
+required_packages=(
+    build-essential cmake pkg-config curl ca-certificates zstd jq
+    libcurl4-openssl-dev libarchive-dev libjansson-dev default-libmysqlclient-dev libuv1-dev
+    libhttp-parser-dev libyaml-dev libsqlite3-dev libssl-dev libcmocka-dev
+    debootstrap clang clang-format
+)
+optional_packages=(busybox-static valgrind libclang-rt-14-dev)
+
+installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
+
+has_candidate() {
+    local c
+    c="$(apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ { print $2 }')"
+    [ -n "$c" ] && [ "$c" != "(none)" ]
+}
+
+main() {
+    ci_section "setup: packages"
+    command -v dpkg-query >/dev/null || ci_die "ci/setup.sh supports Debian and Ubuntu (apt) only"
+
+    local missing=() optional_missing=() p
+    for p in "${required_packages[@]}"; do
+        installed "$p" || missing+=("$p")
+    done
+    for p in "${optional_packages[@]}"; do
+        installed "$p" || optional_missing+=("$p")
+    done
+    # The MySQL client: mariadb-client unless a MySQL client is already there (Ubuntu runners ship
+    # mysql-client, which conflicts with mariadb-client).
+    if ! command -v mariadb >/dev/null && ! command -v mysql >/dev/null; then
+        missing+=(mariadb-client)
+    fi
+    # Docker: Debian's docker.io unless an engine or a docker installation is already there (GitHub's
+    # runners have docker-ce, which conflicts with docker.io).
+    if ! docker_ping && ! command -v dockerd >/dev/null; then
+        missing+=(docker.io)
+    fi
+    # Node.js for the mock services' tooling: already on these machines; installed only when absent.
+    if ! command -v node >/dev/null; then
+        missing+=(nodejs)
+        command -v npm >/dev/null || missing+=(npm)
+    fi
+
+    if [ ${#missing[@]} -eq 0 ] && [ ${#optional_missing[@]} -eq 0 ]; then
+        ci_log "all packages present"
+    else
+        ci_log "installing: ${missing[*]} ${optional_missing[*]}"
+        ci_sudo apt-get update -q || ci_log "warning: apt-get update reported errors; trying anyway"
+        local available_optional=()
+        for p in "${optional_missing[@]}"; do
+            if has_candidate "$p"; then
+                available_optional+=("$p")
+            else
+                ci_log "note: optional package $p is not available here; skipped"
+            fi
+        done
+        ci_sudo apt-get install -y -q --no-install-recommends "${missing[@]}" "${available_optional[@]}" ||
+            ci_die "apt-get install failed for: ${missing[*]} ${available_optional[*]}"
+    fi
+    ci_section_end
+
+    if [ "${ENVTEST_SKIP_DOCKERD:-}" = 1 ]; then
+        ci_log "ENVTEST_SKIP_DOCKERD=1: not starting a Docker engine"
+        return 0
+    fi
+    ci_section "setup: Docker engine"
+    start_engine
+    ci_section_end
+}
+
+# Starts dockerd (overlay2) in the background unless an engine answers on the socket already.
+start_engine() {
+    if docker_ping; then
+        ci_log "a Docker engine answers on $ENVTEST_DOCKER_SOCK"
+        return 0
+    fi
+    command -v dockerd >/dev/null || ci_die "no engine answers on $ENVTEST_DOCKER_SOCK and dockerd is not installed"
+    [ "$ENVTEST_DOCKER_SOCK" = /var/run/docker.sock ] ||
+        ci_die "no engine answers on $ENVTEST_DOCKER_SOCK (DOCKER_HOST); start it, or unset DOCKER_HOST"
+
+    local logfile="${ENVTEST_DOCKERD_LOG:-/var/log/envtest-dockerd.log}" timeout=60 start pid
+    ci_log "starting dockerd --storage-driver=overlay2 (log: $logfile)"
+    # setsid + nohup: the engine outlives this script and the CI step that ran it.
+    ci_sudo sh -c 'exec setsid nohup dockerd --storage-driver=overlay2 >"$1" 2>&1 </dev/null' sh "$logfile" &
+    pid=$!
+    start="$(ci_now)"
+    while ! docker_ping; do
+        if ! kill -0 "$pid" 2>/dev/null && ! pgrep -x dockerd >/dev/null; then
+            tail -n 30 "$logfile" >&2 || true
+            ci_die "dockerd exited before answering on $ENVTEST_DOCKER_SOCK (its log is above, whole: $logfile)"
+        fi
+        if [ "$(awk -v s="$start" -v e="$(ci_now)" 'BEGIN { print (e - s > '"$timeout"') }')" = 1 ]; then
+            tail -n 30 "$logfile" >&2 || true
+            ci_die "dockerd did not answer on $ENVTEST_DOCKER_SOCK within $timeout s (log above, whole: $logfile)"
+        fi
+        sleep 0.2
+    done
+    # Non-root users reach the socket through the docker group; make the socket usable for them too.
+    if [ "$(id -u)" -ne 0 ] && ! [ -w "$ENVTEST_DOCKER_SOCK" ]; then
+        ci_sudo chmod 666 "$ENVTEST_DOCKER_SOCK"
+    fi
+    ci_log "dockerd answers after $(ci_elapsed "$start") s"
+}
+
+main "$@"

@@ -1,0 +1,244 @@
+#!/usr/bin/env bash
+# docker test of the offline MySQL image (ci/mysql-image/): the official image's contract, through the
+# Engine API (curl --unix-socket) and the mariadb/mysql client over the published 127.0.0.1 port.
+# TAP output. Skips (77) without an engine or without the image unless ENVTEST_REQUIRE_DOCKER=1.
+#   ENVTEST_MYSQL_TEST_IMAGE  the image to test (default envtest/mysql-offline:10.11)
+set -uo pipefail
+src="${ENVTEST_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+# shellcheck source=ci/lib.sh
+source "$src/ci/lib.sh"
+
+IMAGE="${ENVTEST_MYSQL_TEST_IMAGE:-$ENVTEST_MYSQL_OFFLINE_IMAGE}"
+RUN_ID="mysqlimg-$$-$RANDOM"
+LABEL="io.envtest.test=$RUN_ID"
+TMP="$(mktemp -d)"
+CREATED=()
+n=0 failed=0
+
+# ---- TAP -----------------------------------------------------------------------------------------
+ok() { # ok CONDITION-STATUS DESCRIPTION [DIAGNOSTIC]
+    n=$((n + 1))
+    if [ "$1" -eq 0 ]; then
+        echo "ok $n - $2"
+    else
+        failed=$((failed + 1))
+        echo "not ok $n - $2"
+        [ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/#   /'
+    fi
+    return 0
+}
+is() { # is GOT EXPECTED DESCRIPTION
+    if [ "$1" = "$2" ]; then ok 0 "$3"; else ok 1 "$3" "got:      '$1'
+expected: '$2'"; fi
+}
+skip_all() {
+    echo "1..0 # SKIP $1"
+    exit 77
+}
+bail() {
+    echo "Bail out! $1"
+    failed=$((failed + 1))
+    exit 1
+}
+
+cleanup() {
+    local id
+    for id in "${CREATED[@]}"; do
+        docker_api DELETE "/containers/$id?force=1&v=1" >/dev/null 2>&1
+    done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# ---- Engine helpers ------------------------------------------------------------------------------
+# create_container NAME ENV-JSON-ARRAY [BINDS-JSON-ARRAY] -> id
+create_container() {
+    local body
+    body="$(jq -n --arg img "$IMAGE" --arg lbl "$RUN_ID" --argjson env "$2" --argjson binds "${3:-[]}" '{
+        Image: $img, Env: $env, Labels: {"io.envtest.test": $lbl},
+        ExposedPorts: {"3306/tcp": {}},
+        HostConfig: {Binds: $binds, PortBindings: {"3306/tcp": [{HostIp: "127.0.0.1", HostPort: ""}]}}}')"
+    docker_api_ok POST "/containers/create?name=envtest-test-$RUN_ID-$1" \
+        -H 'Content-Type: application/json' -d "$body" | jq -r .Id
+}
+start_container() { docker_api_ok POST "/containers/$1/start" >/dev/null; }
+inspect() { docker_api_ok GET "/containers/$1/json"; }
+host_port() { inspect "$1" | jq -r '.NetworkSettings.Ports["3306/tcp"][0].HostPort'; }
+logs() { docker_api GET "/containers/$1/logs?stdout=1&stderr=1" | tr -d '\000-\010\016-\037'; }
+# contains TEXT PATTERN (no pipe into grep -q: with pipefail an early exit of grep fails the writer)
+contains() { grep -q -- "$2" <<<"$1"; }
+
+# exec_in CONTAINER CMD... -> exit code of the command (output discarded)
+exec_in() {
+    local c="$1" id
+    shift
+    id="$(docker_api_ok POST "/containers/$c/exec" -H 'Content-Type: application/json' \
+        -d "$(jq -n '{AttachStdout: true, AttachStderr: true, Cmd: $ARGS.positional}' --args "$@")" |
+        jq -r .Id)" || return 255
+    docker_api POST "/exec/$id/start" -H 'Content-Type: application/json' \
+        -d '{"Detach": false, "Tty": false}' >/dev/null 2>&1
+    docker_api GET "/exec/$id/json" | jq -r .ExitCode
+}
+
+# wait_healthy CONTAINER TIMEOUT: runs healthcheck.sh through exec every 0.2 s until it passes.
+# Sets HEALTHY_AFTER (seconds), FAILED_CHECKS (checks that failed before) and LOGS_AT_HEALTHY.
+wait_healthy() {
+    local c="$1" timeout="$2" start code
+    start="$(ci_now)"
+    FAILED_CHECKS=0
+    while :; do
+        code="$(exec_in "$c" /usr/local/bin/healthcheck.sh)"
+        if [ "$code" = 0 ]; then
+            HEALTHY_AFTER="$(ci_elapsed "$start")"
+            LOGS_AT_HEALTHY="$(logs "$c")"
+            return 0
+        fi
+        FAILED_CHECKS=$((FAILED_CHECKS + 1))
+        if [ "$(inspect "$c" | jq -r .State.Running)" != true ]; then
+            echo "# container exited; its logs:"
+            logs "$c" | tail -n 30 | sed 's/^/#   /'
+            return 1
+        fi
+        if [ "$(awk -v s="$start" -v e="$(ci_now)" -v t="$timeout" 'BEGIN { print (e - s > t) }')" = 1 ]; then
+            echo "# not healthy after $timeout s; logs:"
+            logs "$c" | tail -n 30 | sed 's/^/#   /'
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
+# sql PORT USER PASSWORD SQL [client args]: one query over TCP, tab-separated output without headers.
+sql() {
+    local port="$1" user="$2" pw="$3" q="$4"
+    shift 4
+    MYSQL_PWD="$pw" "$CLIENT" --protocol=tcp -h127.0.0.1 -P"$port" -u"$user" \
+        --default-character-set=utf8mb4 -N -B "$@" -e "$q" 2>&1
+}
+
+# ---- preconditions -------------------------------------------------------------------------------
+require() {
+    if [ "${ENVTEST_REQUIRE_DOCKER:-}" = 1 ]; then bail "$1"; else skip_all "$1"; fi
+}
+docker_ping || require "no Docker engine at $ENVTEST_DOCKER_SOCK"
+command -v jq >/dev/null || bail "jq is missing (run ci/setup.sh)"
+CLIENT="$(command -v mariadb || command -v mysql)" || bail "no mariadb/mysql client (run ci/setup.sh)"
+docker_image_exists "$IMAGE" || require "image $IMAGE is missing (build it: ci/mysql-image/build.sh)"
+echo "# image $IMAGE, client $CLIENT"
+
+# ---- 1. full contract: root password, database, user, initdb.d (.sql, .sql.gz, .sh) ---------------
+mkdir -p "$TMP/initdb"
+cat >"$TMP/initdb/01-schema.sql" <<'EOF'
+CREATE TABLE districts (id INT PRIMARY KEY, name VARCHAR(64) NOT NULL);
+INSERT INTO districts VALUES (1, '강남구'), (2, '종로구');
+EOF
+printf "INSERT INTO districts VALUES (3, '마포구');\n" | gzip >"$TMP/initdb/02-more.sql.gz"
+# A slow step: the temporary server answers on its socket meanwhile; the container must not be
+# healthy before the set-up ends.
+cat >"$TMP/initdb/03-slow.sh" <<'EOF'
+echo "initdb shell step: MYSQL_DATABASE=$MYSQL_DATABASE"
+sleep 2
+EOF
+chmod -R a+rX "$TMP"
+
+env1='["MYSQL_ROOT_PASSWORD=r00t pw'"'"'s","MYSQL_DATABASE=seoul","MYSQL_USER=app","MYSQL_PASSWORD=app-secret"]'
+c1="$(create_container main "$env1" "[\"$TMP/initdb:/docker-entrypoint-initdb.d:ro\"]")" ||
+    bail "cannot create a container from $IMAGE"
+CREATED+=("$c1")
+start_container "$c1" || bail "cannot start the container"
+wait_healthy "$c1" 120
+ok $? "healthcheck.sh passes after start (${HEALTHY_AFTER:-?} s)"
+[ "$FAILED_CHECKS" -gt 0 ]
+ok $? "healthcheck.sh failed while the set-up ran ($FAILED_CHECKS failed checks first)"
+contains "$LOGS_AT_HEALTHY" 'init process done'
+ok $? "the set-up had finished when healthcheck.sh first passed" "$(tail -n 5 <<<"$LOGS_AT_HEALTHY")"
+contains "$LOGS_AT_HEALTHY" 'initdb shell step: MYSQL_DATABASE=seoul'
+ok $? "initdb.d/*.sh ran with the environment"
+
+port="$(host_port "$c1")"
+echo "# published on 127.0.0.1:$port"
+is "$(sql "$port" app app-secret 'SELECT CURRENT_USER()')" "app@%" "MYSQL_USER logs in with MYSQL_PASSWORD over TCP"
+sql "$port" app wrong 'SELECT 1' >/dev/null
+[ $? -ne 0 ]
+ok $? "a wrong password is refused"
+is "$(sql "$port" root "r00t pw's" 'SELECT 1')" 1 "root logs in with MYSQL_ROOT_PASSWORD (quotes and spaces)"
+is "$(sql "$port" app app-secret 'SELECT DATABASE()' -Dseoul)" seoul "MYSQL_DATABASE exists and the user may use it"
+is "$(sql "$port" app app-secret 'SELECT GROUP_CONCAT(name ORDER BY id) FROM districts' -Dseoul)" \
+    "강남구,종로구,마포구" "initdb.d/*.sql and *.sql.gz ran in MYSQL_DATABASE, in name order"
+is "$(sql "$port" app app-secret 'SELECT @@character_set_server, @@collation_server')" \
+    "utf8mb4	utf8mb4_unicode_ci" "server charset is utf8mb4"
+text='서울특별시 지하철 🚇'
+sql "$port" app app-secret "CREATE TABLE notes (t VARCHAR(64)) ; INSERT INTO notes VALUES ('$text')" -Dseoul >/dev/null
+is "$(sql "$port" app app-secret 'SELECT t FROM notes' -Dseoul)" "$text" "Korean text and a 4-byte emoji round-trip"
+is "$(sql "$port" app app-secret 'SELECT HEX(t) FROM notes' -Dseoul)" \
+    "$(printf '%s' "$text" | od -An -tx1 | tr -d ' \n' | tr a-f A-F)" "stored bytes are the UTF-8 bytes"
+is "$(sql "$port" app app-secret 'SELECT @@local_infile')" 1 "local_infile is ON"
+printf '10\t동대문구\n11\t성북구\n' >"$TMP/rows.tsv"
+sql "$port" app app-secret "LOAD DATA LOCAL INFILE '$TMP/rows.tsv' INTO TABLE districts CHARACTER SET utf8mb4" \
+    -Dseoul --local-infile=1 >/dev/null
+is "$(sql "$port" app app-secret 'SELECT name FROM districts WHERE id = 11' -Dseoul)" "성북구" \
+    "LOAD DATA LOCAL INFILE loads rows"
+is "$(sql "$port" root "r00t pw's" "SELECT COUNT(*) FROM mysql.user WHERE password = '' AND plugin IN ('', 'mysql_native_password') AND user <> 'mariadb.sys'")" \
+    0 "no account without a password"
+
+# ---- 2. engine healthcheck, clean SIGTERM stop, restart with the existing datadir ----------------
+health=""
+for _ in $(seq 1 40); do
+    health="$(inspect "$c1" | jq -r .State.Health.Status)"
+    [ "$health" = healthy ] && break
+    sleep 0.25
+done
+is "$health" healthy "the image's HEALTHCHECK makes the engine report healthy"
+
+t="$(ci_now)"
+docker_api_ok POST "/containers/$c1/stop?t=30" >/dev/null
+stop_s="$(ci_elapsed "$t")"
+echo "# docker stop took $stop_s s"
+[ "$(awk -v s="$stop_s" 'BEGIN { print (s < 10) }')" = 1 ]
+ok $? "SIGTERM stops the server in < 10 s ($stop_s s)"
+is "$(inspect "$c1" | jq -r .State.ExitCode)" 0 "mariadbd exits 0 on SIGTERM"
+contains "$(logs "$c1" | tail -n 3)" 'Shutdown complete'
+ok $? "the server logged a clean shutdown (last lines of its log)"
+
+start_container "$c1"
+wait_healthy "$c1" 60
+ok $? "restart with the initialised datadir is healthy (${HEALTHY_AFTER:-?} s)"
+port="$(host_port "$c1")"
+is "$(sql "$port" app app-secret 'SELECT COUNT(*) FROM districts' -Dseoul)" 5 "data survives a restart"
+docker_api DELETE "/containers/$c1?force=1&v=1" >/dev/null
+
+# ---- 3. MYSQL_RANDOM_ROOT_PASSWORD ---------------------------------------------------------------
+c2="$(create_container random '["MYSQL_RANDOM_ROOT_PASSWORD=yes"]')" || bail "cannot create a container"
+CREATED+=("$c2")
+start_container "$c2"
+wait_healthy "$c2" 120
+ok $? "MYSQL_RANDOM_ROOT_PASSWORD: healthy (${HEALTHY_AFTER:-?} s)"
+generated="$(logs "$c2" | sed -n 's/.*GENERATED ROOT PASSWORD: \([A-Za-z0-9]*\).*/\1/p' | head -n1)"
+[ "${#generated}" -ge 16 ]
+ok $? "a generated root password is printed in the logs (${#generated} characters)"
+port="$(host_port "$c2")"
+is "$(sql "$port" root "$generated" 'SELECT 1')" 1 "root logs in with the generated password"
+sql "$port" root "" 'SELECT 1' >/dev/null
+[ $? -ne 0 ]
+ok $? "root with an empty password is refused"
+docker_api DELETE "/containers/$c2?force=1&v=1" >/dev/null
+
+# ---- 4. no password option: refusal --------------------------------------------------------------
+c3="$(create_container nopw '["MYSQL_DATABASE=seoul"]')" || bail "cannot create a container"
+CREATED+=("$c3")
+start_container "$c3"
+code="$(docker_api_ok POST "/containers/$c3/wait" --max-time 60 | jq -r .StatusCode)"
+[ -n "$code" ] && [ "$code" != 0 ] && [ "$code" != null ]
+ok $? "without a password option the container exits non-zero (exit $code)"
+c3_logs="$(logs "$c3")"
+contains "$c3_logs" 'password option is not specified' && contains "$c3_logs" MYSQL_RANDOM_ROOT_PASSWORD
+ok $? "and says which variables to set" "$(tail -n 5 <<<"$c3_logs")"
+docker_api DELETE "/containers/$c3?force=1&v=1" >/dev/null
+
+# ---- nothing left --------------------------------------------------------------------------------
+filters="$(urlencode "{\"label\":[\"$LABEL\"]}")"
+left="$(docker_api_ok GET "/containers/json?all=1&filters=$filters" | jq length)"
+is "$left" 0 "no container of this test remains"
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
