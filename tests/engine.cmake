@@ -3,3 +3,5 @@ envtest_add_test(test_engine SOURCES test_engine.c fake_engine.c LIBS envmgr_eng
                  TIMEOUT 120)
 envtest_add_test(test_engine_docker SOURCES test_engine_docker.c LIBS envmgr_engine LABEL docker
                  TIMEOUT 600)
+target_compile_definitions(test_engine_docker PRIVATE
+                           ENVTEST_SOURCE_DIR_DEFAULT="${PROJECT_SOURCE_DIR}")

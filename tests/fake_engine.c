@@ -26,6 +26,7 @@ struct fake_engine {
     fake_reply_t *replies;
     size_t n_replies;
     atomic_size_t served;
+    atomic_size_t connections;
     atomic_bool stop;
     char *request_lines[FAKE_MAX_REQUESTS];
     envmgr_buf_t request_bodies[FAKE_MAX_REQUESTS];
@@ -115,6 +116,7 @@ static void *fake_main(void *arg)
             envmgr_buf_reset(&in);
             if (client < 0)
                 continue;
+            atomic_fetch_add(&f->connections, 1);
         }
         size_t i = atomic_load(&f->served);
         if (read_request(f, client, &in, i) < 0) {
@@ -178,6 +180,11 @@ size_t fake_engine_stop(fake_engine_t *f, int timeout_ms)
     unlink(f->path);
     rmdir(f->dir);
     return atomic_load(&f->served);
+}
+
+size_t fake_engine_connections(const fake_engine_t *f)
+{
+    return atomic_load(&f->connections);
 }
 
 const char *fake_engine_request(const fake_engine_t *f, size_t i)

@@ -22,6 +22,8 @@ const char *fake_engine_host(const fake_engine_t *f);
 /* Waits until every reply was served (or timeout_ms passed), stops the server, removes its
  * directory. Returns the number of requests served. */
 size_t fake_engine_stop(fake_engine_t *f, int timeout_ms);
+/* How many connections the client opened. */
+size_t fake_engine_connections(const fake_engine_t *f);
 /* Request line i ("GET /v1.41/_ping"), valid until fake_engine_free; NULL when absent. */
 const char *fake_engine_request(const fake_engine_t *f, size_t i);
 /* Body of request i (NUL-terminated), or NULL. */

@@ -193,6 +193,7 @@ static void test_404_is_not_found(void **state)
     assert_non_null(strstr(err.message, "is already in use"));
     envmgr_engine_close(e);
     assert_int_equal(fake_engine_stop(f, 2000), 3);
+    assert_int_equal(fake_engine_connections(f), 1); /* one connection, reused */
     assert_string_equal(fake_engine_request(f, 2), "POST /v1.41/containers/create?name=x");
     assert_string_equal(fake_engine_request_body(f, 2), "{\"Image\":\"x\"}");
     fake_engine_free(f);
@@ -242,6 +243,7 @@ static void test_dropped_connection_then_recovers(void **state)
     assert_int_equal(envmgr_engine_ping(e, &err), 0);
     envmgr_engine_close(e);
     assert_int_equal(fake_engine_stop(f, 2000), 3);
+    assert_int_equal(fake_engine_connections(f), 2); /* a new one after the drop */
     /* filters={"label":["io.envtest.project=p1"]}, URL-encoded */
     assert_string_equal(fake_engine_request(f, 1),
                         "GET /v1.41/containers/json?all=1&filters=%7B%22label%22%3A%5B%22io."
