@@ -39,7 +39,8 @@ int cmd_version(int argc, char **argv, envtest_globals_t *g);
 /* Prints "envtest: <message>" and the hint on stderr; returns the error's exit code. */
 int envtest_report_error(const envmgr_error_t *err);
 /* Prints "envtest <cmd>: <message>\nTry 'envtest <cmd> --help'." and returns 2. */
-int envtest_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int envtest_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Loads the compose file named by g (or the default). */
 int envtest_load_project(const envtest_globals_t *g, envmgr_project_t **out, envmgr_error_t *err);
@@ -61,7 +62,9 @@ bool envtest_common_option(envtest_globals_t *g, int opt, const char *arg);
 #define ENVTEST_COMMON_SHORTOPTS "f:p:H:"
 #define ENVTEST_COMMON_LONGOPTS                                                                    \
     {"file", required_argument, NULL, 'f'}, {"project-name", required_argument, NULL, 'p'},        \
-        {"host", required_argument, NULL, 'H'}
+    {                                                                                              \
+        "host", required_argument, NULL, 'H'                                                       \
+    }
 
 /* Installs SIGINT/SIGTERM handlers that call envmgr_interrupt() (a second Ctrl-C exits at once). */
 void envtest_install_signal_handlers(void);

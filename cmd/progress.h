@@ -1,4 +1,5 @@
-/* Per-service progress for up/down: redrawn in place on a TTY, one plain line per change otherwise. */
+/* Per-service progress for up/down: redrawn in place on a TTY, one plain line per change otherwise.
+ */
 #ifndef ENVTEST_PROGRESS_H
 #define ENVTEST_PROGRESS_H
 
@@ -18,7 +19,7 @@ typedef struct envtest_progress {
         enum envmgr_service_phase phase;
         long long elapsed_ms;
         char detail[96];
-    } *rows;
+    } * rows;
     size_t n_rows;
     size_t drawn; /* rows on screen (tty) */
 } envtest_progress_t;

@@ -71,9 +71,8 @@ int cmd_status(int argc, char **argv, envtest_globals_t *g)
                                 json_string_value(json_object_get(pj, "protocol")));
             }
             const char *container = json_string_value(json_object_get(s, "container"));
-            printf("%-14s %-26s %-9s %-10s %s\n",
-                   json_string_value(json_object_get(s, "service")), container ? container : "-",
-                   json_string_value(json_object_get(s, "state")),
+            printf("%-14s %-26s %-9s %-10s %s\n", json_string_value(json_object_get(s, "service")),
+                   container ? container : "-", json_string_value(json_object_get(s, "state")),
                    json_string_value(json_object_get(s, "health")), ports.data ? ports.data : "");
             envmgr_buf_free(&ports);
         }

@@ -48,8 +48,9 @@ int cmd_up(int argc, char **argv, envtest_globals_t *g)
             char *end;
             double s = strtod(optarg, &end);
             if (*end || s <= 0)
-                return envtest_usage_error("up", "--wait-timeout: '%s' is not a positive number "
-                                                 "of seconds",
+                return envtest_usage_error("up",
+                                           "--wait-timeout: '%s' is not a positive number "
+                                           "of seconds",
                                            optarg);
             opts.wait_timeout_ms = (int64_t)(s * 1000);
             break;

@@ -34,11 +34,15 @@ bool envmgr_health_resolve(const envmgr_service_t *service, json_t *image_inspec
         return false;
     if (service->healthcheck.kind != ENVMGR_HEALTHCHECK_UNSET) {
         healthcheck_copy(&service->healthcheck, out);
+        /* Compose's defaults where the file gave none. */
+        if (out->timeout_ms <= 0)
+            out->timeout_ms = 30000;
+        if (out->interval_ms <= 0)
+            out->interval_ms = 30000;
         return true;
     }
-    json_t *test = json_object_get(json_object_get(json_object_get(image_inspect, "Config"),
-                                                   "Healthcheck"),
-                                   "Test");
+    json_t *test = json_object_get(
+        json_object_get(json_object_get(image_inspect, "Config"), "Healthcheck"), "Test");
     if (!json_is_array(test) || json_array_size(test) < 1)
         return false;
     const char *kind = json_string_value(json_array_get(test, 0));
@@ -88,11 +92,11 @@ bool envmgr_tcp_probe(const char *host, int port, int timeout_ms)
 }
 
 struct container_state {
-    char status[32];        /* created, running, exited, ... */
-    char health[32];        /* engine's health status or "" */
+    char status[32]; /* created, running, exited, ... */
+    char health[32]; /* engine's health status or "" */
     int exit_code;
-    char ip[64];            /* first network's IP */
-    int tcp_ports[32];      /* exposed tcp ports */
+    char ip[64];       /* first network's IP */
+    int tcp_ports[32]; /* exposed tcp ports */
     size_t n_tcp_ports;
 };
 
@@ -143,16 +147,29 @@ static int collect_output_cb(void *userdata, enum envmgr_stream stream, const ch
     return 0;
 }
 
-static int run_healthcheck(envmgr_engine_t *engine, const char *id,
-                           const envmgr_healthcheck_t *hc, int timeout_ms, envmgr_buf_t *output,
-                           int *exit_code, envmgr_error_t *err)
+static int run_healthcheck(envmgr_engine_t *engine, const char *id, const envmgr_healthcheck_t *hc,
+                           int timeout_ms, envmgr_buf_t *output, int *exit_code,
+                           envmgr_error_t *err)
 {
     const char *shell_argv[] = {"/bin/sh", "-c", hc->test.n ? hc->test.items[0] : "", NULL};
     const char *const *argv =
         hc->kind == ENVMGR_HEALTHCHECK_CMD_SHELL ? shell_argv : (const char *const *)hc->test.items;
-    envmgr_buf_reset(output);
-    return envmgr_engine_exec(engine, id, argv, NULL, timeout_ms, collect_output_cb, output,
-                              exit_code, err);
+    /* Keep the previous attempt's output unless this one completes: a check cut short by the
+     * deadline says less than the last complete one. */
+    envmgr_buf_t fresh = ENVMGR_BUF_INIT;
+    int r = envmgr_engine_exec(engine, id, argv, NULL, timeout_ms, collect_output_cb, &fresh,
+                               exit_code, err);
+    if (r == 0 || output->len == 0) {
+        envmgr_buf_reset(output);
+        if (r == 0)
+            envmgr_buf_add(output, fresh.data ? fresh.data : "", fresh.len);
+        else
+            envmgr_buf_adds(output, err->message);
+    }
+    envmgr_debug("health check of %.12s: %s, exit %d, output: %.200s", id,
+                 r == 0 ? "ran" : err->message, *exit_code, output->data ? output->data : "");
+    envmgr_buf_free(&fresh);
+    return r;
 }
 
 int envmgr_health_wait(envmgr_engine_t *engine, const char *id, const envmgr_healthcheck_t *hc,
@@ -186,8 +203,6 @@ int envmgr_health_wait(envmgr_engine_t *engine, const char *id, const envmgr_hea
                         strstr(exec_err.message, "cannot reach"))
                         return envmgr_error_set(err, exec_err.kind, exec_err.code, "%s",
                                                 exec_err.message);
-                    envmgr_buf_reset(last_output);
-                    envmgr_buf_adds(last_output, exec_err.message);
                     ready = false;
                 } else {
                     ready = code == 0;

@@ -1,7 +1,7 @@
-/* envtest up: plan, then one worker thread per service (its own engine handle) that makes its image,
- * waits for its dependencies' conditions, creates or reuses its container, starts it and waits for
- * health. Independent services thus proceed in parallel. What this run created is remembered so
- * that a failure (or Ctrl-C) removes exactly that. */
+/* envtest up: plan, then one worker thread per service (its own engine handle) that makes its
+ * image, waits for its dependencies' conditions, creates or reuses its container, starts it and
+ * waits for health. Independent services thus proceed in parallel. What this run created is
+ * remembered so that a failure (or Ctrl-C) removes exactly that. */
 #include "lifecycle.h"
 
 #include <errno.h>
@@ -25,8 +25,8 @@ struct service_run {
     const envmgr_service_t *service;
     pthread_t thread;
     bool thread_started;
-    enum run_state state;    /* guarded by ctx->lock */
-    bool wait_completed;     /* a dependent asks for service_completed_successfully */
+    enum run_state state; /* guarded by ctx->lock */
+    bool wait_completed;  /* a dependent asks for service_completed_successfully */
     char *container_id;
     bool created_by_us;
     envmgr_error_t err;
@@ -65,8 +65,7 @@ static void progress(struct up_ctx *ctx, const char *service, enum envmgr_servic
                      const char *detail)
 {
     if (ctx->opts->progress)
-        ctx->opts->progress(ctx->opts->userdata, service, phase, envmgr_now_ms() - ctx->t0,
-                            detail);
+        ctx->opts->progress(ctx->opts->userdata, service, phase, envmgr_now_ms() - ctx->t0, detail);
 }
 
 static struct service_run *find_run(struct up_ctx *ctx, const char *name)
@@ -100,9 +99,8 @@ static int wait_dependencies(struct service_run *run)
             struct service_run *dep = find_run(ctx, s->depends_on[i].service);
             if (!dep)
                 continue; /* optional dependency not in the plan */
-            enum run_state need = s->depends_on[i].condition == ENVMGR_DEPENDS_STARTED
-                                      ? RUN_STARTED
-                                      : RUN_READY;
+            enum run_state need =
+                s->depends_on[i].condition == ENVMGR_DEPENDS_STARTED ? RUN_STARTED : RUN_READY;
             if (dep->state == RUN_FAILED || dep->state == RUN_SKIPPED)
                 failed = dep->service->name;
             else if (dep->state < need)
@@ -150,9 +148,9 @@ static int ensure_image(struct service_run *run, envmgr_engine_t *engine, const 
         char digest[65];
         if (envmgr_engine_context_digest(s->build->context, s->build->dockerfile, digest, err) < 0)
             return envmgr_error_wrap(err, "build context %s", s->build->context);
-        const char *have = json_string_value(json_object_get(
-            json_object_get(json_object_get(inspect, "Config"), "Labels"),
-            "io.envtest.context-digest"));
+        const char *have = json_string_value(
+            json_object_get(json_object_get(json_object_get(inspect, "Config"), "Labels"),
+                            "io.envtest.context-digest"));
         if (!found || !have || strcmp(have, digest) != 0) {
             json_decref(inspect);
             inspect = NULL;
@@ -170,7 +168,7 @@ static int ensure_image(struct service_run *run, envmgr_engine_t *engine, const 
             int r = envmgr_engine_image_build(engine, &bo, build_progress_cb, run, err);
             envmgr_kvlist_free(&labels);
             if (r < 0)
-                return envmgr_error_wrap(err, "build %s from %s", image, s->build->context);
+                return -1;
             if (envmgr_engine_image_inspect(engine, image, &inspect, err) < 0)
                 return -1;
         }
@@ -219,8 +217,8 @@ static int ensure_container(struct service_run *run, envmgr_engine_t *engine, co
         }
         if (old_hash && strcmp(old_hash, hash) == 0) {
             run->container_id = xstrdup(id);
-            const char *status = json_string_value(
-                json_object_get(json_object_get(existing, "State"), "Status"));
+            const char *status =
+                json_string_value(json_object_get(json_object_get(existing, "State"), "Status"));
             if (status && strcmp(status, "running") == 0) {
                 progress(ctx, s->name, ENVMGR_PHASE_UNCHANGED, NULL);
                 return 0;
@@ -323,8 +321,8 @@ static void describe_failure(struct up_ctx *ctx, struct service_run *run, envmgr
     if (run->container_id) {
         envmgr_buf_t logs = ENVMGR_BUF_INIT;
         envmgr_error_t log_err = {0};
-        if (envmgr_engine_container_logs(ctx->engine, run->container_id, UP_LOG_TAIL_LINES,
-                                         false, false, collect_log_cb, &logs, &log_err) == 0 &&
+        if (envmgr_engine_container_logs(ctx->engine, run->container_id, UP_LOG_TAIL_LINES, false,
+                                         false, collect_log_cb, &logs, &log_err) == 0 &&
             logs.len) {
             envmgr_buf_addf(&msg, "\n  last %d log lines of %s:\n", UP_LOG_TAIL_LINES,
                             run->service->name);
@@ -446,7 +444,10 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
         for (size_t i = 0; i < ctx.n_runs; i++)
             if (ctx.runs[i].thread_started)
                 pthread_join(ctx.runs[i].thread, NULL);
-        if (ret == 0) {
+        if (ret == 0 && envmgr_interrupted()) {
+            ret = envmgr_error_set(err, ENVMGR_E_INTERRUPTED, 0,
+                                   "interrupted: removing what this up created");
+        } else if (ret == 0) {
             for (size_t i = 0; i < ctx.n_runs; i++) {
                 if (ctx.runs[i].state == RUN_FAILED) {
                     describe_failure(&ctx, &ctx.runs[i], err);
@@ -455,14 +456,16 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
                 }
             }
         }
-        if (ret == 0 && envmgr_interrupted())
-            ret = envmgr_error_set(err, ENVMGR_E_INTERRUPTED, 0, "interrupted");
     }
 
     if (ret < 0 && !opts->keep_on_failure) {
         /* Leave nothing half-done: a fresh environment goes entirely; on a live one, only what
          * this run created. */
         envmgr_error_t cleanup_err = {0};
+        /* The clean-up itself must not be cut short by the interrupt that caused it (a second
+         * Ctrl-C still exits at once: the CLI handles that). */
+        bool interrupted = envmgr_interrupted();
+        envmgr_interrupt_reset();
         if (network_created) {
             envmgr_down(engine, project->name, true, opts->progress, opts->userdata, NULL,
                         &cleanup_err);
@@ -472,6 +475,8 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
                     envmgr_engine_container_remove(engine, ctx.runs[i].container_id, true, true,
                                                    &cleanup_err);
         }
+        if (interrupted)
+            envmgr_interrupt();
     }
     for (size_t i = 0; i < ctx.n_runs; i++) {
         free(ctx.runs[i].container_id);

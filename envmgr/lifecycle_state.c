@@ -28,14 +28,14 @@ static void *remove_thread(void *arg)
     if (job->result < 0)
         return NULL;
     if (job->progress)
-        job->progress(job->userdata, job->service, ENVMGR_PHASE_REMOVING,
-                      envmgr_now_ms() - job->t0, NULL);
+        job->progress(job->userdata, job->service, ENVMGR_PHASE_REMOVING, envmgr_now_ms() - job->t0,
+                      NULL);
     job->result = envmgr_engine_container_remove(engine, job->id, true, job->volumes, &job->err);
     if (job->result < 0 && job->err.kind == ENVMGR_E_NOT_FOUND)
         job->result = 0; /* already gone: fine */
     if (job->result == 0 && job->progress)
-        job->progress(job->userdata, job->service, ENVMGR_PHASE_REMOVED,
-                      envmgr_now_ms() - job->t0, NULL);
+        job->progress(job->userdata, job->service, ENVMGR_PHASE_REMOVED, envmgr_now_ms() - job->t0,
+                      NULL);
     envmgr_engine_close(engine);
     return NULL;
 }
@@ -55,8 +55,8 @@ static int remove_containers(envmgr_engine_t *engine, json_t *list, bool volumes
         json_t *c = json_array_get(list, i);
         jobs[i].engine = engine;
         jobs[i].id = json_string_value(json_object_get(c, "Id"));
-        jobs[i].service = json_string_value(
-            json_object_get(json_object_get(c, "Labels"), ENVMGR_LABEL_SERVICE));
+        jobs[i].service =
+            json_string_value(json_object_get(json_object_get(c, "Labels"), ENVMGR_LABEL_SERVICE));
         if (!jobs[i].service)
             jobs[i].service = jobs[i].id;
         jobs[i].volumes = volumes;
@@ -130,8 +130,8 @@ int envmgr_down(envmgr_engine_t *engine, const char *project_name, bool volumes,
     return 0;
 }
 
-int envmgr_service_container(envmgr_engine_t *engine, const char *project_name,
-                             const char *service, char **id_out, envmgr_error_t *err)
+int envmgr_service_container(envmgr_engine_t *engine, const char *project_name, const char *service,
+                             char **id_out, envmgr_error_t *err)
 {
     cleanup_free char *name = envmgr_project_container_name(project_name, service);
     cleanup_json json_t *inspect = NULL;
@@ -175,8 +175,8 @@ static json_t *find_service_container(json_t *list, const char *service)
 {
     for (size_t i = 0; i < json_array_size(list); i++) {
         json_t *c = json_array_get(list, i);
-        const char *s = json_string_value(
-            json_object_get(json_object_get(c, "Labels"), ENVMGR_LABEL_SERVICE));
+        const char *s =
+            json_string_value(json_object_get(json_object_get(c, "Labels"), ENVMGR_LABEL_SERVICE));
         if (s && strcmp(s, service) == 0)
             return c;
     }
@@ -198,10 +198,9 @@ int envmgr_status(envmgr_engine_t *engine, const envmgr_project_t *project, json
         const char *name = project->services[i].name;
         json_t *c = find_service_container(containers, name);
         if (!c) {
-            json_array_append_new(services,
-                                  json_pack("{s:s, s:n, s:n, s:s, s:s, s:[]}", "service", name,
-                                            "container", "id", "state", "missing", "health",
-                                            "none", "ports"));
+            json_array_append_new(services, json_pack("{s:s, s:n, s:n, s:s, s:s, s:[]}", "service",
+                                                      name, "container", "id", "state", "missing",
+                                                      "health", "none", "ports"));
             continue;
         }
         const char *id = json_string_value(json_object_get(c, "Id"));
@@ -221,8 +220,8 @@ int envmgr_status(envmgr_engine_t *engine, const envmgr_project_t *project, json
                       json_string_value(json_object_get(state, "Status")) ?: "unknown", "health",
                       health ? health : "none", "ports", ports_json(inspect)));
     }
-    *out = json_pack("{s:s, s:b, s:o}", "project", project->name, "kept", kept, "services",
-                     services);
+    *out =
+        json_pack("{s:s, s:b, s:o}", "project", project->name, "kept", kept, "services", services);
     return 0;
 }
 
@@ -278,8 +277,7 @@ static void add_mysql_vars(envmgr_kvlist_t *out, json_t *env, int port)
     }
     cleanup_free char *u = url_escape(user);
     cleanup_free char *pw = url_escape(password ? password : "");
-    cleanup_free char *url =
-        xasprintf("mysql://%s:%s@127.0.0.1:%d/%s", u, pw, port, db ? db : "");
+    cleanup_free char *url = xasprintf("mysql://%s:%s@127.0.0.1:%d/%s", u, pw, port, db ? db : "");
     envmgr_kvlist_set(out, "DATABASE_URL", url);
     envmgr_kvlist_set(out, "ENVTEST_MYSQL_USER", user);
     envmgr_kvlist_set(out, "ENVTEST_MYSQL_PASSWORD", password ? password : "");

@@ -146,7 +146,8 @@ static json_t *healthcheck_json(const envmgr_healthcheck_t *h)
     case ENVMGR_HEALTHCHECK_UNSET:
         break;
     }
-    /* The engine's own schedule still runs (docker ps shows health); envtest polls faster itself. */
+    /* The engine's own schedule still runs (docker ps shows health); envtest polls faster itself.
+     */
     return json_pack("{s:o, s:I, s:I, s:I, s:i}", "Test", test, "Interval",
                      (json_int_t)h->interval_ms * 1000000, "Timeout",
                      (json_int_t)h->timeout_ms * 1000000, "StartPeriod",
@@ -190,9 +191,8 @@ static json_t *mounts_json(const envmgr_project_t *project, const envmgr_service
     return mounts;
 }
 
-json_t *envmgr_project_container_config(const envmgr_project_t *project,
-                                        const envmgr_service_t *s, const char *image,
-                                        const char *config_hash)
+json_t *envmgr_project_container_config(const envmgr_project_t *project, const envmgr_service_t *s,
+                                        const char *image, const char *config_hash)
 {
     cleanup_free char *network = envmgr_project_network_name(project->name);
     json_t *env = json_array();
@@ -223,8 +223,8 @@ json_t *envmgr_project_container_config(const envmgr_project_t *project,
             json_object_set_new(bindings, key, list);
         }
         cleanup_free char *host_port = p->host_port ? xasprintf("%d", p->host_port) : xstrdup("");
-        json_array_append_new(list, json_pack("{s:s, s:s}", "HostIp", p->host_ip, "HostPort",
-                                              host_port));
+        json_array_append_new(list,
+                              json_pack("{s:s, s:s}", "HostIp", p->host_ip, "HostPort", host_port));
     }
     for (size_t i = 0; i < s->n_expose; i++) {
         cleanup_free char *key = xasprintf("%d/tcp", s->expose[i]);
@@ -234,10 +234,9 @@ json_t *envmgr_project_container_config(const envmgr_project_t *project,
     json_t *host = json_pack("{s:o, s:s, s:o, s:b}", "PortBindings", bindings, "NetworkMode",
                              network, "Mounts", mounts_json(project, s), "Init", s->init);
     json_t *aliases = json_pack("[s]", s->name);
-    json_t *config = json_pack("{s:s, s:o, s:o, s:o, s:o, s:{s:{s:{s:o}}}}", "Image", image,
-                               "Env", env, "Labels", labels, "ExposedPorts", exposed,
-                               "HostConfig", host, "NetworkingConfig", "EndpointsConfig", network,
-                               "Aliases", aliases);
+    json_t *config = json_pack("{s:s, s:o, s:o, s:o, s:o, s:{s:{s:{s:o}}}}", "Image", image, "Env",
+                               env, "Labels", labels, "ExposedPorts", exposed, "HostConfig", host,
+                               "NetworkingConfig", "EndpointsConfig", network, "Aliases", aliases);
     if (s->has_command)
         json_object_set_new(config, "Cmd", strv_json(&s->command));
     if (s->has_entrypoint)
@@ -251,8 +250,7 @@ json_t *envmgr_project_container_config(const envmgr_project_t *project,
     return config;
 }
 
-void envmgr_project_config_hash(const envmgr_service_t *service, const char *image_id,
-                                char out[65])
+void envmgr_project_config_hash(const envmgr_service_t *service, const char *image_id, char out[65])
 {
     json_t *j = envmgr_service_to_json(service);
     json_object_set_new(j, "image_id", json_string(image_id ? image_id : ""));

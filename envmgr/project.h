@@ -9,9 +9,9 @@
 #include "error.h"
 
 char *envmgr_project_container_name(const char *project, const char *service); /* p-s-1 */
-char *envmgr_project_network_name(const char *project);                         /* p_default */
+char *envmgr_project_network_name(const char *project);                        /* p_default */
 char *envmgr_project_volume_name(const char *project, const envmgr_volume_def_t *volume);
-char *envmgr_project_image_name(const char *project, const char *service);      /* p-s:latest */
+char *envmgr_project_image_name(const char *project, const char *service); /* p-s:latest */
 /* "io.envtest.project=<project>" for label filters. */
 char *envmgr_project_label_filter(const char *project);
 /* The environment-variable stem of a service: "mock-llm" -> "MOCK_LLM". */

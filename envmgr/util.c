@@ -296,8 +296,7 @@ void envmgr_sha256_hex(const void *data, size_t len, char out[65])
 
 int envmgr_random_token(char *out, size_t len, envmgr_error_t *err)
 {
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     for (size_t i = 0; i < len;) {
         unsigned char raw[64];
         ssize_t n = getrandom(raw, sizeof(raw), 0);
