@@ -1,9 +1,10 @@
 /* envtest up/status/env/down against the real Docker engine and a real MySQL server, as a user runs
  * them: through the envtest binary. Every test asserts that nothing of its project remains. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+
+#include <cmocka.h>
 
 #include <mysql.h>
 #include <signal.h>
