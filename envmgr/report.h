@@ -1,0 +1,63 @@
+/* Reports of a run, all derived from one JSON document (report.json), so that a past run or a merge
+ * of shard reports renders exactly like a fresh one:
+ *
+ *   {"schema_version": 1, "run_id", "status": "passed|failed|interrupted", "shard": {index,
+ * count}|null, "summary": {total, passed, failed, skipped, flaky, timed_out, errors, interrupted,
+ * not_run, pass_rate, total_execution_time, start, end, tests: {total, passed, failed, skipped,
+ * todo}}, "suites": [{name, status, message, duration, start, tags, output, tap (bool: judged as
+ * TAP), attempts: [{attempt, status, duration, start, exit_code, signal, message, output,
+ *                output_bytes}], tap_summary: {version, planned, ran, passed, failed, ...},
+ *                tests: [{number, name, status, duration, message, file, line, severity,
+ *                reason}]}],                                  (sorted by name)
+ *    "test_breakdown": {suite: {total_tests, passed_tests, failed_tests, skipped_tests, todo_tests,
+ *                               avg_execution_time, attempts}},
+ *    "performance_analysis": {min_execution_time, max_execution_time, avg_execution_time,
+ *                             slowest_suites: [{name, execution_time}] (5),
+ *                             slowest_tests: [{suite, name, execution_time}] (5)},
+ *    "error_analysis": {total_errors, common_errors: [{message, count, suites}] (10)}}
+ *
+ * Counting: the summary counts suites (the unit that runs, retries and is flaky); `failed` includes
+ * timeouts, errors and interrupted suites, which are also counted on their own. pass_rate is the
+ * percentage of suites that ran (not skipped, not "not_run") and passed or were flaky. Times are in
+ * seconds, dates ISO 8601 UTC. */
+#ifndef ENVMGR_REPORT_H
+#define ENVMGR_REPORT_H
+
+#include <jansson.h>
+
+#include "error.h"
+#include "runner.h"
+#include "util.h"
+
+/* The full report of a run (with the analysis). */
+json_t *envmgr_report_from_run(const envmgr_run_result_t *run);
+
+/* (Re)computes status, summary, test_breakdown, performance_analysis and error_analysis from
+ * report.suites, summary.start and summary.end. */
+int envmgr_report_analyze(json_t *report, envmgr_error_t *err);
+
+/* Combines shard reports into one (suites concatenated and sorted, start/end the extremes); fails
+ * when a suite appears in two reports. */
+int envmgr_report_merge(json_t *const *reports, size_t n, json_t **out, envmgr_error_t *err);
+
+/* Renderers. */
+void envmgr_report_junit(const json_t *report, envmgr_buf_t *out);
+void envmgr_report_markdown(const json_t *report, envmgr_buf_t *out);
+/* GitHub Actions workflow commands: one ::error (or ::warning for flaky) per failure. */
+void envmgr_report_github_annotations(const json_t *report, envmgr_buf_t *out);
+
+/* Writes report.json, junit.xml and summary.md into dir (created if needed). */
+int envmgr_report_write(const json_t *report, const char *dir, envmgr_error_t *err);
+
+/* Loads a report from a run folder or a report.json path. */
+int envmgr_report_load(const char *path, json_t **out, envmgr_error_t *err);
+
+/* The folder of a run under runs_dir: run is a run id, a unique prefix of one, or NULL for the
+ * latest. Malloc'ed into *out. */
+int envmgr_report_find_run(const char *runs_dir, const char *run, char **out, envmgr_error_t *err);
+
+/* Appends s escaped for XML text and attributes (&<>"' escaped, invalid UTF-8 and control
+ * characters replaced by U+FFFD). */
+void envmgr_xml_escape(envmgr_buf_t *out, const char *s);
+
+#endif
