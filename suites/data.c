@@ -46,6 +46,17 @@ static void test_etl_row_counts(void *ctx)
     TAP_RETURN_IF_FAILED();
     TAP_ASSERT_INT_EQ(orphan_areas, 0);
     TAP_ASSERT_INT_EQ(orphan_industries, 0);
+    /* the sales rows repeat their area's district and their industry's name: they agree */
+    long long district_mismatch = suite_sql_int(
+        db, "SELECT COUNT(*) FROM " SEOUL_SALES " s JOIN " SEOUL_AREAS " a ON a." COL_AREA_CODE
+            " = s." COL_AREA_CODE " WHERE a." COL_DISTRICT " <> s." COL_DISTRICT);
+    long long name_mismatch =
+        suite_sql_int(db, "SELECT COUNT(*) FROM " SEOUL_SALES " s JOIN " SEOUL_INDUSTRIES
+                          " i ON i." COL_INDUSTRY_CODE " = s." COL_INDUSTRY_CODE
+                          " WHERE i." COL_INDUSTRY_NAME " <> s." COL_INDUSTRY_NAME);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_INT_EQ(district_mismatch, 0);
+    TAP_ASSERT_INT_EQ(name_mismatch, 0);
     /* one row per quarter x area x industry: no duplicates from a double load */
     long long distinct_keys =
         suite_sql_int(db, "SELECT COUNT(*) FROM (SELECT DISTINCT " COL_QUARTER ", " COL_AREA_CODE
@@ -118,6 +129,12 @@ static void test_etl_sums_consistent(void *ctx)
     tap_note("total sales %s", total);
     TAP_ASSERT_STR_EQ(by_district, total);
     TAP_ASSERT_STR_EQ(by_area, total);
+    /* the generator's skew: 강남구 sells the most */
+    cleanup_free char *top_district =
+        suite_sql_str(db, "SELECT " COL_DISTRICT " FROM " SEOUL_SALES " GROUP BY " COL_DISTRICT
+                          " ORDER BY SUM(" COL_SALES_AMOUNT ") DESC LIMIT 1");
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_STR_EQ(top_district, "강남구");
     /* weekday + weekend = the month's amount, row by row */
     long long bad =
         suite_sql_int(db, "SELECT COUNT(*) FROM " SEOUL_SALES " WHERE " COL_WEEKDAY_AMOUNT
