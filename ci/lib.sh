@@ -106,14 +106,19 @@ urlencode() {
 
 # ---- the MySQL image -----------------------------------------------------------------------------
 # Sets and exports ENVTEST_MYSQL_IMAGE: the value already set by the user, else mysql:8.4 when it is
-# present in the engine, else envtest/mysql-offline:10.11 (built once when missing).
+# present in the engine, else envtest/mysql-offline:10.11 (built once when missing). Returns 1 (with
+# a message) when no image can be had.
 ci_export_mysql_image() {
     if [ -z "${ENVTEST_MYSQL_IMAGE:-}" ]; then
-        ENVTEST_MYSQL_IMAGE="$("$ENVTEST_ROOT/ci/mysql-image/ensure.sh")" ||
-            ci_die "no MySQL image: ci/mysql-image/ensure.sh failed (see above)"
+        ENVTEST_MYSQL_IMAGE="$("$ENVTEST_ROOT/ci/mysql-image/ensure.sh")" || {
+            ci_log "error: no MySQL image: ci/mysql-image/ensure.sh failed (see above)"
+            return 1
+        }
     elif [ "$ENVTEST_MYSQL_IMAGE" = "$ENVTEST_MYSQL_OFFLINE_IMAGE" ]; then
-        "$ENVTEST_ROOT/ci/mysql-image/build.sh" >&2 ||
-            ci_die "cannot build $ENVTEST_MYSQL_OFFLINE_IMAGE (see above)"
+        "$ENVTEST_ROOT/ci/mysql-image/build.sh" >&2 || {
+            ci_log "error: cannot build $ENVTEST_MYSQL_OFFLINE_IMAGE (see above)"
+            return 1
+        }
     fi
     export ENVTEST_MYSQL_IMAGE
     ci_log "ENVTEST_MYSQL_IMAGE=$ENVTEST_MYSQL_IMAGE"

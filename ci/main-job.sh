@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The main job (README's first command on a fresh machine): set-up, build, the MySQL image, then
+#   envtest up -> envtest run -> envtest down -v   (down runs whatever happens, through a trap)
+# and where the reports are. Arguments go to `envtest run` (e.g. --shard 1/2, -j 4, --suite NAME).
+# Exit status: envtest's (0 ok, 1 tests failed, 2 usage, 3 environment error, 130 interrupted).
+#
+# Environment: ENVTEST_SKIP_SETUP=1 (no ci/setup.sh), ENVTEST_JOBS (build jobs), ENVTEST_KEEP=1
+# (leave the environment up at the end: no down).
+set -euo pipefail
+# shellcheck source=ci/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ENVTEST_ROOT"
+
+JOBS="${ENVTEST_JOBS:-$(nproc 2>/dev/null || echo 2)}"
+ENVTEST="$ENVTEST_ROOT/build/cmd/envtest"
+START="$(ci_now)"
+
+if [ "${ENVTEST_SKIP_SETUP:-}" != 1 ]; then
+    "$ENVTEST_ROOT/ci/setup.sh"
+fi
+
+ci_section "build"
+cmake -S . -B build >/dev/null
+cmake --build build -j "$JOBS"
+ci_section_end
+
+ci_section "MySQL image"
+ci_export_mysql_image || exit 3
+ci_section_end
+
+down() {
+    local status=$?
+    trap - EXIT INT TERM
+    if [ "${ENVTEST_KEEP:-}" = 1 ]; then
+        ci_log "ENVTEST_KEEP=1: the environment stays up; remove it with: $ENVTEST down -v"
+    else
+        ci_section "envtest down -v"
+        "$ENVTEST" down -v || ci_log "warning: envtest down -v failed (exit $?)"
+        ci_section_end
+    fi
+    exit "$status"
+}
+trap down EXIT
+trap 'exit 130' INT TERM
+
+ci_section "envtest up"
+"$ENVTEST" up || exit $?
+ci_section_end
+
+ci_section "envtest run $*"
+status=0
+"$ENVTEST" run "$@" || status=$?
+ci_section_end
+
+latest="$(ls -1dt .envtest/runs/*/ 2>/dev/null | head -n1 || true)"
+if [ -n "$latest" ]; then
+    ci_log "reports: $ENVTEST_ROOT/${latest%/} (report.json, junit.xml, summary.md, each suite's output)"
+else
+    ci_log "no report folder under $ENVTEST_ROOT/.envtest/runs/"
+fi
+ci_log "main job: envtest run exit $status after $(ci_elapsed "$START") s"
+exit "$status"

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# envtest's test command (the one README gives; .ci/run runs exactly this), from a fresh clone:
+#   1. ci/setup.sh: packages and a Docker engine
+#   2. configure + build in build/ with -DENVTEST_WERROR=ON
+#   3. the MySQL image (mysql:8.4 if present, else envtest/mysql-offline:10.11, built once)
+#   4. ctest -L unit, then ctest -L docker with ENVTEST_REQUIRE_DOCKER=1 (no silent skips)
+#   5. ASan/UBSan build in build-asan/ and its unit tests
+#   6. clang-format check of the C sources (prints the files that differ)
+# Ends with "N passed, N failed" (the ctest runs' tests); exit status 0 only when every step passed.
+#
+# Environment: ENVTEST_JOBS (build jobs, default nproc), ENVTEST_SKIP_SETUP=1, ENVTEST_SKIP_ASAN=1,
+# ENVTEST_DOCKER_CTEST_JOBS (parallel docker tests, default 1).
+set -euo pipefail
+# shellcheck source=ci/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ENVTEST_ROOT"
+
+JOBS="${ENVTEST_JOBS:-$(nproc 2>/dev/null || echo 2)}"
+TOTAL_START="$(ci_now)"
+tests_passed=0 tests_failed=0 tests_skipped=0
+failed_steps=()
+timings=()
+
+# step NAME COMMAND...: runs one step under a header; a failure is recorded and the run goes on.
+step() {
+    local name="$1" status=0
+    shift
+    ci_section "$name"
+    "$@" || status=$?
+    timings+=("$(printf '%-28s %6ss  %s' "$name" "$(ci_elapsed "$CI_SECTION_START")" \
+        "$([ "$status" -eq 0 ] && echo ok || echo "FAILED (exit $status)")")")
+    if [ "$status" -ne 0 ]; then
+        failed_steps+=("$name")
+        ci_log "==== $name: FAILED (exit $status)"
+    else
+        ci_section_end
+    fi
+    return 0
+}
+step_failed() {
+    local s
+    for s in "${failed_steps[@]}"; do [ "$s" = "$1" ] && return 0; done
+    return 1
+}
+
+configure_and_build() { # BUILD_DIR CMAKE_ARGS...
+    local dir="$1"
+    shift
+    cmake -S . -B "$dir" -DENVTEST_WERROR=ON "$@" && cmake --build "$dir" -j "$JOBS"
+}
+
+# run_ctest BUILD_DIR LABEL [ctest args]: counts the tests from ctest's summary.
+run_ctest() {
+    local dir="$1" label="$2" log status=0 total failed skipped
+    shift 2
+    log="$dir/ctest-$label.log"
+    ctest --test-dir "$dir" --output-on-failure -L "^$label\$" "$@" 2>&1 | tee "$log" || status=$?
+    # "100% tests passed, 0 tests failed out of 12"
+    total="$(sed -n 's/.* tests failed out of \([0-9][0-9]*\).*/\1/p' "$log" | tail -n1)"
+    failed="$(sed -n 's/.*, \([0-9][0-9]*\) tests\{0,1\} failed out of.*/\1/p' "$log" | tail -n1)"
+    skipped="$(grep -c '(Skipped)' "$log" || true)"
+    if [ -z "$total" ]; then
+        if grep -q 'No tests were found' "$log"; then
+            ci_log "no tests with label $label"
+            return 0
+        fi
+        ci_log "could not read ctest's summary"
+        return 1
+    fi
+    tests_failed=$((tests_failed + failed))
+    tests_skipped=$((tests_skipped + skipped))
+    tests_passed=$((tests_passed + total - failed - skipped))
+    return "$status"
+}
+
+mysql_image() { ci_export_mysql_image; }
+
+unit_tests() {
+    if step_failed build; then
+        ci_log "skipped: the build failed"
+        return 1
+    fi
+    run_ctest build unit -j "$JOBS"
+}
+
+docker_tests() {
+    if step_failed build || step_failed "MySQL image"; then
+        ci_log "skipped: the build or the MySQL image failed"
+        return 1
+    fi
+    ENVTEST_REQUIRE_DOCKER=1 run_ctest build docker -j "${ENVTEST_DOCKER_CTEST_JOBS:-1}"
+}
+
+asan_build() { configure_and_build build-asan -DENVTEST_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug; }
+
+asan_unit_tests() {
+    if step_failed "ASan/UBSan build"; then
+        ci_log "skipped: the ASan/UBSan build failed"
+        return 1
+    fi
+    ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}" \
+        UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
+        run_ctest build-asan unit -j "$JOBS"
+}
+
+format_check() {
+    command -v clang-format >/dev/null || {
+        ci_log "clang-format is missing (apt-get install clang-format, or ci/setup.sh)"
+        return 1
+    }
+    local files=() bad
+    mapfile -t files < <(find cmd envmgr compose suites fixtures tests -maxdepth 6 \
+        \( -name node_modules -o -name 'build*' \) -prune -o -type f \( -name '*.c' -o -name '*.h' \) -print |
+        sort; find . -maxdepth 1 -type f \( -name '*.c' -o -name '*.h' \) | sort)
+    ci_log "checking ${#files[@]} files against .clang-format"
+    bad="$(clang-format --dry-run --Werror "${files[@]}" 2>&1 |
+        sed -n 's/^\([^:]*\):[0-9]*:[0-9]*: error: code should be clang-formatted.*/\1/p' | sort -u)" || true
+    if [ -n "$bad" ]; then
+        ci_log "these files differ from .clang-format (fix: clang-format -i FILE...):"
+        printf '  %s\n' $bad >&2
+        return 1
+    fi
+    ci_log "all files formatted"
+}
+
+main() {
+    if [ "${ENVTEST_SKIP_SETUP:-}" = 1 ]; then
+        ci_log "ENVTEST_SKIP_SETUP=1: not running ci/setup.sh"
+    else
+        step setup "$ENVTEST_ROOT/ci/setup.sh"
+        step_failed setup && ci_die "ci/setup.sh failed; nothing else can run"
+    fi
+    step build configure_and_build build
+    step "MySQL image" mysql_image
+    step "unit tests" unit_tests
+    step "docker tests" docker_tests
+    if [ "${ENVTEST_SKIP_ASAN:-}" = 1 ]; then
+        ci_log "ENVTEST_SKIP_ASAN=1: no ASan/UBSan build"
+    else
+        step "ASan/UBSan build" asan_build
+        step "ASan/UBSan unit tests" asan_unit_tests
+    fi
+    step "clang-format" format_check
+
+    printf '\n==== summary (%s s in all)\n' "$(ci_elapsed "$TOTAL_START")"
+    printf '%s\n' "${timings[@]}"
+    [ "$tests_skipped" -gt 0 ] && echo "$tests_skipped tests skipped"
+    if [ ${#failed_steps[@]} -gt 0 ]; then
+        echo "failed steps: $(
+            IFS=,
+            echo "${failed_steps[*]}"
+        )"
+    fi
+    echo "$tests_passed passed, $tests_failed failed"
+    [ ${#failed_steps[@]} -eq 0 ] && [ "$tests_failed" -eq 0 ]
+}
+
+main "$@"
