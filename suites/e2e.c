@@ -167,7 +167,7 @@ static int stream_once(const envconn_t *env, bool *complete, char *why, size_t w
     http_request("POST", url, body, &resp);
     *complete =
         resp.transport_error == 0 && resp.status == 200 && strstr(resp.body, "data: [DONE]");
-    snprintf(why, why_size, "status %ld, %s, %zu bytes, [DONE] %s", resp.status,
+    snprintf(why, why_size, "status %ld, %.120s, %zu bytes, [DONE] %s", resp.status,
              resp.transport_error ? resp.error : "no transport error", resp.len,
              strstr(resp.body, "data: [DONE]") ? "seen" : "missing");
     return 0;
