@@ -55,6 +55,8 @@ const char *envmgr_service_phase_name(enum envmgr_service_phase phase)
         [ENVMGR_PHASE_RUNNING] = "running",     [ENVMGR_PHASE_EXITED] = "exited",
         [ENVMGR_PHASE_UNCHANGED] = "unchanged", [ENVMGR_PHASE_FAILED] = "failed",
         [ENVMGR_PHASE_REMOVING] = "removing",   [ENVMGR_PHASE_REMOVED] = "removed",
+        [ENVMGR_PHASE_LOADING] = "loading",     [ENVMGR_PHASE_LOADED] = "loaded",
+        [ENVMGR_PHASE_SKIPPED] = "unchanged",
     };
     if ((unsigned)phase >= ENVMGR_ARRAY_SIZE(names))
         return "?";
@@ -457,6 +459,9 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
             }
         }
     }
+
+    if (ret == 0 && !opts->no_fixtures && !opts->services)
+        ret = envmgr_fixtures_up(engine, project, opts->progress, opts->userdata, err);
 
     if (ret < 0 && !opts->keep_on_failure) {
         /* Leave nothing half-done: a fresh environment goes entirely; on a live one, only what

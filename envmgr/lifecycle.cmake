@@ -1,4 +1,5 @@
-add_library(envmgr_lifecycle STATIC project.c health.c lifecycle.c lifecycle_state.c)
-target_link_libraries(envmgr_lifecycle PUBLIC envmgr_core envmgr_engine envmgr_compose)
+add_library(envmgr_lifecycle STATIC project.c health.c lifecycle.c lifecycle_state.c
+                                    lifecycle_fixtures.c)
+target_link_libraries(envmgr_lifecycle PUBLIC envmgr_core envmgr_engine envmgr_compose envmgr_fixture)
 envtest_target_defaults(envmgr_lifecycle)
 target_link_libraries(envmgr INTERFACE envmgr_lifecycle)

@@ -1,5 +1,5 @@
-/* Environment lifecycle: up / down / status / env / keep over the Engine, driven by a Compose model.
- * The engine is the source of truth: everything envtest creates carries the labels
+/* Environment lifecycle: up / down / status / env / keep over the Engine, driven by a Compose
+ * model. The engine is the source of truth: everything envtest creates carries the labels
  *   io.envtest.project=<project>, io.envtest.service=<service>, io.envtest.config-hash=<sha256>
  * and is found again by them (also after envtest crashed). No state file. */
 #ifndef ENVMGR_LIFECYCLE_H
@@ -34,6 +34,9 @@ enum envmgr_service_phase {
     ENVMGR_PHASE_FAILED,
     ENVMGR_PHASE_REMOVING,
     ENVMGR_PHASE_REMOVED,
+    ENVMGR_PHASE_LOADING, /* fixtures: "service" is "fixture <name>" */
+    ENVMGR_PHASE_LOADED,
+    ENVMGR_PHASE_SKIPPED, /* fixture unchanged since the last load */
 };
 const char *envmgr_service_phase_name(enum envmgr_service_phase phase);
 
@@ -43,9 +46,10 @@ typedef void (*envmgr_progress_cb)(void *userdata, const char *service,
                                    const char *detail);
 
 typedef struct envmgr_up_options {
-    const char *const *services; /* NULL-terminated subset (with their dependencies), or NULL: all */
-    int64_t wait_timeout_ms;     /* default 120000 */
-    bool keep_on_failure;        /* --keep: leave what was created when up fails */
+    const char *const
+        *services;           /* NULL-terminated subset (with their dependencies), or NULL: all */
+    int64_t wait_timeout_ms; /* default 120000 */
+    bool keep_on_failure;    /* --keep: leave what was created when up fails */
     bool no_fixtures;
     /* Extra labels for the project network (e.g. io.envtest.secrets), set when it is created. */
     const envmgr_kvlist_t *network_labels;
@@ -88,7 +92,29 @@ int envmgr_keep_get(envmgr_engine_t *engine, const char *project_name, bool *kep
                     envmgr_error_t *err);
 
 /* Finds a service's running container id (malloc'ed), or ENVMGR_E_NOT_FOUND. */
-int envmgr_service_container(envmgr_engine_t *engine, const char *project_name,
-                             const char *service, char **id_out, envmgr_error_t *err);
+int envmgr_service_container(envmgr_engine_t *engine, const char *project_name, const char *service,
+                             char **id_out, envmgr_error_t *err);
+
+/* ---- fixtures ------------------------------------------------------------------------------ */
+#include "fixture.h"
+
+/* Where a live environment's services are, for fixture steps: MySQL (the service whose container
+ * has MYSQL_* variables, as root, into MYSQL_DATABASE), every service's first published port as
+ * base_url, container ids for copy steps. Owns the strings that targets borrows. */
+typedef struct envmgr_live_targets {
+    envmgr_fixture_targets_t targets;
+    envmgr_fixture_service_t *services;
+    const char *mysql_container_id; /* the MySQL service's container, or NULL */
+    envmgr_strv_t strings;
+} envmgr_live_targets_t;
+int envmgr_live_targets_get(envmgr_engine_t *engine, const envmgr_project_t *project,
+                            envmgr_live_targets_t *out, envmgr_error_t *err);
+void envmgr_live_targets_free(envmgr_live_targets_t *t);
+
+/* Loads the archives of x-envtest.fixtures (paths relative to the compose file) into the live
+ * environment. An archive whose digest was already loaded into the same MySQL container is
+ * skipped; the digest is kept as the label io.envtest.fixture.<name> of a marker volume. */
+int envmgr_fixtures_up(envmgr_engine_t *engine, const envmgr_project_t *project,
+                       envmgr_progress_cb progress, void *userdata, envmgr_error_t *err);
 
 #endif
