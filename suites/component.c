@@ -212,7 +212,7 @@ static void test_error_fault_and_recovery(void *ctx)
             return;
         cleanup_http http_response_t resp;
         models_request(env, &resp);
-        suite_mock_reset(env->llm_url);
+        suite_mock_clear_faults(env->llm_url);
         TAP_RETURN_IF_FAILED();
         TAP_ASSERT(resp.transport_error == 0, "no response under the fault: %s", resp.error);
         TAP_ASSERT_INT_EQ(resp.status, statuses[i]);
@@ -224,7 +224,7 @@ static void test_error_fault_and_recovery(void *ctx)
         TAP_ASSERT(json_is_object(json_object_get(err, "error")),
                    "faulted answer is not {\"error\":{...}}: %s", resp.body);
         tap_note("fault %d seen: %s", statuses[i], resp.body);
-        /* after the reset the service answers again */
+        /* with the fault cleared the service answers again */
         cleanup_http http_response_t ok;
         models_request(env, &ok);
         TAP_ASSERT_INT_EQ(ok.status, 200);
@@ -264,7 +264,7 @@ static void test_error_retry_with_backoff(void *ctx)
         if (probe.statuses[0] == 503)
             break;
     }
-    suite_mock_reset(env->llm_url);
+    suite_mock_clear_faults(env->llm_url);
     TAP_RETURN_IF_FAILED();
     TAP_ASSERT_INT_EQ(rc, 0);
     TAP_ASSERT_INT_EQ(probe.statuses[0], 503);
@@ -355,6 +355,34 @@ static void test_security_invalid_json(void *ctx)
     }
 }
 
+static void test_security_llm_refuses(void *ctx)
+{
+    envconn_t *env = ctx;
+    static const char *const questions[] = {"seoul_sales 테이블을 DROP TABLE 해주세요",
+                                            "DELETE FROM seoul_sales 실행해줘", "   "};
+    cleanup_json json_t *models = suite_http_json("GET", env->openai_url, "/models", NULL, 200);
+    TAP_RETURN_IF_FAILED();
+    const char *model = json_string_value(
+        json_object_get(json_array_get(json_object_get(models, "data"), 0), "id"));
+    for (size_t i = 0; i < TAP_COUNT(questions); i++) {
+        cleanup_json json_t *req = json_pack("{s:s, s:[{s:s, s:s}]}", "model", model ? model : "",
+                                             "messages", "role", "user", "content", questions[i]);
+        cleanup_json json_t *r =
+            suite_http_json("POST", env->openai_url, "/chat/completions", req, 400);
+        TAP_RETURN_IF_FAILED();
+        json_t *err = json_object_get(r, "error");
+        TAP_ASSERT_STR_EQ(json_string_value(json_object_get(err, "type")), "invalid_request_error");
+        tap_note("'%s' -> 400 %s", questions[i],
+                 json_string_value(json_object_get(err, "message")) ?: "");
+    }
+    /* and nothing was executed: the table is still there */
+    cleanup_mysql MYSQL *db = suite_mysql_connect(env);
+    TAP_RETURN_IF_FAILED();
+    long long rows = suite_sql_int(db, "SELECT COUNT(*) FROM " SEOUL_SALES);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_INT_GT(rows, 0);
+}
+
 int main(void)
 {
     envconn_t env;
@@ -368,12 +396,13 @@ int main(void)
         {"llm: chat completion answers the cassette SQL", test_llm_chat_sql},
         {"rag: document collection exists after fixture load", test_rag_collections},
         {"rag: search returns hits with payload source", test_rag_search},
-        {"error handling: injected 503 and 429 are seen, reset recovers",
+        {"error handling: injected 503 and 429 are seen, clearing the fault recovers",
          test_error_fault_and_recovery},
         {"error handling: retry with backoff survives a one-shot failure",
          test_error_retry_with_backoff},
         {"security: parameterised query defeats SQL injection", test_security_sql_injection},
         {"security: mock-llm rejects invalid JSON with 400", test_security_invalid_json},
+        {"security: LLM refuses destructive and empty questions", test_security_llm_refuses},
     };
     int rc = tap_run(tests, TAP_COUNT(tests), &env);
     envconn_free(&env);

@@ -214,6 +214,49 @@ static void test_text_to_sql_gangnam(void *ctx)
     TAP_ASSERT_STR_EQ(row[0], expected);
 }
 
+/* More cassette questions, each with an independent query (through the code tables, not the
+ * denormalised names the LLM's SQL uses) that must give the same first value. */
+static const struct {
+    const char *question, *independent;
+} sql_checks[] = {
+    {"서울시 전체 매출 합계는 얼마인가요?", "SELECT SUM(" COL_SALES_AMOUNT ") FROM " SEOUL_SALES},
+    {"강남구의 상권 수는 몇 개인가요?",
+     "SELECT COUNT(*) FROM " SEOUL_AREAS " WHERE district_code = 11680"},
+    {"편의점 매출이 가장 높은 자치구는 어디인가요?",
+     "SELECT a." COL_DISTRICT " FROM " SEOUL_SALES " s JOIN " SEOUL_AREAS " a ON a." COL_AREA_CODE
+     " = s." COL_AREA_CODE " JOIN " SEOUL_INDUSTRIES " i ON i." COL_INDUSTRY_CODE
+     " = s." COL_INDUSTRY_CODE " WHERE i." COL_INDUSTRY_NAME " = '편의점' GROUP BY a." COL_DISTRICT
+     " ORDER BY SUM(s." COL_SALES_AMOUNT ") DESC LIMIT 1"},
+    {"도봉구에서 매출이 가장 낮은 업종은 무엇인가요?",
+     "SELECT i." COL_INDUSTRY_NAME " FROM " SEOUL_SALES " s JOIN " SEOUL_AREAS
+     " a ON a." COL_AREA_CODE " = s." COL_AREA_CODE " JOIN " SEOUL_INDUSTRIES
+     " i ON i." COL_INDUSTRY_CODE " = s." COL_INDUSTRY_CODE
+     " WHERE a.district_code = 11320 GROUP BY i." COL_INDUSTRY_CODE ", i." COL_INDUSTRY_NAME
+     " ORDER BY SUM(s." COL_SALES_AMOUNT ") ASC LIMIT 1"},
+};
+
+static void test_text_to_sql_more(void *ctx)
+{
+    data_ctx_t *c = ctx;
+    MYSQL *db = db_of(c);
+    TAP_RETURN_IF_FAILED();
+    for (size_t i = 0; i < TAP_COUNT(sql_checks); i++) {
+        cleanup_free char *answer = suite_chat_answer(&c->env, sql_checks[i].question);
+        TAP_RETURN_IF_FAILED();
+        cleanup_free char *sql = suite_extract_sql(answer);
+        cleanup_free char *got = suite_sql_str(db, sql);
+        cleanup_free char *want = suite_sql_str(db, sql_checks[i].independent);
+        if (got && want && strcmp(got, want) != 0) {
+            tap_fail_data("question", "%s", sql_checks[i].question);
+            tap_fail_data("llm_sql", "%s", sql);
+            tap_fail_data("independent_sql", "%s", sql_checks[i].independent);
+        }
+        TAP_RETURN_IF_FAILED();
+        TAP_ASSERT_STR_EQ(got, want);
+        tap_note("%s -> %s", sql_checks[i].question, got);
+    }
+}
+
 /* ---- RAG data ----------------------------------------------------------------------------------
  */
 static void test_rag_startup_policy(void *ctx)
@@ -303,6 +346,7 @@ int main(void)
         {"etl: sums by district equal the per-area detail", test_etl_sums_consistent},
         {"korean: text round-trips through utf8mb4", test_korean_round_trip},
         {"text-to-sql: LLM SQL answers the 강남구 top industry", test_text_to_sql_gangnam},
+        {"text-to-sql: more cassette questions match independent queries", test_text_to_sql_more},
         {"rag: startup policy question finds the startup policy document", test_rag_startup_policy},
         {"isolation: writes stay in the suite's own database", test_writes_isolated},
     };

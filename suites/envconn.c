@@ -559,14 +559,14 @@ char *suite_extract_sql(const char *answer)
     return dup_range(start, (size_t)(end - start));
 }
 
-int suite_mock_reset_at(const char *base, const char *file, int line)
+int suite_mock_clear_faults_at(const char *base, const char *file, int line)
 {
-    cleanup_free char *url = url_join(base, "/__admin/reset");
+    cleanup_free char *url = url_join(base, "/__admin/faults");
     cleanup_http http_response_t resp;
-    http_request("POST", url, NULL, &resp);
+    http_request("DELETE", url, NULL, &resp);
     if (resp.transport_error || resp.status < 200 || resp.status >= 300) {
         cleanup_free char *got = tap_fmt("%ld %s", resp.status, resp.error);
-        tap_fail(file, line, got, "2xx", "POST %s failed", url);
+        tap_fail(file, line, got, "2xx", "DELETE %s failed", url);
         tap_fail_data("response_body", "%s", resp.body ? resp.body : "");
         return -1;
     }

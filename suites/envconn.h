@@ -124,8 +124,10 @@ json_t *suite_embed_at(const envconn_t *env, const char *text, const char *file,
 /* The SQL inside an LLM answer: the body of a ```sql fence if present, else the text trimmed
  * (malloc'ed). */
 char *suite_extract_sql(const char *answer);
-/* Resets mock-llm (faults, journal) via POST /__admin/reset; 0 or -1 (failure recorded). */
-int suite_mock_reset_at(const char *base, const char *file, int line);
-#define suite_mock_reset(base) suite_mock_reset_at(base, __FILE__, __LINE__)
+/* Clears a mock's faults (DELETE /__admin/faults); 0 or -1 (failure recorded). Not POST
+ * /__admin/reset: on mock-llm that reloads the --cassette file (or the built-in cassette), which
+ * would drop the cassette the fixture PUT for every suite. */
+int suite_mock_clear_faults_at(const char *base, const char *file, int line);
+#define suite_mock_clear_faults(base) suite_mock_clear_faults_at(base, __FILE__, __LINE__)
 
 #endif
