@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared shell functions for the scripts in ci/. Source it; it defines functions and a few variables
 # and changes no shell options of the caller.
 #   ENVTEST_ROOT         the repository root
