@@ -534,6 +534,14 @@ int envmgr_report_load(const char *path, json_t **out, envmgr_error_t *err)
 
 int envmgr_report_find_run(const char *runs_dir, const char *run, char **out, envmgr_error_t *err)
 {
+    if (run == NULL) { /* `latest` (written by envtest run) orders runs started in one second */
+        cleanup_free char *latest = xasprintf("%s/latest", runs_dir);
+        struct stat st;
+        if (stat(latest, &st) == 0 && S_ISDIR(st.st_mode)) {
+            *out = steal_pointer(&latest);
+            return 0;
+        }
+    }
     DIR *d = opendir(runs_dir);
     if (d == NULL) {
         envmgr_error_errno(err, errno, "runs folder %s", runs_dir);
@@ -544,8 +552,8 @@ int envmgr_report_find_run(const char *runs_dir, const char *run, char **out, en
     int matches = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue; /* run ids start with the date; skips ".", "latest" and stray files */
         if (run != NULL) {
             if (strncmp(e->d_name, run, strlen(run)) != 0)
                 continue;

@@ -53,7 +53,7 @@ int envmgr_report_write(const json_t *report, const char *dir, envmgr_error_t *e
 int envmgr_report_load(const char *path, json_t **out, envmgr_error_t *err);
 
 /* The folder of a run under runs_dir: run is a run id, a unique prefix of one, or NULL for the
- * latest. Malloc'ed into *out. */
+ * latest (the `latest` symlink envtest run maintains, else the greatest run id). Malloc'ed. */
 int envmgr_report_find_run(const char *runs_dir, const char *run, char **out, envmgr_error_t *err);
 
 /* Appends s escaped for XML text and attributes (&<>"' escaped, invalid UTF-8 and control

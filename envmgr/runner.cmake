@@ -13,3 +13,8 @@ add_library(envmgr_report STATIC report.c report_junit.c report_md.c)
 target_link_libraries(envmgr_report PUBLIC envmgr_runner envmgr_core m)
 envtest_target_defaults(envmgr_report)
 target_link_libraries(envmgr INTERFACE envmgr_report)
+
+if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/isolation.c)
+  # cmd/run.c gives each suite its own database when the isolation module exists (isolation.h).
+  target_compile_definitions(envmgr_runner PUBLIC ENVTEST_HAVE_ISOLATION=1)
+endif()

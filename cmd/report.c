@@ -1,0 +1,151 @@
+/* envtest report: prints a past run's report, or merges shard reports. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cmd.h"
+#include "report.h"
+#include "util.h"
+
+#define RUNS_DIR ".envtest/runs"
+
+static void report_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: envtest report [RUN] [--format md|json|junit]\n"
+            "       envtest report merge REPORT.json... [-o OUT] [--format md|json|junit]\n\n"
+            "Prints the report of a past run: RUN is a run id (or a unique prefix), a run folder\n"
+            "or a report.json; default the latest run in .envtest/runs.\n"
+            "`merge` combines the reports of the shards of one run (envtest run --shard K/N) into\n"
+            "one: OUT ending in .json gets report.json, any other OUT is a folder that gets\n"
+            "report.json, junit.xml and summary.md; without -o the merged report is printed.\n\n"
+            "Options:\n"
+            "      --format F   md (default), json or junit\n"
+            "  -o, --output OUT (merge) where to write the merged report\n"
+            "  -h, --help       this help\n\n"
+            "Exit codes: 0 printed or merged, 2 usage or unreadable report, 3 run not found.\n");
+}
+
+enum format { FORMAT_MD, FORMAT_JSON, FORMAT_JUNIT };
+
+static void print_report(const json_t *report, enum format format)
+{
+    envmgr_buf_t b = ENVMGR_BUF_INIT;
+    if (format == FORMAT_JSON) {
+        char *text = json_dumps(report, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        envmgr_buf_adds(&b, text);
+        envmgr_buf_adds(&b, "\n");
+        free(text);
+    } else if (format == FORMAT_JUNIT) {
+        envmgr_report_junit(report, &b);
+    } else {
+        envmgr_report_markdown(report, &b);
+    }
+    fwrite(b.data ? b.data : "", 1, b.len, stdout);
+    envmgr_buf_free(&b);
+}
+
+static int load_run(const char *run, json_t **out, envmgr_error_t *err)
+{
+    struct stat st;
+    if (run != NULL && stat(run, &st) == 0)
+        return envmgr_report_load(run, out, err);
+    cleanup_free char *dir = NULL;
+    if (envmgr_report_find_run(RUNS_DIR, run, &dir, err) < 0)
+        return -1;
+    return envmgr_report_load(dir, out, err);
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int merge(char **files, int n, const char *output, enum format format)
+{
+    envmgr_error_t err = {0};
+    json_t **reports = xcalloc((size_t)n, sizeof(*reports));
+    json_t *merged = NULL;
+    int code = ENVTEST_EXIT_OK;
+    for (int i = 0; i < n && code == 0; i++)
+        if (envmgr_report_load(files[i], &reports[i], &err) < 0)
+            code = envtest_report_error(&err);
+    if (code == 0 && envmgr_report_merge(reports, (size_t)n, &merged, &err) < 0)
+        code = envtest_report_error(&err);
+    if (code == 0 && output == NULL) {
+        print_report(merged, format);
+    } else if (code == 0 && ends_with(output, ".json")) {
+        char *text = json_dumps(merged, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        if (envmgr_write_file(output, text, strlen(text), &err) < 0)
+            code = envtest_report_error(&err);
+        free(text);
+    } else if (code == 0 && envmgr_report_write(merged, output, &err) < 0) {
+        code = envtest_report_error(&err);
+    }
+    if (code == 0 && output != NULL)
+        fprintf(stderr, "envtest: merged %d reports (%lld suites) into %s\n", n,
+                (long long)json_array_size(json_object_get(merged, "suites")), output);
+    for (int i = 0; i < n; i++)
+        json_decref(reports[i]);
+    free(reports);
+    json_decref(merged);
+    return code;
+}
+
+int cmd_report(int argc, char **argv, envtest_globals_t *g)
+{
+    enum { OPT_FORMAT = 256 };
+    static const struct option longopts[] = {
+        ENVTEST_COMMON_LONGOPTS,
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    enum format format = FORMAT_MD;
+    const char *output = NULL;
+    int opt;
+    while ((opt = getopt_long(argc, argv, ENVTEST_COMMON_SHORTOPTS "o:h", longopts, NULL)) != -1) {
+        if (envtest_common_option(g, opt, optarg))
+            continue;
+        switch (opt) {
+        case OPT_FORMAT:
+            if (strcmp(optarg, "md") == 0 || strcmp(optarg, "markdown") == 0)
+                format = FORMAT_MD;
+            else if (strcmp(optarg, "json") == 0)
+                format = FORMAT_JSON;
+            else if (strcmp(optarg, "junit") == 0 || strcmp(optarg, "xml") == 0)
+                format = FORMAT_JUNIT;
+            else
+                return envtest_usage_error("report", "--format: '%s' is not md, json or junit",
+                                           optarg);
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case 'h':
+            report_usage(stdout);
+            return ENVTEST_EXIT_OK;
+        default:
+            return envtest_usage_error("report", "invalid option");
+        }
+    }
+    if (optind < argc && strcmp(argv[optind], "merge") == 0) {
+        if (argc - optind - 1 < 1)
+            return envtest_usage_error("report", "merge: name the shard reports to merge");
+        return merge(argv + optind + 1, argc - optind - 1, output, format);
+    }
+    if (output != NULL)
+        return envtest_usage_error("report", "-o is for `envtest report merge`");
+    if (argc - optind > 1)
+        return envtest_usage_error("report", "one run at a time ('%s' is extra)", argv[optind + 1]);
+    envmgr_error_t err = {0};
+    json_t *report = NULL;
+    if (load_run(optind < argc ? argv[optind] : NULL, &report, &err) < 0)
+        return envtest_report_error(&err);
+    print_report(report, format);
+    json_decref(report);
+    return ENVTEST_EXIT_OK;
+}
