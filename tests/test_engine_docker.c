@@ -307,7 +307,10 @@ static json_t *container_config(const char *network)
     return json_pack(
         "{s:s, s:[s,s,s], s:{s:s}, s:{s:{}}, s:{s:s, s:{s:[{s:s, s:s}]}}, s:{s:{s:{s:[s]}}}}",
         "Image", TEST_IMAGE, "Cmd", "sh", "-c",
-        "trap 'exit 0' TERM; echo line1; echo line2; echo line3 >&2; "
+        /* stdout and stderr reach the log through separate pipes: their relative order is
+         * only certain with a pause between them */
+        "trap 'exit 0' TERM; echo line1; sleep 0.2; echo line2 >&2; sleep 0.2; echo line3; "
+        "echo line4; "
         "while :; do sleep 1 & wait $!; done",
         "Labels", TEST_LABEL, g_label_value, "ExposedPorts", "8080/tcp", "HostConfig",
         "NetworkMode", network, "PortBindings", "8080/tcp", "HostIp", "127.0.0.1", "HostPort", "",
@@ -365,24 +368,31 @@ static void check_logs(const char *id)
 {
     envmgr_error_t err = {0};
     output_t all = {0};
-    for (int i = 0; i < 100 && !strstr(text(&all.err), "line3"); i++) {
+    for (int i = 0; i < 100 && !strstr(text(&all.out), "line4"); i++) {
         output_free(&all);
         assert_int_equal(envmgr_engine_container_logs(g_engine, id, -1, false, false,
                                                       output_collect, &all, &err),
                          0);
-        if (!strstr(text(&all.err), "line3"))
+        if (!strstr(text(&all.out), "line4"))
             envmgr_sleep_ms(50);
     }
-    assert_string_equal(text(&all.out), "line1\nline2\n");
-    assert_string_equal(text(&all.err), "line3\n");
+    assert_string_equal(text(&all.out), "line1\nline3\nline4\n");
+    assert_string_equal(text(&all.err), "line2\n");
     output_free(&all);
     output_t tail = {0};
     assert_int_equal(
         envmgr_engine_container_logs(g_engine, id, 2, false, false, output_collect, &tail, &err),
         0);
-    assert_string_equal(text(&tail.out), "line2\n");
-    assert_string_equal(text(&tail.err), "line3\n");
+    assert_string_equal(text(&tail.out), "line3\nline4\n");
+    assert_string_equal(text(&tail.err), "");
     output_free(&tail);
+    output_t three = {0};
+    assert_int_equal(
+        envmgr_engine_container_logs(g_engine, id, 3, false, false, output_collect, &three, &err),
+        0);
+    assert_string_equal(text(&three.out), "line3\nline4\n");
+    assert_string_equal(text(&three.err), "line2\n");
+    output_free(&three);
 }
 
 static int stop_after_first(void *userdata, enum envmgr_stream stream, const char *data, size_t len)
