@@ -5,14 +5,16 @@
 # Exit status: envtest's (0 ok, 1 tests failed, 2 usage, 3 environment error, 130 interrupted).
 #
 # Environment: ENVTEST_SKIP_SETUP=1 (no ci/setup.sh), ENVTEST_JOBS (build jobs), ENVTEST_KEEP=1
-# (leave the environment up at the end: no down).
+# (leave the environment up at the end: no down),
+# ENVTEST_BUILD_DIR (default build).
 set -euo pipefail
 # shellcheck source=ci/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ENVTEST_ROOT"
 
 JOBS="${ENVTEST_JOBS:-$(nproc 2>/dev/null || echo 2)}"
-ENVTEST="$ENVTEST_ROOT/build/cmd/envtest"
+BUILD_DIR="${ENVTEST_BUILD_DIR:-build}"
+ENVTEST="$ENVTEST_ROOT/$BUILD_DIR/cmd/envtest"
 START="$(ci_now)"
 
 if [ "${ENVTEST_SKIP_SETUP:-}" != 1 ]; then
@@ -20,8 +22,8 @@ if [ "${ENVTEST_SKIP_SETUP:-}" != 1 ]; then
 fi
 
 ci_section "build"
-cmake -S . -B build >/dev/null
-cmake --build build -j "$JOBS"
+cmake -S . -B "$BUILD_DIR" >/dev/null
+cmake --build "$BUILD_DIR" -j "$JOBS"
 ci_section_end
 
 ci_section "MySQL image"

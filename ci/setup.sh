@@ -101,7 +101,7 @@ start_engine() {
     pid=$!
     start="$(ci_now)"
     while ! docker_ping; do
-        if ! kill -0 "$pid" 2>/dev/null && ! pgrep -x dockerd >/dev/null; then
+        if ! kill -0 "$pid" 2>/dev/null && ! { command -v pgrep >/dev/null && pgrep -x dockerd >/dev/null; }; then
             tail -n 30 "$logfile" >&2 || true
             ci_die "dockerd exited before answering on $ENVTEST_DOCKER_SOCK (its log is above, whole: $logfile)"
         fi

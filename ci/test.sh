@@ -9,13 +9,16 @@
 # Ends with "N passed, N failed" (the ctest runs' tests); exit status 0 only when every step passed.
 #
 # Environment: ENVTEST_JOBS (build jobs, default nproc), ENVTEST_SKIP_SETUP=1, ENVTEST_SKIP_ASAN=1,
-# ENVTEST_DOCKER_CTEST_JOBS (parallel docker tests, default 1).
+# ENVTEST_DOCKER_CTEST_JOBS (parallel docker tests, default 1), ENVTEST_BUILD_DIR (default build),
+# ENVTEST_ASAN_BUILD_DIR (default build-asan).
 set -euo pipefail
 # shellcheck source=ci/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ENVTEST_ROOT"
 
 JOBS="${ENVTEST_JOBS:-$(nproc 2>/dev/null || echo 2)}"
+BUILD_DIR="${ENVTEST_BUILD_DIR:-build}"
+ASAN_BUILD_DIR="${ENVTEST_ASAN_BUILD_DIR:-build-asan}"
 TOTAL_START="$(ci_now)"
 tests_passed=0 tests_failed=0 tests_skipped=0
 failed_steps=()
@@ -80,7 +83,7 @@ unit_tests() {
         ci_log "skipped: the build failed"
         return 1
     fi
-    run_ctest build unit -j "$JOBS"
+    run_ctest "$BUILD_DIR" unit -j "$JOBS"
 }
 
 docker_tests() {
@@ -88,10 +91,10 @@ docker_tests() {
         ci_log "skipped: the build or the MySQL image failed"
         return 1
     fi
-    ENVTEST_REQUIRE_DOCKER=1 run_ctest build docker -j "${ENVTEST_DOCKER_CTEST_JOBS:-1}"
+    ENVTEST_REQUIRE_DOCKER=1 run_ctest "$BUILD_DIR" docker -j "${ENVTEST_DOCKER_CTEST_JOBS:-1}"
 }
 
-asan_build() { configure_and_build build-asan -DENVTEST_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug; }
+asan_build() { configure_and_build "$ASAN_BUILD_DIR" -DENVTEST_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug; }
 
 asan_unit_tests() {
     if step_failed "ASan/UBSan build"; then
@@ -100,7 +103,7 @@ asan_unit_tests() {
     fi
     ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}" \
         UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
-        run_ctest build-asan unit -j "$JOBS"
+        run_ctest "$ASAN_BUILD_DIR" unit -j "$JOBS"
 }
 
 format_check() {
@@ -130,7 +133,7 @@ main() {
         step setup "$ENVTEST_ROOT/ci/setup.sh"
         step_failed setup && ci_die "ci/setup.sh failed; nothing else can run"
     fi
-    step build configure_and_build build
+    step build configure_and_build "$BUILD_DIR"
     step "MySQL image" mysql_image
     step "unit tests" unit_tests
     step "docker tests" docker_tests
