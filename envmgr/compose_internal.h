@@ -50,7 +50,9 @@ const char *compose_node_kind_name(const compose_node_t *node);
 int compose_interpolate_at(const char *in, envmgr_lookup_cb lookup, void *userdata,
                            const char *where, char **out, envmgr_error_t *err);
 /* Parses dotenv text (K=V lines, # comments, "export ", single/double quotes) into out (later
- * entries win). Lines with a key only are looked up with lookup (when given) or skipped. */
+ * entries win). Unquoted and double-quoted values are interpolated (earlier entries, then lookup;
+ * lookup NULL: the process environment). Lines with a key only take the value from lookup, or are
+ * skipped when it has none. */
 int compose_dotenv_parse(const char *data, const char *file, envmgr_lookup_cb lookup,
                          void *userdata, envmgr_kvlist_t *out, envmgr_error_t *err);
 /* Splits a command line into words as a POSIX shell does (quotes and backslashes, no expansion). */

@@ -242,6 +242,39 @@ static const char *dotenv_plain(const char *p, envmgr_buf_t *v)
     return end;
 }
 
+typedef struct dotenv_lookup {
+    const envmgr_kvlist_t *parsed; /* earlier lines win over the outer lookup */
+    envmgr_lookup_cb lookup;
+    void *userdata;
+} dotenv_lookup_t;
+
+static const char *dotenv_lookup(void *userdata, const char *name)
+{
+    dotenv_lookup_t *l = userdata;
+    const envmgr_kv_t *kv = envmgr_kvlist_find(l->parsed, name);
+    if (kv && kv->value)
+        return kv->value;
+    return l->lookup ? l->lookup(l->userdata, name) : getenv(name);
+}
+
+/* Unquoted and double-quoted values are interpolated as Compose does; single-quoted ones not. */
+static int dotenv_set(const char *file, int line, const char *key, const char *value, bool expand,
+                      envmgr_lookup_cb lookup, void *userdata, envmgr_kvlist_t *out,
+                      envmgr_error_t *err)
+{
+    dotenv_lookup_t l = {out, lookup, userdata};
+    cleanup_free char *where = NULL, *expanded = NULL;
+    if (!expand || !strchr(value, '$')) {
+        envmgr_kvlist_set(out, key, value);
+        return 0;
+    }
+    where = xasprintf("%s:%d", file, line);
+    if (compose_interpolate_at(value, dotenv_lookup, &l, where, &expanded, err) < 0)
+        return envmgr_error_wrap(err, "%s:%d: %s", file, line, key);
+    envmgr_kvlist_set(out, key, expanded);
+    return 0;
+}
+
 static int dotenv_line(const char **pp, int *line, const char *file, envmgr_lookup_cb lookup,
                        void *userdata, envmgr_kvlist_t *out, envmgr_error_t *err)
 {
@@ -265,7 +298,7 @@ static int dotenv_line(const char **pp, int *line, const char *file, envmgr_look
                                 start_line);
     p += klen;
     if (*p != '=') { /* a name alone: take it from the environment */
-        const char *value = lookup ? lookup(userdata, key) : NULL;
+        const char *value = lookup ? lookup(userdata, key) : getenv(key);
         if (value)
             envmgr_kvlist_set(out, key, value);
         *pp = p;
@@ -293,10 +326,11 @@ static int dotenv_line(const char **pp, int *line, const char *file, envmgr_look
                                 "%s:%d: %s: unexpected text after the closing quote", file,
                                 start_line, key);
     }
-    envmgr_kvlist_set(out, key, v.data ? v.data : "");
+    int ret = dotenv_set(file, start_line, key, v.data ? v.data : "", *p != '\'', lookup, userdata,
+                         out, err);
     envmgr_buf_free(&v);
     *pp = end;
-    return 0;
+    return ret;
 }
 
 int compose_dotenv_parse(const char *data, const char *file, envmgr_lookup_cb lookup,

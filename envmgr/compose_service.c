@@ -220,8 +220,10 @@ static int health_test(compose_ctx_t *ctx, envmgr_healthcheck_t *h, const compos
         h->kind = ENVMGR_HEALTHCHECK_CMD_SHELL;
         return compose_get_strv(ctx, node, path, false, &h->test);
     }
-    if (compose_get_strv(ctx, node, path, false, &words) < 0)
+    if (compose_get_strv(ctx, node, path, false, &words) < 0) {
+        envmgr_strv_free(&words);
         return -1;
+    }
     const char *first = words.n ? words.items[0] : "";
     int ret = 0;
     if (!strcmp(first, "NONE")) {

@@ -2,8 +2,12 @@
 envtest_add_test(test_compose SOURCES test_compose.c LIBS envmgr_compose LABEL unit)
 
 if(ENVTEST_FUZZ)
-  add_executable(fuzz_compose fuzz/fuzz_compose.c)
-  target_link_libraries(fuzz_compose PRIVATE envmgr_compose)
+  # The compose sources are compiled into the fuzzer itself so that they get coverage
+  # instrumentation while envmgr_compose stays a normal library.
+  get_target_property(compose_sources envmgr_compose SOURCES)
+  list(TRANSFORM compose_sources PREPEND ${PROJECT_SOURCE_DIR}/envmgr/)
+  add_executable(fuzz_compose fuzz/fuzz_compose.c ${compose_sources})
+  target_link_libraries(fuzz_compose PRIVATE envmgr_core PkgConfig::YAML PkgConfig::JANSSON)
   envtest_target_defaults(fuzz_compose)
   target_compile_options(fuzz_compose PRIVATE -fsanitize=fuzzer,address,undefined)
   target_link_options(fuzz_compose PRIVATE -fsanitize=fuzzer,address,undefined)

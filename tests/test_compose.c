@@ -380,7 +380,10 @@ static void test_env_file(void **state)
                                "DOUBLE=\"line1\\nline2 # not a comment\"\n"
                                "SINGLE='$NOT_EXPANDED \\n'\n"
                                "OVERRIDDEN=from-file\n"
-                               "HASH=a#b\n");
+                               "HASH=a#b\n"
+                               "EXPANDED=${EXPORTED}-and-${ENVTEST_T_SHELL_ONLY:-default}\n"
+                               "QUOTED_EXPANDED=\"<$EXPORTED>\"\n"
+                               "LITERAL='<$EXPORTED>'\n");
     write_file("second.env", "SECOND=2\nPLAIN=second wins\n");
     envmgr_project_t *p = load("services:\n"
                                "  a:\n"
@@ -400,6 +403,9 @@ static void test_env_file(void **state)
     assert_string_equal(env_of(&a->environment, "OVERRIDDEN"), "from-environment");
     assert_string_equal(env_of(&a->environment, "HASH"), "a#b");
     assert_string_equal(env_of(&a->environment, "SECOND"), "2");
+    assert_string_equal(env_of(&a->environment, "EXPANDED"), "yes-and-default");
+    assert_string_equal(env_of(&a->environment, "QUOTED_EXPANDED"), "<yes>");
+    assert_string_equal(env_of(&a->environment, "LITERAL"), "<$EXPORTED>");
     /* env_file entries come first, environment: after */
     assert_string_equal(a->environment.items[0].key, "PLAIN");
     envmgr_project_free(p);
@@ -879,7 +885,8 @@ static void test_interpolate_in_file(void **state)
     setenv("ENVTEST_T_BOTH", "from-environment", 1);
     unsetenv("ENVTEST_T_UNSET");
     write_file(".env", "ENVTEST_T_BOTH=from-dotenv\nENVTEST_T_DOTENV_ONLY=dotenv\n"
-                       "ENVTEST_T_EXTRA=dotenv-over-extra\n");
+                       "ENVTEST_T_EXTRA=dotenv-over-extra\n"
+                       "ENVTEST_T_DERIVED=${ENVTEST_T_DOTENV_ONLY}+${ENVTEST_T_BOTH}\n");
     envmgr_kvlist_t extra = {0};
     envmgr_kvlist_set(&extra, "ENVTEST_T_EXTRA", "extra");
     envmgr_kvlist_set(&extra, "ENVTEST_T_EXTRA_ONLY", "extra-only");
@@ -892,6 +899,7 @@ static void test_interpolate_in_file(void **state)
                                     "      DOTENV: ${ENVTEST_T_DOTENV_ONLY}\n"
                                     "      EXTRA: ${ENVTEST_T_EXTRA}\n"
                                     "      EXTRA_ONLY: ${ENVTEST_T_EXTRA_ONLY}\n"
+                                    "      DERIVED: ${ENVTEST_T_DERIVED}\n"
                                     "      BLANK: \"[${ENVTEST_T_UNSET}]\"\n"
                                     "      DOLLAR: \"pa$$word\"\n"
                                     "      ${NOT_A_KEY}: keys are not interpolated\n"
@@ -903,12 +911,14 @@ static void test_interpolate_in_file(void **state)
     assert_string_equal(env_of(&db->environment, "DOTENV"), "dotenv");
     assert_string_equal(env_of(&db->environment, "EXTRA"), "dotenv-over-extra");
     assert_string_equal(env_of(&db->environment, "EXTRA_ONLY"), "extra-only");
+    /* .env values are interpolated: earlier .env entries first, then the process environment */
+    assert_string_equal(env_of(&db->environment, "DERIVED"), "dotenv+from-dotenv");
     assert_string_equal(env_of(&db->environment, "BLANK"), "[]");
     assert_string_equal(env_of(&db->environment, "DOLLAR"), "pa$word");
     assert_string_equal(env_of(&db->environment, "${NOT_A_KEY}"), "keys are not interpolated");
     assert_int_equal(db->ports[0].host_port, 13306);
     assert_string_equal(
-        warned(), "compose.yaml:9: variable ENVTEST_T_UNSET is not set, defaulting to blank\n");
+        warned(), "compose.yaml:10: variable ENVTEST_T_UNSET is not set, defaulting to blank\n");
     envmgr_project_free(p);
 
     envmgr_compose_options_t raw = {.no_interpolate = true};
@@ -924,6 +934,11 @@ static void test_interpolate_in_file(void **state)
     assert_string_equal(load_error("services:\n  db:\n    image: \"${oops\"\n"),
                         "compose.yaml:3:12: services.db.image: invalid interpolation format "
                         "'${oops': missing '}'");
+    write_file(".env", "OK=1\nENVTEST_T_NEED=${ENVTEST_T_UNSET:?needed by the tests}\n");
+    cleanup_free char *need = xasprintf("%s/.env:2: ENVTEST_T_NEED: required variable "
+                                        "ENVTEST_T_UNSET is missing a value: needed by the tests",
+                                        tmpdir);
+    assert_string_equal(load_error("services: {a: {image: x}}\n"), need);
     envmgr_kvlist_free(&extra);
     unsetenv("ENVTEST_T_IMAGE");
     unsetenv("ENVTEST_T_BOTH");
