@@ -4,7 +4,15 @@
  *
  * Every error carries the Engine's own message and the HTTP status (err->code). An unreachable
  * engine gives ENVMGR_E_ENGINE with "cannot reach the Docker engine at <socket>: <reason>" and a hint
- * saying what to do. A 404 gives ENVMGR_E_NOT_FOUND so callers can tell "absent" from "failed". */
+ * saying what to do. A 404 gives ENVMGR_E_NOT_FOUND so callers can tell "absent" from "failed";
+ * a 409 (conflict: name in use, network still in use...) gives ENVMGR_E_ENV; other statuses
+ * ENVMGR_E_ENGINE. The message reads "<Engine message> (HTTP <status> from <METHOD> <path>)".
+ * A 304 (start of a running container, stop of a stopped one) is success.
+ * A reply that is not valid JSON, or a connection that closes mid-reply, is ENVMGR_E_ENGINE naming
+ * the endpoint. Plain requests time out after 120 s (connect: 5 s); logs -f, wait, build, pull,
+ * put_archive and exec without timeout_ms have no limit. Every request gives up with
+ * ENVMGR_E_INTERRUPTED within about a second of envmgr_interrupt().
+ * Thread safety: curl_global_init runs once (pthread_once); handles share nothing. */
 #ifndef ENVMGR_ENGINE_H
 #define ENVMGR_ENGINE_H
 
@@ -44,7 +52,8 @@ typedef void (*envmgr_engine_progress_cb)(void *userdata, const char *line);
 /* 0 and *out set when present; ENVMGR_E_NOT_FOUND when absent. */
 int envmgr_engine_image_inspect(envmgr_engine_t *engine, const char *name, json_t **out,
                                 envmgr_error_t *err);
-/* POST /images/create?fromImage=; stream errors ("errorDetail") become errors. */
+/* POST /images/create?fromImage=<repo>&tag=<tag> (tag "latest" when none); stream errors
+ * ("errorDetail") become ENVMGR_E_ENV errors with the Engine's text. */
 int envmgr_engine_image_pull(envmgr_engine_t *engine, const char *name,
                              envmgr_engine_progress_cb cb, void *userdata, envmgr_error_t *err);
 
@@ -57,7 +66,9 @@ typedef struct envmgr_build_options {
 } envmgr_build_options_t;
 /* Makes a tar of context_dir with libarchive (honouring .dockerignore's simple patterns), streams it
  * to POST /build, and reports the build output lines through cb. The build's own error
- * ("errorDetail") becomes the error message. */
+ * ("errorDetail") becomes the error message (ENVMGR_E_ENV). .dockerignore: one fnmatch pattern
+ * a line, '#' comments, '!' exceptions (last match wins), a pattern also excludes what is under a
+ * matching directory, "**" crosses '/'. The Dockerfile is always sent. cb may be NULL. */
 int envmgr_engine_image_build(envmgr_engine_t *engine, const envmgr_build_options_t *opts,
                               envmgr_engine_progress_cb cb, void *userdata, envmgr_error_t *err);
 /* Digest of a build context (sha256 over paths, modes and contents, .dockerignore honoured), for
@@ -122,13 +133,15 @@ int envmgr_engine_container_logs(envmgr_engine_t *engine, const char *id, int ta
                                  envmgr_error_t *err);
 
 /* Runs argv inside the container (exec create + start attached + inspect), passing output to cb
- * (may be NULL). timeout_ms > 0: give up (ENVMGR_E_ENV, "timed out") after that long.
- * *exit_code: the command's exit status. env may be NULL. */
+ * (may be NULL). timeout_ms > 0: give up (ENVMGR_E_ENV, code ETIMEDOUT, "... timed out after N ms")
+ * after that long; the process in the container is not killed. *exit_code: the command's exit
+ * status. env may be NULL ("K=V" strings, NULL-terminated). No TTY: output is demultiplexed. */
 int envmgr_engine_exec(envmgr_engine_t *engine, const char *id, const char *const argv[],
                        const char *const env[], int timeout_ms, envmgr_engine_output_cb cb,
                        void *userdata, int *exit_code, envmgr_error_t *err);
 
-/* PUT /containers/{id}/archive?path=: extracts the tar stream (tar_data) at path in the container. */
+/* PUT /containers/{id}/archive?path=: extracts the tar stream (tar_data) at path in the container.
+ * path must exist in the container (else ENVMGR_E_NOT_FOUND). */
 int envmgr_engine_container_put_archive(envmgr_engine_t *engine, const char *id, const char *path,
                                         const void *tar_data, size_t tar_len, envmgr_error_t *err);
 
@@ -140,7 +153,9 @@ typedef struct envmgr_demux {
     enum envmgr_stream stream;
     bool raw; /* TTY stream: no frames */
 } envmgr_demux_t;
-/* Feeds bytes; calls cb per payload piece. Returns 0, cb's non-zero value, or -1 on a bad header. */
+/* Feeds bytes; calls cb per payload piece. Returns 0, cb's non-zero value, or -1 on a bad header
+ * (stream byte > 3 or non-zero padding). Stream 0 (stdin) is reported as stdout, 3 (the Engine's
+ * system error) as stderr. */
 int envmgr_demux_feed(envmgr_demux_t *d, const char *data, size_t len, envmgr_engine_output_cb cb,
                       void *userdata);
 /* true when the stream ended inside a frame (truncated). */

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -541,6 +542,73 @@ static void test_logs_truncated_frame(void **state)
     collected_free(&c);
 }
 
+static void test_pull_stream(void **state)
+{
+    static const char stream[] =
+        "{\"status\":\"Pulling from library/mysql\",\"id\":\"8.4\"}\n"
+        "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":1,\"total\":2},"
+        "\"progress\":\"[=>   ] 1MB/2MB\",\"id\":\"abc123\"}\n"
+        "{\"errorDetail\":{\"message\":\"manifest for mysql:8.4 not found\"},"
+        "\"error\":\"manifest for mysql:8.4 not found\"}\n";
+    fake_reply_t replies[] = {
+        {.raw = fake_version("1.41")},
+        {.raw = fake_json(200, stream)},
+    };
+    fake_engine_t *f = fake_engine_start(replies, 2);
+    envmgr_engine_t *e = open_fake(f);
+    envmgr_error_t err = {0};
+    envmgr_buf_t lines = ENVMGR_BUF_INIT;
+    assert_int_equal(envmgr_engine_image_pull(e, "mysql:8.4", progress_collect, &lines, &err), -1);
+    assert_int_equal(err.kind, ENVMGR_E_ENV);
+    assert_string_equal(err.message, "pull mysql:8.4: manifest for mysql:8.4 not found");
+    assert_string_equal(str(&lines),
+                        "8.4: Pulling from library/mysql|abc123: Downloading [=>   ] 1MB/2MB|");
+    envmgr_engine_close(e);
+    assert_int_equal(fake_engine_stop(f, 2000), 2);
+    assert_string_equal(fake_engine_request(f, 1),
+                        "POST /v1.41/images/create?fromImage=mysql&tag=8.4");
+    fake_engine_free(f);
+    envmgr_buf_free(&lines);
+}
+
+static void *interrupt_later(void *arg)
+{
+    envmgr_sleep_ms(200);
+    envmgr_interrupt();
+    return NULL;
+}
+
+static void test_interrupt_stops_follow(void **state)
+{
+    /* logs -f of a container that keeps running: the stream stays open */
+    static const char hang[] = "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream"
+                               "\r\n\r\n";
+    fake_reply_t replies[] = {
+        {.raw = fake_version("1.41")},
+        {.raw = fake_json(200, "{\"Id\":\"ctr\",\"Config\":{\"Tty\":true}}")},
+        {.raw = xstrdup(hang)},
+    };
+    fake_engine_t *f = fake_engine_start(replies, ENVMGR_ARRAY_SIZE(replies));
+    envmgr_engine_t *e = open_fake(f);
+    envmgr_error_t err = {0};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, interrupt_later, NULL), 0);
+    int64_t start = envmgr_now_ms();
+    int r = envmgr_engine_container_logs(e, "ctr", -1, true, false, collect_cb, NULL, &err);
+    int64_t elapsed = envmgr_now_ms() - start;
+    pthread_join(thread, NULL);
+    envmgr_interrupt_reset();
+    assert_int_equal(r, -1);
+    assert_int_equal(err.kind, ENVMGR_E_INTERRUPTED);
+    assert_int_equal(envmgr_error_exit_code(&err), 130);
+    assert_true(elapsed >= 150 && elapsed < 2500);
+    envmgr_engine_close(e);
+    fake_engine_stop(f, 2000);
+    assert_string_equal(fake_engine_request(f, 2), "GET /v1.41/containers/ctr/logs?stdout=1&"
+                                                   "stderr=1&follow=1&timestamps=0&tail=all");
+    fake_engine_free(f);
+}
+
 static void test_bad_docker_host(void **state)
 {
     envmgr_engine_t *e = NULL;
@@ -569,6 +637,8 @@ int main(void)
         cmocka_unit_test(test_exec_against_fake),
         cmocka_unit_test(test_exec_timeout),
         cmocka_unit_test(test_logs_truncated_frame),
+        cmocka_unit_test(test_pull_stream),
+        cmocka_unit_test(test_interrupt_stops_follow),
         cmocka_unit_test(test_bad_docker_host),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
