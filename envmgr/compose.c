@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <libgen.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,13 +196,13 @@ static json_t *plain_scalar_json(const char *s)
         return json_true();
     if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
         return json_false();
-    if (*s && (isdigit((unsigned char)*s) || *s == '-' || *s == '+')) {
+    if (*s && strspn(s, "0123456789+-.eE") == strlen(s)) { /* no hex, inf or nan */
         errno = 0;
         long long v = strtoll(s, &end, 10);
         if (!*end && !errno)
             return json_integer(v);
         double d = strtod(s, &end);
-        if (!*end && !errno)
+        if (!*end && !errno && isfinite(d))
             return json_real(d);
     }
     return NULL;
