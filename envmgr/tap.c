@@ -531,6 +531,8 @@ void envmgr_tap_parser_feed(envmgr_tap_parser_t *p, const void *data, size_t len
         }
         if (nl == NULL)
             return;
+        if (p->line != NULL)
+            p->line[p->line_len] = '\0'; /* strtol and friends stop at the line's end */
         process_line(p, p->line ? p->line : "", p->line_len);
         p->line_len = 0;
         p->line_truncated = false;
@@ -567,6 +569,7 @@ void envmgr_tap_parser_finish(envmgr_tap_parser_t *p)
         return;
     p->finished = true;
     if (p->line_len > 0 || p->line_truncated) {
+        p->line[p->line_len] = '\0';
         process_line(p, p->line, p->line_len);
         p->line_len = 0;
     }

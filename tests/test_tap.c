@@ -146,6 +146,11 @@ static void test_plan_at_end_and_mismatch(void **state)
     assert_true(r->plan_at_end);
     envmgr_tap_result_free(r);
 
+    /* a short line after a longer one must not read the longer one's leftovers */
+    r = parse("ok 123456\n1..1\n");
+    assert_int_equal(r->planned, 1);
+    envmgr_tap_result_free(r);
+
     r = parse("1..10\nok 1\nok 2\nok 3\nok 4\nok 5\nok 6\nok 7\n");
     assert_false(r->ok);
     assert_string_equal(r->verdict, "planned 10, ran 7");
