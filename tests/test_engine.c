@@ -613,6 +613,11 @@ static void test_bad_docker_host(void **state)
 {
     envmgr_engine_t *e = NULL;
     envmgr_error_t err = {0};
+    /* tcp:// is plain HTTP; nothing listens on port 1 */
+    assert_int_equal(envmgr_engine_open("tcp://127.0.0.1:1", &e, &err), -1);
+    assert_string_equal(err.message,
+                        "cannot reach the Docker engine at tcp://127.0.0.1:1: Connection refused");
+
     assert_int_equal(envmgr_engine_open("npipe:////./pipe/docker_engine", &e, &err), -1);
     assert_int_equal(err.kind, ENVMGR_E_CONFIG);
     assert_non_null(strstr(err.message, "npipe:////./pipe/docker_engine"));
