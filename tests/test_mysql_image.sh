@@ -51,13 +51,16 @@ cleanup() {
 trap cleanup EXIT
 
 # ---- Engine helpers ------------------------------------------------------------------------------
-# create_container NAME ENV-JSON-ARRAY [BINDS-JSON-ARRAY] -> id
+# create_container NAME ENV-JSON-ARRAY [BINDS-JSON-ARRAY [EXTRA-JSON]] -> id (EXTRA is merged into
+# the create body: Cmd, HostConfig.Tmpfs, ...)
 create_container() {
-    local body
-    body="$(jq -n --arg img "$IMAGE" --arg lbl "$RUN_ID" --argjson env "$2" --argjson binds "${3:-[]}" '{
+    local body extra="${4:-}"
+    [ -n "$extra" ] || extra='{}'
+    body="$(jq -n --arg img "$IMAGE" --arg lbl "$RUN_ID" --argjson env "$2" --argjson binds "${3:-[]}" \
+        --argjson extra "$extra" '{
         Image: $img, Env: $env, Labels: {"io.envtest.test": $lbl},
         ExposedPorts: {"3306/tcp": {}},
-        HostConfig: {Binds: $binds, PortBindings: {"3306/tcp": [{HostIp: "127.0.0.1", HostPort: ""}]}}}')"
+        HostConfig: {Binds: $binds, PortBindings: {"3306/tcp": [{HostIp: "127.0.0.1", HostPort: ""}]}}} * $extra')"
     docker_api_ok POST "/containers/create?name=envtest-test-$RUN_ID-$1" \
         -H 'Content-Type: application/json' -d "$body" | jq -r .Id
 }
@@ -207,8 +210,11 @@ port="$(host_port "$c1")"
 is "$(sql "$port" app app-secret 'SELECT COUNT(*) FROM districts' -Dseoul)" 5 "data survives a restart"
 docker_api DELETE "/containers/$c1?force=1&v=1" >/dev/null
 
-# ---- 3. MYSQL_RANDOM_ROOT_PASSWORD ---------------------------------------------------------------
-c2="$(create_container random '["MYSQL_RANDOM_ROOT_PASSWORD=yes"]')" || bail "cannot create a container"
+# ---- 3. MYSQL_RANDOM_ROOT_PASSWORD, run as compose/compose.yaml runs it: server options as the
+# command, the datadir on a tmpfs ------------------------------------------------------------------
+c2="$(create_container random '["MYSQL_RANDOM_ROOT_PASSWORD=yes"]' '[]' \
+    '{"Cmd": ["--local-infile=1", "--character-set-server=utf8mb4", "--max-connections=77"],
+      "HostConfig": {"Tmpfs": {"/var/lib/mysql": ""}}}')" || bail "cannot create a container"
 CREATED+=("$c2")
 start_container "$c2"
 wait_healthy "$c2" 120
@@ -218,6 +224,8 @@ generated="$(logs "$c2" | sed -n 's/.*GENERATED ROOT PASSWORD: \([A-Za-z0-9]*\).
 ok $? "a generated root password is printed in the logs (${#generated} characters)"
 port="$(host_port "$c2")"
 is "$(sql "$port" root "$generated" 'SELECT 1')" 1 "root logs in with the generated password"
+is "$(sql "$port" root "$generated" 'SELECT @@max_connections')" 77 "server options given as the command reach mariadbd"
+is "$(sql "$port" root "$generated" 'SELECT COUNT(*) > 100 FROM mysql.time_zone_name')" 1 "time zone tables are loaded"
 sql "$port" root "" 'SELECT 1' >/dev/null
 [ $? -ne 0 ]
 ok $? "root with an empty password is refused"

@@ -248,6 +248,8 @@ main() {
     base="$CACHE_DIR/mysql-offline-rootfs-$SUITE-$key.tar"
     if [ "$no_cache" = 1 ] || [ ! -s "$base" ]; then
         build_rootfs "$base"
+        # root file systems of older recipes are not used any more
+        find "$CACHE_DIR" -maxdepth 1 -name 'mysql-offline-rootfs-*.tar' ! -path "$base" -delete
     else
         ci_log "  root file system from the cache: $base"
     fi

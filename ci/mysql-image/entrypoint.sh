@@ -70,7 +70,7 @@ process_sql() {
 
 start_temp_server() {
     "$@" --skip-networking --socket="$SOCKET" --default-time-zone=SYSTEM --wsrep-on=OFF \
-        --skip-log-bin --expire-logs-days=0 --loose-innodb-buffer-pool-load-at-startup=0 &
+        --skip-log-bin --loose-innodb-buffer-pool-load-at-startup=0 &
     TEMP_SERVER_PID=$!
     local i
     for ((i = 0; i < 300; i++)); do
@@ -225,7 +225,7 @@ init_database() {
 
 main() {
     # `docker run image --option` -> mariadbd --option
-    if [ "${1:0:1}" = - ]; then
+    if [ $# -eq 0 ] || [ "${1:0:1}" = - ]; then
         set -- mariadbd "$@"
     fi
     if [ "$1" != mariadbd ] && [ "$1" != mysqld ]; then
@@ -240,7 +240,7 @@ main() {
 
     trap on_term TERM INT
     read_server_options "$@"
-    mkdir -p "$(dirname "$SOCKET")"
+    mkdir -p "$(dirname "$SOCKET")" "$(dirname "$INIT_DONE_MARKER")"
     rm -f "$INIT_DONE_MARKER"
     if [ "$(id -u)" -eq 0 ]; then
         chown mysql:mysql "$(dirname "$SOCKET")"
