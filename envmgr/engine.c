@@ -185,8 +185,18 @@ struct call_state {
     envmgr_buf_t *body;
     envmgr_error_t *err;
     long status;
-    bool stopped, sink_failed, interrupted;
+    bool stopped, sink_failed, source_failed, interrupted;
 };
+
+static size_t call_read_cb(char *buf, size_t size, size_t nitems, void *userdata)
+{
+    struct call_state *st = userdata;
+    long n = st->call->source(st->call->source_userdata, buf, size * nitems, st->err);
+    if (n >= 0)
+        return (size_t)n;
+    st->source_failed = true;
+    return CURL_READFUNC_ABORT;
+}
 
 static size_t call_write_cb(char *data, size_t size, size_t nmemb, void *userdata)
 {
@@ -271,7 +281,9 @@ static int engine_transport_error(envmgr_engine_t *e, const engine_call_t *call,
 static struct curl_slist *call_headers(const engine_call_t *call)
 {
     struct curl_slist *h = curl_slist_append(NULL, "Expect:");
-    if (call->body) {
+    if (call->source)
+        h = curl_slist_append(h, "Transfer-Encoding: chunked");
+    if (call->body || call->source) {
         cleanup_free char *ct = xasprintf(
             "Content-Type: %s", call->content_type ? call->content_type : "application/json");
         h = curl_slist_append(h, ct);
@@ -305,8 +317,14 @@ static void call_setup(envmgr_engine_t *e, const engine_call_t *call, const char
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
         return;
     }
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->body_len);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, call->body ? (const char *)call->body : "");
+    if (call->source) {
+        curl_easy_setopt(c, CURLOPT_POST, 1L);
+        curl_easy_setopt(c, CURLOPT_READFUNCTION, call_read_cb);
+        curl_easy_setopt(c, CURLOPT_READDATA, st);
+    } else {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->body_len);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, call->body ? (const char *)call->body : "");
+    }
     if (strcmp(call->method, "POST") != 0)
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, call->method);
 }
@@ -324,7 +342,7 @@ int engine_call(envmgr_engine_t *e, const engine_call_t *call, long *status, env
     curl_slist_free_all(headers);
     curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &st.status);
     *status = st.status;
-    if (st.sink_failed)
+    if (st.sink_failed || st.source_failed)
         return -1;
     if (st.interrupted)
         return envmgr_error_set(err, ENVMGR_E_INTERRUPTED, EINTR, "%s %s: interrupted",

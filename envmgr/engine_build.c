@@ -236,38 +236,37 @@ int envmgr_engine_context_digest(const char *context_dir, const char *dockerfile
     return 0;
 }
 
-/* ---- tar ------------------------------------------------------------------------------------ */
+/* ---- tar, streamed -------------------------------------------------------------------------- */
+
+/* The context tar is produced on demand as curl asks for body bytes: one header or one 64 KiB piece
+ * of a file at a time, so memory stays small whatever the context's size. */
+typedef struct tar_stream {
+    const char *root;
+    context_list_t list;
+    size_t next; /* next entry to add */
+    int fd;      /* file whose data is being added, or -1 */
+    struct archive *archive;
+    envmgr_buf_t out; /* produced, not yet sent */
+    size_t sent;      /* bytes of out already handed to curl */
+    bool closed;
+} tar_stream_t;
 
 static la_ssize_t tar_write_cb(struct archive *a, void *userdata, const void *data, size_t len)
 {
-    envmgr_buf_add(userdata, data, len);
+    tar_stream_t *t = userdata;
+    envmgr_buf_add(&t->out, data, len);
     return (la_ssize_t)len;
 }
 
-static int tar_add_data(struct archive *a, const char *full, envmgr_error_t *err)
+static int tar_error(tar_stream_t *t, const char *rel, envmgr_error_t *err)
 {
-    cleanup_close int fd = open(full, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return envmgr_error_errno(err, errno, "build context: open %s", full);
-    char chunk[65536];
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return envmgr_error_errno(err, errno, "build context: read %s", full);
-        if (n == 0)
-            return 0;
-        if (archive_write_data(a, chunk, (size_t)n) < 0)
-            return envmgr_error_set(err, ENVMGR_E_SYSTEM, 0, "build context: tar %s: %s", full,
-                                    archive_error_string(a));
-    }
+    return envmgr_error_set(err, ENVMGR_E_SYSTEM, 0, "build context: tar %s/%s: %s", t->root, rel,
+                            archive_error_string(t->archive));
 }
 
-static int tar_add_entry(struct archive *a, const char *root, const context_entry_t *e,
-                         envmgr_error_t *err)
+static int tar_write_header(tar_stream_t *t, const context_entry_t *e, envmgr_error_t *err)
 {
-    cleanup_free char *full = xasprintf("%s/%s", root, e->rel);
+    cleanup_free char *full = xasprintf("%s/%s", t->root, e->rel);
     struct archive_entry *entry = archive_entry_new();
     archive_entry_copy_stat(entry, &e->st);
     archive_entry_set_pathname(entry, e->rel);
@@ -277,51 +276,105 @@ static int tar_add_entry(struct archive *a, const char *root, const context_entr
     archive_entry_set_gname(entry, "root");
     if (!S_ISREG(e->st.st_mode))
         archive_entry_set_size(entry, 0);
+    int r = 0;
     if (S_ISLNK(e->st.st_mode)) {
         char target[4096];
         ssize_t len = readlink(full, target, sizeof(target) - 1);
-        if (len < 0) {
-            archive_entry_free(entry);
-            return envmgr_error_errno(err, errno, "build context: readlink %s", full);
+        if (len < 0)
+            r = envmgr_error_errno(err, errno, "build context: readlink %s", full);
+        else {
+            target[len] = '\0';
+            archive_entry_set_symlink(entry, target);
         }
-        target[len] = '\0';
-        archive_entry_set_symlink(entry, target);
     }
-    int r = 0;
-    if (archive_write_header(a, entry) != ARCHIVE_OK)
-        r = envmgr_error_set(err, ENVMGR_E_SYSTEM, 0, "build context: tar %s: %s", full,
-                             archive_error_string(a));
-    else if (S_ISREG(e->st.st_mode))
-        r = tar_add_data(a, full, err);
+    if (r == 0 && archive_write_header(t->archive, entry) != ARCHIVE_OK)
+        r = tar_error(t, e->rel, err);
+    if (r == 0 && S_ISREG(e->st.st_mode)) {
+        t->fd = open(full, O_RDONLY | O_CLOEXEC);
+        if (t->fd < 0)
+            r = envmgr_error_errno(err, errno, "build context: open %s", full);
+    }
     archive_entry_free(entry);
     return r;
 }
 
-/* Tars the context into out. Sockets, devices and fifos are skipped. */
-static int context_tar(const char *context_dir, const char *dockerfile, envmgr_buf_t *out,
-                       envmgr_error_t *err)
+static int tar_add_data(tar_stream_t *t, envmgr_error_t *err)
 {
-    context_list_t list = {0};
-    if (context_collect(context_dir, dockerfile, &list, err) < 0) {
-        context_list_free(&list);
+    const char *rel = t->list.items[t->next - 1].rel;
+    char chunk[65536];
+    ssize_t n;
+    do
+        n = read(t->fd, chunk, sizeof(chunk));
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return envmgr_error_errno(err, errno, "build context: read %s/%s", t->root, rel);
+    if (n == 0) {
+        close(t->fd);
+        t->fd = -1;
+        return 0;
+    }
+    if (archive_write_data(t->archive, chunk, (size_t)n) < 0)
+        return tar_error(t, rel, err);
+    return 0;
+}
+
+/* Adds one more piece: file data, the next entry's header, or the end of the archive. */
+static int tar_stream_step(tar_stream_t *t, envmgr_error_t *err)
+{
+    if (t->fd >= 0)
+        return tar_add_data(t, err);
+    while (t->next < t->list.n) {
+        const context_entry_t *e = &t->list.items[t->next++];
+        mode_t m = e->st.st_mode;
+        if (S_ISREG(m) || S_ISDIR(m) || S_ISLNK(m)) /* sockets, devices, fifos are skipped */
+            return tar_write_header(t, e, err);
+    }
+    t->closed = true;
+    if (archive_write_close(t->archive) != ARCHIVE_OK)
+        return tar_error(t, "", err);
+    return 0;
+}
+
+static long tar_stream_read(void *userdata, char *buf, size_t len, envmgr_error_t *err)
+{
+    tar_stream_t *t = userdata;
+    if (t->sent > 0) {
+        memmove(t->out.data, t->out.data + t->sent, t->out.len - t->sent);
+        t->out.len -= t->sent;
+        t->sent = 0;
+    }
+    while (t->out.len < len && !t->closed)
+        if (tar_stream_step(t, err) < 0)
+            return -1;
+    size_t n = t->out.len < len ? t->out.len : len;
+    if (n)
+        memcpy(buf, t->out.data, n);
+    t->sent = n;
+    return (long)n;
+}
+
+static int tar_stream_open(tar_stream_t *t, const char *context_dir, const char *dockerfile,
+                           envmgr_error_t *err)
+{
+    *t = (tar_stream_t){.root = context_dir, .fd = -1};
+    if (context_collect(context_dir, dockerfile, &t->list, err) < 0)
         return -1;
-    }
-    struct archive *a = archive_write_new();
-    archive_write_set_format_pax_restricted(a);
-    archive_write_set_bytes_in_last_block(a, 1);
-    int r = 0;
-    if (archive_write_open(a, out, NULL, tar_write_cb, NULL) != ARCHIVE_OK)
-        r = envmgr_error_set(err, ENVMGR_E_SYSTEM, 0, "build context: %s", archive_error_string(a));
-    for (size_t i = 0; r == 0 && i < list.n; i++) {
-        mode_t m = list.items[i].st.st_mode;
-        if (S_ISREG(m) || S_ISDIR(m) || S_ISLNK(m))
-            r = tar_add_entry(a, context_dir, &list.items[i], err);
-    }
-    if (archive_write_close(a) != ARCHIVE_OK && r == 0)
-        r = envmgr_error_set(err, ENVMGR_E_SYSTEM, 0, "build context: %s", archive_error_string(a));
-    archive_write_free(a);
-    context_list_free(&list);
-    return r;
+    t->archive = archive_write_new();
+    archive_write_set_format_pax_restricted(t->archive);
+    archive_write_set_bytes_in_last_block(t->archive, 1);
+    if (archive_write_open(t->archive, t, NULL, tar_write_cb, NULL) != ARCHIVE_OK)
+        return tar_error(t, "", err);
+    return 0;
+}
+
+static void tar_stream_free(tar_stream_t *t)
+{
+    if (t->fd >= 0)
+        close(t->fd);
+    if (t->archive)
+        archive_write_free(t->archive);
+    context_list_free(&t->list);
+    envmgr_buf_free(&t->out);
 }
 
 /* ---- build ---------------------------------------------------------------------------------- */
@@ -353,17 +406,17 @@ int envmgr_engine_image_build(envmgr_engine_t *engine, const envmgr_build_option
     cleanup_free char *dockerfile_path = xasprintf("%s/%s", opts->context_dir, dockerfile);
     if (access(dockerfile_path, R_OK) != 0)
         return envmgr_error_errno(err, errno, "build %s: Dockerfile %s", what, dockerfile_path);
-    envmgr_buf_t tar = ENVMGR_BUF_INIT;
-    if (context_tar(opts->context_dir, dockerfile, &tar, err) < 0) {
-        envmgr_buf_free(&tar);
+    tar_stream_t tar;
+    if (tar_stream_open(&tar, opts->context_dir, dockerfile, err) < 0) {
+        tar_stream_free(&tar);
         return envmgr_error_wrap(err, "build %s", what);
     }
     cleanup_free char *path = build_path(opts, dockerfile);
     engine_jsonl_t stream = {.cb = cb, .userdata = userdata};
     engine_call_t call = {.method = "POST",
                           .path = path,
-                          .body = tar.data ? tar.data : "",
-                          .body_len = tar.len,
+                          .source = tar_stream_read,
+                          .source_userdata = &tar,
                           .content_type = "application/x-tar",
                           .timeout_ms = 0,
                           .sink = engine_jsonl_sink,
@@ -376,6 +429,6 @@ int envmgr_engine_image_build(envmgr_engine_t *engine, const envmgr_build_option
     if (r < 0)
         envmgr_error_wrap(err, "build %s", what);
     engine_jsonl_free(&stream);
-    envmgr_buf_free(&tar);
+    tar_stream_free(&tar);
     return r;
 }

@@ -25,13 +25,19 @@ struct envmgr_engine {
  * filling err (the request then fails with that error). */
 typedef int (*engine_sink_fn)(void *userdata, const char *data, size_t len, envmgr_error_t *err);
 
+/* Produces a streamed request body (sent chunked): fills up to len bytes of buf and returns how
+ * many, 0 at the end, or < 0 after filling err. */
+typedef long (*engine_source_fn)(void *userdata, char *buf, size_t len, envmgr_error_t *err);
+
 typedef struct engine_call {
     const char *method; /* "GET", "POST", "PUT", "DELETE" */
     const char *path;   /* after the version prefix, with its query string */
     bool unversioned;   /* true for GET /version before negotiation */
     const void *body;   /* request body or NULL */
     size_t body_len;
-    const char *content_type; /* for body; NULL = application/json */
+    engine_source_fn source; /* instead of body: a streamed body */
+    void *source_userdata;
+    const char *content_type; /* for body or source; NULL = application/json */
     long timeout_ms;          /* whole transfer; 0 = no limit */
     engine_sink_fn sink;      /* NULL: the body is collected into *body */
     void *sink_userdata;

@@ -190,8 +190,11 @@ typedef struct infile {
 /* Reads input until at least want bytes of output are pending or the input ended. */
 static int infile_fill(infile_t *in, size_t want)
 {
-    if (in->out_pos == in->out.len) {
-        envmgr_buf_reset(&in->out);
+    if (in->out_pos > 0) { /* keep the buffer small: move what is pending to the front */
+        size_t pending = in->out.len - in->out_pos;
+        memmove(in->out.data, in->out.data + in->out_pos, pending);
+        in->out.len = pending;
+        in->out.data[pending] = '\0';
         in->out_pos = 0;
     }
     while (!in->input_done && in->out.len - in->out_pos < want) {

@@ -13,6 +13,7 @@
 #include "health.h"
 #include "log.h"
 #include "project.h"
+#include "reaper.h"
 
 #define UP_LOG_TAIL_LINES 30
 
@@ -427,6 +428,17 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
     pthread_mutex_init(&ctx.lock, NULL);
     pthread_cond_init(&ctx.cond, NULL);
 
+    /* A fresh environment is guarded by a reaper until up is over: if this process is killed
+     * midway, the reaper removes what it made. Started before any worker thread (it forks). */
+    envmgr_reaper_t *reaper = NULL;
+    cleanup_free char *network_name = envmgr_project_network_name(project->name);
+    cleanup_json json_t *existing_network = NULL;
+    envmgr_error_t lookup_err = {0};
+    if (envmgr_engine_network_inspect(engine, network_name, &existing_network, &lookup_err) < 0 &&
+        lookup_err.kind == ENVMGR_E_NOT_FOUND && !opts->keep_on_failure &&
+        envmgr_reaper_start(envmgr_engine_host(engine), project->name, &reaper, &lookup_err) < 0)
+        envmgr_warn("no reaper for %s: %s", project->name, lookup_err.message);
+
     bool network_created = false;
     int ret = ensure_network(&ctx, &network_created, err);
     if (ret == 0)
@@ -483,6 +495,7 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
         if (interrupted)
             envmgr_interrupt();
     }
+    envmgr_reaper_release(reaper);
     for (size_t i = 0; i < ctx.n_runs; i++) {
         free(ctx.runs[i].container_id);
         envmgr_buf_free(&ctx.runs[i].health_output);

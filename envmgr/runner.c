@@ -1,5 +1,6 @@
 /* The libuv process pool: see runner.h. One job = one attempt of one suite:
- *   [before hook on the thread pool] -> uv_spawn (own process group) -> read stdout/stderr to the
+ *   [before hook on the thread pool] -> posix_spawn (own session and process group; reaped on
+ *   SIGCHLD through a uv_signal) -> read stdout/stderr to the
  *   output file (stdout also to the TAP parser) -> exit + both pipes closed -> verdict
  *   -> [after hook on the thread pool] -> record, retry or finish.
  * Every handle is closed through uv_close; the job is freed when its last handle's close callback
@@ -9,9 +10,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
@@ -34,7 +37,7 @@ typedef struct job {
     envmgr_kvlist_t hook_env;
     envmgr_error_t hook_err;
     int hook_rc;
-    uv_process_t process;
+    pid_t pid;
     uv_pipe_t out_pipe, err_pipe;
     uv_timer_t timer;
     int open_handles;
@@ -54,6 +57,7 @@ typedef struct pending {
 struct run_state {
     uv_loop_t loop;
     uv_timer_t tick;
+    uv_signal_t sigchld;
     unsigned ticks;
     const envmgr_suite_list_t *suites;
     const envmgr_run_options_t *opts;
@@ -71,6 +75,7 @@ struct run_state {
 
 static void schedule(run_state_t *run);
 static void job_complete(job_t *job);
+static void handle_closed_cb(uv_handle_t *handle);
 
 /* ---- events -------------------------------------------------------------------------------- */
 
@@ -149,24 +154,31 @@ static char *check_executable(const char *path)
     return NULL;
 }
 
-/* ---- process handles ----------------------------------------------------------------------- */
+/* ---- processes ----------------------------------------------------------------------------- */
 
 static void kill_group(job_t *job, int sig)
 {
-    if (job->spawned && job->process.pid > 0)
-        kill(-job->process.pid, sig);
+    if (job->spawned && job->pid > 0)
+        kill(-job->pid, sig);
+}
+
+static void close_timer_when_done(job_t *job)
+{
+    /* the timer is the last handle: closed once the process is reaped and both pipes are closed */
+    if (job->open_handles == 1 && job->exited && !job->timer_closing) {
+        job->timer_closing = true;
+        uv_close((uv_handle_t *)&job->timer, handle_closed_cb);
+    }
 }
 
 static void handle_closed_cb(uv_handle_t *handle)
 {
     job_t *job = handle->data;
     job->open_handles--;
-    if (job->open_handles == 1 && !job->timer_closing) {
-        job->timer_closing = true;
-        uv_close((uv_handle_t *)&job->timer, handle_closed_cb);
-    } else if (job->open_handles == 0) {
+    if (job->open_handles == 0)
         job_complete(job);
-    }
+    else
+        close_timer_when_done(job);
 }
 
 static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
@@ -199,15 +211,25 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     }
 }
 
-static void exit_cb(uv_process_t *process, int64_t exit_status, int term_signal)
+/* SIGCHLD: reaps our suites (only their pids, so other children of the process are left alone). */
+static void sigchld_cb(uv_signal_t *handle, int signum)
 {
-    job_t *job = process->data;
-    job->exited = true;
-    job->outcome.exit_status = term_signal ? -1 : exit_status;
-    job->outcome.term_signal = term_signal;
-    /* whatever the suite left behind in its group goes too (and releases the pipes) */
-    kill(-process->pid, SIGKILL);
-    uv_close((uv_handle_t *)process, handle_closed_cb);
+    run_state_t *run = handle->data;
+    for (int i = 0; i < run->jobs; i++) {
+        job_t *job = run->active[i];
+        if (job == NULL || !job->spawned || job->exited)
+            continue;
+        int status;
+        pid_t r = waitpid(job->pid, &status, WNOHANG);
+        if (r != job->pid)
+            continue;
+        job->exited = true;
+        job->outcome.term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+        job->outcome.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        /* whatever the suite left behind in its group goes too (and releases the pipes) */
+        kill(-job->pid, SIGKILL);
+        close_timer_when_done(job);
+    }
 }
 
 static void timer_cb(uv_timer_t *timer)
@@ -230,6 +252,64 @@ static int64_t suite_timeout(const run_state_t *run, const envmgr_suite_spec_t *
     return spec->timeout_ms > 0 ? spec->timeout_ms : run->timeout_ms;
 }
 
+/* posix_spawn (vfork-like in glibc: no page-table copy, which uv_spawn's fork pays per suite) into
+ * a new session, stdin /dev/null, stdout and stderr to pipes; signals reset to defaults. Returns 0
+ * or an errno value. */
+static int spawn_process(const envmgr_suite_spec_t *spec, char **env, int out_fd, int err_fd,
+                         pid_t *pid)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&attr);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+    posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
+    if (spec->cwd)
+        posix_spawn_file_actions_addchdir_np(&fa, spec->cwd);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    sigdelset(&all, SIGKILL);
+    sigdelset(&all, SIGSTOP);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+                                        POSIX_SPAWN_SETSIGDEF);
+    const char *file = spec->argv.items[0];
+    int rc = strchr(file, '/') ? posix_spawn(pid, file, &fa, &attr, spec->argv.items, env)
+                               : posix_spawnp(pid, file, &fa, &attr, spec->argv.items, env);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    return rc;
+}
+
+static char *start_process(job_t *job, const envmgr_suite_spec_t *spec)
+{
+    int out[2] = {-1, -1}, errp[2] = {-1, -1};
+    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+        int e = errno;
+        close(out[0]), close(out[1]);
+        return xasprintf("cannot create pipes: %s", strerror(e));
+    }
+    char **env = build_environment(job);
+    int rc = spawn_process(spec, env, out[1], errp[1], &job->pid);
+    free_environment(env);
+    close(out[1]);
+    close(errp[1]);
+    if (rc != 0) {
+        close(out[0]);
+        close(errp[0]);
+        if (rc == ENOENT && strchr(spec->argv.items[0], '/') == NULL)
+            return xasprintf("%s: command not found in $PATH", spec->argv.items[0]);
+        return xasprintf("%s: cannot execute: %s", spec->argv.items[0], strerror(rc));
+    }
+    job->spawned = true;
+    uv_pipe_open(&job->out_pipe, out[0]);
+    uv_pipe_open(&job->err_pipe, errp[0]);
+    return NULL;
+}
+
 static void spawn_job(job_t *job)
 {
     run_state_t *run = job->run;
@@ -239,49 +319,26 @@ static void spawn_job(job_t *job)
     uv_pipe_init(loop, &job->out_pipe, 0);
     uv_pipe_init(loop, &job->err_pipe, 0);
     uv_timer_init(loop, &job->timer);
-    job->out_pipe.data = job->err_pipe.data = job->timer.data = job->process.data = job;
+    job->out_pipe.data = job->err_pipe.data = job->timer.data = job;
     job->open_handles = 3;
 
     job->start_mono = envmgr_now_ms();
     job->outcome.start_wall_ms = envmgr_wall_now_ms();
     char *problem = spec->argv.n ? check_executable(spec->argv.items[0]) : xstrdup("empty command");
+    if (problem == NULL)
+        problem = start_process(job, spec);
     if (problem == NULL) {
-        char **env = build_environment(job);
-        uv_stdio_container_t stdio[3] = {
-            {.flags = UV_IGNORE},
-            {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE,
-             .data.stream = (uv_stream_t *)&job->out_pipe},
-            {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE,
-             .data.stream = (uv_stream_t *)&job->err_pipe},
-        };
-        uv_process_options_t options = {
-            .exit_cb = exit_cb,
-            .file = spec->argv.items[0],
-            .args = spec->argv.items,
-            .env = env,
-            .cwd = spec->cwd,
-            .flags = UV_PROCESS_DETACHED,
-            .stdio_count = 3,
-            .stdio = stdio,
-        };
-        int rc = uv_spawn(loop, &job->process, &options);
-        free_environment(env);
-        job->open_handles++; /* the process handle must be closed even when uv_spawn failed */
-        if (rc == 0) {
-            job->spawned = true;
-            uv_read_start((uv_stream_t *)&job->out_pipe, alloc_cb, read_cb);
-            uv_read_start((uv_stream_t *)&job->err_pipe, alloc_cb, read_cb);
-            uv_timer_start(&job->timer, timer_cb, (uint64_t)suite_timeout(run, spec), 0);
-            emit(run, ENVMGR_RUN_SUITE_STARTED, spec, job->attempt, NULL);
-            return;
-        }
-        problem = rc == UV_ENOENT && strchr(spec->argv.items[0], '/') == NULL
-                      ? xasprintf("%s: command not found in $PATH", spec->argv.items[0])
-                      : xasprintf("%s: cannot execute: %s", spec->argv.items[0], uv_strerror(rc));
-        uv_close((uv_handle_t *)&job->process, handle_closed_cb);
+        uv_read_start((uv_stream_t *)&job->out_pipe, alloc_cb, read_cb);
+        uv_read_start((uv_stream_t *)&job->err_pipe, alloc_cb, read_cb);
+        uv_timer_start(&job->timer, timer_cb, (uint64_t)suite_timeout(run, spec), 0);
+        emit(run, ENVMGR_RUN_SUITE_STARTED, spec, job->attempt, NULL);
+        /* a child that exited before this point was reaped already by nobody: look now */
+        sigchld_cb(&run->sigchld, SIGCHLD);
+        return;
     }
     job->outcome.status = ENVMGR_SUITE_ERROR;
     job->outcome.message = problem;
+    job->exited = true;
     uv_close((uv_handle_t *)&job->out_pipe, handle_closed_cb);
     uv_close((uv_handle_t *)&job->err_pipe, handle_closed_cb);
 }
@@ -504,6 +561,7 @@ static void schedule(run_state_t *run)
     if (run->running == 0 && (run->queue_len == 0 || run->interrupting) && !run->tick_closed) {
         run->tick_closed = true;
         uv_close((uv_handle_t *)&run->tick, NULL);
+        uv_close((uv_handle_t *)&run->sigchld, NULL);
     }
 }
 
@@ -620,6 +678,9 @@ int envmgr_runner_run(const envmgr_suite_list_t *suites, const envmgr_run_option
     res->start_wall_ms = envmgr_wall_now_ms();
     uv_timer_init(&run.loop, &run.tick);
     run.tick.data = &run;
+    uv_signal_init(&run.loop, &run.sigchld);
+    run.sigchld.data = &run;
+    uv_signal_start(&run.sigchld, sigchld_cb, SIGCHLD);
     uv_timer_start(&run.tick, tick_cb, TICK_MS, TICK_MS);
     schedule(&run);
     uv_run(&run.loop, UV_RUN_DEFAULT);
