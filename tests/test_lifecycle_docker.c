@@ -184,6 +184,8 @@ static void test_up_status_env_down(void **state)
     char *web_id = container_field("envtest-test-three-web-1", "Id", NULL);
     char *db_id = container_field("envtest-test-three-db-1", "Id", NULL);
     test_envtest(&run, up, env);
+    if (!strstr(run.err, "db: unchanged"))
+        fprintf(stderr, "second up (exit %d):\n%s\n", run.exit_code, run.err);
     assert_int_equal(run.exit_code, 0);
     assert_non_null(strstr(run.err, "db: unchanged"));
     assert_non_null(strstr(run.err, "web: unchanged"));
@@ -284,6 +286,28 @@ static void test_ctrl_c_during_up(void **state)
     assert_int_equal(test_project_leftovers(engine, project), 0);
 }
 
+static void test_sigkill_during_up_is_reaped(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_ENGINE();
+    const char *project = "envtest-test-kill9";
+    const char *env[] = {env_context, NULL};
+    const char *up[] = {"-f", unhealthy_yaml, "-p", project, "up", "--wait-timeout", "60", NULL};
+    int pid = test_envtest_spawn(up, env, "/tmp/envtest-kill9.out", "/tmp/envtest-kill9.err");
+    for (int i = 0; i < 200 && test_project_leftovers(engine, project) < 3; i++)
+        usleep(100000);
+    assert_true(test_project_leftovers(engine, project) >= 2);
+    kill(pid, SIGKILL); /* no handler runs: only the reaper can clean up */
+    int status;
+    waitpid(pid, &status, 0);
+    int left = -1;
+    for (int i = 0; i < 150 && left != 0; i++) {
+        usleep(100000);
+        left = test_project_leftovers(engine, project);
+    }
+    assert_int_equal(left, 0);
+}
+
 static void test_down_nothing_and_unreachable_engine(void **state)
 {
     (void)state;
@@ -310,6 +334,7 @@ int main(void)
         cmocka_unit_test(test_unhealthy_service_fails_and_cleans_up),
         cmocka_unit_test(test_two_projects_at_once),
         cmocka_unit_test(test_ctrl_c_during_up),
+        cmocka_unit_test(test_sigkill_during_up_is_reaped),
         cmocka_unit_test(test_up_status_env_down),
     };
     return cmocka_run_group_tests_name("lifecycle_docker", tests, group_setup, group_teardown);
