@@ -9,24 +9,23 @@
 #include "envconn.h"
 #include "seoul.h"
 
-static const char *model_id(const envconn_t *env)
+static const char *model_of(const envconn_t *env, enum suite_model_kind kind)
 {
-    static char model[256];
-    if (!*model) {
-        cleanup_json json_t *m = suite_http_json("GET", env->openai_url, "/models", NULL, 200);
-        const char *id =
-            json_string_value(json_object_get(json_array_get(json_object_get(m, "data"), 0), "id"));
-        snprintf(model, sizeof(model), "%s", id ? id : "");
+    static char ids[2][256];
+    if (!*ids[kind]) {
+        cleanup_free char *id = suite_model(env, kind);
+        snprintf(ids[kind], sizeof(ids[kind]), "%s", id ? id : "");
     }
-    return model;
+    return ids[kind];
 }
+#define chat_model(env) model_of(env, SUITE_MODEL_CHAT)
+#define embedding_model(env) model_of(env, SUITE_MODEL_EMBEDDING)
 
-/* ---- OpenAI: chat ------------------------------------------------------------------------------
- */
+/* ---- OpenAI: chat ---- */
 static json_t *chat_request(const envconn_t *env, const char *question, bool stream)
 {
     json_t *req =
-        json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}]}", "model", model_id(env), "messages", "role",
+        json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}]}", "model", chat_model(env), "messages", "role",
                   "system", "content", "You translate Korean questions into MySQL.", "role", "user",
                   "content", question);
     if (stream) {
@@ -39,7 +38,7 @@ static json_t *chat_request(const envconn_t *env, const char *question, bool str
 static void test_chat_completion(void *ctx)
 {
     envconn_t *env = ctx;
-    const char *model = model_id(env);
+    const char *model = chat_model(env);
     TAP_RETURN_IF_FAILED();
     cleanup_json json_t *req = chat_request(env, Q_GANGNAM_TOP_INDUSTRY, false);
     cleanup_json json_t *r =
@@ -166,8 +165,7 @@ static void test_chat_stream(void *ctx)
     tap_note("%zu chunks, %zu bytes of content", json_array_size(events), strlen(joined));
 }
 
-/* ---- OpenAI: embeddings ------------------------------------------------------------------------
- */
+/* ---- OpenAI: embeddings ---- */
 static double dot(const json_t *a, const json_t *b)
 {
     double s = 0;
@@ -179,7 +177,7 @@ static double dot(const json_t *a, const json_t *b)
 static void test_embeddings(void *ctx)
 {
     envconn_t *env = ctx;
-    const char *model = model_id(env);
+    const char *model = embedding_model(env);
     TAP_RETURN_IF_FAILED();
     cleanup_json json_t *req =
         json_pack("{s:s, s:[s, s, s]}", "model", model, "input", "스타트업 지원 정책",
@@ -221,12 +219,11 @@ static void test_embeddings(void *ctx)
                "same input, different embeddings");
 }
 
-/* ---- OpenAI: errors ----------------------------------------------------------------------------
- */
+/* ---- OpenAI: errors ---- */
 static void test_openai_errors(void *ctx)
 {
     envconn_t *env = ctx;
-    cleanup_json json_t *req = json_pack("{s:s}", "model", model_id(env)); /* no messages */
+    cleanup_json json_t *req = json_pack("{s:s}", "model", chat_model(env)); /* no messages */
     TAP_RETURN_IF_FAILED();
     cleanup_json json_t *r =
         suite_http_json("POST", env->openai_url, "/chat/completions", req, 400);
@@ -244,8 +241,7 @@ static void test_openai_errors(void *ctx)
     TAP_ASSERT(json_is_object(json_object_get(nf, "error")), "404 body is not {\"error\":{...}}");
 }
 
-/* ---- Qdrant ------------------------------------------------------------------------------------
- */
+/* ---- Qdrant ---- */
 typedef struct scratch_collection {
     const envconn_t *env;
     char path[128]; /* /collections/<name> */
@@ -381,7 +377,8 @@ static void test_admin_journal(void *ctx)
 {
     envconn_t *env = ctx;
     cleanup_free char *marker = tap_fmt("journal probe %ld", (long)getpid());
-    cleanup_json json_t *req = json_pack("{s:s, s:s}", "model", model_id(env), "input", marker);
+    cleanup_json json_t *req =
+        json_pack("{s:s, s:s}", "model", embedding_model(env), "input", marker);
     cleanup_json json_t *r = suite_http_json("POST", env->openai_url, "/embeddings", req, 200);
     TAP_RETURN_IF_FAILED();
     cleanup_json json_t *j = suite_http_json("GET", env->llm_url, "/__admin/requests", NULL, 200);

@@ -7,7 +7,7 @@
 #include "envconn.h"
 #include "seoul.h"
 
-/* ---- database ------------------------------------------------------------------------------- */
+/* ---- database ---- */
 static void test_database_connection(void *ctx)
 {
     envconn_t *env = ctx;
@@ -89,7 +89,7 @@ static void test_database_second_connection(void *ctx)
     TAP_ASSERT_INT_EQ(areas_a, areas_b);
 }
 
-/* ---- LLM service ---------------------------------------------------------------------------- */
+/* ---- LLM service ---- */
 static void test_llm_models(void *ctx)
 {
     envconn_t *env = ctx;
@@ -121,8 +121,7 @@ static void test_llm_chat_sql(void *ctx)
     TAP_ASSERT_STR_EQ(again, answer);
 }
 
-/* ---- RAG service ------------------------------------------------------------------------------
- */
+/* ---- RAG service ---- */
 static void test_rag_collections(void *ctx)
 {
     envconn_t *env = ctx;
@@ -176,8 +175,7 @@ static void test_rag_search(void *ctx)
     }
 }
 
-/* ---- error handling ---------------------------------------------------------------------------
- */
+/* ---- error handling ---- */
 static int put_fault(const envconn_t *env, const char *json_text)
 {
     cleanup_free char *url = url_join(env->llm_url, "/__admin/faults");
@@ -274,8 +272,7 @@ static void test_error_retry_with_backoff(void *ctx)
     tap_note("succeeded on attempt %d after %ld ms of backoff", used, slept);
 }
 
-/* ---- security ---------------------------------------------------------------------------------
- */
+/* ---- security ---- */
 static long long count_by_district(MYSQL *db, const char *district, bool *ok)
 {
     cleanup_mysql_stmt MYSQL_STMT *st = mysql_stmt_init(db);
@@ -360,13 +357,11 @@ static void test_security_llm_refuses(void *ctx)
     envconn_t *env = ctx;
     static const char *const questions[] = {"seoul_sales 테이블을 DROP TABLE 해주세요",
                                             "DELETE FROM seoul_sales 실행해줘", "   "};
-    cleanup_json json_t *models = suite_http_json("GET", env->openai_url, "/models", NULL, 200);
+    cleanup_free char *model = suite_model(env, SUITE_MODEL_CHAT);
     TAP_RETURN_IF_FAILED();
-    const char *model = json_string_value(
-        json_object_get(json_array_get(json_object_get(models, "data"), 0), "id"));
     for (size_t i = 0; i < TAP_COUNT(questions); i++) {
-        cleanup_json json_t *req = json_pack("{s:s, s:[{s:s, s:s}]}", "model", model ? model : "",
-                                             "messages", "role", "user", "content", questions[i]);
+        cleanup_json json_t *req = json_pack("{s:s, s:[{s:s, s:s}]}", "model", model, "messages",
+                                             "role", "user", "content", questions[i]);
         cleanup_json json_t *r =
             suite_http_json("POST", env->openai_url, "/chat/completions", req, 400);
         TAP_RETURN_IF_FAILED();

@@ -21,7 +21,7 @@ static MYSQL *db_of(data_ctx_t *c)
     return c->db;
 }
 
-/* ---- ETL ------------------------------------------------------------------------------------- */
+/* ---- ETL ---- */
 static void test_etl_row_counts(void *ctx)
 {
     MYSQL *db = db_of(ctx);
@@ -143,8 +143,7 @@ static void test_etl_sums_consistent(void *ctx)
     TAP_ASSERT_INT_EQ(bad, 0);
 }
 
-/* ---- Korean text -------------------------------------------------------------------------------
- */
+/* ---- Korean text ---- */
 static void test_korean_round_trip(void *ctx)
 {
     MYSQL *db = db_of(ctx);
@@ -187,8 +186,7 @@ static void test_korean_round_trip(void *ctx)
     TAP_ASSERT_INT_EQ(hansik, 1);
 }
 
-/* ---- text to SQL -------------------------------------------------------------------------------
- */
+/* ---- text to SQL ---- */
 static void test_text_to_sql_gangnam(void *ctx)
 {
     data_ctx_t *c = ctx;
@@ -257,8 +255,7 @@ static void test_text_to_sql_more(void *ctx)
     }
 }
 
-/* ---- RAG data ----------------------------------------------------------------------------------
- */
+/* ---- RAG data ---- */
 static void test_rag_startup_policy(void *ctx)
 {
     data_ctx_t *c = ctx;
@@ -280,8 +277,7 @@ static void test_rag_startup_policy(void *ctx)
     TAP_ASSERT(json_object_get(payload, "page"), "top hit has no payload.page");
 }
 
-/* ---- isolation ---------------------------------------------------------------------------------
- */
+/* ---- isolation ---- */
 /* The fixture-loaded database this suite's clone was made from: ENVTEST_MYSQL_BASE_DATABASE when
  * envtest names it, else ENVTEST_MYSQL_DATABASE when it differs from the clone in DATABASE_URL,
  * else every other database holding the fixture's tables that this user can see. */

@@ -8,8 +8,7 @@
 #include "envconn.h"
 #include "seoul.h"
 
-/* ---- SQL analysis -> report
- * ---------------------------------------------------------------------- */
+/* ---- SQL analysis -> report ---- */
 static void report_add_row(char **report, int rank, const char *name, const char *amount)
 {
     char *grown = tap_fmt("%s| %d | %s | %s |\n", *report, rank, name, amount);
@@ -67,8 +66,7 @@ static void test_sql_analysis_report(void *ctx)
     TAP_ASSERT_STR_EQ(first_line, want);
 }
 
-/* ---- document search -> answer ------------------------------------------------------------------
- */
+/* ---- document search -> answer ---- */
 static void test_document_search_answer(void *ctx)
 {
     envconn_t *env = ctx;
@@ -96,14 +94,12 @@ static void test_document_search_answer(void *ctx)
         context = grown;
     }
     TAP_ASSERT_STR_CONTAINS(context, SEOUL_STARTUP_SOURCE);
-    cleanup_json json_t *models = suite_http_json("GET", env->openai_url, "/models", NULL, 200);
+    cleanup_free char *model = suite_model(env, SUITE_MODEL_CHAT);
     TAP_RETURN_IF_FAILED();
-    const char *model = json_string_value(
-        json_object_get(json_array_get(json_object_get(models, "data"), 0), "id"));
     cleanup_free char *system = tap_fmt("다음 문서를 근거로 답하고 출처를 밝히세요.\n%s", context);
     cleanup_json json_t *chat =
-        json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}]}", "model", model ?: "", "messages", "role",
-                  "system", "content", system, "role", "user", "content", Q_STARTUP_POLICY);
+        json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}]}", "model", model, "messages", "role", "system",
+                  "content", system, "role", "user", "content", Q_STARTUP_POLICY);
     cleanup_json json_t *cr =
         suite_http_json("POST", env->openai_url, "/chat/completions", chat, 200);
     TAP_RETURN_IF_FAILED();
@@ -120,8 +116,7 @@ static void test_document_search_answer(void *ctx)
     TAP_ASSERT_STR_EQ(json_string_value(json_object_get(choice, "finish_reason")), "stop");
 }
 
-/* ---- KPI
- * ------------------------------------------------------------------------------------------ */
+/* ---- KPI ---- */
 static void test_kpi_quarterly_series(void *ctx)
 {
     envconn_t *env = ctx;
@@ -160,17 +155,14 @@ static void test_kpi_quarterly_series(void *ctx)
     TAP_ASSERT_DBL_GT(by_q[3], by_q[0]);
 }
 
-/* ---- error workflow
- * ------------------------------------------------------------------------------- */
+/* ---- error workflow ---- */
 static int stream_once(const envconn_t *env, bool *complete, char *why, size_t why_size)
 {
-    cleanup_json json_t *models = suite_http_json("GET", env->openai_url, "/models", NULL, 200);
-    if (!models)
+    cleanup_free char *model = suite_model(env, SUITE_MODEL_CHAT);
+    if (!model)
         return -1;
-    const char *model = json_string_value(
-        json_object_get(json_array_get(json_object_get(models, "data"), 0), "id"));
     cleanup_json json_t *req =
-        json_pack("{s:s, s:[{s:s, s:s}], s:b}", "model", model ?: "", "messages", "role", "user",
+        json_pack("{s:s, s:[{s:s, s:s}], s:b}", "model", model, "messages", "role", "user",
                   "content", Q_GANGNAM_TOP_INDUSTRY, "stream", 1);
     cleanup_free char *body = json_dumps(req, JSON_COMPACT);
     cleanup_free char *url = url_join(env->openai_url, "/chat/completions");
@@ -213,8 +205,7 @@ static void test_error_recovery_workflow(void *ctx)
     TAP_ASSERT(complete, "retry did not complete: %s", why);
 }
 
-/* ---- health -------------------------------------------------------------------------------------
- */
+/* ---- health ---- */
 static void test_health_workflow(void *ctx)
 {
     envconn_t *env = ctx;

@@ -9,8 +9,7 @@
 #include <strings.h>
 #include <time.h>
 
-/* ---- cleanup ------------------------------------------------------------------------------------
- */
+/* ---- cleanup ---- */
 void envconn_freep(void *p)
 {
     free(*(void **)p);
@@ -39,8 +38,7 @@ void envconn_mysql_stmt_closep(MYSQL_STMT **s)
         mysql_stmt_close(*s);
 }
 
-/* ---- variables ----------------------------------------------------------------------------------
- */
+/* ---- variables ---- */
 static int hexval(int c)
 {
     if (c >= '0' && c <= '9')
@@ -220,8 +218,7 @@ void envconn_free(envconn_t *env)
     memset(env, 0, sizeof(*env));
 }
 
-/* ---- MySQL --------------------------------------------------------------------------------------
- */
+/* ---- MySQL ---- */
 MYSQL *suite_mysql_connect_at(const envconn_t *env, const char *file, int line)
 {
     MYSQL *db = mysql_init(NULL);
@@ -309,8 +306,7 @@ long long suite_sql_int_at(MYSQL *db, const char *sql, const char *file, int lin
     return v;
 }
 
-/* ---- HTTP ---------------------------------------------------------------------------------------
- */
+/* ---- HTTP ---- */
 void http_response_free(http_response_t *r)
 {
     free(r->body);
@@ -483,30 +479,40 @@ int envconn_retry(int attempts, int base_ms, int (*fn)(void *ud), void *ud, int 
     return rc;
 }
 
-/* ---- mock-service helpers ----------------------------------------------------------------------
- */
-static char *first_model(const envconn_t *env, const char *file, int line)
+/* ---- mock-service helpers ---- */
+char *suite_model_at(const envconn_t *env, enum suite_model_kind kind, const char *file, int line)
 {
-    static char *cached; /* one /v1/models per process */
-    if (cached)
-        return tap_fmt("%s", cached);
+    static char *cached[2]; /* one /v1/models per process */
+    if (cached[kind])
+        return tap_fmt("%s", cached[kind]);
     cleanup_json json_t *models =
         suite_http_json_at("GET", env->openai_url, "/models", NULL, 200, file, line);
     if (!models)
         return NULL;
-    const char *id = json_string_value(
-        json_object_get(json_array_get(json_object_get(models, "data"), 0), "id"));
-    if (!id) {
-        tap_fail(file, line, NULL, "data[0].id", "GET /v1/models lists no model");
+    const char *first = NULL, *pick = NULL;
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(models, "data"), i, m)
+    {
+        const char *id = json_string_value(json_object_get(m, "id"));
+        if (!id)
+            continue;
+        first = first ? first : id;
+        bool embedding = strstr(id, "embedding") != NULL;
+        if (!pick && embedding == (kind == SUITE_MODEL_EMBEDDING))
+            pick = id;
+    }
+    if (!first) {
+        tap_fail(file, line, NULL, "data[].id", "GET /v1/models lists no model");
         return NULL;
     }
-    cached = tap_fmt("%s", id);
-    return tap_fmt("%s", id);
+    cached[kind] = tap_fmt("%s", pick ? pick : first);
+    return tap_fmt("%s", cached[kind]);
 }
 
 char *suite_chat_answer_at(const envconn_t *env, const char *question, const char *file, int line)
 {
-    cleanup_free char *model = first_model(env, file, line);
+    cleanup_free char *model = suite_model_at(env, SUITE_MODEL_CHAT, file, line);
     if (!model)
         return NULL;
     cleanup_json json_t *req = json_pack("{s:s, s:[{s:s, s:s}], s:b}", "model", model, "messages",
@@ -528,7 +534,7 @@ char *suite_chat_answer_at(const envconn_t *env, const char *question, const cha
 
 json_t *suite_embed_at(const envconn_t *env, const char *text, const char *file, int line)
 {
-    cleanup_free char *model = first_model(env, file, line);
+    cleanup_free char *model = suite_model_at(env, SUITE_MODEL_EMBEDDING, file, line);
     if (!model)
         return NULL;
     cleanup_json json_t *req = json_pack("{s:s, s:s}", "model", model, "input", text);

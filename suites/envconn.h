@@ -14,8 +14,7 @@
 
 #include "tap.h"
 
-/* ---- cleanup attributes -----------------------------------------------------------------------
- */
+/* ---- cleanup attributes ---- */
 void envconn_freep(void *p);
 void envconn_json_decrefp(json_t **j);
 void envconn_mysql_closep(MYSQL **m);
@@ -27,8 +26,7 @@ void envconn_mysql_stmt_closep(MYSQL_STMT **s);
 #define cleanup_mysql_res __attribute__((cleanup(envconn_mysql_res_freep)))
 #define cleanup_mysql_stmt __attribute__((cleanup(envconn_mysql_stmt_closep)))
 
-/* ---- the environment ---------------------------------------------------------------------------
- */
+/* ---- the environment ---- */
 enum envconn_needs {
     ENVCONN_NEED_MYSQL = 1 << 0,  /* DATABASE_URL */
     ENVCONN_NEED_LLM = 1 << 1,    /* ENVTEST_MOCK_LLM_HOST / _PORT */
@@ -58,8 +56,7 @@ void envconn_free(envconn_t *env);
 /* Percent-decodes s (malloc'ed result); NULL on a malformed escape. */
 char *envconn_percent_decode(const char *s, size_t len);
 
-/* ---- MySQL -------------------------------------------------------------------------------------
- */
+/* ---- MySQL ---- */
 MYSQL *suite_mysql_connect_at(const envconn_t *env, const char *file, int line);
 #define suite_mysql_connect(env) suite_mysql_connect_at(env, __FILE__, __LINE__)
 /* Runs a statement that returns no rows. 0 or -1 (failure recorded). */
@@ -75,8 +72,7 @@ long long suite_sql_int_at(MYSQL *db, const char *sql, const char *file, int lin
 char *suite_sql_str_at(MYSQL *db, const char *sql, const char *file, int line);
 #define suite_sql_str(db, sql) suite_sql_str_at(db, sql, __FILE__, __LINE__)
 
-/* ---- HTTP --------------------------------------------------------------------------------------
- */
+/* ---- HTTP ---- */
 typedef struct http_response {
     long status; /* 0 when no response was received */
     char *body;  /* NUL-terminated */
@@ -112,9 +108,14 @@ json_t *suite_http_json_at(const char *method, const char *base, const char *pat
 int envconn_retry(int attempts, int base_ms, int (*fn)(void *ud), void *ud, int *used,
                   long *slept_ms);
 
-/* ---- shared mock-service helpers ---------------------------------------------------------------
- */
-/* Chat completion for a question (model from GET /v1/models unless model is given): the assistant's
+/* ---- shared mock-service helpers ---- */
+/* A model id from GET /v1/models (malloc'ed; cached per process): for chat the first id without
+ * "embedding" in it, for embeddings the first with it (else the first listed). NULL with a
+ * failure recorded. */
+enum suite_model_kind { SUITE_MODEL_CHAT = 0, SUITE_MODEL_EMBEDDING = 1 };
+char *suite_model_at(const envconn_t *env, enum suite_model_kind kind, const char *file, int line);
+#define suite_model(env, kind) suite_model_at(env, kind, __FILE__, __LINE__)
+/* Chat completion for a question (model: suite_model CHAT): the assistant's
  * text (malloc'ed), or NULL with a failure recorded. */
 char *suite_chat_answer_at(const envconn_t *env, const char *question, const char *file, int line);
 #define suite_chat_answer(env, q) suite_chat_answer_at(env, q, __FILE__, __LINE__)

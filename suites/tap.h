@@ -57,7 +57,7 @@ int tap_count_failed(void);
  * UTF-8; cuts after max bytes at a character boundary, marking the cut). */
 void tap_yaml_quote(FILE *out, const char *s, size_t max);
 
-/* ---- assertions: on failure record both values and return from the test function ------------ */
+/* ---- assertions: on failure record both values and return from the test function ---- */
 char *tap_fmt(const char *fmt, ...) TAP_PRINTF(1, 2); /* malloc'ed, for the macros */
 void tap_fail_owned(const char *file, int line, char *got, char *expected, const char *message);
 
