@@ -72,7 +72,9 @@ typedef struct envmgr_service {
     bool has_command, has_entrypoint;
     envmgr_strv_t command; /* string forms are split shell-style into argv */
     envmgr_strv_t entrypoint;
-    envmgr_kvlist_t environment; /* env_file entries first, then environment (which wins) */
+    envmgr_kvlist_t environment; /* env_file entries first, then environment (which wins).
+                                    A name listed without a value takes it from the process
+                                    environment/.env; value NULL when unset there (not passed). */
     envmgr_port_t *ports;
     size_t n_ports;
     int *expose;
@@ -143,14 +145,19 @@ char *envmgr_compose_normalize_project_name(const char *name);
 
 const envmgr_service_t *envmgr_project_service(const envmgr_project_t *project, const char *name);
 
-/* The resolved model as JSON in Compose's own shape (as `docker compose config` prints), keys
- * sorted. Secret values are replaced by "********" when mask_secrets. */
+/* The resolved model as JSON in Compose's own shape (as `docker compose config` prints): ports and
+ * volumes in long form, environment/labels/depends_on as mappings, durations as strings ("1m30s").
+ * Dump with JSON_SORT_KEYS for a deterministic order. When mask_secrets, every occurrence of a
+ * secret's value (project->secret_values) in a string, whole or inside e.g. a URL, is "********".
+ */
 json_t *envmgr_project_to_json(const envmgr_project_t *project, bool mask_secrets);
 /* One service's canonical JSON (for config hashes). */
 json_t *envmgr_service_to_json(const envmgr_service_t *service);
 
 /* Interpolates one string (exposed for tests). lookup returns the value or NULL when unset.
- * On ${V:?msg}/${V?msg} failures and syntax errors: ENVMGR_E_CONFIG. */
+ * Unset variables without a default give "" and the warning "variable X is not set, defaulting
+ * to blank". On ${V:?msg}/${V?msg} failures and syntax errors: ENVMGR_E_CONFIG, e.g.
+ * "required variable X is missing a value: msg" (the loader prefixes file:line:column: key). */
 typedef const char *(*envmgr_lookup_cb)(void *userdata, const char *name);
 int envmgr_compose_interpolate(const char *in, envmgr_lookup_cb lookup, void *userdata, char **out,
                                envmgr_error_t *err);
