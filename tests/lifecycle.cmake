@@ -1,3 +1,4 @@
 envtest_add_test(test_lifecycle_docker SOURCES test_lifecycle_docker.c docker_util.c
                  LIBS envmgr PkgConfig::MYSQL LABEL docker TIMEOUT 900)
 add_dependencies(test_lifecycle_docker envtest)
+envtest_add_test(test_project SOURCES test_project.c LIBS envmgr_lifecycle LABEL unit)
