@@ -4,6 +4,7 @@
 #include <string.h>
 
 #define SECRET_MASK "********"
+#define SECRET_MIN_SUBSTRING 6 /* shorter secrets are masked only as whole values */
 
 typedef struct json_opts {
     const envmgr_kvlist_t *secrets; /* values to mask, or NULL */
@@ -26,6 +27,8 @@ static json_t *str_json(const json_opts_t *o, const char *s)
         char *hit;
         if (len == 0)
             continue;
+        if (len < SECRET_MIN_SUBSTRING && strcmp(b.data, secret) != 0)
+            continue; /* a short value is masked only where it is the whole string */
         size_t from = 0;
         while ((hit = strstr(b.data + from, secret))) {
             envmgr_buf_t next = ENVMGR_BUF_INIT;

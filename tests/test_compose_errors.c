@@ -329,6 +329,19 @@ static void test_secrets(void **state)
     json_decref(clear);
     envmgr_project_free(p);
 
+    /* A short secret value is masked where it is the whole value, not inside other strings. */
+    setenv("ENVTEST_T_PRESET", "abc", 1);
+    p = load("x-envtest: {secrets: [ENVTEST_T_PRESET]}\n"
+             "services: {a: {image: abc, environment: {P: $ENVTEST_T_PRESET, Q: abcdef}}}\n");
+    masked = envmgr_project_to_json(p, true);
+    json_t *a = json_object_get(json_object_get(masked, "services"), "a");
+    assert_string_equal(json_string_value(json_object_get(a, "image")), "********");
+    env = json_object_get(a, "environment");
+    assert_string_equal(json_string_value(json_object_get(env, "P")), "********");
+    assert_string_equal(json_string_value(json_object_get(env, "Q")), "abcdef");
+    json_decref(masked);
+    envmgr_project_free(p);
+
     /* Without a callback every secret is generated, and differs between loads. */
     p = load("x-envtest: {secrets: [ENVTEST_T_TOKEN]}\nservices: {a: {image: x}}\n");
     envmgr_project_t *q =
