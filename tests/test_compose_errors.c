@@ -84,6 +84,39 @@ static void test_structure_errors(void **state)
     assert_string_equal(load_error("name: x\n"), "compose.yaml: no 'services:' defined");
     assert_string_equal(load_error("services:\n  a: *nope\n"),
                         "compose.yaml:2:6: unknown alias '*nope'");
+    assert_string_equal(load_error("services:\n"),
+                        "compose.yaml:1:10: services: expected a mapping of services, got null");
+    assert_string_equal(load_error("services: {a: {image: x}}\n---\nservices: {}\n"),
+                        "compose.yaml:2:1: a compose file holds one YAML document");
+    assert_string_equal(load_error("include: [other.yaml]\nservices: {a: {image: x}}\n"),
+                        "compose.yaml:1:1: include: 'include' is not supported by envtest; "
+                        "remove it");
+    assert_string_equal(load_error("services: {a: {image: x}}\nvolumes: {\"my vol\": {}}\n"),
+                        "compose.yaml:2:11: volumes.my vol: invalid volume name: use letters, "
+                        "digits, '.', '_' and '-'");
+    assert_string_equal(load_error("services:\n  a:\n    image: x\n    labels: {a: [1]}\n"),
+                        "compose.yaml:4:17: services.a.labels.a: expected a string, number or "
+                        "boolean, got a list");
+    assert_string_equal(load_error("services:\n  a:\n    image: x\n    environment: [\"=v\"]\n"),
+                        "compose.yaml:4:19: services.a.environment[0]: missing name before '=' "
+                        "in '=v'");
+    assert_string_equal(load_error("services:\n  a:\n    build: https://github.com/x/y.git\n"),
+                        "compose.yaml:3:12: services.a.build: remote build context "
+                        "'https://github.com/x/y.git' is not supported: use a directory");
+}
+
+static void test_volume_driver_warning(void **state)
+{
+    envmgr_project_t *p = load("services: {a: {image: x}}\n"
+                               "volumes:\n"
+                               "  data:\n"
+                               "    driver: nfs\n"
+                               "    driver_opts: {o: addr}\n");
+    assert_string_equal(warned(), "compose.yaml:4: volume 'data': driver 'nfs' ignored: envtest "
+                                  "uses the local driver\n"
+                                  "compose.yaml:5: unknown key 'driver_opts' in volume 'data' "
+                                  "ignored\n");
+    envmgr_project_free(p);
 }
 
 /* ---- interpolation -------------------------------------------------------------------------- */
@@ -364,6 +397,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_key_warning, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unsupported_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_structure_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_volume_driver_warning, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interpolate_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interpolate_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interpolate_in_file, setup, teardown),
