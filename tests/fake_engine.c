@@ -45,12 +45,11 @@ static int wait_readable(fake_engine_t *f, int fd)
     return -1;
 }
 
-/* Reads one HTTP request (headers and a Content-Length body). 0 ok, -1 closed or failed. */
-static int read_request(fake_engine_t *f, int fd, envmgr_buf_t *in, size_t index)
+/* Reads until in holds at least need bytes. */
+static int fill(fake_engine_t *f, int fd, envmgr_buf_t *in, size_t need)
 {
     char chunk[16384];
-    char *end;
-    while (!(end = in->data ? strstr(in->data, "\r\n\r\n") : NULL)) {
+    while (in->len < need) {
         if (wait_readable(f, fd) < 0)
             return -1;
         ssize_t n = read(fd, chunk, sizeof(chunk));
@@ -58,21 +57,72 @@ static int read_request(fake_engine_t *f, int fd, envmgr_buf_t *in, size_t index
             return -1;
         envmgr_buf_add(in, chunk, (size_t)n);
     }
-    size_t header_len = (size_t)(end - in->data) + 4;
+    return 0;
+}
+
+/* Reads until in holds "\r\n" at or after pos; returns its offset or -1. */
+static long fill_line(fake_engine_t *f, int fd, envmgr_buf_t *in, size_t pos)
+{
+    for (;;) {
+        const char *nl = in->len > pos ? memmem(in->data + pos, in->len - pos, "\r\n", 2) : NULL;
+        if (nl)
+            return nl - in->data;
+        if (fill(f, fd, in, in->len + 1) < 0)
+            return -1;
+    }
+}
+
+/* Decodes a chunked body starting at pos into body; returns the offset after it or -1. */
+static long read_chunked(fake_engine_t *f, int fd, envmgr_buf_t *in, size_t pos, envmgr_buf_t *body)
+{
+    for (;;) {
+        long nl = fill_line(f, fd, in, pos);
+        if (nl < 0)
+            return -1;
+        size_t size = strtoul(in->data + pos, NULL, 16);
+        pos = (size_t)nl + 2;
+        if (fill(f, fd, in, pos + size + 2) < 0)
+            return -1;
+        envmgr_buf_add(body, in->data + pos, size);
+        pos += size + 2;
+        if (size == 0)
+            return (long)pos;
+    }
+}
+
+/* Reads one HTTP request (headers, then a Content-Length or chunked body). 0 ok, -1 closed. */
+static int read_request(fake_engine_t *f, int fd, envmgr_buf_t *in, size_t index)
+{
+    long end = fill_line(f, fd, in, 0);
+    while (end >= 0 && (size_t)end != 0 && memcmp(in->data + end - 2, "\r\n", 2) != 0)
+        end = fill_line(f, fd, in, (size_t)end + 2);
+    if (end < 0)
+        return -1;
+    size_t header_len = (size_t)end + 2;
     size_t body_len = 0;
-    for (char *p = in->data; p && p < end;) {
+    bool chunked = false;
+    for (char *p = in->data; p && p < in->data + header_len;) {
         if (strncasecmp(p, "Content-Length:", 15) == 0)
             body_len = strtoul(p + 15, NULL, 10);
+        if (strncasecmp(p, "Transfer-Encoding: chunked", 26) == 0)
+            chunked = true;
         char *nl = strstr(p, "\r\n");
         p = nl ? nl + 2 : NULL;
     }
-    while (in->len < header_len + body_len) {
-        if (wait_readable(f, fd) < 0)
+    envmgr_buf_t body = ENVMGR_BUF_INIT;
+    size_t used;
+    if (chunked) {
+        long after = read_chunked(f, fd, in, header_len, &body);
+        if (after < 0) {
+            envmgr_buf_free(&body);
             return -1;
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n <= 0)
+        }
+        used = (size_t)after;
+    } else {
+        if (fill(f, fd, in, header_len + body_len) < 0)
             return -1;
-        envmgr_buf_add(in, chunk, (size_t)n);
+        envmgr_buf_add(&body, in->data + header_len, body_len);
+        used = header_len + body_len;
     }
     if (index < FAKE_MAX_REQUESTS) {
         size_t line_len = strcspn(in->data, "\r\n");
@@ -81,9 +131,10 @@ static int read_request(fake_engine_t *f, int fd, envmgr_buf_t *in, size_t index
         if (http)
             *http = '\0';
         f->request_lines[index] = line;
-        envmgr_buf_add(&f->request_bodies[index], in->data + header_len, body_len);
+        f->request_bodies[index] = body;
+    } else {
+        envmgr_buf_free(&body);
     }
-    size_t used = header_len + body_len;
     memmove(in->data, in->data + used, in->len - used);
     in->len -= used;
     in->data[in->len] = '\0';

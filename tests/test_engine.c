@@ -7,6 +7,9 @@
 
 #include <cmocka.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -410,6 +413,56 @@ static void test_build_stream_error(void **state)
     remove_context(ctx);
 }
 
+static void test_build_context_tar(void **state)
+{
+    cleanup_free char *ctx = make_context();
+    envmgr_error_t err = {0};
+    /* a file larger than the pieces the tar is streamed in */
+    size_t big_len = 300001;
+    cleanup_free char *big = xmalloc(big_len);
+    for (size_t i = 0; i < big_len; i++)
+        big[i] = (char)('a' + i % 23);
+    cleanup_free char *big_path = xasprintf("%s/big.bin", ctx);
+    assert_int_equal(envmgr_write_file(big_path, big, big_len, &err), 0);
+    fake_reply_t replies[] = {
+        {.raw = fake_version("1.41")},
+        {.raw = fake_json(200, "{\"stream\":\"Successfully built 0123456789ab\\n\"}\n"
+                               "{\"aux\":{\"ID\":\"sha256:0123456789ab\"}}\n")},
+    };
+    fake_engine_t *f = fake_engine_start(replies, 2);
+    envmgr_engine_t *e = open_fake(f);
+    envmgr_build_options_t opts = {.context_dir = ctx};
+    assert_int_equal(envmgr_engine_image_build(e, &opts, NULL, NULL, &err), 0);
+    envmgr_engine_close(e);
+    assert_int_equal(fake_engine_stop(f, 2000), 2);
+
+    /* read the tar the fake received: sorted entries, ignored file absent, contents intact */
+    struct archive *a = archive_read_new();
+    archive_read_support_format_tar(a);
+    assert_int_equal(archive_read_open_memory(a, fake_engine_request_body(f, 1),
+                                              fake_engine_request_body_len(f, 1)),
+                     ARCHIVE_OK);
+    envmgr_buf_t names = ENVMGR_BUF_INIT;
+    struct archive_entry *entry;
+    while (archive_read_next_header(a, &entry) == ARCHIVE_OK) {
+        const char *name = archive_entry_pathname(entry);
+        envmgr_buf_addf(&names, "%s|", name);
+        if (strcmp(name, "big.bin") == 0) {
+            assert_int_equal(archive_entry_size(entry), big_len);
+            cleanup_free char *data = xmalloc(big_len);
+            assert_int_equal(archive_read_data(a, data, big_len), big_len);
+            assert_memory_equal(data, big, big_len);
+        }
+        assert_int_equal(archive_entry_uid(entry), 0);
+    }
+    archive_read_free(a);
+    assert_string_equal(str(&names), ".dockerignore|Dockerfile|big.bin|data.txt|sub/|");
+    envmgr_buf_free(&names);
+    fake_engine_free(f);
+    unlink(big_path);
+    remove_context(ctx);
+}
+
 static void test_context_digest(void **state)
 {
     cleanup_free char *ctx = make_context();
@@ -638,6 +691,7 @@ int main(void)
         cmocka_unit_test(test_unreachable_socket),
         cmocka_unit_test(test_version_negotiation),
         cmocka_unit_test(test_build_stream_error),
+        cmocka_unit_test(test_build_context_tar),
         cmocka_unit_test(test_context_digest),
         cmocka_unit_test(test_exec_against_fake),
         cmocka_unit_test(test_exec_timeout),
