@@ -65,37 +65,6 @@ static void test_chat_completion(void *ctx)
     TAP_ASSERT_INT_EQ(json_integer_value(json_object_get(usage, "total_tokens")), pt + ct);
 }
 
-/* Parses an SSE body: the data: payloads in order (strings), and whether [DONE] ended it. */
-static json_t *sse_events(const char *body, bool *done, char **bad_line)
-{
-    json_t *events = json_array();
-    *done = false;
-    *bad_line = NULL;
-    const char *p = body;
-    while (*p) {
-        const char *nl = strchr(p, '\n');
-        size_t n = nl ? (size_t)(nl - p) : strlen(p);
-        if (n > 0 && p[n - 1] == '\r')
-            n--;
-        if (n >= 5 && strncmp(p, "data:", 5) == 0) {
-            const char *v = p + 5;
-            size_t vn = n - 5;
-            if (vn && *v == ' ')
-                v++, vn--;
-            if (*done && !*bad_line)
-                *bad_line = tap_fmt("event after [DONE]: %.*s", (int)vn, v);
-            if (vn == 6 && strncmp(v, "[DONE]", 6) == 0)
-                *done = true;
-            else
-                json_array_append_new(events, json_stringn(v, vn));
-        } else if (n > 0 && *p != ':' && !*bad_line) {
-            *bad_line = tap_fmt("not an SSE data line: %.*s", (int)n, p);
-        }
-        p += nl ? (size_t)(nl - p) + 1 : n;
-    }
-    return events;
-}
-
 static void test_chat_stream(void *ctx)
 {
     envconn_t *env = ctx;
@@ -125,7 +94,7 @@ static void test_chat_stream(void *ctx)
     TAP_ASSERT_STR_CONTAINS(resp.content_type, "text/event-stream");
     bool done;
     cleanup_free char *bad = NULL;
-    cleanup_json json_t *events = sse_events(resp.body, &done, &bad);
+    cleanup_json json_t *events = suite_sse_parse(resp.body, &done, &bad);
     TAP_ASSERT(bad == NULL, "%s", bad);
     TAP_ASSERT(done, "stream did not end with data: [DONE]");
     TAP_ASSERT_INT_GE(json_array_size(events), 2);

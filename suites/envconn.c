@@ -170,6 +170,15 @@ static int service_url(const char *service, const char *override_var, const char
         return env_missing(host_var);
     if (!port || !*port)
         return env_missing(port_var);
+    char *end = NULL;
+    long number = strtol(port, &end, 10);
+    if (*end || number < 1 || number > 65535) {
+        cleanup_free char *what = tap_fmt("%s is not a port number", port_var);
+        cleanup_free char *detail =
+            tap_fmt("%s='%s': expected 1-65535 (run it with envtest run)", port_var, port);
+        tap_environment_failure(what, detail);
+        return -1;
+    }
     bool v6 = strchr(host, ':') != NULL;
     *base = tap_fmt(v6 ? "http://[%s]:%s" : "http://%s:%s", host, port);
     const char *ov = getenv(override_var);
@@ -477,6 +486,37 @@ int envconn_retry(int attempts, int base_ms, int (*fn)(void *ud), void *ud, int 
     if (slept_ms)
         *slept_ms = slept;
     return rc;
+}
+
+/* Parses an SSE body: the data: payloads in order (strings), and whether [DONE] ended it. */
+json_t *suite_sse_parse(const char *body, bool *done, char **bad_line)
+{
+    json_t *events = json_array();
+    *done = false;
+    *bad_line = NULL;
+    const char *p = body;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        if (n > 0 && p[n - 1] == '\r')
+            n--;
+        if (n >= 5 && strncmp(p, "data:", 5) == 0) {
+            const char *v = p + 5;
+            size_t vn = n - 5;
+            if (vn && *v == ' ')
+                v++, vn--;
+            if (*done && !*bad_line)
+                *bad_line = tap_fmt("event after [DONE]: %.*s", (int)vn, v);
+            if (vn == 6 && strncmp(v, "[DONE]", 6) == 0)
+                *done = true;
+            else
+                json_array_append_new(events, json_stringn(v, vn));
+        } else if (n > 0 && *p != ':' && !*bad_line) {
+            *bad_line = tap_fmt("not an SSE data line: %.*s", (int)n, p);
+        }
+        p += nl ? (size_t)(nl - p) + 1 : n;
+    }
+    return events;
 }
 
 /* ---- mock-service helpers ---- */

@@ -103,6 +103,11 @@ json_t *suite_http_json_at(const char *method, const char *base, const char *pat
 /* Convenience: builds a JSON value from a jansson format ("{s:s, s:i}", ...). */
 #define JSON_PACK(...) json_pack(__VA_ARGS__)
 
+/* Parses a server-sent-events body: the data: payloads in order (a JSON array of strings, new
+ * reference), *done when "data: [DONE]" ended it, *bad_line (malloc'ed) describing the first line
+ * that is not SSE or an event after [DONE]. */
+json_t *suite_sse_parse(const char *body, bool *done, char **bad_line);
+
 /* Retries fn (returning 0 on success) up to attempts times, sleeping base_ms, 2*base_ms, ...
  * between attempts. Returns 0 on success, else fn's last result; *used gets the attempts made. */
 int envconn_retry(int attempts, int base_ms, int (*fn)(void *ud), void *ud, int *used,

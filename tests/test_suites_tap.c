@@ -181,6 +181,80 @@ static void test_extract_sql(void **state)
     free(s);
 }
 
+static void test_bad_port_fails_loudly(void **state)
+{
+    (void)state;
+    setenv("ENVTEST_MOCK_LLM_HOST", "127.0.0.1", 1);
+    setenv("ENVTEST_MOCK_LLM_PORT", "80a", 1);
+    envconn_t env;
+    FILE *f = capture();
+    int rc = envconn_load(&env, ENVCONN_NEED_LLM);
+    finish(f);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(out_buf, "not ok 1 - environment: ENVTEST_MOCK_LLM_PORT is not a port"));
+    assert_non_null(strstr(out_buf, "ENVTEST_MOCK_LLM_PORT='80a': expected 1-65535"));
+    envconn_free(&env);
+}
+
+static void test_sse_parse(void **state)
+{
+    (void)state;
+    bool done;
+    char *bad;
+    json_t *ev = suite_sse_parse(": comment\r\ndata: {\"a\":1}\r\n\r\ndata:{\"b\":2}\n\n"
+                                 "data: [DONE]\n\n",
+                                 &done, &bad);
+    assert_true(done);
+    assert_null(bad);
+    assert_int_equal(json_array_size(ev), 2);
+    assert_string_equal(json_string_value(json_array_get(ev, 0)), "{\"a\":1}");
+    assert_string_equal(json_string_value(json_array_get(ev, 1)), "{\"b\":2}");
+    json_decref(ev);
+
+    ev = suite_sse_parse("data: x\n\nHTTP/1.1 oops\n", &done, &bad);
+    assert_false(done);
+    assert_non_null(bad);
+    assert_non_null(strstr(bad, "not an SSE data line: HTTP/1.1 oops"));
+    free(bad);
+    json_decref(ev);
+
+    ev = suite_sse_parse("data: [DONE]\n\ndata: late\n\n", &done, &bad);
+    assert_true(done);
+    assert_non_null(bad);
+    assert_non_null(strstr(bad, "event after [DONE]: late"));
+    free(bad);
+    json_decref(ev);
+}
+
+static int fails_twice(void *ud)
+{
+    int *calls = ud;
+    return ++*calls <= 2 ? -1 : 0;
+}
+
+static int always_fails(void *ud)
+{
+    int *calls = ud;
+    ++*calls;
+    return -7;
+}
+
+static void test_retry_backoff(void **state)
+{
+    (void)state;
+    int calls = 0, used = 0;
+    long slept = 0;
+    assert_int_equal(envconn_retry(5, 10, fails_twice, &calls, &used, &slept), 0);
+    assert_int_equal(calls, 3);
+    assert_int_equal(used, 3);
+    assert_int_equal(slept, 10 + 20); /* doubling backoff */
+    calls = 0;
+    assert_int_equal(envconn_retry(3, 1, always_fails, &calls, &used, &slept), -7);
+    assert_int_equal(calls, 3);
+    assert_int_equal(used, 3);
+    assert_int_equal(slept, 1 + 2); /* no sleep after the last attempt */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -190,6 +264,9 @@ int main(void)
         cmocka_unit_test(test_database_url),
         cmocka_unit_test(test_missing_variable_fails_loudly),
         cmocka_unit_test(test_extract_sql),
+        cmocka_unit_test(test_bad_port_fails_loudly),
+        cmocka_unit_test(test_sse_parse),
+        cmocka_unit_test(test_retry_backoff),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(out_buf);
