@@ -274,8 +274,8 @@ static int spawn_process(const envmgr_suite_spec_t *spec, char **env, int out_fd
     sigdelset(&all, SIGSTOP);
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-                                        POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setflags(&attr,
+                             POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     const char *file = spec->argv.items[0];
     int rc = strchr(file, '/') ? posix_spawn(pid, file, &fa, &attr, spec->argv.items, env)
                                : posix_spawnp(pid, file, &fa, &attr, spec->argv.items, env);
