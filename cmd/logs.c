@@ -108,6 +108,8 @@ int cmd_logs(int argc, char **argv, envtest_globals_t *g)
     for (size_t i = 0; i < services.n && code == ENVTEST_EXIT_OK; i++) {
         cleanup_free char *id = NULL;
         if (envmgr_service_container(engine, project->name, services.items[i], &id, &err) < 0) {
+            if (optind >= argc && err.kind == ENVMGR_E_NOT_FOUND)
+                continue; /* all services asked: show those that have a container */
             code = envtest_report_error(&err);
             break;
         }
