@@ -14,4 +14,8 @@ if(ENVTEST_FUZZ)
   envtest_target_defaults(fuzz_compose)
   target_compile_options(fuzz_compose PRIVATE -fsanitize=fuzzer,address,undefined)
   target_link_options(fuzz_compose PRIVATE -fsanitize=fuzzer,address,undefined)
+  # Replays the committed corpus (no fuzzing): a quick regression check in fuzz builds.
+  add_test(NAME fuzz_compose_corpus
+           COMMAND fuzz_compose -runs=0 ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/compose)
+  set_tests_properties(fuzz_compose_corpus PROPERTIES LABELS unit TIMEOUT 120)
 endif()
