@@ -334,6 +334,8 @@ static void test_qdrant_errors(void *ctx)
     cleanup_free char *upath = tap_fmt("%s/points?wait=true", col.path);
     cleanup_json json_t *ur = suite_http_json("PUT", env->vector_url, upath, bad_up, 400);
     TAP_RETURN_IF_FAILED();
+    const char *umsg = json_string_value(json_object_get(json_object_get(ur, "status"), "error"));
+    TAP_ASSERT(umsg && *umsg, "refused upsert without {\"status\":{\"error\":...}}");
     cleanup_free char *cpath = tap_fmt("%s/points/count", col.path);
     cleanup_json json_t *call = json_pack("{s:b}", "exact", 1);
     cleanup_json json_t *cr = suite_http_json("POST", env->vector_url, cpath, call, 200);
@@ -350,6 +352,7 @@ static void test_admin_journal(void *ctx)
         json_pack("{s:s, s:s}", "model", embedding_model(env), "input", marker);
     cleanup_json json_t *r = suite_http_json("POST", env->openai_url, "/embeddings", req, 200);
     TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_INT_EQ(json_array_size(json_object_get(r, "data")), 1);
     cleanup_json json_t *j = suite_http_json("GET", env->llm_url, "/__admin/requests", NULL, 200);
     TAP_RETURN_IF_FAILED();
     json_t *list = json_is_array(j) ? j : json_object_get(j, "requests");

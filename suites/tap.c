@@ -34,7 +34,7 @@ static FILE *tap_out(void)
     return tap.out ? tap.out : stdout;
 }
 
-static char *tap_vfmt(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static char *tap_vfmt(const char *fmt, va_list ap)
 {
     char *s = NULL;
     if (vasprintf(&s, fmt, ap) < 0) {
