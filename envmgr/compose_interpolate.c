@@ -364,7 +364,7 @@ int compose_shell_split(const char *s, envmgr_strv_t *out, envmgr_error_t *err)
     envmgr_buf_t word = ENVMGR_BUF_INIT;
     bool in_word = false;
     for (const char *p = s;; p++) {
-        if (!*p || ((*p == ' ' || *p == '\t' || *p == '\n') && true)) {
+        if (!*p || *p == ' ' || *p == '\t' || *p == '\n') {
             if (in_word) {
                 envmgr_strv_push(out, word.data ? word.data : "");
                 envmgr_buf_reset(&word);
