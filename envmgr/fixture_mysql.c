@@ -285,9 +285,12 @@ static int check_warnings(MYSQL *c, const char *where, envmgr_error_t *err)
         if (res)
             mysql_free_result(res);
     }
-    return envmgr_error_set(err, ENVMGR_E_CONFIG, 0,
-                            "%s: MySQL refused a value (%s; rows count from the first data row)",
-                            where, msg);
+    const char *at = strstr(msg, "at row ");
+    unsigned long long row = at ? strtoull(at + 7, NULL, 10) : 0;
+    if (row > 0)
+        return envmgr_error_set(err, ENVMGR_E_CONFIG, 0,
+                                "%s: data row %llu: MySQL refused a value: %s", where, row, msg);
+    return envmgr_error_set(err, ENVMGR_E_CONFIG, 0, "%s: MySQL refused a value: %s", where, msg);
 }
 
 static int load_into(fx_load_ctx_t *ctx, infile_t *in, const char *stage, envmgr_error_t *err)
