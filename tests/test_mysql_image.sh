@@ -75,8 +75,11 @@ contains() { grep -q -- "$2" <<<"$1"; }
 exec_in() {
     local c="$1" id
     shift
+    local cmd="" a # a JSON array of the arguments (jq --args would take "-c" as its own option)
+    for a in "$@"; do cmd+="$(jq -n --arg a "$a" '$a'),"; done
+    cmd="[${cmd%,}]"
     id="$(docker_api_ok POST "/containers/$c/exec" -H 'Content-Type: application/json' \
-        -d "$(jq -n '{AttachStdout: true, AttachStderr: true, Cmd: $ARGS.positional}' --args "$@")" |
+        -d "$(jq -n --argjson cmd "$cmd" '{AttachStdout: true, AttachStderr: true, Cmd: $cmd}')" |
         jq -r .Id)" || return 255
     docker_api POST "/exec/$id/start" -H 'Content-Type: application/json' \
         -d '{"Detach": false, "Tty": false}' >/dev/null 2>&1
@@ -157,6 +160,8 @@ contains "$LOGS_AT_HEALTHY" 'init process done'
 ok $? "the set-up had finished when healthcheck.sh first passed" "$(tail -n 5 <<<"$LOGS_AT_HEALTHY")"
 contains "$LOGS_AT_HEALTHY" 'initdb shell step: MYSQL_DATABASE=seoul'
 ok $? "initdb.d/*.sh ran with the environment"
+
+is "$(exec_in "$c1" /bin/sh -c '[ "$(cat /proc/1/comm)" = mariadbd ]')" 0 "mariadbd runs as PID 1 (signals reach it)"
 
 port="$(host_port "$c1")"
 echo "# published on 127.0.0.1:$port"
