@@ -3,7 +3,9 @@
  * socket. Needs the test image envtest-test-busybox:latest (built by test_engine_docker) or builds
  * it from tests/images/busybox with /bin/busybox.
  *   usage: engine_bench [iterations=100] [source-dir]
- * Prints: "ping median X.XXX ms", "exec median X.XXX ms" (plus min and p90). */
+ * Prints: "ping median X.XXX ms", "container inspect median ...", "exec median X.XXX ms" (plus
+ * min and p90). An exec round trip is exec create + attached start (the engine runs the process:
+ * most of the time) + exec inspect. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +82,15 @@ static int bench_exec(envmgr_engine_t *e, int n, double *samples, envmgr_error_t
     if (envmgr_engine_container_create(e, name, config, &id, err) < 0)
         return -1;
     int r = envmgr_engine_container_start(e, id, err);
+    /* a plain JSON round trip on the same container, for comparison with exec */
+    for (int i = 0; r == 0 && i < n; i++) {
+        cleanup_json json_t *info = NULL;
+        double t0 = now_us();
+        r = envmgr_engine_container_inspect(e, id, &info, err);
+        samples[i] = now_us() - t0;
+    }
+    if (r == 0)
+        report("container inspect", samples, n);
     const char *argv[] = {"true", NULL};
     for (int i = 0; r == 0 && i < n; i++) {
         int code = -1;
