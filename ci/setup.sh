@@ -70,7 +70,11 @@ main() {
                 ci_log "note: optional package $p is not available here; skipped"
             fi
         done
-        ci_sudo apt-get install -y -q --no-install-recommends "${missing[@]}" "${available_optional[@]}" ||
+        # On CI machines (CI=true, thrown away afterwards) dpkg skips its fsync per file: faster.
+        local dpkg_opts=()
+        [ "${CI:-}" = true ] && dpkg_opts=(-o Dpkg::Options::=--force-unsafe-io)
+        ci_sudo apt-get install -y -q --no-install-recommends "${dpkg_opts[@]}" \
+            "${missing[@]}" "${available_optional[@]}" ||
             ci_die "apt-get install failed for: ${missing[*]} ${available_optional[*]}"
     fi
     ci_section_end
