@@ -1,11 +1,24 @@
 /* Compose files -> envtest's own model. Parsed with libyaml (anchors, aliases, merge keys `<<`),
  * interpolated exactly as the Compose specification says (${V}, $V, ${V:-d}, ${V-d}, ${V:?e},
- * ${V?e}, $$; process environment first, then a .env file beside the compose file, then
- * opts->extra_vars), validated with file:line:column in every error.
+ * ${V?e}, ${V:+a}, ${V+a}, $$, nested defaults; process environment first, then a .env file
+ * beside the compose file, then opts->extra_vars), validated with file:line:column in every error.
+ * Values are interpolated, keys are not; .env and env_file values are interpolated too, except
+ * single-quoted ones.
+ *
+ * Supported: name; services.*: image, build (string, or context/dockerfile/args), command and
+ * entrypoint (string: split as a shell does; list), environment and labels (mapping or list),
+ * env_file (string/list/{path, required}), ports (every short and long form), expose,
+ * healthcheck, depends_on (list or mapping with condition/required), volumes (short and long:
+ * volume, bind, tmpfs), tmpfs, working_dir, user, init, hostname, x-envtest. Accepted and
+ * ignored: restart (silently), platform, profiles and networks other than default (warnings).
+ * Top level: services, volumes (name, external, labels), networks (default only; others warn),
+ * x-* (x-envtest kept as JSON). Rejected: container_name (envtest names containers), include,
+ * top-level secrets/configs.
  *
  * Unknown keys: a warning through envmgr_log with file:line. Keys that would change meaning if
- * ignored (network_mode, privileged, pid, ipc, cap_add, devices, deploy, ...): ENVMGR_E_CONFIG
- * naming file:line:column and the key. */
+ * ignored (network_mode, privileged, pid, ipc, cap_add, cap_drop, devices, security_opt, deploy,
+ * extends, secrets, configs, links, external_links, volumes_from, userns_mode, sysctls,
+ * ulimits): ENVMGR_E_CONFIG naming file:line:column and the key. */
 #ifndef ENVMGR_COMPOSE_H
 #define ENVMGR_COMPOSE_H
 

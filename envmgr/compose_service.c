@@ -94,6 +94,15 @@ static int field_platform(compose_ctx_t *ctx, envmgr_service_t *svc, const compo
     return 0;
 }
 
+static int field_profiles(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
+                          const char *path)
+{
+    envmgr_warn("%s:%d: service '%s': 'profiles' ignored: envtest starts every service (name the "
+                "ones you want with `envtest up SERVICE...`)",
+                ctx->file, node->line, svc->name);
+    return 0;
+}
+
 static int field_networks(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
                           const char *path)
 {
@@ -442,6 +451,7 @@ static const struct {
     {"networks", field_networks},
     {"platform", field_platform},
     {"ports", field_ports},
+    {"profiles", field_profiles},
     {"restart", field_ignore},
     {"tmpfs", field_tmpfs},
     {"user", field_user},

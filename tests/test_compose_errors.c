@@ -24,17 +24,21 @@ static void test_unknown_key_warning(void **state)
                                "\n"
                                "    foo: bar\n"
                                "    platform: linux/amd64\n"
+                               "    profiles: [debug]\n"
                                "networks:\n"
                                "  default:\n"
                                "  backend:\n"
                                "x-anything: 1\n"
                                "whatever: 2\n");
-    assert_string_equal(warned(), "compose.yaml:11: unknown top-level key 'whatever' ignored\n"
-                                  "compose.yaml:9: network 'backend' ignored: envtest uses one "
+    assert_string_equal(warned(), "compose.yaml:12: unknown top-level key 'whatever' ignored\n"
+                                  "compose.yaml:10: network 'backend' ignored: envtest uses one "
                                   "network per project\n"
                                   "compose.yaml:5: unknown key 'foo' in service 'x' ignored\n"
                                   "compose.yaml:6: service 'x': 'platform' ignored: envtest runs "
-                                  "the engine's own platform\n");
+                                  "the engine's own platform\n"
+                                  "compose.yaml:7: service 'x': 'profiles' ignored: envtest starts "
+                                  "every service (name the ones you want with `envtest up "
+                                  "SERVICE...`)\n");
     envmgr_project_free(p);
 }
 
