@@ -8,6 +8,8 @@
 static volatile sig_atomic_t interrupted_flag;
 
 static void error_vset(envmgr_error_t *err, enum envmgr_error_kind kind, int code, const char *fmt,
+                       va_list ap) ENVMGR_PRINTF(4, 0);
+static void error_vset(envmgr_error_t *err, enum envmgr_error_kind kind, int code, const char *fmt,
                        va_list ap)
 {
     err->kind = kind;
