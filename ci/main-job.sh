@@ -6,7 +6,7 @@
 #
 # Environment: ENVTEST_SKIP_SETUP=1 (no ci/setup.sh), ENVTEST_JOBS (build jobs), ENVTEST_KEEP=1
 # (leave the environment up at the end: no down),
-# ENVTEST_BUILD_DIR (default build).
+# ENVTEST_BUILD_DIR (default build; relative to the repository or absolute).
 set -euo pipefail
 # shellcheck source=ci/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -14,7 +14,11 @@ cd "$ENVTEST_ROOT"
 
 JOBS="${ENVTEST_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 BUILD_DIR="${ENVTEST_BUILD_DIR:-build}"
-ENVTEST="$ENVTEST_ROOT/$BUILD_DIR/cmd/envtest"
+case "$BUILD_DIR" in /*) ;; *) BUILD_DIR="$ENVTEST_ROOT/$BUILD_DIR" ;; esac
+# compose/compose.yaml finds the mocks' build contexts through it (absolute: it resolves relative
+# paths against the compose file's folder)
+export ENVTEST_BUILD_DIR="$BUILD_DIR"
+ENVTEST="$BUILD_DIR/cmd/envtest"
 START="$(ci_now)"
 
 if [ "${ENVTEST_SKIP_SETUP:-}" != 1 ]; then

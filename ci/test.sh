@@ -9,7 +9,8 @@
 # Ends with "N passed, N failed" (the ctest runs' tests); exit status 0 only when every step passed.
 #
 # Environment: ENVTEST_JOBS (build jobs, default nproc), ENVTEST_SKIP_SETUP=1, ENVTEST_SKIP_ASAN=1,
-# ENVTEST_DOCKER_CTEST_JOBS (parallel docker tests, default 1), ENVTEST_BUILD_DIR (default build),
+# ENVTEST_DOCKER_CTEST_JOBS (parallel docker tests, default 1), ENVTEST_BUILD_DIR (default build;
+# relative to the repository or absolute),
 # ENVTEST_ASAN_BUILD_DIR (default build-asan).
 set -euo pipefail
 # shellcheck source=ci/lib.sh
@@ -18,6 +19,10 @@ cd "$ENVTEST_ROOT"
 
 JOBS="${ENVTEST_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 BUILD_DIR="${ENVTEST_BUILD_DIR:-build}"
+case "$BUILD_DIR" in /*) ;; *) BUILD_DIR="$ENVTEST_ROOT/$BUILD_DIR" ;; esac
+# compose/compose.yaml finds the mocks' build contexts through it (absolute: it resolves relative
+# paths against the compose file's folder)
+export ENVTEST_BUILD_DIR="$BUILD_DIR"
 ASAN_BUILD_DIR="${ENVTEST_ASAN_BUILD_DIR:-build-asan}"
 TOTAL_START="$(ci_now)"
 tests_passed=0 tests_failed=0 tests_skipped=0
