@@ -405,10 +405,14 @@ static void progress_cb(void *userdata, const envmgr_run_event_t *ev)
             fprintf(l->out, "RETRY   %s (attempt %d failed)\n", ev->suite->name, ev->attempt);
         }
         break;
-    case ENVMGR_RUN_SUITE_FINISHED:
+    case ENVMGR_RUN_SUITE_FINISHED: {
+        envmgr_error_t err = {0}; /* the full entry, before the runner compacts it */
+        if (envmgr_report_save_suite(ev->result, ev->run_dir, &err) < 0)
+            fprintf(stderr, "envtest: warning: %s\n", err.message);
         live_remove(l, ev->suite);
         live_finished(l, ev->result);
         break;
+    }
     case ENVMGR_RUN_INTERRUPTING:
         live_clear(l);
         fprintf(stderr, "envtest: interrupted: stopping %zu running suite%s\n", l->n_running,
@@ -587,8 +591,8 @@ static void github_outputs(const json_t *report, const char *run_dir)
 static int write_reports(const envmgr_run_result_t *run, const json_t *report, const run_cli_t *o)
 {
     envmgr_error_t err = {0};
-    if (envmgr_report_write(report, run->run_dir, &err) < 0 ||
-        (o->report_dir && envmgr_report_write(report, o->report_dir, &err) < 0))
+    if (envmgr_report_write_run(run, report, run->run_dir, &err) < 0 ||
+        (o->report_dir && envmgr_report_write_run(run, report, o->report_dir, &err) < 0))
         return envtest_report_error(&err);
     cleanup_free char *tmp = xasprintf("%s/.latest.tmp", RUNS_DIR);
     cleanup_free char *latest = xasprintf("%s/latest", RUNS_DIR);
@@ -659,6 +663,7 @@ int cmd_run(int argc, char **argv, envtest_globals_t *g)
         .shard_index = o.shard_k,
         .shard_count = o.shard_n,
         .progress = progress_cb,
+        .compact_finished = true,
         .userdata = &ctx,
     };
 #ifdef ENVTEST_HAVE_ISOLATION

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define SLOWEST 5
 #define COMMON_ERRORS 10
@@ -102,7 +103,7 @@ static json_t *attempt_json(const envmgr_suite_attempt_t *a)
     return j;
 }
 
-static json_t *suite_json(const envmgr_suite_result_t *s)
+json_t *envmgr_report_suite_json(const envmgr_suite_result_t *s)
 {
     const envmgr_suite_attempt_t *last = envmgr_suite_result_last(s);
     json_t *tags = json_array();
@@ -157,7 +158,7 @@ json_t *envmgr_report_from_run(const envmgr_run_result_t *run)
 {
     json_t *suites = json_array();
     for (size_t i = 0; i < run->n_suites; i++)
-        json_array_append_new(suites, suite_json(&run->suites[i]));
+        json_array_append_new(suites, envmgr_report_suite_json(&run->suites[i]));
     sort_suites(suites);
     json_t *report =
         json_pack("{s:i, s:s, s:b, s:o, s:{s:o, s:o}, s:o}", "schema_version", 1, "run_id",
@@ -241,13 +242,8 @@ static json_t *breakdown_of(const json_t *suite, int status, counts_t *c)
         failed = total - passed;
         skipped = todo = 0;
     }
-    const json_t *tests = json_object_get(suite, "tests");
-    double sum = 0;
-    size_t i;
-    json_t *t;
-    json_array_foreach(tests, i, t) sum += real_at(t, "duration");
-    double avg =
-        json_array_size(tests) ? sum / (double)json_array_size(tests) : real_at(suite, "duration");
+    /* the time per test of the suite's final attempt (the whole suite's when it has none) */
+    double avg = real_at(suite, "duration") / (double)(total > 0 ? total : 1);
     c->tests += total;
     c->tests_passed += passed;
     c->tests_failed += failed;
@@ -575,4 +571,88 @@ int envmgr_report_find_run(const char *runs_dir, const char *run, char **out, en
                                 runs_dir);
     *out = xasprintf("%s/%s", runs_dir, best);
     return 0;
+}
+
+/* ---- streamed writing (memory independent of the number of suites) ------------------------ */
+
+int envmgr_report_save_suite(const envmgr_suite_result_t *suite, const char *run_dir,
+                             envmgr_error_t *err)
+{
+    cleanup_free char *path = envmgr_suite_file_name(run_dir, suite->spec->name, ".suite.json");
+    json_t *j = envmgr_report_suite_json(suite);
+    int rc = json_dump_file(j, path, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(j);
+    if (rc < 0)
+        return envmgr_error_errno(err, errno, "report: writing %s", path);
+    return 0;
+}
+
+static json_t *load_saved_suite(void *userdata, const json_t *light)
+{
+    const char *run_dir = userdata;
+    cleanup_free char *path = envmgr_suite_file_name(
+        run_dir, json_string_value(json_object_get(light, "name")), ".suite.json");
+    json_t *full = json_load_file(path, 0, NULL);
+    return full ? full : json_incref((json_t *)light);
+}
+
+static int dump_json_streamed(const json_t *light, const char *run_dir, FILE *f)
+{
+    fputs("{\n", f);
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)light, key, value)
+    {
+        if (strcmp(key, "suites") == 0)
+            continue;
+        fprintf(f, "  \"%s\": ", key);
+        if (json_dumpf(value, f, JSON_ENCODE_ANY | JSON_COMPACT | JSON_PRESERVE_ORDER) < 0)
+            return -1;
+        fputs(",\n", f);
+    }
+    fputs("  \"suites\": [", f);
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(light, "suites"), i, s)
+    {
+        json_t *full = load_saved_suite((void *)run_dir, s);
+        fputs(i ? ",\n    " : "\n    ", f);
+        int rc = json_dumpf(full, f, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(full);
+        if (rc < 0)
+            return -1;
+    }
+    fputs("\n  ]\n}\n", f);
+    return ferror(f) ? -1 : 0;
+}
+
+static int write_streamed(const char *dir, const char *name, const json_t *light,
+                          const char *run_dir, bool junit, envmgr_error_t *err)
+{
+    cleanup_free char *path = xasprintf("%s/%s", dir, name);
+    cleanup_free char *tmp = xasprintf("%s/.%s.tmp", dir, name);
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL)
+        return envmgr_error_errno(err, errno, "report: writing %s", tmp);
+    int rc = junit ? envmgr_report_junit_file(light, load_saved_suite, (void *)run_dir, f)
+                   : dump_json_streamed(light, run_dir, f);
+    if (fclose(f) != 0 || rc < 0 || rename(tmp, path) < 0) {
+        int e = errno;
+        unlink(tmp);
+        return envmgr_error_errno(err, e, "report: writing %s", path);
+    }
+    return 0;
+}
+
+int envmgr_report_write_run(const envmgr_run_result_t *run, const json_t *light, const char *dir,
+                            envmgr_error_t *err)
+{
+    if (envmgr_mkdir_p(dir, 0755, err) < 0)
+        return -1;
+    if (write_streamed(dir, "report.json", light, run->run_dir, false, err) < 0 ||
+        write_streamed(dir, "junit.xml", light, run->run_dir, true, err) < 0)
+        return -1;
+    envmgr_buf_t b = ENVMGR_BUF_INIT;
+    envmgr_report_markdown(light, &b);
+    return write_buf(dir, "summary.md", &b, err);
 }

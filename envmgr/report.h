@@ -10,7 +10,7 @@
  *                tests: [{number, name, status, duration, message, file, line, severity,
  *                reason}]}],                                  (sorted by name)
  *    "test_breakdown": {suite: {total_tests, passed_tests, failed_tests, skipped_tests, todo_tests,
- *                               avg_execution_time, attempts}},
+ *                               avg_execution_time (suite time / tests), attempts}},
  *    "performance_analysis": {min_execution_time, max_execution_time, avg_execution_time,
  *                             slowest_suites: [{name, execution_time}] (5),
  *                             slowest_tests: [{suite, name, execution_time}] (5)},
@@ -24,6 +24,7 @@
 #define ENVMGR_REPORT_H
 
 #include <jansson.h>
+#include <stdio.h>
 
 #include "error.h"
 #include "runner.h"
@@ -45,6 +46,27 @@ void envmgr_report_junit(const json_t *report, envmgr_buf_t *out);
 void envmgr_report_markdown(const json_t *report, envmgr_buf_t *out);
 /* GitHub Actions workflow commands: one ::error (or ::warning for flaky) per failure. */
 void envmgr_report_github_annotations(const json_t *report, envmgr_buf_t *out);
+
+/* One suite's entry of report.json. */
+json_t *envmgr_report_suite_json(const envmgr_suite_result_t *suite);
+
+/* Streamed reports, for runs of any size (memory independent of the number of suites and tests):
+ * the CLI saves each suite's full entry when it finishes (<run_dir>/<suite>.suite.json) and lets
+ * the runner compact it (envmgr_run_options_t.compact_finished); at the end, `light` =
+ * envmgr_report_from_run(run) carries the same analysis, and envmgr_report_write_run writes
+ * report.json and junit.xml into dir suite by suite from the saved entries, and summary.md. */
+int envmgr_report_save_suite(const envmgr_suite_result_t *suite, const char *run_dir,
+                             envmgr_error_t *err);
+int envmgr_report_write_run(const envmgr_run_result_t *run, const json_t *light, const char *dir,
+                            envmgr_error_t *err);
+
+/* Returns a new reference to the full entry of a suite given its entry in a report (which may have
+ * been compacted). */
+typedef json_t *(*envmgr_report_suite_loader)(void *userdata, const json_t *suite);
+/* junit.xml into out, one suite at a time (each loaded with load, or the report's own entry when
+ * load is NULL). Returns -1 on a write error (errno). */
+int envmgr_report_junit_file(const json_t *report, envmgr_report_suite_loader load, void *userdata,
+                             FILE *out);
 
 /* Writes report.json, junit.xml and summary.md into dir (created if needed). */
 int envmgr_report_write(const json_t *report, const char *dir, envmgr_error_t *err);

@@ -230,6 +230,19 @@ static void junit_suite(envmgr_buf_t *out, const json_t *suite, tally_t *total)
     total->skipped += n.skipped;
 }
 
+static void junit_header(envmgr_buf_t *out, const json_t *report, const tally_t *total)
+{
+    const json_t *summary = json_object_get(report, "summary");
+    envmgr_buf_adds(out,
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"envtest\"");
+    envmgr_buf_addf(out, " tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" time=\"%.3f\"",
+                    total->tests, total->failures, total->errors, total->skipped,
+                    json_number_value(json_object_get(summary, "total_execution_time")));
+    if (str_at(summary, "start"))
+        attr(out, "timestamp", str_at(summary, "start"));
+    envmgr_buf_adds(out, ">\n");
+}
+
 void envmgr_report_junit(const json_t *report, envmgr_buf_t *out)
 {
     envmgr_buf_t body = ENVMGR_BUF_INIT;
@@ -237,16 +250,41 @@ void envmgr_report_junit(const json_t *report, envmgr_buf_t *out)
     size_t i;
     json_t *s;
     json_array_foreach(json_object_get(report, "suites"), i, s) junit_suite(&body, s, &total);
-    const json_t *summary = json_object_get(report, "summary");
-    envmgr_buf_adds(out,
-                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"envtest\"");
-    envmgr_buf_addf(out, " tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" time=\"%.3f\"",
-                    total.tests, total.failures, total.errors, total.skipped,
-                    json_number_value(json_object_get(summary, "total_execution_time")));
-    if (str_at(summary, "start"))
-        attr(out, "timestamp", str_at(summary, "start"));
-    envmgr_buf_adds(out, ">\n");
+    junit_header(out, report, &total);
     envmgr_buf_add(out, body.data ? body.data : "", body.len);
     envmgr_buf_adds(out, "</testsuites>\n");
     envmgr_buf_free(&body);
+}
+
+int envmgr_report_junit_file(const json_t *report, envmgr_report_suite_loader load, void *userdata,
+                             FILE *out)
+{
+    FILE *body = tmpfile(); /* the totals in the header are known only at the end */
+    if (body == NULL)
+        return -1;
+    tally_t total = {0};
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(report, "suites"), i, s)
+    {
+        json_t *full = load ? load(userdata, s) : json_incref(s);
+        envmgr_buf_t b = ENVMGR_BUF_INIT;
+        junit_suite(&b, full, &total);
+        fwrite(b.data ? b.data : "", 1, b.len, body);
+        envmgr_buf_free(&b);
+        json_decref(full);
+    }
+    envmgr_buf_t head = ENVMGR_BUF_INIT;
+    junit_header(&head, report, &total);
+    fwrite(head.data, 1, head.len, out);
+    envmgr_buf_free(&head);
+    rewind(body);
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), body)) > 0)
+        fwrite(buf, 1, n, out);
+    fputs("</testsuites>\n", out);
+    bool failed = ferror(body) || ferror(out);
+    fclose(body);
+    return failed ? -1 : 0;
 }

@@ -94,6 +94,7 @@ static void emit(run_state_t *run, enum envmgr_run_event_kind kind, const envmgr
         .finished = run->finished,
         .failed = run->failed,
         .elapsed_ms = envmgr_now_ms() - run->start_mono,
+        .run_dir = run->result->run_dir,
     };
     run->opts->progress(run->opts->userdata, &ev);
 }
@@ -480,8 +481,11 @@ static void record_attempt(job_t *job)
     }
     run->running--;
     job_free(job);
-    if (!retry)
+    if (!retry) {
         emit(run, ENVMGR_RUN_SUITE_FINISHED, spec, res->n_attempts, res);
+        if (run->opts->compact_finished)
+            envmgr_suite_result_compact(res, 5);
+    }
     schedule(run);
 }
 
@@ -508,16 +512,60 @@ static void job_complete(job_t *job)
 
 /* ---- scheduling ---------------------------------------------------------------------------- */
 
-static char *output_file_name(const char *dir, const char *name, int attempt)
+char *envmgr_suite_file_name(const char *dir, const char *name, const char *suffix)
 {
     cleanup_free char *safe = xstrdup(name);
     for (char *c = safe; *c; c++)
         if (!(((*c | 32) >= 'a' && (*c | 32) <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' ||
               *c == '_' || *c == '.'))
             *c = '_';
+    return xasprintf("%s/%s%s", dir, safe, suffix);
+}
+
+static char *output_file_name(const char *dir, const char *name, int attempt)
+{
     if (attempt == 1)
-        return xasprintf("%s/%s.out", dir, safe);
-    return xasprintf("%s/%s.attempt%d.out", dir, safe, attempt);
+        return envmgr_suite_file_name(dir, name, ".out");
+    cleanup_free char *suffix = xasprintf(".attempt%d.out", attempt);
+    return envmgr_suite_file_name(dir, name, suffix);
+}
+
+static void compact_tap(envmgr_tap_result_t *tap, size_t keep_slowest)
+{
+    size_t slowest[16];
+    size_t n_slow = 0;
+    keep_slowest = keep_slowest > 16 ? 16 : keep_slowest;
+    for (size_t i = 0; i < tap->n_tests; i++) {
+        if (tap->tests[i].status != ENVMGR_TAP_PASSED)
+            continue;
+        size_t pos = n_slow;
+        while (pos > 0 && tap->tests[slowest[pos - 1]].duration_ms < tap->tests[i].duration_ms)
+            pos--;
+        if (pos >= keep_slowest)
+            continue;
+        if (n_slow < keep_slowest)
+            n_slow++;
+        memmove(&slowest[pos + 1], &slowest[pos], (n_slow - pos - 1) * sizeof(*slowest));
+        slowest[pos] = i;
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < tap->n_tests; i++) {
+        bool keep = tap->tests[i].status != ENVMGR_TAP_PASSED;
+        for (size_t k = 0; k < n_slow && !keep; k++)
+            keep = slowest[k] == i;
+        if (keep)
+            tap->tests[w++] = tap->tests[i];
+        else
+            envmgr_tap_test_clear(&tap->tests[i]);
+    }
+    tap->n_tests = w;
+}
+
+void envmgr_suite_result_compact(envmgr_suite_result_t *suite, size_t keep_slowest)
+{
+    for (size_t a = 0; a < suite->n_attempts; a++)
+        if (suite->attempts[a].tap != NULL)
+            compact_tap(suite->attempts[a].tap, keep_slowest);
 }
 
 static void start_job(run_state_t *run, pending_t p)

@@ -121,6 +121,7 @@ typedef struct envmgr_run_event {
     const envmgr_suite_result_t *result; /* FINISHED only */
     size_t total, running, finished, failed;
     int64_t elapsed_ms;
+    const char *run_dir;
 } envmgr_run_event_t;
 
 typedef void (*envmgr_run_progress_cb)(void *userdata, const envmgr_run_event_t *event);
@@ -142,6 +143,10 @@ typedef struct envmgr_run_options {
     const char *run_id;           /* or NULL: generated (20261124T063012Z-1a2b) */
     const envmgr_kvlist_t *env;   /* added to every suite's environment (envtest env), or NULL */
     int shard_index, shard_count; /* recorded in the result only */
+    /* After a suite's FINISHED event, drop its passing test records except the 5 slowest (the
+     * progress callback saves the full suite first: envmgr_report_save_suite), so that memory does
+     * not grow with the number of suites. */
+    bool compact_finished;
     envmgr_run_progress_cb progress;
     envmgr_run_before_cb before_suite;
     envmgr_run_after_cb after_suite;
@@ -154,6 +159,13 @@ typedef struct envmgr_run_options {
  * ENVTEST_ATTEMPT and ENVTEST_RUN_DIR in its environment. */
 int envmgr_runner_run(const envmgr_suite_list_t *suites, const envmgr_run_options_t *opts,
                       envmgr_run_result_t **out, envmgr_error_t *err);
+
+/* Drops a suite's passing test records except the `keep_slowest` slowest (failures, skips and
+ * TODOs stay). */
+void envmgr_suite_result_compact(envmgr_suite_result_t *suite, size_t keep_slowest);
+
+/* <dir>/<name with [^A-Za-z0-9._-] as '_'><suffix>, malloc'ed: the files of a suite in a run. */
+char *envmgr_suite_file_name(const char *dir, const char *name, const char *suffix);
 
 /* A new run id: UTC time and 4 random hex digits, e.g. 20261124T063012Z-1a2b. Malloc'ed. */
 char *envmgr_run_id_new(void);

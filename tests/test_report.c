@@ -231,6 +231,63 @@ static void test_merge_equals_unsharded(void **state)
     envmgr_suite_list_free(&all);
 }
 
+static void save_finished(void *userdata, const envmgr_run_event_t *ev)
+{
+    envmgr_error_t err = {0};
+    if (ev->kind == ENVMGR_RUN_SUITE_FINISHED &&
+        envmgr_report_save_suite(ev->result, ev->run_dir, &err) < 0)
+        fail_msg("%s", err.message);
+}
+
+/* The CLI's path: suites saved when they finish, records compacted, reports streamed. */
+static void test_streamed_equals_dom(void **state)
+{
+    envmgr_suite_list_t l = {0};
+    make_suites(&l);
+    const char *many[] = {"sh", "-c", "echo 1..50; for i in $(seq 50); do echo ok $i - t$i; done",
+                          NULL};
+    envmgr_suite_list_add(&l, "many", many, true);
+    json_t *dom = run_report(&l);
+
+    envmgr_run_options_t o = {.jobs = 4,
+                              .retries = 1,
+                              .runs_dir = runs_dir,
+                              .progress = save_finished,
+                              .compact_finished = true};
+    envmgr_run_result_t *r = NULL;
+    envmgr_error_t err = {0};
+    assert_int_equal(envmgr_runner_run(&l, &o, &r, &err), 0);
+    const envmgr_suite_result_t *m = &r->suites[l.n - 1];
+    assert_int_equal(envmgr_suite_result_last(m)->tap->n_tests, 5); /* compacted */
+    json_t *light = envmgr_report_from_run(r);
+    cleanup_free char *dir = xasprintf("%s/streamed", runs_dir);
+    assert_int_equal(envmgr_report_write_run(r, light, dir, &err), 0);
+    json_t *streamed = NULL;
+    assert_int_equal(envmgr_report_load(dir, &streamed, &err), 0);
+    assert_int_equal(json_array_size(json_object_get(
+                         json_array_get(json_object_get(streamed, "suites"), 4), "tests")),
+                     50); /* "many", sorted 5th: the full list came back from the saved entry */
+    if (access("/usr/bin/xmllint", X_OK) == 0) {
+        cleanup_free char *cmd = xasprintf("xmllint --noout '%s/junit.xml'", dir);
+        assert_int_equal(system(cmd), 0);
+    }
+    strip_variable(dom);
+    strip_variable(streamed);
+    if (!json_equal(dom, streamed)) {
+        char *a = json_dumps(dom, JSON_INDENT(1) | JSON_SORT_KEYS);
+        char *b = json_dumps(streamed, JSON_INDENT(1) | JSON_SORT_KEYS);
+        print_message("dom:\n%s\nstreamed:\n%s\n", a, b);
+        free(a);
+        free(b);
+        fail_msg("the streamed report differs from the one built in memory");
+    }
+    json_decref(streamed);
+    json_decref(light);
+    json_decref(dom);
+    envmgr_run_result_free(r);
+    envmgr_suite_list_free(&l);
+}
+
 static void test_xml_escape(void **state)
 {
     envmgr_buf_t b = ENVMGR_BUF_INIT;
@@ -287,6 +344,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_report_fields),
         cmocka_unit_test(test_merge_equals_unsharded),
+        cmocka_unit_test(test_streamed_equals_dom),
         cmocka_unit_test(test_xml_escape),
         cmocka_unit_test(test_find_run),
     };
