@@ -113,17 +113,16 @@ static bool parse_int(const char *s, int64_t *out)
 
 static bool decimal_fits(const char *s, int precision, int scale)
 {
-    int before = 0, after = 0;
+    int before = 0, after = 0, digits = 0;
     if (*s == '-' || *s == '+')
         s++;
-    for (; isdigit((unsigned char)*s); s++)
-        before += (before > 0 || *s != '0');
+    for (; isdigit((unsigned char)*s); s++, digits++)
+        before += (before > 0 || *s != '0'); /* significant digits before the point */
     if (*s == '.') {
-        for (s++; isdigit((unsigned char)*s); s++)
+        for (s++; isdigit((unsigned char)*s); s++, digits++)
             after++;
     }
-    return *s == '\0' && (before > 0 || after > 0 || s[-1] == '0') && after <= scale &&
-           before <= precision - scale;
+    return *s == '\0' && digits > 0 && after <= scale && before <= precision - scale;
 }
 
 static bool date_valid(const char *s)

@@ -16,11 +16,21 @@ if(TARGET envmgr_engine AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_fixture_mysq
 endif()
 
 if(ENVTEST_FUZZ)
+  # The readers' sources are compiled into each fuzzer so that they get coverage instrumentation.
+  set(fixture_fuzz_sources ${PROJECT_SOURCE_DIR}/envmgr/fixture_manifest.c
+                           ${PROJECT_SOURCE_DIR}/envmgr/fixture_csv.c)
   foreach(target fuzz_manifest fuzz_csv)
-    add_executable(${target} fuzz/${target}.c)
-    target_link_libraries(${target} PRIVATE envmgr_fixture)
+    add_executable(${target} fuzz/${target}.c ${fixture_fuzz_sources})
+    target_link_libraries(${target} PRIVATE envmgr_core PkgConfig::YAML PkgConfig::JANSSON
+                                            PkgConfig::ARCHIVE)
     target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/envmgr)
-    target_compile_options(${target} PRIVATE -fsanitize=fuzzer,address,undefined -g)
+    envtest_target_defaults(${target})
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer,address,undefined)
     target_link_options(${target} PRIVATE -fsanitize=fuzzer,address,undefined)
   endforeach()
+  # Replay the committed corpora (no fuzzing): a quick regression check in fuzz builds.
+  add_test(NAME fuzz_manifest_corpus
+           COMMAND fuzz_manifest -runs=0 ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/manifest)
+  add_test(NAME fuzz_csv_corpus COMMAND fuzz_csv -runs=0 ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/csv)
+  set_tests_properties(fuzz_manifest_corpus fuzz_csv_corpus PROPERTIES LABELS unit)
 endif()

@@ -327,6 +327,8 @@ static void test_csv_errors(void **state)
                      "longer than the 3 characters");
     expect_csv_error(&t, "n,s,d,x,k\n1,a,2023-02-30,1,1\n", "column `d`", "not a date");
     expect_csv_error(&t, "n,s,d,x,k\n1,a,2023-02-03,1234.5,1\n", "column `x`", "decimal(5,2)");
+    expect_csv_error(&t, "n,s,d,x,k\n1,a,2023-02-03,,1\n", "column `x`", "decimal(5,2)");
+    expect_csv_error(&t, "n,s,d,x,k\n1,a,2023-02-03,-.,1\n", "column `x`", "decimal(5,2)");
     expect_csv_error(&t, "n,s,d,x,k\n1,a,2023-02-03,1.5,\\N\n", "column `k` is declared not null",
                      NULL);
     expect_csv_error(&t, "n,s,d,x\n1,a,2023-02-03,1\n", "declares column `k`", NULL);
