@@ -594,6 +594,7 @@ static int on_message_complete(http_parser *p)
     if (c->closing || c->close_after) {
         c->paused = true; /* nothing more is parsed on this connection */
         http_parser_pause(p, 1);
+        conn_close_after_writes(c);
     }
     return 0;
 }
