@@ -13,3 +13,10 @@ if(ENVTEST_FUZZ)
 endif()
 envtest_add_test(test_runner SOURCES test_runner.c LIBS envmgr_runner LABEL unit TIMEOUT 120)
 envtest_add_test(test_report SOURCES test_report.c LIBS envmgr_report LABEL unit TIMEOUT 120)
+
+# The CLI (envtest run / report) without an environment; TAP output.
+if(TARGET envtest)
+  add_test(NAME test_run_cli
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/suites/cli_run_test.sh $<TARGET_FILE:envtest>)
+  set_tests_properties(test_run_cli PROPERTIES LABELS unit TIMEOUT 120)
+endif()
