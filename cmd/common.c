@@ -58,13 +58,13 @@ int envtest_open_engine(const envtest_globals_t *g, envmgr_engine_t **out, envmg
 
 int envtest_project_name(const envtest_globals_t *g, char **out, envmgr_error_t *err)
 {
-    if (g->project_name) {
-        *out = xstrdup(g->project_name);
-        return 0;
-    }
-    const char *env = getenv("ENVTEST_PROJECT");
-    if (env && *env) {
-        *out = xstrdup(env);
+    /* Normalised as the loader does, so that `down -p MyProj` finds what `up -p MyProj` made. */
+    const char *given = g->project_name ? g->project_name : getenv("ENVTEST_PROJECT");
+    if (given && *given) {
+        *out = envmgr_compose_normalize_project_name(given);
+        if (!*out)
+            return envmgr_error_set(err, ENVMGR_E_USAGE, 0,
+                                    "project name '%s' has no letter or digit", given);
         return 0;
     }
     envmgr_project_t *project = NULL;
