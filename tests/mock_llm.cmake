@@ -2,10 +2,10 @@
 # OpenAI client acceptance test (when node is found), and the mock-llm fuzzer.
 if(TARGET mock-llm)
   add_library(mock_child STATIC ${CMAKE_CURRENT_LIST_DIR}/mock_child.c)
-  target_link_libraries(mock_child PUBLIC PkgConfig::CURL PkgConfig::JANSSON)
+  target_link_libraries(mock_child PUBLIC PkgConfig::CURL PkgConfig::JANSSON m)
   envtest_target_defaults(mock_child)
 
-  foreach(t test_mock_http)
+  foreach(t test_mock_http test_mock_llm)
     envtest_add_test(${t} SOURCES ${t}.c LIBS mock_child LABEL unit TIMEOUT 120)
     target_compile_definitions(${t} PRIVATE MOCK_LLM_BIN="$<TARGET_FILE:mock-llm>")
     add_dependencies(${t} mock-llm)
