@@ -54,6 +54,7 @@ struct env_ctx {
     envmgr_engine_t *engine;
     envmgr_project_t *project;
     envmgr_kvlist_t vars;
+    char *secrets; /* the live environment's generated secrets label, or NULL */
     bool brought_up;
     bool keep_on_failure;
     pthread_mutex_t lock;      /* serialises isolation calls */
@@ -462,13 +463,17 @@ static int after_suite(void *userdata, const envmgr_suite_spec_t *suite, int att
 }
 #endif
 
-static int env_prepare(env_ctx_t *ctx, envtest_globals_t *g, envmgr_error_t *err)
+static int env_open(env_ctx_t *ctx, envtest_globals_t *g, envmgr_error_t *err)
 {
     if (envtest_open_engine(g, &ctx->engine, err) < 0)
         return -1;
-    cleanup_free char *secrets = NULL;
-    if (envtest_load_live_project(g, ctx->engine, &ctx->project, &secrets, err) < 0)
-        return -1;
+    return envtest_load_live_project(g, ctx->engine, &ctx->project, &ctx->secrets, err);
+}
+
+/* Brings the environment up when it is not (and remembers it, for the keep policy), then reads
+ * the variables every suite gets. */
+static int env_prepare(env_ctx_t *ctx, envtest_globals_t *g, envmgr_error_t *err)
+{
     json_t *status = NULL;
     if (envmgr_status(ctx->engine, ctx->project, &status, err) < 0)
         return envmgr_error_wrap(err, "run: environment status");
@@ -479,8 +484,8 @@ static int env_prepare(env_ctx_t *ctx, envtest_globals_t *g, envmgr_error_t *err
             fprintf(stderr, "envtest: %s is not up: bringing it up for this run\n",
                     ctx->project->name);
         envmgr_kvlist_t labels = {0};
-        if (secrets)
-            envmgr_kvlist_set(&labels, "io.envtest.secrets", secrets);
+        if (ctx->secrets)
+            envmgr_kvlist_set(&labels, "io.envtest.secrets", ctx->secrets);
         envmgr_up_options_t up = {.wait_timeout_ms = 120000, .network_labels = &labels};
         ctx->brought_up = true;
         int rc = envmgr_up(ctx->engine, ctx->project, &up, err);
@@ -525,6 +530,7 @@ static void env_free(env_ctx_t *ctx)
 {
     envmgr_kvlist_free(&ctx->vars);
     envmgr_kvlist_free(&ctx->databases);
+    free(ctx->secrets);
     envmgr_project_free(ctx->project);
     if (ctx->engine)
         envmgr_engine_close(ctx->engine);
@@ -643,14 +649,18 @@ int cmd_run(int argc, char **argv, envtest_globals_t *g)
     envmgr_error_t err = {0};
     int code = ENVTEST_EXIT_OK;
 
-    if (!o.no_env && env_prepare(&env, g, &err) < 0) {
+    if (!o.no_env && env_open(&env, g, &err) < 0) {
         code = envtest_report_error(&err);
-        env_finish(&env, g, false);
         goto out;
     }
     code = build_suites(&o, g, env.project, &suites);
     if (code != 0)
-        goto finish_env;
+        goto out;
+    if (!o.no_env && suites.n > 0 && env_prepare(&env, g, &err) < 0) {
+        code = envtest_report_error(&err);
+        env_finish(&env, g, false);
+        goto out;
+    }
 
     live_t live = {.out = stdout, .tty = g->stderr_is_tty, .quiet = g->quiet};
     run_ctx_t ctx = {.live = &live, .env = &env};

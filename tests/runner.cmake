@@ -20,3 +20,8 @@ if(TARGET envtest)
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/suites/cli_run_test.sh $<TARGET_FILE:envtest>)
   set_tests_properties(test_run_cli PROPERTIES LABELS unit TIMEOUT 120)
 endif()
+if(TARGET envtest)
+  add_test(NAME test_run_isolation
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/suites/cli_isolation_test.sh $<TARGET_FILE:envtest>)
+  set_tests_properties(test_run_isolation PROPERTIES LABELS docker TIMEOUT 400)
+endif()
