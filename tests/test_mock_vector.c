@@ -872,6 +872,38 @@ static void test_random_against_reference(void **state)
     qdrant_free(q);
 }
 
+/* Replaced payloads become garbage that a compaction reclaims; the live ones must survive it. */
+static void test_payload_compaction(void **state)
+{
+    qdrant_t *q = qdrant_new();
+    create(q, "c", 1, "Dot");
+    char *filler = malloc(4001);
+    memset(filler, 'x', 4000);
+    filler[4000] = '\0';
+    for (int round = 0; round < 4; round++) {
+        for (int i = 0; i < 300; i++) {
+            json_t *doc = callf(q, "PUT", "/collections/c/points", 200,
+                                "{\"points\":[{\"id\":%d,\"vector\":[%d],\"payload\":{\"round\":%d,"
+                                "\"f\":\"%s\"}}]}",
+                                i, i, round, filler);
+            json_decref(doc);
+        }
+        json_decref(call(q, "POST", "/collections/c/points/delete", "{\"points\":[0,1,2]}", 200));
+    }
+    assert_int_equal(points_count(q, "c"), 297);
+    for (int i = 3; i < 300; i += 37) {
+        char target[64];
+        snprintf(target, sizeof(target), "/collections/c/points/%d", i);
+        json_t *doc = call(q, "GET", target, NULL, 200);
+        json_t *payload = json_object_get(result_of(doc), "payload");
+        assert_int_equal(json_integer_value(json_object_get(payload, "round")), 3);
+        assert_string_equal(json_string_value(json_object_get(payload, "f")), filler);
+        json_decref(doc);
+    }
+    free(filler);
+    qdrant_free(q);
+}
+
 static void test_bad_requests(void **state)
 {
     qdrant_t *q = qdrant_new();
@@ -913,6 +945,7 @@ int main(void)
         cmocka_unit_test(test_query),
         cmocka_unit_test(test_scroll_and_payload),
         cmocka_unit_test(test_random_against_reference),
+        cmocka_unit_test(test_payload_compaction),
         cmocka_unit_test(test_bad_requests),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

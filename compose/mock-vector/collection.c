@@ -9,6 +9,59 @@
 
 #include "mv_alloc.h"
 
+/* Payload strings live in big blocks (allocated outside the small-object heap), so that the
+ * request parse trees freed between them leave no fragmentation; deleted and replaced strings
+ * are garbage until a compaction copies the live ones into fresh blocks. */
+#define ARENA_BLOCK (1u << 20)
+
+typedef struct arena_block {
+    struct arena_block *next;
+    size_t used, size;
+    char data[];
+} arena_block_t;
+
+typedef struct arena {
+    arena_block_t *head;
+    size_t live, garbage;
+} arena_t;
+
+static char *arena_strdup(arena_t *a, const char *s)
+{
+    size_t len = strlen(s) + 1;
+    if (!a->head || a->head->size - a->head->used < len) {
+        size_t size = len > ARENA_BLOCK ? len : ARENA_BLOCK;
+        arena_block_t *b = mv_malloc(sizeof(*b) + size);
+        b->next = a->head;
+        b->used = 0;
+        b->size = size;
+        a->head = b;
+    }
+    char *p = a->head->data + a->head->used;
+    memcpy(p, s, len);
+    a->head->used += len;
+    a->live += len;
+    return p;
+}
+
+static void arena_release(arena_t *a, const char *s)
+{
+    if (s) {
+        size_t len = strlen(s) + 1;
+        a->live -= len;
+        a->garbage += len;
+    }
+}
+
+static void arena_free(arena_t *a)
+{
+    while (a->head) {
+        arena_block_t *next = a->head->next;
+        free(a->head);
+        a->head = next;
+    }
+    a->live = a->garbage = 0;
+}
+
 struct collection {
     char *name;
     size_t dim;
@@ -16,7 +69,8 @@ struct collection {
     size_t count, cap;
     float *vectors; /* cap * dim, contiguous */
     point_id_t *ids;
-    char **payloads; /* compact JSON or NULL */
+    char **payloads; /* compact JSON in the arena, or NULL */
+    arena_t arena;
     uint64_t *versions;
     uint32_t *index;  /* open addressing, linear probing: slot + 1, 0 = empty */
     size_t index_cap; /* power of two */
@@ -147,8 +201,7 @@ void collection_free(collection_t *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < c->count; i++)
-        free(c->payloads[i]);
+    arena_free(&c->arena);
     free(c->payloads);
     free(c->vectors);
     free(c->ids);
@@ -203,17 +256,37 @@ uint64_t collection_slot_version(const collection_t *c, size_t slot)
     return c->versions[slot];
 }
 
+/* Copies the live payloads into fresh blocks once garbage outweighs them. */
+static void arena_maybe_compact(collection_t *c)
+{
+    if (c->arena.garbage < ARENA_BLOCK || c->arena.garbage < c->arena.live)
+        return;
+    arena_t fresh = {0};
+    for (size_t i = 0; i < c->count; i++) {
+        if (c->payloads[i])
+            c->payloads[i] = arena_strdup(&fresh, c->payloads[i]);
+    }
+    arena_free(&c->arena);
+    c->arena = fresh;
+}
+
+static void payload_store(collection_t *c, size_t slot, const char *payload)
+{
+    c->payloads[slot] = payload ? arena_strdup(&c->arena, payload) : NULL;
+}
+
 void collection_slot_set_payload(collection_t *c, size_t slot, const char *payload)
 {
-    free(c->payloads[slot]);
-    c->payloads[slot] = payload ? mv_strdup(payload) : NULL;
+    arena_release(&c->arena, c->payloads[slot]);
+    payload_store(c, slot, payload);
+    arena_maybe_compact(c);
 }
 
 size_t collection_memory(const collection_t *c)
 {
     return c->cap *
                (c->dim * sizeof(float) + sizeof(point_id_t) + sizeof(char *) + sizeof(uint64_t)) +
-           c->index_cap * sizeof(uint32_t);
+           c->index_cap * sizeof(uint32_t) + c->arena.live + c->arena.garbage;
 }
 
 /* Index position holding id, or of the empty bucket where it would go. */
@@ -293,7 +366,7 @@ void collection_upsert(collection_t *c, const point_id_t *id, const float *vecto
     size_t slot;
     if (c->index[pos]) {
         slot = c->index[pos] - 1;
-        free(c->payloads[slot]);
+        arena_release(&c->arena, c->payloads[slot]);
     } else {
         if (c->count == c->cap)
             storage_grow(c);
@@ -307,8 +380,9 @@ void collection_upsert(collection_t *c, const point_id_t *id, const float *vecto
     memcpy(dst, vector, c->dim * sizeof(float));
     if (c->distance == DISTANCE_COSINE)
         vector_normalize(dst, c->dim);
-    c->payloads[slot] = payload ? mv_strdup(payload) : NULL;
+    payload_store(c, slot, payload);
     c->versions[slot] = version;
+    arena_maybe_compact(c);
 }
 
 bool collection_delete(collection_t *c, const point_id_t *id)
@@ -318,7 +392,7 @@ bool collection_delete(collection_t *c, const point_id_t *id)
         return false;
     size_t slot = c->index[pos] - 1;
     index_remove_at(c, pos);
-    free(c->payloads[slot]);
+    arena_release(&c->arena, c->payloads[slot]);
     size_t last = c->count - 1;
     if (slot != last) {
         /* move the last point into the freed slot */
@@ -329,6 +403,7 @@ bool collection_delete(collection_t *c, const point_id_t *id)
         c->versions[slot] = c->versions[last];
     }
     c->count--;
+    arena_maybe_compact(c);
     return true;
 }
 
