@@ -11,3 +11,14 @@ if(TARGET mock-llm)
     add_dependencies(${t} mock-llm)
   endforeach()
 endif()
+
+# The official OpenAI node client against mock-llm (tests/clients/): only where node and npm are.
+find_program(ENVTEST_NODE node)
+find_program(ENVTEST_NPM npm)
+if(TARGET mock-llm AND ENVTEST_NODE AND ENVTEST_NPM)
+  add_test(NAME mock_llm_openai_client
+           COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/clients/run.sh $<TARGET_FILE:mock-llm>
+                   ${CMAKE_BINARY_DIR}/tests/clients)
+  set_tests_properties(mock_llm_openai_client PROPERTIES LABELS unit TIMEOUT 300
+                       SKIP_RETURN_CODE 77)
+endif()
