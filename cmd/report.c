@@ -1,28 +1,35 @@
 /* envtest report: prints a past run's report, or merges shard reports. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "report.h"
 #include "util.h"
 
 #define RUNS_DIR ".envtest/runs"
+#define HISTORY ".envtest/history.sqlite"
 
 static void report_usage(FILE *out)
 {
     fprintf(out,
             "Usage: envtest report [RUN] [--format md|json|junit]\n"
-            "       envtest report merge REPORT.json... [-o OUT] [--format md|json|junit]\n\n"
+            "       envtest report merge REPORT.json... [-o OUT] [--format md|json|junit]\n"
+            "       envtest report history [-n RUNS] [--format md|json]\n\n"
             "Prints the report of a past run: RUN is a run id (or a unique prefix), a run folder\n"
             "or a report.json; default the latest run in .envtest/runs.\n"
             "`merge` combines the reports of the shards of one run (envtest run --shard K/N) into\n"
             "one: OUT ending in .json gets report.json, any other OUT is a folder that gets\n"
-            "report.json, junit.xml and summary.md; without -o the merged report is printed.\n\n"
+            "report.json, junit.xml and summary.md; without -o the merged report is printed.\n"
+            "`history` shows each suite over the last RUNS runs (default 20) from\n"
+            ".envtest/history.sqlite: runs, passed, flaky, failed, average and max time.\n\n"
             "Options:\n"
             "      --format F   md (default), json or junit\n"
             "  -o, --output OUT (merge) where to write the merged report\n"
+            "  -n, --runs N     (history) how many recent runs (default 20)\n"
             "  -h, --help       this help\n\n"
             "Exit codes: 0 printed or merged, 2 usage or unreadable report, 3 run not found.\n");
 }
@@ -55,6 +62,41 @@ static int load_run(const char *run, json_t **out, envmgr_error_t *err)
     if (envmgr_report_find_run(RUNS_DIR, run, &dir, err) < 0)
         return -1;
     return envmgr_report_load(dir, out, err);
+}
+
+static int history(int runs, enum format format)
+{
+    envmgr_error_t err = {0};
+    json_t *rows = NULL;
+    if (access(HISTORY, F_OK) != 0) {
+        fprintf(stderr, "envtest: no history yet (%s is written by envtest run)\n", HISTORY);
+        return ENVTEST_EXIT_ENVIRONMENT;
+    }
+    if (envmgr_report_history_stats(HISTORY, runs, &rows, &err) < 0)
+        return envtest_report_error(&err);
+    if (format == FORMAT_JSON) {
+        char *text = json_dumps(rows, JSON_INDENT(2));
+        puts(text);
+        free(text);
+    } else {
+        printf("| Suite | Runs | Passed | Flaky | Failed | Avg (s) | Max (s) | Last run |\n"
+               "|---|---:|---:|---:|---:|---:|---:|---|\n");
+        size_t i;
+        json_t *r;
+        json_array_foreach(rows, i, r)
+        {
+#define I(k) (long long)json_integer_value(json_object_get(r, k))
+#define F(k) json_number_value(json_object_get(r, k))
+            const char *last = json_string_value(json_object_get(r, "last_run"));
+            printf("| %s | %lld | %lld | %lld | %lld | %.3f | %.3f | %s |\n",
+                   json_string_value(json_object_get(r, "suite")), I("runs"), I("passed"),
+                   I("flaky"), I("failed"), F("avg_duration"), F("max_duration"), last ? last : "");
+#undef I
+#undef F
+        }
+    }
+    json_decref(rows);
+    return ENVTEST_EXIT_OK;
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -101,13 +143,16 @@ int cmd_report(int argc, char **argv, envtest_globals_t *g)
         ENVTEST_COMMON_LONGOPTS,
         {"format", required_argument, NULL, OPT_FORMAT},
         {"output", required_argument, NULL, 'o'},
+        {"runs", required_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     enum format format = FORMAT_MD;
     const char *output = NULL;
+    int runs = 20;
     int opt;
-    while ((opt = getopt_long(argc, argv, ENVTEST_COMMON_SHORTOPTS "o:h", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ENVTEST_COMMON_SHORTOPTS "o:n:h", longopts, NULL)) !=
+           -1) {
         if (envtest_common_option(g, opt, optarg))
             continue;
         switch (opt) {
@@ -125,6 +170,12 @@ int cmd_report(int argc, char **argv, envtest_globals_t *g)
         case 'o':
             output = optarg;
             break;
+        case 'n':
+            runs = atoi(optarg);
+            if (runs < 1)
+                return envtest_usage_error("report", "--runs: '%s' is not a positive number",
+                                           optarg);
+            break;
         case 'h':
             report_usage(stdout);
             return ENVTEST_EXIT_OK;
@@ -137,6 +188,8 @@ int cmd_report(int argc, char **argv, envtest_globals_t *g)
             return envtest_usage_error("report", "merge: name the shard reports to merge");
         return merge(argv + optind + 1, argc - optind - 1, output, format);
     }
+    if (optind < argc && strcmp(argv[optind], "history") == 0)
+        return history(runs, format);
     if (output != NULL)
         return envtest_usage_error("report", "-o is for `envtest report merge`");
     if (argc - optind > 1)

@@ -600,6 +600,8 @@ static int write_reports(const envmgr_run_result_t *run, const json_t *report, c
     if (envmgr_report_write_run(run, report, run->run_dir, &err) < 0 ||
         (o->report_dir && envmgr_report_write_run(run, report, o->report_dir, &err) < 0))
         return envtest_report_error(&err);
+    if (envmgr_report_history_append(".envtest/history.sqlite", report, &err) < 0)
+        fprintf(stderr, "envtest: warning: %s\n", err.message);
     cleanup_free char *tmp = xasprintf("%s/.latest.tmp", RUNS_DIR);
     cleanup_free char *latest = xasprintf("%s/latest", RUNS_DIR);
     unlink(tmp);

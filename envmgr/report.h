@@ -78,6 +78,13 @@ int envmgr_report_load(const char *path, json_t **out, envmgr_error_t *err);
  * latest (the `latest` symlink envtest run maintains, else the greatest run id). Malloc'ed. */
 int envmgr_report_find_run(const char *runs_dir, const char *run, char **out, envmgr_error_t *err);
 
+/* History (SQLite, e.g. .envtest/history.sqlite): one row per suite of the report (replaced when
+ * the same run is appended again). */
+int envmgr_report_history_append(const char *path, const json_t *report, envmgr_error_t *err);
+/* Per suite over the last `last_runs` runs (0: 20): [{suite, runs, passed, flaky, failed,
+ * avg_duration, max_duration, last_run}], sorted by suite. */
+int envmgr_report_history_stats(const char *path, int last_runs, json_t **out, envmgr_error_t *err);
+
 /* Appends s escaped for XML text and attributes (&<>"' escaped, invalid UTF-8 and control
  * characters replaced by U+FFFD). */
 void envmgr_xml_escape(envmgr_buf_t *out, const char *s);

@@ -9,8 +9,8 @@ target_link_libraries(envmgr_runner PUBLIC envmgr_tap envmgr_core PkgConfig::UV)
 envtest_target_defaults(envmgr_runner)
 target_link_libraries(envmgr INTERFACE envmgr_runner)
 
-add_library(envmgr_report STATIC report.c report_junit.c report_md.c)
-target_link_libraries(envmgr_report PUBLIC envmgr_runner envmgr_core m)
+add_library(envmgr_report STATIC report.c report_junit.c report_md.c report_history.c)
+target_link_libraries(envmgr_report PUBLIC envmgr_runner envmgr_core PkgConfig::SQLITE m)
 envtest_target_defaults(envmgr_report)
 target_link_libraries(envmgr INTERFACE envmgr_report)
 

@@ -288,6 +288,49 @@ static void test_streamed_equals_dom(void **state)
     envmgr_suite_list_free(&l);
 }
 
+static const json_t *stats_row(const json_t *rows, const char *suite)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r) if (strcmp(json_string_value(json_object_get(r, "suite")),
+                                              suite) == 0) return r;
+    fail_msg("no history row for %s", suite);
+    return NULL;
+}
+
+static json_int_t row_int(const json_t *rows, const char *suite, const char *key)
+{
+    return json_integer_value(json_object_get(stats_row(rows, suite), key));
+}
+
+static void test_history(void **state)
+{
+    cleanup_free char *db = xasprintf("%s/history.sqlite", runs_dir);
+    envmgr_suite_list_t l = {0};
+    make_suites(&l);
+    envmgr_error_t err = {0};
+    json_t *first = run_report(&l);
+    json_t *second = run_report(&l);
+    assert_int_equal(envmgr_report_history_append(db, first, &err), 0);
+    assert_int_equal(envmgr_report_history_append(db, first, &err), 0); /* replaced, not added */
+    assert_int_equal(envmgr_report_history_append(db, second, &err), 0);
+    json_t *rows = NULL;
+    assert_int_equal(envmgr_report_history_stats(db, 0, &rows, &err), 0);
+    assert_int_equal(json_array_size(rows), l.n);
+    assert_int_equal(row_int(rows, "pass", "runs"), 2);
+    assert_int_equal(row_int(rows, "pass", "passed"), 2);
+    assert_int_equal(row_int(rows, "fail", "failed"), 2);
+    assert_int_equal(row_int(rows, "flaky", "flaky"), 2);
+    assert_int_equal(row_int(rows, "skip", "passed"), 2);
+    json_decref(rows);
+    assert_int_equal(envmgr_report_history_stats(db, 1, &rows, &err), 0);
+    assert_int_equal(row_int(rows, "pass", "runs"), 1); /* the last run only */
+    json_decref(rows);
+    json_decref(first);
+    json_decref(second);
+    envmgr_suite_list_free(&l);
+}
+
 static void test_xml_escape(void **state)
 {
     envmgr_buf_t b = ENVMGR_BUF_INIT;
@@ -342,11 +385,9 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_report_fields),
-        cmocka_unit_test(test_merge_equals_unsharded),
-        cmocka_unit_test(test_streamed_equals_dom),
-        cmocka_unit_test(test_xml_escape),
-        cmocka_unit_test(test_find_run),
+        cmocka_unit_test(test_report_fields),       cmocka_unit_test(test_merge_equals_unsharded),
+        cmocka_unit_test(test_streamed_equals_dom), cmocka_unit_test(test_history),
+        cmocka_unit_test(test_xml_escape),          cmocka_unit_test(test_find_run),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -28,7 +28,7 @@ exit_is() { # exit_is CODE COMMAND...
     got=$?
     [ "$got" -eq "$want" ] || { echo "exit status $got, expected $want"; return 1; }
 }
-echo "1..16"
+echo "1..17"
 
 check "passing suite exits 0" exit_is 0 "$envtest" -q run --no-env -s "$suites/pass.sh"
 check "failing suite exits 1" exit_is 1 "$envtest" -q run --no-env -s "$suites/fail.sh"
@@ -89,5 +89,8 @@ wait "$pid"
 code=$?
 check "interrupted run exits 130 with a report" sh -c "test $code -eq 130 && \
     '$envtest' report --format json | grep -q '\"status\": \"interrupted\"'"
+
+check "history counts the runs of a suite" sh -c \
+    "'$envtest' report history --format json | tr -d ' \n' | grep -q '\"suite\":\"fail.sh\",\"runs\":[2-9]'"
 
 [ "$failed" -eq 0 ]
