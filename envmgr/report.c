@@ -45,28 +45,36 @@ static int64_t parse_iso_ms(const json_t *v)
     return (int64_t)timegm(&tm) * 1000 + ms;
 }
 
+/* A JSON string for text that came from a suite (any bytes): invalid UTF-8 becomes U+FFFD. */
 static json_t *string_or_null(const char *s)
 {
-    return s ? json_string(s) : json_null();
+    if (s == NULL)
+        return json_null();
+    json_t *j = json_string(s);
+    if (j == NULL) {
+        cleanup_free char *valid = envmgr_utf8_valid_dup(s);
+        j = json_string(valid);
+    }
+    return j;
 }
 
 /* ---- from a run ---------------------------------------------------------------------------- */
 
 static json_t *test_json(const envmgr_tap_test_t *t)
 {
-    json_t *j = json_pack("{s:i, s:s, s:s, s:f}", "number", t->number, "name",
-                          t->description ? t->description : "", "status",
+    json_t *j = json_pack("{s:i, s:o, s:s, s:f}", "number", t->number, "name",
+                          string_or_null(t->description ? t->description : ""), "status",
                           envmgr_tap_status_name(t->status), "duration", seconds(t->duration_ms));
     if (t->message)
-        json_object_set_new(j, "message", json_string(t->message));
+        json_object_set_new(j, "message", string_or_null(t->message));
     if (t->file)
-        json_object_set_new(j, "file", json_string(t->file));
+        json_object_set_new(j, "file", string_or_null(t->file));
     if (t->line > 0)
         json_object_set_new(j, "line", json_integer(t->line));
     if (t->severity)
-        json_object_set_new(j, "severity", json_string(t->severity));
+        json_object_set_new(j, "severity", string_or_null(t->severity));
     if (t->reason)
-        json_object_set_new(j, "reason", json_string(t->reason));
+        json_object_set_new(j, "reason", string_or_null(t->reason));
     return j;
 }
 
@@ -79,9 +87,9 @@ static json_t *tap_json(const envmgr_tap_result_t *r)
                           r->garbage_lines, "truncated_lines", r->truncated_lines, "out_of_order",
                           r->out_of_order, "tests_not_recorded", r->tests_not_recorded);
     if (r->first_garbage)
-        json_object_set_new(j, "first_garbage", json_string(r->first_garbage));
+        json_object_set_new(j, "first_garbage", string_or_null(r->first_garbage));
     if (r->skip_all_reason)
-        json_object_set_new(j, "skip_reason", json_string(r->skip_all_reason));
+        json_object_set_new(j, "skip_reason", string_or_null(r->skip_all_reason));
     return j;
 }
 
@@ -108,22 +116,23 @@ json_t *envmgr_report_suite_json(const envmgr_suite_result_t *s)
     const envmgr_suite_attempt_t *last = envmgr_suite_result_last(s);
     json_t *tags = json_array();
     for (size_t i = 0; i < s->spec->tags.n; i++)
-        json_array_append_new(tags, json_string(s->spec->tags.items[i]));
+        json_array_append_new(tags, string_or_null(s->spec->tags.items[i]));
     json_t *attempts = json_array();
     for (size_t i = 0; i < s->n_attempts; i++)
         json_array_append_new(attempts, attempt_json(&s->attempts[i]));
-    json_t *j = json_pack("{s:s, s:s, s:o, s:f, s:o, s:o, s:o, s:b, s:o}", "name", s->spec->name,
-                          "status", envmgr_suite_status_name(s->status), "message",
-                          string_or_null(last ? last->message : NULL), "duration",
-                          last ? seconds(last->duration_ms) : 0.0, "start",
-                          iso_time(last ? last->start_wall_ms : 0), "tags", tags, "output",
-                          string_or_null(last ? relative_output(last->output_path) : NULL), "tap",
-                          s->spec->is_tap, "attempts", attempts);
-    if (s->status == ENVMGR_SUITE_FLAKY)
-        json_object_set_new(
-            j, "message",
-            json_sprintf("flaky: passed on attempt %zu (%s before)", s->n_attempts,
-                         s->attempts[0].message ? s->attempts[0].message : "failed"));
+    json_t *j = json_pack(
+        "{s:o, s:s, s:o, s:f, s:o, s:o, s:o, s:b, s:o}", "name", string_or_null(s->spec->name),
+        "status", envmgr_suite_status_name(s->status), "message",
+        string_or_null(last ? last->message : NULL), "duration",
+        last ? seconds(last->duration_ms) : 0.0, "start", iso_time(last ? last->start_wall_ms : 0),
+        "tags", tags, "output", string_or_null(last ? relative_output(last->output_path) : NULL),
+        "tap", s->spec->is_tap, "attempts", attempts);
+    if (s->status == ENVMGR_SUITE_FLAKY) {
+        cleanup_free char *msg =
+            xasprintf("flaky: passed on attempt %zu (%s before)", s->n_attempts,
+                      s->attempts[0].message ? s->attempts[0].message : "failed");
+        json_object_set_new(j, "message", string_or_null(msg));
+    }
     json_t *tests = json_array();
     if (last && last->tap) {
         json_object_set_new(j, "tap_summary", tap_json(last->tap));

@@ -85,6 +85,9 @@ int envmgr_report_history_append(const char *path, const json_t *report, envmgr_
  * avg_duration, max_duration, last_run}], sorted by suite. */
 int envmgr_report_history_stats(const char *path, int last_runs, json_t **out, envmgr_error_t *err);
 
+/* A copy of s with invalid UTF-8 sequences replaced by U+FFFD (suites print any bytes). */
+char *envmgr_utf8_valid_dup(const char *s);
+
 /* Appends s escaped for XML text and attributes (&<>"' escaped, invalid UTF-8 and control
  * characters replaced by U+FFFD). */
 void envmgr_xml_escape(envmgr_buf_t *out, const char *s);

@@ -81,6 +81,22 @@ void envmgr_xml_escape(envmgr_buf_t *out, const char *str)
     }
 }
 
+char *envmgr_utf8_valid_dup(const char *str)
+{
+    envmgr_buf_t b = ENVMGR_BUF_INIT;
+    const unsigned char *s = (const unsigned char *)(str ? str : "");
+    while (*s) {
+        unsigned cp;
+        size_t n = utf8_char(s, &cp);
+        if (n == 0)
+            envmgr_buf_adds(&b, "\xEF\xBF\xBD");
+        else
+            envmgr_buf_add(&b, s, n);
+        s += n ? n : 1;
+    }
+    return envmgr_buf_detach(&b);
+}
+
 static void attr(envmgr_buf_t *b, const char *name, const char *value)
 {
     envmgr_buf_addf(b, " %s=\"", name);

@@ -331,6 +331,28 @@ static void test_history(void **state)
     envmgr_suite_list_free(&l);
 }
 
+static void test_invalid_utf8(void **state)
+{
+    envmgr_suite_list_t l = {0};
+    const char *argv[] = {
+        "sh", "-c", "printf '1..2\\nok 1 - caf\\351\\n\\377garbage\\nnot ok 2 - bad \\377\\n'",
+        NULL};
+    envmgr_suite_list_add(&l, "bytes\377", argv, true);
+    json_t *report = run_report(&l);
+    const json_t *suite = json_array_get(json_object_get(report, "suites"), 0);
+    assert_string_equal(json_string_value(json_object_get(suite, "name")), "bytes\xEF\xBF\xBD");
+    const json_t *tests = json_object_get(suite, "tests");
+    assert_int_equal(json_array_size(tests), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(tests, 0), "name")),
+                        "caf\xEF\xBF\xBD");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(suite, "tap_summary"), "first_garbage")),
+        "\xEF\xBF\xBDgarbage");
+    assert_true(has_error(report, "not ok: bad \xEF\xBF\xBD", 1));
+    json_decref(report);
+    envmgr_suite_list_free(&l);
+}
+
 static void test_xml_escape(void **state)
 {
     envmgr_buf_t b = ENVMGR_BUF_INIT;
@@ -385,9 +407,13 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_report_fields),       cmocka_unit_test(test_merge_equals_unsharded),
-        cmocka_unit_test(test_streamed_equals_dom), cmocka_unit_test(test_history),
-        cmocka_unit_test(test_xml_escape),          cmocka_unit_test(test_find_run),
+        cmocka_unit_test(test_report_fields),
+        cmocka_unit_test(test_merge_equals_unsharded),
+        cmocka_unit_test(test_streamed_equals_dom),
+        cmocka_unit_test(test_history),
+        cmocka_unit_test(test_invalid_utf8),
+        cmocka_unit_test(test_xml_escape),
+        cmocka_unit_test(test_find_run),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
