@@ -233,10 +233,16 @@ static void test_api_over_http(void **state)
     assert_int_equal(r.connects, 0);
     free(r.body);
 
+    /* issue 3: clean shutdown on SIGTERM in < 100 ms (LeakSanitizer's exit check takes longer) */
+#ifdef __SANITIZE_ADDRESS__
+    const double limit = 1.0;
+#else
+    const double limit = 0.1;
+#endif
     double stop = server_stop(&s);
-    if (stop >= 0.1)
+    if (stop >= limit)
         print_error("shutdown took %.3f s\n", stop);
-    assert_true(stop < 0.1);
+    assert_true(stop < limit);
 }
 
 static void test_body_limit(void **state)
