@@ -6,6 +6,7 @@
 #   ci/setup.sh              packages + engine
 #   ENVTEST_SKIP_DOCKERD=1   do not start an engine
 #   ENVTEST_DOCKERD_LOG      dockerd's log file (default /var/log/envtest-dockerd.log)
+#   ENVTEST_DOCKERD_ARGS     more dockerd arguments; DOCKER_HOST=unix://PATH: dockerd listens there
 set -euo pipefail
 # shellcheck source=ci/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -89,19 +90,25 @@ main() {
 }
 
 # Starts dockerd (overlay2) in the background unless an engine answers on the socket already.
+# A socket other than the default (DOCKER_HOST=unix://PATH) is passed to dockerd with -H;
+# ENVTEST_DOCKERD_ARGS adds arguments (e.g. --data-root DIR).
 start_engine() {
     if docker_ping; then
         ci_log "a Docker engine answers on $ENVTEST_DOCKER_SOCK"
         return 0
     fi
     command -v dockerd >/dev/null || ci_die "no engine answers on $ENVTEST_DOCKER_SOCK and dockerd is not installed"
-    [ "$ENVTEST_DOCKER_SOCK" = /var/run/docker.sock ] ||
-        ci_die "no engine answers on $ENVTEST_DOCKER_SOCK (DOCKER_HOST); start it, or unset DOCKER_HOST"
 
     local logfile="${ENVTEST_DOCKERD_LOG:-/var/log/envtest-dockerd.log}" timeout=60 start pid
-    ci_log "starting dockerd --storage-driver=overlay2 (log: $logfile)"
-    # setsid + nohup: the engine outlives this script and the CI step that ran it.
-    ci_sudo sh -c 'exec setsid nohup dockerd --storage-driver=overlay2 >"$1" 2>&1 </dev/null' sh "$logfile" &
+    local args=(--storage-driver=overlay2)
+    [ "$ENVTEST_DOCKER_SOCK" != /var/run/docker.sock ] && args+=(-H "unix://$ENVTEST_DOCKER_SOCK")
+    # shellcheck disable=SC2206 # word splitting wanted
+    args+=(${ENVTEST_DOCKERD_ARGS:-})
+    ci_log "starting dockerd ${args[*]} (log: $logfile)"
+    # setsid + nohup: the engine outlives this script and the CI step that ran it. No file
+    # descriptor of ours stays open in the background (a CI runner waits for its pipes to close).
+    ci_sudo sh -c 'log="$1"; shift; exec setsid nohup dockerd "$@" >"$log" 2>&1 </dev/null' \
+        sh "$logfile" "${args[@]}" </dev/null >/dev/null 2>&1 &
     pid=$!
     start="$(ci_now)"
     while ! docker_ping; do
