@@ -23,7 +23,8 @@ static double now_seconds(void)
 
 static int reply_json(request_t *r, int status, json_t *doc)
 {
-    json_object_set_new(doc, "time", json_real(now_seconds() - r->start));
+    if (!r->untimed)
+        json_object_set_new(doc, "time", json_real(now_seconds() - r->start));
     char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     if (!text)
@@ -174,6 +175,7 @@ size_t qdrant_memory(const qdrant_t *q)
 
 static int handle_root(request_t *r)
 {
+    r->untimed = true; /* Qdrant's version document carries no time */
     return reply_json(r, 200,
                       json_pack("{s:s,s:s,s:s}", "title", "qdrant - vector search engine",
                                 "version", QDRANT_MOCK_VERSION, "commit", "mock-vector"));

@@ -24,6 +24,7 @@ typedef struct request {
     json_t *body; /* NULL when the body was empty */
     qdrant_response_t *res;
     double start; /* seconds, monotonic */
+    bool untimed; /* no "time" member in the response */
 } request_t;
 
 /* Responses: each returns res->status. ok_result steals result. */
