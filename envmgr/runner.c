@@ -559,6 +559,13 @@ static void compact_tap(envmgr_tap_result_t *tap, size_t keep_slowest)
             envmgr_tap_test_clear(&tap->tests[i]);
     }
     tap->n_tests = w;
+    tap->cap_tests = w; /* give the array back too: it is 64 KiB for 1000 tests */
+    if (w == 0) {
+        free(tap->tests);
+        tap->tests = NULL;
+    } else {
+        tap->tests = xrealloc(tap->tests, w * sizeof(*tap->tests));
+    }
 }
 
 void envmgr_suite_result_compact(envmgr_suite_result_t *suite, size_t keep_slowest)
