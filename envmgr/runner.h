@@ -2,6 +2,10 @@
  * its exit code), at most `jobs` at a time, each in its own process group with a timeout (SIGTERM
  * to the group, SIGKILL after a grace period), retries (fails then passes = flaky), output captured
  * to <run_dir>/<suite>.out (attempt k > 1: <suite>.attempt<k>.out) and parsed as TAP as it arrives.
+ * Processes are started with posix_spawn (a new session, so kill(-pid) reaches the whole group;
+ * glibc's vfork-like spawn avoids the page-table copy that uv_spawn's fork costs per suite) and
+ * reaped on SIGCHLD through a uv_signal handle, by pid. Ctrl-C: envmgr_interrupted() is polled
+ * every 50 ms; running suites get SIGTERM then SIGKILL, queued ones are "not_run".
  *
  * The runner never prints: it reports through the progress callback. Hooks (before/after each
  * attempt) run on libuv's thread pool, so that a slow hook (cloning a database) does not stall the
