@@ -2,6 +2,9 @@
 #include "qdrant_internal.h"
 
 #include <ctype.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +14,7 @@
 #include "mv_alloc.h"
 
 #define MAX_DIMENSION 65536
+#define TRIM_AFTER_BODY_BYTES (1u << 20)
 
 static double now_seconds(void)
 {
@@ -460,6 +464,27 @@ static bool method_has_body(const char *method)
     return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
 }
 
+/* The parse tree of a large body is freed in the middle of the heap, where glibc keeps it: hand
+ * the pages back so that resident memory stays near the stored data. At most once a second (each
+ * trim costs the next large request its page faults), or when a small request follows large
+ * ones (the bulk load is over). */
+static void heap_trim(qdrant_t *q, size_t body_len)
+{
+#ifdef __GLIBC__
+    bool large = body_len >= TRIM_AFTER_BODY_BYTES;
+    q->trim_pending = q->trim_pending || large;
+    double t = now_seconds();
+    if (q->trim_pending && (!large || t - q->last_trim >= 1.0)) {
+        malloc_trim(0);
+        q->last_trim = t;
+        q->trim_pending = false;
+    }
+#else
+    (void)q;
+    (void)body_len;
+#endif
+}
+
 int qdrant_handle(qdrant_t *q, const char *method, const char *target, const char *body,
                   size_t body_len, qdrant_response_t *res)
 {
@@ -496,5 +521,6 @@ out:
         free(r.segs[i]);
     free(r.query);
     json_decref(r.body);
+    heap_trim(q, body_len);
     return status;
 }

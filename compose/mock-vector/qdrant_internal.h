@@ -13,6 +13,8 @@
 struct qdrant {
     collection_t **collections;
     size_t n, cap;
+    bool trim_pending; /* a large body was freed since the last heap trim */
+    double last_trim;  /* seconds, monotonic */
 };
 
 typedef struct request {
