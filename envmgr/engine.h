@@ -3,16 +3,16 @@
  * connection is reused; it is not thread-safe: use envmgr_engine_dup() for another thread.
  *
  * Every error carries the Engine's own message and the HTTP status (err->code). An unreachable
- * engine gives ENVMGR_E_ENGINE with "cannot reach the Docker engine at <socket>: <reason>" and a hint
- * saying what to do. A 404 gives ENVMGR_E_NOT_FOUND so callers can tell "absent" from "failed";
- * a 409 (conflict: name in use, network still in use...) gives ENVMGR_E_ENV; other statuses
- * ENVMGR_E_ENGINE. The message reads "<Engine message> (HTTP <status> from <METHOD> <path>)".
- * A 304 (start of a running container, stop of a stopped one) is success.
- * A reply that is not valid JSON, or a connection that closes mid-reply, is ENVMGR_E_ENGINE naming
- * the endpoint. Plain requests time out after 120 s (connect: 5 s); logs -f, wait, build, pull,
- * put_archive and exec without timeout_ms have no limit. Every request gives up with
- * ENVMGR_E_INTERRUPTED within about a second of envmgr_interrupt().
- * Thread safety: curl_global_init runs once (pthread_once); handles share nothing. */
+ * engine gives ENVMGR_E_ENGINE with "cannot reach the Docker engine at <socket>: <reason>" and a
+ * hint saying what to do. A 404 gives ENVMGR_E_NOT_FOUND so callers can tell "absent" from
+ * "failed"; a 409 (conflict: name in use, network still in use...) gives ENVMGR_E_ENV; other
+ * statuses ENVMGR_E_ENGINE. The message reads "<Engine message> (HTTP <status> from <METHOD>
+ * <path>)". A 304 (start of a running container, stop of a stopped one) is success. A reply that is
+ * not valid JSON, or a connection that closes mid-reply, is ENVMGR_E_ENGINE naming the endpoint.
+ * Plain requests time out after 120 s (connect: 5 s); logs -f, wait, build, pull, put_archive and
+ * exec without timeout_ms have no limit. Every request gives up with ENVMGR_E_INTERRUPTED within
+ * about a second of envmgr_interrupt(). Thread safety: curl_global_init runs once (pthread_once);
+ * handles share nothing. */
 #ifndef ENVMGR_ENGINE_H
 #define ENVMGR_ENGINE_H
 
@@ -58,14 +58,14 @@ int envmgr_engine_image_pull(envmgr_engine_t *engine, const char *name,
                              envmgr_engine_progress_cb cb, void *userdata, envmgr_error_t *err);
 
 typedef struct envmgr_build_options {
-    const char *context_dir; /* absolute */
-    const char *dockerfile;  /* relative to context_dir; NULL = "Dockerfile" */
-    const char *tag;         /* e.g. "envtest-seoul-mock-llm:latest" */
+    const char *context_dir;       /* absolute */
+    const char *dockerfile;        /* relative to context_dir; NULL = "Dockerfile" */
+    const char *tag;               /* e.g. "envtest-seoul-mock-llm:latest" */
     const envmgr_kvlist_t *args;   /* build args, may be NULL */
     const envmgr_kvlist_t *labels; /* image labels, may be NULL */
 } envmgr_build_options_t;
-/* Makes a tar of context_dir with libarchive (honouring .dockerignore's simple patterns), streams it
- * to POST /build, and reports the build output lines through cb. The build's own error
+/* Makes a tar of context_dir with libarchive (honouring .dockerignore's simple patterns), streams
+ * it to POST /build, and reports the build output lines through cb. The build's own error
  * ("errorDetail") becomes the error message (ENVMGR_E_ENV). .dockerignore: one fnmatch pattern
  * a line, '#' comments, '!' exceptions (last match wins), a pattern also excludes what is under a
  * matching directory, "**" crosses '/'. The Dockerfile is always sent. cb may be NULL. */
@@ -80,8 +80,7 @@ int envmgr_engine_image_remove(envmgr_engine_t *engine, const char *name, bool f
 
 /* ---- networks ----------------------------------------------------------------------------- */
 int envmgr_engine_network_create(envmgr_engine_t *engine, const char *name,
-                                 const envmgr_kvlist_t *labels, char **id_out,
-                                 envmgr_error_t *err);
+                                 const envmgr_kvlist_t *labels, char **id_out, envmgr_error_t *err);
 int envmgr_engine_network_remove(envmgr_engine_t *engine, const char *id_or_name,
                                  envmgr_error_t *err); /* absent: ENVMGR_E_NOT_FOUND */
 /* label_filter: "key=value" or "key"; out: JSON array as the Engine returns it. */
@@ -122,8 +121,8 @@ int envmgr_engine_container_wait(envmgr_engine_t *engine, const char *id, int64_
 
 enum envmgr_stream { ENVMGR_STREAM_STDOUT = 1, ENVMGR_STREAM_STDERR = 2 };
 /* Receives demultiplexed output; return non-zero to stop (e.g. follow mode interrupted). */
-typedef int (*envmgr_engine_output_cb)(void *userdata, enum envmgr_stream stream,
-                                       const char *data, size_t len);
+typedef int (*envmgr_engine_output_cb)(void *userdata, enum envmgr_stream stream, const char *data,
+                                       size_t len);
 
 /* tail < 0: all. follow: keep streaming until the container stops or cb returns non-zero or
  * envmgr_interrupted(). Handles both multiplexed (no TTY) and raw (TTY) streams; a truncated frame

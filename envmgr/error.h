@@ -1,5 +1,5 @@
-/* envmgr error values: every fallible envmgr function takes `envmgr_error_t *err` last and returns a
- * negative number on failure after filling it. Context is prepended at each layer with
+/* envmgr error values: every fallible envmgr function takes `envmgr_error_t *err` last and returns
+ * a negative number on failure after filling it. Context is prepended at each layer with
  * envmgr_error_wrap(), so the CLI prints one line such as
  *   up: service mysql: health check timed out after 120 s (last output: ...)
  * envmgr never prints and never exits; only cmd/ turns an error into a message and an exit code. */

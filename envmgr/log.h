@@ -1,6 +1,7 @@
 /* The one settable output handler. envmgr never writes to stdout/stderr itself: warnings (e.g. an
- * unknown compose key at file:line), progress and debug messages go through the handler the CLI sets.
- * With no handler set, messages are dropped. The handler may be called from several threads. */
+ * unknown compose key at file:line), progress and debug messages go through the handler the CLI
+ * sets. With no handler set, messages are dropped. The handler may be called from several threads.
+ */
 #ifndef ENVMGR_LOG_H
 #define ENVMGR_LOG_H
 

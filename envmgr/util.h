@@ -47,7 +47,10 @@ typedef struct envmgr_buf {
     size_t len;
     size_t cap;
 } envmgr_buf_t;
-#define ENVMGR_BUF_INIT {NULL, 0, 0}
+#define ENVMGR_BUF_INIT                                                                            \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 void envmgr_buf_add(envmgr_buf_t *b, const void *data, size_t len);
 void envmgr_buf_adds(envmgr_buf_t *b, const char *s);
 void envmgr_buf_addf(envmgr_buf_t *b, const char *fmt, ...) ENVMGR_PRINTF(2, 3);
@@ -77,9 +80,9 @@ const envmgr_kv_t *envmgr_kvlist_find(const envmgr_kvlist_t *l, const char *key)
 void envmgr_kvlist_free(envmgr_kvlist_t *l);
 
 /* ---- time ------------------------------------------------------------------------------------ */
-int64_t envmgr_now_ms(void);        /* CLOCK_MONOTONIC, milliseconds */
-int64_t envmgr_wall_now_ms(void);   /* CLOCK_REALTIME, milliseconds since the epoch */
-void envmgr_sleep_ms(int64_t ms);   /* returns early when envmgr_interrupted() */
+int64_t envmgr_now_ms(void);      /* CLOCK_MONOTONIC, milliseconds */
+int64_t envmgr_wall_now_ms(void); /* CLOCK_REALTIME, milliseconds since the epoch */
+void envmgr_sleep_ms(int64_t ms); /* returns early when envmgr_interrupted() */
 /* Parses a Compose duration ("1m30s", "100ms", "2h", "10" = seconds) into milliseconds. */
 int envmgr_parse_duration_ms(const char *s, int64_t *out_ms);
 
