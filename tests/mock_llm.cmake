@@ -22,3 +22,32 @@ if(TARGET mock-llm AND ENVTEST_NODE AND ENVTEST_NPM)
   set_tests_properties(mock_llm_openai_client PROPERTIES LABELS unit TIMEOUT 300
                        SKIP_RETURN_CODE 77)
 endif()
+
+# mock-llm fuzzing: the corpus is replayed in every build (unit test); with -DENVTEST_FUZZ=ON
+# (clang) fuzz_mock_llm is the libFuzzer target, the mock sources compiled in for coverage.
+if(TARGET mock-llm)
+  add_executable(mock_llm_fuzz_replay fuzz/fuzz_mock_llm.c)
+  target_compile_definitions(mock_llm_fuzz_replay PRIVATE MOCK_FUZZ_REPLAY)
+  target_link_libraries(mock_llm_fuzz_replay PRIVATE mock-llm_core)
+  envtest_target_defaults(mock_llm_fuzz_replay)
+  add_test(NAME mock_llm_fuzz_corpus
+           COMMAND mock_llm_fuzz_replay ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/mock_llm)
+  set_tests_properties(mock_llm_fuzz_corpus PROPERTIES LABELS unit TIMEOUT 120)
+
+  if(ENVTEST_FUZZ)
+    get_target_property(llm_core_sources mock-llm_core SOURCES)
+    get_target_property(common_sources mock_common SOURCES)
+    list(TRANSFORM common_sources PREPEND ${PROJECT_SOURCE_DIR}/compose/)
+    add_executable(fuzz_mock_llm fuzz/fuzz_mock_llm.c ${llm_core_sources} ${common_sources})
+    target_include_directories(fuzz_mock_llm PRIVATE ${PROJECT_SOURCE_DIR}/compose/mock-llm
+                               ${PROJECT_SOURCE_DIR}/compose/mock-common ${MOCK_HTTP_PARSER_INCLUDE})
+    target_link_libraries(fuzz_mock_llm PRIVATE PkgConfig::UV ${MOCK_HTTP_PARSER_SHARED}
+                          PkgConfig::JANSSON m)
+    envtest_target_defaults(fuzz_mock_llm)
+    target_compile_options(fuzz_mock_llm PRIVATE -fsanitize=fuzzer,address,undefined -g)
+    target_link_options(fuzz_mock_llm PRIVATE -fsanitize=fuzzer,address,undefined)
+    add_test(NAME fuzz_mock_llm_corpus
+             COMMAND fuzz_mock_llm -runs=0 ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/mock_llm)
+    set_tests_properties(fuzz_mock_llm_corpus PROPERTIES LABELS unit TIMEOUT 120)
+  endif()
+endif()
