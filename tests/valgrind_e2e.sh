@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# valgrind end to end: every envtest command a user runs, against the real engine, with
+# --error-exitcode so that any invalid access or definite/indirect leak fails the test.
+# Usage: tests/valgrind_e2e.sh ENVTEST_BINARY (ctest passes it; label docker).
+set -euo pipefail
+envtest="$1"
+src="${ENVTEST_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
+command -v valgrind >/dev/null || { echo "valgrind is missing (apt-get install valgrind)"; exit 1; }
+ctx="$(mktemp -d /tmp/envtest-vg-XXXXXX)"
+project="envtest-test-valgrind-$$"
+trap '"$envtest" -p "$project" -f "$src/tests/compose/lifecycle/unhealthy.yaml" down -v >/dev/null 2>&1 || true; rm -rf "$ctx"' EXIT
+cp /bin/busybox "$ctx/busybox"
+printf 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox","--install","-s","/bin"]\n' > "$ctx/Dockerfile"
+export BUSYBOX_CONTEXT="$ctx"
+
+vg() {
+    local log
+    log="$(mktemp)"
+    if ! valgrind --quiet --error-exitcode=99 --leak-check=full \
+        --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+        --log-file="$log" "$envtest" -f "$src/tests/compose/lifecycle/unhealthy.yaml" \
+        -p "$project" "$@" >/dev/null 2>&1; then
+        local status=$?
+        if [ "$status" -eq 99 ] || [ -s "$log" ]; then
+            echo "not ok: envtest $* under valgrind (exit $status):"
+            cat "$log"
+            rm -f "$log"
+            return 1
+        fi
+    fi
+    rm -f "$log"
+    echo "ok: envtest $*"
+}
+
+failed=0
+vg up fine || failed=1
+vg status || true # exit 3: 'sick' is not up, on purpose; valgrind errors still fail vg
+vg status --json || true
+vg env --format json || failed=1
+vg logs --tail 5 fine || failed=1
+vg config -q || failed=1
+vg keep || failed=1
+vg run --no-env -- true || failed=1
+vg down -v || failed=1
+# a second down finds nothing: no container, network or volume of the project is left
+again="$("$envtest" -p "$project" down -v 2>&1)"
+case "$again" in
+*"nothing of $project was there"*) ;;
+*) echo "not ok: something of $project was left: $again"; failed=1 ;;
+esac
+[ "$failed" -eq 0 ] && echo "valgrind end to end: all commands clean"
+exit "$failed"
