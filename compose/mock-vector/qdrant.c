@@ -47,6 +47,9 @@ int reply_ok(request_t *r, json_t *result)
 }
 
 static int reply_verror(request_t *r, int status, const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
+static int reply_verror(request_t *r, int status, const char *prefix, const char *fmt, va_list ap)
 {
     char msg[1024];
     size_t n = (size_t)snprintf(msg, sizeof(msg), "%s", prefix);
