@@ -242,6 +242,27 @@ static const char *basename_of(const char *path)
 }
 
 /* Reads one member's data for the checks (size, ratio, digest); keeps the manifest bytes. */
+/* Skips a member whose header gives its size, checking the ratio from the compressed bytes the
+ * skip consumed. Returns 1 when the size is unknown (the caller reads the data instead). */
+static int skip_member(envmgr_fixture_t *f, struct archive *a, struct archive_entry *e,
+                       const char *path, fx_member_info_t *info, envmgr_error_t *err)
+{
+    if (!archive_entry_size_is_set(e))
+        return 1;
+    int64_t size = archive_entry_size(e), start = archive_filter_bytes(a, -1);
+    if (archive_read_data_skip(a) != ARCHIVE_OK)
+        return envmgr_error_set(err, ENVMGR_E_CONFIG, archive_errno(a), "%s:%s: corrupt data: %s",
+                                f->display_name, path, archive_error_string(a));
+    int64_t compressed = archive_filter_bytes(a, -1) - start;
+    if (size > RATIO_FLOOR && size / (compressed + RATIO_SLACK) > (int64_t)f->limits.max_ratio)
+        return envmgr_error_set(err, ENVMGR_E_CONFIG, 0,
+                                "%s:%s: compression ratio over %d:1 (%" PRId64
+                                " bytes from %" PRId64 "): refused as a possible archive bomb",
+                                f->display_name, path, f->limits.max_ratio, size, compressed);
+    info->size = size;
+    return 0;
+}
+
 static int scan_member(envmgr_fixture_t *f, struct archive *a, const char *path,
                        fx_member_info_t *info, envmgr_buf_t *keep, envmgr_error_t *err)
 {
@@ -322,7 +343,9 @@ static int scan_archive(envmgr_fixture_t *f, envmgr_buf_t *manifest, bool *manif
         fx_member_info_t *info = &f->members[f->n_members++];
         memset(info, 0, sizeof(*info));
         info->path = xstrdup(path);
-        if (scan_member(f, a, info->path, info, is_manifest ? manifest : NULL, err) < 0) {
+        int skipped = is_manifest ? 1 : skip_member(f, a, e, info->path, info, err);
+        if (skipped < 0 || (skipped > 0 && scan_member(f, a, info->path, info,
+                                                       is_manifest ? manifest : NULL, err) < 0)) {
             ret = -1;
             break;
         }
@@ -461,8 +484,37 @@ static json_t *step_json(const fx_step_t *s)
     return j;
 }
 
+/* SHA-256 of every member (a pass of its own: open() only checks). */
+static int member_digests(const envmgr_fixture_t *f, envmgr_error_t *err)
+{
+    for (size_t i = 0; i < f->n_members; i++) {
+        if (f->members[i].sha256[0])
+            continue;
+        fx_reader_t r;
+        int ret = fx_reader_open(f, f->members[i].path, &r, err);
+        EVP_MD_CTX *md = EVP_MD_CTX_new();
+        EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+        char *buf = xmalloc(READ_BLOCK);
+        ssize_t n = 0;
+        while (ret == 0 && (n = fx_reader_read(&r, buf, READ_BLOCK, err)) > 0)
+            EVP_DigestUpdate(md, buf, (size_t)n);
+        unsigned char d[32];
+        EVP_DigestFinal_ex(md, d, NULL);
+        EVP_MD_CTX_free(md);
+        free(buf);
+        fx_reader_close(&r);
+        if (ret < 0 || n < 0)
+            return -1;
+        for (int k = 0; k < 32; k++)
+            snprintf(f->members[i].sha256 + 2 * k, 3, "%02x", d[k]);
+    }
+    return 0;
+}
+
 int envmgr_fixture_inspect(const envmgr_fixture_t *f, json_t **out, envmgr_error_t *err)
 {
+    if (member_digests(f, err) < 0)
+        return -1;
     json_t *steps = json_array(), *members = json_array();
     for (size_t i = 0; i < f->manifest->n_steps; i++)
         json_array_append_new(steps, step_json(&f->manifest->steps[i]));

@@ -326,56 +326,6 @@ static int load_into(fx_load_ctx_t *ctx, infile_t *in, const char *stage, envmgr
     return 0;
 }
 
-/* The non-unique secondary keys of table, as "KEY `name` (...)" lines of SHOW CREATE TABLE. The
- * staging table is loaded without them and they are added afterwards, which InnoDB builds sorted,
- * much faster than maintaining them row by row. */
-static int secondary_keys(MYSQL *c, const char *table, envmgr_strv_t *defs, envmgr_strv_t *names,
-                          envmgr_error_t *err)
-{
-    cleanup_free char *q = xasprintf("SHOW CREATE TABLE `%s`", table);
-    if (mysql_query(c, q) != 0)
-        return sql_error(c, err, q);
-    MYSQL_RES *res = mysql_store_result(c);
-    MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
-    const char *text = row && row[1] ? row[1] : "";
-    for (const char *line = text; *line;) {
-        const char *end = strchr(line, '\n');
-        size_t len = end ? (size_t)(end - line) : strlen(line);
-        const char *p = line;
-        while (p < line + len && *p == ' ')
-            p++;
-        if (strncmp(p, "KEY `", 5) == 0) {
-            size_t l = (size_t)(line + len - p);
-            if (l > 0 && p[l - 1] == ',')
-                l--;
-            cleanup_free char *def = xstrndup(p, l);
-            const char *name_end = strchr(p + 5, '`');
-            cleanup_free char *name =
-                name_end ? xstrndup(p + 5, (size_t)(name_end - (p + 5))) : xstrdup("");
-            envmgr_strv_push(defs, def);
-            envmgr_strv_push(names, name);
-        }
-        line += len + (end ? 1 : 0);
-    }
-    if (res)
-        mysql_free_result(res);
-    return 0;
-}
-
-static int alter_keys(MYSQL *c, const char *stage, const envmgr_strv_t *items, bool add,
-                      envmgr_error_t *err)
-{
-    if (items->n == 0)
-        return 0;
-    envmgr_buf_t q = ENVMGR_BUF_INIT;
-    envmgr_buf_addf(&q, "ALTER TABLE `%s` ", stage);
-    for (size_t i = 0; i < items->n; i++)
-        envmgr_buf_addf(&q, add ? "%sADD %s" : "%sDROP INDEX `%s`", i ? ", " : "", items->items[i]);
-    int r = sql_exec(c, q.data, err);
-    envmgr_buf_free(&q);
-    return r;
-}
-
 static int load_table(fx_load_ctx_t *ctx, const fx_table_t *t, const char *stage, uint64_t *rows,
                       envmgr_error_t *err)
 {
@@ -392,21 +342,12 @@ static int load_table(fx_load_ctx_t *ctx, const fx_table_t *t, const char *stage
     cleanup_free char *create = xasprintf("CREATE TABLE `%s` LIKE `%s`", stage, t->table);
     if (sql_exec(c, drop, err) < 0 || sql_exec(c, create, err) < 0)
         return -1;
-    envmgr_strv_t key_defs = {0}, key_names = {0};
-    if (secondary_keys(c, stage, &key_defs, &key_names, err) < 0 ||
-        alter_keys(c, stage, &key_names, false, err) < 0) {
-        envmgr_strv_free(&key_defs);
-        envmgr_strv_free(&key_names);
-        return -1;
-    }
     infile_t in = {.ctx = ctx, .table = t, .chunk = xmalloc(CHUNK)};
     in.start_ms = in.last_report_ms = envmgr_now_ms();
     int r = fx_reader_open(ctx->fixture, t->file, &in.reader, err);
     if (r == 0) {
         fx_csv_init(&in.csv, t, in.reader.where);
         r = load_into(ctx, &in, stage, err);
-        if (r == 0)
-            r = alter_keys(c, stage, &key_defs, true, err);
         if (r == 0)
             fx_report(ctx, "mysql", t->table, in.csv.rows, (uint64_t)in.reader.read_bytes,
                       in.start_ms, true);
@@ -416,8 +357,6 @@ static int load_table(fx_load_ctx_t *ctx, const fx_table_t *t, const char *stage
     fx_reader_close(&in.reader);
     envmgr_buf_free(&in.out);
     free(in.chunk);
-    envmgr_strv_free(&key_defs);
-    envmgr_strv_free(&key_names);
     if (r < 0) {
         envmgr_error_t ignored = {0};
         sql_exec(c, drop, &ignored);

@@ -40,10 +40,12 @@ if [ -n "${ENVTEST_BENCH_MYSQL_HOST:-}" ]; then
 else
     host=127.0.0.1 user=bench password=benchpw db=bench
     container="envtest-bench-fixture-$$"
-    docker run -d --name "$container" --label io.envtest.bench=fixture_load -p 127.0.0.1::3306 \
+    docker run -d --name "$container" --label io.envtest.bench=fixture_load \
         -e MYSQL_DATABASE=bench -e MYSQL_USER=bench -e MYSQL_PASSWORD=benchpw \
         -e MYSQL_ROOT_PASSWORD=benchroot "$image" >/dev/null
-    port="$(docker port "$container" 3306/tcp | head -n1 | sed 's/.*://')"
+    # the container's own address: no userland proxy between the clients and the server
+    host="$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$container")"
+    port=3306
     for _ in $(seq 1 240); do
         mariadb -h"$host" -P"$port" -u"$user" -p"$password" "$db" -e 'SELECT 1' >/dev/null 2>&1 && break
         sleep 0.5
