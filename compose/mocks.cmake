@@ -15,8 +15,11 @@ if(NOT MOCK_HTTP_PARSER_INCLUDE OR NOT MOCK_HTTP_PARSER_SHARED)
   message(FATAL_ERROR "http_parser not found: install it with `apt-get install libhttp-parser-dev` (or run ci/setup.sh)")
 endif()
 
+option(ENVTEST_MOCK_STATIC "Link the mock services statically (needed for their FROM scratch images)" ON)
 set(MOCK_STATIC OFF)
-if(NOT ENVTEST_SANITIZE AND MOCK_UV_STATIC AND MOCK_HTTP_PARSER_STATIC AND MOCK_JANSSON_STATIC)
+if(NOT ENVTEST_MOCK_STATIC)
+  # dynamic on purpose (e.g. valgrind, which cannot follow malloc in a static binary)
+elseif(NOT ENVTEST_SANITIZE AND MOCK_UV_STATIC AND MOCK_HTTP_PARSER_STATIC AND MOCK_JANSSON_STATIC)
   set(MOCK_STATIC ON)
 elseif(NOT ENVTEST_SANITIZE)
   message(WARNING "static libuv/http_parser/jansson archives not found (libuv1-dev, libhttp-parser-dev, "
