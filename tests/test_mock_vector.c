@@ -681,6 +681,31 @@ static void test_filters(void **state)
     qdrant_free(q);
 }
 
+/* Payload text pre-screening must not change results: escaped and non-ASCII values, values that
+ * appear under another key, integers next to strings, nested filters in must. */
+static void test_filter_prescreen(void **state)
+{
+    qdrant_t *q = qdrant_new();
+    create(q, "c", 1, "Dot");
+    json_decref(
+        call(q, "PUT", "/collections/c/points",
+             "{\"points\":["
+             "{\"id\":1,\"vector\":[1],\"payload\":{\"name\":\"a\\\"b \u00fc/\",\"k\":\"x\"}},"
+             "{\"id\":2,\"vector\":[1],\"payload\":{\"name\":\"x\",\"k\":\"a\\\"b \u00fc/\"}},"
+             "{\"id\":3,\"vector\":[1],\"payload\":{\"name\":[\"y\",\"x\"],\"n\":7}},"
+             "{\"id\":4,\"vector\":[1]}]}",
+             200));
+    check_filter(q, "{\"must\":{\"key\":\"name\",\"match\":{\"value\":\"a\\\"b \u00fc/\"}}}", "1");
+    check_filter(q, "{\"must\":[{\"key\":\"name\",\"match\":{\"value\":\"x\"}}]}", "2,3");
+    check_filter(q,
+                 "{\"must\":[{\"key\":\"name\",\"match\":{\"value\":\"x\"}},{\"should\":[{"
+                 "\"key\":\"n\",\"match\":{\"value\":7}},{\"has_id\":[2]}]}]}",
+                 "2,3");
+    check_filter(q, "{\"must_not\":[{\"key\":\"name\",\"match\":{\"value\":\"x\"}}]}", "1,4");
+    check_filter(q, "{\"must\":[{\"has_id\":[4,1]}]}", "1,4");
+    qdrant_free(q);
+}
+
 static void test_delete_and_count(void **state)
 {
     qdrant_t *q = qdrant_new();
@@ -943,6 +968,7 @@ int main(void)
         cmocka_unit_test(test_search_options),
         cmocka_unit_test(test_search_ties_by_id),
         cmocka_unit_test(test_filters),
+        cmocka_unit_test(test_filter_prescreen),
         cmocka_unit_test(test_delete_and_count),
         cmocka_unit_test(test_query),
         cmocka_unit_test(test_scroll_and_payload),

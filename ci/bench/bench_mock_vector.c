@@ -239,7 +239,10 @@ int main(int argc, char **argv)
 
     if (bench_search("search", dim, queries, NULL, &seed) < 0 ||
         bench_search("search_filtered", dim, queries,
-                     "{\"must\":[{\"key\":\"group\",\"match\":{\"value\":3}}]}", &seed) < 0)
+                     "{\"must\":[{\"key\":\"group\",\"match\":{\"value\":3}}]}", &seed) < 0 ||
+        bench_search("search_selective", dim, queries / 5 + 1,
+                     "{\"must\":[{\"key\":\"doc\",\"match\":{\"value\":\"doc-7\"}}]}",
+                     &seed) < 0)
         return 1;
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);

@@ -493,17 +493,27 @@ static bool check_is_null(const json_t *root, const char *key)
 
 static bool match_filter(const json_t *f, filter_point_t *p, const json_t *root, int depth);
 
+/* The point's own payload is parsed only when a condition reads it: `root` is TOP_LEVEL there. */
+static const json_t top_level_marker;
+#define TOP_LEVEL (&top_level_marker)
+
+static const json_t *resolve(filter_point_t *p, const json_t *root)
+{
+    return root == TOP_LEVEL ? point_payload(p) : root;
+}
+
 static bool match_condition(const json_t *c, filter_point_t *p, const json_t *root, int depth)
 {
     const json_t *v;
     if (json_object_get(c, "key")) {
+        const json_t *doc = resolve(p, root);
         if ((v = json_object_get(c, "is_null")) && json_is_boolean(v) &&
-            check_is_null(root, json_string_value(json_object_get(c, "key"))) != json_is_true(v))
+            check_is_null(doc, json_string_value(json_object_get(c, "key"))) != json_is_true(v))
             return false;
-        return check_field(c, root);
+        return check_field(c, doc);
     }
     if ((v = json_object_get(c, "has_id"))) {
-        if (!p->id || root != point_payload(p))
+        if (!p->id || root != TOP_LEVEL)
             return false; /* has_id inside nested has no meaning */
         size_t i;
         const json_t *item;
@@ -517,16 +527,17 @@ static bool match_condition(const json_t *c, filter_point_t *p, const json_t *ro
     }
     if ((v = json_object_get(c, "is_empty"))) {
         json_t *fc = json_pack("{s:O,s:b}", "key", json_object_get(v, "key"), "is_empty", 1);
-        bool ok = fc && check_field(fc, root);
+        bool ok = fc && check_field(fc, resolve(p, root));
         json_decref(fc);
         return ok;
     }
     if ((v = json_object_get(c, "is_null")))
-        return check_is_null(root, json_string_value(json_object_get(v, "key")));
+        return check_is_null(resolve(p, root), json_string_value(json_object_get(v, "key")));
     if ((v = json_object_get(c, "nested"))) {
         values_t items = {0};
-        if (root)
-            collect(root, json_string_value(json_object_get(v, "key")), &items, 0);
+        const json_t *doc = resolve(p, root);
+        if (doc)
+            collect(doc, json_string_value(json_object_get(v, "key")), &items, 0);
         bool ok = false;
         for (size_t i = 0; i < items.n && !ok; i++)
             ok = match_filter(json_object_get(v, "filter"), p, items.items[i], depth + 1);
@@ -588,5 +599,5 @@ bool filter_match(const json_t *filter, filter_point_t *point)
 {
     if (!filter || json_is_null(filter))
         return true;
-    return match_filter(filter, point, point_payload(point), 0);
+    return match_filter(filter, point, TOP_LEVEL, 0);
 }

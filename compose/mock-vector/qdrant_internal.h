@@ -72,6 +72,16 @@ json_t *point_to_json(const collection_t *c, size_t slot, const payload_selector
 
 /* Optional "filter" field: returns 0 and sets *filter (borrowed, NULL if absent), or replies. */
 int filter_field(request_t *r, const json_t *body, const json_t **filter);
+/* A validated filter with the strings every matching payload must contain (the JSON text of the
+ * top-level `must` match values): payloads without them are rejected before being parsed. */
+typedef struct filter_ctx {
+    const json_t *filter;
+    char *needles[8];
+    size_t n_needles;
+} filter_ctx_t;
+void filter_ctx_init(filter_ctx_t *ctx, const json_t *filter);
+void filter_ctx_clear(filter_ctx_t *ctx);
+/* ctx: a filter_ctx_t (collection_accept_fn). */
 bool filter_accept(void *ctx, const collection_t *c, size_t slot);
 
 /* Optional unsigned field: fallback when absent or null; -1 after replying when invalid. */

@@ -179,11 +179,46 @@ int filter_field(request_t *r, const json_t *body, const json_t **filter)
     return 0;
 }
 
+static void needle_add(filter_ctx_t *ctx, const json_t *cond)
+{
+    const json_t *value = json_object_get(json_object_get(cond, "match"), "value");
+    if (!json_is_object(cond) || !json_object_get(cond, "key") || !json_is_string(value) ||
+        ctx->n_needles == sizeof(ctx->needles) / sizeof(ctx->needles[0]))
+        return;
+    /* stored payloads are compact jansson dumps: a string value appears exactly so */
+    char *needle = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT);
+    if (needle)
+        ctx->needles[ctx->n_needles++] = needle;
+}
+
+void filter_ctx_init(filter_ctx_t *ctx, const json_t *filter)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->filter = filter;
+    const json_t *must = json_object_get(filter, "must");
+    if (json_is_object(must))
+        needle_add(ctx, must);
+    for (size_t i = 0; json_is_array(must) && i < json_array_size(must); i++)
+        needle_add(ctx, json_array_get(must, i));
+}
+
+void filter_ctx_clear(filter_ctx_t *ctx)
+{
+    for (size_t i = 0; i < ctx->n_needles; i++)
+        free(ctx->needles[i]);
+    ctx->n_needles = 0;
+}
+
 bool filter_accept(void *ctx, const collection_t *c, size_t slot)
 {
-    filter_point_t p = {.id = collection_slot_id(c, slot),
-                        .payload_text = collection_slot_payload(c, slot)};
-    bool ok = filter_match(ctx, &p);
+    const filter_ctx_t *fc = ctx;
+    const char *text = collection_slot_payload(c, slot);
+    for (size_t i = 0; i < fc->n_needles; i++) {
+        if (!text || !strstr(text, fc->needles[i]))
+            return false;
+    }
+    filter_point_t p = {.id = collection_slot_id(c, slot), .payload_text = text};
+    bool ok = filter_match(fc->filter, &p);
     filter_point_clear(&p);
     return ok;
 }
@@ -452,10 +487,13 @@ static int select_slots(request_t *r, collection_t *c, const json_t *body, uint3
     if (!filter)
         return reply_format_error(r, "missing field `points` (a list of ids) or `filter`"), -1;
     *slots = mv_malloc((collection_count(c) + 1) * sizeof(**slots));
+    filter_ctx_t fc;
+    filter_ctx_init(&fc, filter);
     for (size_t slot = 0; slot < collection_count(c); slot++) {
-        if (filter_accept((void *)filter, c, slot))
+        if (filter_accept(&fc, c, slot))
             (*slots)[(*n)++] = (uint32_t)slot;
     }
+    filter_ctx_clear(&fc);
     return 0;
 }
 
@@ -529,8 +567,11 @@ int handle_points_count(request_t *r, collection_t *c)
         reply_format_error(r, "field `exact`: expected a boolean");
     } else if (filter_field(r, body, &filter) == 0) {
         size_t count = 0;
+        filter_ctx_t fc;
+        filter_ctx_init(&fc, filter);
         for (size_t slot = 0; slot < collection_count(c); slot++)
-            count += !filter || filter_accept((void *)filter, c, slot);
+            count += !filter || filter_accept(&fc, c, slot);
+        filter_ctx_clear(&fc);
         reply_ok(r, json_pack("{s:I}", "count", (json_int_t)count));
     }
     json_decref(body);
@@ -561,11 +602,13 @@ int handle_points_scroll(request_t *r, collection_t *c)
     uint32_t *sorted = collection_sorted_slots(c);
     json_t *points = json_array();
     json_t *next = json_null();
+    filter_ctx_t fc;
+    filter_ctx_init(&fc, filter);
     for (size_t i = 0; i < collection_count(c); i++) {
         size_t slot = sorted[i];
         if (point_id_compare(collection_slot_id(c, slot), &start) < 0)
             continue;
-        if (filter && !filter_accept((void *)filter, c, slot))
+        if (filter && !filter_accept(&fc, c, slot))
             continue;
         if (json_array_size(points) == limit) {
             json_decref(next);
@@ -575,6 +618,7 @@ int handle_points_scroll(request_t *r, collection_t *c)
         json_array_append_new(points, point_to_json(c, slot, &sel, with_vector, NULL));
     }
     free(sorted);
+    filter_ctx_clear(&fc);
     reply_ok(r, json_pack("{s:o,s:o}", "points", points, "next_page_offset", next));
 out:
     json_decref(body);

@@ -55,13 +55,15 @@ static json_t *run_search(collection_t *c, const search_request_t *s)
     size_t k = s->limit > count - s->offset ? count : s->offset + s->limit;
     scored_t *out = mv_malloc(k * sizeof(*out));
     size_t n;
+    filter_ctx_t fc;
+    filter_ctx_init(&fc, s->filter);
     if (s->vector) {
         search_params_t p = {.query = s->vector,
                              .k = k,
                              .has_threshold = s->has_threshold,
                              .threshold = s->threshold,
                              .accept = s->filter ? filter_accept : NULL,
-                             .accept_ctx = (void *)s->filter,
+                             .accept_ctx = &fc,
                              .exclude_slot = s->exclude_slot};
         n = collection_search(c, &p, out);
     } else {
@@ -69,11 +71,12 @@ static json_t *run_search(collection_t *c, const search_request_t *s)
         uint32_t *sorted = collection_sorted_slots(c);
         n = 0;
         for (size_t i = 0; i < count && n < k; i++) {
-            if (!s->filter || filter_accept((void *)s->filter, c, sorted[i]))
+            if (!s->filter || filter_accept(&fc, c, sorted[i]))
                 out[n++] = (scored_t){sorted[i], 0.0f};
         }
         free(sorted);
     }
+    filter_ctx_clear(&fc);
     for (size_t i = s->offset; i < n; i++)
         json_array_append_new(
             points, point_to_json(c, out[i].slot, &s->payload, s->with_vector, &out[i].score));
