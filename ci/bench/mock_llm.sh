@@ -30,9 +30,9 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a helpful analyst."},{"role":"user","content":"benchmark: what is the startup support policy?"}]}'
 done = function(summary, latency, requests)
-  io.write(string.format("RESULT %.1f %d %d\n", summary.requests / (summary.duration / 1e6),
+  io.write(string.format("RESULT %.1f %d %d %d\n", summary.requests / (summary.duration / 1e6),
     summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write
-    + summary.errors.timeout, latency:percentile(99)))
+    + summary.errors.timeout, latency:percentile(99), summary.requests))
 end
 LUA
 
@@ -47,12 +47,19 @@ url="http://127.0.0.1:$port/v1/chat/completions"
 
 wrk -t1 -c4 -d1s -s "$work/post.lua" "$url" >/dev/null # warm-up
 : >"$work/results"
+# CPU time of the mock (utime + stime, clock ticks) from /proc: per-completion cost that does not
+# depend on how busy the machine is.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+hz=$(getconf CLK_TCK)
 for r in $(seq 1 "$runs"); do
+  t0=$(cpu_ticks)
   line=$(wrk -t"$threads" -c"$conns" -d"$duration" -s "$work/post.lua" "$url" | grep '^RESULT')
+  t1=$(cpu_ticks)
   set -- $line
-  echo "run $r: $2 completions/s, $3 errors, p99 $(($4 / 1000)).$(($4 % 1000 / 100)) ms"
+  cpu_us=$(awk -v t="$((t1 - t0))" -v hz="$hz" -v n="$5" 'BEGIN {printf "%.1f", t * 1e6 / hz / n}')
+  echo "run $r: $2 completions/s, $3 errors, p99 $(($4 / 1000)).$(($4 % 1000 / 100)) ms, mock CPU $cpu_us us/completion"
   [ "$3" = 0 ] || { echo "errors during the run" >&2; exit 1; }
   echo "$2" >>"$work/results"
 done
 median=$(sort -n "$work/results" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-echo "median: $median completions/s ($runs runs of $duration, $conns keep-alive connections, $threads wrk threads)"
+echo "median: $median completions/s ($runs runs of $duration, $conns keep-alive connections, $threads wrk threads, $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg))"

@@ -88,6 +88,8 @@ struct mock_server {
     char *name, *host, *port_file, *health_path;
     uv_tcp_t listener;
     uv_signal_t sigterm, sigint;
+    uv_check_t log_flush; /* flushes the request log once per loop iteration */
+    bool log_flush_started;
     bool listening, stopping;
     int port;
     mock_conn_t *conns;

@@ -740,6 +740,11 @@ static int write_port_file(const char *path, int port)
     return 0;
 }
 
+static void log_flush_cb(uv_check_t *check)
+{
+    fflush(stdout);
+}
+
 int mock_server_listen(mock_server_t *srv)
 {
     struct sockaddr_storage addr;
@@ -774,6 +779,13 @@ int mock_server_listen(mock_server_t *srv)
     }
     printf("%s listening on http://%s:%d\n", srv->name, srv->host, srv->port);
     fflush(stdout);
+    if (!srv->cfg.quiet) {
+        /* log lines are written in one go per loop iteration, not one write(2) per request */
+        uv_check_init(srv->loop, &srv->log_flush);
+        uv_check_start(&srv->log_flush, log_flush_cb);
+        uv_unref((uv_handle_t *)&srv->log_flush);
+        srv->log_flush_started = true;
+    }
     return 0;
 }
 
@@ -800,6 +812,11 @@ void mock_server_stop(mock_server_t *srv)
     }
     while (srv->conns)
         conn_close(srv->conns);
+    if (srv->log_flush_started) {
+        uv_close((uv_handle_t *)&srv->log_flush, NULL);
+        srv->log_flush_started = false;
+    }
+    fflush(stdout);
 }
 
 int mock_server_run(mock_server_t *srv)

@@ -304,7 +304,7 @@ int mock_main(const mock_app_t *app, int argc, char **argv)
     cfg.port = (int)port;
     if (app->start_cb && app->start_cb(app->user) != 0)
         return 1;
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    setvbuf(stdout, NULL, _IOFBF, 1 << 16); /* flushed once per loop iteration */
     uv_loop_t loop;
     uv_loop_init(&loop);
     mock_server_t *srv = mock_server_new(&loop, &cfg);

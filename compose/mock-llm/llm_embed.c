@@ -220,10 +220,17 @@ static void respond(mock_request_t *req, const embed_request_t *er)
     free(vec);
     mock_buf_free(&text);
     mock_request_set_matched(req, "embeddings");
-    mock_respond_json(req, 200,
-                      json_pack("{s:s,s:o,s:s,s:{s:i,s:i}}", "object", "list", "data", data,
-                                "model", er->model, "usage", "prompt_tokens", tokens,
-                                "total_tokens", tokens));
+    json_t *resp = json_pack("{s:s,s:o,s:s,s:{s:i,s:i}}", "object", "list", "data", data, "model",
+                             er->model, "usage", "prompt_tokens", tokens, "total_tokens", tokens);
+    /* 9 significant digits round-trip a float32 and keep the document small */
+    char *doc = json_dumps(resp, JSON_COMPACT | JSON_REAL_PRECISION(9));
+    json_decref(resp);
+    if (!doc) {
+        llm_respond_error(req, 500, "server_error", NULL, NULL, "could not serialise embeddings");
+        return;
+    }
+    mock_respond(req, 200, "application/json", doc, strlen(doc));
+    free(doc);
 }
 
 void llm_embeddings(llm_state_t *st, mock_request_t *req)
