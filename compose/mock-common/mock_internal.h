@@ -76,6 +76,8 @@ struct mock_conn {
     bool memory; /* mock_server_feed: no socket */
     mock_buf_t *sink;
     bool closing, close_after, paused, eof, error_sent;
+    bool shutting; /* uv_shutdown requested */
+    bool draining; /* rejected: unread request bytes are read and dropped until EOF */
     int open_handles;
     char peer[64];
     mock_request_t req;

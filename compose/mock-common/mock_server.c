@@ -85,25 +85,39 @@ static void conn_close(mock_conn_t *c)
     uv_close((uv_handle_t *)&c->tcp, conn_handle_closed_cb);
 }
 
+static void drain_timeout_cb(uv_timer_t *t)
+{
+    conn_close(t->data);
+}
+
 static void shutdown_cb(uv_shutdown_t *s, int status)
 {
     mock_conn_t *c = s->data;
     free(s);
+    if (c->draining && !c->closing && status == 0) {
+        /* Closing with unread bytes would send a RST that can destroy the answer (413) before
+         * the client reads it: read and drop until the client closes, for 2 s at most. */
+        uv_timer_start(&c->timer, drain_timeout_cb, 2000, 0);
+        return;
+    }
     conn_close(c);
 }
 
 /* Closes once everything queued so far is written. */
 static void conn_close_after_writes(mock_conn_t *c)
 {
-    if (c->memory || c->closing)
+    if (c->memory || c->closing || c->shutting)
         return;
+    c->shutting = true;
     uv_shutdown_t *s = mock_xmalloc(sizeof(*s));
     s->data = c;
     if (uv_shutdown(s, (uv_stream_t *)&c->tcp, shutdown_cb) != 0) {
         free(s);
         conn_close(c);
+        return;
     }
-    uv_read_stop((uv_stream_t *)&c->tcp);
+    if (!c->draining)
+        uv_read_stop((uv_stream_t *)&c->tcp);
 }
 
 /* ---- status and log ----------------------------------------------------------------------- */
@@ -509,6 +523,7 @@ static void reject(mock_conn_t *c, int status, const char *msg)
 {
     c->error_sent = true;
     c->close_after = true;
+    c->draining = true;
     mock_respond_error(&c->req, status, msg);
     if (!c->memory)
         conn_close_after_writes(c);
@@ -651,6 +666,11 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     mock_conn_t *c = s->data;
+    if (c->draining) {
+        if (nread < 0)
+            conn_close(c);
+        return;
+    }
     if (nread < 0) {
         if (c->paused && !c->closing && nread == UV_EOF) {
             c->eof = true; /* answer the delayed request first */
