@@ -231,9 +231,9 @@ int main(int argc, char **argv)
     free(info.data);
     long rss_after = rss_kib(pid);
     double raw = (double)points * dim * 4;
-    printf("rss_before %.1f MB\n", rss_before / 1024.0);
-    printf("rss_after %.1f MB\n", rss_after / 1024.0);
-    printf("raw_vectors %.1f MB\n", raw / 1e6 / 1.048576);
+    printf("rss_before %.1f MiB\n", rss_before / 1024.0);
+    printf("rss_after %.1f MiB\n", rss_after / 1024.0);
+    printf("raw_vectors %.1f MiB\n", raw / 1048576.0);
     printf("rss_over_raw %.3f x\n", (rss_after * 1024.0) / raw);
     printf("growth_over_raw %.3f x\n", ((rss_after - rss_before) * 1024.0) / raw);
 
