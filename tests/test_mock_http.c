@@ -414,7 +414,11 @@ static void test_sigterm_shutdown_is_fast(void **state)
     close(fd2);
     printf("# SIGTERM to exit: %.2f ms\n", ms);
     assert_true(ms >= 0);
+#ifdef MOCK_SANITIZED
+    assert_true(ms < 1000); /* LeakSanitizer scans the heap at exit: slower, not the product */
+#else
     assert_true(ms < 100);
+#endif
     assert_int_equal(c.exit_status, 0);
 }
 
