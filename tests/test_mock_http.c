@@ -128,6 +128,29 @@ static void test_pipelined_requests_all_answered(void **state)
     free(out);
 }
 
+static void test_http10_stream_is_close_delimited(void **state)
+{
+    mock_child_t *c = *state;
+    const char body[] = "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\","
+                        "\"content\":\"hi\"}]}";
+    char req[512];
+    int n = snprintf(req, sizeof(req),
+                     "POST /v1/chat/completions HTTP/1.0\r\nContent-Length: %zu\r\n\r\n%s",
+                     sizeof(body) - 1, body);
+    size_t len;
+    double t0 = mock_now_ms();
+    char *out = raw_exchange(c->port, req, (size_t)n, 3000, &len);
+    assert_true(mock_now_ms() - t0 < 2000); /* ended by the server closing, not the timeout */
+    assert_non_null(strstr(out, " 200 OK\r\n"));
+    assert_null(strcasestr(out, "Transfer-Encoding"));
+    assert_non_null(strcasestr(out, "Connection: close"));
+    assert_non_null(strstr(out, "\r\n\r\ndata: {"));
+    const char *done = strstr(out, "data: [DONE]\n\n");
+    assert_non_null(done);
+    assert_string_equal(done, "data: [DONE]\n\n");
+    free(out);
+}
+
 static void test_malformed_http_gets_400(void **state)
 {
     mock_child_t *c = *state;
@@ -428,6 +451,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keep_alive_reuses_one_connection),
         cmocka_unit_test(test_pipelined_requests_all_answered),
+        cmocka_unit_test(test_http10_stream_is_close_delimited),
         cmocka_unit_test(test_malformed_http_gets_400),
         cmocka_unit_test(test_body_over_limit_gets_413),
         cmocka_unit_test(test_default_limit_is_32_mib),

@@ -193,8 +193,9 @@ static void request_finish(mock_conn_t *c, mock_request_t *req, const char *body
 static void add_head(mock_request_t *req, mock_buf_t *b, int status, const char *content_type)
 {
     mock_conn_t *c = req->conn;
-    mock_buf_addf(b, "HTTP/1.%d %d %s\r\nServer: %s\r\n", c->parser.http_minor ? 1 : 0, status,
-                  mock_status_text(status), c->srv->name);
+    /* RFC 9110: a server answers with its own version; HTTP/1.0 clients get no chunking */
+    mock_buf_addf(b, "HTTP/1.1 %d %s\r\nServer: %s\r\n", status, mock_status_text(status),
+                  c->srv->name);
     if (content_type)
         mock_buf_addf(b, "Content-Type: %s\r\n", content_type);
     if (req->extra_headers.len)
