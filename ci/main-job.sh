@@ -53,7 +53,7 @@ ci_section "envtest up"
 "$ENVTEST" up || exit $?
 ci_section_end
 
-ci_section "envtest run $*"
+ci_section "envtest run${*:+ $*}"
 status=0
 "$ENVTEST" run "$@" || status=$?
 ci_section_end
