@@ -44,10 +44,10 @@ ci_section_end() {
 ci_sudo() {
     if [ "$(id -u)" -eq 0 ]; then
         "$@"
-    elif command -v sudo >/dev/null 2>&1; then
+    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
         sudo -n "$@"
     else
-        ci_die "this step needs root: run it as root or install sudo ($*)"
+        ci_die "this step needs root: run it as root or with password-less sudo ($*)"
     fi
 }
 
