@@ -97,6 +97,9 @@ start_engine() {
         ci_log "a Docker engine answers on $ENVTEST_DOCKER_SOCK"
         return 0
     fi
+    if [ -S "$ENVTEST_DOCKER_SOCK" ] && ! [ -w "$ENVTEST_DOCKER_SOCK" ]; then
+        ci_die "$ENVTEST_DOCKER_SOCK exists but user $(id -un) may not use it: add the user to the docker group (sudo usermod -aG docker $(id -un), then log in again) or run as root"
+    fi
     command -v dockerd >/dev/null || ci_die "no engine answers on $ENVTEST_DOCKER_SOCK and dockerd is not installed"
 
     local logfile="${ENVTEST_DOCKERD_LOG:-/var/log/envtest-dockerd.log}" timeout=60 start pid
