@@ -1,5 +1,6 @@
 /* mock-vector: a Qdrant-compatible REST engine, transport-free. The HTTP layer hands it one request
- * (method, target with query string, body) and sends back the response it fills in. */
+ * (method, target with query string, body) and sends back the response it fills in. One engine
+ * serves one thread (the server's loop): it has no locks. */
 #ifndef MOCK_VECTOR_QDRANT_H
 #define MOCK_VECTOR_QDRANT_H
 
