@@ -54,3 +54,11 @@ if(TARGET mock-llm)
     set_tests_properties(fuzz_mock_llm_corpus PROPERTIES LABELS unit TIMEOUT 120)
   endif()
 endif()
+
+# docker: the FROM scratch image built from the context (needs the engine; skipped without).
+if(TARGET mock-llm)
+  add_test(NAME test_mock_llm_image
+           COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/test_mock_llm_image.sh
+                   ${CMAKE_BINARY_DIR}/compose/mock-llm/context)
+  set_tests_properties(test_mock_llm_image PROPERTIES LABELS docker TIMEOUT 120 SKIP_RETURN_CODE 77)
+endif()
