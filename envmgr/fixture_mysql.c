@@ -55,6 +55,10 @@ static MYSQL *mysql_connect(const envmgr_fixture_targets_t *t, envmgr_error_t *e
     mysql_options(c, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     mysql_options(c, MYSQL_OPT_LOCAL_INFILE, &on);
     mysql_options(c, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    /* bounded waits: a lost reply fails the load (and rolls it back) instead of hanging */
+    unsigned int io_timeout = 900;
+    mysql_options(c, MYSQL_OPT_READ_TIMEOUT, &io_timeout);
+    mysql_options(c, MYSQL_OPT_WRITE_TIMEOUT, &io_timeout);
     if (mysql_real_connect(c, t->mysql.host, t->mysql.user, t->mysql.password, t->mysql.database,
                            t->mysql.port, NULL, 0) == NULL) {
         envmgr_error_set(err, ENVMGR_E_ENV, (int)mysql_errno(c),
