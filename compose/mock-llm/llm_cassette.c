@@ -227,7 +227,10 @@ llm_cassette_t *llm_cassette_load(const char *path, char *msg, size_t msgsize)
     json_error_t err;
     json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
     if (!doc) {
-        snprintf(msg, msgsize, "cassette %s:%d:%d: %s", path, err.line, err.column, err.text);
+        if (err.line > 0)
+            snprintf(msg, msgsize, "cassette %s:%d:%d: %s", path, err.line, err.column, err.text);
+        else
+            snprintf(msg, msgsize, "cassette %s: %s", path, err.text);
         return NULL;
     }
     char inner[400];
