@@ -323,6 +323,32 @@ static void test_fault_delay_does_not_block_the_loop(void **state)
     json_decref(mock_http_json(c, "DELETE", "/__admin/faults", NULL, &st));
 }
 
+static void test_half_closed_client_gets_delayed_answers(void **state)
+{
+    mock_child_t *c = *state;
+    put_faults(c, "{\"type\":\"delay\",\"delay_ms\":100,\"path\":\"/v1/models\"}");
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)c->port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    const char req[] = "GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n"
+                       "GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert_int_equal(write(fd, req, sizeof(req) - 1), (ssize_t)(sizeof(req) - 1));
+    shutdown(fd, SHUT_WR); /* EOF while the first answer waits on its delay */
+    char *buf = malloc(65536);
+    size_t n = 0;
+    ssize_t k;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    while (n < 65535 && poll(&p, 1, 3000) > 0 && (k = read(fd, buf + n, 65535 - n)) > 0)
+        n += (size_t)k;
+    buf[n] = '\0';
+    close(fd);
+    assert_int_equal(count(buf, "HTTP/1.1 200 OK"), 2);
+    free(buf);
+    long st;
+    json_decref(mock_http_json(c, "DELETE", "/__admin/faults", NULL, &st));
+}
+
 static void test_random_delay_within_range(void **state)
 {
     mock_child_t *c = *state;
@@ -459,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_faults_are_deterministic_for_a_seed),
         cmocka_unit_test(test_fault_429_has_retry_after_and_times),
         cmocka_unit_test(test_fault_delay_does_not_block_the_loop),
+        cmocka_unit_test(test_half_closed_client_gets_delayed_answers),
         cmocka_unit_test(test_random_delay_within_range),
         cmocka_unit_test(test_fault_drop_and_malformed),
         cmocka_unit_test(test_fault_stream_disconnect),

@@ -443,7 +443,7 @@ static void finish_dispatch(mock_conn_t *c)
         mock_buf_free(&rest);
         if (!c->closing && !c->paused && !c->memory) {
             if (c->eof)
-                conn_close(c);
+                conn_close_after_writes(c); /* the client half-closed: answer, then close */
             else
                 uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
         }
