@@ -130,7 +130,7 @@ static int start_mysql_container(void)
     return -1;
 }
 
-static int group_setup(void **state)
+static int setup_services(void)
 {
     snprintf(g.dir, sizeof(g.dir), "/tmp/envtest-fixture-mysql-XXXXXX");
     if (mkdtemp(g.dir) == NULL)
@@ -165,23 +165,38 @@ static int group_setup(void **state)
     return 0;
 }
 
+/* Idempotent: also called by group_setup when it fails half-way. */
 static int group_teardown(void **state)
 {
     envmgr_error_t err = {0};
     if (g.container && g.engine)
         envmgr_engine_container_remove(g.engine, g.container, true, true, &err);
     free(g.container);
+    g.container = NULL;
     if (g.engine)
         envmgr_engine_close(g.engine);
-    pid_t pids[2] = {g.llm_pid, g.vec_pid};
+    g.engine = NULL;
+    pid_t *pids[2] = {&g.llm_pid, &g.vec_pid};
     for (int i = 0; i < 2; i++) {
-        if (pids[i] > 0) {
-            kill(pids[i], SIGTERM);
-            waitpid(pids[i], NULL, 0);
+        if (*pids[i] > 0) {
+            kill(*pids[i], SIGTERM);
+            waitpid(*pids[i], NULL, 0);
+            *pids[i] = 0;
         }
     }
+    if (g.dir[0] == '\0')
+        return 0;
     cleanup_free char *rm = xasprintf("rm -rf '%s'", g.dir);
+    g.dir[0] = '\0';
     return system(rm) == 0 ? 0 : -1;
+}
+
+static int group_setup(void **state)
+{
+    if (setup_services() == 0)
+        return 0;
+    group_teardown(state);
+    return -1;
 }
 
 /* ---- helpers -----------------------------------------------------------------------------------
