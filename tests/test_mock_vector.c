@@ -832,6 +832,7 @@ static void test_random_against_reference(void **state)
     srand(12345);
     qdrant_t *q = qdrant_new();
     create(q, "c", DIM, "Euclid");
+    /* odd rounds split the scan over 3 threads of at least 50 points (the merge is tested too) */
     char *body = malloc(N * DIM * 16 + 1024);
     size_t n = (size_t)sprintf(body, "{\"points\":[");
     for (int i = 0; i < N; i++) {
@@ -856,6 +857,7 @@ static void test_random_against_reference(void **state)
     assert_int_equal(points_count(q, "c"), N - (N + 2) / 3);
 
     for (int round = 0; round < 20; round++) {
+        qdrant_set_search_threads(q, round % 2 ? 3 : 1, 50);
         double query[DIM];
         n = (size_t)sprintf(body, "{\"limit\":10,\"vector\":[");
         for (int j = 0; j < DIM; j++) {

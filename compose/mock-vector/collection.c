@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -532,15 +533,13 @@ static float threshold_key(distance_t d, float threshold)
     return threshold;
 }
 
-size_t collection_search(const collection_t *c, const search_params_t *p, scored_t *out)
+/* One pass over slots [begin, end) keeping the best k in heap; returns how many are kept. */
+static size_t search_range(const collection_t *c, const search_params_t *p, size_t k, size_t begin,
+                           size_t end, heap_entry_t *heap)
 {
-    if (p->k == 0 || c->count == 0)
-        return 0;
-    size_t k = p->k < c->count ? p->k : c->count;
-    heap_entry_t *heap = mv_malloc(k * sizeof(*heap));
     size_t n = 0;
     float min_key = p->has_threshold ? threshold_key(c->distance, p->threshold) : -INFINITY;
-    for (size_t slot = 0; slot < c->count; slot++) {
+    for (size_t slot = begin; slot < end; slot++) {
         heap_entry_t e = {rank_key(c, p->query, slot), (uint32_t)slot};
         if (e.key < min_key || (long)slot == p->exclude_slot)
             continue;
@@ -556,6 +555,83 @@ size_t collection_search(const collection_t *c, const search_params_t *p, scored
             heap_sift_down(c, heap, n, 0);
         }
     }
+    return n;
+}
+
+typedef struct search_part {
+    const collection_t *c;
+    const search_params_t *p;
+    size_t k, begin, end, n;
+    heap_entry_t *heap;
+} search_part_t;
+
+static void *search_part_run(void *arg)
+{
+    search_part_t *part = arg;
+    part->n = search_range(part->c, part->p, part->k, part->begin, part->end, part->heap);
+    return NULL;
+}
+
+/* Splits the scan over threads (no filter: the accept callback may not be thread-safe); the
+ * parts' heaps are merged into heap. Returns how many entries heap holds, or 0 when it did not
+ * run in parallel (*ran false). */
+static size_t search_parallel(const collection_t *c, const search_params_t *p, size_t k,
+                              heap_entry_t *heap, bool *ran)
+{
+    size_t threads = p->threads > SEARCH_MAX_THREADS ? SEARCH_MAX_THREADS : p->threads;
+    *ran = false;
+    if (p->accept || threads < 2 || p->min_points_per_thread == 0 ||
+        c->count / p->min_points_per_thread < 2)
+        return 0;
+    if (threads > c->count / p->min_points_per_thread)
+        threads = c->count / p->min_points_per_thread;
+    search_part_t parts[SEARCH_MAX_THREADS];
+    pthread_t ids[SEARCH_MAX_THREADS];
+    size_t started = 0;
+    for (size_t t = 0; t < threads; t++) {
+        parts[t] = (search_part_t){c,
+                                   p,
+                                   k,
+                                   c->count * t / threads,
+                                   c->count * (t + 1) / threads,
+                                   0,
+                                   mv_malloc(k * sizeof(heap_entry_t))};
+        if (t > 0 && pthread_create(&ids[t], NULL, search_part_run, &parts[t]) != 0)
+            search_part_run(&parts[t]); /* no thread: do the part here */
+        else if (t > 0)
+            started |= (size_t)1 << t;
+    }
+    search_part_run(&parts[0]);
+    size_t n = 0;
+    for (size_t t = 0; t < threads; t++) {
+        if (started & ((size_t)1 << t))
+            pthread_join(ids[t], NULL);
+        for (size_t i = 0; i < parts[t].n; i++) {
+            heap_entry_t e = parts[t].heap[i];
+            if (n < k) {
+                heap[n] = e;
+                heap_sift_up(c, heap, n++);
+            } else if (ranks_before(c, &e, &heap[0])) {
+                heap[0] = e;
+                heap_sift_down(c, heap, n, 0);
+            }
+        }
+        free(parts[t].heap);
+    }
+    *ran = true;
+    return n;
+}
+
+size_t collection_search(const collection_t *c, const search_params_t *p, scored_t *out)
+{
+    if (p->k == 0 || c->count == 0)
+        return 0;
+    size_t k = p->k < c->count ? p->k : c->count;
+    heap_entry_t *heap = mv_malloc(k * sizeof(*heap));
+    bool parallel;
+    size_t n = search_parallel(c, p, k, heap, &parallel);
+    if (!parallel)
+        n = search_range(c, p, k, 0, c->count, heap);
     /* pop worst first into the back of out */
     size_t written = n;
     while (n > 0) {

@@ -70,7 +70,13 @@ typedef struct search_params {
     collection_accept_fn accept; /* NULL: every point */
     void *accept_ctx;
     long exclude_slot; /* -1 or a slot never returned (query by point id) */
+    /* Unfiltered scans of at least 2 x min_points_per_thread points are split over up to
+     * `threads` threads (at most SEARCH_MAX_THREADS); 0 or 1: one thread. */
+    size_t threads;
+    size_t min_points_per_thread;
 } search_params_t;
+
+#define SEARCH_MAX_THREADS 16
 
 /* Exact top-k: best first (highest similarity, or smallest distance); ties by ascending id.
  * out must hold k entries; returns how many were written. */

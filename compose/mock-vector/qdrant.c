@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mv_alloc.h"
 
@@ -151,7 +152,16 @@ collection_t *qdrant_find(qdrant_t *q, const char *name)
 
 qdrant_t *qdrant_new(void)
 {
-    return mv_calloc(1, sizeof(qdrant_t));
+    qdrant_t *q = mv_calloc(1, sizeof(qdrant_t));
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    qdrant_set_search_threads(q, cpus > 0 ? (size_t)cpus : 1, 16384);
+    return q;
+}
+
+void qdrant_set_search_threads(qdrant_t *q, size_t threads, size_t min_points_per_thread)
+{
+    q->search_threads = threads > SEARCH_MAX_THREADS ? SEARCH_MAX_THREADS : threads;
+    q->min_points_per_thread = min_points_per_thread;
 }
 
 void qdrant_reset(qdrant_t *q)

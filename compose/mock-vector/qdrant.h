@@ -28,6 +28,10 @@ int qdrant_handle(qdrant_t *q, const char *method, const char *target, const cha
                   size_t body_len, qdrant_response_t *res);
 void qdrant_response_clear(qdrant_response_t *res);
 
+/* Unfiltered searches over large collections are split over threads: by default one per online
+ * CPU (at most 16), each taking at least 16384 points. */
+void qdrant_set_search_threads(qdrant_t *q, size_t threads, size_t min_points_per_thread);
+
 /* Bytes held by the stored vectors, ids and indexes of every collection (payloads excluded). */
 size_t qdrant_memory(const qdrant_t *q);
 

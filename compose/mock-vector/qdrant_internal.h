@@ -15,6 +15,7 @@ struct qdrant {
     size_t n, cap;
     bool trim_pending; /* a large body was freed since the last heap trim */
     double last_trim;  /* seconds, monotonic */
+    size_t search_threads, min_points_per_thread;
 };
 
 typedef struct request {

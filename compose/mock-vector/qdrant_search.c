@@ -46,7 +46,7 @@ static int read_common(request_t *r, const json_t *body, size_t default_limit, b
     return 0;
 }
 
-static json_t *run_search(collection_t *c, const search_request_t *s)
+static json_t *run_search(const qdrant_t *q, collection_t *c, const search_request_t *s)
 {
     json_t *points = json_array();
     size_t count = collection_count(c);
@@ -64,7 +64,9 @@ static json_t *run_search(collection_t *c, const search_request_t *s)
                              .threshold = s->threshold,
                              .accept = s->filter ? filter_accept : NULL,
                              .accept_ctx = &fc,
-                             .exclude_slot = s->exclude_slot};
+                             .exclude_slot = s->exclude_slot,
+                             .threads = q->search_threads,
+                             .min_points_per_thread = q->min_points_per_thread};
         n = collection_search(c, &p, out);
     } else {
         /* no query: points in id order, as scroll gives them, with score 0 */
@@ -172,7 +174,7 @@ static json_t *search_one(request_t *r, collection_t *c, const json_t *body, rea
         reply_format_error(r, "expected a JSON object");
         return NULL;
     }
-    json_t *points = read(r, c, body, &s) == 0 ? run_search(c, &s) : NULL;
+    json_t *points = read(r, c, body, &s) == 0 ? run_search(r->q, c, &s) : NULL;
     free(s.vector);
     return points;
 }
