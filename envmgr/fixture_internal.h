@@ -189,6 +189,11 @@ int fx_documents_verify(envmgr_fixture_t *f, const envmgr_fixture_targets_t *t, 
                         envmgr_error_t *err);
 int fx_copy_step(fx_load_ctx_t *ctx, const fx_step_t *step, envmgr_error_t *err);
 
+/* SQL scripts are split on ';' outside quotes, backquotes and comments; cb gets each non-empty
+ * statement and its first line. Exposed for tests. */
+typedef int (*fx_stmt_cb)(void *ud, const char *sql, size_t len, int line, envmgr_error_t *err);
+int fx_sql_split_for_tests(const char *s, size_t len, fx_stmt_cb cb, void *ud, envmgr_error_t *err);
+
 /* HTTP helper (libcurl): body may be NULL. *reply gets the body (NUL-terminated). */
 int fx_http_request(const char *method, const char *url, const char *content_type, const char *body,
                     size_t body_len, long *status, char **reply, envmgr_error_t *err);

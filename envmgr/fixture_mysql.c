@@ -75,7 +75,7 @@ static MYSQL *mysql_connect(const envmgr_fixture_targets_t *t, envmgr_error_t *e
 }
 
 /* ---- scripts ------------------------------------------------------------------------------- */
-typedef int (*stmt_cb)(void *ud, const char *sql, size_t len, int line, envmgr_error_t *err);
+typedef fx_stmt_cb stmt_cb;
 
 /* Splits SQL on ';' outside quotes, backquotes and comments; calls cb with each non-empty
  * statement and its first line. */
@@ -170,7 +170,6 @@ static int run_script(fx_load_ctx_t *ctx, const char *member, envmgr_error_t *er
     return split_sql(sql, len, run_statement, &sc, err);
 }
 
-int fx_sql_split_for_tests(const char *s, size_t len, stmt_cb cb, void *ud, envmgr_error_t *err);
 int fx_sql_split_for_tests(const char *s, size_t len, stmt_cb cb, void *ud, envmgr_error_t *err)
 {
     return split_sql(s, len, cb, ud, err);

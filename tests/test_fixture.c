@@ -549,8 +549,6 @@ static void test_pack_digest_stable(void **state)
 
 /* ---- SQL splitting ------------------------------------------------------------------------------
  */
-typedef int (*stmt_cb)(void *ud, const char *sql, size_t len, int line, envmgr_error_t *err);
-int fx_sql_split_for_tests(const char *s, size_t len, stmt_cb cb, void *ud, envmgr_error_t *err);
 
 static int collect_stmt(void *ud, const char *sql, size_t len, int line, envmgr_error_t *err)
 {
