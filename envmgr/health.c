@@ -172,11 +172,22 @@ static int run_healthcheck(envmgr_engine_t *engine, const char *id, const envmgr
     return r;
 }
 
+static bool ports_accept(const struct container_state *st)
+{
+    if (!st->ip[0])
+        return false;
+    for (size_t i = 0; i < st->n_tcp_ports; i++)
+        if (!envmgr_tcp_probe(st->ip, st->tcp_ports[i], 200))
+            return false;
+    return true;
+}
+
 int envmgr_health_wait(envmgr_engine_t *engine, const char *id, const envmgr_healthcheck_t *hc,
                        int64_t deadline_ms, envmgr_buf_t *last_output, envmgr_error_t *err)
 {
     struct container_state st;
     int attempts = 0;
+    int64_t last_exec = 0;
     for (;;) {
         if (envmgr_interrupted())
             return envmgr_error_set(err, ENVMGR_E_INTERRUPTED, 0, "interrupted");
@@ -190,26 +201,35 @@ int envmgr_health_wait(envmgr_engine_t *engine, const char *id, const envmgr_hea
             return envmgr_error_set(err, ENVMGR_E_ENV, 0,
                                     "the engine reports the container unhealthy");
         if (strcmp(st.status, "running") == 0) {
-            bool ready = true;
+            bool ready;
             if (hc) {
-                int64_t left = deadline_ms - envmgr_now_ms();
-                int timeout = (int)(hc->timeout_ms < left ? hc->timeout_ms : left);
-                int code = -1;
-                envmgr_error_t exec_err = {0};
-                attempts++;
-                if (run_healthcheck(engine, id, hc, timeout > 0 ? timeout : 1, last_output, &code,
-                                    &exec_err) < 0) {
-                    if (exec_err.kind == ENVMGR_E_ENGINE &&
-                        strstr(exec_err.message, "cannot reach"))
-                        return envmgr_error_set(err, exec_err.kind, exec_err.code, "%s",
-                                                exec_err.message);
-                    ready = false;
-                } else {
-                    ready = code == 0;
+                /* An exec costs the engine a process start (100s of ms of CPU that the starting
+                 * service needs too): while the container's TCP ports still refuse connections,
+                 * which a connect() on the bridge tells in microseconds, the check can only fail,
+                 * so it runs then at most once a second. Once the ports accept, it runs at once. */
+                int64_t now = envmgr_now_ms();
+                bool gate = st.n_tcp_ports == 0 || ports_accept(&st) ||
+                            now - last_exec >= ENVMGR_HEALTH_SLOW_POLL_MS;
+                ready = false;
+                if (gate) {
+                    int64_t left = deadline_ms - now;
+                    int timeout = (int)(hc->timeout_ms < left ? hc->timeout_ms : left);
+                    int code = -1;
+                    envmgr_error_t exec_err = {0};
+                    attempts++;
+                    last_exec = now;
+                    if (run_healthcheck(engine, id, hc, timeout > 0 ? timeout : 1, last_output,
+                                        &code, &exec_err) < 0) {
+                        if (exec_err.kind == ENVMGR_E_ENGINE &&
+                            strstr(exec_err.message, "cannot reach"))
+                            return envmgr_error_set(err, exec_err.kind, exec_err.code, "%s",
+                                                    exec_err.message);
+                    } else {
+                        ready = code == 0;
+                    }
                 }
             } else {
-                for (size_t i = 0; i < st.n_tcp_ports && ready; i++)
-                    ready = st.ip[0] && envmgr_tcp_probe(st.ip, st.tcp_ports[i], 200);
+                ready = st.n_tcp_ports == 0 || ports_accept(&st);
             }
             if (ready)
                 return 0;

@@ -1,6 +1,7 @@
 /* Wait strategies: a service is ready when its healthcheck passes (envtest execs the check itself
- * every ~75 ms instead of waiting for the engine's schedule, whose first check only comes after
- * `interval`), or, with no healthcheck, when its TCP ports accept connections. */
+ * as soon as the container's TCP ports accept connections, instead of waiting for the engine's
+ * schedule, whose first check only comes after `interval`), or, with no healthcheck, when its TCP
+ * ports accept connections. */
 #ifndef ENVMGR_HEALTH_H
 #define ENVMGR_HEALTH_H
 
@@ -11,7 +12,10 @@
 #include "error.h"
 #include "util.h"
 
-#define ENVMGR_HEALTH_POLL_MS 75
+/* How often the container's state and ports are looked at; a healthcheck runs as soon as the
+ * ports accept connections, and at least every ENVMGR_HEALTH_SLOW_POLL_MS before. */
+#define ENVMGR_HEALTH_POLL_MS 25
+#define ENVMGR_HEALTH_SLOW_POLL_MS 1000
 
 /* The healthcheck to use: the service's own, else the image's Config.Healthcheck (image_inspect may
  * be NULL). Returns false when there is none (or it is NONE). out is filled (free with
