@@ -66,15 +66,41 @@ int mock_child_start(mock_child_t *c, const char *bin, const char *const *args)
     return -1;
 }
 
+static char *read_log(const mock_child_t *c)
+{
+    char path[300];
+    snprintf(path, sizeof(path), "%s/log", c->dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    size_t cap = 65536, n = 0, k;
+    char *buf = malloc(cap);
+    while ((k = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+        n += k;
+        if (n + 1 == cap)
+            buf = realloc(buf, cap *= 2);
+    }
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
 double mock_child_stop(mock_child_t *c)
 {
+    return mock_child_stop_log(c, NULL);
+}
+
+double mock_child_stop_log(mock_child_t *c, char **log)
+{
+    if (log)
+        *log = NULL;
     if (c->pid <= 0)
         return -1;
     double t0 = mock_now_ms();
     kill(c->pid, SIGTERM);
     int st = 0;
     double ms = -1;
-    for (int i = 0; i < 5000; i++) {
+    while (mock_now_ms() - t0 < 5000) { /* a hang fails; speed is measured by ci/bench */
         pid_t r = waitpid(c->pid, &st, WNOHANG);
         if (r == c->pid) {
             ms = mock_now_ms() - t0;
@@ -88,6 +114,8 @@ double mock_child_stop(mock_child_t *c)
     }
     c->exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     c->pid = 0;
+    if (log)
+        *log = read_log(c);
     char cmd[600];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", c->dir);
     if (system(cmd) != 0)

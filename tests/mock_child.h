@@ -19,8 +19,11 @@ typedef struct mock_child {
 /* Starts bin with --host 127.0.0.1 --port 0 --port-file DIR/port plus args (NULL-terminated, may
  * be NULL); waits up to 5 s for the port. stdout/stderr go to DIR/log. 0 on success. */
 int mock_child_start(mock_child_t *c, const char *bin, const char *const *args);
-/* SIGTERM, waits; returns the milliseconds from the signal to the exit (-1 on failure). */
+/* SIGTERM, waits up to 5 s (then SIGKILL); returns the milliseconds from the signal to the exit
+ * (-1 when it did not exit in time). */
 double mock_child_stop(mock_child_t *c);
+/* The same, and *log (may be NULL) receives the child's stdout+stderr (malloc'ed, to free). */
+double mock_child_stop_log(mock_child_t *c, char **log);
 
 typedef struct mock_http_resp {
     long status;

@@ -193,6 +193,184 @@ static void test_default_limit_is_32_mib(void **state)
     free(big);
 }
 
+typedef struct bytes {
+    char *data;
+    size_t len;
+} bytes_t;
+
+static size_t sink(char *p, size_t size, size_t n, void *user)
+{
+    bytes_t *b = user;
+    size_t len = size * n;
+    b->data = realloc(b->data, b->len + len + 1);
+    memcpy(b->data + b->len, p, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return len;
+}
+
+/* POSTs a chat request whose user message is n bytes with libcurl; extra_header (may be NULL) is
+ * added. Returns the milliseconds; every header line received (1xx too) goes to headers. */
+static double post_big(const mock_child_t *c, size_t n, const char *extra_header, long *status,
+                       bytes_t *headers)
+{
+    char *big = malloc(n + 200);
+    int k = snprintf(big, 200,
+                     "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\","
+                     "\"content\":\"");
+    memset(big + k, 'a', n);
+    snprintf(big + k + n, 200, "\"}]}");
+    char url[256];
+    snprintf(url, sizeof(url), "%s/v1/chat/completions", c->base);
+    bytes_t body = {0};
+    CURL *h = curl_easy_init();
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    if (extra_header)
+        hdrs = curl_slist_append(hdrs, extra_header);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, big);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(big));
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, sink);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, headers);
+    double t0 = mock_now_ms();
+    assert_int_equal(curl_easy_perform(h), CURLE_OK);
+    double ms = mock_now_ms() - t0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+    assert_non_null(body.data);
+    assert_non_null(strstr(body.data, "\"object\":\"chat.completion\""));
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+    free(body.data);
+    free(big);
+    return ms;
+}
+
+/* A client sending "Expect: 100-continue" waits for the interim 100 before the body (libcurl: 1 s,
+ * then sends it anyway). libcurl 7.88 sends the header itself for bodies over 1 MiB (older ones
+ * over 1 KiB): both cases are checked. */
+static void test_expect_100_continue_is_answered(void **state)
+{
+    mock_child_t *c = *state;
+    struct {
+        size_t n;
+        const char *header;
+    } cases[] = {{100 * 1024, "Expect: 100-continue"}, {1536 * 1024, NULL}};
+    for (size_t i = 0; i < 2; i++) {
+        bytes_t headers = {0};
+        long status = 0;
+        double ms = post_big(c, cases[i].n, cases[i].header, &status, &headers);
+        printf("# %zu KB POST, %s Expect header: %.1f ms\n", cases[i].n / 1024,
+               cases[i].header ? "explicit" : "libcurl's default", ms);
+        assert_int_equal(status, 200);
+        assert_int_equal(count(headers.data, "HTTP/1.1 100 Continue\r\n"), 1);
+        assert_int_equal(count(headers.data, "HTTP/1.1 200 OK\r\n"), 1);
+        assert_int_equal(count(headers.data, "HTTP/1.1 "), 2); /* one final answer */
+        assert_true(ms < 500); /* libcurl waits 1000 ms when no 100 comes */
+        free(headers.data);
+    }
+    /* on the wire: 100 after the headers, before the body; one answer after the body */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)c->port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    char head[256];
+    int hl = snprintf(head, sizeof(head),
+                      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n"
+                      "Expect: 100-continue\r\nConnection: close\r\n\r\n",
+                      strlen(chat_body));
+    assert_int_equal(write(fd, head, (size_t)hl), hl);
+    char buf[8192];
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    assert_int_equal(poll(&p, 1, 5000), 1);
+    ssize_t got = read(fd, buf, sizeof(buf) - 1);
+    assert_true(got > 0);
+    buf[got] = '\0';
+    assert_string_equal(buf, "HTTP/1.1 100 Continue\r\n\r\n");
+    assert_int_equal(write(fd, chat_body, strlen(chat_body)), (ssize_t)strlen(chat_body));
+    size_t len = 0;
+    while (len < sizeof(buf) - 1 && poll(&p, 1, 5000) > 0 &&
+           (got = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+        len += (size_t)got;
+    buf[len] = '\0';
+    close(fd);
+    assert_int_equal(count(buf, "HTTP/1.1 "), 1);
+    assert_non_null(strstr(buf, "HTTP/1.1 200 OK\r\n"));
+}
+
+/* A body announced over the limit is refused at once: 413, no 100 Continue. */
+static void test_expect_over_limit_gets_413_at_once(void **state)
+{
+    mock_child_t *c = *state;
+    const char req[] = "POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Length: 40000000\r\n"
+                       "Expect: 100-continue\r\n\r\n";
+    size_t n;
+    char *out = raw_exchange(c->port, req, sizeof(req) - 1, 3000, &n);
+    assert_non_null(strstr(out, "HTTP/1.1 413 Payload Too Large\r\n"));
+    assert_null(strstr(out, "100 Continue"));
+    assert_int_equal(count(out, "HTTP/1.1 "), 1);
+    free(out);
+    /* HTTP/1.0 ignores the expectation: no interim answer */
+    char req10[256];
+    int k = snprintf(req10, sizeof(req10),
+                     "POST /v1/chat/completions HTTP/1.0\r\nContent-Length: %zu\r\n"
+                     "Expect: 100-continue\r\n\r\n%s",
+                     strlen(chat_body), chat_body);
+    out = raw_exchange(c->port, req10, (size_t)k, 3000, &n);
+    assert_null(strstr(out, "100 Continue"));
+    assert_non_null(strstr(out, " 200 OK\r\n"));
+    free(out);
+}
+
+/* --journal-max 0: nothing kept, requests still counted. */
+static void test_journal_max_zero_keeps_none(void **state)
+{
+    mock_child_t c;
+    const char *args[] = {"--journal-max", "0", NULL};
+    assert_int_equal(mock_child_start(&c, MOCK_LLM_BIN, args), 0);
+    mock_http_resp_t r;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(request(&c, "POST", "/v1/chat/completions", chat_body, &r), 200);
+        mock_http_resp_free(&r);
+    }
+    long st;
+    json_t *j = mock_http_json(&c, "GET", "/__admin/requests", NULL, &st);
+    assert_int_equal(st, 200);
+    assert_int_equal(json_array_size(json_object_get(j, "requests")), 0);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "meta"), "total")), 3);
+    json_decref(j);
+    json_decref(mock_http_json(&c, "DELETE", "/__admin/requests", NULL, &st));
+    j = mock_http_json(&c, "GET", "/__admin/requests", NULL, &st);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "meta"), "total")), 0);
+    json_decref(j);
+    mock_child_stop(&c);
+    assert_int_equal(c.exit_status, 0);
+    /* a small journal keeps the newest entries; total counts the dropped ones too */
+    const char *args2[] = {"--journal-max", "2", NULL};
+    assert_int_equal(mock_child_start(&c, MOCK_LLM_BIN, args2), 0);
+    for (int i = 0; i < 3; i++) {
+        request(&c, "GET", i == 2 ? "/last" : "/v1/models", NULL, &r);
+        mock_http_resp_free(&r);
+    }
+    j = mock_http_json(&c, "GET", "/__admin/requests", NULL, &st);
+    json_t *reqs = json_object_get(j, "requests");
+    assert_int_equal(json_array_size(reqs), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(reqs, 1), "path")),
+                        "/last");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "meta"), "total")), 3);
+    json_decref(j);
+    mock_child_stop(&c);
+    /* bad values still exit 2 */
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "%s --journal-max -1 >/dev/null 2>&1", MOCK_LLM_BIN);
+    assert_int_equal(WEXITSTATUS(system(cmd)), 2);
+    snprintf(cmd, sizeof(cmd), "%s --body-limit 0 >/dev/null 2>&1", MOCK_LLM_BIN);
+    assert_int_equal(WEXITSTATUS(system(cmd)), 2);
+}
+
 static void test_journal_records_and_clears(void **state)
 {
     mock_child_t *c = *state;
@@ -294,7 +472,7 @@ static void test_fault_429_has_retry_after_and_times(void **state)
 static void test_fault_delay_does_not_block_the_loop(void **state)
 {
     mock_child_t *c = *state;
-    put_faults(c, "{\"type\":\"delay\",\"delay_ms\":300,\"path\":\"/v1/models\"}");
+    put_faults(c, "{\"type\":\"delay\",\"delay_ms\":1000,\"path\":\"/v1/models\"}");
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)c->port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -307,7 +485,10 @@ static void test_fault_delay_does_not_block_the_loop(void **state)
     double t1 = mock_now_ms();
     assert_int_equal(request(c, "POST", "/v1/chat/completions", chat_body, &r), 200);
     mock_http_resp_free(&r);
-    assert_true(mock_now_ms() - t1 < 150);
+    /* behaviour, not speed: the delayed answer is still pending when the other one is done */
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    assert_int_equal(poll(&p, 1, 0), 0);
+    printf("# request beside a delayed one: %.1f ms\n", mock_now_ms() - t1);
     char buf[8192];
     size_t n = 0;
     ssize_t k;
@@ -317,8 +498,8 @@ static void test_fault_delay_does_not_block_the_loop(void **state)
     double waited = mock_now_ms() - t0;
     close(fd);
     assert_non_null(strstr(buf, "HTTP/1.1 200 OK"));
-    assert_true(waited >= 290);
-    assert_true(waited < 2000);
+    assert_true(waited >= 990);
+    assert_true(waited < 10000);
     long st;
     json_decref(mock_http_json(c, "DELETE", "/__admin/faults", NULL, &st));
 }
@@ -361,7 +542,7 @@ static void test_random_delay_within_range(void **state)
         double ms = mock_now_ms() - t0;
         mock_http_resp_free(&r);
         assert_true(ms >= 19);
-        assert_true(ms < 1000);
+        assert_true(ms < 10000); /* a hang fails; speed is the benchmark's business */
     }
     long st;
     json_decref(mock_http_json(c, "POST", "/__admin/reset", "", &st));
@@ -444,11 +625,13 @@ static void test_healthcheck_mode(void **state)
     assert_int_equal(WEXITSTATUS(st), 1);
 }
 
-static void test_sigterm_shutdown_is_fast(void **state)
+/* SIGTERM stops the server cleanly even with an idle keep-alive connection and a request waiting
+ * on a 5 s delay. How fast is measured by ci/bench/mock_llm.sh (median SIGTERM-to-exit); here a
+ * generous bound only catches a hang. */
+static void test_sigterm_shutdown_is_clean(void **state)
 {
     mock_child_t c;
     assert_int_equal(mock_child_start(&c, MOCK_LLM_BIN, NULL), 0);
-    /* an idle keep-alive connection and a request waiting on a delay must not hold it up */
     put_faults(&c, "{\"type\":\"delay\",\"delay_ms\":5000,\"path\":\"/v1/models\"}");
     int fd = socket(AF_INET, SOCK_STREAM, 0), fd2 = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)c.port)};
@@ -458,17 +641,17 @@ static void test_sigterm_shutdown_is_fast(void **state)
     const char req[] = "GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n";
     assert_int_equal(write(fd2, req, sizeof(req) - 1), (ssize_t)(sizeof(req) - 1));
     usleep(50000);
-    double ms = mock_child_stop(&c);
+    char *log = NULL;
+    double ms = mock_child_stop_log(&c, &log);
     close(fd);
     close(fd2);
-    printf("# SIGTERM to exit: %.2f ms\n", ms);
-    assert_true(ms >= 0);
-#ifdef MOCK_SANITIZED
-    assert_true(ms < 1000); /* LeakSanitizer scans the heap at exit: slower, not the product */
-#else
-    assert_true(ms < 100);
-#endif
+    printf("# SIGTERM to exit: %.2f ms (not asserted: see ci/bench/mock_llm.sh)\n", ms);
+    assert_true(ms >= 0);     /* exited: mock_child_stop gives -1 after waiting 5 s */
+    assert_true(ms < 5000.0); /* only a hang fails */
     assert_int_equal(c.exit_status, 0);
+    assert_non_null(log);
+    assert_non_null(strstr(log, "mock-llm stopped on SIGTERM\n"));
+    free(log);
 }
 
 int main(void)
@@ -481,6 +664,8 @@ int main(void)
         cmocka_unit_test(test_malformed_http_gets_400),
         cmocka_unit_test(test_body_over_limit_gets_413),
         cmocka_unit_test(test_default_limit_is_32_mib),
+        cmocka_unit_test(test_expect_100_continue_is_answered),
+        cmocka_unit_test(test_expect_over_limit_gets_413_at_once),
         cmocka_unit_test(test_journal_records_and_clears),
         cmocka_unit_test(test_faults_are_deterministic_for_a_seed),
         cmocka_unit_test(test_fault_429_has_retry_after_and_times),
@@ -491,7 +676,8 @@ int main(void)
         cmocka_unit_test(test_fault_stream_disconnect),
         cmocka_unit_test(test_bad_fault_config_names_the_field),
         cmocka_unit_test(test_healthcheck_mode),
-        cmocka_unit_test(test_sigterm_shutdown_is_fast),
+        cmocka_unit_test(test_journal_max_zero_keeps_none),
+        cmocka_unit_test(test_sigterm_shutdown_is_clean),
     };
     int r = cmocka_run_group_tests(tests, setup, teardown);
     curl_global_cleanup();

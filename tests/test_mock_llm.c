@@ -204,6 +204,78 @@ static void test_cassette_replaced_at_run_time(void **state)
     json_decref(j);
 }
 
+static void expect_reply(const mock_child_t *c, const char *user, const char *want)
+{
+    long st;
+    json_t *j = chat(c, "gpt-4o-mini", NULL, user, &st);
+    assert_int_equal(st, 200);
+    assert_string_equal(reply_of(j), want);
+    json_decref(j);
+}
+
+/* The live environment loads its cassette with PUT /__admin/cassette: a reset by one suite must
+ * keep it (reset = journal and faults cleared, back to the cassette the environment was set up
+ * with); DELETE /__admin/cassette goes back to the start-up one (--cassette, else built-in). */
+static void test_reset_keeps_the_admin_cassette(void **state)
+{
+    char path[] = "/tmp/envtest-cassette-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, cassette, sizeof(cassette) - 1), (ssize_t)(sizeof(cassette) - 1));
+    close(fd);
+    mock_child_t c;
+    const char *args[] = {"--cassette", path, NULL};
+    assert_int_equal(mock_child_start(&c, MOCK_LLM_BIN, args), 0);
+    long st;
+    json_decref(mock_http_json(&c, "PUT", "/__admin/cassette",
+                               "{\"rules\":[{\"match\":{\"user\":\"ping\"},\"reply\":\"pong\"}],"
+                               "\"default\":{\"reply\":\"admin default\"}}",
+                               &st));
+    assert_int_equal(st, 200);
+    json_decref(
+        mock_http_json(&c, "PUT", "/__admin/faults", "{\"type\":\"status\",\"status\":503}", &st));
+    json_decref(mock_http_json(&c, "POST", "/__admin/reset", "", &st));
+    assert_int_equal(st, 200);
+    expect_reply(&c, "ping", "pong"); /* faults gone, the PUT cassette kept */
+    expect_reply(&c, "hello", "admin default");
+    json_t *j = mock_http_json(&c, "GET", "/__admin/requests", NULL, &st);
+    assert_int_equal(json_array_size(json_object_get(j, "requests")), 2); /* cleared by reset */
+    json_decref(j);
+    j = mock_http_json(&c, "DELETE", "/__admin/cassette", NULL, &st);
+    assert_int_equal(st, 200);
+    assert_string_equal(json_string_value(json_object_get(j, "cassette")), path);
+    assert_int_equal(json_integer_value(json_object_get(j, "rules")), 6);
+    json_decref(j);
+    expect_reply(&c, "hello", "Hello! How can I help?"); /* the --cassette file again */
+    json_decref(chat(&c, "gpt-4o-mini", NULL, "ping", &st));
+    assert_int_equal(st, 404); /* its default: cassette_miss */
+    /* with the start-up cassette in force, reset reloads the file (edited meanwhile) */
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"default\":{\"reply\":\"edited file\"}}", f);
+    fclose(f);
+    json_decref(mock_http_json(&c, "POST", "/__admin/reset", "", &st));
+    expect_reply(&c, "hello", "edited file");
+    j = mock_http_json(&c, "GET", "/__admin/cassette", NULL, &st);
+    assert_int_equal(st, 405);
+    json_decref(j);
+    mock_child_stop(&c);
+    unlink(path);
+    /* without --cassette: DELETE returns to the built-in cassette */
+    assert_int_equal(mock_child_start(&c, MOCK_LLM_BIN, NULL), 0);
+    json_decref(
+        mock_http_json(&c, "PUT", "/__admin/cassette", "{\"default\":{\"reply\":\"x\"}}", &st));
+    json_decref(mock_http_json(&c, "POST", "/__admin/reset", "", &st));
+    expect_reply(&c, "hi", "x");
+    j = mock_http_json(&c, "DELETE", "/__admin/cassette", NULL, &st);
+    assert_int_equal(st, 200);
+    assert_string_equal(json_string_value(json_object_get(j, "cassette")), "built-in");
+    json_decref(j);
+    expect_reply(&c, "hi", "This is a reply from envtest's mock-llm.");
+    mock_child_stop(&c);
+    assert_int_equal(c.exit_status, 0);
+}
+
 /* Parses an SSE body into the JSON payloads of its events; *done tells whether [DONE] came last. */
 static json_t *sse_events(const char *body, bool *done)
 {
@@ -494,6 +566,7 @@ int main(void)
         cmocka_unit_test(test_bad_input_names_the_field),
         cmocka_unit_test(test_embeddings_shape_and_formats),
         cmocka_unit_test(test_embeddings_korean_similarity),
+        cmocka_unit_test(test_reset_keeps_the_admin_cassette),
         cmocka_unit_test(test_cassette_replaced_at_run_time), /* last: replaces the cassette */
     };
     int r = cmocka_run_group_tests(tests, setup, teardown);

@@ -33,6 +33,9 @@ void mock_journal_add(mock_server_t *srv, mock_request_t *req, const char *body,
     (void)body;
     (void)body_len; /* the journal keeps the request body, not the response */
     mock_conn_t *c = req->conn;
+    srv->journal_total++;
+    if (srv->cfg.journal_max == 0)
+        return; /* --journal-max 0: counted, not kept */
     size_t len = c->body.len;
     bool truncated = len > MOCK_JOURNAL_BODY_MAX;
     if (truncated)
@@ -66,6 +69,7 @@ void mock_journal_clear(mock_server_t *srv)
     while (srv->journal_len > 0)
         journal_drop_oldest(srv);
     srv->journal_head = 0;
+    srv->journal_total = 0;
 }
 
 static json_t *journal_json(mock_server_t *srv, size_t limit)
@@ -88,7 +92,7 @@ static json_t *journal_json(mock_server_t *srv, size_t limit)
         json_array_append_new(arr, o);
     }
     return json_pack("{s:o,s:{s:I}}", "requests", arr, "meta", "total",
-                     (json_int_t)srv->journal_len);
+                     (json_int_t)srv->journal_total);
 }
 
 /* ---- faults ----------------------------------------------------------------------------- */

@@ -110,6 +110,7 @@ typedef struct mock_server_config {
     const char *port_file; /* if set, the bound port is written there after listen */
     size_t body_limit;     /* default MOCK_DEFAULT_BODY_LIMIT; larger bodies get 413 */
     size_t journal_max;    /* default MOCK_DEFAULT_JOURNAL_MAX entries (oldest dropped) */
+    bool no_journal;       /* keep no entries (--journal-max 0); meta.total still counts */
     bool quiet;            /* no per-request log line */
     /* Not journaled and not hit by global faults (so Docker's healthchecks do not disturb a
      * seeded fault sequence); a fault naming this path explicitly still applies. May be NULL. */
@@ -125,7 +126,8 @@ typedef struct mock_server_config {
 mock_server_t *mock_server_new(uv_loop_t *loop, const mock_server_config_t *cfg);
 int mock_server_listen(mock_server_t *srv);
 int mock_server_port(const mock_server_t *srv);
-/* Runs the loop until SIGTERM/SIGINT (or mock_server_stop), closing every connection. */
+/* Runs the loop until SIGTERM/SIGINT (or mock_server_stop), closing every connection; then
+ * prints "NAME stopped on SIGTERM" (or SIGINT, or "NAME stopped") on stdout. */
 int mock_server_run(mock_server_t *srv);
 void mock_server_stop(mock_server_t *srv);
 void mock_server_free(mock_server_t *srv); /* after the loop stopped */

@@ -93,6 +93,7 @@ struct mock_server {
     uv_check_t log_flush; /* flushes the request log once per loop iteration */
     bool log_flush_started;
     bool listening, stopping;
+    int stop_signal; /* SIGTERM/SIGINT that stopped the loop, 0 for mock_server_stop */
     int port;
     mock_conn_t *conns;
     char readbuf[65536];
@@ -100,6 +101,7 @@ struct mock_server {
     /* journal: ring buffer */
     mock_journal_entry_t *journal;
     size_t journal_head, journal_len, journal_bytes;
+    uint64_t journal_total; /* journaled requests since the last clear, kept or not */
     uint64_t journal_next_id;
     /* faults */
     mock_fault_t *faults;

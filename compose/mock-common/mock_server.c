@@ -549,6 +549,22 @@ static void split_url(mock_conn_t *c)
     }
 }
 
+/* RFC 9110 10.1.1: a client sending "Expect: 100-continue" (libcurl does for bodies over 1 KiB)
+ * waits for an interim 100 before sending the body (libcurl: 1 s). Bodies known to be over the
+ * limit were answered 413 before this; HTTP/1.0 requests ignore the expectation. */
+static void send_continue(mock_conn_t *c, const http_parser *p)
+{
+    const char *expect = mock_request_header(&c->req, "Expect");
+    bool has_body =
+        (p->flags & F_CHUNKED) || (p->content_length != ULLONG_MAX && p->content_length > 0);
+    if (!expect || strcasecmp(expect, "100-continue") != 0 || !has_body ||
+        (p->http_major == 1 && p->http_minor == 0))
+        return;
+    mock_buf_t b = MOCK_BUF_INIT;
+    mock_buf_adds(&b, "HTTP/1.1 100 Continue\r\n\r\n");
+    conn_send(c, &b);
+}
+
 static int on_headers_complete(http_parser *p)
 {
     mock_conn_t *c = p->data;
@@ -572,6 +588,7 @@ static int on_headers_complete(http_parser *p)
         reject(c, 413, msg);
         return -1;
     }
+    send_continue(c, p);
     return 0;
 }
 
@@ -741,9 +758,12 @@ mock_server_t *mock_server_new(uv_loop_t *loop, const mock_server_config_t *cfg)
     srv->cfg.health_path = srv->health_path;
     if (!srv->cfg.body_limit)
         srv->cfg.body_limit = MOCK_DEFAULT_BODY_LIMIT;
-    if (!srv->cfg.journal_max)
+    if (srv->cfg.no_journal)
+        srv->cfg.journal_max = 0; /* requests are counted, none kept */
+    else if (!srv->cfg.journal_max)
         srv->cfg.journal_max = MOCK_DEFAULT_JOURNAL_MAX;
-    srv->journal = mock_xcalloc(srv->cfg.journal_max, sizeof(*srv->journal));
+    srv->journal =
+        mock_xcalloc(srv->cfg.journal_max ? srv->cfg.journal_max : 1, sizeof(*srv->journal));
     srv->journal_next_id = 1;
     return srv;
 }
@@ -817,7 +837,9 @@ int mock_server_port(const mock_server_t *srv)
 
 static void signal_cb(uv_signal_t *s, int signum)
 {
-    mock_server_stop(s->data);
+    mock_server_t *srv = s->data;
+    srv->stop_signal = signum;
+    mock_server_stop(srv);
 }
 
 void mock_server_stop(mock_server_t *srv)
@@ -849,6 +871,10 @@ int mock_server_run(mock_server_t *srv)
     uv_signal_start(&srv->sigint, signal_cb, SIGINT);
     signal(SIGPIPE, SIG_IGN);
     int r = uv_run(srv->loop, UV_RUN_DEFAULT);
+    if (srv->stop_signal)
+        printf("%s stopped on %s\n", srv->name, srv->stop_signal == SIGTERM ? "SIGTERM" : "SIGINT");
+    else
+        printf("%s stopped\n", srv->name);
     fflush(stdout);
     return r;
 }

@@ -221,18 +221,19 @@ int mock_healthcheck(int port, const char *path, int timeout_ms)
 /* ---- shared main ---------------------------------------------------------------------------- */
 static void usage(const mock_app_t *app, FILE *f)
 {
-    fprintf(f,
-            "usage: %s [options]\n"
-            "  --host ADDR          listen address (default 0.0.0.0)\n"
-            "  --port N             listen port (default $MOCK_PORT or %d; 0 = ephemeral)\n"
-            "  --port-file PATH     write the bound port there once listening\n"
-            "  --body-limit BYTES   larger request bodies get 413 (default %u)\n"
-            "  --journal-max N      request journal entries kept (default %u)\n"
-            "  --quiet              no log line per request\n"
-            "  --healthcheck [PATH] GET http://127.0.0.1:PORT%s (or PATH), exit 0 when 2xx\n"
-            "  --help               this text\n%s",
-            app->name, app->default_port, MOCK_DEFAULT_BODY_LIMIT, MOCK_DEFAULT_JOURNAL_MAX,
-            app->health_path, app->usage ? app->usage : "");
+    fprintf(
+        f,
+        "usage: %s [options]\n"
+        "  --host ADDR          listen address (default 0.0.0.0)\n"
+        "  --port N             listen port (default $MOCK_PORT or %d; 0 = ephemeral)\n"
+        "  --port-file PATH     write the bound port there once listening\n"
+        "  --body-limit BYTES   larger request bodies get 413 (default %u)\n"
+        "  --journal-max N      request journal entries kept (default %u; 0: none, only counted)\n"
+        "  --quiet              no log line per request\n"
+        "  --healthcheck [PATH] GET http://127.0.0.1:PORT%s (or PATH), exit 0 when 2xx\n"
+        "  --help               this text\n%s",
+        app->name, app->default_port, MOCK_DEFAULT_BODY_LIMIT, MOCK_DEFAULT_JOURNAL_MAX,
+        app->health_path, app->usage ? app->usage : "");
 }
 
 static int parse_number(const char *app, const char *opt, const char *s, long long max,
@@ -278,9 +279,15 @@ int mock_main(const mock_app_t *app, int argc, char **argv)
         } else if (strcmp(a, "--port-file") == 0 && val) {
             cfg.port_file = argv[++i];
         } else if (strcmp(a, "--body-limit") == 0 || strcmp(a, "--journal-max") == 0) {
-            if (parse_number(app->name, a, val, 1LL << 40, &v) < 0 || v == 0)
+            bool body = a[2] == 'b';
+            if (parse_number(app->name, a, val, 1LL << 40, &v) < 0)
                 return 2;
-            *(a[2] == 'b' ? &cfg.body_limit : &cfg.journal_max) = (size_t)v;
+            if (body && v == 0) {
+                fprintf(stderr, "%s: option --body-limit: must be at least 1 byte\n", app->name);
+                return 2;
+            }
+            *(body ? &cfg.body_limit : &cfg.journal_max) = (size_t)v;
+            cfg.no_journal = !body ? v == 0 : cfg.no_journal;
             i++;
         } else if (strcmp(a, "--quiet") == 0) {
             cfg.quiet = true;

@@ -3,6 +3,7 @@
 #define MOCK_LLM_H
 
 #include <regex.h>
+#include <stdbool.h>
 
 #include "mock_http.h"
 
@@ -57,6 +58,9 @@ typedef struct llm_state {
     llm_cassette_t *cassette;
     char *cassette_path; /* --cassette, reloaded by POST /__admin/reset */
     char *default_reply; /* --default-reply overrides the cassette's default */
+    /* The cassette in force came from PUT /__admin/cassette: POST /__admin/reset keeps it (the
+     * environment was set up with it); DELETE /__admin/cassette returns to the start-up one. */
+    bool from_admin;
 } llm_state_t;
 
 /* (Re)loads st->cassette from st->cassette_path (or the built-in one) and applies

@@ -49,10 +49,16 @@ int llm_state_load(llm_state_t *st, char *msg, size_t msgsize)
     return 0;
 }
 
+/* POST /__admin/reset: back to the cassette the environment was set up with, i.e. the last one
+ * given by PUT /__admin/cassette (cassettes are never changed in place: it is the one in force),
+ * else the --cassette file (reloaded) or the built-in one. */
 void llm_reset(void *user)
 {
+    llm_state_t *st = user;
     char msg[512];
-    if (llm_state_load(user, msg, sizeof(msg)) < 0)
+    if (st->from_admin)
+        return;
+    if (llm_state_load(st, msg, sizeof(msg)) < 0)
         fprintf(stderr, "mock-llm: reset: %s (keeping the current cassette)\n", msg);
 }
 
@@ -100,7 +106,24 @@ static void cassette_put(llm_state_t *st, mock_request_t *req)
     }
     llm_cassette_free(st->cassette);
     st->cassette = c;
+    st->from_admin = true;
     mock_respond_json(req, 200, json_pack("{s:I}", "rules", (json_int_t)c->nrules));
+}
+
+/* DELETE /__admin/cassette: back to the start-up cassette (--cassette, reloaded, or built-in). */
+static void cassette_delete(llm_state_t *st, mock_request_t *req)
+{
+    char msg[512];
+    if (llm_state_load(st, msg, sizeof(msg)) < 0) {
+        llm_respond_error(req, 500, "server_error", NULL, NULL,
+                          "%s (keeping the cassette given by PUT /__admin/cassette)", msg);
+        return;
+    }
+    st->from_admin = false;
+    json_t *src = st->cassette_path ? json_string(st->cassette_path) : json_string("built-in");
+    mock_respond_json(
+        req, 200,
+        json_pack("{s:I,s:o}", "rules", (json_int_t)st->cassette->nrules, "cassette", src));
 }
 
 static bool method_is(mock_request_t *req, const char *want)
@@ -132,8 +155,13 @@ void llm_handle(mock_request_t *req, void *user)
         if (method_is(req, "POST"))
             llm_embeddings(st, req);
     } else if (strcmp(path, "/__admin/cassette") == 0) {
-        if (method_is(req, "PUT"))
+        if (strcmp(mock_request_method(req), "DELETE") == 0)
+            cassette_delete(st, req);
+        else if (strcmp(mock_request_method(req), "PUT") == 0)
             cassette_put(st, req);
+        else
+            llm_respond_error(req, 405, "invalid_request_error", NULL, "method_not_allowed",
+                              "%s /__admin/cassette: use PUT or DELETE", mock_request_method(req));
     } else {
         llm_respond_error(req, 404, "invalid_request_error", NULL, "unknown_url",
                           "Unknown request URL: %s %s", mock_request_method(req), path);
