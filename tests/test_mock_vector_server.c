@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <signal.h>
@@ -47,9 +48,16 @@ static void server_start(server_t *s, const char *extra_arg, const char *extra_v
     assert_non_null(mkdtemp(s->dir));
     char port_file[128];
     snprintf(port_file, sizeof(port_file), "%s/port", s->dir);
+    char log_file[128];
+    snprintf(log_file, sizeof(log_file), "%s/log", s->dir);
     s->pid = fork();
     assert_true(s->pid >= 0);
     if (s->pid == 0) {
+        int fd = open(log_file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
         execl(MOCK_VECTOR_BIN, MOCK_VECTOR_BIN, "--host", "127.0.0.1", "--port", "0", "--port-file",
               port_file, "--quiet", extra_arg, extra_value, (char *)NULL);
         _exit(127);
@@ -69,7 +77,23 @@ static void server_start(server_t *s, const char *extra_arg, const char *extra_v
     assert_non_null(s->curl);
 }
 
-/* Sends SIGTERM and returns the seconds until the process exited; asserts exit status 0. */
+/* The server's stdout and stderr (malloc'ed). */
+static char *server_log(const server_t *s)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/log", s->dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char *buf = calloc(1, 65536);
+    size_t n = fread(buf, 1, 65535, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* Sends SIGTERM and returns the seconds until the process exited. Asserts the behaviour: exit
+ * status 0 and the "stopped on SIGTERM" line, within a generous 5 s so that only a hang fails (how
+ * fast is measured by ci/bench/mock_vector.sh, not here). */
 static double server_stop(server_t *s)
 {
     curl_easy_cleanup(s->curl);
@@ -77,12 +101,28 @@ static double server_stop(server_t *s)
     double t0 = now();
     kill(s->pid, SIGTERM);
     int status = 0;
-    assert_int_equal(waitpid(s->pid, &status, 0), s->pid);
+    pid_t r = 0;
+    while ((r = waitpid(s->pid, &status, WNOHANG)) == 0 && now() - t0 < 5.0)
+        usleep(1000);
     double elapsed = now() - t0;
+    if (r != s->pid) {
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, &status, 0);
+        print_error("mock-vector did not exit within 5 s of SIGTERM\n");
+    }
+    assert_int_equal(r, s->pid);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
+    char *log = server_log(s);
+    bool stopped = strstr(log, "mock-vector stopped on SIGTERM\n") != NULL;
+    if (!stopped)
+        print_error("no shutdown line in the log:\n%s\n", log);
+    free(log);
+    assert_true(stopped);
     char path[128];
     snprintf(path, sizeof(path), "%s/port", s->dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/log", s->dir);
     unlink(path);
     rmdir(s->dir);
     return elapsed;
@@ -233,16 +273,9 @@ static void test_api_over_http(void **state)
     assert_int_equal(r.connects, 0);
     free(r.body);
 
-    /* issue 3: clean shutdown on SIGTERM in < 100 ms (LeakSanitizer's exit check takes longer) */
-#ifdef __SANITIZE_ADDRESS__
-    const double limit = 1.0;
-#else
-    const double limit = 0.1;
-#endif
+    /* clean shutdown on SIGTERM (asserted by server_stop); the time is only reported here */
     double stop = server_stop(&s);
-    if (stop >= limit)
-        print_error("shutdown took %.3f s\n", stop);
-    assert_true(stop < limit);
+    print_message("# SIGTERM to exit: %.1f ms (median in ci/bench/mock_vector.sh)\n", stop * 1e3);
 }
 
 static void test_body_limit(void **state)
@@ -335,6 +368,12 @@ static int kill_running_server(void **state)
     if (running) {
         kill(running->pid, SIGKILL);
         waitpid(running->pid, NULL, 0);
+        char path[128];
+        snprintf(path, sizeof(path), "%s/port", running->dir);
+        unlink(path);
+        snprintf(path, sizeof(path), "%s/log", running->dir);
+        unlink(path);
+        rmdir(running->dir);
         curl_easy_cleanup(running->curl);
         running = NULL;
     }
