@@ -18,7 +18,7 @@ export DEBIAN_FRONTEND=noninteractive
 required_packages=(
     build-essential cmake pkg-config curl ca-certificates zstd jq
     libcurl4-openssl-dev libarchive-dev libjansson-dev default-libmysqlclient-dev libuv1-dev
-    libhttp-parser-dev libyaml-dev libsqlite3-dev libssl-dev libcmocka-dev
+    libhttp-parser-dev libyajl-dev libyaml-dev libsqlite3-dev libssl-dev libcmocka-dev
     debootstrap clang clang-format
 )
 optional_packages=(busybox-static valgrind libclang-rt-14-dev)

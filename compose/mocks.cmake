@@ -14,23 +14,32 @@ find_path(MOCK_HTTP_PARSER_INCLUDE http_parser.h)
 if(NOT MOCK_HTTP_PARSER_INCLUDE OR NOT MOCK_HTTP_PARSER_SHARED)
   message(FATAL_ERROR "http_parser not found: install it with `apt-get install libhttp-parser-dev` (or run ci/setup.sh)")
 endif()
+# YAJL: mock-vector streams large upsert bodies through its SAX parser.
+find_library(MOCK_YAJL_STATIC NAMES libyajl_s.a)
+find_library(MOCK_YAJL_SHARED NAMES yajl)
+find_path(MOCK_YAJL_INCLUDE yajl/yajl_parse.h)
+if(NOT MOCK_YAJL_INCLUDE OR NOT MOCK_YAJL_SHARED)
+  message(FATAL_ERROR "yajl not found: install it with `apt-get install libyajl-dev` (or run ci/setup.sh)")
+endif()
 
 option(ENVTEST_MOCK_STATIC "Link the mock services statically (needed for their FROM scratch images)" ON)
 set(MOCK_STATIC OFF)
 if(NOT ENVTEST_MOCK_STATIC)
   # dynamic on purpose (e.g. valgrind, which cannot follow malloc in a static binary)
-elseif(NOT ENVTEST_SANITIZE AND MOCK_UV_STATIC AND MOCK_HTTP_PARSER_STATIC AND MOCK_JANSSON_STATIC)
+elseif(NOT ENVTEST_SANITIZE AND MOCK_UV_STATIC AND MOCK_HTTP_PARSER_STATIC AND MOCK_JANSSON_STATIC
+       AND MOCK_YAJL_STATIC)
   set(MOCK_STATIC ON)
 elseif(NOT ENVTEST_SANITIZE)
-  message(WARNING "static libuv/http_parser/jansson archives not found (libuv1-dev, libhttp-parser-dev, "
-                  "libjansson-dev): the mocks link dynamically and cannot run in FROM scratch images")
+  message(WARNING "static libuv/http_parser/jansson/yajl archives not found (libuv1-dev, libhttp-parser-dev, "
+                  "libjansson-dev, libyajl-dev): the mocks link dynamically and cannot run in FROM scratch images")
 endif()
 
 # Compile flags for code that goes into the mocks (and their tests/fuzzers).
 function(mock_target_defaults target)
   envtest_target_defaults(${target})
   target_include_directories(${target} PUBLIC ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/mock-common
-                             ${MOCK_HTTP_PARSER_INCLUDE} ${UV_INCLUDE_DIRS} ${JANSSON_INCLUDE_DIRS})
+                             ${MOCK_HTTP_PARSER_INCLUDE} ${UV_INCLUDE_DIRS} ${JANSSON_INCLUDE_DIRS}
+                             ${MOCK_YAJL_INCLUDE})
 endfunction()
 
 add_library(mock_common STATIC mock-common/mock_server.c mock-common/mock_admin.c
@@ -38,10 +47,10 @@ add_library(mock_common STATIC mock-common/mock_server.c mock-common/mock_admin.
 mock_target_defaults(mock_common)
 if(MOCK_STATIC)
   target_link_libraries(mock_common PUBLIC ${MOCK_UV_STATIC} ${MOCK_HTTP_PARSER_STATIC}
-                        ${MOCK_JANSSON_STATIC} Threads::Threads m dl rt)
+                        ${MOCK_JANSSON_STATIC} ${MOCK_YAJL_STATIC} Threads::Threads m dl rt)
 else()
   target_link_libraries(mock_common PUBLIC PkgConfig::UV ${MOCK_HTTP_PARSER_SHARED}
-                        PkgConfig::JANSSON Threads::Threads m)
+                        PkgConfig::JANSSON ${MOCK_YAJL_SHARED} Threads::Threads m)
 endif()
 
 # mock_add_service(<name> CORE <sources without main> MAIN <main source>)

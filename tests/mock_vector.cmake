@@ -3,11 +3,13 @@
 set(MOCK_VECTOR_DIR ${PROJECT_SOURCE_DIR}/compose/mock-vector)
 set(MOCK_VECTOR_ENGINE_SOURCES
     ${MOCK_VECTOR_DIR}/collection.c ${MOCK_VECTOR_DIR}/filter.c ${MOCK_VECTOR_DIR}/qdrant.c
-    ${MOCK_VECTOR_DIR}/qdrant_points.c ${MOCK_VECTOR_DIR}/qdrant_search.c)
+    ${MOCK_VECTOR_DIR}/qdrant_points.c ${MOCK_VECTOR_DIR}/qdrant_search.c
+    ${MOCK_VECTOR_DIR}/qdrant_upsert.c)
 
 add_library(mock_vector_engine STATIC ${MOCK_VECTOR_ENGINE_SOURCES})
 target_include_directories(mock_vector_engine PUBLIC ${MOCK_VECTOR_DIR})
-target_link_libraries(mock_vector_engine PUBLIC PkgConfig::JANSSON Threads::Threads m)
+target_include_directories(mock_vector_engine PUBLIC ${MOCK_YAJL_INCLUDE})
+target_link_libraries(mock_vector_engine PUBLIC PkgConfig::JANSSON ${MOCK_YAJL_SHARED} Threads::Threads m)
 envtest_target_defaults(mock_vector_engine)
 
 envtest_add_test(test_mock_vector SOURCES test_mock_vector.c LIBS mock_vector_engine LABEL unit)
@@ -41,6 +43,6 @@ if(ENVTEST_FUZZ AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_mock_vector.c)
   target_include_directories(fuzz_mock_vector PRIVATE ${MOCK_VECTOR_DIR})
   target_compile_options(fuzz_mock_vector PRIVATE -fsanitize=fuzzer,address,undefined -g)
   target_link_options(fuzz_mock_vector PRIVATE -fsanitize=fuzzer,address,undefined)
-  target_link_libraries(fuzz_mock_vector PRIVATE PkgConfig::JANSSON Threads::Threads m)
+  target_link_libraries(fuzz_mock_vector PRIVATE PkgConfig::JANSSON ${MOCK_YAJL_SHARED} Threads::Threads m)
   target_compile_definitions(fuzz_mock_vector PRIVATE _GNU_SOURCE)
 endif()

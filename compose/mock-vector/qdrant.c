@@ -477,6 +477,16 @@ static bool method_has_body(const char *method)
     return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
 }
 
+/* PUT /collections/{existing}/points: the body can be hundreds of MB of vectors, streamed rather
+ * than parsed into a tree. Other collections keep the tree path (a malformed body is reported
+ * before the missing collection, as before). */
+static bool is_streamed_upsert(const request_t *r)
+{
+    return r->nsegs == 3 && strcmp(r->method, "PUT") == 0 &&
+           strcmp(r->segs[0], "collections") == 0 && strcmp(r->segs[2], "points") == 0 &&
+           qdrant_find(r->q, r->segs[1]) != NULL;
+}
+
 /* The parse tree of a large body is freed in the middle of the heap, where glibc keeps it: hand
  * the pages back so that resident memory stays near the stored data. At most once a second (each
  * trim costs the next large request its page faults), or when a small request follows large
@@ -516,7 +526,10 @@ int qdrant_handle(qdrant_t *q, const char *method, const char *target, const cha
         }
         json_decref(check);
     }
-    if (body_len > 0 && method_has_body(method)) {
+    if (body_len > 0 && is_streamed_upsert(&r)) {
+        r.raw_body = body; /* parsed as it is read: qdrant_upsert.c */
+        r.raw_len = body_len;
+    } else if (body_len > 0 && method_has_body(method)) {
         json_error_t jerr;
         r.body = json_loadb(body, body_len, JSON_DECODE_ANY, &jerr);
         if (!r.body) {

@@ -19,6 +19,8 @@ struct qdrant {
 };
 
 typedef struct request {
+    const char *raw_body; /* PUT .../points on an existing collection: the unparsed body */
+    size_t raw_len;
     qdrant_t *q;
     const char *method;
     char *segs[8]; /* decoded path segments */
@@ -51,6 +53,16 @@ json_t *body_object(request_t *r);
 /* Reads a JSON array of numbers into a float vector of the collection's dimension.
  * Returns a malloc'ed vector, or NULL after replying (the field is named in the message). */
 float *vector_from_json(request_t *r, const collection_t *c, const json_t *v, const char *field);
+
+/* The checks of one upsert field, each -1 after replying (the field is named in the message):
+ * a vector of the collection's dimension into out, a point id, a payload (NULL or an object:
+ * *out is its compact JSON, NULL when empty). */
+int vector_read(request_t *r, const collection_t *c, const json_t *v, const char *field,
+                float *out);
+int id_from_json(request_t *r, const json_t *v, const char *field, point_id_t *out);
+int payload_read(request_t *r, const json_t *v, const char *field, char **out);
+/* {"operation_id", "status"} of an update. */
+json_t *update_result(request_t *r, uint64_t operation);
 
 /* Shortest decimal that reads back as the same float, as a JSON real. */
 json_t *json_float(float f);

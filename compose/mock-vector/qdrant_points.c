@@ -32,8 +32,7 @@ json_t *vector_to_json(const float *v, size_t dim)
 }
 
 /* Reads dim numbers from v into out; -1 after replying. */
-static int vector_read(request_t *r, const collection_t *c, const json_t *v, const char *field,
-                       float *out)
+int vector_read(request_t *r, const collection_t *c, const json_t *v, const char *field, float *out)
 {
     if (json_is_object(v)) {
         /* {"": [...]} is the default (unnamed) vector */
@@ -235,7 +234,7 @@ int uint_field(request_t *r, const json_t *body, const char *name, size_t fallba
     return 0;
 }
 
-static int id_from_json(request_t *r, const json_t *v, const char *field, point_id_t *out)
+int id_from_json(request_t *r, const json_t *v, const char *field, point_id_t *out)
 {
     if (!v)
         return reply_format_error(r, "missing field `%s`", field), -1;
@@ -248,39 +247,15 @@ static int id_from_json(request_t *r, const json_t *v, const char *field, point_
     return 0;
 }
 
-static json_t *update_result(request_t *r, uint64_t operation)
+json_t *update_result(request_t *r, uint64_t operation)
 {
     return json_pack("{s:I,s:s}", "operation_id", (json_int_t)operation, "status",
                      query_flag(r, "wait", false) ? "completed" : "acknowledged");
 }
 
-/* ---- upsert --------------------------------------------------------------------------------- */
+/* ---- upsert (the body is streamed: qdrant_upsert.c) ----------------------------------------- */
 
-typedef struct upsert_batch {
-    size_t n;
-    point_id_t *ids;
-    float *vectors;
-    char **payloads;
-} upsert_batch_t;
-
-static void upsert_batch_free(upsert_batch_t *b)
-{
-    for (size_t i = 0; b->payloads && i < b->n; i++)
-        free(b->payloads[i]);
-    free(b->payloads);
-    free(b->ids);
-    free(b->vectors);
-}
-
-static void upsert_batch_alloc(upsert_batch_t *b, size_t n, size_t dim)
-{
-    b->n = n;
-    b->ids = mv_calloc(n, sizeof(*b->ids));
-    b->vectors = mv_malloc(n * dim * sizeof(float) + 1);
-    b->payloads = mv_calloc(n, sizeof(*b->payloads));
-}
-
-static int payload_read(request_t *r, const json_t *v, const char *field, char **out)
+int payload_read(request_t *r, const json_t *v, const char *field, char **out)
 {
     *out = NULL;
     if (!v || json_is_null(v))
@@ -290,104 +265,6 @@ static int payload_read(request_t *r, const json_t *v, const char *field, char *
     if (json_object_size(v) > 0)
         *out = json_dumps(v, JSON_COMPACT);
     return 0;
-}
-
-static int upsert_read_points(request_t *r, collection_t *c, const json_t *points,
-                              upsert_batch_t *b)
-{
-    char field[64];
-    if (!json_is_array(points))
-        return reply_format_error(r, "field `points`: expected a list of points"), -1;
-    size_t dim = collection_dim(c);
-    upsert_batch_alloc(b, json_array_size(points), dim);
-    for (size_t i = 0; i < b->n; i++) {
-        const json_t *p = json_array_get(points, i);
-        if (!json_is_object(p))
-            return reply_format_error(r, "field `points[%zu]`: expected an object", i), -1;
-        snprintf(field, sizeof(field), "points[%zu].id", i);
-        if (id_from_json(r, json_object_get(p, "id"), field, &b->ids[i]) < 0)
-            return -1;
-        snprintf(field, sizeof(field), "points[%zu].vector", i);
-        const json_t *v = json_object_get(p, "vector");
-        if (!v)
-            return reply_format_error(r, "missing field `%s`", field), -1;
-        if (vector_read(r, c, v, field, b->vectors + i * dim) < 0)
-            return -1;
-        snprintf(field, sizeof(field), "points[%zu].payload", i);
-        if (payload_read(r, json_object_get(p, "payload"), field, &b->payloads[i]) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-static int upsert_read_batch(request_t *r, collection_t *c, const json_t *batch, upsert_batch_t *b)
-{
-    char field[64];
-    const json_t *ids = json_object_get(batch, "ids");
-    const json_t *vectors = json_object_get(batch, "vectors");
-    const json_t *payloads = json_object_get(batch, "payloads");
-    if (!json_is_object(batch))
-        return reply_format_error(r, "field `batch`: expected an object"), -1;
-    if (!json_is_array(ids))
-        return reply_format_error(r, "%s `batch.ids`",
-                                  ids ? "expected a list in field" : "missing field"),
-               -1;
-    if (!json_is_array(vectors))
-        return reply_format_error(r, "%s `batch.vectors`",
-                                  vectors ? "expected a list in field" : "missing field"),
-               -1;
-    size_t n = json_array_size(ids);
-    if (json_array_size(vectors) != n ||
-        (payloads && !json_is_null(payloads) &&
-         (!json_is_array(payloads) || json_array_size(payloads) != n)))
-        return reply_error(r, 400,
-                           "Wrong input: batch.ids, batch.vectors and batch.payloads must have "
-                           "the same length (%zu ids)",
-                           n),
-               -1;
-    size_t dim = collection_dim(c);
-    upsert_batch_alloc(b, n, dim);
-    for (size_t i = 0; i < n; i++) {
-        snprintf(field, sizeof(field), "batch.ids[%zu]", i);
-        if (id_from_json(r, json_array_get(ids, i), field, &b->ids[i]) < 0)
-            return -1;
-        snprintf(field, sizeof(field), "batch.vectors[%zu]", i);
-        if (vector_read(r, c, json_array_get(vectors, i), field, b->vectors + i * dim) < 0)
-            return -1;
-        snprintf(field, sizeof(field), "batch.payloads[%zu]", i);
-        if (json_is_array(payloads) &&
-            payload_read(r, json_array_get(payloads, i), field, &b->payloads[i]) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-int handle_points_upsert(request_t *r, collection_t *c)
-{
-    json_t *body = body_object(r);
-    if (!body)
-        return r->res->status;
-    upsert_batch_t b = {0};
-    const json_t *points = json_object_get(body, "points");
-    const json_t *batch = json_object_get(body, "batch");
-    int rc;
-    if (points)
-        rc = upsert_read_points(r, c, points, &b);
-    else if (batch)
-        rc = upsert_read_batch(r, c, batch, &b);
-    else
-        rc = (reply_format_error(r, "missing field `points` (a list of points) or `batch` "
-                                    "({ids, vectors, payloads})"),
-              -1);
-    if (rc == 0) {
-        uint64_t op = collection_next_operation(c);
-        for (size_t i = 0; i < b.n; i++)
-            collection_upsert(c, &b.ids[i], b.vectors + i * collection_dim(c), b.payloads[i], op);
-        reply_ok(r, update_result(r, op));
-    }
-    upsert_batch_free(&b);
-    json_decref(body);
-    return r->res->status;
 }
 
 /* ---- retrieve ------------------------------------------------------------------------------- */
