@@ -2,8 +2,10 @@
 # mock-llm throughput: non-streaming chat completions per second over keep-alive connections on
 # loopback, measured with wrk (POST via a Lua script), median of RUNS runs.
 # usage: ci/bench/mock_llm.sh [BUILD_DIR]   env: RUNS=5 DURATION=5s CONNECTIONS=32 THREADS=2
-# Prints one line per run and "median: N completions/s". Needs wrk (apt-get install wrk).
+# Prints one line per run and "median: N completions/s", then the median SIGTERM-to-exit time over
+# STOP_RUNS=10 starts (sigterm_median.sh). Needs wrk (apt-get install wrk).
 set -eu
+. "$(dirname "$0")/sigterm_median.sh"
 build=${1:-${ENVTEST_BUILD_DIR:-build}}
 bin=$build/compose/mock-llm/context/mock-llm
 runs=${RUNS:-5}
@@ -63,3 +65,4 @@ for r in $(seq 1 "$runs"); do
 done
 median=$(sort -n "$work/results" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 echo "median: $median completions/s ($runs runs of $duration, $conns keep-alive connections, $threads wrk threads, $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg))"
+sigterm_median "$bin" "${STOP_RUNS:-10}" "$work"

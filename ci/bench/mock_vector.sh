@@ -2,9 +2,11 @@
 # Benchmark of mock-vector (issue 3 targets: search 100,000 x 384 in <= 20 ms per query, upsert
 # them in <= 3 s, memory <= 1.2 x the raw vector bytes). Builds the release binary and the bench
 # program in build-bench/, starts mock-vector on loopback, prints the figures (medians of the
-# search latencies; upsert total over keep-alive in batches of 1000 points).
+# search latencies; upsert total over keep-alive in batches of 1000 points), then the median
+# SIGTERM-to-exit time over STOP_RUNS=10 starts (sigterm_median.sh; target < 100 ms).
 # usage: ci/bench/mock_vector.sh [points] [dim] [batch] [queries]
 set -eu
+. "$(dirname "$0")/sigterm_median.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD_DIR:-$root/build-bench}
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DENVTEST_SANITIZE=OFF >/dev/null
@@ -19,3 +21,4 @@ while [ ! -s "$tmp/port" ]; do
     sleep 0.05
 done
 "$build/tests/bench_mock_vector" "http://127.0.0.1:$(cat "$tmp/port")" "$pid" "$@"
+sigterm_median "$bin" "${STOP_RUNS:-10}" "$tmp"
