@@ -9,8 +9,6 @@ if(TARGET mock-llm)
     envtest_add_test(${t} SOURCES ${t}.c LIBS mock_child LABEL unit TIMEOUT 120)
     target_compile_definitions(${t} PRIVATE MOCK_LLM_BIN="$<TARGET_FILE:mock-llm>")
     add_dependencies(${t} mock-llm)
-    if(ENVTEST_SANITIZE)
-    endif()
   endforeach()
 endif()
 
