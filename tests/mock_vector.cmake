@@ -13,6 +13,8 @@ target_link_libraries(mock_vector_engine PUBLIC PkgConfig::JANSSON ${MOCK_YAJL_S
 envtest_target_defaults(mock_vector_engine)
 
 envtest_add_test(test_mock_vector SOURCES test_mock_vector.c LIBS mock_vector_engine LABEL unit)
+envtest_add_test(test_mock_vector_upsert SOURCES test_mock_vector_upsert.c LIBS mock_vector_engine
+                 LABEL unit)
 
 if(TARGET mock-vector AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_mock_vector_server.c)
   envtest_add_test(test_mock_vector_server SOURCES test_mock_vector_server.c
