@@ -248,6 +248,8 @@ static void test_errors_syntax_and_text(void **state)
     assert_upsert_error(
         q, "{\"points\":[{\"id\":1,\"vector\":[1,2,3],\"payload\":{\"a\":\"x\\u0000\"}}]}",
         "Format error in JSON body: ");
+    assert_upsert_error(q, "{\"points\":[{\"id\":1,\"vector\":[1,[2,[1e999]],3]}]}",
+                        "Format error in JSON body: real number overflow");
     assert_upsert_error(q, "{\"points\":[{\"id\":1,\"vector\":[1,2,1e999]}]}",
                         "Format error in JSON body: real number overflow");
     assert_upsert_error(q, "{\"points\":[{\"id\":1,\"vector\":[1,2,99999999999999999999]}]}",

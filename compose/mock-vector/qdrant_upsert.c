@@ -184,13 +184,14 @@ static void points_reset(upsert_t *u)
     u->points_seen = true;
 }
 
-/* Room for one more point; returns its index. */
-static size_t point_slot(upsert_t *u)
+/* Room for one more point (its vector too for the points form); returns its index. */
+static size_t point_slot(upsert_t *u, bool with_vector)
 {
     if (u->n == u->cap) {
         u->cap = u->cap ? 2 * u->cap : 64;
         u->ids = mv_realloc(u->ids, u->cap * sizeof(*u->ids));
-        u->vectors = mv_realloc(u->vectors, u->cap * u->dim * sizeof(float));
+        if (with_vector)
+            u->vectors = mv_realloc(u->vectors, u->cap * u->dim * sizeof(float));
         u->payloads = mv_realloc(u->payloads, u->cap * sizeof(*u->payloads));
     }
     u->payloads[u->n] = NULL;
@@ -199,7 +200,7 @@ static size_t point_slot(upsert_t *u)
 
 static void point_begin(upsert_t *u)
 {
-    point_slot(u);
+    point_slot(u, true);
     u->point = json_object();
     u->vec_streamed = false;
 }
@@ -296,7 +297,7 @@ static int batch_check(upsert_t *u)
                            n),
                -1;
     for (size_t i = 0; i < n; i++) {
-        point_slot(u);
+        point_slot(u, false);
         snprintf(field, sizeof(field), "batch.ids[%zu]", i);
         if (id_from_json(r, json_array_get(ids, i), field, &u->ids[i]) < 0)
             return -1;
@@ -375,7 +376,7 @@ static void build_begin(upsert_t *u)
         }
         break;
     case IN_POINTS:
-        point_slot(u);
+        point_slot(u, true);
         u->target = FOR_POINT_ELEMENT;
         break;
     case IN_POINT:
@@ -500,9 +501,7 @@ static int on_number(void *ctx, const char *s, size_t len)
 {
     upsert_t *u = ctx;
     if (u->at == IN_VECTOR && u->depth == 0) {
-        if (u->vnest > 0)
-            return 1;
-        float f;
+        float f; /* converted inside nested lists too: an out-of-range number is an error */
         if (!number_fast(s, len, &f)) {
             json_t *v = number_json(u, s, len);
             if (!v)
@@ -510,6 +509,8 @@ static int on_number(void *ctx, const char *s, size_t len)
             f = json_is_integer(v) ? (float)json_integer_value(v) : (float)json_real_value(v);
             json_decref(v);
         }
+        if (u->vnest > 0)
+            return 1;
         if (u->vcount < u->dim)
             u->vout[u->vcount] = f;
         u->vcount++;
