@@ -131,8 +131,8 @@ json_t *suite_embed_at(const envconn_t *env, const char *text, const char *file,
  * (malloc'ed). */
 char *suite_extract_sql(const char *answer);
 /* Clears a mock's faults (DELETE /__admin/faults); 0 or -1 (failure recorded). Not POST
- * /__admin/reset: on mock-llm that reloads the --cassette file (or the built-in cassette), which
- * would drop the cassette the fixture PUT for every suite. */
+ * /__admin/reset: that also clears the request journal, which suites running beside this one may
+ * be reading. */
 int suite_mock_clear_faults_at(const char *base, const char *file, int line);
 #define suite_mock_clear_faults(base) suite_mock_clear_faults_at(base, __FILE__, __LINE__)
 
