@@ -256,6 +256,15 @@ static void test_errors_syntax_and_text(void **state)
                         "Format error in JSON body: too big integer");
     assert_upsert_error(q, "{\"points\":[{\"id\":99999999999999999999,\"vector\":[1,2,3]}]}",
                         "Format error in JSON body: too big integer");
+    /* escapes are read as jansson read them: a lone surrogate is refused, in values and keys */
+    assert_upsert_error(
+        q, "{\"points\":[{\"id\":1,\"vector\":[1,2,3],\"payload\":{\"a\":\"\\ud800\"}}]}",
+        "Format error in JSON body: invalid Unicode '\\uD800'");
+    assert_upsert_error(q,
+                        "{\"points\":[{\"id\":1,\"vector\":[1,2,3],\"payload\":{\"\\udc00\":1}}]}",
+                        "Format error in JSON body: invalid Unicode '\\uDC00'");
+    assert_upsert_error(q, "{\"batch\":{\"ids\":[\"\\ud800\"],\"vectors\":[[1,2,3]]}}",
+                        "Format error in JSON body: invalid Unicode '\\uD800'");
     /* a body that is JSON, but spread over lines: the position names the line */
     doc = call(q, "PUT", "/collections/c/points",
                "{\"points\":[\n{\"id\":1,\n\"vector\":[1,2,#]}]}", 400);
@@ -286,9 +295,10 @@ static void test_atomic(void **state)
 static void test_numbers_ids_payloads(void **state)
 {
     qdrant_t *q = *state;
-    const char *payload = "{\"city\":\"서울특별시\",\"n\":3,\"x\":1.5,\"tags\":[\"a\",{\"b\":[1,"
-                          "null,true]}],\"nested\":{\"deep\":{\"k\":\"스타트업 지원 정책\"}},"
-                          "\"esc\":\"q\\\"\\\\\\n\\u00e9\"}";
+    const char *payload =
+        "{\"city\":\"서울특별시\",\"n\":3,\"x\":1.5,\"tags\":[\"a\",{\"b\":[1,"
+        "null,true]}],\"nested\":{\"deep\":{\"k\":\"스타트업 지원 정책\"}},"
+        "\"esc\":\"q\\\"\\\\\\n\\u00e9\\ud83d\\ude00\\\\\",\"\\\"k\\\\\":\"\\/\"}";
     text_t body = {0};
     add(&body,
         "{\"points\":[{\"payload\":%s,\"vector\":[1e-3,2,-0.5],\"id\":7},"

@@ -57,7 +57,8 @@ typedef struct frame {
 
 typedef struct upsert {
     request_t *r;
-    request_t rq; /* r answering into `scratch`: the checks' errors become pending ones */
+    yajl_handle h; /* its offset ends the token of the current event */
+    request_t rq;  /* r answering into `scratch`: the checks' errors become pending ones */
     qdrant_response_t scratch;
     collection_t *c;
     size_t dim;
@@ -519,9 +520,42 @@ static int on_number(void *ctx, const char *s, size_t len)
     return on_scalar(u, number_json(u, s, len));
 }
 
-/* A string as jansson accepts it (no NUL, valid UTF-8), or NULL and u->fatal. */
+/* The raw text of the string token that ends at the parser's offset, quotes included, if it has
+ * an escape (YAJL decodes escapes more leniently than jansson, e.g. a lone "\ud800"); else NULL. */
+static const char *escaped_token(const upsert_t *u, size_t *len)
+{
+    const char *body = u->r->raw_body;
+    size_t end = yajl_get_bytes_consumed(u->h);
+    if (end < 2 || end > u->r->raw_len || body[end - 1] != '"')
+        return NULL;
+    bool escaped = false;
+    for (size_t i = end - 1; i-- > 0;) {
+        escaped = escaped || body[i] == '\\';
+        if (body[i] != '"')
+            continue;
+        size_t slashes = 0;
+        while (slashes < i && body[i - 1 - slashes] == '\\')
+            slashes++;
+        if (slashes % 2 == 0) { /* the opening quote */
+            *len = end - i;
+            return escaped ? body + i : NULL;
+        }
+    }
+    return NULL;
+}
+
+/* A string as jansson accepts it (no NUL, valid UTF-8, its escapes), or NULL and u->fatal. */
 static json_t *string_json(upsert_t *u, const unsigned char *s, size_t len)
 {
+    size_t raw_len = 0;
+    const char *raw = escaped_token(u, &raw_len);
+    if (raw) {
+        json_error_t jerr;
+        json_t *v = json_loadb(raw, raw_len, JSON_DECODE_ANY, &jerr);
+        if (!v)
+            snprintf(u->fatal, sizeof(u->fatal), "%s", jerr.text);
+        return v;
+    }
     if (memchr(s, 0, len)) {
         snprintf(u->fatal, sizeof(u->fatal), "\\u0000 is not allowed without JSON_ALLOW_NUL");
         return NULL;
@@ -742,6 +776,7 @@ int handle_points_upsert(request_t *r, collection_t *c)
     if (!r->raw_body) /* an empty body: an empty object */
         return upsert_finish(&u);
     yajl_handle h = yajl_alloc(&callbacks, NULL, &u);
+    u.h = h;
     if (!h)
         return reply_error(r, 500, "Service internal error: out of memory");
     const unsigned char *body = (const unsigned char *)r->raw_body;
