@@ -34,9 +34,10 @@ static int mysql_fail(struct mysql_admin *a, envmgr_error_t *err, const char *wh
                             mysql_error(a->conn));
 }
 
-/* Connects as root to the project's MySQL service. 1 (and nothing open) when there is none. */
+/* Connects as root to the project's MySQL service; the application user comes from vars (as
+ * envmgr_env_vars gives them). 1 (and nothing open) when there is no MySQL service. */
 static int admin_open(envmgr_engine_t *engine, const envmgr_project_t *project,
-                      struct mysql_admin *a, envmgr_error_t *err)
+                      const envmgr_kvlist_t *vars, struct mysql_admin *a, envmgr_error_t *err)
 {
     memset(a, 0, sizeof(*a));
     envmgr_live_targets_t live;
@@ -46,16 +47,10 @@ static int admin_open(envmgr_engine_t *engine, const envmgr_project_t *project,
         envmgr_live_targets_free(&live);
         return 1;
     }
-    envmgr_kvlist_t vars = {0};
-    if (envmgr_env_vars(engine, project, &vars, err) < 0) {
-        envmgr_live_targets_free(&live);
-        return -1;
-    }
-    const envmgr_kv_t *user = envmgr_kvlist_find(&vars, "ENVTEST_MYSQL_USER");
-    const envmgr_kv_t *pw = envmgr_kvlist_find(&vars, "ENVTEST_MYSQL_PASSWORD");
+    const envmgr_kv_t *user = vars ? envmgr_kvlist_find(vars, "ENVTEST_MYSQL_USER") : NULL;
+    const envmgr_kv_t *pw = vars ? envmgr_kvlist_find(vars, "ENVTEST_MYSQL_PASSWORD") : NULL;
     a->user = user && user->value ? xstrdup(user->value) : NULL;
     a->password = pw && pw->value ? xstrdup(pw->value) : xstrdup("");
-    envmgr_kvlist_free(&vars);
     a->base_db = xstrdup(live.targets.mysql.database);
     a->port = live.targets.mysql.port;
     a->conn = mysql_init(NULL);
@@ -136,12 +131,18 @@ int envmgr_isolation_clone_db(envmgr_engine_t *engine, const envmgr_project_t *p
                               char **db_name, envmgr_error_t *err)
 {
     *db_name = NULL;
+    envmgr_kvlist_t vars = {0};
     struct mysql_admin a;
-    int r = admin_open(engine, project, &a, err);
-    if (r != 0)
+    int r = envmgr_env_vars(engine, project, &vars, err);
+    if (r == 0)
+        r = admin_open(engine, project, &vars, &a, err);
+    if (r != 0) {
+        envmgr_kvlist_free(&vars);
         return r < 0 ? envmgr_error_wrap(err, "isolated database for suite %s", suite_name) : 0;
+    }
     if (!identifier_ok(a.base_db) || (a.user && !identifier_ok(a.user))) {
         admin_close(&a);
+        envmgr_kvlist_free(&vars);
         return envmgr_error_set(err, ENVMGR_E_CONFIG, 0,
                                 "isolated database: MYSQL_DATABASE/MYSQL_USER contain quotes");
     }
@@ -163,18 +164,16 @@ int envmgr_isolation_clone_db(envmgr_engine_t *engine, const envmgr_project_t *p
         free(clone);
         envmgr_error_wrap(err, "isolated database for suite %s", suite_name);
         admin_close(&a);
+        envmgr_kvlist_free(&vars);
         return -1;
     }
-    /* DATABASE_URL as envmgr_env_vars builds it, pointed at the clone. */
-    envmgr_kvlist_t vars = {0};
-    if (envmgr_env_vars(engine, project, &vars, err) == 0) {
-        const envmgr_kv_t *url = envmgr_kvlist_find(&vars, "DATABASE_URL");
-        if (url && url->value) {
-            const char *slash = strrchr(url->value, '/');
-            cleanup_free char *clone_url =
-                xasprintf("%.*s/%s", (int)(slash - url->value), url->value, clone);
-            envmgr_kvlist_set(env_to_add, "DATABASE_URL", clone_url);
-        }
+    /* DATABASE_URL as envmgr_env_vars built it, pointed at the clone. */
+    const envmgr_kv_t *url = envmgr_kvlist_find(&vars, "DATABASE_URL");
+    if (url && url->value) {
+        const char *slash = strrchr(url->value, '/');
+        cleanup_free char *clone_url =
+            xasprintf("%.*s/%s", (int)(slash - url->value), url->value, clone);
+        envmgr_kvlist_set(env_to_add, "DATABASE_URL", clone_url);
     }
     envmgr_kvlist_free(&vars);
     envmgr_kvlist_set(env_to_add, "ENVTEST_MYSQL_DATABASE", clone);
@@ -192,7 +191,7 @@ int envmgr_isolation_drop_db(envmgr_engine_t *engine, const envmgr_project_t *pr
         return envmgr_error_set(err, ENVMGR_E_USAGE, 0,
                                 "refusing to drop '%s': not an isolated suite database", db_name);
     struct mysql_admin a;
-    int r = admin_open(engine, project, &a, err);
+    int r = admin_open(engine, project, NULL, &a, err);
     if (r != 0)
         return r < 0 ? -1 : 0;
     cleanup_free char *drop = xasprintf("DROP DATABASE IF EXISTS `%s`", db_name);

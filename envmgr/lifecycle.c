@@ -347,7 +347,11 @@ static void describe_failure(struct up_ctx *ctx, struct service_run *run, envmgr
     envmgr_buf_free(&msg);
 }
 
-static int ensure_network(struct up_ctx *ctx, bool *created, envmgr_error_t *err)
+/* Creates the project network unless it exists. A fresh environment is guarded by a reaper until
+ * up is over: if this process is killed midway, the reaper removes what it made. (Called before any
+ * worker thread starts: the reaper forks.) */
+static int ensure_network(struct up_ctx *ctx, bool *created, envmgr_reaper_t **reaper,
+                          envmgr_error_t *err)
 {
     const char *project = ctx->project->name;
     cleanup_free char *name = envmgr_project_network_name(project);
@@ -358,6 +362,9 @@ static int ensure_network(struct up_ctx *ctx, bool *created, envmgr_error_t *err
         return 0;
     if (lookup_err.kind != ENVMGR_E_NOT_FOUND)
         return envmgr_error_set(err, lookup_err.kind, lookup_err.code, "%s", lookup_err.message);
+    if (!ctx->opts->keep_on_failure &&
+        envmgr_reaper_start(envmgr_engine_host(ctx->engine), project, reaper, &lookup_err) < 0)
+        envmgr_warn("no reaper for %s: %s", project, lookup_err.message);
     envmgr_kvlist_t labels = {0};
     envmgr_kvlist_set(&labels, ENVMGR_LABEL_PROJECT, project);
     envmgr_kvlist_set(&labels, "com.docker.compose.project", project);
@@ -428,19 +435,9 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
     pthread_mutex_init(&ctx.lock, NULL);
     pthread_cond_init(&ctx.cond, NULL);
 
-    /* A fresh environment is guarded by a reaper until up is over: if this process is killed
-     * midway, the reaper removes what it made. Started before any worker thread (it forks). */
     envmgr_reaper_t *reaper = NULL;
-    cleanup_free char *network_name = envmgr_project_network_name(project->name);
-    cleanup_json json_t *existing_network = NULL;
-    envmgr_error_t lookup_err = {0};
-    if (envmgr_engine_network_inspect(engine, network_name, &existing_network, &lookup_err) < 0 &&
-        lookup_err.kind == ENVMGR_E_NOT_FOUND && !opts->keep_on_failure &&
-        envmgr_reaper_start(envmgr_engine_host(engine), project->name, &reaper, &lookup_err) < 0)
-        envmgr_warn("no reaper for %s: %s", project->name, lookup_err.message);
-
     bool network_created = false;
-    int ret = ensure_network(&ctx, &network_created, err);
+    int ret = ensure_network(&ctx, &network_created, &reaper, err);
     if (ret == 0)
         ret = ensure_volumes(&ctx, err);
     if (ret == 0) {
