@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cmd.h"
 #include "lifecycle.h"
@@ -15,6 +16,7 @@ static void down_usage(FILE *out)
                  "io.envtest.project, so also what a crashed envtest left), and its keep mark.\n\n"
                  "Options:\n"
                  "  -v, --volumes          also remove the project's volumes\n"
+                 "      --rmi local        also remove the images envtest built for the project\n"
                  "  -f, --file FILE        Compose file (only to learn the project name)\n"
                  "  -p, --project-name N   project name\n"
                  "  -h, --help             this help\n\n"
@@ -26,10 +28,11 @@ int cmd_down(int argc, char **argv, envtest_globals_t *g)
     static const struct option longopts[] = {
         ENVTEST_COMMON_LONGOPTS,
         {"volumes", no_argument, NULL, 'v'},
+        {"rmi", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    bool volumes = false;
+    bool volumes = false, images = false;
     int opt;
     while ((opt = getopt_long(argc, argv, ENVTEST_COMMON_SHORTOPTS "vh", longopts, NULL)) != -1) {
         if (envtest_common_option(g, opt, optarg))
@@ -37,6 +40,14 @@ int cmd_down(int argc, char **argv, envtest_globals_t *g)
         switch (opt) {
         case 'v':
             volumes = true;
+            break;
+        case 'r':
+            if (strcmp(optarg, "local") != 0)
+                return envtest_usage_error("down",
+                                           "--rmi: '%s' is not supported (only 'local': "
+                                           "envtest never removes images it did not build)",
+                                           optarg);
+            images = true;
             break;
         case 'h':
             down_usage(stdout);
@@ -60,9 +71,13 @@ int cmd_down(int argc, char **argv, envtest_globals_t *g)
     int64_t t0 = envmgr_now_ms();
     int r = envmgr_down(engine, name, volumes, envtest_progress_cb, &progress, &removed, &err);
     envtest_progress_finish(&progress);
+    int images_removed = 0;
+    if (r == 0 && images)
+        r = envmgr_down_images(engine, name, &images_removed, &err);
     envmgr_engine_close(engine);
     if (r < 0)
         return envtest_report_error(&err);
+    removed += images_removed;
     if (!g->quiet) {
         if (removed)
             fprintf(stderr, "envtest: %s is down: %d object%s removed (%.1fs)\n", name, removed,

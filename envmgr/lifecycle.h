@@ -69,6 +69,12 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
 int envmgr_down(envmgr_engine_t *engine, const char *project_name, bool volumes,
                 envmgr_progress_cb progress, void *userdata, int *removed, envmgr_error_t *err);
 
+/* Removes the images envtest built for the project (labelled io.envtest.project), as
+ * `docker compose down --rmi local` does. Images in use by a container stay. *removed counts them.
+ */
+int envmgr_down_images(envmgr_engine_t *engine, const char *project_name, int *removed,
+                       envmgr_error_t *err);
+
 /* Live state of a project's services, as JSON:
  * {"project": "...", "kept": bool, "services": [{"service","container","id","state","health",
  *   "ports":[{"container_port":3306,"protocol":"tcp","host_ip":"127.0.0.1","host_port":49153}]}]}

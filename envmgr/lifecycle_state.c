@@ -1,5 +1,6 @@
 /* down, status, env, keep: everything found again by the project label. */
 #include <ctype.h>
+#include <curl/curl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,44 @@ int envmgr_down(envmgr_engine_t *engine, const char *project_name, bool volumes,
     if (ret < 0)
         return envmgr_error_wrap(err, "down %s", project_name);
     envmgr_error_clear(err);
+    if (removed)
+        *removed = count;
+    return 0;
+}
+
+int envmgr_down_images(envmgr_engine_t *engine, const char *project_name, int *removed,
+                       envmgr_error_t *err)
+{
+    cleanup_free char *filter = envmgr_project_label_filter(project_name);
+    cleanup_json json_t *filters = json_pack("{s:[s]}", "label", filter);
+    cleanup_free char *filters_text = json_dumps(filters, JSON_COMPACT);
+    CURL *escaper = curl_easy_init();
+    char *escaped = escaper ? curl_easy_escape(escaper, filters_text, 0) : NULL;
+    cleanup_free char *path = xasprintf("/images/json?filters=%s", escaped ? escaped : "");
+    curl_free(escaped);
+    curl_easy_cleanup(escaper);
+    cleanup_json json_t *images = NULL;
+    if (envmgr_engine_request(engine, "GET", path, NULL, &images, err) < 0)
+        return envmgr_error_wrap(err, "images of %s", project_name);
+    int count = 0;
+    for (size_t i = 0; i < json_array_size(images); i++) {
+        json_t *image = json_array_get(images, i);
+        json_t *tags = json_object_get(image, "RepoTags");
+        /* By tag: one build context can be tagged for several services (same image id), and
+         * removing the last tag removes the image. An untagged image goes by id. */
+        size_t n_tags = json_array_size(tags);
+        for (size_t t = 0; t < (n_tags ? n_tags : 1); t++) {
+            const char *name = n_tags ? json_string_value(json_array_get(tags, t))
+                                      : json_string_value(json_object_get(image, "Id"));
+            envmgr_error_t rm_err = {0};
+            if (!name || strcmp(name, "<none>:<none>") == 0)
+                continue;
+            if (envmgr_engine_image_remove(engine, name, false, &rm_err) == 0)
+                count++;
+            else if (rm_err.kind != ENVMGR_E_NOT_FOUND)
+                envmgr_warn("image %s of %s stays: %s", name, project_name, rm_err.message);
+        }
+    }
     if (removed)
         *removed = count;
     return 0;

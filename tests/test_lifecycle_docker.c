@@ -41,6 +41,15 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
+    /* the images built for the projects of failing and interrupted ups */
+    static const char *const projects[] = {"envtest-test-sick", "envtest-test-ctrlc",
+                                           "envtest-test-kill9"};
+    for (size_t i = 0; engine && i < sizeof(projects) / sizeof(projects[0]); i++) {
+        test_run_t run;
+        test_envtest(
+            &run, (const char *[]){"-p", projects[i], "down", "-v", "--rmi", "local", NULL}, NULL);
+        test_run_free(&run);
+    }
     if (busybox_context) {
         test_rm_rf(busybox_context);
         free(busybox_context);
@@ -61,7 +70,7 @@ static int group_teardown(void **state)
 static void down_and_assert_clean(const char *file, const char *project)
 {
     test_run_t run;
-    const char *args[] = {"-f", file, "-p", project, "down", "-v", NULL};
+    const char *args[] = {"-f", file, "-p", project, "down", "-v", "--rmi", "local", NULL};
     const char *env[] = {env_context, env_image, NULL};
     test_envtest(&run, args, env);
     if (run.exit_code != 0)
@@ -212,6 +221,14 @@ static void test_up_status_env_down(void **state)
     free(web_started);
 
     down_and_assert_clean(three_yaml, project);
+    /* --rmi local removed the images built for the project, and only those */
+    json_t *image = NULL;
+    envmgr_error_t err = {0};
+    assert_int_equal(
+        envmgr_engine_image_inspect(engine, "envtest-test-three-web:latest", &image, &err), -1);
+    assert_int_equal(err.kind, ENVMGR_E_NOT_FOUND);
+    assert_int_equal(envmgr_engine_image_inspect(engine, test_mysql_image(), &image, &err), 0);
+    json_decref(image);
 }
 
 static void test_unhealthy_service_fails_and_cleans_up(void **state)

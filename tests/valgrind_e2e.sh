@@ -8,7 +8,7 @@ src="${ENVTEST_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
 command -v valgrind >/dev/null || { echo "valgrind is missing (apt-get install valgrind)"; exit 1; }
 ctx="$(mktemp -d /tmp/envtest-vg-XXXXXX)"
 project="envtest-test-valgrind-$$"
-trap '"$envtest" -p "$project" -f "$src/tests/compose/lifecycle/unhealthy.yaml" down -v >/dev/null 2>&1 || true; rm -rf "$ctx"' EXIT
+trap '"$envtest" -p "$project" -f "$src/tests/compose/lifecycle/unhealthy.yaml" down -v --rmi local >/dev/null 2>&1 || true; rm -rf "$ctx"' EXIT
 cp /bin/busybox "$ctx/busybox"
 printf 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox","--install","-s","/bin"]\n' > "$ctx/Dockerfile"
 export BUSYBOX_CONTEXT="$ctx"
@@ -41,7 +41,7 @@ vg logs --tail 5 fine || failed=1
 vg config -q || failed=1
 vg keep || failed=1
 vg run --no-env -- true || failed=1
-vg down -v || failed=1
+vg down -v --rmi local || failed=1
 # a second down finds nothing: no container, network or volume of the project is left
 again="$("$envtest" -p "$project" down -v 2>&1)"
 case "$again" in
