@@ -187,7 +187,9 @@ int envmgr_health_wait(envmgr_engine_t *engine, const char *id, const envmgr_hea
 {
     struct container_state st;
     int attempts = 0;
-    int64_t last_exec = 0;
+    /* The first exec waits for the ports too (or a second): an exec issued while the service is
+     * still starting only keeps this thread from noticing the moment its ports open. */
+    int64_t last_exec = envmgr_now_ms();
     for (;;) {
         if (envmgr_interrupted())
             return envmgr_error_set(err, ENVMGR_E_INTERRUPTED, 0, "interrupted");
