@@ -9,10 +9,21 @@
 #include "log.h"
 #include "project.h"
 
+/* Containers are removed in parallel, one thread each. Each first disconnects its container from
+ * the project's networks (force), so that the networks can be removed while the containers are
+ * still being killed and deleted, instead of after. */
+struct remove_batch {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    size_t disconnected; /* jobs past their disconnect step */
+};
+
 struct remove_job {
     const envmgr_engine_t *engine;
+    struct remove_batch *batch;
     const char *id;
     const char *service;
+    json_t *networks; /* the container's NetworkSettings.Networks (borrowed) */
     bool volumes;
     envmgr_progress_cb progress;
     void *userdata;
@@ -21,16 +32,43 @@ struct remove_job {
     int result;
 };
 
+static void remove_job_disconnected(struct remove_job *job)
+{
+    pthread_mutex_lock(&job->batch->lock);
+    job->batch->disconnected++;
+    pthread_cond_broadcast(&job->batch->cond);
+    pthread_mutex_unlock(&job->batch->lock);
+}
+
+static void disconnect_all(envmgr_engine_t *engine, struct remove_job *job)
+{
+    const char *name;
+    json_t *net;
+    json_object_foreach(job->networks, name, net)
+    {
+        const char *network_id = json_string_value(json_object_get(net, "NetworkID"));
+        cleanup_free char *path =
+            xasprintf("/networks/%s/disconnect", network_id ? network_id : name);
+        cleanup_json json_t *body = json_pack("{s:s, s:b}", "Container", job->id, "Force", 1);
+        envmgr_error_t ignored = {0}; /* the removal below is what must succeed */
+        envmgr_engine_request(engine, "POST", path, body, NULL, &ignored);
+    }
+}
+
 static void *remove_thread(void *arg)
 {
     struct remove_job *job = arg;
     envmgr_engine_t *engine = NULL;
     job->result = envmgr_engine_dup(job->engine, &engine, &job->err);
-    if (job->result < 0)
+    if (job->result < 0) {
+        remove_job_disconnected(job);
         return NULL;
+    }
     if (job->progress)
         job->progress(job->userdata, job->service, ENVMGR_PHASE_REMOVING, envmgr_now_ms() - job->t0,
                       NULL);
+    disconnect_all(engine, job);
+    remove_job_disconnected(job);
     job->result = envmgr_engine_container_remove(engine, job->id, true, job->volumes, &job->err);
     if (job->result < 0 && job->err.kind == ENVMGR_E_NOT_FOUND)
         job->result = 0; /* already gone: fine */
@@ -41,13 +79,30 @@ static void *remove_thread(void *arg)
     return NULL;
 }
 
-static int remove_containers(envmgr_engine_t *engine, json_t *list, bool volumes,
-                             envmgr_progress_cb progress, void *userdata, int *removed,
-                             envmgr_error_t *err)
+/* Removes the networks of the list (by id); counts them in *count. */
+static int remove_networks(envmgr_engine_t *engine, json_t *networks, int *count,
+                           envmgr_error_t *err)
+{
+    for (size_t i = 0; i < json_array_size(networks); i++) {
+        const char *id = json_string_value(json_object_get(json_array_get(networks, i), "Id"));
+        if (envmgr_engine_network_remove(engine, id, err) == 0)
+            (*count)++;
+        else if (err->kind != ENVMGR_E_NOT_FOUND)
+            return -1;
+    }
+    return 0;
+}
+
+static int remove_containers_and_networks(envmgr_engine_t *engine, json_t *list, json_t *networks,
+                                          bool volumes, envmgr_progress_cb progress, void *userdata,
+                                          int *removed, envmgr_error_t *err)
 {
     size_t n = json_array_size(list);
     if (n == 0)
-        return 0;
+        return remove_networks(engine, networks, removed, err);
+    struct remove_batch batch = {.disconnected = 0};
+    pthread_mutex_init(&batch.lock, NULL);
+    pthread_cond_init(&batch.cond, NULL);
     struct remove_job *jobs = xcalloc(n, sizeof(*jobs));
     pthread_t *threads = xcalloc(n, sizeof(*threads));
     bool *started = xcalloc(n, sizeof(*started));
@@ -55,11 +110,13 @@ static int remove_containers(envmgr_engine_t *engine, json_t *list, bool volumes
     for (size_t i = 0; i < n; i++) {
         json_t *c = json_array_get(list, i);
         jobs[i].engine = engine;
+        jobs[i].batch = &batch;
         jobs[i].id = json_string_value(json_object_get(c, "Id"));
         jobs[i].service =
             json_string_value(json_object_get(json_object_get(c, "Labels"), ENVMGR_LABEL_SERVICE));
         if (!jobs[i].service)
             jobs[i].service = jobs[i].id;
+        jobs[i].networks = json_object_get(json_object_get(c, "NetworkSettings"), "Networks");
         jobs[i].volumes = volumes;
         jobs[i].progress = progress;
         jobs[i].userdata = userdata;
@@ -68,6 +125,15 @@ static int remove_containers(envmgr_engine_t *engine, json_t *list, bool volumes
         if (!started[i])
             remove_thread(&jobs[i]);
     }
+    /* the networks go as soon as every container is off them */
+    pthread_mutex_lock(&batch.lock);
+    while (batch.disconnected < n)
+        pthread_cond_wait(&batch.cond, &batch.lock);
+    pthread_mutex_unlock(&batch.lock);
+    int network_count = 0;
+    envmgr_error_t network_err = {0};
+    int network_ret = remove_networks(engine, networks, &network_count, &network_err);
+
     int ret = 0;
     for (size_t i = 0; i < n; i++) {
         if (started[i])
@@ -79,9 +145,20 @@ static int remove_containers(envmgr_engine_t *engine, json_t *list, bool volumes
             (*removed)++;
         }
     }
+    /* A network that still had an endpoint (a container this run did not list) goes now. */
+    if (ret == 0 && network_ret < 0) {
+        envmgr_error_clear(&network_err);
+        network_ret = remove_networks(engine, networks, &network_count, &network_err);
+    }
+    if (ret == 0 && network_ret < 0)
+        ret = envmgr_error_set(err, network_err.kind, network_err.code, "%s", network_err.message);
+    if (removed)
+        *removed += network_count;
     free(jobs);
     free(threads);
     free(started);
+    pthread_cond_destroy(&batch.cond);
+    pthread_mutex_destroy(&batch.lock);
     return ret;
 }
 
@@ -91,20 +168,12 @@ int envmgr_down(envmgr_engine_t *engine, const char *project_name, bool volumes,
     cleanup_free char *filter = envmgr_project_label_filter(project_name);
     int count = 0;
     cleanup_json json_t *containers = NULL;
-    if (envmgr_engine_container_list(engine, filter, true, &containers, err) < 0)
-        return envmgr_error_wrap(err, "down %s", project_name);
-    int ret = remove_containers(engine, containers, volumes, progress, userdata, &count, err);
-
     cleanup_json json_t *networks = NULL;
-    if (ret == 0 && envmgr_engine_network_list(engine, filter, &networks, err) < 0)
-        ret = -1;
-    for (size_t i = 0; ret == 0 && i < json_array_size(networks); i++) {
-        const char *id = json_string_value(json_object_get(json_array_get(networks, i), "Id"));
-        if (envmgr_engine_network_remove(engine, id, err) == 0)
-            count++;
-        else if (err->kind != ENVMGR_E_NOT_FOUND)
-            ret = -1;
-    }
+    if (envmgr_engine_container_list(engine, filter, true, &containers, err) < 0 ||
+        envmgr_engine_network_list(engine, filter, &networks, err) < 0)
+        return envmgr_error_wrap(err, "down %s", project_name);
+    int ret = remove_containers_and_networks(engine, containers, networks, volumes, progress,
+                                             userdata, &count, err);
 
     /* The keep mark always goes with the environment; other volumes only with -v. */
     cleanup_json json_t *vols = NULL;
