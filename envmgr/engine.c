@@ -449,6 +449,39 @@ static int engine_simple(envmgr_engine_t *e, const char *method, const char *pat
     return engine_json_call(e, &call, reply, err);
 }
 
+/* GET base[?all=1][&filters={"label":[label_filter]}]; for the list endpoints. */
+static int engine_list_get(envmgr_engine_t *engine, const char *base, bool all,
+                           const char *label_filter, json_t **reply, envmgr_error_t *err)
+{
+    envmgr_buf_t q = ENVMGR_BUF_INIT;
+    envmgr_buf_adds(&q, base);
+    envmgr_buf_t params = ENVMGR_BUF_INIT;
+    if (all)
+        engine_query_add(&params, "all", "1");
+    query_add_label_filter(&params, label_filter);
+    if (params.len)
+        envmgr_buf_add(&q, params.data, params.len);
+    envmgr_buf_free(&params);
+    int r = engine_simple(engine, "GET", q.data, NULL, ENGINE_TIMEOUT_MS, reply, err);
+    envmgr_buf_free(&q);
+    return r;
+}
+
+/* engine_list_get for endpoints that answer a JSON array. */
+static int engine_list_array(envmgr_engine_t *engine, const char *base, bool all,
+                             const char *label_filter, json_t **out, envmgr_error_t *err)
+{
+    *out = NULL;
+    int r = engine_list_get(engine, base, all, label_filter, out, err);
+    if (r == 0 && !json_is_array(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        return envmgr_error_set(err, ENVMGR_E_ENGINE, 0,
+                                "GET %s: the Docker engine's reply is not an array", base);
+    }
+    return r;
+}
+
 int envmgr_engine_request(envmgr_engine_t *engine, const char *method, const char *path,
                           json_t *body, json_t **reply, envmgr_error_t *err)
 {
@@ -575,22 +608,13 @@ int envmgr_engine_network_remove(envmgr_engine_t *engine, const char *id_or_name
 int envmgr_engine_network_list(envmgr_engine_t *engine, const char *label_filter, json_t **out,
                                envmgr_error_t *err)
 {
-    envmgr_buf_t q = ENVMGR_BUF_INIT;
-    envmgr_buf_adds(&q, "/networks");
-    envmgr_buf_t params = ENVMGR_BUF_INIT;
-    query_add_label_filter(&params, label_filter);
-    if (params.len)
-        envmgr_buf_add(&q, params.data, params.len);
-    envmgr_buf_free(&params);
-    int r = engine_simple(engine, "GET", q.data, NULL, ENGINE_TIMEOUT_MS, out, err);
-    envmgr_buf_free(&q);
-    if (r == 0 && !json_is_array(*out)) {
-        json_decref(*out);
-        *out = NULL;
-        return envmgr_error_set(err, ENVMGR_E_ENGINE, 0,
-                                "GET /networks: the Docker engine's reply is not an array");
-    }
-    return r;
+    return engine_list_array(engine, "/networks", false, label_filter, out, err);
+}
+
+int envmgr_engine_image_list(envmgr_engine_t *engine, const char *label_filter, json_t **out,
+                             envmgr_error_t *err)
+{
+    return engine_list_array(engine, "/images/json", false, label_filter, out, err);
 }
 
 int envmgr_engine_network_inspect(envmgr_engine_t *engine, const char *id_or_name, json_t **out,
@@ -623,16 +647,8 @@ int envmgr_engine_volume_list(envmgr_engine_t *engine, const char *label_filter,
                               envmgr_error_t *err)
 {
     *out = NULL;
-    envmgr_buf_t q = ENVMGR_BUF_INIT;
-    envmgr_buf_adds(&q, "/volumes");
-    envmgr_buf_t params = ENVMGR_BUF_INIT;
-    query_add_label_filter(&params, label_filter);
-    if (params.len)
-        envmgr_buf_add(&q, params.data, params.len);
-    envmgr_buf_free(&params);
     cleanup_json json_t *reply = NULL;
-    int r = engine_simple(engine, "GET", q.data, NULL, ENGINE_TIMEOUT_MS, &reply, err);
-    envmgr_buf_free(&q);
+    int r = engine_list_get(engine, "/volumes", false, label_filter, &reply, err);
     if (r < 0)
         return r;
     json_t *volumes = json_object_get(reply, "Volumes");
@@ -725,24 +741,7 @@ int envmgr_engine_container_inspect(envmgr_engine_t *engine, const char *id, jso
 int envmgr_engine_container_list(envmgr_engine_t *engine, const char *label_filter, bool all,
                                  json_t **out, envmgr_error_t *err)
 {
-    envmgr_buf_t q = ENVMGR_BUF_INIT;
-    envmgr_buf_adds(&q, "/containers/json");
-    envmgr_buf_t params = ENVMGR_BUF_INIT;
-    if (all)
-        engine_query_add(&params, "all", "1");
-    query_add_label_filter(&params, label_filter);
-    if (params.len)
-        envmgr_buf_add(&q, params.data, params.len);
-    envmgr_buf_free(&params);
-    int r = engine_simple(engine, "GET", q.data, NULL, ENGINE_TIMEOUT_MS, out, err);
-    envmgr_buf_free(&q);
-    if (r == 0 && !json_is_array(*out)) {
-        json_decref(*out);
-        *out = NULL;
-        return envmgr_error_set(err, ENVMGR_E_ENGINE, 0,
-                                "GET /containers/json: the Docker engine's reply is not an array");
-    }
-    return r;
+    return engine_list_array(engine, "/containers/json", all, label_filter, out, err);
 }
 
 int envmgr_engine_container_wait(envmgr_engine_t *engine, const char *id, int64_t *exit_code,

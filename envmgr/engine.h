@@ -75,6 +75,9 @@ int envmgr_engine_image_build(envmgr_engine_t *engine, const envmgr_build_option
  * "rebuild only when its sources change". */
 int envmgr_engine_context_digest(const char *context_dir, const char *dockerfile, char out[65],
                                  envmgr_error_t *err);
+/* GET /images/json?filters={"label":[label_filter]}; out: JSON array. */
+int envmgr_engine_image_list(envmgr_engine_t *engine, const char *label_filter, json_t **out,
+                             envmgr_error_t *err);
 int envmgr_engine_image_remove(envmgr_engine_t *engine, const char *name, bool force,
                                envmgr_error_t *err);
 

@@ -1,6 +1,5 @@
 /* down, status, env, keep: everything found again by the project label. */
 #include <ctype.h>
-#include <curl/curl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,15 +203,8 @@ int envmgr_down_images(envmgr_engine_t *engine, const char *project_name, int *r
                        envmgr_error_t *err)
 {
     cleanup_free char *filter = envmgr_project_label_filter(project_name);
-    cleanup_json json_t *filters = json_pack("{s:[s]}", "label", filter);
-    cleanup_free char *filters_text = json_dumps(filters, JSON_COMPACT);
-    CURL *escaper = curl_easy_init();
-    char *escaped = escaper ? curl_easy_escape(escaper, filters_text, 0) : NULL;
-    cleanup_free char *path = xasprintf("/images/json?filters=%s", escaped ? escaped : "");
-    curl_free(escaped);
-    curl_easy_cleanup(escaper);
     cleanup_json json_t *images = NULL;
-    if (envmgr_engine_request(engine, "GET", path, NULL, &images, err) < 0)
+    if (envmgr_engine_image_list(engine, filter, &images, err) < 0)
         return envmgr_error_wrap(err, "images of %s", project_name);
     int count = 0;
     for (size_t i = 0; i < json_array_size(images); i++) {
