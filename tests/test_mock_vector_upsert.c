@@ -24,10 +24,15 @@ typedef struct text {
 static void add(text_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void add(text_t *t, const char *fmt, ...)
 {
+    if (!t->data) {
+        t->cap = 256;
+        t->data = malloc(t->cap);
+        assert_non_null(t->data);
+    }
     for (;;) {
         va_list ap;
         va_start(ap, fmt);
-        int n = vsnprintf(t->data ? t->data + t->len : NULL, t->cap - t->len, fmt, ap);
+        int n = vsnprintf(t->data + t->len, t->cap - t->len, fmt, ap);
         va_end(ap);
         assert_true(n >= 0);
         if ((size_t)n < t->cap - t->len) {
