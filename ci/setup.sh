@@ -17,8 +17,9 @@ export DEBIAN_FRONTEND=noninteractive
 # (e.g. libclang-rt-14-dev on Ubuntu 22.04) is reported and skipped when it is marked optional.
 required_packages=(
     build-essential cmake pkg-config curl ca-certificates zstd jq
-    libcurl4-openssl-dev libarchive-dev libjansson-dev default-libmysqlclient-dev libuv1-dev
-    libhttp-parser-dev libyajl-dev libyaml-dev libsqlite3-dev libssl-dev libcmocka-dev
+    libarchive-dev libjansson-dev default-libmysqlclient-dev libuv1-dev
+    libhttp-parser-dev libyajl-dev libyaml-dev libsqlite3-dev libssl-dev libcmocka-dev nettle-dev
+    libacl1-dev libzstd-dev liblz4-dev libbz2-dev liblzma-dev zlib1g-dev libxml2-dev
     debootstrap clang clang-format
 )
 optional_packages=(busybox-static valgrind libclang-rt-14-dev)
@@ -42,6 +43,11 @@ main() {
     for p in "${optional_packages[@]}"; do
         installed "$p" || optional_missing+=("$p")
     done
+    # libcurl: the GnuTLS flavour (lighter: OpenSSL's is initialised in every curl_global_init),
+    # unless a flavour is already installed (they conflict; either works).
+    if ! installed libcurl4-gnutls-dev && ! installed libcurl4-openssl-dev; then
+        missing+=(libcurl4-gnutls-dev)
+    fi
     # The MySQL client: mariadb-client unless a MySQL client is already there (Ubuntu runners ship
     # mysql-client, which conflicts with mariadb-client).
     if ! command -v mariadb >/dev/null && ! command -v mysql >/dev/null; then

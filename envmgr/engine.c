@@ -3,6 +3,7 @@
  * engine_demux.c, builds in engine_build.c. */
 #include "engine_private.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -14,8 +15,22 @@
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result;
 
+/* Debian's libcurl brings libssh2 for SCP/SFTP, which envtest never speaks, and curl_global_init
+ * calls libssh2_init(0), which initialises OpenSSL: about 2 MB of RSS in every command. libssh2
+ * counts its initialisations and sets up crypto only in the first, so a first call with
+ * LIBSSH2_INIT_NO_CRYPTO (documented, value 1) skips it. Looked up at run time: no header, and
+ * nothing happens when libcurl is built without libssh2. OpenSSL still initialises itself on first
+ * use should anything ever need it. */
+static void libssh2_init_without_crypto(void)
+{
+    int (*ssh2_init)(int) = (int (*)(int))dlsym(RTLD_DEFAULT, "libssh2_init");
+    if (ssh2_init)
+        (void)ssh2_init(1 /* LIBSSH2_INIT_NO_CRYPTO */);
+}
+
 static void curl_init_once(void)
 {
+    libssh2_init_without_crypto();
     curl_init_result = curl_global_init(CURL_GLOBAL_ALL);
 }
 

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,7 +171,7 @@ static int context_collect(const char *context_dir, const char *dockerfile, cont
 
 /* ---- digest --------------------------------------------------------------------------------- */
 
-static int digest_file(EVP_MD_CTX *md, const char *path, envmgr_error_t *err)
+static int digest_file(envmgr_sha256_t *md, const char *path, envmgr_error_t *err)
 {
     cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -186,18 +185,18 @@ static int digest_file(EVP_MD_CTX *md, const char *path, envmgr_error_t *err)
             return envmgr_error_errno(err, errno, "build context: read %s", path);
         if (n == 0)
             return 0;
-        EVP_DigestUpdate(md, chunk, (size_t)n);
+        envmgr_sha256_update(md, chunk, (size_t)n);
     }
 }
 
-static int digest_entry(EVP_MD_CTX *md, const char *root, const context_entry_t *e,
+static int digest_entry(envmgr_sha256_t *md, const char *root, const context_entry_t *e,
                         envmgr_error_t *err)
 {
     char header[64];
     int n = snprintf(header, sizeof(header), "%o %lld", (unsigned)e->st.st_mode,
                      S_ISREG(e->st.st_mode) ? (long long)e->st.st_size : 0LL);
-    EVP_DigestUpdate(md, e->rel, strlen(e->rel) + 1);
-    EVP_DigestUpdate(md, header, (size_t)n + 1);
+    envmgr_sha256_update(md, e->rel, strlen(e->rel) + 1);
+    envmgr_sha256_update(md, header, (size_t)n + 1);
     cleanup_free char *full = xasprintf("%s/%s", root, e->rel);
     if (S_ISREG(e->st.st_mode))
         return digest_file(md, full, err);
@@ -206,7 +205,7 @@ static int digest_entry(EVP_MD_CTX *md, const char *root, const context_entry_t 
         ssize_t len = readlink(full, target, sizeof(target));
         if (len < 0)
             return envmgr_error_errno(err, errno, "build context: readlink %s", full);
-        EVP_DigestUpdate(md, target, (size_t)len);
+        envmgr_sha256_update(md, target, (size_t)len);
     }
     return 0;
 }
@@ -218,21 +217,15 @@ int envmgr_engine_context_digest(const char *context_dir, const char *dockerfile
         dockerfile = "Dockerfile";
     context_list_t list = {0};
     int r = context_collect(context_dir, dockerfile, &list, err);
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-    EVP_DigestUpdate(md, dockerfile, strlen(dockerfile) + 1);
+    envmgr_sha256_t ctx, *md = &ctx;
+    envmgr_sha256_init(md);
+    envmgr_sha256_update(md, dockerfile, strlen(dockerfile) + 1);
     for (size_t i = 0; r == 0 && i < list.n; i++)
         r = digest_entry(md, context_dir, &list.items[i], err);
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int digest_len = 0;
-    EVP_DigestFinal_ex(md, digest, &digest_len);
-    EVP_MD_CTX_free(md);
+    envmgr_sha256_final_hex(md, out);
     context_list_free(&list);
     if (r < 0)
         return envmgr_error_wrap(err, "digest of build context %s", context_dir);
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", digest[i]);
-    out[64] = '\0';
     return 0;
 }
 

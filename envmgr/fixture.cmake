@@ -4,7 +4,7 @@ add_library(envmgr_fixture STATIC fixture.c fixture_manifest.c fixture_csv.c fix
                                   fixture_http.c fixture_documents.c fixture_pack.c)
 target_link_libraries(envmgr_fixture PUBLIC envmgr_core PkgConfig::ARCHIVE PkgConfig::MYSQL
                                             PkgConfig::CURL PkgConfig::YAML PkgConfig::JANSSON
-                                            PkgConfig::CRYPTO)
+                                            PkgConfig::NETTLE)
 # copy steps call envmgr_engine_container_put_archive (declared weak: envmgr_fixture builds and
 # its tests link without the engine module).
 if(TARGET envmgr_engine)

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,14 +283,34 @@ int envmgr_parse_duration_ms(const char *s, int64_t *out_ms)
     return 0;
 }
 
+void envmgr_sha256_init(envmgr_sha256_t *ctx)
+{
+    sha256_init(ctx);
+}
+
+void envmgr_sha256_update(envmgr_sha256_t *ctx, const void *data, size_t len)
+{
+    sha256_update(ctx, len, data);
+}
+
+void envmgr_sha256_final_hex(envmgr_sha256_t *ctx, char out[65])
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t md[SHA256_DIGEST_SIZE];
+    sha256_digest(ctx, sizeof(md), md);
+    for (size_t i = 0; i < sizeof(md); i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[64] = '\0';
+}
+
 void envmgr_sha256_hex(const void *data, size_t len, char out[65])
 {
-    unsigned char md[32];
-    unsigned int md_len = 0;
-    EVP_Digest(data, len, md, &md_len, EVP_sha256(), NULL);
-    for (unsigned i = 0; i < 32; i++)
-        sprintf(out + 2 * i, "%02x", md[i]);
-    out[64] = '\0';
+    envmgr_sha256_t ctx;
+    envmgr_sha256_init(&ctx);
+    envmgr_sha256_update(&ctx, data, len);
+    envmgr_sha256_final_hex(&ctx, out);
 }
 
 int envmgr_random_token(char *out, size_t len, envmgr_error_t *err)

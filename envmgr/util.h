@@ -4,6 +4,7 @@
 #define ENVMGR_UTIL_H
 
 #include <jansson.h>
+#include <nettle/sha2.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -87,6 +88,13 @@ void envmgr_sleep_ms(int64_t ms); /* returns early when envmgr_interrupted() */
 int envmgr_parse_duration_ms(const char *s, int64_t *out_ms);
 
 /* ---- digests and secrets -------------------------------------------------------------------- */
+/* SHA-256 (nettle: small, and loaded anyway; OpenSSL's EVP would initialise its providers and
+ * cost about 2 MB of RSS in every command). Streaming: init, update..., final_hex. */
+typedef struct sha256_ctx envmgr_sha256_t;
+void envmgr_sha256_init(envmgr_sha256_t *ctx);
+void envmgr_sha256_update(envmgr_sha256_t *ctx, const void *data, size_t len);
+/* Writes 64 lowercase hex digits plus NUL. */
+void envmgr_sha256_final_hex(envmgr_sha256_t *ctx, char out[65]);
 /* SHA-256 of data as 64 lowercase hex digits plus NUL. */
 void envmgr_sha256_hex(const void *data, size_t len, char out[65]);
 /* A random password of len characters from [A-Za-z0-9] (getrandom). out has len + 1 bytes. */
