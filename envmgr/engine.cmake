@@ -3,7 +3,7 @@ add_library(envmgr_engine STATIC
   ${CMAKE_CURRENT_LIST_DIR}/engine.c
   ${CMAKE_CURRENT_LIST_DIR}/engine_demux.c
   ${CMAKE_CURRENT_LIST_DIR}/engine_build.c)
-target_link_libraries(envmgr_engine PUBLIC envmgr_core PkgConfig::CURL PkgConfig::ARCHIVE)
+target_link_libraries(envmgr_engine PUBLIC envmgr_core PkgConfig::CURL envmgr_dl)
 envtest_target_defaults(envmgr_engine)
 target_link_libraries(envmgr INTERFACE envmgr_engine)
 

@@ -3,8 +3,6 @@
  * (sha256 over relative paths, modes and contents) that tells when sources changed. */
 #include "engine_private.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "dlib.h"
 
 /* ---- .dockerignore -------------------------------------------------------------------------- */
 
@@ -176,7 +176,7 @@ static int digest_file(envmgr_sha256_t *md, const char *path, envmgr_error_t *er
     cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return envmgr_error_errno(err, errno, "build context: open %s", path);
-    char chunk[65536];
+    char chunk[16384]; /* on a worker thread's stack: every page touched stays in RSS */
     for (;;) {
         ssize_t n = read(fd, chunk, sizeof(chunk));
         if (n < 0 && errno == EINTR)
@@ -350,6 +350,8 @@ static int tar_stream_open(tar_stream_t *t, const char *context_dir, const char 
                            envmgr_error_t *err)
 {
     *t = (tar_stream_t){.root = context_dir, .fd = -1};
+    if (envmgr_dl_archive(err) < 0)
+        return -1;
     if (context_collect(context_dir, dockerfile, &t->list, err) < 0)
         return -1;
     t->archive = archive_write_new();

@@ -1,7 +1,5 @@
 /* Fixture archives: opening and checking (one streaming pass over every member), member readers
  * that enforce the size and compression-ratio limits, inspect, and the load/verify drivers. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -87,6 +85,10 @@ int fx_check_entry(const char *where, struct archive_entry *e, envmgr_error_t *e
 
 static struct archive *archive_open_read(const char *path, const char *where, envmgr_error_t *err)
 {
+    if (envmgr_dl_archive(err) < 0) {
+        envmgr_error_wrap(err, "%s", where);
+        return NULL;
+    }
     struct archive *a = archive_read_new();
     /* The formats and filters a fixture may come in, named one by one: "all" would also link
      * the XAR reader, and with it libxml2, ICU and libstdc++ (2 MB of RSS in every command). */
@@ -230,9 +232,10 @@ static int file_sha256(const char *path, char out[65], envmgr_error_t *err)
         return envmgr_error_errno(err, errno, "open `%s`", path);
     envmgr_sha256_t md;
     envmgr_sha256_init(&md);
-    static __thread char buf[READ_BLOCK];
+    /* heap, not static __thread: thread-local arrays are zeroed in every thread at its start */
+    cleanup_free char *buf = xmalloc(READ_BLOCK);
     ssize_t n;
-    while ((n = read(fd, buf, sizeof(buf))) > 0)
+    while ((n = read(fd, buf, READ_BLOCK)) > 0)
         envmgr_sha256_update(&md, buf, (size_t)n);
     envmgr_sha256_final_hex(&md, out);
     if (n < 0)
@@ -275,9 +278,9 @@ static int scan_member(envmgr_fixture_t *f, struct archive *a, const char *path,
     r.compressed_start = archive_filter_bytes(a, -1);
     envmgr_sha256_t md;
     envmgr_sha256_init(&md);
-    static __thread char buf[READ_BLOCK];
+    cleanup_free char *buf = xmalloc(READ_BLOCK);
     ssize_t n;
-    while ((n = fx_reader_read(&r, buf, sizeof(buf), err)) > 0) {
+    while ((n = fx_reader_read(&r, buf, READ_BLOCK, err)) > 0) {
         envmgr_sha256_update(&md, buf, (size_t)n);
         if (keep) {
             if (keep->len + (size_t)n > (1u << 20)) {

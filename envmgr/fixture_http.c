@@ -1,6 +1,4 @@
 /* http and copy steps, and the small libcurl helper the documents step shares. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <curl/curl.h>
 #include <string.h>
 
@@ -102,6 +100,8 @@ static la_ssize_t tar_write(struct archive *a, void *ud, const void *data, size_
 static int make_tar(const char *name, const char *data, size_t len, envmgr_buf_t *out,
                     envmgr_error_t *err)
 {
+    if (envmgr_dl_archive(err) < 0)
+        return -1;
     struct archive *a = archive_write_new();
     struct archive_entry *e = archive_entry_new();
     archive_write_set_format_pax_restricted(a);

@@ -2,11 +2,11 @@
 #ifndef ENVMGR_FIXTURE_INTERNAL_H
 #define ENVMGR_FIXTURE_INTERNAL_H
 
-#include <archive.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dlib.h"
 #include "fixture.h"
 #include "util.h"
 

@@ -4,7 +4,6 @@
  * with one RENAME TABLE per step. The swapped-out tables are kept until the whole fixture loaded,
  * so a failure anywhere restores them: the database never holds partial data. */
 #include <inttypes.h>
-#include <mysql.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +48,8 @@ static MYSQL *mysql_connect(const envmgr_fixture_targets_t *t, envmgr_error_t *e
         envmgr_error_hint(err, "load the fixture into an environment with a MySQL service");
         return NULL;
     }
+    if (envmgr_dl_mysql(err) < 0)
+        return NULL;
     MYSQL *c = mysql_init(NULL);
     unsigned int timeout = 10;
     my_bool on = 1;

@@ -1,7 +1,5 @@
 /* envmgr_fixture_pack: a directory into a deterministic tar.gz (manifest first, then members in
  * byte order; mtime 0, uid/gid 0, no gzip timestamp), so the same inputs give the same digest. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -98,6 +96,8 @@ static int add_file(struct archive *a, const char *root, const char *rel, envmgr
 static int write_archive(const char *dir, const envmgr_strv_t *files, const char *manifest,
                          const char *tmp, envmgr_error_t *err)
 {
+    if (envmgr_dl_archive(err) < 0)
+        return -1;
     struct archive *a = archive_write_new();
     archive_write_add_filter_gzip(a);
     archive_write_set_format_pax_restricted(a);

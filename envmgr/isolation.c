@@ -3,10 +3,10 @@
 #include "isolation.h"
 
 #include <ctype.h>
-#include <mysql.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dlib.h"
 #include "lifecycle.h"
 #include "log.h"
 
@@ -53,6 +53,10 @@ static int admin_open(envmgr_engine_t *engine, const envmgr_project_t *project,
     a->password = pw && pw->value ? xstrdup(pw->value) : xstrdup("");
     a->base_db = xstrdup(live.targets.mysql.database);
     a->port = live.targets.mysql.port;
+    if (envmgr_dl_mysql(err) < 0) {
+        envmgr_live_targets_free(&live);
+        return -1;
+    }
     a->conn = mysql_init(NULL);
     unsigned timeout = 10;
     mysql_options(a->conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);

@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <libgen.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -43,6 +42,12 @@ static int64_t parse_iso_ms(const json_t *v)
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
     return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+/* rate (0..100) rounded to two decimals, without libm (see dlib.h on what loading it costs). */
+static double round2(double rate)
+{
+    return (double)(int64_t)(rate * 100.0 + 0.5) / 100.0;
 }
 
 /* A JSON string for text that came from a suite (any bytes): invalid UTF-8 becomes U+FFFD. */
@@ -355,17 +360,17 @@ static json_t *summary_of(const counts_t *c, json_t *old)
     double rate = ran > 0 ? 100.0 * (double)(c->passed + c->flaky) / (double)ran : 0.0;
     int64_t start = parse_iso_ms(json_object_get(old, "start"));
     int64_t end = parse_iso_ms(json_object_get(old, "end"));
-    json_t *s = json_pack(
-        "{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:O, s:O, "
-        "s:{s:I, s:I, s:I, s:I, s:I}}",
-        "total", c->total, "passed", c->passed, "failed", c->failed, "skipped", c->skipped, "flaky",
-        c->flaky, "timed_out", c->timed_out, "errors", c->errors, "interrupted", c->interrupted,
-        "not_run", c->not_run, "pass_rate", round(rate * 100) / 100, "total_execution_time",
-        end > start ? seconds(end - start) : 0.0, "start",
-        json_object_get(old, "start") ? json_object_get(old, "start") : json_null(), "end",
-        json_object_get(old, "end") ? json_object_get(old, "end") : json_null(), "tests", "total",
-        c->tests, "passed", c->tests_passed, "failed", c->tests_failed, "skipped", c->tests_skipped,
-        "todo", c->tests_todo);
+    json_t *s =
+        json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:O, s:O, "
+                  "s:{s:I, s:I, s:I, s:I, s:I}}",
+                  "total", c->total, "passed", c->passed, "failed", c->failed, "skipped",
+                  c->skipped, "flaky", c->flaky, "timed_out", c->timed_out, "errors", c->errors,
+                  "interrupted", c->interrupted, "not_run", c->not_run, "pass_rate", round2(rate),
+                  "total_execution_time", end > start ? seconds(end - start) : 0.0, "start",
+                  json_object_get(old, "start") ? json_object_get(old, "start") : json_null(),
+                  "end", json_object_get(old, "end") ? json_object_get(old, "end") : json_null(),
+                  "tests", "total", c->tests, "passed", c->tests_passed, "failed", c->tests_failed,
+                  "skipped", c->tests_skipped, "todo", c->tests_todo);
     return s;
 }
 

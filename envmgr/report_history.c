@@ -1,8 +1,8 @@
 /* History of suite results in SQLite (.envtest/history.sqlite): one row per suite per run, so that
  * flaky and slow suites show over time. */
-#include <sqlite3.h>
 #include <string.h>
 
+#include "dlib.h"
 #include "report.h"
 
 static const char schema[] =
@@ -23,6 +23,8 @@ static int db_error(sqlite3 *db, const char *path, const char *what, envmgr_erro
 static int open_db(const char *path, sqlite3 **out, envmgr_error_t *err)
 {
     sqlite3 *db = NULL;
+    if (envmgr_dl_sqlite(err) < 0)
+        return envmgr_error_wrap(err, "run history %s", path);
     if (sqlite3_open(path, &db) != SQLITE_OK)
         return db_error(db, path, "open", err);
     sqlite3_busy_timeout(db, 5000); /* shards of one CI job may write at the same time */

@@ -10,7 +10,7 @@ envtest_target_defaults(envmgr_runner)
 target_link_libraries(envmgr INTERFACE envmgr_runner)
 
 add_library(envmgr_report STATIC report.c report_junit.c report_md.c report_history.c)
-target_link_libraries(envmgr_report PUBLIC envmgr_runner envmgr_core PkgConfig::SQLITE m)
+target_link_libraries(envmgr_report PUBLIC envmgr_runner envmgr_core envmgr_dl)
 envtest_target_defaults(envmgr_report)
 target_link_libraries(envmgr INTERFACE envmgr_report)
 

@@ -1,7 +1,7 @@
 # Engine client tests: `unit` against a scripted fake engine, `docker` against the real one.
-envtest_add_test(test_engine SOURCES test_engine.c fake_engine.c LIBS envmgr_engine LABEL unit
+envtest_add_test(test_engine SOURCES test_engine.c fake_engine.c LIBS envmgr_engine PkgConfig::ARCHIVE LABEL unit
                  TIMEOUT 120)
-envtest_add_test(test_engine_docker SOURCES test_engine_docker.c LIBS envmgr_engine LABEL docker
+envtest_add_test(test_engine_docker SOURCES test_engine_docker.c LIBS envmgr_engine PkgConfig::ARCHIVE LABEL docker
                  TIMEOUT 600)
 target_compile_definitions(test_engine_docker PRIVATE
                            ENVTEST_SOURCE_DIR_DEFAULT="${PROJECT_SOURCE_DIR}")

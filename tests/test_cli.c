@@ -128,6 +128,29 @@ static void test_unreachable_engine_exit_3(void **state)
     test_run_free(&run);
 }
 
+/* Commands that need no archive, no SQL and no history do not load libarchive, the MySQL client or
+ * SQLite at all (envmgr/dlib.h): the dynamic loader's own log says what it opened. */
+static void test_light_commands_load_no_archive_sql_or_sqlite(void **state)
+{
+    (void)state;
+#if ENVMGR_DLOPEN
+    const char *env[] = {"LD_DEBUG=files", NULL};
+    cleanup_free char *compose = test_source_path("compose/compose.yaml");
+    test_run_t run;
+    test_envtest(&run, (const char *[]){"-f", compose, "config", NULL}, env);
+    assert_int_equal(run.exit_code, 0);
+    assert_non_null(strstr(run.err, "libcurl")); /* the log is there */
+    assert_null(strstr(run.err, "libarchive.so"));
+    assert_null(strstr(run.err, "libmariadb.so"));
+    assert_null(strstr(run.err, "libmysqlclient.so"));
+    assert_null(strstr(run.err, "libsqlite3.so"));
+    assert_null(strstr(run.err, "libxml2.so"));
+    test_run_free(&run);
+#else
+    skip();
+#endif
+}
+
 static void test_config_masks_generated_secrets(void **state)
 {
     (void)state;
@@ -157,6 +180,7 @@ int main(void)
         cmocka_unit_test(test_invalid_compose_file_names_line),
         cmocka_unit_test(test_unreachable_engine_exit_3),
         cmocka_unit_test(test_config_masks_generated_secrets),
+        cmocka_unit_test(test_light_commands_load_no_archive_sql_or_sqlite),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

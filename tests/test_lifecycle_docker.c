@@ -237,7 +237,7 @@ static void test_unhealthy_service_fails_and_cleans_up(void **state)
     SKIP_WITHOUT_ENGINE();
     const char *project = "envtest-test-sick";
     const char *env[] = {env_context, NULL};
-    const char *up[] = {"-f", unhealthy_yaml, "-p", project, "up", "--wait-timeout", "8", NULL};
+    const char *up[] = {"-f", unhealthy_yaml, "-p", project, "up", "--wait-timeout", "12", NULL};
     test_run_t run;
     test_envtest(&run, up, env);
     assert_int_equal(run.exit_code, 3);
