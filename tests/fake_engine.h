@@ -34,7 +34,7 @@ void fake_engine_free(fake_engine_t *f);
 /* Helpers returning malloc'd raw replies. */
 char *fake_http(int status, const char *content_type, const char *body); /* with Content-Length */
 char *fake_json(int status, const char *json);
-char *fake_version(const char *api_version); /* a GET /version reply */
+char *fake_version(const char *api_version); /* a GET /_ping reply with Api-Version */
 /* A reply header with no length (the body runs until the connection closes), then body bytes. */
 char *fake_stream(const char *content_type, const void *body, size_t body_len, size_t *out_len);
 /* Appends an 8-byte multiplexed frame (stream 1 or 2) to *buf of *len bytes. */

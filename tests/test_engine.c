@@ -166,7 +166,7 @@ static void test_error_reply_carries_message_and_status(void **state)
     assert_non_null(strstr(err.message, "HTTP 500"));
     envmgr_engine_close(e);
     assert_int_equal(fake_engine_stop(f, 2000), 2);
-    assert_string_equal(fake_engine_request(f, 0), "GET /version");
+    assert_string_equal(fake_engine_request(f, 0), "GET /_ping");
     assert_string_equal(fake_engine_request(f, 1), "POST /v1.41/containers/abc/start");
     fake_engine_free(f);
 }
@@ -331,6 +331,31 @@ static void test_version_negotiation(void **state)
     envmgr_error_t err = {0};
     assert_int_equal(envmgr_engine_open(fake_engine_host(f), &e, &err), -1);
     assert_non_null(strstr(err.message, "speaks API 1.40, older than 1.41"));
+    fake_engine_stop(f, 2000);
+    fake_engine_free(f);
+
+    /* a ping reply without the header (not a Docker engine, or a proxy that drops it) */
+    fake_reply_t bare[] = {{.raw = fake_http(200, "text/plain", "OK")}};
+    f = fake_engine_start(bare, 1);
+    assert_int_equal(envmgr_engine_open(fake_engine_host(f), &e, &err), -1);
+    assert_int_equal(err.kind, ENVMGR_E_ENGINE);
+    assert_non_null(strstr(err.message, "gave no valid Api-Version header (got none)"));
+    fake_engine_stop(f, 2000);
+    fake_engine_free(f);
+
+    /* an engine whose minimum API is above ours says so in its first error; we add what to do */
+    fake_reply_t too_new[] = {
+        {.raw = fake_version("1.52")},
+        {.raw = fake_json(400, "{\"message\":\"client version 1.47 is too old. Minimum supported "
+                               "API version is 1.48, please upgrade your client to a newer "
+                               "version\"}")},
+    };
+    f = fake_engine_start(too_new, 2);
+    assert_int_equal(envmgr_engine_open(fake_engine_host(f), &e, &err), 0);
+    assert_int_equal(envmgr_engine_ping(e, &err), -1);
+    assert_non_null(strstr(err.message, "Minimum supported API version is 1.48"));
+    assert_non_null(strstr(err.hint, "upgrade envtest"));
+    envmgr_engine_close(e);
     fake_engine_stop(f, 2000);
     fake_engine_free(f);
 }
