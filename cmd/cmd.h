@@ -46,6 +46,15 @@ int envtest_usage_error(const char *cmd, const char *fmt, ...)
 int envtest_load_project(const envtest_globals_t *g, envmgr_project_t **out, envmgr_error_t *err);
 /* Opens the engine named by g (or $DOCKER_HOST, or the default socket). */
 int envtest_open_engine(const envtest_globals_t *g, envmgr_engine_t **out, envmgr_error_t *err);
+/* What most commands start with: the project of -f/-p and an Engine handle. On failure nothing is
+ * left open; envtest_session_close (or cleanup_session) closes both. */
+typedef struct envtest_session {
+    envmgr_project_t *project;
+    envmgr_engine_t *engine;
+} envtest_session_t;
+int envtest_session_open(const envtest_globals_t *g, envtest_session_t *s, envmgr_error_t *err);
+void envtest_session_close(envtest_session_t *s);
+#define cleanup_session __attribute__((cleanup(envtest_session_close)))
 /* The project name without loading the compose file fully when -p/ENVTEST_PROJECT give it; else
  * from the compose file. Malloc'ed. */
 int envtest_project_name(const envtest_globals_t *g, char **out, envmgr_error_t *err);

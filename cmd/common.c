@@ -56,6 +56,25 @@ int envtest_open_engine(const envtest_globals_t *g, envmgr_engine_t **out, envmg
     return envmgr_engine_open(g->host, out, err);
 }
 
+int envtest_session_open(const envtest_globals_t *g, envtest_session_t *s, envmgr_error_t *err)
+{
+    *s = (envtest_session_t){0};
+    if (envtest_load_project(g, &s->project, err) < 0)
+        return -1;
+    if (envtest_open_engine(g, &s->engine, err) < 0) {
+        envtest_session_close(s);
+        return -1;
+    }
+    return 0;
+}
+
+void envtest_session_close(envtest_session_t *s)
+{
+    envmgr_engine_close(s->engine);
+    envmgr_project_free(s->project);
+    *s = (envtest_session_t){0};
+}
+
 int envtest_project_name(const envtest_globals_t *g, char **out, envmgr_error_t *err)
 {
     /* Normalised as the loader does, so that `down -p MyProj` finds what `up -p MyProj` made. */

@@ -55,18 +55,12 @@ int cmd_env(int argc, char **argv, envtest_globals_t *g)
         return envtest_usage_error("env", "--format: '%s' is not one of sh, dotenv, json, github",
                                    format);
     envmgr_error_t err = {0};
-    envmgr_project_t *project = NULL;
-    if (envtest_load_project(g, &project, &err) < 0)
+    envtest_session_t session;
+    if (envtest_session_open(g, &session, &err) < 0)
         return envtest_report_error(&err);
-    envmgr_engine_t *engine = NULL;
-    if (envtest_open_engine(g, &engine, &err) < 0) {
-        envmgr_project_free(project);
-        return envtest_report_error(&err);
-    }
     envmgr_kvlist_t vars = {0};
-    int r = envmgr_env_vars(engine, project, &vars, &err);
-    envmgr_engine_close(engine);
-    envmgr_project_free(project);
+    int r = envmgr_env_vars(session.engine, session.project, &vars, &err);
+    envtest_session_close(&session);
     if (r < 0) {
         envmgr_kvlist_free(&vars);
         return envtest_report_error(&err);

@@ -87,16 +87,13 @@ int cmd_keep(int argc, char **argv, envtest_globals_t *g)
         }
     }
     envmgr_error_t err = {0};
-    envmgr_project_t *project = NULL;
-    if (envtest_load_project(g, &project, &err) < 0)
+    cleanup_session envtest_session_t session;
+    if (envtest_session_open(g, &session, &err) < 0)
         return envtest_report_error(&err);
-    envmgr_engine_t *engine = NULL;
+    envmgr_engine_t *engine = session.engine;
+    const envmgr_project_t *project = session.project;
     int code = ENVTEST_EXIT_OK;
     envmgr_kvlist_t vars = {0};
-    if (envtest_open_engine(g, &engine, &err) < 0) {
-        code = envtest_report_error(&err);
-        goto out;
-    }
     if (!release && envmgr_env_vars(engine, project, &vars, &err) < 0) {
         code = envtest_report_error(&err);
         goto out;
@@ -124,7 +121,5 @@ int cmd_keep(int argc, char **argv, envtest_globals_t *g)
     print_failing_suites(g, project->name);
 out:
     envmgr_kvlist_free(&vars);
-    envmgr_engine_close(engine);
-    envmgr_project_free(project);
     return code;
 }

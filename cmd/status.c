@@ -34,18 +34,12 @@ int cmd_status(int argc, char **argv, envtest_globals_t *g)
         }
     }
     envmgr_error_t err = {0};
-    envmgr_project_t *project = NULL;
-    if (envtest_load_project(g, &project, &err) < 0)
+    envtest_session_t session;
+    if (envtest_session_open(g, &session, &err) < 0)
         return envtest_report_error(&err);
-    envmgr_engine_t *engine = NULL;
-    if (envtest_open_engine(g, &engine, &err) < 0) {
-        envmgr_project_free(project);
-        return envtest_report_error(&err);
-    }
     json_t *status = NULL;
-    int r = envmgr_status(engine, project, &status, &err);
-    envmgr_engine_close(engine);
-    envmgr_project_free(project);
+    int r = envmgr_status(session.engine, session.project, &status, &err);
+    envtest_session_close(&session);
     if (r < 0)
         return envtest_report_error(&err);
     bool healthy = envmgr_status_all_healthy(status);

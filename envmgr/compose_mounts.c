@@ -194,8 +194,12 @@ static int port_long(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_no
                      proto ? proto : "tcp");
 }
 
-int compose_parse_ports(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
-                        const char *path)
+/* A list whose items come in a long (map) and a short (string) form, as ports and volumes do. */
+typedef int (*item_form_fn)(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
+                            const char *path);
+
+static int parse_forms(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
+                       const char *path, item_form_fn long_form, item_form_fn short_form)
 {
     if (node->kind != COMPOSE_SEQ)
         return compose_error_at(ctx, node, path, "expected a list, got %s",
@@ -203,12 +207,16 @@ int compose_parse_ports(compose_ctx_t *ctx, envmgr_service_t *svc, const compose
     for (size_t i = 0; i < node->n_items; i++) {
         const compose_node_t *item = node->items[i];
         cleanup_free char *item_path = xasprintf("%s[%zu]", path, i);
-        int r = item->kind == COMPOSE_MAP ? port_long(ctx, svc, item, item_path)
-                                          : port_short(ctx, svc, item, item_path);
-        if (r < 0)
+        if ((item->kind == COMPOSE_MAP ? long_form : short_form)(ctx, svc, item, item_path) < 0)
             return -1;
     }
     return 0;
+}
+
+int compose_parse_ports(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
+                        const char *path)
+{
+    return parse_forms(ctx, svc, node, path, port_long, port_short);
 }
 
 int compose_parse_expose(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
@@ -433,18 +441,7 @@ static int volume_long(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_
 int compose_parse_volumes(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
                           const char *path)
 {
-    if (node->kind != COMPOSE_SEQ)
-        return compose_error_at(ctx, node, path, "expected a list, got %s",
-                                compose_node_kind_name(node));
-    for (size_t i = 0; i < node->n_items; i++) {
-        const compose_node_t *item = node->items[i];
-        cleanup_free char *item_path = xasprintf("%s[%zu]", path, i);
-        int r = item->kind == COMPOSE_MAP ? volume_long(ctx, svc, item, item_path)
-                                          : volume_short(ctx, svc, item, item_path);
-        if (r < 0)
-            return -1;
-    }
-    return 0;
+    return parse_forms(ctx, svc, node, path, volume_long, volume_short);
 }
 
 static int tmpfs_one(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
