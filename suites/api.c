@@ -375,9 +375,6 @@ static void test_admin_journal(void *ctx)
 
 int main(void)
 {
-    envconn_t env;
-    if (envconn_load(&env, ENVCONN_NEED_LLM | ENVCONN_NEED_VECTOR) < 0)
-        return 1;
     static const tap_test_t tests[] = {
         {"openai: chat completion (non-stream) contract", test_chat_completion},
         {"openai: chat completion stream (SSE chunks, usage, [DONE])", test_chat_stream},
@@ -387,7 +384,5 @@ int main(void)
         {"qdrant: error shape, 404 unknown collection, 400 wrong dimension", test_qdrant_errors},
         {"admin: request journal records the calls", test_admin_journal},
     };
-    int rc = tap_run(tests, TAP_COUNT(tests), &env);
-    envconn_free(&env);
-    return rc;
+    return envconn_run_suite(ENVCONN_NEED_LLM | ENVCONN_NEED_VECTOR, tests, TAP_COUNT(tests));
 }

@@ -380,9 +380,6 @@ static void test_security_llm_refuses(void *ctx)
 
 int main(void)
 {
-    envconn_t env;
-    if (envconn_load(&env, ENVCONN_NEED_MYSQL | ENVCONN_NEED_LLM | ENVCONN_NEED_VECTOR) < 0)
-        return 1;
     static const tap_test_t tests[] = {
         {"database: connection and basic queries", test_database_connection},
         {"database: utf8mb4 connection and schema", test_database_utf8mb4},
@@ -399,7 +396,6 @@ int main(void)
         {"security: mock-llm rejects invalid JSON with 400", test_security_invalid_json},
         {"security: LLM refuses destructive and empty questions", test_security_llm_refuses},
     };
-    int rc = tap_run(tests, TAP_COUNT(tests), &env);
-    envconn_free(&env);
-    return rc;
+    return envconn_run_suite(ENVCONN_NEED_MYSQL | ENVCONN_NEED_LLM | ENVCONN_NEED_VECTOR, tests,
+                             TAP_COUNT(tests));
 }

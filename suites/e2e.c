@@ -235,9 +235,6 @@ static void test_health_workflow(void *ctx)
 
 int main(void)
 {
-    envconn_t env;
-    if (envconn_load(&env, ENVCONN_NEED_MYSQL | ENVCONN_NEED_LLM | ENVCONN_NEED_VECTOR) < 0)
-        return 1;
     static const tap_test_t tests[] = {
         {"workflow: question -> LLM SQL -> MySQL -> top-10 report", test_sql_analysis_report},
         {"workflow: embed -> search -> answer with passages", test_document_search_answer},
@@ -245,7 +242,6 @@ int main(void)
         {"workflow: mid-stream disconnect seen, retry completes", test_error_recovery_workflow},
         {"workflow: health of mock-llm, mock-vector and MySQL", test_health_workflow},
     };
-    int rc = tap_run(tests, TAP_COUNT(tests), &env);
-    envconn_free(&env);
-    return rc;
+    return envconn_run_suite(ENVCONN_NEED_MYSQL | ENVCONN_NEED_LLM | ENVCONN_NEED_VECTOR, tests,
+                             TAP_COUNT(tests));
 }

@@ -622,3 +622,13 @@ int suite_mock_clear_faults_at(const char *base, const char *file, int line)
     }
     return 0;
 }
+
+int envconn_run_suite(unsigned needs, const tap_test_t *tests, size_t n)
+{
+    envconn_t env;
+    if (envconn_load(&env, needs) < 0)
+        return 1;
+    int rc = tap_run(tests, n, &env);
+    envconn_free(&env);
+    return rc;
+}

@@ -53,6 +53,9 @@ int envconn_parse_database_url(const char *url, envconn_t *env, char **why);
  * failing "environment: ..." test and returns -1 (the suite then exits 1). */
 int envconn_load(envconn_t *env, unsigned needs);
 void envconn_free(envconn_t *env);
+/* A suite's main() when its tests take the envconn_t: loads what needs names, runs the tests,
+ * frees; returns the exit code (1 when the environment is missing). */
+int envconn_run_suite(unsigned needs, const tap_test_t *tests, size_t n);
 /* Percent-decodes s (malloc'ed result); NULL on a malformed escape. */
 char *envconn_percent_decode(const char *s, size_t len);
 
