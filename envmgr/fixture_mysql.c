@@ -7,6 +7,7 @@
 #include <mysql.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fixture_internal.h"
 #include "log.h"
@@ -394,6 +395,30 @@ static MYSQL *aux_connection(fx_load_ctx_t *ctx)
     return m->aux;
 }
 
+/* An ALTER that adds keys takes the table's metadata lock exclusively while it prepares, then
+ * lets readers in while it sorts: a CHECKSUM TABLE sent before that point would hold the ALTER
+ * back until it is done. Waits (at most 5 s) until the ALTER on thread id is sorting. */
+static void wait_until_altering(MYSQL *aux, unsigned long id)
+{
+    cleanup_free char *q =
+        xasprintf("SELECT state FROM information_schema.processlist WHERE id = %lu", id);
+    for (int i = 0; i < 250; i++) {
+        bool altering = true; /* on any doubt, go on */
+        if (mysql_query(aux, q) == 0) {
+            MYSQL_RES *res = mysql_store_result(aux);
+            MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+            altering = row == NULL || row[0] == NULL || strcmp(row[0], "altering table") == 0 ||
+                       strstr(row[0], "sort") != NULL || strstr(row[0], "committing") != NULL;
+            if (res)
+                mysql_free_result(res);
+        }
+        if (altering)
+            return;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* Adds the deferred keys back and takes the checksum: the checksum on the second connection reads
  * the rows while the first builds the keys, each on its own core of the server. */
 static int finish_table(fx_load_ctx_t *ctx, const char *stage, const envmgr_strv_t *keys,
@@ -415,6 +440,7 @@ static int finish_table(fx_load_ctx_t *ctx, const char *stage, const envmgr_strv
     } else if (mysql_send_query(c, q.data, (unsigned long)q.len) != 0) {
         r = sql_error(c, err, q.data);
     } else {
+        wait_until_altering(aux, mysql_thread_id(c));
         r = table_checksum(aux, stage, sum, err);
         if (mysql_read_query_result(c) != 0) {
             envmgr_error_t keys_err = {0};
