@@ -499,7 +499,7 @@ static void test_keys_after_load(void **state)
 {
     /* secondary keys are built after the rows are in: the table ends up with the same keys */
     sql_do("DROP TABLE IF EXISTS keyed");
-    sql_do("CREATE TABLE keyed (id INT PRIMARY KEY, code CHAR(4) NOT NULL, name VARCHAR(40) NOT "
+    sql_do("CREATE TABLE keyed (id INT PRIMARY KEY, code CHAR(6) NOT NULL, name VARCHAR(40) NOT "
            "NULL, note TEXT, UNIQUE KEY uq_code (code), KEY `odd``name` (name(10), id DESC), "
            "KEY idx_note (note(20)) COMMENT 'a note') DEFAULT CHARSET=utf8mb4");
     cleanup_free char *before = sql_str("SHOW CREATE TABLE keyed");
