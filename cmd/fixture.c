@@ -236,7 +236,10 @@ static int run(const char *verb, const char *arg, fixture_opts_t *o, envtest_glo
         return ENVTEST_EXIT_OK;
     }
     envmgr_fixture_t *f = NULL;
-    if (envmgr_fixture_open(arg, NULL, &f, &err) < 0)
+    /* load checks the archive while it streams it (one decompression); the others first */
+    int opened = strcmp(verb, "load") == 0 ? envmgr_fixture_open_streamed(arg, NULL, &f, &err)
+                                           : envmgr_fixture_open(arg, NULL, &f, &err);
+    if (opened < 0)
         return envtest_report_error(&err);
     int code = ENVTEST_EXIT_OK;
     cleanup_json json_t *j = NULL;

@@ -111,8 +111,22 @@ static struct archive *archive_open_read(const char *path, const char *where, en
     return a;
 }
 
-/* ---- member readers ---------------------------------------------------------------------------
- */
+/* ---- scans: forward passes over the archive -------------------------------------------------
+ * A scan checks every entry it passes (path, type, size, duplicates and, for data it skips, the
+ * compression ratio) and remembers the regular files. Readers are positioned by a scan; when a
+ * reader closes, its scan is kept in the fixture so that the next reader whose member lies further
+ * on continues it: a load of an archive packed in manifest order decompresses it once. */
+struct fx_scan {
+    struct archive *a;
+    fx_member_info_t *members; /* regular files passed, in archive order */
+    size_t n_members;
+    bool manifest_seen;
+    bool on_member; /* positioned on members[n_members - 1] */
+    bool data_read; /* a reader took that member's data (and checked the limits while reading) */
+    int64_t compressed_start;
+    bool eof, failed;
+};
+
 static int next_header(struct archive *a, const char *where, struct archive_entry **e,
                        envmgr_error_t *err)
 {
@@ -127,33 +141,225 @@ static int next_header(struct archive *a, const char *where, struct archive_entr
     return 0;
 }
 
-int fx_reader_open(const envmgr_fixture_t *f, const char *member, fx_reader_t *r,
-                   envmgr_error_t *err)
+static void members_free(fx_member_info_t *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(m[i].path);
+    free(m);
+}
+
+static void scan_free(fx_scan_t *s)
+{
+    if (s == NULL)
+        return;
+    if (s->a)
+        archive_read_free(s->a);
+    members_free(s->members, s->n_members);
+    free(s);
+}
+
+static fx_scan_t *scan_open(const envmgr_fixture_t *f, envmgr_error_t *err)
+{
+    struct archive *a = archive_open_read(f->path, f->display_name, err);
+    if (a == NULL)
+        return NULL;
+    fx_scan_t *s = xcalloc(1, sizeof(*s));
+    s->a = a;
+    return s;
+}
+
+static bool is_manifest_name(const char *path)
+{
+    return strcmp(path, ENVMGR_FIXTURE_MANIFEST_YAML) == 0 ||
+           strcmp(path, ENVMGR_FIXTURE_MANIFEST_JSON) == 0;
+}
+
+/* Skips the data of the current member unless a reader took it: with the size from the header,
+ * the compression ratio is checked from the compressed bytes the skip consumed; without one, the
+ * data is read through with the reader's size and ratio checks. */
+static int scan_skip_data(envmgr_fixture_t *f, fx_scan_t *s, envmgr_error_t *err)
+{
+    if (!s->on_member || s->data_read)
+        return 0;
+    s->on_member = false;
+    fx_member_info_t *info = &s->members[s->n_members - 1];
+    if (info->size >= 0) {
+        if (archive_read_data_skip(s->a) != ARCHIVE_OK)
+            return envmgr_error_set(err, ENVMGR_E_CONFIG, archive_errno(s->a),
+                                    "%s:%s: corrupt data: %s", f->display_name, info->path,
+                                    archive_error_string(s->a));
+        int64_t compressed = archive_filter_bytes(s->a, -1) - s->compressed_start;
+        if (info->size > RATIO_FLOOR &&
+            info->size / (compressed + RATIO_SLACK) > (int64_t)f->limits.max_ratio)
+            return envmgr_error_set(err, ENVMGR_E_CONFIG, 0,
+                                    "%s:%s: compression ratio over %d:1 (%" PRId64
+                                    " bytes from %" PRId64 "): refused as a possible archive bomb",
+                                    f->display_name, info->path, f->limits.max_ratio, info->size,
+                                    compressed);
+        return 0;
+    }
+    fx_reader_t r = {.a = s->a, .fixture = f, .compressed_start = s->compressed_start};
+    r.where = xasprintf("%s:%s", f->display_name, info->path);
+    cleanup_free char *buf = xmalloc(READ_BLOCK); /* not __thread: see file_sha256 */
+    ssize_t n;
+    while ((n = fx_reader_read(&r, buf, READ_BLOCK, err)) > 0)
+        ;
+    free(r.where);
+    info->size = r.read_bytes;
+    return n < 0 ? -1 : 0;
+}
+
+/* Advances to the next regular file, checking it; *index gets its place in s->members. Returns 1
+ * at the end of the archive. */
+static int scan_next(envmgr_fixture_t *f, fx_scan_t *s, size_t *index, envmgr_error_t *err)
+{
+    if (s->eof)
+        return 1;
+    if (s->failed || scan_skip_data(f, s, err) < 0)
+        goto fail;
+    for (;;) {
+        struct archive_entry *e;
+        int n = next_header(s->a, f->display_name, &e, err);
+        if (n < 0)
+            goto fail;
+        if (n > 0) {
+            s->eof = true;
+            return 1;
+        }
+        const char *path;
+        if (fx_check_entry(f->display_name, e, err) < 0 ||
+            normalise_path(f->display_name, archive_entry_pathname(e), &path, err) < 0)
+            goto fail;
+        if (archive_entry_filetype(e) == AE_IFDIR)
+            continue;
+        if (archive_entry_size_is_set(e) && archive_entry_size(e) > f->limits.max_member_bytes) {
+            envmgr_error_set(
+                err, ENVMGR_E_CONFIG, 0,
+                "%s:%s: member of %" PRId64 " bytes is over the size limit of %" PRId64 " bytes",
+                f->display_name, path, (int64_t)archive_entry_size(e), f->limits.max_member_bytes);
+            goto fail;
+        }
+        for (size_t i = 0; i < s->n_members; i++)
+            if (strcmp(s->members[i].path, path) == 0) {
+                envmgr_error_set(err, ENVMGR_E_CONFIG, 0,
+                                 "%s:%s: the member appears twice in the archive", f->display_name,
+                                 path);
+                goto fail;
+            }
+        if (is_manifest_name(path)) {
+            if (s->manifest_seen) {
+                envmgr_error_set(err, ENVMGR_E_CONFIG, 0,
+                                 "%s: both %s and %s at the root: keep one", f->display_name,
+                                 ENVMGR_FIXTURE_MANIFEST_YAML, ENVMGR_FIXTURE_MANIFEST_JSON);
+                goto fail;
+            }
+            s->manifest_seen = true;
+        }
+        s->members = xrealloc(s->members, (s->n_members + 1) * sizeof(*s->members));
+        fx_member_info_t *info = &s->members[s->n_members];
+        memset(info, 0, sizeof(*info));
+        info->path = xstrdup(path);
+        info->size = archive_entry_size_is_set(e) ? archive_entry_size(e) : -1;
+        *index = s->n_members++;
+        s->on_member = true;
+        s->data_read = false;
+        s->compressed_start = archive_filter_bytes(s->a, -1);
+        return 0;
+    }
+fail:
+    s->failed = true;
+    return -1;
+}
+
+static int check_member_exists(void *ud, const char *member, int line)
+{
+    void **args = ud;
+    envmgr_fixture_t *f = args[0];
+    envmgr_error_t *err = args[1];
+    for (size_t i = 0; i < f->n_members; i++)
+        if (strcmp(f->members[i].path, member) == 0)
+            return 0;
+    return envmgr_error_set(err, ENVMGR_E_CONFIG, 0,
+                            "%s: manifest line %d names member `%s`, which the archive lacks",
+                            f->display_name, line, member);
+}
+
+/* A scan that reached the end checked the whole archive: its member list becomes the fixture's,
+ * and every member the manifest names must be in it. */
+static int scan_adopt(envmgr_fixture_t *f, fx_scan_t *s, envmgr_error_t *err)
+{
+    members_free(f->members, f->n_members);
+    f->members = s->members;
+    f->n_members = s->n_members;
+    s->members = NULL;
+    s->n_members = 0;
+    void *args[2] = {f, err};
+    if (fx_manifest_members(f->manifest, check_member_exists, args) < 0)
+        return -1;
+    f->checked = true;
+    return 0;
+}
+
+static int scan_to_end(envmgr_fixture_t *f, fx_scan_t *s, envmgr_error_t *err)
+{
+    size_t index;
+    int n;
+    while ((n = scan_next(f, s, &index, err)) == 0)
+        ;
+    return n < 0 ? -1 : 0;
+}
+
+int fx_fixture_check_all(envmgr_fixture_t *f, envmgr_error_t *err)
+{
+    if (f->checked)
+        return 0;
+    fx_scan_t *s = f->tail;
+    f->tail = NULL;
+    if (s == NULL && (s = scan_open(f, err)) == NULL)
+        return -1;
+    int r = scan_to_end(f, s, err);
+    if (r == 0)
+        r = scan_adopt(f, s, err);
+    scan_free(s);
+    return r;
+}
+
+/* ---- member readers ---------------------------------------------------------------------------
+ */
+int fx_reader_open(envmgr_fixture_t *f, const char *member, fx_reader_t *r, envmgr_error_t *err)
 {
     memset(r, 0, sizeof(*r));
     r->fixture = f;
     r->member = xstrdup(member);
     r->where = xasprintf("%s:%s", f->display_name, member);
-    r->a = archive_open_read(f->path, f->display_name, err);
-    if (r->a == NULL)
-        return -1;
-    for (;;) {
-        struct archive_entry *e;
-        int n = next_header(r->a, f->display_name, &e, err);
+    /* first from where the last reader stopped, then (if the member was behind it) from the start
+     */
+    fx_scan_t *s = f->tail;
+    f->tail = NULL;
+    for (int pass = s ? 0 : 1; pass < 2; pass++) {
+        if (s == NULL && (s = scan_open(f, err)) == NULL)
+            return -1;
+        r->scan = s;
+        r->a = s->a;
+        size_t index;
+        int n;
+        while ((n = scan_next(f, s, &index, err)) == 0) {
+            if (strcmp(s->members[index].path, member) == 0) {
+                s->data_read = true;
+                r->compressed_start = s->compressed_start;
+                return 0;
+            }
+        }
         if (n < 0)
             return -1;
-        if (n > 0)
-            return envmgr_error_set(err, ENVMGR_E_NOT_FOUND, 0, "%s: no member `%s` in the archive",
-                                    f->display_name, member);
-        const char *path;
-        if (fx_check_entry(f->display_name, e, err) < 0 ||
-            normalise_path(f->display_name, archive_entry_pathname(e), &path, err) < 0)
+        if (!f->checked && scan_adopt(f, s, err) < 0)
             return -1;
-        if (strcmp(path, member) == 0 && archive_entry_filetype(e) == AE_IFREG) {
-            r->compressed_start = archive_filter_bytes(r->a, -1);
-            return 0;
-        }
+        scan_free(s);
+        s = r->scan = NULL;
+        r->a = NULL;
     }
+    return envmgr_error_set(err, ENVMGR_E_NOT_FOUND, 0, "%s: no member `%s` in the archive",
+                            f->display_name, member);
 }
 
 ssize_t fx_reader_read(fx_reader_t *r, void *buf, size_t len, envmgr_error_t *err)
@@ -188,15 +394,23 @@ ssize_t fx_reader_read(fx_reader_t *r, void *buf, size_t len, envmgr_error_t *er
 
 void fx_reader_close(fx_reader_t *r)
 {
-    if (r->a)
-        archive_read_free(r->a);
+    if (r->scan) {
+        /* kept for the next reader, unless it failed */
+        envmgr_fixture_t *f = r->fixture;
+        if (r->scan->failed || f == NULL) {
+            scan_free(r->scan);
+        } else {
+            scan_free(f->tail);
+            f->tail = r->scan;
+        }
+    }
     free(r->member);
     free(r->where);
     memset(r, 0, sizeof(*r));
 }
 
-int fx_read_member(const envmgr_fixture_t *f, const char *member, size_t max, char **out,
-                   size_t *len, envmgr_error_t *err)
+int fx_read_member(envmgr_fixture_t *f, const char *member, size_t max, char **out, size_t *len,
+                   envmgr_error_t *err)
 {
     fx_reader_t r;
     envmgr_buf_t b = ENVMGR_BUF_INIT;
@@ -224,7 +438,7 @@ int fx_read_member(const envmgr_fixture_t *f, const char *member, size_t max, ch
     return 0;
 }
 
-/* ---- open: one checking pass ----------------------------------------------------------------- */
+/* ---- open ------------------------------------------------------------------------------------ */
 static int file_sha256(const char *path, char out[65], envmgr_error_t *err)
 {
     cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -249,137 +463,40 @@ static const char *basename_of(const char *path)
     return s ? s + 1 : path;
 }
 
-/* Reads one member's data for the checks (size, ratio, digest); keeps the manifest bytes. */
-/* Skips a member whose header gives its size, checking the ratio from the compressed bytes the
- * skip consumed. Returns 1 when the size is unknown (the caller reads the data instead). */
-static int skip_member(envmgr_fixture_t *f, struct archive *a, struct archive_entry *e,
-                       const char *path, fx_member_info_t *info, envmgr_error_t *err)
+/* Scans up to the manifest and reads it (at most 1 MiB); *yaml tells which one it is. */
+static int read_manifest(envmgr_fixture_t *f, fx_scan_t *s, envmgr_buf_t *out, bool *yaml,
+                         envmgr_error_t *err)
 {
-    if (!archive_entry_size_is_set(e))
-        return 1;
-    int64_t size = archive_entry_size(e), start = archive_filter_bytes(a, -1);
-    if (archive_read_data_skip(a) != ARCHIVE_OK)
-        return envmgr_error_set(err, ENVMGR_E_CONFIG, archive_errno(a), "%s:%s: corrupt data: %s",
-                                f->display_name, path, archive_error_string(a));
-    int64_t compressed = archive_filter_bytes(a, -1) - start;
-    if (size > RATIO_FLOOR && size / (compressed + RATIO_SLACK) > (int64_t)f->limits.max_ratio)
-        return envmgr_error_set(err, ENVMGR_E_CONFIG, 0,
-                                "%s:%s: compression ratio over %d:1 (%" PRId64
-                                " bytes from %" PRId64 "): refused as a possible archive bomb",
-                                f->display_name, path, f->limits.max_ratio, size, compressed);
-    info->size = size;
-    return 0;
-}
-
-static int scan_member(envmgr_fixture_t *f, struct archive *a, const char *path,
-                       fx_member_info_t *info, envmgr_buf_t *keep, envmgr_error_t *err)
-{
-    fx_reader_t r = {.a = a, .fixture = f, .where = xasprintf("%s:%s", f->display_name, path)};
-    r.compressed_start = archive_filter_bytes(a, -1);
-    envmgr_sha256_t md;
-    envmgr_sha256_init(&md);
-    cleanup_free char *buf = xmalloc(READ_BLOCK);
-    ssize_t n;
-    while ((n = fx_reader_read(&r, buf, READ_BLOCK, err)) > 0) {
-        envmgr_sha256_update(&md, buf, (size_t)n);
-        if (keep) {
-            if (keep->len + (size_t)n > (1u << 20)) {
-                n = envmgr_error_set(err, ENVMGR_E_CONFIG, 0, "%s: manifest over 1 MiB", r.where);
-                break;
-            }
-            envmgr_buf_add(keep, buf, (size_t)n);
-        }
-    }
-    envmgr_sha256_final_hex(&md, info->sha256);
-    free(r.where);
+    size_t index;
+    int n;
+    while ((n = scan_next(f, s, &index, err)) == 0 && !is_manifest_name(s->members[index].path))
+        ;
     if (n < 0)
         return -1;
-    info->size = r.read_bytes;
-    return 0;
-}
-
-static int scan_archive(envmgr_fixture_t *f, envmgr_buf_t *manifest, bool *manifest_yaml,
-                        envmgr_error_t *err)
-{
-    struct archive *a = archive_open_read(f->path, f->display_name, err);
-    if (a == NULL)
-        return -1;
-    int ret = 0;
-    bool found = false;
-    for (;;) {
-        struct archive_entry *e;
-        int n = next_header(a, f->display_name, &e, err);
-        if (n != 0) {
-            ret = n < 0 ? -1 : 0;
-            break;
-        }
-        const char *path;
-        if (fx_check_entry(f->display_name, e, err) < 0 ||
-            normalise_path(f->display_name, archive_entry_pathname(e), &path, err) < 0) {
-            ret = -1;
-            break;
-        }
-        if (archive_entry_filetype(e) == AE_IFDIR)
-            continue;
-        if (archive_entry_size_is_set(e) && archive_entry_size(e) > f->limits.max_member_bytes) {
-            ret = envmgr_error_set(
-                err, ENVMGR_E_CONFIG, 0,
-                "%s:%s: member of %" PRId64 " bytes is over the size limit of %" PRId64 " bytes",
-                f->display_name, path, (int64_t)archive_entry_size(e), f->limits.max_member_bytes);
-            break;
-        }
-        for (size_t i = 0; i < f->n_members && ret == 0; i++)
-            if (strcmp(f->members[i].path, path) == 0)
-                ret = envmgr_error_set(err, ENVMGR_E_CONFIG, 0,
-                                       "%s:%s: the member appears twice in the archive",
-                                       f->display_name, path);
-        if (ret < 0)
-            break;
-        bool is_yaml = strcmp(path, ENVMGR_FIXTURE_MANIFEST_YAML) == 0;
-        bool is_manifest = is_yaml || strcmp(path, ENVMGR_FIXTURE_MANIFEST_JSON) == 0;
-        if (is_manifest && found) {
-            ret = envmgr_error_set(err, ENVMGR_E_CONFIG, 0,
-                                   "%s: both %s and %s at the root: keep one", f->display_name,
-                                   ENVMGR_FIXTURE_MANIFEST_YAML, ENVMGR_FIXTURE_MANIFEST_JSON);
-            break;
-        }
-        f->members = xrealloc(f->members, (f->n_members + 1) * sizeof(*f->members));
-        fx_member_info_t *info = &f->members[f->n_members++];
-        memset(info, 0, sizeof(*info));
-        info->path = xstrdup(path);
-        int skipped = is_manifest ? 1 : skip_member(f, a, e, info->path, info, err);
-        if (skipped < 0 || (skipped > 0 && scan_member(f, a, info->path, info,
-                                                       is_manifest ? manifest : NULL, err) < 0)) {
-            ret = -1;
-            break;
-        }
-        if (is_manifest) {
-            found = true;
-            *manifest_yaml = is_yaml;
-        }
-    }
-    archive_read_free(a);
-    if (ret == 0 && !found)
-        ret = envmgr_error_set(
+    if (n > 0)
+        return envmgr_error_set(
             err, ENVMGR_E_CONFIG, 0, "%s: no manifest: expected %s (or %s) at the archive root",
             f->display_name, ENVMGR_FIXTURE_MANIFEST_YAML, ENVMGR_FIXTURE_MANIFEST_JSON);
-    return ret;
+    *yaml = strcmp(s->members[index].path, ENVMGR_FIXTURE_MANIFEST_YAML) == 0;
+    s->data_read = true;
+    fx_reader_t r = {.a = s->a, .fixture = f, .compressed_start = s->compressed_start};
+    r.where = xasprintf("%s:%s", f->display_name, s->members[index].path);
+    cleanup_free char *buf = xmalloc(READ_BLOCK);
+    ssize_t got;
+    while ((got = fx_reader_read(&r, buf, READ_BLOCK, err)) > 0) {
+        if (out->len + (size_t)got > (1u << 20)) {
+            got = envmgr_error_set(err, ENVMGR_E_CONFIG, 0, "%s: manifest over 1 MiB", r.where);
+            break;
+        }
+        envmgr_buf_add(out, buf, (size_t)got);
+    }
+    free(r.where);
+    if (got < 0)
+        s->failed = true;
+    return got < 0 ? -1 : 0;
 }
 
-static int check_member_exists(void *ud, const char *member, int line)
-{
-    void **args = ud;
-    envmgr_fixture_t *f = args[0];
-    envmgr_error_t *err = args[1];
-    for (size_t i = 0; i < f->n_members; i++)
-        if (strcmp(f->members[i].path, member) == 0)
-            return 0;
-    return envmgr_error_set(err, ENVMGR_E_CONFIG, 0,
-                            "%s: manifest line %d names member `%s`, which the archive lacks",
-                            f->display_name, line, member);
-}
-
-int envmgr_fixture_open(const char *path, const envmgr_fixture_limits_t *limits,
+static int fixture_open(const char *path, const envmgr_fixture_limits_t *limits, bool check_all,
                         envmgr_fixture_t **out, envmgr_error_t *err)
 {
     envmgr_fixture_t *f = xcalloc(1, sizeof(*f));
@@ -392,9 +509,14 @@ int envmgr_fixture_open(const char *path, const envmgr_fixture_limits_t *limits,
         limits && limits->max_ratio ? limits->max_ratio : ENVMGR_FIXTURE_DEFAULT_MAX_RATIO;
     envmgr_buf_t manifest = ENVMGR_BUF_INIT;
     bool yaml = true;
+    fx_scan_t *s = NULL;
     int r = file_sha256(path, f->digest, err);
+    if (r == 0 && (s = scan_open(f, err)) == NULL)
+        r = -1;
     if (r == 0)
-        r = scan_archive(f, &manifest, &yaml, err);
+        r = read_manifest(f, s, &manifest, &yaml, err);
+    if (r == 0 && check_all)
+        r = scan_to_end(f, s, err);
     if (r == 0) {
         cleanup_free char *where =
             xasprintf("%s:%s", f->display_name,
@@ -402,11 +524,14 @@ int envmgr_fixture_open(const char *path, const envmgr_fixture_limits_t *limits,
         r = fx_manifest_parse(manifest.data ? manifest.data : "", manifest.len, yaml, where,
                               &f->manifest, err);
     }
-    if (r == 0) {
-        void *args[2] = {f, err};
-        r = fx_manifest_members(f->manifest, check_member_exists, args);
-    }
+    if (r == 0 && check_all)
+        r = scan_adopt(f, s, err);
     envmgr_buf_free(&manifest);
+    if (r == 0 && !check_all) {
+        f->tail = s; /* the load's first reader goes on from the manifest */
+        s = NULL;
+    }
+    scan_free(s);
     if (r < 0) {
         envmgr_fixture_free(f);
         return -1;
@@ -415,14 +540,25 @@ int envmgr_fixture_open(const char *path, const envmgr_fixture_limits_t *limits,
     return 0;
 }
 
+int envmgr_fixture_open(const char *path, const envmgr_fixture_limits_t *limits,
+                        envmgr_fixture_t **out, envmgr_error_t *err)
+{
+    return fixture_open(path, limits, true, out, err);
+}
+
+int envmgr_fixture_open_streamed(const char *path, const envmgr_fixture_limits_t *limits,
+                                 envmgr_fixture_t **out, envmgr_error_t *err)
+{
+    return fixture_open(path, limits, false, out, err);
+}
+
 void envmgr_fixture_free(envmgr_fixture_t *f)
 {
     if (f == NULL)
         return;
     fx_manifest_free(f->manifest);
-    for (size_t i = 0; i < f->n_members; i++)
-        free(f->members[i].path);
-    free(f->members);
+    members_free(f->members, f->n_members);
+    scan_free(f->tail);
     free(f->path);
     free(f->display_name);
     free(f);
@@ -489,7 +625,7 @@ static json_t *step_json(const fx_step_t *s)
 }
 
 /* SHA-256 of every member (a pass of its own: open() only checks). */
-static int member_digests(const envmgr_fixture_t *f, envmgr_error_t *err)
+static int member_digests(envmgr_fixture_t *f, envmgr_error_t *err)
 {
     for (size_t i = 0; i < f->n_members; i++) {
         if (f->members[i].sha256[0])
@@ -505,6 +641,8 @@ static int member_digests(const envmgr_fixture_t *f, envmgr_error_t *err)
         char hex[65];
         envmgr_sha256_final_hex(&md, hex);
         free(buf);
+        if (ret == 0 && n == 0)
+            f->members[i].size = r.read_bytes;
         fx_reader_close(&r);
         if (ret < 0 || n < 0)
             return -1;
@@ -513,9 +651,9 @@ static int member_digests(const envmgr_fixture_t *f, envmgr_error_t *err)
     return 0;
 }
 
-int envmgr_fixture_inspect(const envmgr_fixture_t *f, json_t **out, envmgr_error_t *err)
+int envmgr_fixture_inspect(envmgr_fixture_t *f, json_t **out, envmgr_error_t *err)
 {
-    if (member_digests(f, err) < 0)
+    if (fx_fixture_check_all(f, err) < 0 || member_digests(f, err) < 0)
         return -1;
     json_t *steps = json_array(), *members = json_array();
     for (size_t i = 0; i < f->manifest->n_steps; i++)
@@ -583,10 +721,18 @@ int envmgr_fixture_load(envmgr_fixture_t *f, const envmgr_fixture_targets_t *tar
     for (size_t i = 0; i < f->manifest->n_steps && r == 0; i++) {
         ctx.step_index = i;
         const fx_step_t *s = &f->manifest->steps[i];
-        r = run_step(&ctx, s, err);
+        /* a stream-opened archive is checked to its end before a step that cannot be undone */
+        if (s->type != FX_STEP_MYSQL && fx_fixture_check_all(f, err) < 0)
+            r = -1;
+        else
+            r = run_step(&ctx, s, err);
         if (r < 0)
             envmgr_error_wrap(err, "fixture %s: step %zu (%s, manifest line %d)", f->display_name,
                               i + 1, fx_step_type_name(s->type), s->line);
+    }
+    if (r == 0 && fx_fixture_check_all(f, err) < 0) {
+        envmgr_error_wrap(err, "fixture %s", f->display_name);
+        r = -1;
     }
     if (r == 0 && fx_mysql_finish(&ctx, true, err) < 0) {
         envmgr_error_wrap(err, "fixture %s", f->display_name);

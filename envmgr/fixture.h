@@ -10,11 +10,15 @@
  *              into a Qdrant-compatible collection.
  *   copy       members into a container through the Engine's archive endpoint.
  *
- * The archive is checked when it is opened, before anything is loaded: path traversal, absolute
- * paths, links, device files and fifos, members over the size limit or over the compression ratio
- * limit, a missing or malformed manifest, unknown step types and members the manifest names but the
- * archive lacks are all refused with an error naming archive, member and (for the manifest) line.
- * envmgr_fixture does not know the lifecycle: the caller passes where the services are. */
+ * Every entry of the archive is checked: path traversal, absolute paths, links, device files and
+ * fifos, members over the size limit or over the compression ratio limit, a missing or malformed
+ * manifest, unknown step types and members the manifest names but the archive lacks are all refused
+ * with an error naming archive, member and (for the manifest) line. envmgr_fixture_open checks the
+ * whole archive before it returns; envmgr_fixture_open_streamed checks up to the manifest and
+ * leaves the rest to the load, which checks each entry as it streams past and finishes the check
+ * before a step other than mysql runs and before any table is committed, so the archive is
+ * decompressed once. envmgr_fixture does not know the lifecycle: the caller passes where the
+ * services are. */
 #ifndef ENVMGR_FIXTURE_H
 #define ENVMGR_FIXTURE_H
 
@@ -44,6 +48,11 @@ typedef struct envmgr_fixture_limits {
  * limits may be NULL. */
 int envmgr_fixture_open(const char *path, const envmgr_fixture_limits_t *limits,
                         envmgr_fixture_t **out, envmgr_error_t *err);
+/* The same for a load: digest, and the entries up to the manifest (the first member of a packed
+ * archive); envmgr_fixture_load checks the rest while it streams. A refusal found by the load
+ * rolls back every table it loaded (SQL scripts that already ran stay run, as on a bad row). */
+int envmgr_fixture_open_streamed(const char *path, const envmgr_fixture_limits_t *limits,
+                                 envmgr_fixture_t **out, envmgr_error_t *err);
 void envmgr_fixture_free(envmgr_fixture_t *fixture);
 
 const char *envmgr_fixture_name(const envmgr_fixture_t *fixture);
@@ -54,7 +63,7 @@ const char *envmgr_fixture_digest(const envmgr_fixture_t *fixture);
 /* What `envtest fixture inspect` prints:
  * {"archive","name","version","digest","steps":[{"type","summary",...}],
  *  "members":[{"path","size","sha256"}]} */
-int envmgr_fixture_inspect(const envmgr_fixture_t *fixture, json_t **out, envmgr_error_t *err);
+int envmgr_fixture_inspect(envmgr_fixture_t *fixture, json_t **out, envmgr_error_t *err);
 
 /* ---- where the steps go ------------------------------------------------------------------- */
 typedef struct envmgr_fixture_service {
@@ -102,8 +111,10 @@ int envmgr_fixture_load(envmgr_fixture_t *fixture, const envmgr_fixture_targets_
 int envmgr_fixture_verify(envmgr_fixture_t *fixture, const envmgr_fixture_targets_t *targets,
                           json_t **out, envmgr_error_t *err);
 
-/* Builds a deterministic tar.gz (sorted members, mtime 0, uid/gid 0) of dir, which must hold a
- * manifest; the manifest is validated and every member it names must exist first. */
+/* Builds a deterministic tar.gz (mtime 0, uid/gid 0) of dir, which must hold a manifest; the
+ * manifest is validated and every member it names must exist first. Order: the manifest, the
+ * members in the order the steps use them, then the other files sorted, so that a load streams
+ * the archive front to back once. */
 int envmgr_fixture_pack(const char *dir, const char *out_path, envmgr_error_t *err);
 
 #endif

@@ -146,7 +146,7 @@ static int add_passage(batch_t *b, const char *line, size_t len, const char *whe
 typedef int (*line_cb)(void *ud, const char *line, size_t len, uint64_t lineno,
                        envmgr_error_t *err);
 
-static int each_line(const envmgr_fixture_t *f, const char *member, line_cb cb, void *ud,
+static int each_line(envmgr_fixture_t *f, const char *member, line_cb cb, void *ud,
                      envmgr_error_t *err)
 {
     fx_reader_t r;

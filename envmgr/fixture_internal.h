@@ -127,20 +127,30 @@ typedef struct fx_member_info {
     char sha256[65];
 } fx_member_info_t;
 
+/* A forward pass over the archive that checks every entry it passes (fixture.c). */
+typedef struct fx_scan fx_scan_t;
+
 struct envmgr_fixture {
     char *path;         /* archive on disk */
     char *display_name; /* basename, for messages */
     char digest[65];
     envmgr_fixture_limits_t limits;
     fx_manifest_t *manifest;
-    fx_member_info_t *members;
+    fx_member_info_t *members; /* every regular file, once the whole archive was checked */
     size_t n_members;
+    bool checked;    /* every entry checked (open, or a load's scan reached the end) */
+    fx_scan_t *tail; /* the scan the last reader left: the next reader goes on from there */
 };
+
+/* Checks the entries no scan has passed yet (at most one more pass, from where the last reader
+ * stopped) and that every member the manifest names exists. A no-op once done. */
+int fx_fixture_check_all(envmgr_fixture_t *f, envmgr_error_t *err);
 
 /* A reader positioned on one member's data, enforcing size and ratio limits while reading. */
 typedef struct fx_reader {
     struct archive *a;
-    const envmgr_fixture_t *fixture;
+    fx_scan_t *scan; /* owned; handed to fixture->tail on close */
+    envmgr_fixture_t *fixture;
     char *member;
     char *where; /* "archive:member" */
     int64_t read_bytes;
@@ -149,13 +159,12 @@ typedef struct fx_reader {
 } fx_reader_t;
 
 /* Opens the archive and advances to member; ENVMGR_E_NOT_FOUND when absent. */
-int fx_reader_open(const envmgr_fixture_t *f, const char *member, fx_reader_t *r,
-                   envmgr_error_t *err);
+int fx_reader_open(envmgr_fixture_t *f, const char *member, fx_reader_t *r, envmgr_error_t *err);
 /* Reads up to len bytes; returns the count (0 at end) or -1. */
 ssize_t fx_reader_read(fx_reader_t *r, void *buf, size_t len, envmgr_error_t *err);
 /* Reads a whole member (capped at max bytes) into *out (NUL-terminated). */
-int fx_read_member(const envmgr_fixture_t *f, const char *member, size_t max, char **out,
-                   size_t *len, envmgr_error_t *err);
+int fx_read_member(envmgr_fixture_t *f, const char *member, size_t max, char **out, size_t *len,
+                   envmgr_error_t *err);
 void fx_reader_close(fx_reader_t *r);
 /* Refuses unsafe entry types and paths; shared by open and pack. */
 int fx_check_entry(const char *where_archive, struct archive_entry *e, envmgr_error_t *err);

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fixture_internal.h"
 #include "log.h"
@@ -17,10 +18,13 @@ typedef struct fx_swap {
     char *table;
     char *old; /* the table it replaced, kept until commit */
     uint64_t rows;
+    char checksum[32]; /* CHECKSUM TABLE of the loaded rows, recorded for verify */
 } fx_swap_t;
 
 struct fx_mysql {
     MYSQL *conn;
+    MYSQL *aux; /* second connection: CHECKSUM TABLE while conn builds the keys; may be NULL */
+    bool aux_tried;
     fx_swap_t *swaps;
     size_t n_swaps;
 };
@@ -330,8 +334,127 @@ static int load_into(fx_load_ctx_t *ctx, infile_t *in, const char *stage, envmgr
     return 0;
 }
 
+static int table_checksum(MYSQL *c, const char *table, char out[32], envmgr_error_t *err)
+{
+    cleanup_free char *q = xasprintf("CHECKSUM TABLE `%s`", table);
+    if (mysql_query(c, q) != 0)
+        return sql_error(c, err, q);
+    MYSQL_RES *res = mysql_store_result(c);
+    MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+    snprintf(out, 32, "%s", row && row[1] ? row[1] : "NULL");
+    if (res)
+        mysql_free_result(res);
+    return 0;
+}
+
+/* ---- secondary keys, built after the load -------------------------------------------------------
+ * Plain secondary keys (SHOW CREATE TABLE's "  KEY `name` (...)" lines; not PRIMARY, UNIQUE,
+ * FULLTEXT or SPATIAL) are dropped from the empty staging table and added back once the rows are
+ * in, so that the server builds each one by a sort instead of a random B-tree insert per row.
+ * Unique keys stay, so that a duplicate is refused by the load with its row. The definitions are
+ * the server's own text, valid on MariaDB and MySQL alike. */
+static int deferrable_keys(MYSQL *c, const char *stage, envmgr_strv_t *defs, envmgr_buf_t *drop,
+                           envmgr_error_t *err)
+{
+    cleanup_free char *q = xasprintf("SHOW CREATE TABLE `%s`", stage);
+    if (mysql_query(c, q) != 0)
+        return sql_error(c, err, q);
+    MYSQL_RES *res = mysql_store_result(c);
+    MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+    const char *text = row && row[1] ? row[1] : "";
+    for (const char *line = text; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        if (len > 7 && strncmp(line, "  KEY `", 7) == 0) {
+            const char *def = line + 2;
+            size_t def_len = len - 2;
+            if (def[def_len - 1] == ',')
+                def_len--;
+            size_t i = 5; /* after "KEY `": the name, with `` for a backquote */
+            while (i < def_len && !(def[i] == '`' && (i + 1 >= def_len || def[i + 1] != '`')))
+                i += def[i] == '`' ? 2 : 1;
+            cleanup_free char *one = xstrndup(def, def_len);
+            envmgr_strv_push(defs, one);
+            envmgr_buf_addf(drop, "%sDROP INDEX %.*s", drop->len ? ", " : "", (int)(i + 1 - 4),
+                            def + 4);
+        }
+        line += len + (end ? 1 : 0);
+    }
+    if (res)
+        mysql_free_result(res);
+    return 0;
+}
+
+static MYSQL *aux_connection(fx_load_ctx_t *ctx)
+{
+    struct fx_mysql *m = ctx->mysql;
+    if (!m->aux_tried) {
+        envmgr_error_t ignored = {0};
+        m->aux_tried = true;
+        m->aux = mysql_connect(ctx->targets, &ignored);
+    }
+    return m->aux;
+}
+
+/* An ALTER that adds keys takes the table's metadata lock exclusively while it prepares, then
+ * lets readers in while it sorts: a CHECKSUM TABLE sent before that point would hold the ALTER
+ * back until it is done. Waits (at most 5 s) until the ALTER on thread id is sorting. */
+static void wait_until_altering(MYSQL *aux, unsigned long id)
+{
+    cleanup_free char *q =
+        xasprintf("SELECT state FROM information_schema.processlist WHERE id = %lu", id);
+    for (int i = 0; i < 250; i++) {
+        bool altering = true; /* on any doubt, go on */
+        if (mysql_query(aux, q) == 0) {
+            MYSQL_RES *res = mysql_store_result(aux);
+            MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+            altering = row == NULL || row[0] == NULL || strcmp(row[0], "altering table") == 0 ||
+                       strstr(row[0], "sort") != NULL || strstr(row[0], "committing") != NULL;
+            if (res)
+                mysql_free_result(res);
+        }
+        if (altering)
+            return;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Adds the deferred keys back and takes the checksum: the checksum on the second connection reads
+ * the rows while the first builds the keys, each on its own core of the server. */
+static int finish_table(fx_load_ctx_t *ctx, const char *stage, const envmgr_strv_t *keys,
+                        char sum[32], envmgr_error_t *err)
+{
+    MYSQL *c = ctx->mysql->conn;
+    if (keys->n == 0)
+        return table_checksum(c, stage, sum, err);
+    envmgr_buf_t q = ENVMGR_BUF_INIT;
+    envmgr_buf_addf(&q, "ALTER TABLE `%s` ", stage);
+    for (size_t i = 0; i < keys->n; i++)
+        envmgr_buf_addf(&q, "%sADD %s", i ? ", " : "", keys->items[i]);
+    MYSQL *aux = aux_connection(ctx);
+    int r = 0;
+    if (aux == NULL) {
+        r = sql_exec(c, q.data, err);
+        if (r == 0)
+            r = table_checksum(c, stage, sum, err);
+    } else if (mysql_send_query(c, q.data, (unsigned long)q.len) != 0) {
+        r = sql_error(c, err, q.data);
+    } else {
+        wait_until_altering(aux, mysql_thread_id(c));
+        r = table_checksum(aux, stage, sum, err);
+        if (mysql_read_query_result(c) != 0) {
+            envmgr_error_t keys_err = {0};
+            sql_error(c, &keys_err, q.data);
+            r = envmgr_error_set(err, keys_err.kind, keys_err.code, "%s", keys_err.message);
+        }
+    }
+    envmgr_buf_free(&q);
+    return r;
+}
+
 static int load_table(fx_load_ctx_t *ctx, const fx_table_t *t, const char *stage, uint64_t *rows,
-                      envmgr_error_t *err)
+                      char sum[32], envmgr_error_t *err)
 {
     MYSQL *c = ctx->mysql->conn;
     bool exists = false;
@@ -346,12 +469,30 @@ static int load_table(fx_load_ctx_t *ctx, const fx_table_t *t, const char *stage
     cleanup_free char *create = xasprintf("CREATE TABLE `%s` LIKE `%s`", stage, t->table);
     if (sql_exec(c, drop, err) < 0 || sql_exec(c, create, err) < 0)
         return -1;
+    envmgr_strv_t keys = {0};
+    envmgr_buf_t drop_keys = ENVMGR_BUF_INIT;
+    if (deferrable_keys(c, stage, &keys, &drop_keys, err) < 0) {
+        envmgr_strv_free(&keys);
+        envmgr_buf_free(&drop_keys);
+        envmgr_error_t ignored = {0};
+        sql_exec(c, drop, &ignored);
+        return -1;
+    }
+    if (keys.n > 0) {
+        cleanup_free char *alter = xasprintf("ALTER TABLE `%s` %s", stage, drop_keys.data);
+        envmgr_error_t ignored = {0};
+        if (sql_exec(c, alter, &ignored) < 0)
+            envmgr_strv_free(&keys); /* not deferred: loaded with the keys in place */
+    }
+    envmgr_buf_free(&drop_keys);
     infile_t in = {.ctx = ctx, .table = t, .chunk = xmalloc(CHUNK)};
     in.start_ms = in.last_report_ms = envmgr_now_ms();
     int r = fx_reader_open(ctx->fixture, t->file, &in.reader, err);
     if (r == 0) {
         fx_csv_init(&in.csv, t, in.reader.where);
         r = load_into(ctx, &in, stage, err);
+        if (r == 0)
+            r = finish_table(ctx, stage, &keys, sum, err);
         if (r == 0)
             fx_report(ctx, "mysql", t->table, in.csv.rows, (uint64_t)in.reader.read_bytes,
                       in.start_ms, true);
@@ -361,6 +502,7 @@ static int load_table(fx_load_ctx_t *ctx, const fx_table_t *t, const char *stage
     fx_reader_close(&in.reader);
     envmgr_buf_free(&in.out);
     free(in.chunk);
+    envmgr_strv_free(&keys);
     if (r < 0) {
         envmgr_error_t ignored = {0};
         sql_exec(c, drop, &ignored);
@@ -394,10 +536,11 @@ int fx_mysql_step(fx_load_ctx_t *ctx, const fx_step_t *step, envmgr_error_t *err
         return 0;
     char **stages = xcalloc(step->n_tables, sizeof(*stages));
     uint64_t *rows = xcalloc(step->n_tables, sizeof(*rows));
+    char(*sums)[32] = xcalloc(step->n_tables, sizeof(*sums));
     int r = 0;
     for (size_t i = 0; i < step->n_tables && r == 0; i++) {
         stages[i] = stage_name("_envtest_new_", step->tables[i].table);
-        r = load_table(ctx, &step->tables[i], stages[i], &rows[i], err);
+        r = load_table(ctx, &step->tables[i], stages[i], &rows[i], sums[i], err);
     }
     envmgr_buf_t q = ENVMGR_BUF_INIT;
     envmgr_buf_adds(&q, "RENAME TABLE ");
@@ -419,6 +562,7 @@ int fx_mysql_step(fx_load_ctx_t *ctx, const fx_step_t *step, envmgr_error_t *err
                 .old = stage_name("_envtest_old_", step->tables[i].table),
                 .rows = rows[i],
             };
+            memcpy(m->swaps[m->n_swaps - 1].checksum, sums[i], sizeof(sums[i]));
         }
     }
     envmgr_buf_free(&q);
@@ -426,24 +570,12 @@ int fx_mysql_step(fx_load_ctx_t *ctx, const fx_step_t *step, envmgr_error_t *err
         free(stages[i]);
     free(stages);
     free(rows);
+    free(sums);
     return r;
 }
 
 /* ---- commit / rollback ------------------------------------------------------------------------
  */
-static int table_checksum(MYSQL *c, const char *table, char out[32], envmgr_error_t *err)
-{
-    cleanup_free char *q = xasprintf("CHECKSUM TABLE `%s`", table);
-    if (mysql_query(c, q) != 0)
-        return sql_error(c, err, q);
-    MYSQL_RES *res = mysql_store_result(c);
-    MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
-    snprintf(out, 32, "%s", row && row[1] ? row[1] : "NULL");
-    if (res)
-        mysql_free_result(res);
-    return 0;
-}
-
 static int record_state(fx_load_ctx_t *ctx, envmgr_error_t *err)
 {
     MYSQL *c = ctx->mysql->conn;
@@ -460,13 +592,10 @@ static int record_state(fx_load_ctx_t *ctx, envmgr_error_t *err)
                              strnlen(ctx->fixture->manifest->name, 190));
     for (size_t i = 0; i < ctx->mysql->n_swaps; i++) {
         fx_swap_t *s = &ctx->mysql->swaps[i];
-        char sum[32];
-        if (table_checksum(c, s->table, sum, err) < 0)
-            return -1;
         cleanup_free char *q =
             xasprintf("REPLACE INTO `" ENVMGR_FIXTURE_STATE_TABLE "` (fixture, table_name, digest, "
                       "row_count, checksum) VALUES ('%s', '%s', '%s', %" PRIu64 ", %s)",
-                      name, s->table, ctx->fixture->digest, s->rows, sum);
+                      name, s->table, ctx->fixture->digest, s->rows, s->checksum);
         if (sql_exec(c, q, err) < 0)
             return -1;
     }
@@ -505,6 +634,8 @@ done:
         free(m->swaps[i].old);
     }
     free(m->swaps);
+    if (m->aux)
+        mysql_close(m->aux);
     mysql_close(m->conn);
     free(m);
     ctx->mysql = NULL;

@@ -62,6 +62,17 @@ static int member_in_list(void *ud, const char *member, int line)
                             line, member);
 }
 
+/* Appends a member the manifest names to the packing order, once. */
+static int order_member(void *ud, const char *member, int line)
+{
+    envmgr_strv_t *order = ud;
+    for (size_t i = 0; i < order->n; i++)
+        if (strcmp(order->items[i], member) == 0)
+            return 0;
+    envmgr_strv_push(order, member);
+    return 0;
+}
+
 static int add_file(struct archive *a, const char *root, const char *rel, envmgr_error_t *err)
 {
     cleanup_free char *full = xasprintf("%s/%s", root, rel);
@@ -144,10 +155,19 @@ int envmgr_fixture_pack(const char *dir, const char *out_path, envmgr_error_t *e
         void *args[2] = {&files, err};
         r = fx_manifest_members(m, member_in_list, args);
     }
+    /* The manifest first, then the members in the order the steps use them, then the rest
+     * (sorted): a load then reads the archive front to back, once. */
+    envmgr_strv_t order = {0};
+    if (r == 0) {
+        fx_manifest_members(m, order_member, &order);
+        for (size_t i = 0; i < files.n; i++)
+            order_member(&order, files.items[i], 0);
+    }
     fx_manifest_free(m);
     cleanup_free char *tmp = xasprintf("%s.tmp.%d", out_path, (int)getpid());
     if (r == 0)
-        r = write_archive(dir, &files, manifest, tmp, err);
+        r = write_archive(dir, &order, manifest, tmp, err);
+    envmgr_strv_free(&order);
     if (r == 0 && rename(tmp, out_path) < 0)
         r = envmgr_error_errno(err, errno, "pack: rename to `%s`", out_path);
     if (r < 0)

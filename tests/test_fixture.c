@@ -547,6 +547,101 @@ static void test_pack_digest_stable(void **state)
     assert_contains(err.message, "not a regular file");
 }
 
+/* ---- streamed open: the load checks what lies past the manifest ---------------------------------
+ */
+static void test_streamed_open(void **state)
+{
+    entry_t e[4];
+    memcpy(e, base_entries, sizeof(base_entries));
+    e[0].data = MANIFEST_OK;
+    e[3] = (entry_t){.path = "data/../../evil", .data = "x"};
+    cleanup_free char *path = write_archive("late.tar.gz", e, 4);
+    expect_open_error(path, NULL, "late.tar.gz:data/../../evil", "path traversal", NULL);
+    envmgr_error_t err = {0};
+    envmgr_fixture_t *f = NULL;
+    assert_int_equal(envmgr_fixture_open_streamed(path, NULL, &f, &err), 0);
+    char *data = NULL;
+    size_t len;
+    assert_int_equal(fx_read_member(f, "data/t1.csv", 100, &data, &len, &err), 0);
+    assert_string_equal(data, "a\n1\n");
+    free(data);
+    assert_int_equal(fx_fixture_check_all(f, &err), -1);
+    assert_int_equal(err.kind, ENVMGR_E_CONFIG);
+    assert_contains(err.message, "late.tar.gz:data/../../evil");
+    assert_contains(err.message, "path traversal");
+    envmgr_fixture_free(f);
+
+    /* a load refuses the archive before a step that cannot be undone (here an http step) */
+    e[0].data = "name: t\nversion: 1\nsteps:\n  - type: http\n    service: api\n    method: GET\n"
+                "    path: /\n    expect: 200\n";
+    e[3] = (entry_t){.path = "link", .type = AE_IFLNK, .link = "/etc/shadow"};
+    cleanup_free char *http = write_archive("http.tar.gz", e, 4);
+    assert_int_equal(envmgr_fixture_open_streamed(http, NULL, &f, &err), 0);
+    envmgr_fixture_service_t api = {.name = "api", .base_url = "http://127.0.0.1:9"};
+    envmgr_fixture_targets_t targets = {.services = &api, .n_services = 1};
+    assert_int_equal(envmgr_fixture_load(f, &targets, NULL, NULL, &err), -1);
+    assert_contains(err.message, "http.tar.gz:link: symbolic link to `/etc/shadow` refused");
+    envmgr_fixture_free(f);
+
+    /* a bomb and a missing member past the manifest */
+    size_t big = 32u << 20;
+    char *zeros = xcalloc(1, big);
+    e[0].data = MANIFEST_OK;
+    e[3] = (entry_t){.path = "bomb.bin", .data = zeros, .len = big};
+    cleanup_free char *bomb = write_archive("bomb.tar.gz", e, 4);
+    free(zeros);
+    assert_int_equal(envmgr_fixture_open_streamed(bomb, NULL, &f, &err), 0);
+    assert_int_equal(fx_fixture_check_all(f, &err), -1);
+    assert_contains(err.message, "bomb.tar.gz:bomb.bin: compression ratio over 200:1");
+    envmgr_fixture_free(f);
+    cleanup_free char *missing = write_archive("missing.tar.gz", e, 2);
+    assert_int_equal(envmgr_fixture_open_streamed(missing, NULL, &f, &err), 0);
+    assert_int_equal(fx_fixture_check_all(f, &err), -1);
+    assert_contains(err.message, "names member `data/t1.csv`, which the archive lacks");
+    envmgr_fixture_free(f);
+
+    /* a good archive: checked once, then inspect lists every member */
+    cleanup_free char *good = write_archive("good.tar.gz", e, 3);
+    assert_int_equal(envmgr_fixture_open_streamed(good, NULL, &f, &err), 0);
+    /* a member ahead of the last reader, then one behind it (a second pass) */
+    assert_int_equal(fx_read_member(f, "data/t1.csv", 100, &data, &len, &err), 0);
+    assert_string_equal(data, "a\n1\n");
+    free(data);
+    assert_int_equal(fx_read_member(f, "schema.sql", 100, &data, &len, &err), 0);
+    assert_string_equal(data, "CREATE TABLE t1 (a INT);");
+    free(data);
+    assert_int_equal(fx_fixture_check_all(f, &err), 0);
+    json_t *j = NULL;
+    assert_int_equal(envmgr_fixture_inspect(f, &j, &err), 0);
+    assert_int_equal(json_array_size(json_object_get(j, "members")), 3);
+    json_decref(j);
+    envmgr_fixture_free(f);
+}
+
+static void test_pack_order(void **state)
+{
+    cleanup_free char *dir = xasprintf("%s/order", tmpdir);
+    write_text(dir, "envtest-fixture.yaml", MANIFEST_OK);
+    write_text(dir, "schema.sql", "CREATE TABLE t1 (a INT);");
+    write_text(dir, "data/t1.csv", "a\n1\n");
+    write_text(dir, "aaa.txt", "not named by the manifest");
+    cleanup_free char *out = xasprintf("%s/order.tar.gz", tmpdir);
+    envmgr_error_t err = {0};
+    assert_int_equal(envmgr_fixture_pack(dir, out, &err), 0);
+    struct archive *a = archive_read_new();
+    archive_read_support_filter_gzip(a);
+    archive_read_support_format_tar(a);
+    assert_int_equal(archive_read_open_filename(a, out, 4096), ARCHIVE_OK);
+    envmgr_buf_t order = ENVMGR_BUF_INIT;
+    struct archive_entry *e;
+    while (archive_read_next_header(a, &e) == ARCHIVE_OK)
+        envmgr_buf_addf(&order, "%s;", archive_entry_pathname(e));
+    archive_read_free(a);
+    /* the manifest, the members in the order the steps use them, then the rest */
+    assert_string_equal(order.data, "envtest-fixture.yaml;schema.sql;data/t1.csv;aaa.txt;");
+    envmgr_buf_free(&order);
+}
+
 /* ---- SQL splitting ------------------------------------------------------------------------------
  */
 
@@ -592,6 +687,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refuse_size_and_ratio, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_refuse_manifest_problems, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_pack_digest_stable, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_streamed_open, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_pack_order, setup_tmp, teardown_tmp),
         cmocka_unit_test(test_sql_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

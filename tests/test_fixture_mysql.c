@@ -257,7 +257,8 @@ static envmgr_fixture_t *make_fixture(const char *name, ...)
     if (envmgr_fixture_pack(src, out, &err) < 0)
         fail_msg("pack %s: %s", name, err.message);
     envmgr_fixture_t *f = NULL;
-    if (envmgr_fixture_open(out, NULL, &f, &err) < 0)
+    /* as `envtest fixture load` opens it: the load checks the entries past the manifest */
+    if (envmgr_fixture_open_streamed(out, NULL, &f, &err) < 0)
         fail_msg("open %s: %s", name, err.message);
     return f;
 }
@@ -471,6 +472,70 @@ static void test_atomic_later_step_fails(void **state)
     assert_int_equal(status, 404);
 }
 
+static void test_atomic_bad_member_after_data(void **state)
+{
+    /* the load streams the table, then finds a compression bomb further on: nothing stays */
+    sql_do("DROP TABLE IF EXISTS atom");
+    sql_do("CREATE TABLE atom (id INT PRIMARY KEY, name VARCHAR(8) NOT NULL)");
+    sql_do("INSERT INTO atom VALUES (7, '원래')");
+    cleanup_free char *rows = rows_csv(5000, 0, NULL);
+    char *zeros = xcalloc(1, 32u << 20);
+    memset(zeros, ' ', 32u << 20);
+    zeros[(32u << 20) - 1] = '\0';
+    envmgr_fixture_t *f = make_fixture(
+        "bomb", "envtest-fixture.yaml",
+        "name: bomb\nversion: \"1\"\nsteps:\n  - type: mysql\n    tables: [{table: atom, "
+        "file: atom.csv}]\n",
+        "atom.csv", rows, "zz-padding.txt", zeros, NULL);
+    free(zeros);
+    expect_load_fails(f, "bomb.tar.gz:zz-padding.txt", "compression ratio over 200:1");
+    assert_int_equal(sql_int("SELECT COUNT(*) FROM atom"), 1);
+    cleanup_free char *name = sql_str("SELECT name FROM atom WHERE id = 7");
+    assert_string_equal(name, "원래");
+    assert_int_equal(staging_tables(), 0);
+}
+
+static void test_keys_after_load(void **state)
+{
+    /* secondary keys are built after the rows are in: the table ends up with the same keys */
+    sql_do("DROP TABLE IF EXISTS keyed");
+    sql_do("CREATE TABLE keyed (id INT PRIMARY KEY, code CHAR(6) NOT NULL, name VARCHAR(40) NOT "
+           "NULL, note TEXT, UNIQUE KEY uq_code (code), KEY `odd``name` (name(10), id DESC), "
+           "KEY idx_note (note(20)) COMMENT 'a note') DEFAULT CHARSET=utf8mb4");
+    cleanup_free char *before = sql_str("SHOW CREATE TABLE keyed");
+    envmgr_buf_t csv = ENVMGR_BUF_INIT;
+    envmgr_buf_adds(&csv, "id,code,name,note\n");
+    for (int i = 1; i <= 3000; i++)
+        envmgr_buf_addf(&csv, "%d,c%03d,이름%d,메모 %d\n", i, i, i % 97, i % 13);
+    const char *manifest = "name: keyed\nversion: \"1\"\nsteps:\n  - type: mysql\n"
+                           "    tables: [{table: keyed, file: keyed.csv}]\n";
+    envmgr_fixture_t *f =
+        make_fixture("keyed", "envtest-fixture.yaml", manifest, "keyed.csv", csv.data, NULL);
+    envmgr_error_t err = {0};
+    if (envmgr_fixture_load(f, &g.targets, NULL, NULL, &err) < 0)
+        fail_msg("%s", err.message);
+    cleanup_free char *after = sql_str("SHOW CREATE TABLE keyed");
+    assert_string_equal(after, before);
+    assert_int_equal(sql_int("SELECT COUNT(*) FROM keyed FORCE INDEX (`odd``name`) WHERE name = "
+                             "'이름5'"),
+                     31);
+    /* verify passes, and notices one changed value */
+    assert_int_equal(envmgr_fixture_verify(f, &g.targets, NULL, &err), 0);
+    sql_do("UPDATE keyed SET note = '바뀜' WHERE id = 1500");
+    assert_int_equal(envmgr_fixture_verify(f, &g.targets, NULL, &err), -1);
+    assert_contains(err.message, "table `keyed` changed since the fixture loaded it");
+    envmgr_fixture_free(f);
+
+    /* a duplicate of a unique secondary key is refused with its row, and nothing stays */
+    envmgr_buf_adds(&csv, "3001,c007,dup,x\n");
+    f = make_fixture("keyed-dup", "envtest-fixture.yaml", manifest, "keyed.csv", csv.data, NULL);
+    envmgr_buf_free(&csv);
+    expect_load_fails(f, "keyed-dup.tar.gz:keyed.csv", "Duplicate entry 'c007'");
+    assert_int_equal(sql_int("SELECT COUNT(*) FROM keyed"), 3000);
+    assert_int_equal(sql_int("SELECT COUNT(*) FROM keyed WHERE id = 1500 AND note = '바뀜'"), 1);
+    assert_int_equal(staging_tables(), 0);
+}
+
 /* ---- steps --------------------------------------------------------------------------------------
  */
 static void test_korean_roundtrip_and_types(void **state)
@@ -566,6 +631,8 @@ int main(void)
         cmocka_unit_test(test_seoul_small),
         cmocka_unit_test(test_atomic_bad_rows),
         cmocka_unit_test(test_atomic_later_step_fails),
+        cmocka_unit_test(test_atomic_bad_member_after_data),
+        cmocka_unit_test(test_keys_after_load),
         cmocka_unit_test(test_korean_roundtrip_and_types),
         cmocka_unit_test(test_sql_script_error_names_line),
         cmocka_unit_test(test_copy_step),
