@@ -18,8 +18,7 @@ export DEBIAN_FRONTEND=noninteractive
 required_packages=(
     build-essential cmake pkg-config curl ca-certificates zstd jq
     libarchive-dev libjansson-dev default-libmysqlclient-dev libuv1-dev
-    libhttp-parser-dev libyajl-dev libyaml-dev libsqlite3-dev libssl-dev libcmocka-dev nettle-dev
-    libacl1-dev libzstd-dev liblz4-dev libbz2-dev liblzma-dev zlib1g-dev libxml2-dev
+    libhttp-parser-dev libyajl-dev libyaml-dev libsqlite3-dev libcmocka-dev nettle-dev
     debootstrap clang clang-format
 )
 optional_packages=(busybox-static valgrind libclang-rt-14-dev)
