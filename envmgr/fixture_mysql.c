@@ -1,8 +1,9 @@
 /* mysql steps: SQL scripts split into statements (quotes and comments respected) and run one by
  * one; tables streamed out of the archive through LOAD DATA LOCAL INFILE with a local-infile
- * handler (no temporary file), each into a staging table created LIKE its target and swapped in
- * with one RENAME TABLE per step. The swapped-out tables are kept until the whole fixture loaded,
- * so a failure anywhere restores them: the database never holds partial data. */
+ * handler (no temporary file), each into a staging table created LIKE its target (on two
+ * connections at once, see below) and swapped in with one RENAME TABLE per step. The swapped-out
+ * tables are kept until the whole fixture loaded, so a failure anywhere restores them: the database
+ * never holds partial data. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
