@@ -1,9 +1,11 @@
 /* mysql steps: SQL scripts split into statements (quotes and comments respected) and run one by
  * one; tables streamed out of the archive through LOAD DATA LOCAL INFILE with a local-infile
- * handler (no temporary file), each into a staging table created LIKE its target and swapped in
- * with one RENAME TABLE per step. The swapped-out tables are kept until the whole fixture loaded,
- * so a failure anywhere restores them: the database never holds partial data. */
+ * handler (no temporary file), each into a staging table created LIKE its target (on two
+ * connections at once, see below) and swapped in with one RENAME TABLE per step. The swapped-out
+ * tables are kept until the whole fixture loaded, so a failure anywhere restores them: the database
+ * never holds partial data. */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -180,43 +182,157 @@ int fx_sql_split_for_tests(const char *s, size_t len, stmt_cb cb, void *ud, envm
     return split_sql(s, len, cb, ud, err);
 }
 
-/* ---- streamed tables ------------------------------------------------------------------------ */
-typedef struct infile {
+/* ---- streamed tables ------------------------------------------------------------------------
+ * A producer thread reads the member, checks and re-encodes its rows and cuts them into chunks of
+ * whole rows; chunk k goes to stream k % n_streams, each a LOAD DATA LOCAL INFILE on its own
+ * connection into the same staging table (two when a second connection is available), so that the
+ * server parses and inserts on two cores. Queues are bounded (QUEUE_DEPTH chunks per stream). Each
+ * stream remembers which rows of the file its chunks held, so that MySQL's "at row N" of a stream
+ * is reported as the file's data row and line. */
+#define QUEUE_DEPTH 4
+#define ROWS_CHUNK (128 * 1024) /* bytes of re-encoded rows handed to a stream at once */
+#define MAX_STREAMS 2
+
+typedef struct rows_chunk {
+    char *data;
+    size_t len;
+    uint64_t row;       /* data row (0-based) of its first row in the file */
+    uint64_t rows;      /* rows it holds */
+    uint64_t line;      /* file line of its first row */
+    bool one_line_rows; /* every row is one line: row k is on line + k */
+} rows_chunk_t;
+
+typedef struct row_span { /* rows [stream_row, stream_row + rows) of a stream */
+    uint64_t stream_row, row, rows, line;
+    bool one_line_rows;
+} row_span_t;
+
+struct loader;
+
+typedef struct stream {
+    struct loader *ld;
+    MYSQL *conn;
+    rows_chunk_t *ring[QUEUE_DEPTH];
+    size_t head, count;
+    bool closed; /* its LOAD DATA ended: it takes no more chunks */
+    pthread_cond_t wake;
+    rows_chunk_t *cur;
+    size_t cur_pos;
+    row_span_t *spans; /* kept per chunk: a few hundred bytes per MB of rows */
+    size_t n_spans;
+    uint64_t rows_taken;
+    const char *sql;
+    int mysql_rc;
+    bool thread_started;
+    pthread_t thread;
+} stream_t;
+
+typedef struct loader {
     fx_load_ctx_t *ctx;
     const fx_table_t *table;
     fx_reader_t reader;
     fx_csv_t csv;
     envmgr_buf_t out;
-    size_t out_pos;
-    bool input_done;
-    bool failed;
-    envmgr_error_t err;
-    char *chunk;
+    char *in_chunk;
+    uint64_t cut_rows, cut_line; /* rows and line at the last cut */
+    size_t next_stream;
+    pthread_mutex_t mu;
+    pthread_cond_t space; /* wakes the producer */
+    bool input_done;      /* every chunk was queued */
+    bool failed;          /* the producer failed or gave up: streams end their LOAD DATA */
+    envmgr_error_t err;   /* the producer's error (archive, CSV) */
+    uint64_t rows_queued, bytes_read;
+    stream_t streams[MAX_STREAMS];
+    size_t n_streams;
     int64_t start_ms, last_report_ms;
-} infile_t;
+} loader_t;
 
-/* Reads input until at least want bytes of output are pending or the input ended. */
-static int infile_fill(infile_t *in, size_t want)
+static void chunk_free(rows_chunk_t *c)
 {
-    if (in->out_pos > 0) { /* keep the buffer small: move what is pending to the front */
-        size_t pending = in->out.len - in->out_pos;
-        memmove(in->out.data, in->out.data + in->out_pos, pending);
-        in->out.len = pending;
-        in->out.data[pending] = '\0';
-        in->out_pos = 0;
+    if (c) {
+        free(c->data);
+        free(c);
     }
-    while (!in->input_done && in->out.len - in->out_pos < want) {
-        ssize_t n = fx_reader_read(&in->reader, in->chunk, CHUNK, &in->err);
-        if (n < 0)
-            return -1;
-        if (n == 0) {
-            in->input_done = true;
-            return fx_csv_finish(&in->csv, &in->out, &in->err);
-        }
-        if (fx_csv_feed(&in->csv, in->chunk, (size_t)n, &in->out, &in->err) < 0)
-            return -1;
+}
+
+/* Queues the complete rows of ld->out (all of it when last) for the next stream. Producer only. */
+static int loader_cut(loader_t *ld, bool last)
+{
+    size_t len = ld->out.len;
+    if (!last) {
+        const char *nl = len ? memrchr(ld->out.data, '\n', len) : NULL;
+        len = nl ? (size_t)(nl - ld->out.data) + 1 : 0;
     }
+    if (len == 0)
+        return 0;
+    rows_chunk_t *c = xcalloc(1, sizeof(*c));
+    c->data = xmalloc(len);
+    memcpy(c->data, ld->out.data, len);
+    c->len = len;
+    c->row = ld->cut_rows;
+    c->rows = ld->csv.rows - ld->cut_rows;
+    c->line = ld->cut_line;
+    c->one_line_rows = ld->csv.row_line - ld->cut_line == c->rows;
+    ld->cut_rows = ld->csv.rows;
+    ld->cut_line = ld->csv.row_line;
+    memmove(ld->out.data, ld->out.data + len, ld->out.len - len);
+    ld->out.len -= len;
+    stream_t *s = &ld->streams[ld->next_stream];
+    ld->next_stream = (ld->next_stream + 1) % ld->n_streams;
+    pthread_mutex_lock(&ld->mu);
+    while (s->count == QUEUE_DEPTH && !s->closed && !ld->failed)
+        pthread_cond_wait(&ld->space, &ld->mu);
+    if (s->closed || ld->failed) { /* a LOAD DATA ended early: its error is reported */
+        ld->failed = true;
+        pthread_cond_broadcast(&s->wake);
+        pthread_mutex_unlock(&ld->mu);
+        chunk_free(c);
+        return -1;
+    }
+    s->ring[(s->head + s->count++) % QUEUE_DEPTH] = c;
+    ld->rows_queued = ld->csv.rows;
+    ld->bytes_read = (uint64_t)ld->reader.read_bytes;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&ld->mu);
     return 0;
+}
+
+static void loader_fail(loader_t *ld, const envmgr_error_t *e)
+{
+    pthread_mutex_lock(&ld->mu);
+    if (e && !ld->err.message[0])
+        ld->err = *e;
+    ld->failed = true;
+    for (size_t i = 0; i < ld->n_streams; i++)
+        pthread_cond_broadcast(&ld->streams[i].wake);
+    pthread_mutex_unlock(&ld->mu);
+}
+
+static void *producer_main(void *arg)
+{
+    loader_t *ld = arg;
+    envmgr_error_t e = {0};
+    for (;;) {
+        ssize_t n = fx_reader_read(&ld->reader, ld->in_chunk, CHUNK, &e);
+        if (n < 0)
+            break;
+        if (n == 0) {
+            if (fx_csv_finish(&ld->csv, &ld->out, &e) < 0 || loader_cut(ld, true) < 0)
+                break;
+            pthread_mutex_lock(&ld->mu);
+            ld->input_done = true;
+            for (size_t i = 0; i < ld->n_streams; i++)
+                pthread_cond_broadcast(&ld->streams[i].wake);
+            pthread_mutex_unlock(&ld->mu);
+            return NULL;
+        }
+        if (fx_csv_feed(&ld->csv, ld->in_chunk, (size_t)n, &ld->out, &e) < 0)
+            break;
+        if (ld->out.len >= ROWS_CHUNK && loader_cut(ld, false) < 0)
+            break;
+    }
+    loader_fail(ld, e.message[0] ? &e : NULL);
+    return NULL;
 }
 
 static int infile_init(void **ptr, const char *filename, void *userdata)
@@ -227,23 +343,42 @@ static int infile_init(void **ptr, const char *filename, void *userdata)
 
 static int infile_read(void *ptr, char *buf, unsigned int len)
 {
-    infile_t *in = ptr;
-    if (in->failed)
-        return -1;
-    if (infile_fill(in, len) < 0) {
-        in->failed = true;
-        return -1;
+    stream_t *s = ptr;
+    loader_t *ld = s->ld;
+    if (s->cur == NULL || s->cur_pos == s->cur->len) {
+        chunk_free(s->cur);
+        s->cur = NULL;
+        s->cur_pos = 0;
+        pthread_mutex_lock(&ld->mu);
+        while (s->count == 0 && !ld->input_done && !ld->failed)
+            pthread_cond_wait(&s->wake, &ld->mu);
+        bool failed = ld->failed;
+        if (!failed && s->count > 0) {
+            s->cur = s->ring[s->head];
+            s->head = (s->head + 1) % QUEUE_DEPTH;
+            s->count--;
+            pthread_cond_signal(&ld->space);
+        }
+        uint64_t rows = ld->rows_queued, bytes = ld->bytes_read;
+        pthread_mutex_unlock(&ld->mu);
+        if (failed)
+            return -1;
+        if (s->cur == NULL)
+            return 0; /* end of the rows */
+        s->spans = xrealloc(s->spans, (s->n_spans + 1) * sizeof(*s->spans));
+        s->spans[s->n_spans++] = (row_span_t){s->rows_taken, s->cur->row, s->cur->rows,
+                                              s->cur->line, s->cur->one_line_rows};
+        s->rows_taken += s->cur->rows;
+        int64_t now = envmgr_now_ms();
+        if (s == &ld->streams[0] && now - ld->last_report_ms >= 250) {
+            ld->last_report_ms = now; /* progress is reported from the calling thread only */
+            fx_report(ld->ctx, "mysql", ld->table->table, rows, bytes, ld->start_ms, false);
+        }
     }
-    size_t avail = in->out.len - in->out_pos;
+    size_t avail = s->cur->len - s->cur_pos;
     size_t n = avail < len ? avail : len;
-    memcpy(buf, in->out.data + in->out_pos, n);
-    in->out_pos += n;
-    int64_t now = envmgr_now_ms();
-    if (now - in->last_report_ms >= 250) {
-        in->last_report_ms = now;
-        fx_report(in->ctx, "mysql", in->table->table, in->csv.rows, (uint64_t)in->reader.read_bytes,
-                  in->start_ms, false);
-    }
+    memcpy(buf, s->cur->data + s->cur_pos, n);
+    s->cur_pos += n;
     return (int)n;
 }
 
@@ -253,9 +388,24 @@ static void infile_end(void *ptr)
 
 static int infile_error(void *ptr, char *msg, unsigned int len)
 {
-    infile_t *in = ptr;
-    snprintf(msg, len, "%s", in->err.message[0] ? in->err.message : "fixture read failed");
+    /* the producer's error (archive, CSV line) is reported instead of this one */
+    snprintf(msg, len, "%s", "fixture read failed");
     return 2000;
+}
+
+/* Runs one stream's LOAD DATA; on its end (either way) the producer stops feeding it. */
+static void *stream_main(void *arg)
+{
+    stream_t *s = arg;
+    MYSQL *c = s->conn;
+    mysql_set_local_infile_handler(c, infile_init, infile_read, infile_end, infile_error, s);
+    s->mysql_rc = mysql_real_query(c, s->sql, strlen(s->sql));
+    mysql_set_local_infile_default(c);
+    pthread_mutex_lock(&s->ld->mu);
+    s->closed = true;
+    pthread_cond_broadcast(&s->ld->space);
+    pthread_mutex_unlock(&s->ld->mu);
+    return NULL;
 }
 
 static char *stage_name(const char *prefix, const char *table)
@@ -279,9 +429,28 @@ static int table_exists(MYSQL *c, const char *table, bool *exists, envmgr_error_
     return 0;
 }
 
-/* LOAD DATA ... LOCAL with errors downgraded to warnings: the first warning fails the load. */
-static int check_warnings(MYSQL *c, const char *where, envmgr_error_t *err)
+/* Where the stream's row n (1-based, as MySQL counts in "at row n") came from in the file. */
+static void stream_row_where(const stream_t *s, uint64_t n, char *out, size_t len)
 {
+    for (size_t i = 0; i < s->n_spans; i++) {
+        const row_span_t *sp = &s->spans[i];
+        if (n - 1 < sp->stream_row || n - 1 >= sp->stream_row + sp->rows)
+            continue;
+        uint64_t k = n - 1 - sp->stream_row;
+        if (sp->one_line_rows)
+            snprintf(out, len, "%" PRIu64 ": data row %" PRIu64, sp->line + k, sp->row + k + 1);
+        else
+            snprintf(out, len, "data row %" PRIu64 " (lines %" PRIu64 "-%" PRIu64 ")",
+                     sp->row + k + 1, sp->line, sp->line + sp->rows);
+        return;
+    }
+    snprintf(out, len, "data row ?");
+}
+
+/* LOAD DATA ... LOCAL with errors downgraded to warnings: the first warning fails the load. */
+static int check_warnings(const stream_t *s, const char *where, envmgr_error_t *err)
+{
+    MYSQL *c = s->conn;
     if (mysql_warning_count(c) == 0)
         return 0;
     char msg[512] = "unknown warning";
@@ -295,43 +464,101 @@ static int check_warnings(MYSQL *c, const char *where, envmgr_error_t *err)
     }
     const char *at = strstr(msg, "at row ");
     unsigned long long row = at ? strtoull(at + 7, NULL, 10) : 0;
-    if (row > 0)
-        return envmgr_error_set(err, ENVMGR_E_CONFIG, 0,
-                                "%s: data row %llu: MySQL refused a value: %s", where, row, msg);
+    if (row > 0) {
+        char pos[128];
+        stream_row_where(s, row, pos, sizeof(pos));
+        return envmgr_error_set(err, ENVMGR_E_CONFIG, 0, "%s:%s: MySQL refused a value: %s", where,
+                                pos, msg);
+    }
     return envmgr_error_set(err, ENVMGR_E_CONFIG, 0, "%s: MySQL refused a value: %s", where, msg);
 }
 
-static int load_into(fx_load_ctx_t *ctx, infile_t *in, const char *stage, envmgr_error_t *err)
+/* Streams the member's rows into stage on n_streams connections (conns[0] on this thread). */
+static int load_into(loader_t *ld, MYSQL **conns, size_t n_streams, const char *stage,
+                     envmgr_error_t *err)
 {
-    MYSQL *c = ctx->mysql->conn;
+    MYSQL *c = conns[0];
     /* the header gives the column list: read until it was parsed */
-    while (!in->csv.header_done && !in->input_done)
-        if (infile_fill(in, in->out.len - in->out_pos + 1) < 0)
-            return envmgr_error_set(err, in->err.kind, in->err.code, "%s", in->err.message);
-    cleanup_free char *cols = fx_csv_column_list(&in->csv);
+    while (!ld->csv.header_done) {
+        ssize_t n = fx_reader_read(&ld->reader, ld->in_chunk, CHUNK, err);
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            return fx_csv_finish(&ld->csv, &ld->out, err);
+        if (fx_csv_feed(&ld->csv, ld->in_chunk, (size_t)n, &ld->out, err) < 0)
+            return -1;
+    }
+    /* the first data row: the line after the header (a blank or multi-line row before it only
+     * makes the first chunk's lines a range) */
+    ld->cut_line = ld->table->header ? 2 : 1;
+    cleanup_free char *cols = fx_csv_column_list(&ld->csv);
     char esc[512];
-    mysql_real_escape_string(c, esc, in->table->file, strlen(in->table->file));
+    mysql_real_escape_string(c, esc, ld->table->file, strlen(ld->table->file));
     cleanup_free char *q = xasprintf(
         "LOAD DATA LOCAL INFILE '%s' INTO TABLE `%s` CHARACTER SET utf8mb4 FIELDS TERMINATED BY "
         "'\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' %s",
         esc, stage, cols);
-    mysql_set_local_infile_handler(c, infile_init, infile_read, infile_end, infile_error, in);
-    int r = mysql_real_query(c, q, strlen(q));
-    mysql_set_local_infile_default(c);
-    if (in->failed || in->err.message[0])
-        return envmgr_error_set(err, in->err.kind ? in->err.kind : ENVMGR_E_CONFIG, in->err.code,
-                                "%s", in->err.message);
-    if (r != 0)
-        return envmgr_error_set(err, ENVMGR_E_ENV, (int)mysql_errno(c), "%s: MySQL error %u: %s",
-                                in->reader.where, mysql_errno(c), mysql_error(c));
-    if (check_warnings(c, in->reader.where, err) < 0)
-        return -1;
-    uint64_t affected = mysql_affected_rows(c);
-    if (affected != in->csv.rows)
-        return envmgr_error_set(err, ENVMGR_E_ENV, 0,
-                                "%s: MySQL loaded %" PRIu64 " rows, the file has %" PRIu64,
-                                in->reader.where, affected, in->csv.rows);
-    return 0;
+    ld->n_streams = n_streams;
+    for (size_t i = 0; i < n_streams; i++) {
+        stream_t *s = &ld->streams[i];
+        s->ld = ld;
+        s->conn = conns[i];
+        s->sql = q;
+        pthread_cond_init(&s->wake, NULL);
+    }
+    pthread_t producer;
+    bool producer_started = pthread_create(&producer, NULL, producer_main, ld) == 0;
+    if (!producer_started)
+        loader_fail(ld, NULL);
+    for (size_t i = 1; i < n_streams; i++)
+        ld->streams[i].thread_started =
+            pthread_create(&ld->streams[i].thread, NULL, stream_main, &ld->streams[i]) == 0;
+    for (size_t i = 1; i < n_streams; i++)
+        if (!ld->streams[i].thread_started)
+            loader_fail(ld, NULL);
+    stream_main(&ld->streams[0]);
+    for (size_t i = 1; i < n_streams; i++)
+        if (ld->streams[i].thread_started)
+            pthread_join(ld->streams[i].thread, NULL);
+    if (producer_started)
+        pthread_join(producer, NULL);
+    int r = 0;
+    uint64_t affected = 0;
+    if (ld->err.message[0]) {
+        r = envmgr_error_set(err, ld->err.kind ? ld->err.kind : ENVMGR_E_CONFIG, ld->err.code, "%s",
+                             ld->err.message);
+    }
+    for (size_t i = 0; i < n_streams && r == 0; i++) {
+        stream_t *s = &ld->streams[i];
+        if (s->mysql_rc != 0 && mysql_errno(s->conn) != 2000)
+            r = envmgr_error_set(err, ENVMGR_E_ENV, (int)mysql_errno(s->conn),
+                                 "%s: MySQL error %u: %s", ld->reader.where, mysql_errno(s->conn),
+                                 mysql_error(s->conn));
+    }
+    for (size_t i = 0; i < n_streams && r == 0; i++) {
+        stream_t *s = &ld->streams[i];
+        if (s->mysql_rc != 0)
+            r = envmgr_error_set(err, ENVMGR_E_ENV, (int)mysql_errno(s->conn),
+                                 "%s: MySQL error %u: %s", ld->reader.where, mysql_errno(s->conn),
+                                 mysql_error(s->conn));
+        else if ((r = check_warnings(s, ld->reader.where, err)) == 0)
+            affected += mysql_affected_rows(s->conn);
+    }
+    if (r == 0 && !ld->input_done)
+        r = envmgr_error_set(err, ENVMGR_E_ENV, 0, "%s: the load stopped early", ld->reader.where);
+    if (r == 0 && affected != ld->csv.rows)
+        r = envmgr_error_set(err, ENVMGR_E_ENV, 0,
+                             "%s: MySQL loaded %" PRIu64 " rows, the file has %" PRIu64,
+                             ld->reader.where, affected, ld->csv.rows);
+    for (size_t i = 0; i < n_streams; i++) {
+        stream_t *s = &ld->streams[i];
+        chunk_free(s->cur);
+        for (size_t k = 0; k < s->count; k++)
+            chunk_free(s->ring[(s->head + k) % QUEUE_DEPTH]);
+        free(s->spans);
+        pthread_cond_destroy(&s->wake);
+    }
+    return r;
 }
 
 static int table_checksum(MYSQL *c, const char *table, char out[32], envmgr_error_t *err)
@@ -485,23 +712,29 @@ static int load_table(fx_load_ctx_t *ctx, const fx_table_t *t, const char *stage
             envmgr_strv_free(&keys); /* not deferred: loaded with the keys in place */
     }
     envmgr_buf_free(&drop_keys);
-    infile_t in = {.ctx = ctx, .table = t, .chunk = xmalloc(CHUNK)};
-    in.start_ms = in.last_report_ms = envmgr_now_ms();
-    int r = fx_reader_open(ctx->fixture, t->file, &in.reader, err);
+    loader_t ld = {.ctx = ctx, .table = t, .in_chunk = xmalloc(CHUNK)};
+    pthread_mutex_init(&ld.mu, NULL);
+    pthread_cond_init(&ld.space, NULL);
+    ld.start_ms = ld.last_report_ms = envmgr_now_ms();
+    MYSQL *conns[MAX_STREAMS] = {c, aux_connection(ctx)};
+    size_t n_streams = conns[1] ? 2 : 1;
+    int r = fx_reader_open(ctx->fixture, t->file, &ld.reader, err);
     if (r == 0) {
-        fx_csv_init(&in.csv, t, in.reader.where);
-        r = load_into(ctx, &in, stage, err);
+        fx_csv_init(&ld.csv, t, ld.reader.where);
+        r = load_into(&ld, conns, n_streams, stage, err);
         if (r == 0)
             r = finish_table(ctx, stage, &keys, sum, err);
         if (r == 0)
-            fx_report(ctx, "mysql", t->table, in.csv.rows, (uint64_t)in.reader.read_bytes,
-                      in.start_ms, true);
-        *rows = in.csv.rows;
-        fx_csv_free(&in.csv);
+            fx_report(ctx, "mysql", t->table, ld.csv.rows, (uint64_t)ld.reader.read_bytes,
+                      ld.start_ms, true);
+        *rows = ld.csv.rows;
+        fx_csv_free(&ld.csv);
     }
-    fx_reader_close(&in.reader);
-    envmgr_buf_free(&in.out);
-    free(in.chunk);
+    fx_reader_close(&ld.reader);
+    envmgr_buf_free(&ld.out);
+    free(ld.in_chunk);
+    pthread_cond_destroy(&ld.space);
+    pthread_mutex_destroy(&ld.mu);
     envmgr_strv_free(&keys);
     if (r < 0) {
         envmgr_error_t ignored = {0};

@@ -165,7 +165,7 @@ int envmgr_fixtures_up(envmgr_engine_t *engine, const envmgr_project_t *project,
         cleanup_free char *full =
             path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", project->dir, path);
         envmgr_fixture_t *fixture = NULL;
-        if (envmgr_fixture_open(full, NULL, &fixture, err) < 0) {
+        if (envmgr_fixture_open_streamed(full, NULL, &fixture, err) < 0) {
             if (err->kind == ENVMGR_E_SYSTEM)
                 envmgr_error_hint(err, "build the fixture archives first: cmake --build build");
             ret = envmgr_error_wrap(err, "fixture %s", path);

@@ -424,7 +424,7 @@ static void test_atomic_bad_rows(void **state)
         {"12000,\"\xff\xfe\"", "atom-bad.tar.gz:data/atom.csv:12001:", "invalid UTF-8"},
         {"x12000,a", "atom-bad.tar.gz:data/atom.csv:12001:", "column `id`: value `x12000`"},
         /* not declared in the manifest: MySQL itself refuses it (too long for VARCHAR(8)) */
-        {"12000,아홉글자가넘는긴이름입니다", "atom-bad.tar.gz:data/atom.csv: data row 12000:",
+        {"12000,아홉글자가넘는긴이름입니다", "atom-bad.tar.gz:data/atom.csv:12001: data row 12000:",
          "MySQL refused a value: Data truncated for column 'name'"},
         {"1,dup", "atom-bad.tar.gz:data/atom.csv: MySQL refused a value:", "Duplicate entry '1'"},
     };
@@ -439,6 +439,57 @@ static void test_atomic_bad_rows(void **state)
         assert_int_equal(sql_int("SELECT COUNT(*) FROM atom"), 3);
         assert_int_equal(staging_tables(), 0);
     }
+}
+
+static long long loads_run(void)
+{
+    cleanup_free char *n = sql_str("SELECT VARIABLE_VALUE FROM information_schema.global_status "
+                                   "WHERE VARIABLE_NAME = 'COM_LOAD'");
+    return n ? strtoll(n, NULL, 10) : -1;
+}
+
+static void test_two_streams_name_lines(void **state)
+{
+    /* a table is loaded on two connections, chunks of rows alternating between them: a value
+     * MySQL refuses is named by its file line wherever it was (chunks hold 10,000 rows or more,
+     * so bad rows 10,000 apart fall in both streams), and nothing of the load stays */
+    sql_do("DROP TABLE IF EXISTS atom");
+    sql_do("CREATE TABLE atom (id INT PRIMARY KEY, name VARCHAR(8) NOT NULL)");
+    sql_do("INSERT INTO atom VALUES (7, '원래')");
+    const char *manifest = "name: atom\nversion: \"3\"\nsteps:\n  - type: mysql\n    tables:\n"
+                           "      - {table: atom, file: data/atom.csv}\n";
+    cleanup_free char *good = rows_csv(80000, 0, NULL);
+    envmgr_fixture_t *f =
+        make_fixture("atom-two", "envtest-fixture.yaml", manifest, "data/atom.csv", good, NULL);
+    long long loads = loads_run();
+    envmgr_error_t err = {0};
+    if (envmgr_fixture_load(f, &g.targets, NULL, NULL, &err) < 0)
+        fail_msg("%s", err.message);
+    envmgr_fixture_free(f);
+    assert_int_equal(loads_run() - loads, 2);
+    assert_int_equal(sql_int("SELECT COUNT(*) FROM atom"), 80000);
+    assert_int_equal(sql_int("SELECT SUM(id) FROM atom"), 80000LL * 80001 / 2);
+    for (int bad = 5000; bad <= 75000; bad += 10000) {
+        cleanup_free char *line = xasprintf("%d,아홉글자가넘는긴이름입니다", bad);
+        cleanup_free char *csv = rows_csv(80000, bad, line);
+        cleanup_free char *where =
+            xasprintf("atom-bad2.tar.gz:data/atom.csv:%d: data row %d:", bad + 1, bad);
+        f = make_fixture("atom-bad2", "envtest-fixture.yaml", manifest, "data/atom.csv", csv, NULL);
+        expect_load_fails(f, where, "Data truncated for column 'name'");
+        assert_int_equal(sql_int("SELECT COUNT(*) FROM atom"), 80000);
+        assert_int_equal(staging_tables(), 0);
+    }
+    /* a row over two lines earlier in its chunk: the row, and the lines its chunk spans */
+    cleanup_free char *csv = rows_csv(80000, 64000, "64000,아홉글자가넘는긴이름입니다");
+    char *split = strstr(csv, "\n63999,");
+    assert_non_null(split);
+    cleanup_free char *multi =
+        xasprintf("%.*s\n63999,\"여\n러\"%s", (int)(split - csv), csv, strchr(split + 1, '\n'));
+    f = make_fixture("atom-bad3", "envtest-fixture.yaml", manifest, "data/atom.csv", multi, NULL);
+    expect_load_fails(f, "atom-bad3.tar.gz:data/atom.csv:data row 64000 (lines ",
+                      "Data truncated for column 'name'");
+    assert_int_equal(sql_int("SELECT COUNT(*) FROM atom"), 80000);
+    assert_int_equal(staging_tables(), 0);
 }
 
 static void test_atomic_later_step_fails(void **state)
@@ -630,6 +681,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seoul_small),
         cmocka_unit_test(test_atomic_bad_rows),
+        cmocka_unit_test(test_two_streams_name_lines),
         cmocka_unit_test(test_atomic_later_step_fails),
         cmocka_unit_test(test_atomic_bad_member_after_data),
         cmocka_unit_test(test_keys_after_load),
