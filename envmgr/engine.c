@@ -110,18 +110,23 @@ static int engine_negotiate(envmgr_engine_t *e, const char *api, envmgr_error_t 
     return 0;
 }
 
-/* GET /_ping, unversioned; negotiates from its Api-Version header. */
-static int engine_ping_negotiate(envmgr_engine_t *e, envmgr_error_t *err)
+static int engine_ping(envmgr_engine_t *e, bool unversioned, int timeout_ms, envmgr_error_t *err)
 {
     engine_call_t call = {
-        .method = "GET", .path = "/_ping", .unversioned = true, .timeout_ms = 30000};
+        .method = "GET", .path = "/_ping", .unversioned = unversioned, .timeout_ms = timeout_ms};
     envmgr_buf_t body = ENVMGR_BUF_INIT;
     long status = 0;
     int r = engine_call(e, &call, &status, &body, err);
     if (r == 0 && status != 200)
         r = engine_status_error(e, &call, status, &body, err);
     envmgr_buf_free(&body);
-    if (r < 0)
+    return r;
+}
+
+/* GET /_ping, unversioned; negotiates from its Api-Version header. */
+static int engine_ping_negotiate(envmgr_engine_t *e, envmgr_error_t *err)
+{
+    if (engine_ping(e, true, 30000, err) < 0)
         return -1;
     struct curl_header *h = NULL;
     const char *api = curl_easy_header(e->curl, "Api-Version", 0, CURLH_HEADER, -1, &h) == CURLHE_OK
@@ -527,14 +532,7 @@ int envmgr_engine_request(envmgr_engine_t *engine, const char *method, const cha
 
 int envmgr_engine_ping(envmgr_engine_t *engine, envmgr_error_t *err)
 {
-    envmgr_buf_t body = ENVMGR_BUF_INIT;
-    long status = 0;
-    engine_call_t call = {.method = "GET", .path = "/_ping", .timeout_ms = 10000};
-    int r = engine_call(engine, &call, &status, &body, err);
-    if (r == 0 && status != 200)
-        r = engine_status_error(engine, &call, status, &body, err);
-    envmgr_buf_free(&body);
-    return r;
+    return engine_ping(engine, false, 10000, err);
 }
 
 int envmgr_engine_version(envmgr_engine_t *engine, json_t **out, envmgr_error_t *err)
