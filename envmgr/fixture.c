@@ -510,7 +510,9 @@ static int fixture_open(const char *path, const envmgr_fixture_limits_t *limits,
     envmgr_buf_t manifest = ENVMGR_BUF_INIT;
     bool yaml = true;
     fx_scan_t *s = NULL;
+    int64_t start = envmgr_now_ms();
     int r = file_sha256(path, f->digest, err);
+    envmgr_debug("fixture: %s: sha256 in %" PRId64 " ms", f->display_name, envmgr_now_ms() - start);
     if (r == 0 && (s = scan_open(f, err)) == NULL)
         r = -1;
     if (r == 0)

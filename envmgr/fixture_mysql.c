@@ -39,11 +39,14 @@ static int sql_error(MYSQL *c, envmgr_error_t *err, const char *what)
 
 static int sql_exec(MYSQL *c, const char *sql, envmgr_error_t *err)
 {
+    int64_t start = envmgr_now_ms();
     if (mysql_real_query(c, sql, strlen(sql)) != 0)
         return sql_error(c, err, sql);
     MYSQL_RES *res = mysql_store_result(c);
     if (res)
         mysql_free_result(res);
+    envmgr_debug("mysql: %.60s%s in %" PRId64 " ms", sql, strlen(sql) > 60 ? "..." : "",
+                 envmgr_now_ms() - start);
     return 0;
 }
 
@@ -266,17 +269,21 @@ static int loader_cut(loader_t *ld, bool last)
     if (len == 0)
         return 0;
     rows_chunk_t *c = xcalloc(1, sizeof(*c));
-    c->data = xmalloc(len);
-    memcpy(c->data, ld->out.data, len);
+    /* the chunk takes the buffer; the part of a row after the cut moves to a new one */
+    size_t tail = ld->out.len - len;
+    envmgr_buf_t rest = ENVMGR_BUF_INIT;
+    envmgr_buf_reserve(&rest,
+                       ROWS_CHUNK + ROWS_CHUNK / 4 > tail ? ROWS_CHUNK + ROWS_CHUNK / 4 : tail);
+    envmgr_buf_add(&rest, ld->out.data + len, tail);
+    c->data = ld->out.data;
     c->len = len;
+    ld->out = rest;
     c->row = ld->cut_rows;
     c->rows = ld->csv.rows - ld->cut_rows;
     c->line = ld->cut_line;
     c->one_line_rows = ld->csv.row_line - ld->cut_line == c->rows;
     ld->cut_rows = ld->csv.rows;
     ld->cut_line = ld->csv.row_line;
-    memmove(ld->out.data, ld->out.data + len, ld->out.len - len);
-    ld->out.len -= len;
     stream_t *s = &ld->streams[ld->next_stream];
     ld->next_stream = (ld->next_stream + 1) % ld->n_streams;
     pthread_mutex_lock(&ld->mu);
@@ -721,9 +728,15 @@ static int load_table(fx_load_ctx_t *ctx, const fx_table_t *t, const char *stage
     int r = fx_reader_open(ctx->fixture, t->file, &ld.reader, err);
     if (r == 0) {
         fx_csv_init(&ld.csv, t, ld.reader.where);
+        int64_t t0 = envmgr_now_ms();
         r = load_into(&ld, conns, n_streams, stage, err);
+        int64_t t1 = envmgr_now_ms();
+        envmgr_debug("mysql: %s: %" PRIu64 " rows into `%s` on %zu connections in %" PRId64 " ms",
+                     ld.reader.where, ld.csv.rows, stage, n_streams, t1 - t0);
         if (r == 0)
             r = finish_table(ctx, stage, &keys, sum, err);
+        envmgr_debug("mysql: `%s`: %zu keys added back and CHECKSUM TABLE in %" PRId64 " ms", stage,
+                     keys.n, envmgr_now_ms() - t1);
         if (r == 0)
             fx_report(ctx, "mysql", t->table, ld.csv.rows, (uint64_t)ld.reader.read_bytes,
                       ld.start_ms, true);

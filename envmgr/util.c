@@ -103,7 +103,7 @@ char *xasprintf(const char *fmt, ...)
     return p;
 }
 
-void envmgr_buf_add(envmgr_buf_t *b, const void *data, size_t len)
+char *envmgr_buf_reserve(envmgr_buf_t *b, size_t len)
 {
     if (b->len + len + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 64;
@@ -112,6 +112,12 @@ void envmgr_buf_add(envmgr_buf_t *b, const void *data, size_t len)
         b->data = xrealloc(b->data, cap);
         b->cap = cap;
     }
+    return b->data + b->len;
+}
+
+void envmgr_buf_add(envmgr_buf_t *b, const void *data, size_t len)
+{
+    envmgr_buf_reserve(b, len);
     if (len)
         memcpy(b->data + b->len, data, len);
     b->len += len;

@@ -53,6 +53,9 @@ typedef struct envmgr_buf {
         NULL, 0, 0                                                                                 \
     }
 void envmgr_buf_add(envmgr_buf_t *b, const void *data, size_t len);
+/* Room for len more bytes (and the NUL) after b->len; returns where they go. The caller writes
+ * them, then sets b->len and the NUL itself. */
+char *envmgr_buf_reserve(envmgr_buf_t *b, size_t len);
 void envmgr_buf_adds(envmgr_buf_t *b, const char *s);
 void envmgr_buf_addf(envmgr_buf_t *b, const char *fmt, ...) ENVMGR_PRINTF(2, 3);
 void envmgr_buf_reset(envmgr_buf_t *b);

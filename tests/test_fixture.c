@@ -284,16 +284,56 @@ static void test_csv_null_and_empty(void **state)
     envmgr_buf_free(&out);
 }
 
+/* Rows whole in one input take the whole-line path, rows cut by a chunk the general one: both
+ * must give the same bytes. */
+static void test_csv_whole_lines(void **state)
+{
+    fx_table_t t = csv_table(',');
+    const char *in = "a,b,c\n"
+                     "1,\"서울 강남구\",x\n"
+                     "2,,\"\"\n"
+                     "3,say \"hi\",z\n"
+                     "4,\"q\"\"q\",w\n"
+                     "5,\"a,b\",\n"
+                     "6,tab\there,\\N\n";
+    const char *want = "1\t서울 강남구\tx\n"
+                       "2\t\t\n"
+                       "3\tsay \"hi\"\tz\n"
+                       "4\tq\"q\tw\n"
+                       "5\ta,b\t\n"
+                       "6\ttab\\there\t\\N\n";
+    const size_t steps[] = {1, 6, 4096};
+    for (size_t i = 0; i < ENVMGR_ARRAY_SIZE(steps); i++) {
+        envmgr_buf_t out = ENVMGR_BUF_INIT;
+        envmgr_error_t err = {0};
+        assert_int_equal(csv_run(&t, in, steps[i], &out, &err, NULL), 0);
+        assert_string_equal(out.data, want);
+        envmgr_buf_free(&out);
+    }
+    t.empty = FX_EMPTY_NULL; /* an unquoted empty field is NULL, a quoted one a string */
+    for (size_t i = 0; i < ENVMGR_ARRAY_SIZE(steps); i++) {
+        envmgr_buf_t out = ENVMGR_BUF_INIT;
+        envmgr_error_t err = {0};
+        assert_int_equal(csv_run(&t, "a,b,c\n2,,\"\"\n7,\"x\",y\n", steps[i], &out, &err, NULL), 0);
+        assert_string_equal(out.data, "2\t\\N\t\n7\tx\ty\n");
+        envmgr_buf_free(&out);
+    }
+}
+
+/* Each error is expected the same through both paths (rows cut by 5-byte inputs, rows whole). */
 static void expect_csv_error(const fx_table_t *t, const char *in, const char *n1, const char *n2)
 {
-    envmgr_buf_t out = ENVMGR_BUF_INIT;
-    envmgr_error_t err = {0};
-    assert_int_equal(csv_run(t, in, 5, &out, &err, NULL), -1);
-    assert_contains(err.message, "a.tar.gz:t.csv:");
-    assert_contains(err.message, n1);
-    if (n2)
-        assert_contains(err.message, n2);
-    envmgr_buf_free(&out);
+    const size_t steps[] = {5, 4096};
+    for (size_t i = 0; i < ENVMGR_ARRAY_SIZE(steps); i++) {
+        envmgr_buf_t out = ENVMGR_BUF_INIT;
+        envmgr_error_t err = {0};
+        assert_int_equal(csv_run(t, in, steps[i], &out, &err, NULL), -1);
+        assert_contains(err.message, "a.tar.gz:t.csv:");
+        assert_contains(err.message, n1);
+        if (n2)
+            assert_contains(err.message, n2);
+        envmgr_buf_free(&out);
+    }
 }
 
 static void test_csv_errors(void **state)
@@ -680,6 +720,7 @@ int main(void)
         cmocka_unit_test(test_csv_encoding),
         cmocka_unit_test(test_csv_null_and_empty),
         cmocka_unit_test(test_csv_errors),
+        cmocka_unit_test(test_csv_whole_lines),
         cmocka_unit_test(test_utf8),
         cmocka_unit_test_setup_teardown(test_open_inspect, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_formats, setup_tmp, teardown_tmp),

@@ -10,7 +10,8 @@
 #
 # Usage: ci/bench/fixture_load.sh [RUNS] [ROWS]      (defaults 3 and 1000000)
 # MySQL: ENVTEST_BENCH_MYSQL_HOST/PORT/USER/PASSWORD/DB, or else a container this script starts from
-# $ENVTEST_MYSQL_IMAGE (default envtest/mysql-offline:10.11) and removes at the end.
+# $ENVTEST_MYSQL_IMAGE (default envtest/mysql-offline:10.11), configured like the Seoul
+# environment's MySQL (tmpfs datadir, compose.yaml's server options), and removes at the end.
 # Needs a built tree: $ENVTEST_BUILD_DIR (default build/) with cmd/envtest and fixtures/seoulgen.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -42,9 +43,11 @@ if [ -n "${ENVTEST_BENCH_MYSQL_HOST:-}" ]; then
 else
     host=127.0.0.1 user=bench password=benchpw db=bench
     container="envtest-bench-fixture-$$"
-    docker run -d --name "$container" --label io.envtest.bench=fixture_load \
+    # configured as compose/compose.yaml's mysql service: data on tmpfs, the same server options
+    docker run -d --name "$container" --label io.envtest.bench=fixture_load --tmpfs /var/lib/mysql \
         -e MYSQL_DATABASE=bench -e MYSQL_USER=bench -e MYSQL_PASSWORD=benchpw \
-        -e MYSQL_ROOT_PASSWORD=benchroot "$image" >/dev/null
+        -e MYSQL_ROOT_PASSWORD=benchroot "$image" \
+        --local-infile=1 --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci >/dev/null
     # the container's own address: no userland proxy between the clients and the server
     host="$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$container")"
     port=3306
