@@ -190,6 +190,7 @@ int envmgr_health_wait(envmgr_engine_t *engine, const char *id, const envmgr_hea
     /* The first exec waits for the ports too (or a second): an exec issued while the service is
      * still starting only keeps this thread from noticing the moment its ports open. */
     int64_t last_exec = envmgr_now_ms();
+    bool accepted = false;
     for (;;) {
         if (envmgr_interrupted())
             return envmgr_error_set(err, ENVMGR_E_INTERRUPTED, 0, "interrupted");
@@ -210,8 +211,11 @@ int envmgr_health_wait(envmgr_engine_t *engine, const char *id, const envmgr_hea
                  * which a connect() on the bridge tells in microseconds, the check can only fail,
                  * so it runs then at most once a second. Once the ports accept, it runs at once. */
                 int64_t now = envmgr_now_ms();
-                bool gate = st.n_tcp_ports == 0 || ports_accept(&st) ||
-                            now - last_exec >= ENVMGR_HEALTH_SLOW_POLL_MS;
+                bool accept = st.n_tcp_ports == 0 || ports_accept(&st);
+                if (accept && !accepted)
+                    envmgr_debug("health: %.12s: its ports accept connections", id);
+                accepted = accept;
+                bool gate = accept || now - last_exec >= ENVMGR_HEALTH_SLOW_POLL_MS;
                 ready = false;
                 if (gate) {
                     int64_t left = deadline_ms - now;

@@ -236,6 +236,30 @@ sql "$port" root "" 'SELECT 1' >/dev/null
 ok $? "root with an empty password is refused"
 docker_api DELETE "/containers/$c2?force=1&v=1" >/dev/null
 
+# ---- 3b. the Seoul environment's shape: database and user, nothing in initdb.d -> the set-up runs
+# as the server's --init-file (no temporary server) ---------------------------------------------
+env4='["MYSQL_ROOT_PASSWORD=init-file root","MYSQL_DATABASE=seoul","MYSQL_USER=seoul","MYSQL_PASSWORD=pw '"'"'quoted'"'"'"]'
+c4="$(create_container initfile "$env4" '[]' '{"Cmd": ["--local-infile=1"], "HostConfig": {"Tmpfs": {"/var/lib/mysql": ""}}}')" ||
+    bail "cannot create a container"
+CREATED+=("$c4")
+start_container "$c4"
+wait_healthy "$c4" 120
+ok $? "init-file set-up: healthy (${HEALTHY_AFTER:-?} s)"
+contains "$LOGS_AT_HEALTHY" "the set-up runs as the server's --init-file"
+ok $? "the set-up ran as the server's --init-file" "$(tail -n 5 <<<"$LOGS_AT_HEALTHY")"
+! contains "$LOGS_AT_HEALTHY" 'temporary server' && ! contains "$LOGS_AT_HEALTHY" 'ERROR'
+ok $? "no temporary server and no error in the log"
+port="$(host_port "$c4")"
+is "$(sql "$port" seoul "pw 'quoted'" 'SELECT CONCAT(CURRENT_USER(), " ", DATABASE())' -Dseoul)" "seoul@% seoul" \
+    "MYSQL_USER logs in with MYSQL_PASSWORD (quotes) and may use MYSQL_DATABASE"
+contains "$(sql "$port" root "init-file root" "SHOW GRANTS FOR 'root'@'%'")" "GRANT PROXY ON ''@'%' TO 'root'@'%' WITH GRANT OPTION"
+ok $? "root@% has the proxy grant, as after the temporary server's set-up"
+is "$(sql "$port" root "init-file root" "SELECT COUNT(*) FROM mysql.user WHERE password = '' AND plugin IN ('', 'mysql_native_password') AND user <> 'mariadb.sys'")" \
+    0 "no account without a password"
+is "$(exec_in "$c4" /bin/sh -c '! grep -rqs "init-file root" /run /tmp /var/lib/mysql /etc')" 0 \
+    "the root password was written to no file"
+docker_api DELETE "/containers/$c4?force=1&v=1" >/dev/null
+
 # ---- 4. no password option: refusal --------------------------------------------------------------
 c3="$(create_container nopw '["MYSQL_DATABASE=seoul"]')" || bail "cannot create a container"
 CREATED+=("$c3")
