@@ -1,6 +1,7 @@
 # envmgr_fixture: unit tests (archives, manifest, CSV; no services) and the MySQL/mocks test
 # (label docker: a real MariaDB in a container, the mock-llm/mock-vector binaries on loopback).
-envtest_add_test(test_fixture SOURCES test_fixture.c LIBS envmgr_fixture PkgConfig::ARCHIVE LABEL unit)
+envtest_add_test(test_fixture SOURCES test_fixture.c csv_differential.c LIBS envmgr_fixture
+                 PkgConfig::ARCHIVE LABEL unit)
 target_include_directories(test_fixture PRIVATE ${PROJECT_SOURCE_DIR}/envmgr)
 
 if(TARGET envmgr_engine AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_fixture_mysql.c)
@@ -22,8 +23,13 @@ if(ENVTEST_FUZZ)
                            ${PROJECT_SOURCE_DIR}/envmgr/fixture_csv.c)
   foreach(target fuzz_manifest fuzz_csv)
     add_executable(${target} fuzz/${target}.c ${fixture_fuzz_sources})
+    if(target STREQUAL fuzz_csv)
+      target_sources(${target} PRIVATE csv_differential.c)
+      target_include_directories(${target} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+    endif()
+    # (the MySQL and SQLite packages for the headers dlib.h includes)
     target_link_libraries(${target} PRIVATE envmgr_core PkgConfig::YAML PkgConfig::JANSSON
-                                            PkgConfig::ARCHIVE)
+                                            PkgConfig::ARCHIVE PkgConfig::MYSQL PkgConfig::SQLITE)
     target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/envmgr)
     envtest_target_defaults(${target})
     target_compile_options(${target} PRIVATE -fsanitize=fuzzer,address,undefined)

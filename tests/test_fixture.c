@@ -3,6 +3,7 @@
  * pack/digest stability, zip and tar.zst archives, and the SQL statement splitter. */
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "csv_differential.h"
 #include "fixture_internal.h"
 
 /* ---- helpers -----------------------------------------------------------------------------------
@@ -318,6 +320,35 @@ static void test_csv_whole_lines(void **state)
         assert_string_equal(out.data, "2\t\\N\t\n7\tx\ty\n");
         envmgr_buf_free(&out);
     }
+}
+
+/* The CSV fuzz corpus (tests/fuzz/corpus/csv), replayed through the fuzz target's check: each file
+ * read in pieces and in one piece gives the same rows or the same error. */
+static void test_csv_corpus_differential(void **state)
+{
+    const char *src = getenv("ENVTEST_SOURCE_DIR");
+    if (!src)
+        skip();
+    cleanup_free char *dir = xasprintf("%s/tests/fuzz/corpus/csv", src);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    size_t files = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        cleanup_free char *path = xasprintf("%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "rb");
+        assert_non_null(f);
+        static uint8_t data[1 << 20];
+        size_t n = fread(data, 1, sizeof(data), f);
+        fclose(f);
+        char why[4096] = "";
+        if (csv_differential(data, n, why, sizeof(why)) < 0)
+            fail_msg("%s: %s", e->d_name, why);
+        files++;
+    }
+    closedir(d);
+    assert_true(files >= 100);
 }
 
 /* Each error is expected the same through both paths (rows cut by 5-byte inputs, rows whole). */
@@ -721,6 +752,7 @@ int main(void)
         cmocka_unit_test(test_csv_null_and_empty),
         cmocka_unit_test(test_csv_errors),
         cmocka_unit_test(test_csv_whole_lines),
+        cmocka_unit_test(test_csv_corpus_differential),
         cmocka_unit_test(test_utf8),
         cmocka_unit_test_setup_teardown(test_open_inspect, setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_formats, setup_tmp, teardown_tmp),
