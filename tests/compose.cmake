@@ -1,5 +1,5 @@
 # Compose loader tests (unit: no services) and the libFuzzer target (-DENVTEST_FUZZ=ON, clang).
-envtest_add_test(test_compose SOURCES test_compose.c test_compose_lib.c LIBS envmgr_compose
+envtest_add_test(test_compose SOURCES test_compose.c test_compose_lib.c corpus.c LIBS envmgr_compose
                  LABEL unit)
 envtest_add_test(test_compose_errors SOURCES test_compose_errors.c test_compose_lib.c
                  LIBS envmgr_compose LABEL unit)

@@ -1,6 +1,6 @@
 # envmgr_fixture: unit tests (archives, manifest, CSV; no services) and the MySQL/mocks test
 # (label docker: a real MariaDB in a container, the mock-llm/mock-vector binaries on loopback).
-envtest_add_test(test_fixture SOURCES test_fixture.c csv_differential.c LIBS envmgr_fixture
+envtest_add_test(test_fixture SOURCES test_fixture.c csv_differential.c corpus.c LIBS envmgr_fixture
                  PkgConfig::ARCHIVE LABEL unit)
 target_include_directories(test_fixture PRIVATE ${PROJECT_SOURCE_DIR}/envmgr)
 
