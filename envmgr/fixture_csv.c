@@ -76,8 +76,6 @@ void fx_csv_init(fx_csv_t *c, const fx_table_t *table, const char *where)
     c->state = S_FIELD_START;
     c->header_done = !table->header;
     c->null_len = strlen(table->null_token);
-    /* a row of plain lines cannot hold the NULL token when the token needs a backslash */
-    c->plain_lines = strchr(table->null_token, '\\') != NULL;
 }
 
 void fx_csv_free(fx_csv_t *c)
@@ -242,65 +240,10 @@ static int header_field(fx_csv_t *c, envmgr_error_t *err)
     return 0;
 }
 
-/* Bytes LOAD DATA needs escaped: TAB, LF, CR, backslash and NUL. */
-static bool needs_escape(unsigned char ch)
-{
-    return ch == '\t' || ch == '\n' || ch == '\r' || ch == '\\' || ch == '\0';
-}
-
-/* Checks one data field's value v[0..len) (not NUL-terminated) and appends it, re-encoded. */
-static int emit_field(fx_csv_t *c, const char *v, size_t len, envmgr_buf_t *out,
-                      envmgr_error_t *err)
-{
-    if (!fx_utf8_valid((const unsigned char *)v, len))
-        return csv_fail(c, err, "column %zu: invalid UTF-8", c->field_index + 1);
-    if (c->n_fields_expected && c->field_index >= c->n_fields_expected) {
-        return csv_fail(c, err, "row has more than %zu columns, expected %zu", c->n_fields_expected,
-                        c->n_fields_expected);
-    }
-    bool is_null =
-        !c->quoted && ((len == c->null_len && memcmp(v, c->table->null_token, len) == 0) ||
-                       (len == 0 && c->table->empty == FX_EMPTY_NULL));
-    const fx_column_t *col = column_for(c, c->field_index);
-    if (col && is_null && col->not_null)
-        return csv_fail(c, err, "column `%s` is declared not null but the value is NULL",
-                        col->name);
-    if (col && !is_null && check_value(c, col, v, len, err) < 0)
-        return -1;
-    if (is_null) {
-        envmgr_buf_add(out, c->field_index > 0 ? "\t\\N" : "\\N", c->field_index > 0 ? 3 : 2);
-        c->field_index++;
-        return 0;
-    }
-    if (c->field_index > 0)
-        envmgr_buf_add(out, "\t", 1);
-    size_t start = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (!needs_escape((unsigned char)v[i]))
-            continue;
-        char esc[2] = {'\\', v[i] == '\t'   ? 't'
-                             : v[i] == '\n' ? 'n'
-                             : v[i] == '\r' ? 'r'
-                             : v[i] == '\0' ? '0'
-                                            : '\\'};
-        envmgr_buf_add(out, v + start, i - start);
-        envmgr_buf_add(out, esc, 2);
-        start = i + 1;
-    }
-    envmgr_buf_add(out, v + start, len - start);
-    c->field_index++;
-    return 0;
-}
-
 static int end_field(fx_csv_t *c, envmgr_buf_t *out, envmgr_error_t *err)
 {
     const char *v = c->field.data ? c->field.data : "";
     size_t len = c->field.len;
-    if (c->header_done) {
-        int r = emit_field(c, v, len, out, err);
-        envmgr_buf_reset(&c->field);
-        return r;
-    }
     if (!fx_utf8_valid((const unsigned char *)v, len)) {
         return csv_fail(c, err, "column %zu: invalid UTF-8", c->field_index + 1);
     }
@@ -308,10 +251,56 @@ static int end_field(fx_csv_t *c, envmgr_buf_t *out, envmgr_error_t *err)
         return csv_fail(c, err, "row has more than %zu columns, expected %zu", c->n_fields_expected,
                         c->n_fields_expected);
     }
-    int r = header_field(c, err);
+    if (!c->header_done) {
+        int r = header_field(c, err);
+        c->field_index++;
+        envmgr_buf_reset(&c->field);
+        return r;
+    }
+    bool is_null = !c->quoted && (strcmp(v, c->table->null_token) == 0 ||
+                                  (len == 0 && c->table->empty == FX_EMPTY_NULL));
+    const fx_column_t *col = column_for(c, c->field_index);
+    if (col && is_null && col->not_null)
+        return csv_fail(c, err, "column `%s` is declared not null but the value is NULL",
+                        col->name);
+    if (col && !is_null && check_value(c, col, v, len, err) < 0)
+        return -1;
+    if (c->field_index > 0)
+        envmgr_buf_add(out, "\t", 1);
+    if (is_null) {
+        envmgr_buf_add(out, "\\N", 2);
+    } else {
+        size_t start = 0;
+        for (size_t i = 0; i < len; i++) {
+            const char *esc = NULL;
+            switch (v[i]) {
+            case '\t':
+                esc = "\\t";
+                break;
+            case '\n':
+                esc = "\\n";
+                break;
+            case '\r':
+                esc = "\\r";
+                break;
+            case '\\':
+                esc = "\\\\";
+                break;
+            case '\0':
+                esc = "\\0";
+                break;
+            default:
+                continue;
+            }
+            envmgr_buf_add(out, v + start, i - start);
+            envmgr_buf_add(out, esc, 2);
+            start = i + 1;
+        }
+        envmgr_buf_add(out, v + start, len - start);
+    }
     c->field_index++;
     envmgr_buf_reset(&c->field);
-    return r;
+    return 0;
 }
 
 static int map_header(fx_csv_t *c, envmgr_error_t *err)
@@ -334,22 +323,15 @@ static int map_header(fx_csv_t *c, envmgr_error_t *err)
     return 0;
 }
 
-static int finish_row(fx_csv_t *c, envmgr_buf_t *out, envmgr_error_t *err);
-
 static int end_row(fx_csv_t *c, envmgr_buf_t *out, envmgr_error_t *err)
 {
     if (c->field_index == 0 && c->field.len == 0 && !c->quoted) {
         c->row_line = c->line; /* blank line: skipped */
         return 0;
     }
+    size_t out_mark = out->len;
     if (end_field(c, out, err) < 0)
         return -1;
-    return finish_row(c, out, err);
-}
-
-/* The row's last field was appended: checks the count and ends the row. */
-static int finish_row(fx_csv_t *c, envmgr_buf_t *out, envmgr_error_t *err)
-{
     if (!c->header_done) {
         c->header_done = true;
         c->n_fields_expected = c->header_names.n;
@@ -359,6 +341,7 @@ static int finish_row(fx_csv_t *c, envmgr_buf_t *out, envmgr_error_t *err)
         if (c->n_fields_expected == 0)
             c->n_fields_expected = c->field_index;
         if (c->field_index != c->n_fields_expected) {
+            out->len = out_mark;
             return csv_fail(c, err, "row has %zu columns, expected %zu", c->field_index,
                             c->n_fields_expected);
         }
@@ -395,11 +378,10 @@ static size_t plain_run(const char *p, size_t n, char delim, bool stop_at_quote)
 }
 
 /* A data row that is one line in the common shape: fields plain or in quotes without a quote
- * inside, and nothing to escape or turn into NULL (no backslash, CR or NUL, no TAB in a CSV, no
- * empty unquoted field where empty means NULL). It is checked (UTF-8, column count, declared
- * types) and re-encoded in one pass. Returns 1 when the row was taken, 0 when the general path
- * must read it (which then reports any error with its column), -1 on a value that does not fit its
- * column. */
+ * inside, and nothing to escape (no backslash, CR or NUL, no TAB in a CSV). It is checked (UTF-8,
+ * column count, declared types) and re-encoded in one pass. Returns 1 when the row was taken, 0
+ * when the general path must read it (which then reports any error with its column), -1 on a value
+ * that does not fit its column. */
 static int plain_line(fx_csv_t *c, const char *p, size_t n, envmgr_buf_t *out, envmgr_error_t *err)
 {
     const char delim = c->table->delimiter;
@@ -407,7 +389,8 @@ static int plain_line(fx_csv_t *c, const char *p, size_t n, envmgr_buf_t *out, e
     if (n == 0 || memchr(p, '\\', n) || memchr(p, '\r', n) || memchr(p, '\0', n) ||
         (csv && memchr(p, '\t', n)) || !fx_utf8_valid((const unsigned char *)p, n))
         return 0;
-    char *const o_start = envmgr_buf_reserve(out, n + 1);
+    /* each byte gives at most itself; each field at most 2 more (an empty one read as \N) */
+    char *const o_start = envmgr_buf_reserve(out, 3 * n + 3);
     char *o = o_start;
     const char *f = p, *end = p + n;
     size_t fields = 0;
@@ -428,14 +411,22 @@ static int plain_line(fx_csv_t *c, const char *p, size_t n, envmgr_buf_t *out, e
             next = d ? d : end;
             vlen = (size_t)(next - f);
         }
-        if (fields >= c->n_fields_expected ||
-            (vlen == 0 && !quoted && c->table->empty == FX_EMPTY_NULL))
+        if (fields >= c->n_fields_expected)
             return 0;
+        bool is_null =
+            !quoted && ((vlen == c->null_len && memcmp(v, c->table->null_token, vlen) == 0) ||
+                        (vlen == 0 && c->table->empty == FX_EMPTY_NULL));
         const fx_column_t *col = c->table->n_columns ? column_for(c, fields) : NULL;
-        if (col && check_value(c, col, v, vlen, err) < 0)
+        if (col && is_null && col->not_null)
+            return 0;
+        if (col && !is_null && check_value(c, col, v, vlen, err) < 0)
             return -1;
         if (fields++ > 0)
             *o++ = '\t';
+        if (is_null) {
+            v = "\\N";
+            vlen = 2;
+        }
         memcpy(o, v, vlen);
         o += vlen;
         if (next == end)
@@ -461,7 +452,7 @@ int fx_csv_feed(fx_csv_t *c, const char *data, size_t len, envmgr_buf_t *out, en
         return envmgr_error_set(err, ENVMGR_E_CONFIG, 0, "%s: reader already failed", c->where);
     size_t i = 0;
     while (i < len) {
-        if (c->state == S_FIELD_START && c->field_index == 0 && c->plain_lines && c->header_done &&
+        if (c->state == S_FIELD_START && c->field_index == 0 && c->header_done &&
             c->n_fields_expected) {
             const char *nl = memchr(data + i, '\n', len - i);
             if (nl) {
@@ -494,25 +485,6 @@ int fx_csv_feed(fx_csv_t *c, const char *data, size_t len, envmgr_buf_t *out, en
             continue;
         case S_UNQUOTED: {
             size_t run = plain_run(data + i, len - i, delim, false);
-            bool blank_line =
-                run == 0 && c->field_index == 0 && !c->quoted && i < len && data[i] != delim;
-            if (i + run < len && c->field.len == 0 && c->header_done && !blank_line) {
-                /* the whole field is in this input: checked and copied from where it is */
-                if (emit_field(c, data + i, run, out, err) < 0)
-                    return -1;
-                i += run;
-                ch = data[i++];
-                if (ch == delim) {
-                    c->quoted = false;
-                    c->state = S_FIELD_START;
-                    continue;
-                }
-                c->line++;
-                if (finish_row(c, out, err) < 0)
-                    return -1;
-                c->state = ch == '\r' ? S_AFTER_CR : S_FIELD_START;
-                continue;
-            }
             if (run && add_field_bytes(c, data + i, run, err) < 0)
                 return -1;
             i += run;

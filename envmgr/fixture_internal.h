@@ -106,9 +106,8 @@ typedef struct fx_csv {
     bool quoted, header_done;
     envmgr_buf_t field;
     envmgr_strv_t header_names;
-    size_t *col_map;  /* header position -> index in table->columns, or SIZE_MAX */
-    size_t null_len;  /* strlen(table->null_token) */
-    bool plain_lines; /* rows may take plain_line()'s whole-line path */
+    size_t *col_map; /* header position -> index in table->columns, or SIZE_MAX */
+    size_t null_len; /* strlen(table->null_token) */
     bool failed;
 } fx_csv_t;
 

@@ -272,8 +272,7 @@ static int loader_cut(loader_t *ld, bool last)
     /* the chunk takes the buffer; the part of a row after the cut moves to a new one */
     size_t tail = ld->out.len - len;
     envmgr_buf_t rest = ENVMGR_BUF_INIT;
-    envmgr_buf_reserve(&rest,
-                       ROWS_CHUNK + ROWS_CHUNK / 4 > tail ? ROWS_CHUNK + ROWS_CHUNK / 4 : tail);
+    envmgr_buf_reserve(&rest, ROWS_CHUNK + tail);
     envmgr_buf_add(&rest, ld->out.data + len, tail);
     c->data = ld->out.data;
     c->len = len;
