@@ -295,15 +295,15 @@ main() {
         init_database "$@"
     fi
     trap - TERM INT
-    [ -n "$INIT_SQL" ] || touch "$INIT_DONE_MARKER"
-    if [ -n "$INIT_SQL" ]; then
-        # A here-string of this size is a pipe (bash 5.2), never a file on disk; the server, once
-        # it runs as mysql, opens it by its /dev/fd name, so mysql must own it.
-        exec 3<<<"$INIT_SQL"
-        [ "$(id -u)" -eq 0 ] && chown mysql:mysql /proc/self/fd/3
-        exec "$@" --init-file=/dev/fd/3
+    if [ -z "$INIT_SQL" ]; then
+        touch "$INIT_DONE_MARKER"
+        exec "$@"
     fi
-    exec "$@"
+    # A here-string of this size is a pipe (bash 5.2), never a file on disk; the server, once it
+    # runs as mysql, opens it by its /dev/fd name, so mysql must own it.
+    exec 3<<<"$INIT_SQL"
+    [ "$(id -u)" -eq 0 ] && chown mysql:mysql /proc/self/fd/3
+    exec "$@" --init-file=/dev/fd/3
 }
 
 main "$@"
