@@ -5,13 +5,15 @@
 #   3. the MySQL image (mysql:8.4 if present, else envtest/mysql-offline:10.11, built once)
 #   4. ctest -L unit, then ctest -L docker with ENVTEST_REQUIRE_DOCKER=1 (no silent skips)
 #   5. ASan/UBSan build in build-asan/ and its unit tests
-#   6. clang-format check of the C sources (prints the files that differ)
+#   6. the libFuzzer targets (clang, -DENVTEST_FUZZ=ON) in build-fuzz/ and their corpora replayed
+#   7. clang-format check of the C sources (prints the files that differ)
 # Ends with "N passed, N failed" (the ctest runs' tests); exit status 0 only when every step passed.
 #
 # Environment: ENVTEST_JOBS (build jobs, default nproc), ENVTEST_SKIP_SETUP=1, ENVTEST_SKIP_ASAN=1,
 # ENVTEST_DOCKER_CTEST_JOBS (parallel docker tests, default 1), ENVTEST_BUILD_DIR (default build;
 # relative to the repository or absolute),
-# ENVTEST_ASAN_BUILD_DIR (default build-asan).
+# ENVTEST_ASAN_BUILD_DIR (default build-asan), ENVTEST_SKIP_FUZZ=1, ENVTEST_FUZZ_BUILD_DIR
+# (default build-fuzz).
 set -euo pipefail
 # shellcheck source=ci/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -101,6 +103,22 @@ docker_tests() {
 
 asan_build() { configure_and_build "$ASAN_BUILD_DIR" -DENVTEST_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug; }
 
+# The libFuzzer targets built with clang (-DENVTEST_FUZZ=ON) and their committed corpora replayed:
+# the fuzzers are compiled in no other build, so this is what keeps them building.
+FUZZ_BUILD_DIR="${ENVTEST_FUZZ_BUILD_DIR:-build-fuzz}"
+fuzz_corpora() {
+    if ! printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { return 0; }\n' |
+        clang -fsanitize=fuzzer -x c - -o /dev/null 2>/dev/null; then
+        ci_log "no clang with libFuzzer here (apt-get install clang libclang-rt-14-dev): skipped"
+        return 0
+    fi
+    CC=clang cmake -S . -B "$FUZZ_BUILD_DIR" -DENVTEST_FUZZ=ON -DENVTEST_WERROR=ON \
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null || return 1
+    cmake --build "$FUZZ_BUILD_DIR" -j "$JOBS" --target fuzz_compose fuzz_manifest fuzz_csv \
+        fuzz_tap fuzz_mock_llm fuzz_mock_vector || return 1
+    run_ctest "$FUZZ_BUILD_DIR" unit -R '^fuzz_.*_corpus$'
+}
+
 asan_unit_tests() {
     step_failed "ASan/UBSan build" && ci_log "note: the build failed; tests whose programs are missing will fail"
     ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}" \
@@ -144,6 +162,11 @@ main() {
     else
         step "ASan/UBSan build" asan_build
         step "ASan/UBSan unit tests" asan_unit_tests
+    fi
+    if [ "${ENVTEST_SKIP_FUZZ:-}" = 1 ]; then
+        ci_log "ENVTEST_SKIP_FUZZ=1: no fuzz targets"
+    else
+        step "fuzz targets, corpora" fuzz_corpora
     fi
     step "clang-format" format_check
 
