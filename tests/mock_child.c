@@ -123,14 +123,9 @@ double mock_child_stop_log(mock_child_t *c, char **log)
     return ms;
 }
 
-typedef struct sink {
-    char *data;
-    size_t len;
-} sink_t;
-
-static size_t sink_cb(char *p, size_t size, size_t n, void *user)
+size_t mock_bytes_sink(char *p, size_t size, size_t n, void *user)
 {
-    sink_t *s = user;
+    mock_bytes_t *s = user;
     size_t add = size * n;
     s->data = realloc(s->data, s->len + add + 1);
     memcpy(s->data + s->len, p, add);
@@ -143,13 +138,13 @@ long mock_http(CURL *h, const char *method, const char *url, const char *body, s
                mock_http_resp_t *r)
 {
     memset(r, 0, sizeof(*r));
-    sink_t b = {0}, hd = {0};
+    mock_bytes_t b = {0}, hd = {0};
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, mock_bytes_sink);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, sink_cb);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, mock_bytes_sink);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &hd);
     struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);

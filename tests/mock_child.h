@@ -25,6 +25,13 @@ double mock_child_stop(mock_child_t *c);
 /* The same, and *log (may be NULL) receives the child's stdout+stderr (malloc'ed, to free). */
 double mock_child_stop_log(mock_child_t *c, char **log);
 
+/* A libcurl write/header callback that appends to a mock_bytes_t (NUL-terminated; free data). */
+typedef struct mock_bytes {
+    char *data;
+    size_t len;
+} mock_bytes_t;
+size_t mock_bytes_sink(char *p, size_t size, size_t n, void *user);
+
 typedef struct mock_http_resp {
     long status;
     char *body;

@@ -193,26 +193,10 @@ static void test_default_limit_is_32_mib(void **state)
     free(big);
 }
 
-typedef struct bytes {
-    char *data;
-    size_t len;
-} bytes_t;
-
-static size_t sink(char *p, size_t size, size_t n, void *user)
-{
-    bytes_t *b = user;
-    size_t len = size * n;
-    b->data = realloc(b->data, b->len + len + 1);
-    memcpy(b->data + b->len, p, len);
-    b->len += len;
-    b->data[b->len] = '\0';
-    return len;
-}
-
 /* POSTs a chat request whose user message is n bytes with libcurl; extra_header (may be NULL) is
  * added. Returns the milliseconds; every header line received (1xx too) goes to headers. */
 static double post_big(const mock_child_t *c, size_t n, const char *extra_header, long *status,
-                       bytes_t *headers)
+                       mock_bytes_t *headers)
 {
     char *big = malloc(n + 200);
     int k = snprintf(big, 200,
@@ -222,7 +206,7 @@ static double post_big(const mock_child_t *c, size_t n, const char *extra_header
     snprintf(big + k + n, 200, "\"}]}");
     char url[256];
     snprintf(url, sizeof(url), "%s/v1/chat/completions", c->base);
-    bytes_t body = {0};
+    mock_bytes_t body = {0};
     CURL *h = curl_easy_init();
     struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
     if (extra_header)
@@ -235,9 +219,9 @@ static double post_big(const mock_child_t *c, size_t n, const char *extra_header
     /* without a 100 libcurl would send the body after 10 s (default 1 s): a clear failure that
      * does not depend on how fast this machine is */
     curl_easy_setopt(h, CURLOPT_EXPECT_100_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, mock_bytes_sink);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, sink);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, mock_bytes_sink);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, headers);
     double t0 = mock_now_ms();
     assert_int_equal(curl_easy_perform(h), CURLE_OK);
@@ -263,7 +247,7 @@ static void test_expect_100_continue_is_answered(void **state)
         const char *header;
     } cases[] = {{100 * 1024, "Expect: 100-continue"}, {1536 * 1024, NULL}};
     for (size_t i = 0; i < 2; i++) {
-        bytes_t headers = {0};
+        mock_bytes_t headers = {0};
         long status = 0;
         double ms = post_big(c, cases[i].n, cases[i].header, &status, &headers);
         printf("# %zu KB POST, %s Expect header: %.1f ms\n", cases[i].n / 1024,
