@@ -3,7 +3,21 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "fixture_internal.h"
+int csv_read_pieces(const fx_table_t *t, const char *where, const char *data, size_t size,
+                    size_t chunk, envmgr_buf_t *out, envmgr_error_t *err, char **cols)
+{
+    fx_csv_t c;
+    fx_csv_init(&c, t, where);
+    int r = 0;
+    for (size_t i = 0; i < size && r == 0; i += chunk)
+        r = fx_csv_feed(&c, data + i, size - i < chunk ? size - i : chunk, out, err);
+    if (r == 0)
+        r = fx_csv_finish(&c, out, err);
+    if (cols)
+        *cols = fx_csv_column_list(&c);
+    fx_csv_free(&c);
+    return r;
+}
 
 typedef struct csv_result {
     int r;
@@ -14,15 +28,8 @@ typedef struct csv_result {
 static void csv_read(const fx_table_t *t, const uint8_t *data, size_t size, size_t chunk,
                      csv_result_t *res)
 {
-    fx_csv_t c;
-    fx_csv_init(&c, t, "fuzz:t.csv");
-    res->r = 0;
-    for (size_t i = 0; i < size && res->r == 0; i += chunk)
-        res->r = fx_csv_feed(&c, (const char *)data + i, size - i < chunk ? size - i : chunk,
-                             &res->out, &res->err);
-    if (res->r == 0)
-        res->r = fx_csv_finish(&c, &res->out, &res->err);
-    fx_csv_free(&c);
+    res->r = csv_read_pieces(t, "fuzz:t.csv", (const char *)data, size, chunk, &res->out, &res->err,
+                             NULL);
 }
 
 int csv_differential(const uint8_t *data, size_t size, char *why, size_t why_len)

@@ -227,18 +227,7 @@ static fx_table_t csv_table(char delim)
 static int csv_run(const fx_table_t *t, const char *in, size_t step, envmgr_buf_t *out,
                    envmgr_error_t *err, char **cols)
 {
-    fx_csv_t c;
-    fx_csv_init(&c, t, "a.tar.gz:t.csv");
-    size_t len = strlen(in);
-    int r = 0;
-    for (size_t i = 0; i < len && r == 0; i += step)
-        r = fx_csv_feed(&c, in + i, len - i < step ? len - i : step, out, err);
-    if (r == 0)
-        r = fx_csv_finish(&c, out, err);
-    if (cols)
-        *cols = fx_csv_column_list(&c);
-    fx_csv_free(&c);
-    return r;
+    return csv_read_pieces(t, "a.tar.gz:t.csv", in, strlen(in), step, out, err, cols);
 }
 
 /* The input read in pieces of 1, 2, 3, 6 and 7 bytes and whole gives want (and, when want_cols is
