@@ -195,6 +195,29 @@ static int ensure_image(struct service_run *run, envmgr_engine_t *engine, const 
     return 0;
 }
 
+/* Starts the container; a host port that is taken gets a hint naming the service's fixed ports. */
+static int start_container(const envmgr_service_t *s, envmgr_engine_t *engine, const char *id,
+                           envmgr_error_t *err)
+{
+    if (envmgr_engine_container_start(engine, id, err) == 0)
+        return 0;
+    if (!strstr(err->message, "port is already allocated") &&
+        !strstr(err->message, "address already in use"))
+        return -1;
+    envmgr_buf_t fixed = ENVMGR_BUF_INIT;
+    for (size_t i = 0; i < s->n_ports; i++)
+        if (s->ports[i].host_port > 0)
+            envmgr_buf_addf(&fixed, "%s%s:%d", fixed.len ? ", " : "", s->ports[i].host_ip,
+                            s->ports[i].host_port);
+    envmgr_error_hint(err,
+                      "a host port of service %s (%s) is taken by another container or program "
+                      "(`ss -ltnp` shows which); free it, or give only the container port in "
+                      "`ports:` and envtest publishes it on a free port (see `envtest env`)",
+                      s->name, fixed.len ? fixed.data : "none fixed");
+    envmgr_buf_free(&fixed);
+    return -1;
+}
+
 /* Reuses a container with the same config hash; removes a stale one. Sets run->container_id. */
 static int ensure_container(struct service_run *run, envmgr_engine_t *engine, const char *image,
                             const char *image_id, envmgr_error_t *err)
@@ -227,7 +250,7 @@ static int ensure_container(struct service_run *run, envmgr_engine_t *engine, co
                 return 0;
             }
             progress(ctx, s->name, ENVMGR_PHASE_STARTING, NULL);
-            return envmgr_engine_container_start(engine, id, err);
+            return start_container(s, engine, id, err);
         }
         envmgr_info("service %s: configuration changed, recreating", s->name);
         if (envmgr_engine_container_remove(engine, id, true, true, err) < 0)
@@ -242,7 +265,7 @@ static int ensure_container(struct service_run *run, envmgr_engine_t *engine, co
         return -1;
     run->created_by_us = true;
     progress(ctx, s->name, ENVMGR_PHASE_STARTING, NULL);
-    return envmgr_engine_container_start(engine, run->container_id, err);
+    return start_container(s, engine, run->container_id, err);
 }
 
 static int service_up(struct service_run *run, envmgr_engine_t *engine, envmgr_error_t *err)

@@ -6,11 +6,14 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <mysql.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,7 +23,7 @@
 
 static envmgr_engine_t *engine;
 static char *busybox_context;
-static char *three_yaml, *unhealthy_yaml, *noimage_yaml;
+static char *three_yaml, *unhealthy_yaml, *noimage_yaml, *porttaken_yaml;
 static char env_context[512], env_image[256];
 
 static int group_setup(void **state)
@@ -35,6 +38,7 @@ static int group_setup(void **state)
     three_yaml = test_source_path("tests/compose/lifecycle/three.yaml");
     unhealthy_yaml = test_source_path("tests/compose/lifecycle/unhealthy.yaml");
     noimage_yaml = test_source_path("tests/compose/lifecycle/noimage.yaml");
+    porttaken_yaml = test_source_path("tests/compose/lifecycle/porttaken.yaml");
     return 0;
 }
 
@@ -43,7 +47,7 @@ static int group_teardown(void **state)
     (void)state;
     /* the images built for the projects of failing and interrupted ups */
     static const char *const projects[] = {"envtest-test-sick", "envtest-test-ctrlc",
-                                           "envtest-test-kill9"};
+                                           "envtest-test-kill9", "envtest-test-porttaken"};
     for (size_t i = 0; engine && i < sizeof(projects) / sizeof(projects[0]); i++) {
         test_run_t run;
         test_envtest(
@@ -57,6 +61,7 @@ static int group_teardown(void **state)
     free(three_yaml);
     free(unhealthy_yaml);
     free(noimage_yaml);
+    free(porttaken_yaml);
     envmgr_engine_close(engine);
     return 0;
 }
@@ -262,6 +267,37 @@ static void test_missing_image(void **state)
     assert_int_equal(test_project_leftovers(engine, project), 0);
 }
 
+static void test_host_port_taken(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_ENGINE();
+    /* a program (not a container) listens on the service's fixed host port */
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(addr);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    assert_int_equal(listen(fd, 1), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
+    char port_env[32], port_text[32];
+    snprintf(port_env, sizeof(port_env), "TAKEN_PORT=%d", ntohs(addr.sin_port));
+    snprintf(port_text, sizeof(port_text), "(127.0.0.1:%d)", ntohs(addr.sin_port));
+
+    const char *project = "envtest-test-porttaken";
+    const char *env[] = {env_context, port_env, NULL};
+    const char *up[] = {"-f", porttaken_yaml, "-p", project, "up", NULL};
+    test_run_t run;
+    test_envtest(&run, up, env);
+    close(fd);
+    assert_int_equal(run.exit_code, 3);
+    assert_non_null(strstr(run.err, "service web"));
+    assert_non_null(strstr(run.err, "address already in use"));           /* the engine's words */
+    assert_non_null(strstr(run.err, "hint: a host port of service web")); /* and what to do */
+    assert_non_null(strstr(run.err, port_text));
+    test_run_free(&run);
+    assert_int_equal(test_project_leftovers(engine, project), 0);
+}
+
 static void test_two_projects_at_once(void **state)
 {
     (void)state;
@@ -348,6 +384,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_down_nothing_and_unreachable_engine),
         cmocka_unit_test(test_missing_image),
+        cmocka_unit_test(test_host_port_taken),
         cmocka_unit_test(test_unhealthy_service_fails_and_cleans_up),
         cmocka_unit_test(test_two_projects_at_once),
         cmocka_unit_test(test_ctrl_c_during_up),
