@@ -147,6 +147,48 @@ static void query_database(json_t *vars)
     mysql_close(conn);
 }
 
+static bool file_contains(const char *path, const char *needle)
+{
+    char *text = NULL;
+    size_t len = 0;
+    envmgr_error_t err = {0};
+    if (envmgr_read_file(path, &text, &len, &err) < 0)
+        return false;
+    bool found = strstr(text, needle) != NULL;
+    free(text);
+    return found;
+}
+
+/* logs of one service (unprefixed), and -f following all of them at once until Ctrl-C */
+static void check_logs(const char *project)
+{
+    const char *env[] = {env_context, env_image, NULL};
+    test_run_t run;
+    const char *one[] = {"-f", three_yaml, "-p", project, "logs", "--tail", "20", "worker", NULL};
+    test_envtest(&run, one, env);
+    assert_int_equal(run.exit_code, 0);
+    assert_string_equal(run.out, "worker ready\n");
+    test_run_free(&run);
+
+    /* db is first in the file and never ends: worker's line shows only if both are followed */
+    const char *follow[] = {"-f", three_yaml, "-p", project, "logs", "-f", NULL};
+    const char *out = "/tmp/envtest-logs-f.out", *err = "/tmp/envtest-logs-f.err";
+    int pid = test_envtest_spawn(follow, env, out, err);
+    for (int i = 0; i < 100 && !(file_contains(out, "worker       | worker ready\n") &&
+                                 file_contains(err, "db           | "));
+         i++)
+        usleep(100000);
+    kill(pid, SIGINT);
+    int status;
+    waitpid(pid, &status, 0);
+    assert_true(file_contains(out, "worker       | worker ready\n"));
+    assert_true(file_contains(err, "db           | ")); /* MariaDB logs on stderr */
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 130);
+    unlink(out);
+    unlink(err);
+}
+
 static void test_up_status_env_down(void **state)
 {
     (void)state;
@@ -193,6 +235,8 @@ static void test_up_status_env_down(void **state)
     assert_non_null(json_object_get(vars, "ENVTEST_WEB_PORT_8080"));
     query_database(vars);
     json_decref(vars);
+
+    check_logs(project);
 
     /* idempotent: a second up changes nothing */
     char *web_id = container_field("envtest-test-three-web-1", "Id", NULL);
