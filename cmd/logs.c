@@ -1,7 +1,6 @@
 /* envtest logs [SERVICE...] [--tail N] [-f]: services' logs, prefixed with the service name.
  * With -f every service is followed at once, one thread and one engine connection each; whole
  * lines are written under one lock, so that the services' lines never mix. */
-#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -182,19 +181,24 @@ int cmd_logs(int argc, char **argv, envtest_globals_t *g)
             log_thread(&jobs[i]);
     } else {
         pthread_t *threads = xcalloc(n, sizeof(*threads));
-        bool *started = xcalloc(n, sizeof(*started));
-        for (size_t i = 0; i < n; i++) {
-            started[i] = pthread_create(&threads[i], NULL, log_thread, &jobs[i]) == 0;
-            if (!started[i]) {
-                jobs[i].result = envmgr_error_errno(&jobs[i].err, errno, "start a thread");
-                envmgr_interrupt(); /* the others stop too */
-            }
+        size_t started = 0;
+        int create_errno = 0;
+        while (started < n && !create_errno) {
+            create_errno = pthread_create(&threads[started], NULL, log_thread, &jobs[started]);
+            if (!create_errno)
+                started++;
         }
-        for (size_t i = 0; i < n; i++)
-            if (started[i])
-                pthread_join(threads[i], NULL);
+        if (create_errno)
+            envmgr_interrupt(); /* stop the ones that follow already */
+        for (size_t i = 0; i < started; i++)
+            pthread_join(threads[i], NULL);
         free(threads);
-        free(started);
+        if (create_errno) {
+            envmgr_error_errno(&err, create_errno, "follow the logs of %s: start a thread",
+                               jobs[started].sink.service);
+            code = envtest_report_error(&err);
+            goto out;
+        }
     }
     for (size_t i = 0; i < n && code == ENVTEST_EXIT_OK; i++)
         if (jobs[i].result < 0 && jobs[i].err.kind != ENVMGR_E_INTERRUPTED && !envmgr_interrupted())
