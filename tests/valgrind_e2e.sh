@@ -13,10 +13,13 @@ cp /bin/busybox "$ctx/busybox"
 printf 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox","--install","-s","/bin"]\n' > "$ctx/Dockerfile"
 export BUSYBOX_CONTEXT="$ctx"
 
+# VG_UNTIL=S: Ctrl-C (SIGINT) after S seconds, for a command that runs until interrupted.
 vg() {
     local log
     log="$(mktemp)"
-    if ! valgrind --quiet --error-exitcode=99 --leak-check=full \
+    local until=()
+    [ -z "${VG_UNTIL:-}" ] || until=(timeout -s INT -k 30 "$VG_UNTIL")
+    if ! "${until[@]}" valgrind --quiet --error-exitcode=99 --leak-check=full \
         --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
         --log-file="$log" "$envtest" -f "$src/tests/compose/lifecycle/unhealthy.yaml" \
         -p "$project" "$@" >/dev/null 2>&1; then
@@ -38,6 +41,8 @@ vg status || true # exit 3: 'sick' is not up, on purpose; valgrind errors still 
 vg status --json || true
 vg env --format json || failed=1
 vg logs --tail 5 fine || failed=1
+vg logs --tail 5 || failed=1 # all services: 'sick' has no container and is skipped
+VG_UNTIL=4 vg logs -f || failed=1
 vg config -q || failed=1
 vg keep || failed=1
 vg run --no-env -- true || failed=1
