@@ -260,6 +260,32 @@ is "$(exec_in "$c4" /bin/sh -c '! grep -rqs "init-file root" /run /tmp /var/lib/
     "the root password was written to no file"
 docker_api DELETE "/containers/$c4?force=1&v=1" >/dev/null
 
+# ---- 3c. the datadir and socket named elsewhere: on the command line (mariadbd is asked), in an
+# option file mounted after the image's own (read with my_print_defaults) --------------------------
+c5="$(create_container datadir-arg '["MYSQL_ROOT_PASSWORD=dd"]' '[]' \
+    '{"Cmd": ["--datadir=/srv/db", "--local-infile=1"], "HostConfig": {"Tmpfs": {"/srv/db": ""}}}')" ||
+    bail "cannot create a container"
+CREATED+=("$c5")
+start_container "$c5"
+wait_healthy "$c5" 120
+ok $? "--datadir on the command line: healthy (${HEALTHY_AFTER:-?} s)"
+is "$(sql "$(host_port "$c5")" root dd 'SELECT @@datadir')" /srv/db/ "the server uses the --datadir of the command"
+docker_api DELETE "/containers/$c5?force=1&v=1" >/dev/null
+mkdir -p "$TMP/conf"
+printf '[mariadbd]\ndatadir = /srv/db2\nsocket = /run/alt/db.sock\n' >"$TMP/conf/zz-paths.cnf"
+chmod -R a+rX "$TMP/conf"
+c6="$(create_container datadir-cnf '["MYSQL_ROOT_PASSWORD=dd"]' "[\"$TMP/conf/zz-paths.cnf:/etc/mysql/mariadb.conf.d/zz-paths.cnf:ro\"]" \
+    '{"Cmd": ["--local-infile=1"], "HostConfig": {"Tmpfs": {"/srv/db2": ""}}}')" ||
+    bail "cannot create a container"
+CREATED+=("$c6")
+start_container "$c6"
+wait_healthy "$c6" 120
+ok $? "datadir and socket in a mounted option file: healthy (${HEALTHY_AFTER:-?} s)"
+is "$(sql "$(host_port "$c6")" root dd 'SELECT CONCAT(@@datadir, " ", @@socket)')" "/srv/db2/ /run/alt/db.sock" \
+    "the server uses the option file's datadir and socket"
+is "$(exec_in "$c6" test -d /srv/db2/mysql)" 0 "the datadir was initialised where the option file says"
+docker_api DELETE "/containers/$c6?force=1&v=1" >/dev/null
+
 # ---- 4. no password option: refusal --------------------------------------------------------------
 c3="$(create_container nopw '["MYSQL_DATABASE=seoul"]')" || bail "cannot create a container"
 CREATED+=("$c3")
