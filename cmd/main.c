@@ -55,6 +55,48 @@ static void print_usage(FILE *out)
             "Run 'envtest COMMAND --help' for a command's options.\n");
 }
 
+/* Levenshtein distance of two short words (commands), for "did you mean". */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 31 || lb > 31)
+        return 99;
+    size_t prev[32], cur[32];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, (lb + 1) * sizeof(prev[0]));
+    }
+    return prev[lb];
+}
+
+/* The command a mistyped or Compose-style name most likely meant, or NULL. */
+static const char *suggest_command(const char *name)
+{
+    static const char *const compose_names[][2] = {
+        {"ps", "status"}, {"start", "up"}, {"rm", "down"}, {"top", "status"}, {"test", "run"},
+    };
+    for (size_t i = 0; i < sizeof(compose_names) / sizeof(compose_names[0]); i++)
+        if (strcmp(name, compose_names[i][0]) == 0)
+            return compose_names[i][1];
+    const char *best = NULL;
+    size_t best_distance = 3; /* at most two edits */
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        size_t d = edit_distance(name, commands[i].name);
+        if (d < best_distance && d < strlen(commands[i].name)) {
+            best = commands[i].name;
+            best_distance = d;
+        }
+    }
+    return best;
+}
+
 static void log_to_stderr(void *userdata, enum envmgr_log_level level, const char *message)
 {
     const envtest_globals_t *g = userdata;
@@ -122,6 +164,9 @@ int main(int argc, char **argv)
             return commands[i].fn(sub_argc, sub_argv, &g);
         }
     }
+    const char *suggestion = suggest_command(name);
     fprintf(stderr, "envtest: '%s' is not an envtest command. See 'envtest --help'.\n", name);
+    if (suggestion)
+        fprintf(stderr, "  hint: did you mean 'envtest %s'?\n", suggestion);
     return ENVTEST_EXIT_USAGE;
 }

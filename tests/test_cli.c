@@ -72,6 +72,17 @@ static void test_usage_errors_exit_2(void **state)
     test_envtest(&run, (const char *[]){"frobnicate", NULL}, NULL);
     assert_int_equal(run.exit_code, 2);
     assert_non_null(strstr(run.err, "'frobnicate' is not an envtest command"));
+    assert_null(strstr(run.err, "did you mean")); /* nothing close */
+    test_run_free(&run);
+
+    /* a typo, and a Compose name, get the command they most likely meant */
+    test_envtest(&run, (const char *[]){"stauts", NULL}, NULL);
+    assert_int_equal(run.exit_code, 2);
+    assert_non_null(strstr(run.err, "hint: did you mean 'envtest status'?"));
+    test_run_free(&run);
+    test_envtest(&run, (const char *[]){"ps", NULL}, NULL);
+    assert_int_equal(run.exit_code, 2);
+    assert_non_null(strstr(run.err, "hint: did you mean 'envtest status'?"));
     test_run_free(&run);
 
     test_envtest(&run, (const char *[]){"up", "--wait-timeout", "soon", NULL}, NULL);
