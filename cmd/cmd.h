@@ -27,6 +27,7 @@ typedef int (*envtest_command_fn)(int argc, char **argv, envtest_globals_t *g);
 int cmd_config(int argc, char **argv, envtest_globals_t *g);
 int cmd_down(int argc, char **argv, envtest_globals_t *g);
 int cmd_env(int argc, char **argv, envtest_globals_t *g);
+int cmd_exec(int argc, char **argv, envtest_globals_t *g);
 int cmd_fixture(int argc, char **argv, envtest_globals_t *g);
 int cmd_keep(int argc, char **argv, envtest_globals_t *g);
 int cmd_logs(int argc, char **argv, envtest_globals_t *g);

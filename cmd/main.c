@@ -19,6 +19,7 @@ static const struct command commands[] = {
     {"config", cmd_config, "print the resolved Compose model as JSON (no engine needed)"},
     {"down", cmd_down, "remove the environment's containers, network (and volumes with -v)"},
     {"env", cmd_env, "print connection variables (sh, dotenv, json, github)"},
+    {"exec", cmd_exec, "run a command in a service's container, exit with its status"},
 #ifdef ENVTEST_HAVE_FIXTURE
     {"fixture", cmd_fixture, "load, verify, pack or inspect fixture archives"},
 #endif

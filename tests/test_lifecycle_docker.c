@@ -189,6 +189,29 @@ static void check_logs(const char *project)
     unlink(err);
 }
 
+/* exec: output on the right streams, the command's exit status, -e, and a service that is not up */
+static void check_exec(const char *project)
+{
+    const char *env[] = {env_context, env_image, NULL};
+    test_run_t run;
+    test_envtest(&run,
+                 (const char *[]){"-f", three_yaml, "-p", project, "exec", "worker", "sh", "-c",
+                                  "echo out; echo err >&2; exit 7", NULL},
+                 env);
+    assert_int_equal(run.exit_code, 7);
+    assert_string_equal(run.out, "out\n");
+    assert_string_equal(run.err, "err\n");
+    test_run_free(&run);
+    test_envtest(&run,
+                 (const char *[]){"-f", three_yaml, "-p", project, "exec", "-e",
+                                  "GREETING=annyeong", "worker", "sh", "-c", "echo $GREETING",
+                                  NULL},
+                 env);
+    assert_int_equal(run.exit_code, 0);
+    assert_string_equal(run.out, "annyeong\n");
+    test_run_free(&run);
+}
+
 static void test_up_status_env_down(void **state)
 {
     (void)state;
@@ -237,6 +260,7 @@ static void test_up_status_env_down(void **state)
     json_decref(vars);
 
     check_logs(project);
+    check_exec(project);
 
     /* idempotent: a second up changes nothing */
     char *web_id = container_field("envtest-test-three-web-1", "Id", NULL);
@@ -270,6 +294,12 @@ static void test_up_status_env_down(void **state)
     free(web_started);
 
     down_and_assert_clean(three_yaml, project);
+    test_envtest(&run,
+                 (const char *[]){"-f", three_yaml, "-p", project, "exec", "worker", "true", NULL},
+                 env);
+    assert_int_equal(run.exit_code, 3);
+    assert_non_null(strstr(run.err, "service worker of project envtest-test-three is not up"));
+    test_run_free(&run);
     /* --rmi local removed the images built for the project, and only those */
     json_t *image = NULL;
     envmgr_error_t err = {0};
