@@ -58,6 +58,21 @@ static void print_failing_suites(const envtest_globals_t *g, const char *project
     }
 }
 
+/* scheme://user:password@host... -> scheme://user:****@host...; anything else as it is. */
+static char *url_without_password(const char *value)
+{
+    const char *scheme_end = strstr(value, "://");
+    if (!scheme_end)
+        return xstrdup(value);
+    const char *userinfo = scheme_end + 3;
+    size_t authority_len = strcspn(userinfo, "/?#");
+    const char *at = memrchr(userinfo, '@', authority_len);
+    const char *colon = at ? memchr(userinfo, ':', (size_t)(at - userinfo)) : NULL;
+    if (!colon)
+        return xstrdup(value);
+    return xasprintf("%.*s:****%s", (int)(colon - value), value, at);
+}
+
 int cmd_keep(int argc, char **argv, envtest_globals_t *g)
 {
     static const struct option longopts[] = {
@@ -108,16 +123,24 @@ int cmd_keep(int argc, char **argv, envtest_globals_t *g)
     }
     printf("envtest: %s is kept until 'envtest -p %s down -v'.\n\nConnect:\n", project->name,
            project->name);
-    for (size_t i = 0; i < vars.n; i++)
-        if (strcmp(vars.items[i].key, "ENVTEST_MYSQL_PASSWORD") != 0)
-            printf("  %s=%s\n", vars.items[i].key, vars.items[i].value);
-    printf("  (all variables: eval \"$(envtest -p %s env)\")\n", project->name);
+    /* This summary lands in terminals and CI logs: no password, not even inside a URL. */
+    for (size_t i = 0; i < vars.n; i++) {
+        const char *key = vars.items[i].key;
+        size_t key_len = strlen(key);
+        if (key_len >= 9 && strcmp(key + key_len - 9, "_PASSWORD") == 0)
+            continue;
+        cleanup_free char *shown = url_without_password(vars.items[i].value);
+        printf("  %s=%s\n", key, shown);
+    }
+    printf("  (all variables, passwords too: eval \"$(envtest -p %s env)\")\n", project->name);
     const envmgr_kv_t *port = envmgr_kvlist_find(&vars, "ENVTEST_MYSQL_PORT");
     if (port)
         printf("  mysql shell: mariadb -h127.0.0.1 -P%s -u\"$ENVTEST_MYSQL_USER\" "
                "-p\"$ENVTEST_MYSQL_PASSWORD\" \"$ENVTEST_MYSQL_DATABASE\"\n",
                port->value);
-    printf("\nLogs: envtest -p %s logs [SERVICE] --tail 100\n", project->name);
+    printf("\nLogs: envtest -p %s logs [SERVICE] --tail 100 (-f to follow)\n"
+           "Run a command in a service: envtest -p %s exec SERVICE COMMAND [ARG...]\n",
+           project->name, project->name);
     print_failing_suites(g, project->name);
 out:
     envmgr_kvlist_free(&vars);

@@ -512,8 +512,9 @@ static void env_finish(env_ctx_t *ctx, envtest_globals_t *g, bool failed)
         fprintf(stderr,
                 "envtest: kept environment %s for inspection (suites failed).\n"
                 "  connect: eval \"$(envtest -p %s env)\"   logs: envtest -p %s logs SERVICE\n"
+                "  a command in a service: envtest -p %s exec SERVICE COMMAND\n"
                 "  re-run one suite: envtest -p %s run --suite NAME   remove: envtest -p %s down\n",
-                name, name, name, name, name);
+                name, name, name, name, name, name);
         return;
     }
     if (!ctx->brought_up)

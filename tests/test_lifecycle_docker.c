@@ -189,6 +189,26 @@ static void check_logs(const char *project)
     unlink(err);
 }
 
+/* keep: how to connect, without the generated password (its output lands in CI logs) */
+static void check_keep(const char *project, const char *password)
+{
+    const char *env[] = {env_context, env_image, NULL};
+    test_run_t run;
+    test_envtest(&run, (const char *[]){"-f", three_yaml, "-p", project, "keep", NULL}, env);
+    assert_int_equal(run.exit_code, 0);
+    assert_non_null(strstr(run.out, "envtest-test-three is kept until"));
+    assert_non_null(strstr(run.out, "DATABASE_URL=mysql://tester:****@127.0.0.1:"));
+    assert_non_null(strstr(run.out, "exec SERVICE COMMAND"));
+    assert_non_null(password);
+    assert_null(strstr(run.out, password));
+    assert_null(strstr(run.err, password));
+    test_run_free(&run);
+    test_envtest(&run, (const char *[]){"-f", three_yaml, "-p", project, "keep", "--release", NULL},
+                 env);
+    assert_int_equal(run.exit_code, 0);
+    test_run_free(&run);
+}
+
 /* exec: output on the right streams, the command's exit status, -e, and a service that is not up */
 static void check_exec(const char *project)
 {
@@ -257,6 +277,7 @@ static void test_up_status_env_down(void **state)
     assert_non_null(vars);
     assert_non_null(json_object_get(vars, "ENVTEST_WEB_PORT_8080"));
     query_database(vars);
+    check_keep(project, json_string_value(json_object_get(vars, "ENVTEST_MYSQL_PASSWORD")));
     json_decref(vars);
 
     check_logs(project);
