@@ -31,6 +31,7 @@ int cmd_exec(int argc, char **argv, envtest_globals_t *g);
 int cmd_fixture(int argc, char **argv, envtest_globals_t *g);
 int cmd_keep(int argc, char **argv, envtest_globals_t *g);
 int cmd_logs(int argc, char **argv, envtest_globals_t *g);
+int cmd_ls(int argc, char **argv, envtest_globals_t *g);
 int cmd_report(int argc, char **argv, envtest_globals_t *g);
 int cmd_run(int argc, char **argv, envtest_globals_t *g);
 int cmd_status(int argc, char **argv, envtest_globals_t *g);

@@ -25,6 +25,7 @@ static const struct command commands[] = {
 #endif
     {"keep", cmd_keep, "keep the live environment for inspection; print how to reach it"},
     {"logs", cmd_logs, "print services' logs"},
+    {"ls", cmd_ls, "list the envtest environments on the engine (kept ones, leftovers)"},
 #ifdef ENVTEST_HAVE_RUN
     {"report", cmd_report, "print or merge run reports"},
     {"run", cmd_run, "run the integration suites against the environment"},
@@ -81,7 +82,8 @@ static size_t edit_distance(const char *a, const char *b)
 static const char *suggest_command(const char *name)
 {
     static const char *const compose_names[][2] = {
-        {"ps", "status"}, {"start", "up"}, {"rm", "down"}, {"top", "status"}, {"test", "run"},
+        {"ps", "status"},  {"start", "up"}, {"rm", "down"},
+        {"top", "status"}, {"test", "run"}, {"list", "ls"},
     };
     for (size_t i = 0; i < sizeof(compose_names) / sizeof(compose_names[0]); i++)
         if (strcmp(name, compose_names[i][0]) == 0)

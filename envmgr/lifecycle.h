@@ -97,6 +97,12 @@ int envmgr_keep_set(envmgr_engine_t *engine, const char *project_name, bool keep
 int envmgr_keep_get(envmgr_engine_t *engine, const char *project_name, bool *kept,
                     envmgr_error_t *err);
 
+/* Every envtest project the engine has something of (containers, networks or the keep mark),
+ * found by label, sorted by name, as `docker compose ls` lists Compose's:
+ * [{"name":"seoul","containers":3,"running":3,"networks":1,"kept":false,
+ *   "services":["mock-llm","mock-vector","mysql"]}]. */
+int envmgr_projects(envmgr_engine_t *engine, json_t **out, envmgr_error_t *err);
+
 /* Finds a service's running container id (malloc'ed), or ENVMGR_E_NOT_FOUND. */
 int envmgr_service_container(envmgr_engine_t *engine, const char *project_name, const char *service,
                              char **id_out, envmgr_error_t *err);

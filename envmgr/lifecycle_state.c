@@ -450,6 +450,103 @@ static char *keep_volume_name(const char *project_name)
     return xasprintf("%s_envtest-keep", project_name);
 }
 
+/* The entry of project name in the object by_name, made on first use. */
+static json_t *project_entry(json_t *by_name, const char *name)
+{
+    json_t *p = json_object_get(by_name, name);
+    if (!p) {
+        p = json_pack("{s:s, s:i, s:i, s:i, s:b, s:[]}", "name", name, "containers", 0, "running",
+                      0, "networks", 0, "kept", 0, "services");
+        json_object_set_new(by_name, name, p);
+    }
+    return p;
+}
+
+static void count(json_t *entry, const char *key)
+{
+    json_object_set_new(entry, key,
+                        json_integer(json_integer_value(json_object_get(entry, key)) + 1));
+}
+
+static const char *project_label(json_t *object)
+{
+    return json_string_value(
+        json_object_get(json_object_get(object, "Labels"), ENVMGR_LABEL_PROJECT));
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "name")),
+                  json_string_value(json_object_get(*(json_t *const *)b, "name")));
+}
+
+/* Sorts a JSON array in place. */
+static void sort_array(json_t *array, int (*compare)(const void *, const void *))
+{
+    size_t n = json_array_size(array);
+    json_t **items = xcalloc(n ? n : 1, sizeof(*items));
+    for (size_t i = 0; i < n; i++)
+        items[i] = json_incref(json_array_get(array, i));
+    qsort(items, n, sizeof(*items), compare);
+    json_array_clear(array);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(array, items[i]);
+    free(items);
+}
+
+int envmgr_projects(envmgr_engine_t *engine, json_t **out, envmgr_error_t *err)
+{
+    cleanup_json json_t *containers = NULL;
+    cleanup_json json_t *networks = NULL;
+    cleanup_json json_t *volumes = NULL;
+    cleanup_free char *keep_filter = xasprintf("%s=true", ENVMGR_LABEL_KEEP);
+    if (envmgr_engine_container_list(engine, ENVMGR_LABEL_PROJECT, true, &containers, err) < 0 ||
+        envmgr_engine_network_list(engine, ENVMGR_LABEL_PROJECT, &networks, err) < 0 ||
+        envmgr_engine_volume_list(engine, keep_filter, &volumes, err) < 0)
+        return envmgr_error_wrap(err, "list envtest projects");
+    cleanup_json json_t *by_name = json_object();
+    for (size_t i = 0; i < json_array_size(containers); i++) {
+        json_t *c = json_array_get(containers, i);
+        const char *name = project_label(c);
+        if (!name)
+            continue;
+        json_t *entry = project_entry(by_name, name);
+        count(entry, "containers");
+        if (strcmp(json_string_value(json_object_get(c, "State")) ?: "", "running") == 0)
+            count(entry, "running");
+        const char *service = json_string_value(
+            json_object_get(json_object_get(c, "Labels"), ENVMGR_LABEL_SERVICE));
+        if (service)
+            json_array_append_new(json_object_get(entry, "services"), json_string(service));
+    }
+    for (size_t i = 0; i < json_array_size(networks); i++) {
+        const char *name = project_label(json_array_get(networks, i));
+        if (name)
+            count(project_entry(by_name, name), "networks");
+    }
+    for (size_t i = 0; i < json_array_size(volumes); i++) {
+        const char *name = project_label(json_array_get(volumes, i));
+        if (name)
+            json_object_set_new(project_entry(by_name, name), "kept", json_true());
+    }
+    json_t *list = json_array();
+    const char *key;
+    json_t *entry;
+    json_object_foreach(by_name, key, entry)
+    {
+        sort_array(json_object_get(entry, "services"), compare_strings);
+        json_array_append(list, entry);
+    }
+    sort_array(list, compare_names);
+    *out = list;
+    return 0;
+}
+
 int envmgr_keep_set(envmgr_engine_t *engine, const char *project_name, bool keep,
                     envmgr_error_t *err)
 {

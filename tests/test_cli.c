@@ -137,6 +137,11 @@ static void test_unreachable_engine_exit_3(void **state)
         strstr(run.err, "cannot reach the Docker engine at /tmp/envtest-cli-no-engine.sock"));
     assert_non_null(strstr(run.err, "hint:"));
     test_run_free(&run);
+    test_envtest(&run, (const char *[]){"ls", NULL}, env); /* no Compose file needed, same error */
+    assert_int_equal(run.exit_code, 3);
+    assert_non_null(
+        strstr(run.err, "cannot reach the Docker engine at /tmp/envtest-cli-no-engine.sock"));
+    test_run_free(&run);
 }
 
 /* Commands that need no archive, no SQL and no history do not load libarchive, the MySQL client or

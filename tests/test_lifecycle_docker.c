@@ -409,6 +409,27 @@ static void test_two_projects_at_once(void **state)
     assert_int_equal(WEXITSTATUS(sb), 0);
     assert_int_equal(test_project_leftovers(engine, "envtest-test-pa"), 2); /* container+net */
     assert_int_equal(test_project_leftovers(engine, "envtest-test-pb"), 2);
+    /* ls lists both, each with its one running container of two services */
+    json_t *list =
+        run_json(unhealthy_yaml, "envtest-test-pa", (const char *[]){"ls", "--json", NULL});
+    assert_non_null(list);
+    int found = 0;
+    size_t i;
+    json_t *p;
+    json_array_foreach(list, i, p)
+    {
+        const char *name = json_string_value(json_object_get(p, "name"));
+        if (strcmp(name, "envtest-test-pa") != 0 && strcmp(name, "envtest-test-pb") != 0)
+            continue;
+        found++;
+        assert_int_equal(json_integer_value(json_object_get(p, "running")), 1);
+        assert_int_equal(json_integer_value(json_object_get(p, "networks")), 1);
+        assert_false(json_is_true(json_object_get(p, "kept")));
+        assert_string_equal(json_string_value(json_array_get(json_object_get(p, "services"), 0)),
+                            "fine");
+    }
+    assert_int_equal(found, 2);
+    json_decref(list);
     down_and_assert_clean(unhealthy_yaml, "envtest-test-pa");
     assert_int_equal(test_project_leftovers(engine, "envtest-test-pb"), 2); /* untouched */
     down_and_assert_clean(unhealthy_yaml, "envtest-test-pb");

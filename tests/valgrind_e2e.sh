@@ -44,6 +44,7 @@ vg logs --tail 5 fine || failed=1
 vg logs --tail 5 || failed=1 # all services: 'sick' has no container and is skipped
 VG_UNTIL=4 vg logs -f || failed=1
 vg exec -e GREETING=hi fine sh -c "echo \$GREETING" || failed=1
+vg ls --json || failed=1
 vg config -q || failed=1
 vg keep || failed=1
 vg run --no-env -- true || failed=1
