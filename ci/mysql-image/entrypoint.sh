@@ -86,12 +86,14 @@ read_server_options_from_help() {
     : "${DATADIR:=/var/lib/mysql}" "${SOCKET:=/run/mysqld/mysqld.sock}"
 }
 
-sql_string() { # escapes for a '...' SQL literal
-    local s="${1//\\/\\\\}"
-    printf '%s' "${s//\'/\\\'}"
+# sql_string VAR VALUE: VAR = VALUE escaped for a '...' SQL literal (printf -v: no subshell).
+sql_string() {
+    local s="${2//\\/\\\\}"
+    printf -v "$1" '%s' "${s//\'/\\\'}"
 }
-sql_ident() { # escapes for a `...` identifier
-    printf '%s' "${1//\`/\`\`}"
+# sql_ident VAR VALUE: VAR = VALUE escaped for a `...` identifier.
+sql_ident() {
+    printf -v "$1" '%s' "${2//\`/\`\`}"
 }
 
 # Runs SQL from stdin against the temporary server as root.
@@ -134,8 +136,12 @@ on_term() {
 # as the server's --init-file, where GRANT PROXY is refused (no user to grant it): the proxy grant
 # is the row GRANT PROXY ON ''@'%' writes.
 setup_sql() {
-    local root_host="${MYSQL_ROOT_HOST:-%}" pw sql
-    pw="$(sql_string "$MYSQL_ROOT_PASSWORD")"
+    local root_host="${MYSQL_ROOT_HOST:-%}" pw host user user_pw db sql
+    sql_string pw "$MYSQL_ROOT_PASSWORD"
+    sql_string host "$root_host"
+    sql_string user "$MYSQL_USER"
+    sql_string user_pw "$MYSQL_PASSWORD"
+    sql_ident db "$MYSQL_DATABASE"
     # mariadb-install-db also makes root@<hostname>, root@127.0.0.1 and root@::1 without a password.
     sql="SET @@SESSION.SQL_LOG_BIN=0;
 DELETE FROM mysql.global_priv WHERE User = '' OR (User = 'root' AND Host <> 'localhost');
@@ -144,21 +150,21 @@ FLUSH PRIVILEGES;
 ALTER USER 'root'@'localhost' IDENTIFIED BY '$pw';"
     if [ "$root_host" != localhost ]; then
         sql+="
-CREATE USER 'root'@'$(sql_string "$root_host")' IDENTIFIED BY '$pw';
-GRANT ALL ON *.* TO 'root'@'$(sql_string "$root_host")' WITH GRANT OPTION;
+CREATE USER 'root'@'$host' IDENTIFIED BY '$pw';
+GRANT ALL ON *.* TO 'root'@'$host' WITH GRANT OPTION;
 INSERT INTO mysql.proxies_priv (Host, User, Proxied_host, Proxied_user, With_grant, Grantor)
-  VALUES ('$(sql_string "$root_host")', 'root', '%', '', 1, 'root@localhost');"
+  VALUES ('$host', 'root', '%', '', 1, 'root@localhost');"
     fi
     if [ -n "$MYSQL_DATABASE" ]; then
         sql+="
-CREATE DATABASE IF NOT EXISTS \`$(sql_ident "$MYSQL_DATABASE")\`;"
+CREATE DATABASE IF NOT EXISTS \`$db\`;"
     fi
     if [ -n "$MYSQL_USER" ]; then
         sql+="
-CREATE USER '$(sql_string "$MYSQL_USER")'@'%' IDENTIFIED BY '$(sql_string "$MYSQL_PASSWORD")';"
+CREATE USER '$user'@'%' IDENTIFIED BY '$user_pw';"
         if [ -n "$MYSQL_DATABASE" ]; then
             sql+="
-GRANT ALL ON \`$(sql_ident "$MYSQL_DATABASE")\`.* TO '$(sql_string "$MYSQL_USER")'@'%';"
+GRANT ALL ON \`$db\`.* TO '$user'@'%';"
         fi
     fi
     sql+="
