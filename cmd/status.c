@@ -26,7 +26,9 @@ int cmd_status(int argc, char **argv, envtest_globals_t *g)
             break;
         case 'h':
             printf("Usage: envtest status [--json] [-f FILE] [-p NAME]\n\n"
-                   "Per service: container, state, health and published ports.\n"
+                   "Per service: container, state, health and published ports. Where the\n"
+                   "engine's first check is still to come (\"starting\"), envtest runs the\n"
+                   "healthcheck once itself, as `up` does.\n"
                    "Exit codes: 0 all services running and healthy, 3 otherwise.\n");
             return ENVTEST_EXIT_OK;
         default:
@@ -39,9 +41,13 @@ int cmd_status(int argc, char **argv, envtest_globals_t *g)
         return envtest_report_error(&err);
     json_t *status = NULL;
     int r = envmgr_status(session.engine, session.project, &status, &err);
+    if (r == 0)
+        r = envmgr_status_check_starting(session.engine, session.project, status, &err);
     envtest_session_close(&session);
-    if (r < 0)
+    if (r < 0) {
+        json_decref(status);
         return envtest_report_error(&err);
+    }
     bool healthy = envmgr_status_all_healthy(status);
     if (as_json) {
         char *text = json_dumps(status, JSON_INDENT(2));

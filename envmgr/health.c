@@ -172,6 +172,17 @@ static int run_healthcheck(envmgr_engine_t *engine, const char *id, const envmgr
     return r;
 }
 
+int envmgr_health_probe(envmgr_engine_t *engine, const char *container_id,
+                        const envmgr_healthcheck_t *hc, bool *passed, envmgr_error_t *err)
+{
+    envmgr_buf_t output = ENVMGR_BUF_INIT;
+    int code = -1;
+    int r = run_healthcheck(engine, container_id, hc, (int)hc->timeout_ms, &output, &code, err);
+    envmgr_buf_free(&output);
+    *passed = r == 0 && code == 0;
+    return r;
+}
+
 static bool ports_accept(const struct container_state *st)
 {
     if (!st->ip[0])

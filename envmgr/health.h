@@ -32,6 +32,11 @@ int envmgr_health_wait(envmgr_engine_t *engine, const char *container_id,
                        const envmgr_healthcheck_t *hc, int64_t deadline_ms,
                        envmgr_buf_t *last_output, envmgr_error_t *err);
 
+/* Runs the healthcheck once in the container, as envmgr_health_wait does: *passed is true when it
+ * exited 0. -1 only when the check could not be run. */
+int envmgr_health_probe(envmgr_engine_t *engine, const char *container_id,
+                        const envmgr_healthcheck_t *hc, bool *passed, envmgr_error_t *err);
+
 /* Waits until the container has exited; fails unless its exit code is 0 (for
  * service_completed_successfully). */
 int envmgr_health_wait_completed(envmgr_engine_t *engine, const char *container_id,

@@ -77,10 +77,19 @@ int envmgr_down_images(envmgr_engine_t *engine, const char *project_name, int *r
 
 /* Live state of a project's services, as JSON:
  * {"project": "...", "kept": bool, "services": [{"service","container","id","state","health",
- *   "ports":[{"container_port":3306,"protocol":"tcp","host_ip":"127.0.0.1","host_port":49153}]}]}
- * Services in the model but without a container appear with state "missing". */
+ *   "health_checked_by","ports":[{"container_port":3306,"protocol":"tcp","host_ip":"127.0.0.1",
+ *   "host_port":49153}]}]}
+ * Services in the model but without a container appear with state "missing". health is the
+ * engine's verdict (health_checked_by "engine"). */
 int envmgr_status(envmgr_engine_t *engine, const envmgr_project_t *project, json_t **out,
                   envmgr_error_t *err);
+/* The engine's first check comes `interval` after the start, so right after `up` it still says
+ * "starting" of a service envtest found healthy: for each running service in that state, runs its
+ * healthcheck once through exec (as up does), sets health to "healthy" when it passed and
+ * health_checked_by to "envtest". For `envtest status`; the other callers of envmgr_status keep
+ * its cost (no exec). */
+int envmgr_status_check_starting(envmgr_engine_t *engine, const envmgr_project_t *project,
+                                 json_t *status, envmgr_error_t *err);
 bool envmgr_status_all_healthy(const json_t *status);
 
 /* Connection variables for other tools: ENVTEST_PROJECT, ENVTEST_<SERVICE>_HOST / _PORT /

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "health.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "project.h"
@@ -315,13 +316,46 @@ int envmgr_status(envmgr_engine_t *engine, const envmgr_project_t *project, json
         const char *cname = json_string_value(json_object_get(inspect, "Name"));
         json_array_append_new(
             services,
-            json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "service", name, "container",
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "service", name, "container",
                       cname ? (cname[0] == '/' ? cname + 1 : cname) : "", "id", id, "state",
                       json_string_value(json_object_get(state, "Status")) ?: "unknown", "health",
-                      health ? health : "none", "ports", ports_json(inspect)));
+                      health ? health : "none", "health_checked_by", health ? "engine" : "none",
+                      "ports", ports_json(inspect)));
     }
     *out =
         json_pack("{s:s, s:b, s:o}", "project", project->name, "kept", kept, "services", services);
+    return 0;
+}
+
+int envmgr_status_check_starting(envmgr_engine_t *engine, const envmgr_project_t *project,
+                                 json_t *status, envmgr_error_t *err)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(status, "services"), i, s)
+    {
+        const char *health = json_string_value(json_object_get(s, "health"));
+        const char *state = json_string_value(json_object_get(s, "state"));
+        const char *id = json_string_value(json_object_get(s, "id"));
+        const envmgr_service_t *service =
+            envmgr_project_service(project, json_string_value(json_object_get(s, "service")));
+        if (!service || !id || strcmp(health ?: "", "starting") != 0 ||
+            strcmp(state ?: "", "running") != 0)
+            continue;
+        cleanup_json json_t *inspect = NULL;
+        if (envmgr_engine_container_inspect(engine, id, &inspect, err) < 0)
+            return -1;
+        envmgr_healthcheck_t hc;
+        if (!envmgr_health_resolve(service, inspect, &hc))
+            continue;
+        bool passed = false;
+        envmgr_error_t probe_err = {0}; /* a check that cannot run says "starting" still */
+        envmgr_health_probe(engine, id, &hc, &passed, &probe_err);
+        envmgr_healthcheck_clear(&hc);
+        if (passed)
+            json_object_set_new(s, "health", json_string("healthy"));
+        json_object_set_new(s, "health_checked_by", json_string("envtest"));
+    }
     return 0;
 }
 
@@ -519,8 +553,8 @@ int envmgr_projects(envmgr_engine_t *engine, json_t **out, envmgr_error_t *err)
         count(entry, "containers");
         if (strcmp(json_string_value(json_object_get(c, "State")) ?: "", "running") == 0)
             count(entry, "running");
-        const char *service = json_string_value(
-            json_object_get(json_object_get(c, "Labels"), ENVMGR_LABEL_SERVICE));
+        const char *service =
+            json_string_value(json_object_get(json_object_get(c, "Labels"), ENVMGR_LABEL_SERVICE));
         if (service)
             json_array_append_new(json_object_get(entry, "services"), json_string(service));
     }

@@ -254,6 +254,14 @@ static void test_up_status_env_down(void **state)
     for (size_t i = 0; i < 3; i++) {
         json_t *s = json_array_get(services, i);
         assert_string_equal(json_string_value(json_object_get(s, "state")), "running");
+        /* healthy as up found them, also where the engine's first check (after `interval`: 30 s
+         * for worker) has not come yet; web has no healthcheck */
+        const char *name = json_string_value(json_object_get(s, "service"));
+        assert_string_equal(json_string_value(json_object_get(s, "health")),
+                            strcmp(name, "web") == 0 ? "none" : "healthy");
+        if (strcmp(name, "worker") == 0)
+            assert_string_equal(json_string_value(json_object_get(s, "health_checked_by")),
+                                "envtest");
         json_t *ports = json_object_get(s, "ports");
         for (size_t p = 0; p < json_array_size(ports); p++)
             assert_string_equal(
