@@ -86,6 +86,15 @@ int cmd_exec(int argc, char **argv, envtest_globals_t *g)
     } else if (envmgr_engine_exec(session.engine, id, (const char *const *)argv + optind + 1,
                                   env.n ? (const char *const *)env.items : NULL, 0, write_output_cb,
                                   NULL, &exit_code, &err) < 0) {
+        if (err.code == 409 && strstr(err.message, "is not running")) {
+            envmgr_error_clear(&err);
+            envmgr_error_set(&err, ENVMGR_E_ENV, 409,
+                             "service %s is not running (its container "
+                             "has stopped)",
+                             service);
+            envmgr_error_hint(&err, "`envtest logs %s` shows why; `envtest up` starts it again",
+                              service);
+        }
         code = envmgr_interrupted() ? ENVTEST_EXIT_INTERRUPTED : envtest_report_error(&err);
     } else {
         code = exit_code;

@@ -322,10 +322,19 @@ static void test_up_status_env_down(void **state)
     free(db_id2);
     free(web_started);
 
+    /* exec in a service whose container has stopped: what happened and what to do */
+    envmgr_error_t stop_err = {0};
+    assert_int_equal(
+        envmgr_engine_container_stop(engine, "envtest-test-three-worker-1", 1, &stop_err), 0);
+    const char *exec_worker[] = {"-f", three_yaml, "-p", project, "exec", "worker", "true", NULL};
+    test_envtest(&run, exec_worker, env);
+    assert_int_equal(run.exit_code, 3);
+    assert_non_null(strstr(run.err, "service worker is not running (its container has stopped)"));
+    assert_non_null(strstr(run.err, "hint: `envtest logs worker` shows why"));
+    test_run_free(&run);
+
     down_and_assert_clean(three_yaml, project);
-    test_envtest(&run,
-                 (const char *[]){"-f", three_yaml, "-p", project, "exec", "worker", "true", NULL},
-                 env);
+    test_envtest(&run, exec_worker, env);
     assert_int_equal(run.exit_code, 3);
     assert_non_null(strstr(run.err, "service worker of project envtest-test-three is not up"));
     test_run_free(&run);
