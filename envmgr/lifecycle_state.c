@@ -513,26 +513,6 @@ static int compare_strings(const void *a, const void *b)
     return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
 }
 
-static int compare_names(const void *a, const void *b)
-{
-    return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "name")),
-                  json_string_value(json_object_get(*(json_t *const *)b, "name")));
-}
-
-/* Sorts a JSON array in place. */
-static void sort_array(json_t *array, int (*compare)(const void *, const void *))
-{
-    size_t n = json_array_size(array);
-    json_t **items = xcalloc(n ? n : 1, sizeof(*items));
-    for (size_t i = 0; i < n; i++)
-        items[i] = json_incref(json_array_get(array, i));
-    qsort(items, n, sizeof(*items), compare);
-    json_array_clear(array);
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(array, items[i]);
-    free(items);
-}
-
 int envmgr_projects(envmgr_engine_t *engine, json_t **out, envmgr_error_t *err)
 {
     cleanup_json json_t *containers = NULL;
@@ -573,10 +553,10 @@ int envmgr_projects(envmgr_engine_t *engine, json_t **out, envmgr_error_t *err)
     json_t *entry;
     json_object_foreach(by_name, key, entry)
     {
-        sort_array(json_object_get(entry, "services"), compare_strings);
+        envmgr_json_array_sort(json_object_get(entry, "services"), compare_strings);
         json_array_append(list, entry);
     }
-    sort_array(list, compare_names);
+    envmgr_json_array_sort(list, envmgr_json_compare_by_name);
     *out = list;
     return 0;
 }

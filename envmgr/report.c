@@ -148,32 +148,12 @@ json_t *envmgr_report_suite_json(const envmgr_suite_result_t *s)
     return j;
 }
 
-static int by_name(const void *a, const void *b)
-{
-    const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-    return strcmp(json_string_value(json_object_get(x, "name")),
-                  json_string_value(json_object_get(y, "name")));
-}
-
-static void sort_suites(json_t *suites)
-{
-    size_t n = json_array_size(suites);
-    json_t **items = xcalloc(n ? n : 1, sizeof(*items));
-    for (size_t i = 0; i < n; i++)
-        items[i] = json_incref(json_array_get(suites, i));
-    qsort(items, n, sizeof(*items), by_name);
-    json_array_clear(suites);
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(suites, items[i]);
-    free(items);
-}
-
 json_t *envmgr_report_from_run(const envmgr_run_result_t *run)
 {
     json_t *suites = json_array();
     for (size_t i = 0; i < run->n_suites; i++)
         json_array_append_new(suites, envmgr_report_suite_json(&run->suites[i]));
-    sort_suites(suites);
+    envmgr_json_array_sort(suites, envmgr_json_compare_by_name);
     json_t *report =
         json_pack("{s:i, s:s, s:b, s:o, s:{s:o, s:o}, s:o}", "schema_version", 1, "run_id",
                   run->run_id, "interrupted", run->interrupted, "shard",
@@ -341,17 +321,10 @@ static int by_count(const void *a, const void *b)
 
 static json_t *sorted_errors(json_t *errors)
 {
-    size_t n = json_array_size(errors);
-    json_t **items = xcalloc(n ? n : 1, sizeof(*items));
-    for (size_t i = 0; i < n; i++)
-        items[i] = json_array_get(errors, i);
-    qsort(items, n, sizeof(*items), by_count);
-    json_t *out = json_array();
-    for (size_t i = 0; i < n && i < COMMON_ERRORS; i++)
-        json_array_append(out, items[i]);
-    free(items);
-    json_decref(errors);
-    return out;
+    envmgr_json_array_sort(errors, by_count);
+    while (json_array_size(errors) > COMMON_ERRORS)
+        json_array_remove(errors, json_array_size(errors) - 1);
+    return errors;
 }
 
 static json_t *summary_of(const counts_t *c, json_t *old)
@@ -480,7 +453,7 @@ int envmgr_report_merge(json_t *const *reports, size_t n, json_t **out, envmgr_e
         json_array_append_new(from, string_or_null(id));
     }
     json_decref(names);
-    sort_suites(suites);
+    envmgr_json_array_sort(suites, envmgr_json_compare_by_name);
     json_t *report =
         json_pack("{s:i, s:s, s:b, s:n, s:o, s:{s:o, s:o}, s:o}", "schema_version", 1, "run_id",
                   "merged", "interrupted", interrupted, "shard", "merged_from", from, "summary",

@@ -172,6 +172,26 @@ void envmgr_buf_free(envmgr_buf_t *b)
     b->len = b->cap = 0;
 }
 
+void envmgr_json_array_sort(json_t *array, int (*compare)(const void *, const void *))
+{
+    size_t n = json_array_size(array);
+    json_t **items = xcalloc(n ? n : 1, sizeof(*items));
+    for (size_t i = 0; i < n; i++)
+        items[i] = json_incref(json_array_get(array, i));
+    qsort(items, n, sizeof(*items), compare);
+    json_array_clear(array);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(array, items[i]);
+    free(items);
+}
+
+int envmgr_json_compare_by_name(const void *a, const void *b)
+{
+    const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    return strcmp(json_string_value(json_object_get(x, "name")) ?: "",
+                  json_string_value(json_object_get(y, "name")) ?: "");
+}
+
 void envmgr_strv_push(envmgr_strv_t *v, const char *s)
 {
     v->items = xrealloc(v->items, (v->n + 2) * sizeof(char *));

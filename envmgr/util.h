@@ -62,6 +62,13 @@ void envmgr_buf_reset(envmgr_buf_t *b);
 char *envmgr_buf_detach(envmgr_buf_t *b); /* returns the string ("" if empty); b is reset */
 void envmgr_buf_free(envmgr_buf_t *b);
 
+/* ---- JSON arrays ---------------------------------------------------------------------------- */
+/* Sorts a JSON array in place; compare gets pointers to two elements (json_t *const *), as qsort.
+ */
+void envmgr_json_array_sort(json_t *array, int (*compare)(const void *, const void *));
+/* A compare for envmgr_json_array_sort: objects by their "name" strings. */
+int envmgr_json_compare_by_name(const void *a, const void *b);
+
 /* ---- string lists and key/value lists ----------------------------------------------------- */
 typedef struct envmgr_strv {
     char **items;
