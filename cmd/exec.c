@@ -47,9 +47,10 @@ int cmd_exec(int argc, char **argv, envtest_globals_t *g)
                    "goes to envtest's stdout and stderr; there is no stdin and no TTY (for an\n"
                    "interactive shell: docker exec -it CONTAINER sh, with the container from\n"
                    "`envtest status`). Example:\n"
-                   "  envtest exec mysql sh -c 'mariadb -uroot -p\"$MYSQL_ROOT_PASSWORD\" seoul'"
-                   " -e 'SHOW TABLES'\n\n"
-                   "Exit codes: COMMAND's own, or envtest's: 2 usage, 3 the service is not up.\n");
+                   "  envtest exec mysql sh -c 'mariadb -uroot -p\"$MYSQL_ROOT_PASSWORD\" seoul "
+                   "-e \"SHOW TABLES\"'\n\n"
+                   "Exit codes: COMMAND's own, or envtest's: 2 usage, 3 the service is not up\n"
+                   "or not running.\n");
             envmgr_strv_free(&env);
             return ENVTEST_EXIT_OK;
         default:
