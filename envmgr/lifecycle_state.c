@@ -342,8 +342,11 @@ int envmgr_status_check_starting(envmgr_engine_t *engine, const envmgr_project_t
         if (!service || !id || strcmp(health ?: "", "starting") != 0 ||
             strcmp(state ?: "", "running") != 0)
             continue;
+        /* The image's healthcheck (in the container's Config) only where the file has none:
+         * envmgr_status inspected the container already, and needs no second look otherwise. */
         cleanup_json json_t *inspect = NULL;
-        if (envmgr_engine_container_inspect(engine, id, &inspect, err) < 0)
+        if (service->healthcheck.kind == ENVMGR_HEALTHCHECK_UNSET &&
+            envmgr_engine_container_inspect(engine, id, &inspect, err) < 0)
             return -1;
         envmgr_healthcheck_t hc;
         if (!envmgr_health_resolve(service, inspect, &hc))
