@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "log.h"
-#include "util.h"
+#include <envmgr/log.h>
+#include <envmgr/util.h>
 
 int envtest_report_error(const envmgr_error_t *err)
 {

@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "lifecycle.h"
 #include "progress.h"
-#include "util.h"
+#include <envmgr/lifecycle.h>
+#include <envmgr/util.h>
 
 static void down_usage(FILE *out)
 {

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "lifecycle.h"
-#include "util.h"
+#include <envmgr/lifecycle.h>
+#include <envmgr/util.h>
 
 static int write_output_cb(void *userdata, enum envmgr_stream stream, const char *data, size_t len)
 {

@@ -10,10 +10,9 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "fixture.h"
-#include "lifecycle.h"
-#include "project.h"
-#include "util.h"
+#include <envmgr/fixture.h>
+#include <envmgr/lifecycle.h>
+#include <envmgr/util.h>
 
 typedef struct fixture_opts {
     const char *mysql_url;

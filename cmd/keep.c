@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "lifecycle.h"
-#include "util.h"
+#include <envmgr/lifecycle.h>
+#include <envmgr/util.h>
 
 /* The newest run folder under .envtest/runs (names sort by time). */
 static char *latest_run_report(void)

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "lifecycle.h"
-#include "util.h"
+#include <envmgr/lifecycle.h>
+#include <envmgr/util.h>
 
 static pthread_mutex_t output_lock = PTHREAD_MUTEX_INITIALIZER;
 

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include <envmgr/util.h>
 
 void envtest_progress_init(envtest_progress_t *p, FILE *out, bool tty, bool quiet)
 {

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "report.h"
-#include "util.h"
+#include <envmgr/report.h>
+#include <envmgr/util.h>
 
 #define RUNS_DIR ".envtest/runs"
 #define HISTORY ".envtest/history.sqlite"

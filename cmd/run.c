@@ -10,11 +10,11 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "isolation.h"
-#include "lifecycle.h"
-#include "report.h"
-#include "runner.h"
-#include "util.h"
+#include <envmgr/isolation.h>
+#include <envmgr/lifecycle.h>
+#include <envmgr/report.h>
+#include <envmgr/runner.h>
+#include <envmgr/util.h>
 
 #define RUNS_DIR ".envtest/runs"
 #define FAILED_OUTPUT_MAX (1024 * 1024)
@@ -428,7 +428,6 @@ static void progress_cb(void *userdata, const envmgr_run_event_t *ev)
 
 /* ---- environment --------------------------------------------------------------------------- */
 
-#ifdef ENVTEST_HAVE_ISOLATION
 static int before_suite(void *userdata, const envmgr_suite_spec_t *suite, int attempt,
                         envmgr_kvlist_t *env_to_add, envmgr_error_t *err)
 {
@@ -461,7 +460,6 @@ static int after_suite(void *userdata, const envmgr_suite_spec_t *suite, int att
     pthread_mutex_unlock(&ctx->lock);
     return rc;
 }
-#endif
 
 static int env_open(env_ctx_t *ctx, envtest_globals_t *g, envmgr_error_t *err)
 {
@@ -679,16 +677,10 @@ int cmd_run(int argc, char **argv, envtest_globals_t *g)
         .compact_finished = true,
         .userdata = &ctx,
     };
-#ifdef ENVTEST_HAVE_ISOLATION
     if (!o.no_env) {
         ropts.before_suite = before_suite;
         ropts.after_suite = after_suite;
     }
-#else
-    if (!o.no_env)
-        fprintf(stderr, "envtest: warning: per-suite database isolation is not built in; suites "
-                        "share the environment's database\n");
-#endif
     if (envmgr_runner_run(&suites, &ropts, &run, &err) < 0) {
         live_clear(&live);
         code = envtest_report_error(&err);

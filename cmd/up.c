@@ -4,9 +4,9 @@
 #include <stdlib.h>
 
 #include "cmd.h"
-#include "lifecycle.h"
 #include "progress.h"
-#include "util.h"
+#include <envmgr/lifecycle.h>
+#include <envmgr/util.h>
 
 static void up_usage(FILE *out)
 {

@@ -1,7 +1,7 @@
 #include <stdio.h>
 
 #include "cmd.h"
-#include "util.h"
+#include <envmgr/util.h>
 
 int cmd_version(int argc, char **argv, envtest_globals_t *g)
 {

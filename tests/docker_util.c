@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "util.h"
+#include <envmgr/util.h>
 
 extern char **environ;
 

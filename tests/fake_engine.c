@@ -13,7 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "util.h"
+#include <envmgr/util.h>
 
 #define FAKE_MAX_REQUESTS 64
 

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "docker_util.h"
-#include "util.h"
+#include <envmgr/util.h>
 
 /* The command names `envtest --help` lists. */
 static envmgr_strv_t listed_commands(void)

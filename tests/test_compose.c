@@ -12,10 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "compose.h"
 #include "corpus.h"
-#include "log.h"
 #include "test_compose_lib.h"
+#include <envmgr/compose.h>
+#include <envmgr/log.h>
 
 /* ---- basic services ---------------------------------------------------------------------------
  */

@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "compose.h"
-#include "log.h"
 #include "test_compose_lib.h"
+#include <envmgr/compose.h>
+#include <envmgr/log.h>
 
 static void test_unknown_key_warning(void **state)
 {

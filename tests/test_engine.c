@@ -20,8 +20,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "engine.h"
 #include "fake_engine.h"
+#include <envmgr/engine.h>
 
 /* ---- demultiplexer -------------------------------------------------------------------------- */
 

@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine.h"
+#include <envmgr/engine.h>
 
 #define TEST_LABEL "io.envtest.test"
 #define TEST_IMAGE "envtest-test-busybox:latest"

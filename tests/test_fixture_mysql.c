@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "engine.h"
 #include "fixture_internal.h"
+#include <envmgr/engine.h>
 
 static struct {
     envmgr_engine_t *engine;

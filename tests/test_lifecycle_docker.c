@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "docker_util.h"
-#include "util.h"
+#include <envmgr/util.h>
 
 static envmgr_engine_t *engine;
 static char *busybox_context;

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "project.h"
-#include "util.h"
+#include <envmgr/util.h>
 
 static const char yaml[] = "name: demo\n"
                            "services:\n"

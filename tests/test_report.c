@@ -10,9 +10,9 @@
 
 #include <cmocka.h>
 
-#include "report.h"
-#include "runner.h"
-#include "util.h"
+#include <envmgr/report.h>
+#include <envmgr/runner.h>
+#include <envmgr/util.h>
 
 static char runs_dir[] = "/tmp/envtest-test-report-XXXXXX";
 

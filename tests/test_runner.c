@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include "runner.h"
-#include "util.h"
+#include <envmgr/runner.h>
+#include <envmgr/util.h>
 
 static char runs_dir[] = "/tmp/envtest-test-runner-XXXXXX";
 

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "tap.h"
-#include "util.h"
+#include <envmgr/tap.h>
+#include <envmgr/util.h>
 
 static int64_t fake_now;
 static int64_t fake_clock(void)

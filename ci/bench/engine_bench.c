@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine.h"
+#include <envmgr/engine.h>
 
 #define BENCH_IMAGE "envtest-test-busybox:latest"
 

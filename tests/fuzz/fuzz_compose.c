@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "compose.h"
+#include <envmgr/compose.h>
 
 static char *fuzz_secret(void *userdata, const char *name)
 {
