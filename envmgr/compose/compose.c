@@ -51,10 +51,10 @@ static int interpolate_node(compose_ctx_t *ctx, const compose_node_t *node, cons
                             char **out)
 {
     if (ctx->no_interpolate || !strchr(node->scalar, '$')) {
-        *out = xstrdup(node->scalar);
+        *out = envmgr_xstrdup(node->scalar);
         return 0;
     }
-    cleanup_free char *where = xasprintf("%s:%d", ctx->file, node->line);
+    envmgr_cleanup_free char *where = envmgr_xasprintf("%s:%d", ctx->file, node->line);
     if (compose_interpolate_at(node->scalar, compose_ctx_lookup, ctx, where, out, ctx->err) == 0)
         return 0;
     char msg[sizeof(ctx->err->message)];
@@ -73,7 +73,7 @@ int compose_get_string(compose_ctx_t *ctx, const compose_node_t *node, const cha
 int compose_get_bool(compose_ctx_t *ctx, const compose_node_t *node, const char *path, bool *out)
 {
     static const char *const yes[] = {"true", "yes", "on"}, *const no[] = {"false", "no", "off"};
-    cleanup_free char *s = NULL;
+    envmgr_cleanup_free char *s = NULL;
     if (compose_get_string(ctx, node, path, &s) < 0)
         return -1;
     for (size_t i = 0; i < ENVMGR_ARRAY_SIZE(yes); i++) {
@@ -88,7 +88,7 @@ int compose_get_bool(compose_ctx_t *ctx, const compose_node_t *node, const char 
 int compose_get_int(compose_ctx_t *ctx, const compose_node_t *node, const char *path, long min,
                     long max, long *out)
 {
-    cleanup_free char *s = NULL;
+    envmgr_cleanup_free char *s = NULL;
     char *end;
     if (compose_get_string(ctx, node, path, &s) < 0)
         return -1;
@@ -107,7 +107,7 @@ int compose_get_strv(compose_ctx_t *ctx, const compose_node_t *node, const char 
     if (compose_node_is_null(node))
         return 0;
     if (node->kind == COMPOSE_SCALAR) {
-        cleanup_free char *s = NULL;
+        envmgr_cleanup_free char *s = NULL;
         if (compose_get_string(ctx, node, path, &s) < 0)
             return -1;
         if (!split) {
@@ -125,8 +125,8 @@ int compose_get_strv(compose_ctx_t *ctx, const compose_node_t *node, const char 
         return compose_error_at(ctx, node, path, "expected a string or a list of strings, got %s",
                                 compose_node_kind_name(node));
     for (size_t i = 0; i < node->n_items; i++) {
-        cleanup_free char *item_path = xasprintf("%s[%zu]", path, i);
-        cleanup_free char *s = NULL;
+        envmgr_cleanup_free char *item_path = envmgr_xasprintf("%s[%zu]", path, i);
+        envmgr_cleanup_free char *s = NULL;
         if (compose_get_string(ctx, node->items[i], item_path, &s) < 0)
             return -1;
         envmgr_strv_push(out, s);
@@ -137,7 +137,7 @@ int compose_get_strv(compose_ctx_t *ctx, const compose_node_t *node, const char 
 static int kv_from_item(compose_ctx_t *ctx, const compose_node_t *item, const char *path,
                         bool lookup_missing, envmgr_kvlist_t *out)
 {
-    cleanup_free char *s = NULL;
+    envmgr_cleanup_free char *s = NULL;
     if (compose_get_string(ctx, item, path, &s) < 0)
         return -1;
     char *eq = strchr(s, '=');
@@ -159,7 +159,7 @@ int compose_get_kvlist(compose_ctx_t *ctx, const compose_node_t *node, const cha
         return 0;
     if (node->kind == COMPOSE_SEQ) {
         for (size_t i = 0; i < node->n_items; i++) {
-            cleanup_free char *item_path = xasprintf("%s[%zu]", path, i);
+            envmgr_cleanup_free char *item_path = envmgr_xasprintf("%s[%zu]", path, i);
             if (kv_from_item(ctx, node->items[i], item_path, lookup_missing, out) < 0)
                 return -1;
         }
@@ -172,8 +172,8 @@ int compose_get_kvlist(compose_ctx_t *ctx, const compose_node_t *node, const cha
     for (size_t i = 0; i < node->n_pairs; i++) {
         const char *key = node->pairs[i].key->scalar;
         const compose_node_t *v = node->pairs[i].value;
-        cleanup_free char *item_path = xasprintf("%s.%s", path, key);
-        cleanup_free char *s = NULL;
+        envmgr_cleanup_free char *item_path = envmgr_xasprintf("%s.%s", path, key);
+        envmgr_cleanup_free char *s = NULL;
         if (compose_node_is_null(v)) {
             envmgr_kvlist_set(out, key, lookup_missing ? compose_ctx_lookup(ctx, key) : "");
             continue;
@@ -233,9 +233,9 @@ int compose_node_to_json(compose_ctx_t *ctx, const compose_node_t *node, const c
     json_t *j = node->kind == COMPOSE_SEQ ? json_array() : json_object();
     for (size_t i = 0; i < (node->kind == COMPOSE_SEQ ? node->n_items : node->n_pairs); i++) {
         json_t *child = NULL;
-        cleanup_free char *child_path = node->kind == COMPOSE_SEQ
-                                            ? xasprintf("%s[%zu]", path, i)
-                                            : xasprintf("%s.%s", path, node->pairs[i].key->scalar);
+        envmgr_cleanup_free char *child_path =
+            node->kind == COMPOSE_SEQ ? envmgr_xasprintf("%s[%zu]", path, i)
+                                      : envmgr_xasprintf("%s.%s", path, node->pairs[i].key->scalar);
         const compose_node_t *c = node->kind == COMPOSE_SEQ ? node->items[i] : node->pairs[i].value;
         if (compose_node_to_json(ctx, c, child_path, &child) < 0) {
             json_decref(j);
@@ -254,8 +254,8 @@ int compose_node_to_json(compose_ctx_t *ctx, const compose_node_t *node, const c
 
 char *compose_path_normalize(const char *path)
 {
-    cleanup_free char *copy = xstrdup(path);
-    char **parts = xcalloc(strlen(path) / 2 + 2, sizeof(char *));
+    envmgr_cleanup_free char *copy = envmgr_xstrdup(path);
+    char **parts = envmgr_xcalloc(strlen(path) / 2 + 2, sizeof(char *));
     size_t n = 0;
     for (char *save = NULL, *t = strtok_r(copy, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
         if (!strcmp(t, "."))
@@ -280,14 +280,14 @@ char *compose_path_normalize(const char *path)
 
 char *compose_resolve_path(compose_ctx_t *ctx, const char *path)
 {
-    cleanup_free char *joined = NULL;
+    envmgr_cleanup_free char *joined = NULL;
     const char *home = getenv("HOME");
     if (path[0] == '/')
         return compose_path_normalize(path);
     if ((path[0] == '~' && (path[1] == '/' || !path[1])) && home)
-        joined = xasprintf("%s/%s", home, path + 1);
+        joined = envmgr_xasprintf("%s/%s", home, path + 1);
     else
-        joined = xasprintf("%s/%s", ctx->dir, path);
+        joined = envmgr_xasprintf("%s/%s", ctx->dir, path);
     return compose_path_normalize(joined);
 }
 
@@ -298,7 +298,7 @@ static char *absolute_path(const char *path)
     char cwd[4096];
     if (!getcwd(cwd, sizeof(cwd)))
         snprintf(cwd, sizeof(cwd), "/");
-    cleanup_free char *joined = xasprintf("%s/%s", cwd, path);
+    envmgr_cleanup_free char *joined = envmgr_xasprintf("%s/%s", cwd, path);
     return compose_path_normalize(joined);
 }
 
@@ -324,7 +324,7 @@ char *envmgr_compose_normalize_project_name(const char *name)
 static int resolve_project_name(compose_ctx_t *ctx, const compose_node_t *root,
                                 const envmgr_compose_options_t *opts)
 {
-    cleanup_free char *from_file = NULL;
+    envmgr_cleanup_free char *from_file = NULL;
     const char *source = "the directory name";
     const char *name = NULL;
     const compose_node_t *name_node = compose_node_get(root, "name");
@@ -338,7 +338,7 @@ static int resolve_project_name(compose_ctx_t *ctx, const compose_node_t *root,
         if (!name)
             name = from_file, source = "name:";
     }
-    cleanup_free char *dir_copy = xstrdup(ctx->dir);
+    envmgr_cleanup_free char *dir_copy = envmgr_xstrdup(ctx->dir);
     if (!name)
         name = basename(dir_copy);
     ctx->project->name = envmgr_compose_normalize_project_name(name);
@@ -355,8 +355,8 @@ static int resolve_project_name(compose_ctx_t *ctx, const compose_node_t *root,
 
 static int load_dotenv(compose_ctx_t *ctx)
 {
-    cleanup_free char *path = xasprintf("%s/.env", ctx->dir);
-    cleanup_free char *data = NULL;
+    envmgr_cleanup_free char *path = envmgr_xasprintf("%s/.env", ctx->dir);
+    envmgr_cleanup_free char *data = NULL;
     size_t len;
     if (access(path, F_OK) != 0)
         return 0;
@@ -385,10 +385,10 @@ static int secret_value(compose_ctx_t *ctx, const envmgr_compose_options_t *opts
         envmgr_kvlist_set(&ctx->project->secret_values, name, set);
         return 0;
     }
-    cleanup_free char *value =
+    envmgr_cleanup_free char *value =
         opts && opts->secret_cb ? opts->secret_cb(opts->secret_userdata, name) : NULL;
     if (!value) {
-        value = xmalloc(SECRET_TOKEN_LEN + 1);
+        value = envmgr_xmalloc(SECRET_TOKEN_LEN + 1);
         if (envmgr_random_token(value, SECRET_TOKEN_LEN, ctx->err) < 0)
             return envmgr_error_wrap(ctx->err, "secret %s", name);
     }
@@ -410,7 +410,7 @@ static int load_secrets(compose_ctx_t *ctx, const compose_node_t *root,
                                 compose_node_kind_name(list));
     for (size_t i = 0; i < list->n_items; i++) {
         const compose_node_t *item = list->items[i];
-        cleanup_free char *path = xasprintf("x-envtest.secrets[%zu]", i);
+        envmgr_cleanup_free char *path = envmgr_xasprintf("x-envtest.secrets[%zu]", i);
         if (item->kind != COMPOSE_SCALAR || !valid_variable_name(item->scalar))
             return compose_error_at(ctx, item, path,
                                     "expected a variable name ([A-Za-z_][A-Za-z0-9_]*)");
@@ -438,7 +438,7 @@ static int parse_volume_field(compose_ctx_t *ctx, envmgr_volume_def_t *vol, cons
                               const char *path)
 {
     const char *key = f->key->scalar;
-    cleanup_free char *fpath = xasprintf("%s.%s", path, key);
+    envmgr_cleanup_free char *fpath = envmgr_xasprintf("%s.%s", path, key);
     if (!strcmp(key, "name"))
         return compose_get_string(ctx, f->value, fpath, &vol->name);
     if (!strcmp(key, "labels"))
@@ -452,7 +452,7 @@ static int parse_volume_field(compose_ctx_t *ctx, envmgr_volume_def_t *vol, cons
         return compose_get_bool(ctx, f->value, fpath, &vol->external);
     }
     if (!strcmp(key, "driver")) {
-        cleanup_free char *driver = NULL;
+        envmgr_cleanup_free char *driver = NULL;
         if (compose_get_string(ctx, f->value, fpath, &driver) < 0)
             return -1;
         if (strcmp(driver, "local") != 0)
@@ -475,12 +475,12 @@ static int parse_volumes(compose_ctx_t *ctx, const compose_node_t *node)
     if (node->kind != COMPOSE_MAP)
         return compose_error_at(ctx, node, "volumes", "expected a mapping of volume names, got %s",
                                 compose_node_kind_name(node));
-    p->volumes = xcalloc(node->n_pairs, sizeof(*p->volumes));
+    p->volumes = envmgr_xcalloc(node->n_pairs, sizeof(*p->volumes));
     for (size_t i = 0; i < node->n_pairs; i++) {
         const compose_pair_t *pair = &node->pairs[i];
         envmgr_volume_def_t *vol = &p->volumes[p->n_volumes++];
-        cleanup_free char *path = xasprintf("volumes.%s", pair->key->scalar);
-        vol->key = xstrdup(pair->key->scalar);
+        envmgr_cleanup_free char *path = envmgr_xasprintf("volumes.%s", pair->key->scalar);
+        vol->key = envmgr_xstrdup(pair->key->scalar);
         if (!valid_resource_name(vol->key))
             return compose_error_at(ctx, pair->key, path,
                                     "invalid volume name: use letters, digits, '.', '_' and '-'");
@@ -524,7 +524,7 @@ static int parse_services(compose_ctx_t *ctx, const compose_node_t *node)
                                 node->kind == COMPOSE_MAP ? "an empty one"
                                                           : compose_node_kind_name(node));
     ctx->services = node;
-    p->services = xcalloc(node->n_pairs, sizeof(*p->services));
+    p->services = envmgr_xcalloc(node->n_pairs, sizeof(*p->services));
     for (size_t i = 0; i < node->n_pairs; i++) {
         p->n_services++;
         if (compose_parse_service(ctx, &node->pairs[i], &p->services[i]) < 0)
@@ -575,8 +575,8 @@ static int visit(compose_ctx_t *ctx, size_t i, char *state, size_t *stack, size_
 static int check_cycles(compose_ctx_t *ctx)
 {
     size_t n = ctx->project->n_services;
-    cleanup_free char *state = xcalloc(n + 1, 1);
-    cleanup_free size_t *stack = xcalloc(n + 1, sizeof(size_t));
+    envmgr_cleanup_free char *state = envmgr_xcalloc(n + 1, 1);
+    envmgr_cleanup_free size_t *stack = envmgr_xcalloc(n + 1, sizeof(size_t));
     for (size_t i = 0; i < n; i++)
         if (state[i] == 0 && visit(ctx, i, state, stack, 0) < 0)
             return -1;
@@ -633,13 +633,13 @@ int envmgr_compose_load_string(const char *yaml, size_t len, const char *file,
                                const envmgr_compose_options_t *opts, envmgr_project_t **out,
                                envmgr_error_t *err)
 {
-    envmgr_project_t *p = xcalloc(1, sizeof(*p));
+    envmgr_project_t *p = envmgr_xcalloc(1, sizeof(*p));
     compose_node_t *root = NULL;
     compose_ctx_t ctx = {.file = file, .err = err, .project = p};
     *out = NULL;
     p->file = absolute_path(file);
-    cleanup_free char *file_copy = xstrdup(p->file);
-    p->dir = xstrdup(dirname(file_copy));
+    envmgr_cleanup_free char *file_copy = envmgr_xstrdup(p->file);
+    p->dir = envmgr_xstrdup(dirname(file_copy));
     ctx.dir = p->dir;
     ctx.extra_vars = opts ? opts->extra_vars : NULL;
     ctx.no_interpolate = opts && opts->no_interpolate;
@@ -670,7 +670,7 @@ static const char *find_default_file(void)
 int envmgr_compose_load(const char *path, const envmgr_compose_options_t *opts,
                         envmgr_project_t **out, envmgr_error_t *err)
 {
-    cleanup_free char *data = NULL;
+    envmgr_cleanup_free char *data = NULL;
     size_t len = 0;
     *out = NULL;
     if (!path && !(path = find_default_file())) {
@@ -708,12 +708,6 @@ void envmgr_project_free(envmgr_project_t *p)
     free(p->file);
     free(p->dir);
     free(p);
-}
-
-void envmgr_projectp_free(envmgr_project_t **p)
-{
-    envmgr_project_free(*p);
-    *p = NULL;
 }
 
 const envmgr_service_t *envmgr_project_service(const envmgr_project_t *p, const char *name)

@@ -68,7 +68,7 @@ static int interp_braced(interp_t *st, const char *content, size_t len, envmgr_b
         return invalid_format(st, content, len);
     while (n < len && is_name_char(content[n]))
         n++;
-    cleanup_free char *name = xstrndup(content, n);
+    envmgr_cleanup_free char *name = envmgr_xstrndup(content, n);
     const char *value = st->lookup(st->userdata, name);
     const char *op = content + n, *arg;
     size_t op_len = 0;
@@ -142,7 +142,7 @@ static int interp_run(interp_t *st, const char *s, size_t len, envmgr_buf_t *out
             size_t e = d + 1;
             while (e < len && is_name_char(s[e]))
                 e++;
-            cleanup_free char *name = xstrndup(s + d + 1, e - d - 1);
+            envmgr_cleanup_free char *name = envmgr_xstrndup(s + d + 1, e - d - 1);
             const char *value = st->lookup(st->userdata, name);
             if (!value)
                 warn_unset(st, name);
@@ -263,12 +263,12 @@ static int dotenv_set(const char *file, int line, const char *key, const char *v
                       envmgr_error_t *err)
 {
     dotenv_lookup_t l = {out, lookup, userdata};
-    cleanup_free char *where = NULL, *expanded = NULL;
+    envmgr_cleanup_free char *where = NULL, *expanded = NULL;
     if (!expand || !strchr(value, '$')) {
         envmgr_kvlist_set(out, key, value);
         return 0;
     }
-    where = xasprintf("%s:%d", file, line);
+    where = envmgr_xasprintf("%s:%d", file, line);
     if (compose_interpolate_at(value, dotenv_lookup, &l, where, &expanded, err) < 0)
         return envmgr_error_wrap(err, "%s:%d: %s", file, line, key);
     envmgr_kvlist_set(out, key, expanded);
@@ -283,7 +283,7 @@ static int dotenv_line(const char **pp, int *line, const char *file, envmgr_look
     if (strncmp(p, "export ", 7) == 0)
         p = skip_blank(p + 7);
     size_t klen = strcspn(p, "=\n");
-    cleanup_free char *key = xstrndup(p, klen);
+    envmgr_cleanup_free char *key = envmgr_xstrndup(p, klen);
     size_t kl = strlen(key);
     while (kl > 0 && isspace((unsigned char)key[kl - 1]))
         key[--kl] = '\0';

@@ -69,9 +69,9 @@ static char *duration_string(int64_t ms)
 {
     envmgr_buf_t b = ENVMGR_BUF_INIT;
     if (ms == 0)
-        return xstrdup("0s");
+        return envmgr_xstrdup("0s");
     if (ms < 1000)
-        return xasprintf("%lldms", (long long)ms);
+        return envmgr_xasprintf("%lldms", (long long)ms);
     if (ms >= 3600000)
         envmgr_buf_addf(&b, "%lldh", (long long)(ms / 3600000));
     if (ms >= 60000)

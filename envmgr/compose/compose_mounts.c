@@ -95,13 +95,13 @@ static int add_ports(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_no
                                 host.lo, host.hi, target.lo, target.hi);
     if (ip && check_host_ip(ctx, node, path, ip) < 0)
         return -1;
-    svc->ports = xrealloc(svc->ports, (svc->n_ports + (size_t)count) * sizeof(*svc->ports));
+    svc->ports = envmgr_xrealloc(svc->ports, (svc->n_ports + (size_t)count) * sizeof(*svc->ports));
     for (int i = 0; i < count; i++) {
         envmgr_port_t *p = &svc->ports[svc->n_ports++];
-        p->host_ip = xstrdup(ip ? ip : "127.0.0.1");
+        p->host_ip = envmgr_xstrdup(ip ? ip : "127.0.0.1");
         p->host_port = host.lo ? host.lo + i : 0;
         p->container_port = target.lo + i;
-        p->protocol = xstrdup(proto);
+        p->protocol = envmgr_xstrdup(proto);
     }
     return 0;
 }
@@ -109,7 +109,7 @@ static int add_ports(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_no
 static int port_short(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
                       const char *path)
 {
-    cleanup_free char *s = NULL, *ip = NULL;
+    envmgr_cleanup_free char *s = NULL, *ip = NULL;
     if (compose_get_string(ctx, node, path, &s) < 0)
         return -1;
     const char *proto = "tcp";
@@ -125,7 +125,7 @@ static int port_short(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_n
         char *close = strchr(s, ']');
         if (!close || close[1] != ':')
             return compose_error_at(ctx, node, path, "invalid port '%s': %s", s, PORT_FORMAT);
-        ip = xstrndup(s + 1, (size_t)(close - s - 1));
+        ip = envmgr_xstrndup(s + 1, (size_t)(close - s - 1));
         rest = close + 2;
     }
     char *last = strrchr(rest, ':');
@@ -135,7 +135,7 @@ static int port_short(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_n
         *last = '\0';
         char *ip_colon = strrchr(rest, ':');
         if (ip_colon && !ip) { /* ip:host:container (an unbracketed IPv6 has more colons) */
-            ip = xstrndup(rest, (size_t)(ip_colon - rest));
+            ip = envmgr_xstrndup(rest, (size_t)(ip_colon - rest));
             host_part = ip_colon + 1;
         } else if (ip_colon) {
             return compose_error_at(ctx, node, path, "invalid port '%s': %s", s, PORT_FORMAT);
@@ -155,13 +155,13 @@ static int port_short(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_n
 static int port_long(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
                      const char *path)
 {
-    cleanup_free char *ip = NULL, *proto = NULL, *published = NULL;
+    envmgr_cleanup_free char *ip = NULL, *proto = NULL, *published = NULL;
     port_range_t host = {0, 0}, target = {0, 0};
     long t;
     for (size_t i = 0; i < node->n_pairs; i++) {
         const char *key = node->pairs[i].key->scalar;
         const compose_node_t *v = node->pairs[i].value;
-        cleanup_free char *kpath = xasprintf("%s.%s", path, key);
+        envmgr_cleanup_free char *kpath = envmgr_xasprintf("%s.%s", path, key);
         int r = 0;
         if (!strcmp(key, "target")) {
             r = compose_get_int(ctx, v, kpath, 1, 65535, &t);
@@ -206,7 +206,7 @@ static int parse_forms(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_
                                 compose_node_kind_name(node));
     for (size_t i = 0; i < node->n_items; i++) {
         const compose_node_t *item = node->items[i];
-        cleanup_free char *item_path = xasprintf("%s[%zu]", path, i);
+        envmgr_cleanup_free char *item_path = envmgr_xasprintf("%s[%zu]", path, i);
         if ((item->kind == COMPOSE_MAP ? long_form : short_form)(ctx, svc, item, item_path) < 0)
             return -1;
     }
@@ -226,8 +226,8 @@ int compose_parse_expose(compose_ctx_t *ctx, envmgr_service_t *svc, const compos
         return compose_error_at(ctx, node, path, "expected a list, got %s",
                                 compose_node_kind_name(node));
     for (size_t i = 0; i < node->n_items; i++) {
-        cleanup_free char *item_path = xasprintf("%s[%zu]", path, i);
-        cleanup_free char *s = NULL;
+        envmgr_cleanup_free char *item_path = envmgr_xasprintf("%s[%zu]", path, i);
+        envmgr_cleanup_free char *s = NULL;
         port_range_t r;
         if (compose_get_string(ctx, node->items[i], item_path, &s) < 0)
             return -1;
@@ -242,7 +242,7 @@ int compose_parse_expose(compose_ctx_t *ctx, envmgr_service_t *svc, const compos
         if (!r.lo)
             return compose_error_at(ctx, node->items[i], item_path, "missing port");
         size_t count = (size_t)(r.hi - r.lo + 1);
-        svc->expose = xrealloc(svc->expose, (svc->n_expose + count) * sizeof(int));
+        svc->expose = envmgr_xrealloc(svc->expose, (svc->n_expose + count) * sizeof(int));
         for (int p = r.lo; p <= r.hi; p++)
             svc->expose[svc->n_expose++] = p;
     }
@@ -280,7 +280,7 @@ int compose_parse_size(const char *s, int64_t *out)
 
 static envmgr_mount_t *mount_add(envmgr_service_t *svc)
 {
-    svc->mounts = xrealloc(svc->mounts, (svc->n_mounts + 1) * sizeof(*svc->mounts));
+    svc->mounts = envmgr_xrealloc(svc->mounts, (svc->n_mounts + 1) * sizeof(*svc->mounts));
     envmgr_mount_t *m = &svc->mounts[svc->n_mounts++];
     memset(m, 0, sizeof(*m));
     return m;
@@ -312,7 +312,7 @@ static int mount_source(compose_ctx_t *ctx, envmgr_mount_t *m, const compose_nod
     }
     if (check_volume_declared(ctx, node, path, source) < 0)
         return -1;
-    m->source = xstrdup(source);
+    m->source = envmgr_xstrdup(source);
     return 0;
 }
 
@@ -339,10 +339,10 @@ static int volume_mode(compose_ctx_t *ctx, envmgr_mount_t *m, const compose_node
 static int volume_short(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
                         const char *path)
 {
-    cleanup_free char *s = NULL, *whole = NULL;
+    envmgr_cleanup_free char *s = NULL, *whole = NULL;
     if (compose_get_string(ctx, node, path, &s) < 0)
         return -1;
-    whole = xstrdup(s);
+    whole = envmgr_xstrdup(s);
     char *parts[3] = {NULL, NULL, NULL};
     size_t n = 0;
     for (char *p = s; p && n < 3; n++) {
@@ -372,8 +372,8 @@ static int volume_long_field(compose_ctx_t *ctx, envmgr_mount_t *m, const compos
                              const char *path, char **source)
 {
     const char *key = f->key->scalar;
-    cleanup_free char *kpath = xasprintf("%s.%s", path, key);
-    cleanup_free char *target = NULL;
+    envmgr_cleanup_free char *kpath = envmgr_xasprintf("%s.%s", path, key);
+    envmgr_cleanup_free char *target = NULL;
     if (!strcmp(key, "source"))
         return compose_get_string(ctx, f->value, kpath, source);
     if (!strcmp(key, "target")) {
@@ -388,8 +388,8 @@ static int volume_long_field(compose_ctx_t *ctx, envmgr_mount_t *m, const compos
         return compose_get_bool(ctx, f->value, kpath, &m->read_only);
     if (!strcmp(key, "tmpfs")) {
         const compose_node_t *size = compose_node_get(f->value, "size");
-        cleanup_free char *size_path = xasprintf("%s.size", kpath);
-        cleanup_free char *s = NULL;
+        envmgr_cleanup_free char *size_path = envmgr_xasprintf("%s.size", kpath);
+        envmgr_cleanup_free char *s = NULL;
         if (!size)
             return 0;
         if (compose_get_string(ctx, size, size_path, &s) < 0)
@@ -408,9 +408,9 @@ static int volume_long_field(compose_ctx_t *ctx, envmgr_mount_t *m, const compos
 static int volume_long(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
                        const char *path)
 {
-    cleanup_free char *type = NULL, *source = NULL;
+    envmgr_cleanup_free char *type = NULL, *source = NULL;
     const compose_node_t *type_node = compose_node_get(node, "type");
-    cleanup_free char *type_path = xasprintf("%s.type", path);
+    envmgr_cleanup_free char *type_path = envmgr_xasprintf("%s.type", path);
     envmgr_mount_t *m = mount_add(svc);
     if (type_node && compose_get_string(ctx, type_node, type_path, &type) < 0)
         return -1;
@@ -447,7 +447,7 @@ int compose_parse_volumes(compose_ctx_t *ctx, envmgr_service_t *svc, const compo
 static int tmpfs_one(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
                      const char *path)
 {
-    cleanup_free char *s = NULL;
+    envmgr_cleanup_free char *s = NULL;
     if (compose_get_string(ctx, node, path, &s) < 0)
         return -1;
     char *opts = strchr(s, ':');
@@ -479,7 +479,7 @@ int compose_parse_tmpfs(compose_ctx_t *ctx, envmgr_service_t *svc, const compose
         return compose_error_at(ctx, node, path, "expected a path or a list of paths, got %s",
                                 compose_node_kind_name(node));
     for (size_t i = 0; i < node->n_items; i++) {
-        cleanup_free char *item_path = xasprintf("%s[%zu]", path, i);
+        envmgr_cleanup_free char *item_path = envmgr_xasprintf("%s[%zu]", path, i);
         if (tmpfs_one(ctx, svc, node->items[i], item_path) < 0)
             return -1;
     }

@@ -123,7 +123,7 @@ static int field_networks(compose_ctx_t *ctx, envmgr_service_t *svc, const compo
 static int build_context(compose_ctx_t *ctx, envmgr_build_t *b, const compose_node_t *node,
                          const char *path)
 {
-    cleanup_free char *s = NULL;
+    envmgr_cleanup_free char *s = NULL;
     if (compose_get_string(ctx, node, path, &s) < 0)
         return -1;
     if (strstr(s, "://") || !strncmp(s, "git@", 4))
@@ -137,8 +137,8 @@ static int build_context(compose_ctx_t *ctx, envmgr_build_t *b, const compose_no
 static int field_build(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
                        const char *path)
 {
-    envmgr_build_t *b = svc->build = xcalloc(1, sizeof(*b));
-    b->dockerfile = xstrdup("Dockerfile");
+    envmgr_build_t *b = svc->build = envmgr_xcalloc(1, sizeof(*b));
+    b->dockerfile = envmgr_xstrdup("Dockerfile");
     if (node->kind == COMPOSE_SCALAR)
         return build_context(ctx, b, node, path);
     if (node->kind != COMPOSE_MAP)
@@ -148,7 +148,7 @@ static int field_build(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_
     for (size_t i = 0; i < node->n_pairs; i++) {
         const char *key = node->pairs[i].key->scalar;
         const compose_node_t *v = node->pairs[i].value;
-        cleanup_free char *kpath = xasprintf("%s.%s", path, key);
+        envmgr_cleanup_free char *kpath = envmgr_xasprintf("%s.%s", path, key);
         int r = 0;
         if (!strcmp(key, "context"))
             r = build_context(ctx, b, v, kpath);
@@ -173,13 +173,13 @@ static int field_build(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_
 static int env_file_one(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
                         const char *path)
 {
-    cleanup_free char *name = NULL, *file = NULL, *data = NULL;
+    envmgr_cleanup_free char *name = NULL, *file = NULL, *data = NULL;
     bool required = true;
     size_t len;
     const compose_node_t *name_node = node;
     if (node->kind == COMPOSE_MAP) {
         const compose_node_t *req = compose_node_get(node, "required");
-        cleanup_free char *req_path = xasprintf("%s.required", path);
+        envmgr_cleanup_free char *req_path = envmgr_xasprintf("%s.required", path);
         name_node = compose_node_get(node, "path");
         if (!name_node)
             return compose_error_at(ctx, node, path, "missing 'path'");
@@ -211,7 +211,7 @@ static int field_env_file(compose_ctx_t *ctx, envmgr_service_t *svc, const compo
     if (node->kind != COMPOSE_SEQ)
         return env_file_one(ctx, svc, node, path);
     for (size_t i = 0; i < node->n_items; i++) {
-        cleanup_free char *item_path = xasprintf("%s[%zu]", path, i);
+        envmgr_cleanup_free char *item_path = envmgr_xasprintf("%s[%zu]", path, i);
         if (env_file_one(ctx, svc, node->items[i], item_path) < 0)
             return -1;
     }
@@ -260,7 +260,7 @@ static int health_test(compose_ctx_t *ctx, envmgr_healthcheck_t *h, const compos
 static int health_duration(compose_ctx_t *ctx, const compose_node_t *node, const char *path,
                            int64_t *out)
 {
-    cleanup_free char *s = NULL;
+    envmgr_cleanup_free char *s = NULL;
     if (compose_get_string(ctx, node, path, &s) < 0)
         return -1;
     if (envmgr_parse_duration_ms(s, out) < 0)
@@ -274,7 +274,7 @@ static int health_field(compose_ctx_t *ctx, envmgr_service_t *svc, const compose
 {
     envmgr_healthcheck_t *h = &svc->healthcheck;
     const char *key = f->key->scalar;
-    cleanup_free char *kpath = xasprintf("%s.%s", path, key);
+    envmgr_cleanup_free char *kpath = envmgr_xasprintf("%s.%s", path, key);
     long retries;
     if (!strcmp(key, "test"))
         return health_test(ctx, h, f->value, kpath);
@@ -336,8 +336,9 @@ static int add_dependency(compose_ctx_t *ctx, envmgr_service_t *svc, const compo
     for (size_t i = 0; i < svc->n_depends_on; i++)
         if (!strcmp(svc->depends_on[i].service, name->scalar))
             return 0;
-    svc->depends_on = xrealloc(svc->depends_on, (svc->n_depends_on + 1) * sizeof(*svc->depends_on));
-    dep.service = xstrdup(name->scalar);
+    svc->depends_on =
+        envmgr_xrealloc(svc->depends_on, (svc->n_depends_on + 1) * sizeof(*svc->depends_on));
+    dep.service = envmgr_xstrdup(name->scalar);
     svc->depends_on[svc->n_depends_on++] = dep;
     return 0;
 }
@@ -355,8 +356,8 @@ static int dependency_options(compose_ctx_t *ctx, envmgr_dependency_t *dep,
     for (size_t i = 0; i < node->n_pairs; i++) {
         const char *key = node->pairs[i].key->scalar;
         const compose_node_t *v = node->pairs[i].value;
-        cleanup_free char *kpath = xasprintf("%s.%s", path, key);
-        cleanup_free char *s = NULL;
+        envmgr_cleanup_free char *kpath = envmgr_xasprintf("%s.%s", path, key);
+        envmgr_cleanup_free char *s = NULL;
         if (!strcmp(key, "required")) {
             if (compose_get_bool(ctx, v, kpath, &dep->required) < 0)
                 return -1;
@@ -385,7 +386,7 @@ static int field_depends_on(compose_ctx_t *ctx, envmgr_service_t *svc, const com
 {
     if (node->kind == COMPOSE_SEQ) {
         for (size_t i = 0; i < node->n_items; i++) {
-            cleanup_free char *item_path = xasprintf("%s[%zu]", path, i);
+            envmgr_cleanup_free char *item_path = envmgr_xasprintf("%s[%zu]", path, i);
             envmgr_dependency_t dep = {NULL, ENVMGR_DEPENDS_STARTED, true};
             if (add_dependency(ctx, svc, node->items[i], item_path, dep) < 0)
                 return -1;
@@ -396,7 +397,8 @@ static int field_depends_on(compose_ctx_t *ctx, envmgr_service_t *svc, const com
         return compose_error_at(ctx, node, path, "expected a list or a mapping of services, got %s",
                                 compose_node_kind_name(node));
     for (size_t i = 0; i < node->n_pairs; i++) {
-        cleanup_free char *item_path = xasprintf("%s.%s", path, node->pairs[i].key->scalar);
+        envmgr_cleanup_free char *item_path =
+            envmgr_xasprintf("%s.%s", path, node->pairs[i].key->scalar);
         envmgr_dependency_t dep = {NULL, ENVMGR_DEPENDS_STARTED, true};
         if (dependency_options(ctx, &dep, node->pairs[i].value, item_path) < 0 ||
             add_dependency(ctx, svc, node->pairs[i].key, path, dep) < 0)
@@ -469,7 +471,7 @@ static const char *const unsupported_keys[] = {
 static int service_key(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_pair_t *f)
 {
     const char *key = f->key->scalar;
-    cleanup_free char *path = xasprintf("services.%s.%s", svc->name, key);
+    envmgr_cleanup_free char *path = envmgr_xasprintf("services.%s.%s", svc->name, key);
     for (size_t i = 0; i < ENVMGR_ARRAY_SIZE(fields); i++)
         if (!strcmp(key, fields[i].key))
             return compose_node_is_null(f->value) && fields[i].fn != field_command &&
@@ -506,12 +508,12 @@ static bool valid_service_name(const char *s)
 int compose_parse_service(compose_ctx_t *ctx, const compose_pair_t *pair, envmgr_service_t *svc)
 {
     const compose_node_t *node = pair->value;
-    svc->name = xstrdup(pair->key->scalar);
+    svc->name = envmgr_xstrdup(pair->key->scalar);
     svc->line = pair->key->line;
     svc->healthcheck.interval_ms = 30000;
     svc->healthcheck.timeout_ms = 30000;
     svc->healthcheck.retries = 3;
-    cleanup_free char *path = xasprintf("services.%s", svc->name);
+    envmgr_cleanup_free char *path = envmgr_xasprintf("services.%s", svc->name);
     if (!valid_service_name(svc->name))
         return compose_error_at(ctx, pair->key, path,
                                 "invalid service name '%s': use letters, digits, '.', '_' and '-'",
@@ -522,7 +524,7 @@ int compose_parse_service(compose_ctx_t *ctx, const compose_pair_t *pair, envmgr
                                 compose_node_kind_name(node));
     const compose_node_t *env_file = compose_node_get(node, "env_file");
     if (!compose_node_is_null(env_file)) {
-        cleanup_free char *env_path = xasprintf("%s.env_file", path);
+        envmgr_cleanup_free char *env_path = envmgr_xasprintf("%s.env_file", path);
         if (field_env_file(ctx, svc, env_file, env_path) < 0)
             return -1;
     }

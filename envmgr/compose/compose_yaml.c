@@ -30,7 +30,7 @@ typedef struct builder {
 
 static compose_node_t *node_new(enum compose_node_kind kind, const yaml_mark_t *mark)
 {
-    compose_node_t *n = xcalloc(1, sizeof(*n));
+    compose_node_t *n = envmgr_xcalloc(1, sizeof(*n));
     n->kind = kind;
     n->line = (int)mark->line + 1;
     n->column = (int)mark->column + 1;
@@ -122,7 +122,7 @@ static int builder_add(builder_t *b, compose_node_t *n)
     }
     compose_node_t *parent = b->stack[b->depth - 1];
     size_t cap = parent->n_items; /* items grow one by one: keep it simple */
-    parent->items = xrealloc(parent->items, (cap + 1) * sizeof(*parent->items));
+    parent->items = envmgr_xrealloc(parent->items, (cap + 1) * sizeof(*parent->items));
     parent->items[parent->n_items++] = n;
     add_weight(parent, n);
     if (parent->weight > COMPOSE_MAX_WEIGHT)
@@ -136,7 +136,7 @@ static void builder_register_anchor(builder_t *b, char *name, compose_node_t *n)
     if (!name)
         return;
     /* A later anchor of the same name shadows the earlier one (YAML). */
-    b->anchors = xgrow(b->anchors, b->n_anchors, &b->anchors_cap, sizeof(*b->anchors));
+    b->anchors = envmgr_xgrow(b->anchors, b->n_anchors, &b->anchors_cap, sizeof(*b->anchors));
     b->anchors[b->n_anchors].name = name;
     b->anchors[b->n_anchors].node = node_ref(n);
     b->n_anchors++;
@@ -163,7 +163,7 @@ static void merge_from(compose_node_t *map, size_t *cap, const compose_node_t *s
     for (size_t i = 0; i < src->n_pairs; i++) {
         if (pairs_have_key(map->pairs, map->n_pairs, src->pairs[i].key->scalar))
             continue;
-        map->pairs = xgrow(map->pairs, map->n_pairs, cap, sizeof(*map->pairs));
+        map->pairs = envmgr_xgrow(map->pairs, map->n_pairs, cap, sizeof(*map->pairs));
         map->pairs[map->n_pairs].key = node_ref(src->pairs[i].key);
         map->pairs[map->n_pairs].value = node_ref(src->pairs[i].value);
         map->n_pairs++;
@@ -180,9 +180,9 @@ static bool is_merge_key(const compose_node_t *k)
 static int builder_finish_map(builder_t *b, compose_node_t *map)
 {
     size_t n = map->n_items, cap = 0;
-    compose_node_t **items = steal_pointer(&map->items);
-    compose_node_t **merges = xcalloc(n / 2 + 1, sizeof(*merges));
-    compose_node_t **merge_keys = xcalloc(n / 2 + 1, sizeof(*merge_keys));
+    compose_node_t **items = envmgr_steal_pointer(&map->items);
+    compose_node_t **merges = envmgr_xcalloc(n / 2 + 1, sizeof(*merges));
+    compose_node_t **merge_keys = envmgr_xcalloc(n / 2 + 1, sizeof(*merge_keys));
     size_t n_merges = 0;
     int ret = 0;
     map->n_items = 0;
@@ -204,7 +204,7 @@ static int builder_finish_map(builder_t *b, compose_node_t *map)
             compose_node_unref(v);
             continue;
         }
-        map->pairs = xgrow(map->pairs, map->n_pairs, &cap, sizeof(*map->pairs));
+        map->pairs = envmgr_xgrow(map->pairs, map->n_pairs, &cap, sizeof(*map->pairs));
         map->pairs[map->n_pairs].key = k;
         map->pairs[map->n_pairs].value = v;
         map->n_pairs++;
@@ -246,11 +246,11 @@ static int builder_open(builder_t *b, enum compose_node_kind kind, const yaml_ev
                              "document nested too deeply", NULL);
     if (b->depth == b->stack_cap) {
         b->stack_cap = b->stack_cap ? 2 * b->stack_cap : 16;
-        b->stack = xrealloc(b->stack, b->stack_cap * sizeof(*b->stack));
-        b->stack_anchor = xrealloc(b->stack_anchor, b->stack_cap * sizeof(*b->stack_anchor));
+        b->stack = envmgr_xrealloc(b->stack, b->stack_cap * sizeof(*b->stack));
+        b->stack_anchor = envmgr_xrealloc(b->stack_anchor, b->stack_cap * sizeof(*b->stack_anchor));
     }
     b->stack[b->depth] = node_new(kind, &ev->start_mark);
-    b->stack_anchor[b->depth] = anchor ? xstrdup((const char *)anchor) : NULL;
+    b->stack_anchor[b->depth] = anchor ? envmgr_xstrdup((const char *)anchor) : NULL;
     b->depth++;
     return 0;
 }
@@ -272,10 +272,10 @@ static int builder_close(builder_t *b)
 static int builder_scalar(builder_t *b, const yaml_event_t *ev)
 {
     compose_node_t *n = node_new(COMPOSE_SCALAR, &ev->start_mark);
-    n->scalar = xstrndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
+    n->scalar = envmgr_xstrndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
     n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
     if (ev->data.scalar.anchor)
-        builder_register_anchor(b, xstrdup((const char *)ev->data.scalar.anchor), n);
+        builder_register_anchor(b, envmgr_xstrdup((const char *)ev->data.scalar.anchor), n);
     return builder_add(b, n);
 }
 
@@ -368,7 +368,7 @@ int compose_yaml_parse(const char *data, size_t len, const char *file, compose_n
     }
     yaml_parser_delete(&parser);
     if (ret == 0)
-        *root = steal_pointer(&b.root);
+        *root = envmgr_steal_pointer(&b.root);
     builder_free(&b);
     return ret;
 }

@@ -77,11 +77,6 @@ void envmgr_error_clear(envmgr_error_t *err)
     err->hint[0] = '\0';
 }
 
-bool envmgr_error_is(const envmgr_error_t *err, enum envmgr_error_kind kind)
-{
-    return err->kind == kind;
-}
-
 int envmgr_error_exit_code(const envmgr_error_t *err)
 {
     switch (err->kind) {
@@ -101,24 +96,6 @@ int envmgr_error_exit_code(const envmgr_error_t *err)
         break;
     }
     return ENVTEST_EXIT_ENVIRONMENT;
-}
-
-const char *envmgr_error_kind_name(enum envmgr_error_kind kind)
-{
-    static const char *const names[] = {
-        [ENVMGR_OK] = "ok",
-        [ENVMGR_E_USAGE] = "usage",
-        [ENVMGR_E_CONFIG] = "configuration",
-        [ENVMGR_E_ENGINE] = "engine",
-        [ENVMGR_E_ENV] = "environment",
-        [ENVMGR_E_SYSTEM] = "system",
-        [ENVMGR_E_NOT_FOUND] = "not found",
-        [ENVMGR_E_TESTS_FAILED] = "tests failed",
-        [ENVMGR_E_INTERRUPTED] = "interrupted",
-    };
-    if ((unsigned)kind >= sizeof(names) / sizeof(names[0]))
-        return "unknown";
-    return names[kind];
 }
 
 void envmgr_interrupt(void)

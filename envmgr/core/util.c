@@ -38,7 +38,7 @@ static void oom(void)
     abort();
 }
 
-void *xmalloc(size_t size)
+void *envmgr_xmalloc(size_t size)
 {
     void *p = malloc(size ? size : 1);
     if (!p)
@@ -46,7 +46,7 @@ void *xmalloc(size_t size)
     return p;
 }
 
-void *xcalloc(size_t n, size_t size)
+void *envmgr_xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size ? size : 1);
     if (!p)
@@ -54,7 +54,7 @@ void *xcalloc(size_t n, size_t size)
     return p;
 }
 
-void *xrealloc(void *p, size_t size)
+void *envmgr_xrealloc(void *p, size_t size)
 {
     void *q = realloc(p, size ? size : 1);
     if (!q)
@@ -62,20 +62,20 @@ void *xrealloc(void *p, size_t size)
     return q;
 }
 
-void *xgrow(void *items, size_t n, size_t *cap, size_t elem_size)
+void *envmgr_xgrow(void *items, size_t n, size_t *cap, size_t elem_size)
 {
     if (n < *cap)
         return items;
     size_t new_cap = *cap ? *cap * 2 : 8;
     while (new_cap <= n)
         new_cap *= 2;
-    items = xrealloc(items, new_cap * elem_size);
+    items = envmgr_xrealloc(items, new_cap * elem_size);
     memset((char *)items + *cap * elem_size, 0, (new_cap - *cap) * elem_size);
     *cap = new_cap;
     return items;
 }
 
-char *xstrdup(const char *s)
+char *envmgr_xstrdup(const char *s)
 {
     char *p = strdup(s);
     if (!p)
@@ -83,7 +83,7 @@ char *xstrdup(const char *s)
     return p;
 }
 
-char *xstrndup(const char *s, size_t n)
+char *envmgr_xstrndup(const char *s, size_t n)
 {
     char *p = strndup(s, n);
     if (!p)
@@ -91,7 +91,7 @@ char *xstrndup(const char *s, size_t n)
     return p;
 }
 
-char *xasprintf(const char *fmt, ...)
+char *envmgr_xasprintf(const char *fmt, ...)
 {
     char *p;
     va_list ap;
@@ -109,7 +109,7 @@ char *envmgr_buf_reserve(envmgr_buf_t *b, size_t len)
         size_t cap = b->cap ? b->cap : 64;
         while (cap < b->len + len + 1)
             cap *= 2;
-        b->data = xrealloc(b->data, cap);
+        b->data = envmgr_xrealloc(b->data, cap);
         b->cap = cap;
     }
     return b->data + b->len;
@@ -142,7 +142,7 @@ void envmgr_buf_addf(envmgr_buf_t *b, const char *fmt, ...)
         envmgr_buf_add(b, small, (size_t)n);
         return;
     }
-    char *big = xmalloc((size_t)n + 1);
+    char *big = envmgr_xmalloc((size_t)n + 1);
     va_start(ap, fmt);
     vsnprintf(big, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -159,7 +159,7 @@ void envmgr_buf_reset(envmgr_buf_t *b)
 
 char *envmgr_buf_detach(envmgr_buf_t *b)
 {
-    char *s = b->data ? b->data : xstrdup("");
+    char *s = b->data ? b->data : envmgr_xstrdup("");
     b->data = NULL;
     b->len = b->cap = 0;
     return s;
@@ -175,7 +175,7 @@ void envmgr_buf_free(envmgr_buf_t *b)
 void envmgr_json_array_sort(json_t *array, int (*compare)(const void *, const void *))
 {
     size_t n = json_array_size(array);
-    json_t **items = xcalloc(n ? n : 1, sizeof(*items));
+    json_t **items = envmgr_xcalloc(n ? n : 1, sizeof(*items));
     for (size_t i = 0; i < n; i++)
         items[i] = json_incref(json_array_get(array, i));
     qsort(items, n, sizeof(*items), compare);
@@ -194,8 +194,8 @@ int envmgr_json_compare_by_name(const void *a, const void *b)
 
 void envmgr_strv_push(envmgr_strv_t *v, const char *s)
 {
-    v->items = xrealloc(v->items, (v->n + 2) * sizeof(char *));
-    v->items[v->n++] = xstrdup(s);
+    v->items = envmgr_xrealloc(v->items, (v->n + 2) * sizeof(char *));
+    v->items[v->n++] = envmgr_xstrdup(s);
     v->items[v->n] = NULL;
 }
 
@@ -213,13 +213,13 @@ void envmgr_kvlist_set(envmgr_kvlist_t *l, const char *key, const char *value)
     for (size_t i = 0; i < l->n; i++) {
         if (strcmp(l->items[i].key, key) == 0) {
             free(l->items[i].value);
-            l->items[i].value = value ? xstrdup(value) : NULL;
+            l->items[i].value = value ? envmgr_xstrdup(value) : NULL;
             return;
         }
     }
-    l->items = xrealloc(l->items, (l->n + 1) * sizeof(envmgr_kv_t));
-    l->items[l->n].key = xstrdup(key);
-    l->items[l->n].value = value ? xstrdup(value) : NULL;
+    l->items = envmgr_xrealloc(l->items, (l->n + 1) * sizeof(envmgr_kv_t));
+    l->items[l->n].key = envmgr_xstrdup(key);
+    l->items[l->n].value = value ? envmgr_xstrdup(value) : NULL;
     l->n++;
 }
 
@@ -362,7 +362,7 @@ int envmgr_random_token(char *out, size_t len, envmgr_error_t *err)
 
 int envmgr_read_file(const char *path, char **out, size_t *len, envmgr_error_t *err)
 {
-    cleanup_file FILE *f = fopen(path, "rb");
+    envmgr_cleanup_file FILE *f = fopen(path, "rb");
     if (!f)
         return envmgr_error_errno(err, errno, "open %s", path);
     envmgr_buf_t b = ENVMGR_BUF_INIT;
@@ -382,7 +382,7 @@ int envmgr_read_file(const char *path, char **out, size_t *len, envmgr_error_t *
 
 int envmgr_write_file(const char *path, const void *data, size_t len, envmgr_error_t *err)
 {
-    cleanup_free char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
+    envmgr_cleanup_free char *tmp = envmgr_xasprintf("%s.tmp.%d", path, (int)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return envmgr_error_errno(err, errno, "create %s", tmp);
@@ -415,7 +415,7 @@ int envmgr_write_file(const char *path, const void *data, size_t len, envmgr_err
 
 int envmgr_mkdir_p(const char *path, int mode, envmgr_error_t *err)
 {
-    cleanup_free char *copy = xstrdup(path);
+    envmgr_cleanup_free char *copy = envmgr_xstrdup(path);
     for (char *p = copy + 1; *p; p++) {
         if (*p != '/')
             continue;

@@ -45,10 +45,10 @@ static int engine_parse_host(envmgr_engine_t *e, const char *host, envmgr_error_
             return envmgr_error_set(err, ENVMGR_E_CONFIG, 0,
                                     "Docker host \"%s\": a unix socket path must be absolute",
                                     host);
-        e->host = xasprintf("unix://%s", path);
-        e->socket_path = xstrdup(path);
-        e->base_url = xstrdup("http://localhost");
-        e->display = xstrdup(path);
+        e->host = envmgr_xasprintf("unix://%s", path);
+        e->socket_path = envmgr_xstrdup(path);
+        e->base_url = envmgr_xstrdup("http://localhost");
+        e->display = envmgr_xstrdup(path);
         return 0;
     }
     const char *addr = NULL;
@@ -64,11 +64,11 @@ static int engine_parse_host(envmgr_engine_t *e, const char *host, envmgr_error_
             err, "set DOCKER_HOST to unix:///var/run/docker.sock or tcp://host:2375");
     }
     size_t n = strcspn(addr, "/");
-    cleanup_free char *hostport = xstrndup(addr, n);
+    envmgr_cleanup_free char *hostport = envmgr_xstrndup(addr, n);
     bool has_port = strrchr(hostport, ':') && hostport[strlen(hostport) - 1] != ']';
-    e->host = xasprintf("tcp://%s%s", hostport, has_port ? "" : ":2375");
-    e->base_url = xasprintf("http://%s%s", hostport, has_port ? "" : ":2375");
-    e->display = xstrdup(e->host);
+    e->host = envmgr_xasprintf("tcp://%s%s", hostport, has_port ? "" : ":2375");
+    e->base_url = envmgr_xasprintf("http://%s%s", hostport, has_port ? "" : ":2375");
+    e->display = envmgr_xstrdup(e->host);
     return 0;
 }
 
@@ -143,7 +143,7 @@ static int engine_new(const char *host, envmgr_engine_t **out, envmgr_error_t *e
     if (curl_init_result != CURLE_OK)
         return envmgr_error_set(err, ENVMGR_E_SYSTEM, 0, "curl_global_init: %s",
                                 curl_easy_strerror(curl_init_result));
-    envmgr_engine_t *e = xcalloc(1, sizeof(*e));
+    envmgr_engine_t *e = envmgr_xcalloc(1, sizeof(*e));
     if (engine_parse_host(e, host, err) < 0) {
         envmgr_engine_close(e);
         return -1;
@@ -264,8 +264,8 @@ static int call_progress_cb(void *userdata, curl_off_t dltotal, curl_off_t dlnow
 char *engine_full_path(const envmgr_engine_t *engine, const engine_call_t *call)
 {
     if (call->unversioned)
-        return xstrdup(call->path);
-    return xasprintf("/v%s%s", engine->api_version, call->path);
+        return envmgr_xstrdup(call->path);
+    return envmgr_xasprintf("/v%s%s", engine->api_version, call->path);
 }
 
 static int engine_unreachable(envmgr_engine_t *e, const char *reason, envmgr_error_t *err)
@@ -283,7 +283,7 @@ static int engine_unreachable(envmgr_engine_t *e, const char *reason, envmgr_err
 static int engine_transport_error(envmgr_engine_t *e, const engine_call_t *call, CURLcode rc,
                                   struct call_state *st, envmgr_error_t *err)
 {
-    cleanup_free char *path = engine_full_path(e, call);
+    envmgr_cleanup_free char *path = engine_full_path(e, call);
     const char *detail = e->curl_error[0] ? e->curl_error : curl_easy_strerror(rc);
     long os_errno = 0;
     curl_easy_getinfo(e->curl, CURLINFO_OS_ERRNO, &os_errno);
@@ -316,7 +316,7 @@ static struct curl_slist *call_headers(const engine_call_t *call)
     if (call->source)
         h = curl_slist_append(h, "Transfer-Encoding: chunked");
     if (call->body || call->source) {
-        cleanup_free char *ct = xasprintf(
+        envmgr_cleanup_free char *ct = envmgr_xasprintf(
             "Content-Type: %s", call->content_type ? call->content_type : "application/json");
         h = curl_slist_append(h, ct);
     }
@@ -364,8 +364,8 @@ static void call_setup(envmgr_engine_t *e, const engine_call_t *call, const char
 int engine_call(envmgr_engine_t *e, const engine_call_t *call, long *status, envmgr_buf_t *body,
                 envmgr_error_t *err)
 {
-    cleanup_free char *path = engine_full_path(e, call);
-    cleanup_free char *url = xasprintf("%s%s", e->base_url, path);
+    envmgr_cleanup_free char *path = engine_full_path(e, call);
+    envmgr_cleanup_free char *url = envmgr_xasprintf("%s%s", e->base_url, path);
     struct curl_slist *headers = call_headers(call);
     struct call_state st = {.engine = e, .call = call, .body = body, .err = err};
     e->curl_error[0] = '\0';
@@ -391,12 +391,13 @@ int engine_call(envmgr_engine_t *e, const engine_call_t *call, long *status, env
 int engine_status_error(envmgr_engine_t *e, const engine_call_t *call, long status,
                         const envmgr_buf_t *body, envmgr_error_t *err)
 {
-    cleanup_free char *path = engine_full_path(e, call);
-    cleanup_json json_t *reply = body->len ? json_loadb(body->data, body->len, 0, NULL) : NULL;
+    envmgr_cleanup_free char *path = engine_full_path(e, call);
+    envmgr_cleanup_json json_t *reply =
+        body->len ? json_loadb(body->data, body->len, 0, NULL) : NULL;
     const char *message = json_string_value(json_object_get(reply, "message"));
-    cleanup_free char *text = NULL;
+    envmgr_cleanup_free char *text = NULL;
     if (!message && body->len) {
-        text = xstrndup(body->data, body->len > 512 ? 512 : body->len);
+        text = envmgr_xstrndup(body->data, body->len > 512 ? 512 : body->len);
         text[strcspn(text, "\r\n")] = '\0';
         message = text;
     }
@@ -439,7 +440,7 @@ int engine_json_call(envmgr_engine_t *e, const engine_call_t *call, json_t **rep
     json_error_t jerr;
     *reply = json_loadb(body.data, body.len, 0, &jerr);
     if (!*reply) {
-        cleanup_free char *path = engine_full_path(e, call);
+        envmgr_cleanup_free char *path = engine_full_path(e, call);
         envmgr_error_set(err, ENVMGR_E_ENGINE, (int)status,
                          "%s %s: malformed JSON reply from the Docker engine (%zu bytes, truncated "
                          "or not JSON): %s at line %d column %d",
@@ -460,11 +461,11 @@ void engine_query_add(envmgr_buf_t *q, const char *key, const char *value)
 
 void engine_query_add_kvlist(envmgr_buf_t *q, const char *key, const envmgr_kvlist_t *l)
 {
-    cleanup_json json_t *obj = json_object();
+    envmgr_cleanup_json json_t *obj = json_object();
     for (size_t i = 0; l && i < l->n; i++)
         json_object_set_new(obj, l->items[i].key,
                             json_string(l->items[i].value ? l->items[i].value : ""));
-    cleanup_free char *text = json_dumps(obj, JSON_COMPACT);
+    envmgr_cleanup_free char *text = json_dumps(obj, JSON_COMPACT);
     engine_query_add(q, key, text);
 }
 
@@ -472,8 +473,8 @@ static void query_add_label_filter(envmgr_buf_t *q, const char *label_filter)
 {
     if (!label_filter)
         return;
-    cleanup_json json_t *filters = json_pack("{s:[s]}", "label", label_filter);
-    cleanup_free char *text = json_dumps(filters, JSON_COMPACT);
+    envmgr_cleanup_json json_t *filters = json_pack("{s:[s]}", "label", label_filter);
+    envmgr_cleanup_free char *text = json_dumps(filters, JSON_COMPACT);
     engine_query_add(q, "filters", text);
 }
 
@@ -482,7 +483,7 @@ static void query_add_label_filter(envmgr_buf_t *q, const char *label_filter)
 static int engine_simple(envmgr_engine_t *e, const char *method, const char *path, json_t *body,
                          long timeout_ms, json_t **reply, envmgr_error_t *err)
 {
-    cleanup_free char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    envmgr_cleanup_free char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     engine_call_t call = {.method = method,
                           .path = path,
                           .body = text,
@@ -549,7 +550,7 @@ static int reply_string(const json_t *reply, const char *key, const char *what, 
         return envmgr_error_set(err, ENVMGR_E_ENGINE, 0,
                                 "%s: the Docker engine's reply has no \"%s\" string", what, key);
     if (out)
-        *out = xstrdup(s);
+        *out = envmgr_xstrdup(s);
     return 0;
 }
 
@@ -567,7 +568,7 @@ static json_t *labels_object(const envmgr_kvlist_t *labels)
 int envmgr_engine_image_inspect(envmgr_engine_t *engine, const char *name, json_t **out,
                                 envmgr_error_t *err)
 {
-    cleanup_free char *path = xasprintf("/images/%s/json", name);
+    envmgr_cleanup_free char *path = envmgr_xasprintf("/images/%s/json", name);
     return engine_simple(engine, "GET", path, NULL, ENGINE_TIMEOUT_MS, out, err);
 }
 
@@ -587,7 +588,7 @@ int envmgr_engine_image_pull(envmgr_engine_t *engine, const char *name,
                              envmgr_engine_progress_cb cb, void *userdata, envmgr_error_t *err)
 {
     /* Split "repo:tag" (a ':' after the last '/') so that the engine pulls one tag, not all. */
-    cleanup_free char *repo = xstrdup(name);
+    envmgr_cleanup_free char *repo = envmgr_xstrdup(name);
     const char *tag = "latest";
     char *slash = strrchr(repo, '/');
     char *colon = strrchr(slash ? slash : repo, ':');
@@ -625,9 +626,10 @@ int envmgr_engine_image_pull(envmgr_engine_t *engine, const char *name,
 int envmgr_engine_network_create(envmgr_engine_t *engine, const char *name,
                                  const envmgr_kvlist_t *labels, char **id_out, envmgr_error_t *err)
 {
-    cleanup_json json_t *body = json_pack("{s:s, s:s, s:b, s:o}", "Name", name, "Driver", "bridge",
-                                          "CheckDuplicate", 1, "Labels", labels_object(labels));
-    cleanup_json json_t *reply = NULL;
+    envmgr_cleanup_json json_t *body =
+        json_pack("{s:s, s:s, s:b, s:o}", "Name", name, "Driver", "bridge", "CheckDuplicate", 1,
+                  "Labels", labels_object(labels));
+    envmgr_cleanup_json json_t *reply = NULL;
     if (engine_simple(engine, "POST", "/networks/create", body, ENGINE_TIMEOUT_MS, &reply, err) < 0)
         return envmgr_error_wrap(err, "create network %s", name);
     return reply_string(reply, "Id", "create network", id_out, err);
@@ -636,7 +638,7 @@ int envmgr_engine_network_create(envmgr_engine_t *engine, const char *name,
 int envmgr_engine_network_remove(envmgr_engine_t *engine, const char *id_or_name,
                                  envmgr_error_t *err)
 {
-    cleanup_free char *path = xasprintf("/networks/%s", id_or_name);
+    envmgr_cleanup_free char *path = envmgr_xasprintf("/networks/%s", id_or_name);
     return engine_simple(engine, "DELETE", path, NULL, ENGINE_TIMEOUT_MS, NULL, err);
 }
 
@@ -655,7 +657,7 @@ int envmgr_engine_image_list(envmgr_engine_t *engine, const char *label_filter, 
 int envmgr_engine_network_inspect(envmgr_engine_t *engine, const char *id_or_name, json_t **out,
                                   envmgr_error_t *err)
 {
-    cleanup_free char *path = xasprintf("/networks/%s", id_or_name);
+    envmgr_cleanup_free char *path = envmgr_xasprintf("/networks/%s", id_or_name);
     return engine_simple(engine, "GET", path, NULL, ENGINE_TIMEOUT_MS, out, err);
 }
 
@@ -664,7 +666,7 @@ int envmgr_engine_network_inspect(envmgr_engine_t *engine, const char *id_or_nam
 int envmgr_engine_volume_create(envmgr_engine_t *engine, const char *name,
                                 const envmgr_kvlist_t *labels, envmgr_error_t *err)
 {
-    cleanup_json json_t *body =
+    envmgr_cleanup_json json_t *body =
         json_pack("{s:s, s:o}", "Name", name, "Labels", labels_object(labels));
     if (engine_simple(engine, "POST", "/volumes/create", body, ENGINE_TIMEOUT_MS, NULL, err) < 0)
         return envmgr_error_wrap(err, "create volume %s", name);
@@ -674,7 +676,8 @@ int envmgr_engine_volume_create(envmgr_engine_t *engine, const char *name,
 int envmgr_engine_volume_remove(envmgr_engine_t *engine, const char *name, bool force,
                                 envmgr_error_t *err)
 {
-    cleanup_free char *path = xasprintf("/volumes/%s%s", name, force ? "?force=1" : "");
+    envmgr_cleanup_free char *path =
+        envmgr_xasprintf("/volumes/%s%s", name, force ? "?force=1" : "");
     return engine_simple(engine, "DELETE", path, NULL, ENGINE_TIMEOUT_MS, NULL, err);
 }
 
@@ -682,7 +685,7 @@ int envmgr_engine_volume_list(envmgr_engine_t *engine, const char *label_filter,
                               envmgr_error_t *err)
 {
     *out = NULL;
-    cleanup_json json_t *reply = NULL;
+    envmgr_cleanup_json json_t *reply = NULL;
     int r = engine_list_get(engine, "/volumes", false, label_filter, &reply, err);
     if (r < 0)
         return r;
@@ -710,7 +713,7 @@ int envmgr_engine_container_create(envmgr_engine_t *engine, const char *name, js
     if (params.len)
         envmgr_buf_add(&q, params.data, params.len);
     envmgr_buf_free(&params);
-    cleanup_json json_t *reply = NULL;
+    envmgr_cleanup_json json_t *reply = NULL;
     int r = engine_simple(engine, "POST", q.data, config, ENGINE_TIMEOUT_MS, &reply, err);
     envmgr_buf_free(&q);
     if (r < 0)
@@ -728,7 +731,8 @@ int envmgr_engine_container_create(envmgr_engine_t *engine, const char *name, js
 static int container_post(envmgr_engine_t *engine, const char *id, const char *action,
                           const char *query, long timeout_ms, envmgr_error_t *err)
 {
-    cleanup_free char *path = xasprintf("/containers/%s/%s%s", id, action, query ? query : "");
+    envmgr_cleanup_free char *path =
+        envmgr_xasprintf("/containers/%s/%s%s", id, action, query ? query : "");
     if (engine_simple(engine, "POST", path, NULL, timeout_ms, NULL, err) < 0)
         return envmgr_error_wrap(err, "%s container %s", action, id);
     return 0;
@@ -748,28 +752,18 @@ int envmgr_engine_container_stop(envmgr_engine_t *engine, const char *id, int ti
                           ENGINE_TIMEOUT_MS + (timeout_s > 0 ? timeout_s * 1000L : 0), err);
 }
 
-int envmgr_engine_container_kill(envmgr_engine_t *engine, const char *id, const char *signal,
-                                 envmgr_error_t *err)
-{
-    envmgr_buf_t q = ENVMGR_BUF_INIT;
-    if (signal)
-        engine_query_add(&q, "signal", signal);
-    int r = container_post(engine, id, "kill", q.data, ENGINE_TIMEOUT_MS, err);
-    envmgr_buf_free(&q);
-    return r;
-}
-
 int envmgr_engine_container_remove(envmgr_engine_t *engine, const char *id, bool force,
                                    bool volumes, envmgr_error_t *err)
 {
-    cleanup_free char *path = xasprintf("/containers/%s?force=%d&v=%d", id, force, volumes);
+    envmgr_cleanup_free char *path =
+        envmgr_xasprintf("/containers/%s?force=%d&v=%d", id, force, volumes);
     return engine_simple(engine, "DELETE", path, NULL, ENGINE_TIMEOUT_MS, NULL, err);
 }
 
 int envmgr_engine_container_inspect(envmgr_engine_t *engine, const char *id, json_t **out,
                                     envmgr_error_t *err)
 {
-    cleanup_free char *path = xasprintf("/containers/%s/json", id);
+    envmgr_cleanup_free char *path = envmgr_xasprintf("/containers/%s/json", id);
     return engine_simple(engine, "GET", path, NULL, ENGINE_TIMEOUT_MS, out, err);
 }
 
@@ -782,8 +776,8 @@ int envmgr_engine_container_list(envmgr_engine_t *engine, const char *label_filt
 int envmgr_engine_container_wait(envmgr_engine_t *engine, const char *id, int64_t *exit_code,
                                  envmgr_error_t *err)
 {
-    cleanup_free char *path = xasprintf("/containers/%s/wait", id);
-    cleanup_json json_t *reply = NULL;
+    envmgr_cleanup_free char *path = envmgr_xasprintf("/containers/%s/wait", id);
+    envmgr_cleanup_json json_t *reply = NULL;
     if (engine_simple(engine, "POST", path, NULL, 0, &reply, err) < 0)
         return envmgr_error_wrap(err, "wait for container %s", id);
     json_t *code = json_object_get(reply, "StatusCode");

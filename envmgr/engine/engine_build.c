@@ -52,8 +52,8 @@ static void ignore_add(ignore_list_t *l, const char *line)
         n--;
     if (n == 0)
         return;
-    l->rules = xgrow(l->rules, l->n, &l->cap, sizeof(*l->rules));
-    l->rules[l->n].pattern = xstrndup(line, n);
+    l->rules = envmgr_xgrow(l->rules, l->n, &l->cap, sizeof(*l->rules));
+    l->rules[l->n].pattern = envmgr_xstrndup(line, n);
     l->rules[l->n].negate = negate;
     l->has_negation |= negate;
     l->n++;
@@ -61,8 +61,8 @@ static void ignore_add(ignore_list_t *l, const char *line)
 
 static int ignore_load(const char *context_dir, ignore_list_t *l, envmgr_error_t *err)
 {
-    cleanup_free char *path = xasprintf("%s/.dockerignore", context_dir);
-    cleanup_free char *text = NULL;
+    envmgr_cleanup_free char *path = envmgr_xasprintf("%s/.dockerignore", context_dir);
+    envmgr_cleanup_free char *text = NULL;
     if (access(path, F_OK) != 0)
         return 0;
     if (envmgr_read_file(path, &text, NULL, err) < 0)
@@ -81,7 +81,7 @@ static bool ignore_pattern_matches(const char *pattern, const char *rel)
     int flags = strstr(pattern, "**") ? 0 : FNM_PATHNAME;
     if (fnmatch(pattern, rel, flags) == 0)
         return true;
-    cleanup_free char *prefix = xstrdup(rel);
+    envmgr_cleanup_free char *prefix = envmgr_xstrdup(rel);
     for (char *slash = strrchr(prefix, '/'); slash; slash = strrchr(prefix, '/')) {
         *slash = '\0';
         if (fnmatch(pattern, prefix, flags) == 0)
@@ -121,7 +121,8 @@ static void context_list_free(context_list_t *l)
 static int context_walk(const char *root, const char *rel_dir, const ignore_list_t *ignore,
                         const char *dockerfile, context_list_t *out, envmgr_error_t *err)
 {
-    cleanup_free char *dir_path = *rel_dir ? xasprintf("%s/%s", root, rel_dir) : xstrdup(root);
+    envmgr_cleanup_free char *dir_path =
+        *rel_dir ? envmgr_xasprintf("%s/%s", root, rel_dir) : envmgr_xstrdup(root);
     DIR *dir = opendir(dir_path);
     if (!dir)
         return envmgr_error_errno(err, errno, "build context: open directory %s", dir_path);
@@ -129,8 +130,9 @@ static int context_walk(const char *root, const char *rel_dir, const ignore_list
     for (struct dirent *de = readdir(dir); de && r == 0; de = readdir(dir)) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-        char *rel = *rel_dir ? xasprintf("%s/%s", rel_dir, de->d_name) : xstrdup(de->d_name);
-        cleanup_free char *full = xasprintf("%s/%s", root, rel);
+        char *rel =
+            *rel_dir ? envmgr_xasprintf("%s/%s", rel_dir, de->d_name) : envmgr_xstrdup(de->d_name);
+        envmgr_cleanup_free char *full = envmgr_xasprintf("%s/%s", root, rel);
         struct stat st;
         if (lstat(full, &st) < 0) {
             r = envmgr_error_errno(err, errno, "build context: stat %s", full);
@@ -140,8 +142,8 @@ static int context_walk(const char *root, const char *rel_dir, const ignore_list
         bool excluded = strcmp(rel, dockerfile) != 0 && ignore_excludes(ignore, rel);
         bool descend = S_ISDIR(st.st_mode) && (!excluded || ignore->has_negation);
         if (!excluded) {
-            out->items = xgrow(out->items, out->n, &out->cap, sizeof(*out->items));
-            out->items[out->n++] = (context_entry_t){.rel = xstrdup(rel), .st = st};
+            out->items = envmgr_xgrow(out->items, out->n, &out->cap, sizeof(*out->items));
+            out->items[out->n++] = (context_entry_t){.rel = envmgr_xstrdup(rel), .st = st};
         }
         if (descend)
             r = context_walk(root, rel, ignore, dockerfile, out, err);
@@ -173,7 +175,7 @@ static int context_collect(const char *context_dir, const char *dockerfile, cont
 
 static int digest_file(envmgr_sha256_t *md, const char *path, envmgr_error_t *err)
 {
-    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+    envmgr_cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return envmgr_error_errno(err, errno, "build context: open %s", path);
     char chunk[16384]; /* on a worker thread's stack: every page touched stays in RSS */
@@ -197,7 +199,7 @@ static int digest_entry(envmgr_sha256_t *md, const char *root, const context_ent
                      S_ISREG(e->st.st_mode) ? (long long)e->st.st_size : 0LL);
     envmgr_sha256_update(md, e->rel, strlen(e->rel) + 1);
     envmgr_sha256_update(md, header, (size_t)n + 1);
-    cleanup_free char *full = xasprintf("%s/%s", root, e->rel);
+    envmgr_cleanup_free char *full = envmgr_xasprintf("%s/%s", root, e->rel);
     if (S_ISREG(e->st.st_mode))
         return digest_file(md, full, err);
     if (S_ISLNK(e->st.st_mode)) {
@@ -259,7 +261,7 @@ static int tar_error(tar_stream_t *t, const char *rel, envmgr_error_t *err)
 
 static int tar_write_header(tar_stream_t *t, const context_entry_t *e, envmgr_error_t *err)
 {
-    cleanup_free char *full = xasprintf("%s/%s", t->root, e->rel);
+    envmgr_cleanup_free char *full = envmgr_xasprintf("%s/%s", t->root, e->rel);
     struct archive_entry *entry = archive_entry_new();
     archive_entry_copy_stat(entry, &e->st);
     archive_entry_set_pathname(entry, e->rel);
@@ -398,7 +400,8 @@ int envmgr_engine_image_build(envmgr_engine_t *engine, const envmgr_build_option
 {
     const char *dockerfile = opts->dockerfile ? opts->dockerfile : "Dockerfile";
     const char *what = opts->tag ? opts->tag : opts->context_dir;
-    cleanup_free char *dockerfile_path = xasprintf("%s/%s", opts->context_dir, dockerfile);
+    envmgr_cleanup_free char *dockerfile_path =
+        envmgr_xasprintf("%s/%s", opts->context_dir, dockerfile);
     if (access(dockerfile_path, R_OK) != 0)
         return envmgr_error_errno(err, errno, "build %s: Dockerfile %s", what, dockerfile_path);
     tar_stream_t tar;
@@ -406,7 +409,7 @@ int envmgr_engine_image_build(envmgr_engine_t *engine, const envmgr_build_option
         tar_stream_free(&tar);
         return envmgr_error_wrap(err, "build %s", what);
     }
-    cleanup_free char *path = build_path(opts, dockerfile);
+    envmgr_cleanup_free char *path = build_path(opts, dockerfile);
     engine_jsonl_t stream = {.cb = cb, .userdata = userdata};
     engine_call_t call = {.method = "POST",
                           .path = path,

@@ -99,7 +99,7 @@ int envmgr_engine_container_logs(envmgr_engine_t *engine, const char *id, int ta
                                  bool timestamps, envmgr_engine_output_cb cb, void *userdata,
                                  envmgr_error_t *err)
 {
-    cleanup_json json_t *info = NULL;
+    envmgr_cleanup_json json_t *info = NULL;
     if (envmgr_engine_container_inspect(engine, id, &info, err) < 0)
         return envmgr_error_wrap(err, "logs of container %s", id);
     bool tty = json_is_true(json_object_get(json_object_get(info, "Config"), "Tty"));
@@ -108,10 +108,10 @@ int envmgr_engine_container_logs(envmgr_engine_t *engine, const char *id, int ta
         snprintf(tail_text, sizeof(tail_text), "all");
     else
         snprintf(tail_text, sizeof(tail_text), "%d", tail);
-    cleanup_free char *path =
-        xasprintf("/containers/%s/logs?stdout=1&stderr=1&follow=%d&timestamps=%d&tail=%s", id,
-                  follow, timestamps, tail_text);
-    cleanup_free char *what = xasprintf("logs of container %s", id);
+    envmgr_cleanup_free char *path =
+        envmgr_xasprintf("/containers/%s/logs?stdout=1&stderr=1&follow=%d&timestamps=%d&tail=%s",
+                         id, follow, timestamps, tail_text);
+    envmgr_cleanup_free char *what = envmgr_xasprintf("logs of container %s", id);
     struct output_sink sink = {.demux = {.raw = tty}, .cb = cb, .userdata = userdata, .what = what};
     engine_call_t call = {.method = "GET",
                           .path = path,
@@ -148,7 +148,7 @@ static int exec_create(envmgr_engine_t *engine, const char *id, const char *cons
     json_t *cmd = json_array();
     for (size_t i = 0; argv[i]; i++)
         json_array_append_new(cmd, json_string(argv[i]));
-    cleanup_json json_t *body =
+    envmgr_cleanup_json json_t *body =
         json_pack("{s:b, s:b, s:b, s:b, s:o}", "AttachStdin", 0, "AttachStdout", 1, "AttachStderr",
                   1, "Tty", 0, "Cmd", cmd);
     if (env) {
@@ -157,21 +157,21 @@ static int exec_create(envmgr_engine_t *engine, const char *id, const char *cons
             json_array_append_new(list, json_string(env[i]));
         json_object_set_new(body, "Env", list);
     }
-    cleanup_free char *text = json_dumps(body, JSON_COMPACT);
-    cleanup_free char *path = xasprintf("/containers/%s/exec", id);
+    envmgr_cleanup_free char *text = json_dumps(body, JSON_COMPACT);
+    envmgr_cleanup_free char *path = envmgr_xasprintf("/containers/%s/exec", id);
     engine_call_t call = {.method = "POST",
                           .path = path,
                           .body = text,
                           .body_len = strlen(text),
                           .timeout_ms = timeout_ms ? timeout_ms : ENGINE_TIMEOUT_MS};
-    cleanup_json json_t *reply = NULL;
+    envmgr_cleanup_json json_t *reply = NULL;
     if (engine_json_call(engine, &call, &reply, err) < 0)
         return -1;
     const char *eid = json_string_value(json_object_get(reply, "Id"));
     if (!eid)
         return envmgr_error_set(err, ENVMGR_E_ENGINE, 0,
                                 "POST %s: the Docker engine's reply has no \"Id\" string", path);
-    *exec_id = xstrdup(eid);
+    *exec_id = envmgr_xstrdup(eid);
     return 0;
 }
 
@@ -179,7 +179,7 @@ static int exec_attach(envmgr_engine_t *engine, const char *exec_id, long timeou
                        struct output_sink *sink, envmgr_error_t *err)
 {
     static const char body[] = "{\"Detach\":false,\"Tty\":false}";
-    cleanup_free char *path = xasprintf("/exec/%s/start", exec_id);
+    envmgr_cleanup_free char *path = envmgr_xasprintf("/exec/%s/start", exec_id);
     engine_call_t call = {.method = "POST",
                           .path = path,
                           .body = body,
@@ -196,10 +196,10 @@ static int exec_attach(envmgr_engine_t *engine, const char *exec_id, long timeou
 static int exec_exit_code(envmgr_engine_t *engine, const char *exec_id, int64_t deadline,
                           int *exit_code, envmgr_error_t *err)
 {
-    cleanup_free char *path = xasprintf("/exec/%s/json", exec_id);
+    envmgr_cleanup_free char *path = envmgr_xasprintf("/exec/%s/json", exec_id);
     int64_t give_up = deadline ? deadline : envmgr_now_ms() + 30000;
     for (int64_t pause = 1;; pause = pause < 50 ? pause * 2 : 50) {
-        cleanup_json json_t *info = NULL;
+        envmgr_cleanup_json json_t *info = NULL;
         if (envmgr_engine_request(engine, "GET", path, NULL, &info, err) < 0)
             return -1;
         json_t *code = json_object_get(info, "ExitCode");
@@ -224,8 +224,8 @@ int envmgr_engine_exec(envmgr_engine_t *engine, const char *id, const char *cons
     if (!argv || !argv[0])
         return envmgr_error_set(err, ENVMGR_E_USAGE, 0, "exec in container %s: empty command", id);
     int64_t deadline = timeout_ms > 0 ? envmgr_now_ms() + timeout_ms : 0;
-    cleanup_free char *exec_id = NULL;
-    cleanup_free char *what = xasprintf("exec %s in container %s", argv[0], id);
+    envmgr_cleanup_free char *exec_id = NULL;
+    envmgr_cleanup_free char *what = envmgr_xasprintf("exec %s in container %s", argv[0], id);
     long left = time_left(deadline);
     int r = left < 0 ? -1 : exec_create(engine, id, argv, env, left, &exec_id, err);
     if (r == 0) {
@@ -255,7 +255,7 @@ static void jsonl_emit_text(engine_jsonl_t *s, const char *text)
         while (m > 0 && (p[m - 1] == '\r' || p[m - 1] == ' '))
             m--;
         if (m > 0) {
-            cleanup_free char *line = xstrndup(p, m);
+            envmgr_cleanup_free char *line = envmgr_xstrndup(p, m);
             s->cb(s->userdata, line);
         }
         p += n;
@@ -271,7 +271,7 @@ static int jsonl_line(engine_jsonl_t *s, const char *line, size_t len, envmgr_er
     if (len == 0)
         return 0;
     json_error_t jerr;
-    cleanup_json json_t *msg = json_loadb(line, len, 0, &jerr);
+    envmgr_cleanup_json json_t *msg = json_loadb(line, len, 0, &jerr);
     if (!json_is_object(msg))
         return envmgr_error_set(err, ENVMGR_E_ENGINE, 0,
                                 "malformed progress line from the Docker engine: %.*s",
@@ -282,12 +282,12 @@ static int jsonl_line(engine_jsonl_t *s, const char *line, size_t len, envmgr_er
         error = json_string_value(json_object_get(msg, "error"));
     if (error) {
         if (!s->error)
-            s->error = xstrdup(error);
+            s->error = envmgr_xstrdup(error);
         return 0;
     }
     const char *image_id = json_string_value(json_object_get(json_object_get(msg, "aux"), "ID"));
     if (image_id && !s->image_id)
-        s->image_id = xstrdup(image_id);
+        s->image_id = envmgr_xstrdup(image_id);
     const char *stream = json_string_value(json_object_get(msg, "stream"));
     if (stream) {
         jsonl_emit_text(s, stream);
@@ -297,8 +297,9 @@ static int jsonl_line(engine_jsonl_t *s, const char *line, size_t len, envmgr_er
     if (status && s->cb) {
         const char *layer = json_string_value(json_object_get(msg, "id"));
         const char *progress = json_string_value(json_object_get(msg, "progress"));
-        cleanup_free char *text = xasprintf("%s%s%s%s%s", layer ? layer : "", layer ? ": " : "",
-                                            status, progress ? " " : "", progress ? progress : "");
+        envmgr_cleanup_free char *text =
+            envmgr_xasprintf("%s%s%s%s%s", layer ? layer : "", layer ? ": " : "", status,
+                             progress ? " " : "", progress ? progress : "");
         jsonl_emit_text(s, text);
     }
     return 0;

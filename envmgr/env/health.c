@@ -103,7 +103,7 @@ struct container_state {
 static int container_state_get(envmgr_engine_t *engine, const char *id, struct container_state *st,
                                envmgr_error_t *err)
 {
-    cleanup_json json_t *inspect = NULL;
+    envmgr_cleanup_json json_t *inspect = NULL;
     if (envmgr_engine_container_inspect(engine, id, &inspect, err) < 0)
         return -1;
     memset(st, 0, sizeof(*st));

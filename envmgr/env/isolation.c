@@ -49,9 +49,9 @@ static int admin_open(envmgr_engine_t *engine, const envmgr_project_t *project,
     }
     const envmgr_kv_t *user = vars ? envmgr_kvlist_find(vars, "ENVTEST_MYSQL_USER") : NULL;
     const envmgr_kv_t *pw = vars ? envmgr_kvlist_find(vars, "ENVTEST_MYSQL_PASSWORD") : NULL;
-    a->user = user && user->value ? xstrdup(user->value) : NULL;
-    a->password = pw && pw->value ? xstrdup(pw->value) : xstrdup("");
-    a->base_db = xstrdup(live.targets.mysql.database);
+    a->user = user && user->value ? envmgr_xstrdup(user->value) : NULL;
+    a->password = pw && pw->value ? envmgr_xstrdup(pw->value) : envmgr_xstrdup("");
+    a->base_db = envmgr_xstrdup(live.targets.mysql.database);
     a->port = live.targets.mysql.port;
     if (envmgr_dl_mysql(err) < 0) {
         envmgr_live_targets_free(&live);
@@ -79,7 +79,7 @@ static char *clone_name(const char *suite, int attempt)
         strcpy(hex, "0000");
     for (char *p = hex; *p; p++)
         *p = (char)tolower((unsigned char)*p);
-    char *name = xasprintf("envtest_%.40s_%d_%s", suite, attempt, hex);
+    char *name = envmgr_xasprintf("envtest_%.40s_%d_%s", suite, attempt, hex);
     for (char *p = name; *p; p++)
         *p = isalnum((unsigned char)*p) ? (char)tolower((unsigned char)*p) : '_';
     return name;
@@ -96,10 +96,10 @@ static int exec_sql(struct mysql_admin *a, const char *sql, envmgr_error_t *err)
 
 static int copy_tables(struct mysql_admin *a, const char *clone, envmgr_error_t *err)
 {
-    cleanup_free char *list_sql =
-        xasprintf("SELECT table_name FROM information_schema.tables WHERE table_schema = '%s' AND "
-                  "table_type = 'BASE TABLE' ORDER BY table_name",
-                  a->base_db);
+    envmgr_cleanup_free char *list_sql = envmgr_xasprintf(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = '%s' AND "
+        "table_type = 'BASE TABLE' ORDER BY table_name",
+        a->base_db);
     if (mysql_query(a->conn, list_sql) != 0)
         return mysql_fail(a, err, "list tables");
     MYSQL_RES *res = mysql_store_result(a->conn);
@@ -110,10 +110,12 @@ static int copy_tables(struct mysql_admin *a, const char *clone, envmgr_error_t 
     mysql_free_result(res);
     int ret = 0;
     for (size_t i = 0; i < tables.n && ret == 0; i++) {
-        cleanup_free char *create = xasprintf("CREATE TABLE `%s`.`%s` LIKE `%s`.`%s`", clone,
-                                              tables.items[i], a->base_db, tables.items[i]);
-        cleanup_free char *copy = xasprintf("INSERT INTO `%s`.`%s` SELECT * FROM `%s`.`%s`", clone,
-                                            tables.items[i], a->base_db, tables.items[i]);
+        envmgr_cleanup_free char *create =
+            envmgr_xasprintf("CREATE TABLE `%s`.`%s` LIKE `%s`.`%s`", clone, tables.items[i],
+                             a->base_db, tables.items[i]);
+        envmgr_cleanup_free char *copy =
+            envmgr_xasprintf("INSERT INTO `%s`.`%s` SELECT * FROM `%s`.`%s`", clone,
+                             tables.items[i], a->base_db, tables.items[i]);
         ret = exec_sql(a, create, err);
         if (ret == 0)
             ret = exec_sql(a, copy, err);
@@ -151,18 +153,18 @@ int envmgr_isolation_clone_db(envmgr_engine_t *engine, const envmgr_project_t *p
                                 "isolated database: MYSQL_DATABASE/MYSQL_USER contain quotes");
     }
     char *clone = clone_name(suite_name, attempt);
-    cleanup_free char *create =
-        xasprintf("CREATE DATABASE `%s` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci", clone);
+    envmgr_cleanup_free char *create = envmgr_xasprintf(
+        "CREATE DATABASE `%s` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci", clone);
     int ret = exec_sql(&a, create, err);
     if (ret == 0)
         ret = copy_tables(&a, clone, err);
     if (ret == 0 && a.user && strcmp(a.user, "root") != 0) {
-        cleanup_free char *grant =
-            xasprintf("GRANT ALL PRIVILEGES ON `%s`.* TO '%s'@'%%'", clone, a.user);
+        envmgr_cleanup_free char *grant =
+            envmgr_xasprintf("GRANT ALL PRIVILEGES ON `%s`.* TO '%s'@'%%'", clone, a.user);
         ret = exec_sql(&a, grant, err);
     }
     if (ret < 0) {
-        cleanup_free char *drop = xasprintf("DROP DATABASE IF EXISTS `%s`", clone);
+        envmgr_cleanup_free char *drop = envmgr_xasprintf("DROP DATABASE IF EXISTS `%s`", clone);
         envmgr_error_t ignored = {0};
         exec_sql(&a, drop, &ignored);
         free(clone);
@@ -175,8 +177,8 @@ int envmgr_isolation_clone_db(envmgr_engine_t *engine, const envmgr_project_t *p
     const envmgr_kv_t *url = envmgr_kvlist_find(&vars, "DATABASE_URL");
     if (url && url->value) {
         const char *slash = strrchr(url->value, '/');
-        cleanup_free char *clone_url =
-            xasprintf("%.*s/%s", (int)(slash - url->value), url->value, clone);
+        envmgr_cleanup_free char *clone_url =
+            envmgr_xasprintf("%.*s/%s", (int)(slash - url->value), url->value, clone);
         envmgr_kvlist_set(env_to_add, "DATABASE_URL", clone_url);
     }
     envmgr_kvlist_free(&vars);
@@ -198,7 +200,7 @@ int envmgr_isolation_drop_db(envmgr_engine_t *engine, const envmgr_project_t *pr
     int r = admin_open(engine, project, NULL, &a, err);
     if (r != 0)
         return r < 0 ? -1 : 0;
-    cleanup_free char *drop = xasprintf("DROP DATABASE IF EXISTS `%s`", db_name);
+    envmgr_cleanup_free char *drop = envmgr_xasprintf("DROP DATABASE IF EXISTS `%s`", db_name);
     int ret = exec_sql(&a, drop, err);
     admin_close(&a);
     return ret;

@@ -224,11 +224,11 @@ static int ensure_container(struct service_run *run, envmgr_engine_t *engine, co
 {
     struct up_ctx *ctx = run->ctx;
     const envmgr_service_t *s = run->service;
-    cleanup_free char *name = envmgr_project_container_name(ctx->project->name, s->name);
+    envmgr_cleanup_free char *name = envmgr_project_container_name(ctx->project->name, s->name);
     char hash[65];
     envmgr_project_config_hash(s, image_id, hash);
 
-    cleanup_json json_t *existing = NULL;
+    envmgr_cleanup_json json_t *existing = NULL;
     envmgr_error_t lookup_err = {0};
     if (envmgr_engine_container_inspect(engine, name, &existing, &lookup_err) == 0) {
         json_t *labels = json_object_get(json_object_get(existing, "Config"), "Labels");
@@ -242,7 +242,7 @@ static int ensure_container(struct service_run *run, envmgr_engine_t *engine, co
             return envmgr_error_hint(err, "remove it, or choose another project name with -p");
         }
         if (old_hash && strcmp(old_hash, hash) == 0) {
-            run->container_id = xstrdup(id);
+            run->container_id = envmgr_xstrdup(id);
             const char *status =
                 json_string_value(json_object_get(json_object_get(existing, "State"), "Status"));
             if (status && strcmp(status, "running") == 0) {
@@ -260,7 +260,8 @@ static int ensure_container(struct service_run *run, envmgr_engine_t *engine, co
     }
 
     progress(ctx, s->name, ENVMGR_PHASE_CREATING, NULL);
-    cleanup_json json_t *config = envmgr_project_container_config(ctx->project, s, image, hash);
+    envmgr_cleanup_json json_t *config =
+        envmgr_project_container_config(ctx->project, s, image, hash);
     if (envmgr_engine_container_create(engine, name, config, &run->container_id, err) < 0)
         return -1;
     run->created_by_us = true;
@@ -272,8 +273,8 @@ static int service_up(struct service_run *run, envmgr_engine_t *engine, envmgr_e
 {
     struct up_ctx *ctx = run->ctx;
     const envmgr_service_t *s = run->service;
-    cleanup_free char *image = envmgr_service_image(ctx->project, s);
-    cleanup_json json_t *image_inspect = NULL;
+    envmgr_cleanup_free char *image = envmgr_service_image(ctx->project, s);
+    envmgr_cleanup_json json_t *image_inspect = NULL;
     if (ensure_image(run, engine, image, &image_inspect, err) < 0)
         return -1;
     if (wait_dependencies(run) < 0) {
@@ -377,8 +378,8 @@ static int ensure_network(struct up_ctx *ctx, bool *created, envmgr_reaper_t **r
                           envmgr_error_t *err)
 {
     const char *project = ctx->project->name;
-    cleanup_free char *name = envmgr_project_network_name(project);
-    cleanup_json json_t *existing = NULL;
+    envmgr_cleanup_free char *name = envmgr_project_network_name(project);
+    envmgr_cleanup_json json_t *existing = NULL;
     envmgr_error_t lookup_err = {0};
     *created = false;
     if (envmgr_engine_network_inspect(ctx->engine, name, &existing, &lookup_err) == 0)
@@ -395,7 +396,7 @@ static int ensure_network(struct up_ctx *ctx, bool *created, envmgr_reaper_t **r
         for (size_t i = 0; i < ctx->opts->network_labels->n; i++)
             envmgr_kvlist_set(&labels, ctx->opts->network_labels->items[i].key,
                               ctx->opts->network_labels->items[i].value);
-    cleanup_free char *id = NULL;
+    envmgr_cleanup_free char *id = NULL;
     int r = envmgr_engine_network_create(ctx->engine, name, &labels, &id, err);
     envmgr_kvlist_free(&labels);
     if (r < 0)
@@ -410,7 +411,7 @@ static int ensure_volumes(struct up_ctx *ctx, envmgr_error_t *err)
     for (size_t i = 0; i < p->n_volumes; i++) {
         if (p->volumes[i].external)
             continue;
-        cleanup_free char *name = envmgr_project_volume_name(p->name, &p->volumes[i]);
+        envmgr_cleanup_free char *name = envmgr_project_volume_name(p->name, &p->volumes[i]);
         envmgr_kvlist_t labels = {0};
         for (size_t k = 0; k < p->volumes[i].labels.n; k++)
             envmgr_kvlist_set(&labels, p->volumes[i].labels.items[k].key,
@@ -441,7 +442,7 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
     size_t *order = NULL;
     if (envmgr_project_plan(project, opts->services, &order, &ctx.n_runs, err) < 0)
         return -1;
-    ctx.runs = xcalloc(ctx.n_runs, sizeof(*ctx.runs));
+    ctx.runs = envmgr_xcalloc(ctx.n_runs, sizeof(*ctx.runs));
     for (size_t i = 0; i < ctx.n_runs; i++) {
         ctx.runs[i].ctx = &ctx;
         ctx.runs[i].service = &project->services[order[i]];

@@ -28,13 +28,13 @@ int envmgr_live_targets_get(envmgr_engine_t *engine, const envmgr_project_t *pro
                             envmgr_live_targets_t *t, envmgr_error_t *err)
 {
     memset(t, 0, sizeof(*t));
-    cleanup_json json_t *status = NULL;
+    envmgr_cleanup_json json_t *status = NULL;
     if (envmgr_status(engine, project, &status, err) < 0)
         return -1;
     json_t *services = json_object_get(status, "services");
     /* The strings vector must not move while targets borrow from it: reserve up front. */
-    t->strings.items = xcalloc(json_array_size(services) * 4 + 8, sizeof(char *));
-    t->services = xcalloc(json_array_size(services) + 1, sizeof(*t->services));
+    t->strings.items = envmgr_xcalloc(json_array_size(services) * 4 + 8, sizeof(char *));
+    t->services = envmgr_xcalloc(json_array_size(services) + 1, sizeof(*t->services));
     for (size_t i = 0; i < json_array_size(services); i++) {
         json_t *s = json_array_get(services, i);
         const char *id = json_string_value(json_object_get(s, "id"));
@@ -45,12 +45,12 @@ int envmgr_live_targets_get(envmgr_engine_t *engine, const envmgr_project_t *pro
         fs->container_id = keep_string(t, id);
         json_t *ports = json_object_get(s, "ports");
         if (json_array_size(ports)) {
-            cleanup_free char *url = xasprintf(
+            envmgr_cleanup_free char *url = envmgr_xasprintf(
                 "http://127.0.0.1:%lld",
                 json_integer_value(json_object_get(json_array_get(ports, 0), "host_port")));
             fs->base_url = keep_string(t, url);
         }
-        cleanup_json json_t *inspect = NULL;
+        envmgr_cleanup_json json_t *inspect = NULL;
         if (envmgr_engine_container_inspect(engine, id, &inspect, err) < 0) {
             envmgr_live_targets_free(t);
             return -1;
@@ -109,8 +109,8 @@ static void fixture_progress_cb(void *userdata, const envmgr_fixture_progress_t 
 static bool fixture_already_loaded(envmgr_engine_t *engine, const char *project, const char *name,
                                    const char *digest, const char *mysql_id)
 {
-    cleanup_free char *filter = xasprintf("io.envtest.fixture.%s=%s", name, digest);
-    cleanup_json json_t *vols = NULL;
+    envmgr_cleanup_free char *filter = envmgr_xasprintf("io.envtest.fixture.%s=%s", name, digest);
+    envmgr_cleanup_json json_t *vols = NULL;
     envmgr_error_t err = {0};
     if (envmgr_engine_volume_list(engine, filter, &vols, &err) < 0)
         return false;
@@ -128,11 +128,11 @@ static bool fixture_already_loaded(envmgr_engine_t *engine, const char *project,
 static int fixture_mark_loaded(envmgr_engine_t *engine, const char *project, const char *name,
                                const char *digest, const char *mysql_id, envmgr_error_t *err)
 {
-    cleanup_free char *volume = xasprintf("%s_envtest-fixture-%s", project, name);
+    envmgr_cleanup_free char *volume = envmgr_xasprintf("%s_envtest-fixture-%s", project, name);
     envmgr_error_t ignored = {0};
     envmgr_engine_volume_remove(engine, volume, true, &ignored); /* a stale mark */
     envmgr_kvlist_t labels = {0};
-    cleanup_free char *key = xasprintf("io.envtest.fixture.%s", name);
+    envmgr_cleanup_free char *key = envmgr_xasprintf("io.envtest.fixture.%s", name);
     envmgr_kvlist_set(&labels, ENVMGR_LABEL_PROJECT, project);
     envmgr_kvlist_set(&labels, key, digest);
     envmgr_kvlist_set(&labels, "io.envtest.fixture-target", mysql_id ? mysql_id : "");
@@ -162,8 +162,8 @@ int envmgr_fixtures_up(envmgr_engine_t *engine, const envmgr_project_t *project,
                                    project->file, i);
             break;
         }
-        cleanup_free char *full =
-            path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", project->dir, path);
+        envmgr_cleanup_free char *full =
+            path[0] == '/' ? envmgr_xstrdup(path) : envmgr_xasprintf("%s/%s", project->dir, path);
         envmgr_fixture_t *fixture = NULL;
         if (envmgr_fixture_open_streamed(full, NULL, &fixture, err) < 0) {
             if (err->kind == ENVMGR_E_SYSTEM)
@@ -173,7 +173,7 @@ int envmgr_fixtures_up(envmgr_engine_t *engine, const envmgr_project_t *project,
         }
         const char *name = envmgr_fixture_name(fixture);
         const char *digest = envmgr_fixture_digest(fixture);
-        cleanup_free char *label = xasprintf("fixture %s", name);
+        envmgr_cleanup_free char *label = envmgr_xasprintf("fixture %s", name);
         struct fixture_progress_ctx pctx = {progress, userdata, label, envmgr_now_ms()};
         if (fixture_already_loaded(engine, project->name, name, digest, mysql_id)) {
             if (progress)

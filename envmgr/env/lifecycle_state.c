@@ -47,9 +47,10 @@ static void disconnect_all(envmgr_engine_t *engine, struct remove_job *job)
     json_object_foreach(job->networks, name, net)
     {
         const char *network_id = json_string_value(json_object_get(net, "NetworkID"));
-        cleanup_free char *path =
-            xasprintf("/networks/%s/disconnect", network_id ? network_id : name);
-        cleanup_json json_t *body = json_pack("{s:s, s:b}", "Container", job->id, "Force", 1);
+        envmgr_cleanup_free char *path =
+            envmgr_xasprintf("/networks/%s/disconnect", network_id ? network_id : name);
+        envmgr_cleanup_json json_t *body =
+            json_pack("{s:s, s:b}", "Container", job->id, "Force", 1);
         envmgr_error_t ignored = {0}; /* the removal below is what must succeed */
         envmgr_engine_request(engine, "POST", path, body, NULL, &ignored);
     }
@@ -103,9 +104,9 @@ static int remove_containers_and_networks(envmgr_engine_t *engine, json_t *list,
     struct remove_batch batch = {.disconnected = 0};
     pthread_mutex_init(&batch.lock, NULL);
     pthread_cond_init(&batch.cond, NULL);
-    struct remove_job *jobs = xcalloc(n, sizeof(*jobs));
-    pthread_t *threads = xcalloc(n, sizeof(*threads));
-    bool *started = xcalloc(n, sizeof(*started));
+    struct remove_job *jobs = envmgr_xcalloc(n, sizeof(*jobs));
+    pthread_t *threads = envmgr_xcalloc(n, sizeof(*threads));
+    bool *started = envmgr_xcalloc(n, sizeof(*started));
     int64_t t0 = envmgr_now_ms();
     for (size_t i = 0; i < n; i++) {
         json_t *c = json_array_get(list, i);
@@ -165,10 +166,10 @@ static int remove_containers_and_networks(envmgr_engine_t *engine, json_t *list,
 int envmgr_down(envmgr_engine_t *engine, const char *project_name, bool volumes,
                 envmgr_progress_cb progress, void *userdata, int *removed, envmgr_error_t *err)
 {
-    cleanup_free char *filter = envmgr_project_label_filter(project_name);
+    envmgr_cleanup_free char *filter = envmgr_project_label_filter(project_name);
     int count = 0;
-    cleanup_json json_t *containers = NULL;
-    cleanup_json json_t *networks = NULL;
+    envmgr_cleanup_json json_t *containers = NULL;
+    envmgr_cleanup_json json_t *networks = NULL;
     if (envmgr_engine_container_list(engine, filter, true, &containers, err) < 0 ||
         envmgr_engine_network_list(engine, filter, &networks, err) < 0)
         return envmgr_error_wrap(err, "down %s", project_name);
@@ -176,7 +177,7 @@ int envmgr_down(envmgr_engine_t *engine, const char *project_name, bool volumes,
                                              userdata, &count, err);
 
     /* The keep mark always goes with the environment; other volumes only with -v. */
-    cleanup_json json_t *vols = NULL;
+    envmgr_cleanup_json json_t *vols = NULL;
     if (ret == 0 && envmgr_engine_volume_list(engine, filter, &vols, err) < 0)
         ret = -1;
     for (size_t i = 0; ret == 0 && i < json_array_size(vols); i++) {
@@ -203,8 +204,8 @@ int envmgr_down(envmgr_engine_t *engine, const char *project_name, bool volumes,
 int envmgr_down_images(envmgr_engine_t *engine, const char *project_name, int *removed,
                        envmgr_error_t *err)
 {
-    cleanup_free char *filter = envmgr_project_label_filter(project_name);
-    cleanup_json json_t *images = NULL;
+    envmgr_cleanup_free char *filter = envmgr_project_label_filter(project_name);
+    envmgr_cleanup_json json_t *images = NULL;
     if (envmgr_engine_image_list(engine, filter, &images, err) < 0)
         return envmgr_error_wrap(err, "images of %s", project_name);
     int count = 0;
@@ -234,8 +235,8 @@ int envmgr_down_images(envmgr_engine_t *engine, const char *project_name, int *r
 int envmgr_service_container(envmgr_engine_t *engine, const char *project_name, const char *service,
                              char **id_out, envmgr_error_t *err)
 {
-    cleanup_free char *name = envmgr_project_container_name(project_name, service);
-    cleanup_json json_t *inspect = NULL;
+    envmgr_cleanup_free char *name = envmgr_project_container_name(project_name, service);
+    envmgr_cleanup_json json_t *inspect = NULL;
     if (envmgr_engine_container_inspect(engine, name, &inspect, err) < 0) {
         if (err->kind == ENVMGR_E_NOT_FOUND)
             envmgr_error_set(err, ENVMGR_E_NOT_FOUND, 404,
@@ -243,7 +244,7 @@ int envmgr_service_container(envmgr_engine_t *engine, const char *project_name, 
                              project_name);
         return envmgr_error_hint(err, "run `envtest up` first");
     }
-    *id_out = xstrdup(json_string_value(json_object_get(inspect, "Id")));
+    *id_out = envmgr_xstrdup(json_string_value(json_object_get(inspect, "Id")));
     return 0;
 }
 
@@ -287,8 +288,8 @@ static json_t *find_service_container(json_t *list, const char *service)
 int envmgr_status(envmgr_engine_t *engine, const envmgr_project_t *project, json_t **out,
                   envmgr_error_t *err)
 {
-    cleanup_free char *filter = envmgr_project_label_filter(project->name);
-    cleanup_json json_t *containers = NULL;
+    envmgr_cleanup_free char *filter = envmgr_project_label_filter(project->name);
+    envmgr_cleanup_json json_t *containers = NULL;
     if (envmgr_engine_container_list(engine, filter, true, &containers, err) < 0)
         return envmgr_error_wrap(err, "status %s", project->name);
     bool kept = false;
@@ -305,7 +306,7 @@ int envmgr_status(envmgr_engine_t *engine, const envmgr_project_t *project, json
             continue;
         }
         const char *id = json_string_value(json_object_get(c, "Id"));
-        cleanup_json json_t *inspect = NULL;
+        envmgr_cleanup_json json_t *inspect = NULL;
         if (envmgr_engine_container_inspect(engine, id, &inspect, err) < 0) {
             json_decref(services);
             return -1;
@@ -344,7 +345,7 @@ int envmgr_status_check_starting(envmgr_engine_t *engine, const envmgr_project_t
             continue;
         /* The image's healthcheck (in the container's Config) only where the file has none:
          * envmgr_status inspected the container already, and needs no second look otherwise. */
-        cleanup_json json_t *inspect = NULL;
+        envmgr_cleanup_json json_t *inspect = NULL;
         if (service->healthcheck.kind == ENVMGR_HEALTHCHECK_UNSET &&
             envmgr_engine_container_inspect(engine, id, &inspect, err) < 0)
             return -1;
@@ -412,9 +413,10 @@ static void add_mysql_vars(envmgr_kvlist_t *out, json_t *env, int port)
         user = "root";
         password = env_lookup(env, "MYSQL_ROOT_PASSWORD");
     }
-    cleanup_free char *u = url_escape(user);
-    cleanup_free char *pw = url_escape(password ? password : "");
-    cleanup_free char *url = xasprintf("mysql://%s:%s@127.0.0.1:%d/%s", u, pw, port, db ? db : "");
+    envmgr_cleanup_free char *u = url_escape(user);
+    envmgr_cleanup_free char *pw = url_escape(password ? password : "");
+    envmgr_cleanup_free char *url =
+        envmgr_xasprintf("mysql://%s:%s@127.0.0.1:%d/%s", u, pw, port, db ? db : "");
     envmgr_kvlist_set(out, "DATABASE_URL", url);
     envmgr_kvlist_set(out, "ENVTEST_MYSQL_USER", user);
     envmgr_kvlist_set(out, "ENVTEST_MYSQL_PASSWORD", password ? password : "");
@@ -424,7 +426,7 @@ static void add_mysql_vars(envmgr_kvlist_t *out, json_t *env, int port)
 int envmgr_env_vars(envmgr_engine_t *engine, const envmgr_project_t *project, envmgr_kvlist_t *out,
                     envmgr_error_t *err)
 {
-    cleanup_json json_t *status = NULL;
+    envmgr_cleanup_json json_t *status = NULL;
     if (envmgr_status(engine, project, &status, err) < 0)
         return -1;
     json_t *services = json_object_get(status, "services");
@@ -437,8 +439,8 @@ int envmgr_env_vars(envmgr_engine_t *engine, const envmgr_project_t *project, en
         if (!id)
             continue;
         any = true;
-        cleanup_free char *stem = envmgr_project_env_stem(name);
-        cleanup_free char *host_key = xasprintf("ENVTEST_%s_HOST", stem);
+        envmgr_cleanup_free char *stem = envmgr_project_env_stem(name);
+        envmgr_cleanup_free char *host_key = envmgr_xasprintf("ENVTEST_%s_HOST", stem);
         envmgr_kvlist_set(out, host_key, "127.0.0.1");
         json_t *ports = json_object_get(s, "ports");
         int first = 0;
@@ -450,16 +452,16 @@ int envmgr_env_vars(envmgr_engine_t *engine, const envmgr_project_t *project, en
                 continue;
             if (!first)
                 first = hp;
-            cleanup_free char *k = xasprintf("ENVTEST_%s_PORT_%d", stem, cp);
-            cleanup_free char *v = xasprintf("%d", hp);
+            envmgr_cleanup_free char *k = envmgr_xasprintf("ENVTEST_%s_PORT_%d", stem, cp);
+            envmgr_cleanup_free char *v = envmgr_xasprintf("%d", hp);
             envmgr_kvlist_set(out, k, v);
         }
         if (first) {
-            cleanup_free char *k = xasprintf("ENVTEST_%s_PORT", stem);
-            cleanup_free char *v = xasprintf("%d", first);
+            envmgr_cleanup_free char *k = envmgr_xasprintf("ENVTEST_%s_PORT", stem);
+            envmgr_cleanup_free char *v = envmgr_xasprintf("%d", first);
             envmgr_kvlist_set(out, k, v);
         }
-        cleanup_json json_t *inspect = NULL;
+        envmgr_cleanup_json json_t *inspect = NULL;
         if (envmgr_engine_container_inspect(engine, id, &inspect, err) < 0)
             return -1;
         json_t *env = json_object_get(json_object_get(inspect, "Config"), "Env");
@@ -484,7 +486,7 @@ int envmgr_env_vars(envmgr_engine_t *engine, const envmgr_project_t *project, en
 
 static char *keep_volume_name(const char *project_name)
 {
-    return xasprintf("%s_envtest-keep", project_name);
+    return envmgr_xasprintf("%s_envtest-keep", project_name);
 }
 
 /* The entry of project name in the object by_name, made on first use. */
@@ -518,15 +520,15 @@ static int compare_strings(const void *a, const void *b)
 
 int envmgr_projects(envmgr_engine_t *engine, json_t **out, envmgr_error_t *err)
 {
-    cleanup_json json_t *containers = NULL;
-    cleanup_json json_t *networks = NULL;
-    cleanup_json json_t *volumes = NULL;
-    cleanup_free char *keep_filter = xasprintf("%s=true", ENVMGR_LABEL_KEEP);
+    envmgr_cleanup_json json_t *containers = NULL;
+    envmgr_cleanup_json json_t *networks = NULL;
+    envmgr_cleanup_json json_t *volumes = NULL;
+    envmgr_cleanup_free char *keep_filter = envmgr_xasprintf("%s=true", ENVMGR_LABEL_KEEP);
     if (envmgr_engine_container_list(engine, ENVMGR_LABEL_PROJECT, true, &containers, err) < 0 ||
         envmgr_engine_network_list(engine, ENVMGR_LABEL_PROJECT, &networks, err) < 0 ||
         envmgr_engine_volume_list(engine, keep_filter, &volumes, err) < 0)
         return envmgr_error_wrap(err, "list envtest projects");
-    cleanup_json json_t *by_name = json_object();
+    envmgr_cleanup_json json_t *by_name = json_object();
     for (size_t i = 0; i < json_array_size(containers); i++) {
         json_t *c = json_array_get(containers, i);
         const char *name = project_label(c);
@@ -567,7 +569,7 @@ int envmgr_projects(envmgr_engine_t *engine, json_t **out, envmgr_error_t *err)
 int envmgr_keep_set(envmgr_engine_t *engine, const char *project_name, bool keep,
                     envmgr_error_t *err)
 {
-    cleanup_free char *name = keep_volume_name(project_name);
+    envmgr_cleanup_free char *name = keep_volume_name(project_name);
     if (!keep) {
         if (envmgr_engine_volume_remove(engine, name, true, err) < 0 &&
             err->kind != ENVMGR_E_NOT_FOUND)
@@ -586,8 +588,8 @@ int envmgr_keep_set(envmgr_engine_t *engine, const char *project_name, bool keep
 int envmgr_keep_get(envmgr_engine_t *engine, const char *project_name, bool *kept,
                     envmgr_error_t *err)
 {
-    cleanup_free char *filter = xasprintf("%s=true", ENVMGR_LABEL_KEEP);
-    cleanup_json json_t *vols = NULL;
+    envmgr_cleanup_free char *filter = envmgr_xasprintf("%s=true", ENVMGR_LABEL_KEEP);
+    envmgr_cleanup_json json_t *vols = NULL;
     if (envmgr_engine_volume_list(engine, filter, &vols, err) < 0)
         return -1;
     *kept = false;

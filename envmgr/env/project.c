@@ -7,34 +7,34 @@
 
 char *envmgr_project_container_name(const char *project, const char *service)
 {
-    return xasprintf("%s-%s-1", project, service);
+    return envmgr_xasprintf("%s-%s-1", project, service);
 }
 
 char *envmgr_project_network_name(const char *project)
 {
-    return xasprintf("%s_default", project);
+    return envmgr_xasprintf("%s_default", project);
 }
 
 char *envmgr_project_volume_name(const char *project, const envmgr_volume_def_t *volume)
 {
     if (volume->name)
-        return xstrdup(volume->name);
-    return xasprintf("%s_%s", project, volume->key);
+        return envmgr_xstrdup(volume->name);
+    return envmgr_xasprintf("%s_%s", project, volume->key);
 }
 
 char *envmgr_project_image_name(const char *project, const char *service)
 {
-    return xasprintf("%s-%s:latest", project, service);
+    return envmgr_xasprintf("%s-%s:latest", project, service);
 }
 
 char *envmgr_project_label_filter(const char *project)
 {
-    return xasprintf("%s=%s", "io.envtest.project", project);
+    return envmgr_xasprintf("%s=%s", "io.envtest.project", project);
 }
 
 char *envmgr_project_env_stem(const char *service)
 {
-    char *stem = xstrdup(service);
+    char *stem = envmgr_xstrdup(service);
     for (char *p = stem; *p; p++)
         *p = isalnum((unsigned char)*p) ? (char)toupper((unsigned char)*p) : '_';
     return stem;
@@ -43,9 +43,9 @@ char *envmgr_project_env_stem(const char *service)
 char *envmgr_service_image(const envmgr_project_t *project, const envmgr_service_t *service)
 {
     if (service->image && (!service->build || strchr(service->image, ':')))
-        return xstrdup(service->image);
+        return envmgr_xstrdup(service->image);
     if (service->image)
-        return xasprintf("%s:latest", service->image);
+        return envmgr_xasprintf("%s:latest", service->image);
     return envmgr_project_image_name(project->name, service->name);
 }
 
@@ -90,8 +90,8 @@ static int plan_visit(const envmgr_project_t *project, size_t i, enum mark *mark
 int envmgr_project_plan(const envmgr_project_t *project, const char *const *names, size_t **order,
                         size_t *n_order, envmgr_error_t *err)
 {
-    enum mark *marks = xcalloc(project->n_services, sizeof(*marks));
-    size_t *out = xcalloc(project->n_services, sizeof(*out));
+    enum mark *marks = envmgr_xcalloc(project->n_services, sizeof(*marks));
+    size_t *out = envmgr_xcalloc(project->n_services, sizeof(*out));
     size_t n = 0;
     int ret = 0;
     if (names) {
@@ -169,7 +169,7 @@ static json_t *mounts_json(const envmgr_project_t *project, const envmgr_service
                     if (strcmp(project->volumes[v].key, m->source) == 0)
                         name = envmgr_project_volume_name(project->name, &project->volumes[v]);
                 if (!name)
-                    name = xasprintf("%s_%s", project->name, m->source);
+                    name = envmgr_xasprintf("%s_%s", project->name, m->source);
                 json_object_set_new(j, "Source", json_string(name));
                 free(name);
             }
@@ -194,7 +194,7 @@ static json_t *mounts_json(const envmgr_project_t *project, const envmgr_service
 json_t *envmgr_project_container_config(const envmgr_project_t *project, const envmgr_service_t *s,
                                         const char *image, const char *config_hash)
 {
-    cleanup_free char *network = envmgr_project_network_name(project->name);
+    envmgr_cleanup_free char *network = envmgr_project_network_name(project->name);
     json_t *env = json_array();
     for (size_t i = 0; i < s->environment.n; i++) {
         const envmgr_kv_t *kv = &s->environment.items[i];
@@ -215,19 +215,20 @@ json_t *envmgr_project_container_config(const envmgr_project_t *project, const e
     json_t *bindings = json_object();
     for (size_t i = 0; i < s->n_ports; i++) {
         const envmgr_port_t *p = &s->ports[i];
-        cleanup_free char *key = xasprintf("%d/%s", p->container_port, p->protocol);
+        envmgr_cleanup_free char *key = envmgr_xasprintf("%d/%s", p->container_port, p->protocol);
         json_object_set_new(exposed, key, json_object());
         json_t *list = json_object_get(bindings, key);
         if (!list) {
             list = json_array();
             json_object_set_new(bindings, key, list);
         }
-        cleanup_free char *host_port = p->host_port ? xasprintf("%d", p->host_port) : xstrdup("");
+        envmgr_cleanup_free char *host_port =
+            p->host_port ? envmgr_xasprintf("%d", p->host_port) : envmgr_xstrdup("");
         json_array_append_new(list,
                               json_pack("{s:s, s:s}", "HostIp", p->host_ip, "HostPort", host_port));
     }
     for (size_t i = 0; i < s->n_expose; i++) {
-        cleanup_free char *key = xasprintf("%d/tcp", s->expose[i]);
+        envmgr_cleanup_free char *key = envmgr_xasprintf("%d/tcp", s->expose[i]);
         json_object_set_new(exposed, key, json_object());
     }
 

@@ -25,9 +25,9 @@ char *envmgr_service_image(const envmgr_project_t *project, const envmgr_service
 int envmgr_project_plan(const envmgr_project_t *project, const char *const *names, size_t **order,
                         size_t *n_order, envmgr_error_t *err);
 
-/* The Engine's container-create body for a service. image_id: the resolved image's Id (part of the
- * config hash, so a rebuilt image recreates the container). image_healthcheck: the image's own
- * Config.Healthcheck (used when the service sets none), or NULL. */
+/* The Engine's container-create body for a service. image: the image to run (envmgr_service_image).
+ * config_hash: envmgr_project_config_hash's digest, set as the io.envtest.config-hash label (so a
+ * changed service or a rebuilt image recreates the container). */
 json_t *envmgr_project_container_config(const envmgr_project_t *project,
                                         const envmgr_service_t *service, const char *image,
                                         const char *config_hash);

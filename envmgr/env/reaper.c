@@ -79,7 +79,7 @@ int envmgr_reaper_start(const char *host, const char *project, envmgr_reaper_t *
     int status;
     while (waitpid(child, &status, 0) < 0 && errno == EINTR)
         ;
-    envmgr_reaper_t *r = xcalloc(1, sizeof(*r));
+    envmgr_reaper_t *r = envmgr_xcalloc(1, sizeof(*r));
     r->fd = fds[1];
     *out = r;
     return 0;

@@ -57,7 +57,7 @@ static json_t *string_or_null(const char *s)
         return json_null();
     json_t *j = json_string(s);
     if (j == NULL) {
-        cleanup_free char *valid = envmgr_utf8_valid_dup(s);
+        envmgr_cleanup_free char *valid = envmgr_utf8_valid_dup(s);
         j = json_string(valid);
     }
     return j;
@@ -133,9 +133,9 @@ json_t *envmgr_report_suite_json(const envmgr_suite_result_t *s)
         "tags", tags, "output", string_or_null(last ? relative_output(last->output_path) : NULL),
         "tap", s->spec->is_tap, "attempts", attempts);
     if (s->status == ENVMGR_SUITE_FLAKY) {
-        cleanup_free char *msg =
-            xasprintf("flaky: passed on attempt %zu (%s before)", s->n_attempts,
-                      s->attempts[0].message ? s->attempts[0].message : "failed");
+        envmgr_cleanup_free char *msg =
+            envmgr_xasprintf("flaky: passed on attempt %zu (%s before)", s->n_attempts,
+                             s->attempts[0].message ? s->attempts[0].message : "failed");
         json_object_set_new(j, "message", string_or_null(msg));
     }
     json_t *tests = json_array();
@@ -296,8 +296,9 @@ static void collect_errors(json_t *errors, const json_t *suite, int *total)
         if (strcmp(json_string_value(json_object_get(t, "status")), "failed") != 0)
             continue;
         const char *msg = json_string_value(json_object_get(t, "message"));
-        cleanup_free char *fallback =
-            msg ? NULL : xasprintf("not ok: %s", json_string_value(json_object_get(t, "name")));
+        envmgr_cleanup_free char *fallback =
+            msg ? NULL
+                : envmgr_xasprintf("not ok: %s", json_string_value(json_object_get(t, "name")));
         add_error(errors, msg ? msg : fallback, name);
         test_failed = true;
         (*total)++;
@@ -470,7 +471,7 @@ int envmgr_report_merge(json_t *const *reports, size_t n, json_t **out, envmgr_e
 
 static int write_buf(const char *dir, const char *name, envmgr_buf_t *b, envmgr_error_t *err)
 {
-    cleanup_free char *path = xasprintf("%s/%s", dir, name);
+    envmgr_cleanup_free char *path = envmgr_xasprintf("%s/%s", dir, name);
     int rc = envmgr_write_file(path, b->data ? b->data : "", b->len, err);
     envmgr_buf_free(b);
     return rc;
@@ -481,7 +482,7 @@ int envmgr_report_write(const json_t *report, const char *dir, envmgr_error_t *e
     if (envmgr_mkdir_p(dir, 0755, err) < 0)
         return -1;
     envmgr_buf_t b = ENVMGR_BUF_INIT;
-    cleanup_free char *json = json_dumps(report, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    envmgr_cleanup_free char *json = json_dumps(report, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     envmgr_buf_adds(&b, json);
     envmgr_buf_adds(&b, "\n");
     if (write_buf(dir, "report.json", &b, err) < 0)
@@ -496,11 +497,11 @@ int envmgr_report_write(const json_t *report, const char *dir, envmgr_error_t *e
 int envmgr_report_load(const char *path, json_t **out, envmgr_error_t *err)
 {
     struct stat st;
-    cleanup_free char *file = NULL;
+    envmgr_cleanup_free char *file = NULL;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        file = xasprintf("%s/report.json", path);
+        file = envmgr_xasprintf("%s/report.json", path);
     else
-        file = xstrdup(path);
+        file = envmgr_xstrdup(path);
     json_error_t jerr;
     json_t *report = json_load_file(file, 0, &jerr);
     if (report == NULL)
@@ -518,10 +519,10 @@ int envmgr_report_load(const char *path, json_t **out, envmgr_error_t *err)
 int envmgr_report_find_run(const char *runs_dir, const char *run, char **out, envmgr_error_t *err)
 {
     if (run == NULL) { /* `latest` (written by envtest run) orders runs started in one second */
-        cleanup_free char *latest = xasprintf("%s/latest", runs_dir);
+        envmgr_cleanup_free char *latest = envmgr_xasprintf("%s/latest", runs_dir);
         struct stat st;
         if (stat(latest, &st) == 0 && S_ISDIR(st.st_mode)) {
-            *out = steal_pointer(&latest);
+            *out = envmgr_steal_pointer(&latest);
             return 0;
         }
     }
@@ -531,7 +532,7 @@ int envmgr_report_find_run(const char *runs_dir, const char *run, char **out, en
         err->kind = ENVMGR_E_NOT_FOUND;
         return envmgr_error_hint(err, "run `envtest run` first, or name a run folder");
     }
-    cleanup_free char *best = NULL;
+    envmgr_cleanup_free char *best = NULL;
     int matches = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
@@ -544,7 +545,7 @@ int envmgr_report_find_run(const char *runs_dir, const char *run, char **out, en
         }
         if (best == NULL || strcmp(e->d_name, best) > 0) {
             free(best);
-            best = xstrdup(e->d_name);
+            best = envmgr_xstrdup(e->d_name);
         }
     }
     closedir(d);
@@ -556,7 +557,7 @@ int envmgr_report_find_run(const char *runs_dir, const char *run, char **out, en
         return envmgr_error_set(err, ENVMGR_E_NOT_FOUND, 0, "%s%s%s: no run found in %s",
                                 run ? "run '" : "", run ? run : "latest run", run ? "'" : "",
                                 runs_dir);
-    *out = xasprintf("%s/%s", runs_dir, best);
+    *out = envmgr_xasprintf("%s/%s", runs_dir, best);
     return 0;
 }
 
@@ -565,7 +566,8 @@ int envmgr_report_find_run(const char *runs_dir, const char *run, char **out, en
 int envmgr_report_save_suite(const envmgr_suite_result_t *suite, const char *run_dir,
                              envmgr_error_t *err)
 {
-    cleanup_free char *path = envmgr_suite_file_name(run_dir, suite->spec->name, ".suite.json");
+    envmgr_cleanup_free char *path =
+        envmgr_suite_file_name(run_dir, suite->spec->name, ".suite.json");
     json_t *j = envmgr_report_suite_json(suite);
     int rc = json_dump_file(j, path, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(j);
@@ -577,7 +579,7 @@ int envmgr_report_save_suite(const envmgr_suite_result_t *suite, const char *run
 static json_t *load_saved_suite(void *userdata, const json_t *light)
 {
     const char *run_dir = userdata;
-    cleanup_free char *path = envmgr_suite_file_name(
+    envmgr_cleanup_free char *path = envmgr_suite_file_name(
         run_dir, json_string_value(json_object_get(light, "name")), ".suite.json");
     json_t *full = json_load_file(path, 0, NULL);
     return full ? full : json_incref((json_t *)light);
@@ -616,8 +618,8 @@ static int dump_json_streamed(const json_t *light, const char *run_dir, FILE *f)
 static int write_streamed(const char *dir, const char *name, const json_t *light,
                           const char *run_dir, bool junit, envmgr_error_t *err)
 {
-    cleanup_free char *path = xasprintf("%s/%s", dir, name);
-    cleanup_free char *tmp = xasprintf("%s/.%s.tmp", dir, name);
+    envmgr_cleanup_free char *path = envmgr_xasprintf("%s/%s", dir, name);
+    envmgr_cleanup_free char *tmp = envmgr_xasprintf("%s/.%s.tmp", dir, name);
     FILE *f = fopen(tmp, "w");
     if (f == NULL)
         return envmgr_error_errno(err, errno, "report: writing %s", tmp);

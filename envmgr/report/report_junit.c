@@ -141,16 +141,16 @@ static void problem(envmgr_buf_t *b, const char *element, const char *type, cons
 static void tap_testcase(envmgr_buf_t *b, const char *suite, const json_t *t, tally_t *n)
 {
     const char *status = str_at(t, "status");
-    cleanup_free char *name =
-        xasprintf("%lld - %s", (long long)json_integer_value(json_object_get(t, "number")),
-                  str_at(t, "name") ? str_at(t, "name") : "");
+    envmgr_cleanup_free char *name =
+        envmgr_xasprintf("%lld - %s", (long long)json_integer_value(json_object_get(t, "number")),
+                         str_at(t, "name") ? str_at(t, "name") : "");
     testcase_open(b, suite, name, json_number_value(json_object_get(t, "duration")), t);
     n->tests++;
     if (strcmp(status, "failed") == 0) {
         n->failures++;
         envmgr_buf_adds(b, ">\n");
         const char *msg = str_at(t, "message");
-        cleanup_free char *fallback = msg ? NULL : xasprintf("not ok %s", name);
+        envmgr_cleanup_free char *fallback = msg ? NULL : envmgr_xasprintf("not ok %s", name);
         problem(b, "failure", "failed", msg ? msg : fallback);
         envmgr_buf_adds(b, "    </testcase>\n");
     } else if (strcmp(status, "skipped") == 0) {

@@ -232,8 +232,8 @@ void envmgr_report_github_annotations(const json_t *report, envmgr_buf_t *b)
         {
             if (strcmp(str_at(t, "status"), "failed") != 0)
                 continue;
-            cleanup_free char *title = xasprintf("%s: not ok %lld - %s", name,
-                                                 (long long)int_at(t, "number"), str_at(t, "name"));
+            envmgr_cleanup_free char *title = envmgr_xasprintf(
+                "%s: not ok %lld - %s", name, (long long)int_at(t, "number"), str_at(t, "name"));
             annotation(b, "error", str_at(t, "file"), int_at(t, "line"), title,
                        str_at(t, "message") ? str_at(t, "message") : "failed");
         }

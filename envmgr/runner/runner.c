@@ -116,19 +116,20 @@ static char **build_environment(job_t *job)
         const char *eq = strchr(*e, '=');
         if (eq == NULL)
             continue;
-        cleanup_free char *key = xstrndup(*e, (size_t)(eq - *e));
+        envmgr_cleanup_free char *key = envmgr_xstrndup(*e, (size_t)(eq - *e));
         envmgr_kvlist_set(&env, key, eq + 1);
     }
     kvlist_merge(&env, run->opts->env);
     kvlist_merge(&env, &spec->env);
     kvlist_merge(&env, &job->hook_env);
-    cleanup_free char *attempt = xasprintf("%d", job->attempt);
+    envmgr_cleanup_free char *attempt = envmgr_xasprintf("%d", job->attempt);
     envmgr_kvlist_set(&env, "ENVTEST_SUITE", spec->name);
     envmgr_kvlist_set(&env, "ENVTEST_ATTEMPT", attempt);
     envmgr_kvlist_set(&env, "ENVTEST_RUN_DIR", run->result->run_dir);
-    char **out = xcalloc(env.n + 1, sizeof(char *));
+    char **out = envmgr_xcalloc(env.n + 1, sizeof(char *));
     for (size_t i = 0; i < env.n; i++)
-        out[i] = xasprintf("%s=%s", env.items[i].key, env.items[i].value ? env.items[i].value : "");
+        out[i] = envmgr_xasprintf("%s=%s", env.items[i].key,
+                                  env.items[i].value ? env.items[i].value : "");
     envmgr_kvlist_free(&env);
     return out;
 }
@@ -147,11 +148,11 @@ static char *check_executable(const char *path)
         return NULL; /* looked up in $PATH by execvp; uv_spawn reports ENOENT */
     struct stat st;
     if (stat(path, &st) < 0)
-        return xasprintf("%s: %s (check the suite's path)", path, strerror(errno));
+        return envmgr_xasprintf("%s: %s (check the suite's path)", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
-        return xasprintf("%s: is a directory, not an executable", path);
+        return envmgr_xasprintf("%s: is a directory, not an executable", path);
     if (access(path, X_OK) < 0)
-        return xasprintf("%s: is not executable (chmod +x %s)", path, path);
+        return envmgr_xasprintf("%s: is not executable (chmod +x %s)", path, path);
     return NULL;
 }
 
@@ -291,7 +292,7 @@ static char *start_process(job_t *job, const envmgr_suite_spec_t *spec)
     if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
         int e = errno;
         close(out[0]), close(out[1]);
-        return xasprintf("cannot create pipes: %s", strerror(e));
+        return envmgr_xasprintf("cannot create pipes: %s", strerror(e));
     }
     char **env = build_environment(job);
     int rc = spawn_process(spec, env, out[1], errp[1], &job->pid);
@@ -302,8 +303,8 @@ static char *start_process(job_t *job, const envmgr_suite_spec_t *spec)
         close(out[0]);
         close(errp[0]);
         if (rc == ENOENT && strchr(spec->argv.items[0], '/') == NULL)
-            return xasprintf("%s: command not found in $PATH", spec->argv.items[0]);
-        return xasprintf("%s: cannot execute: %s", spec->argv.items[0], strerror(rc));
+            return envmgr_xasprintf("%s: command not found in $PATH", spec->argv.items[0]);
+        return envmgr_xasprintf("%s: cannot execute: %s", spec->argv.items[0], strerror(rc));
     }
     job->spawned = true;
     uv_pipe_open(&job->out_pipe, out[0]);
@@ -325,7 +326,8 @@ static void spawn_job(job_t *job)
 
     job->start_mono = envmgr_now_ms();
     job->outcome.start_wall_ms = envmgr_wall_now_ms();
-    char *problem = spec->argv.n ? check_executable(spec->argv.items[0]) : xstrdup("empty command");
+    char *problem =
+        spec->argv.n ? check_executable(spec->argv.items[0]) : envmgr_xstrdup("empty command");
     if (problem == NULL)
         problem = start_process(job, spec);
     if (problem == NULL) {
@@ -349,7 +351,7 @@ static void spawn_job(job_t *job)
 static char *signal_message(int sig)
 {
     const char *abbrev = sigabbrev_np(sig);
-    return xasprintf("killed by signal %d (SIG%s)", sig, abbrev ? abbrev : "?");
+    return envmgr_xasprintf("killed by signal %d (SIG%s)", sig, abbrev ? abbrev : "?");
 }
 
 static void judge_attempt(job_t *job)
@@ -360,30 +362,30 @@ static void judge_attempt(job_t *job)
     if (job->tap != NULL) {
         envmgr_tap_parser_finish(job->tap);
         o->tap = envmgr_tap_parser_take_result(job->tap);
-        envmgr_tap_parser_free(steal_pointer(&job->tap));
+        envmgr_tap_parser_free(envmgr_steal_pointer(&job->tap));
     }
     if (o->status == ENVMGR_SUITE_ERROR)
         return;
     if (job->interrupted) {
         o->status = ENVMGR_SUITE_INTERRUPTED;
-        o->message = xstrdup("interrupted");
+        o->message = envmgr_xstrdup("interrupted");
     } else if (job->timed_out) {
         o->status = ENVMGR_SUITE_TIMEOUT;
         int64_t t = suite_timeout(run, spec);
-        o->message = xasprintf("timed out after %lld.%03lld s (process group killed with %s)",
-                               (long long)(t / 1000), (long long)(t % 1000),
-                               job->killed ? "SIGKILL" : "SIGTERM");
+        o->message = envmgr_xasprintf(
+            "timed out after %lld.%03lld s (process group killed with %s)", (long long)(t / 1000),
+            (long long)(t % 1000), job->killed ? "SIGKILL" : "SIGTERM");
     } else if (o->term_signal != 0) {
         o->status = ENVMGR_SUITE_FAILED;
         o->message = signal_message(o->term_signal);
     } else if (o->tap != NULL && !o->tap->ok) {
         o->status = ENVMGR_SUITE_FAILED;
-        o->message = o->exit_status ? xasprintf("%s (exit status %lld)", o->tap->verdict,
-                                                (long long)o->exit_status)
-                                    : xstrdup(o->tap->verdict);
+        o->message = o->exit_status ? envmgr_xasprintf("%s (exit status %lld)", o->tap->verdict,
+                                                       (long long)o->exit_status)
+                                    : envmgr_xstrdup(o->tap->verdict);
     } else if (o->exit_status != 0) {
         o->status = ENVMGR_SUITE_FAILED;
-        o->message = xasprintf("exited with status %lld", (long long)o->exit_status);
+        o->message = envmgr_xasprintf("exited with status %lld", (long long)o->exit_status);
     } else if (o->tap != NULL && o->tap->skip_all) {
         o->status = ENVMGR_SUITE_SKIPPED;
     } else {
@@ -413,10 +415,10 @@ static void before_done_cb(uv_work_t *work, int status)
 {
     job_t *job = work->data;
     if (status == UV_ECANCELED || job->interrupted)
-        finish_without_process(job, ENVMGR_SUITE_INTERRUPTED, xstrdup("interrupted"));
+        finish_without_process(job, ENVMGR_SUITE_INTERRUPTED, envmgr_xstrdup("interrupted"));
     else if (job->hook_rc < 0)
         finish_without_process(job, ENVMGR_SUITE_ERROR,
-                               xasprintf("before_suite: %s", job->hook_err.message));
+                               envmgr_xasprintf("before_suite: %s", job->hook_err.message));
     else
         spawn_job(job);
 }
@@ -439,8 +441,8 @@ static void enqueue(run_state_t *run, size_t index, int attempt)
         memmove(run->queue, run->queue + run->queue_head, run->queue_len * sizeof(*run->queue));
         run->queue_head = 0;
     }
-    run->queue =
-        xgrow(run->queue, run->queue_head + run->queue_len, &run->queue_cap, sizeof(*run->queue));
+    run->queue = envmgr_xgrow(run->queue, run->queue_head + run->queue_len, &run->queue_cap,
+                              sizeof(*run->queue));
     run->queue[run->queue_head + run->queue_len++] = (pending_t){index, attempt};
 }
 
@@ -463,7 +465,7 @@ static void record_attempt(job_t *job)
     const envmgr_suite_spec_t *spec = &run->suites->items[job->index];
     envmgr_suite_result_t *res = &run->result->suites[job->index];
     res->attempts =
-        xgrow(res->attempts, res->n_attempts, &res->cap_attempts, sizeof(*res->attempts));
+        envmgr_xgrow(res->attempts, res->n_attempts, &res->cap_attempts, sizeof(*res->attempts));
     res->attempts[res->n_attempts++] = job->outcome;
     enum envmgr_suite_status st = job->outcome.status;
     int retries = spec->retries >= 0 ? spec->retries : run->opts->retries;
@@ -514,19 +516,19 @@ static void job_complete(job_t *job)
 
 char *envmgr_suite_file_name(const char *dir, const char *name, const char *suffix)
 {
-    cleanup_free char *safe = xstrdup(name);
+    envmgr_cleanup_free char *safe = envmgr_xstrdup(name);
     for (char *c = safe; *c; c++)
         if (!(((*c | 32) >= 'a' && (*c | 32) <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' ||
               *c == '_' || *c == '.'))
             *c = '_';
-    return xasprintf("%s/%s%s", dir, safe, suffix);
+    return envmgr_xasprintf("%s/%s%s", dir, safe, suffix);
 }
 
 static char *output_file_name(const char *dir, const char *name, int attempt)
 {
     if (attempt == 1)
         return envmgr_suite_file_name(dir, name, ".out");
-    cleanup_free char *suffix = xasprintf(".attempt%d.out", attempt);
+    envmgr_cleanup_free char *suffix = envmgr_xasprintf(".attempt%d.out", attempt);
     return envmgr_suite_file_name(dir, name, suffix);
 }
 
@@ -564,7 +566,7 @@ static void compact_tap(envmgr_tap_result_t *tap, size_t keep_slowest)
         free(tap->tests);
         tap->tests = NULL;
     } else {
-        tap->tests = xrealloc(tap->tests, w * sizeof(*tap->tests));
+        tap->tests = envmgr_xrealloc(tap->tests, w * sizeof(*tap->tests));
     }
 }
 
@@ -578,7 +580,7 @@ void envmgr_suite_result_compact(envmgr_suite_result_t *suite, size_t keep_slowe
 static void start_job(run_state_t *run, pending_t p)
 {
     const envmgr_suite_spec_t *spec = &run->suites->items[p.index];
-    job_t *job = xcalloc(1, sizeof(*job));
+    job_t *job = envmgr_xcalloc(1, sizeof(*job));
     job->run = run;
     job->index = p.index;
     job->attempt = p.attempt;
@@ -662,7 +664,7 @@ char *envmgr_run_id_new(void)
         rnd[0] = (unsigned char)getpid();
         rnd[1] = (unsigned char)envmgr_now_ms();
     }
-    return xasprintf("%s-%02x%02x", stamp, rnd[0], rnd[1]);
+    return envmgr_xasprintf("%s-%02x%02x", stamp, rnd[0], rnd[1]);
 }
 
 static int check_names(const envmgr_suite_list_t *suites, envmgr_error_t *err)
@@ -683,8 +685,8 @@ static int make_run_dir(const envmgr_run_options_t *opts, envmgr_run_result_t *r
                         envmgr_error_t *err)
 {
     const char *base = opts->runs_dir ? opts->runs_dir : ".envtest/runs";
-    res->run_id = opts->run_id ? xstrdup(opts->run_id) : envmgr_run_id_new();
-    cleanup_free char *dir = xasprintf("%s/%s", base, res->run_id);
+    res->run_id = opts->run_id ? envmgr_xstrdup(opts->run_id) : envmgr_run_id_new();
+    envmgr_cleanup_free char *dir = envmgr_xasprintf("%s/%s", base, res->run_id);
     if (envmgr_mkdir_p(dir, 0755, err) < 0)
         return envmgr_error_wrap(err, "run folder");
     res->run_dir = realpath(dir, NULL);
@@ -698,7 +700,7 @@ int envmgr_runner_run(const envmgr_suite_list_t *suites, const envmgr_run_option
 {
     if (check_names(suites, err) < 0)
         return -1;
-    envmgr_run_result_t *res = xcalloc(1, sizeof(*res));
+    envmgr_run_result_t *res = envmgr_xcalloc(1, sizeof(*res));
     res->shard_index = opts->shard_index;
     res->shard_count = opts->shard_count;
     if (make_run_dir(opts, res, err) < 0) {
@@ -706,7 +708,7 @@ int envmgr_runner_run(const envmgr_suite_list_t *suites, const envmgr_run_option
         return -1;
     }
     res->n_suites = suites->n;
-    res->suites = xcalloc(suites->n ? suites->n : 1, sizeof(*res->suites));
+    res->suites = envmgr_xcalloc(suites->n ? suites->n : 1, sizeof(*res->suites));
     for (size_t i = 0; i < suites->n; i++) {
         res->suites[i].spec = &suites->items[i];
         res->suites[i].status = ENVMGR_SUITE_NOT_RUN;
@@ -726,7 +728,7 @@ int envmgr_runner_run(const envmgr_suite_list_t *suites, const envmgr_run_option
         return envmgr_error_set(err, ENVMGR_E_SYSTEM, -rc, "runner: event loop: %s",
                                 uv_strerror(rc));
     }
-    run.active = xcalloc((size_t)run.jobs, sizeof(*run.active));
+    run.active = envmgr_xcalloc((size_t)run.jobs, sizeof(*run.active));
     for (size_t i = 0; i < suites->n; i++)
         enqueue(&run, i, 1);
     run.start_mono = envmgr_now_ms();

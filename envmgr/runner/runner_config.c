@@ -37,10 +37,10 @@ bool envmgr_suite_status_ok(enum envmgr_suite_status status)
 envmgr_suite_spec_t *envmgr_suite_list_add(envmgr_suite_list_t *list, const char *name,
                                            const char *const *argv, bool is_tap)
 {
-    list->items = xgrow(list->items, list->n, &list->cap, sizeof(*list->items));
+    list->items = envmgr_xgrow(list->items, list->n, &list->cap, sizeof(*list->items));
     envmgr_suite_spec_t *s = &list->items[list->n++];
     memset(s, 0, sizeof(*s));
-    s->name = xstrdup(name);
+    s->name = envmgr_xstrdup(name);
     for (size_t i = 0; argv && argv[i]; i++)
         envmgr_strv_push(&s->argv, argv[i]);
     s->retries = -1;
@@ -142,9 +142,10 @@ static int add_config_entry(envmgr_suite_list_t *out, const json_t *entry, size_
     const char *name = json_string_value(json_object_get(entry, "name"));
     if (path == NULL || path[0] == '\0')
         return config_error(err, index, "path", "is required (the suite's executable or a glob)");
-    cleanup_free char *full = path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", base_dir, path);
+    envmgr_cleanup_free char *full =
+        path[0] == '/' ? envmgr_xstrdup(path) : envmgr_xasprintf("%s/%s", base_dir, path);
     if (strpbrk(path, "*?[") == NULL) {
-        cleanup_free char *copy = xstrdup(full);
+        envmgr_cleanup_free char *copy = envmgr_xstrdup(full);
         return add_from_entry(out, entry, index, name ? name : basename(copy), full, err);
     }
     glob_t g;
@@ -154,9 +155,9 @@ static int add_config_entry(envmgr_suite_list_t *out, const json_t *entry, size_
     if (rc != 0)
         return config_error(err, index, "path", "the glob could not be expanded");
     for (size_t i = 0; i < g.gl_pathc; i++) {
-        cleanup_free char *copy = xstrdup(g.gl_pathv[i]);
-        cleanup_free char *suite_name =
-            name ? xasprintf("%s/%s", name, basename(copy)) : xstrdup(basename(copy));
+        envmgr_cleanup_free char *copy = envmgr_xstrdup(g.gl_pathv[i]);
+        envmgr_cleanup_free char *suite_name =
+            name ? envmgr_xasprintf("%s/%s", name, basename(copy)) : envmgr_xstrdup(basename(copy));
         if (add_from_entry(out, entry, index, suite_name, g.gl_pathv[i], err) < 0) {
             globfree(&g);
             return -1;

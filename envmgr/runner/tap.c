@@ -45,7 +45,7 @@ const char *envmgr_tap_status_name(enum envmgr_tap_status status)
 
 static envmgr_tap_result_t *result_new(void)
 {
-    envmgr_tap_result_t *r = xcalloc(1, sizeof(*r));
+    envmgr_tap_result_t *r = envmgr_xcalloc(1, sizeof(*r));
     r->version = 12;
     r->ok = true;
     return r;
@@ -82,7 +82,7 @@ static int64_t default_clock(void)
 
 static envmgr_tap_parser_t *parser_new_at(int64_t (*clock_ms)(void), int depth)
 {
-    envmgr_tap_parser_t *p = xcalloc(1, sizeof(*p));
+    envmgr_tap_parser_t *p = envmgr_xcalloc(1, sizeof(*p));
     p->clock_ms = clock_ms ? clock_ms : default_clock;
     p->depth = depth;
     p->yaml_target = -1;
@@ -141,7 +141,7 @@ static char *trimmed_dup(const char *s, size_t len)
     }
     while (len > 0 && isspace((unsigned char)s[len - 1]))
         len--;
-    return xstrndup(s, len);
+    return envmgr_xstrndup(s, len);
 }
 
 static size_t leading_spaces(const char *s, size_t len)
@@ -167,7 +167,7 @@ static void set_string(char **field, const char *value)
     if (value == NULL)
         return;
     free(*field);
-    *field = xstrdup(value);
+    *field = envmgr_xstrdup(value);
 }
 
 static int parse_int(const char *s)
@@ -308,7 +308,7 @@ static void parse_description(const char *s, size_t len, envmgr_tap_test_t *t)
 
 static void adopt_subtest_failure(envmgr_tap_parser_t *p, envmgr_tap_test_t *t)
 {
-    envmgr_tap_parser_t *child = steal_pointer(&p->child);
+    envmgr_tap_parser_t *child = envmgr_steal_pointer(&p->child);
     envmgr_tap_parser_finish(child);
     const envmgr_tap_result_t *cr = child->result;
     if (t->status == ENVMGR_TAP_FAILED) {
@@ -317,15 +317,16 @@ static void adopt_subtest_failure(envmgr_tap_parser_t *p, envmgr_tap_test_t *t)
             if (cr->tests[i].status == ENVMGR_TAP_FAILED)
                 first = &cr->tests[i];
         if (first != NULL) {
-            t->message = xasprintf("subtest '%s': %s%s%s", first->description,
-                                   first->message ? first->message : "failed",
-                                   first->file ? " at " : "", first->file ? first->file : "");
+            t->message =
+                envmgr_xasprintf("subtest '%s': %s%s%s", first->description,
+                                 first->message ? first->message : "failed",
+                                 first->file ? " at " : "", first->file ? first->file : "");
             if (first->file && !t->file) {
-                t->file = xstrdup(first->file);
+                t->file = envmgr_xstrdup(first->file);
                 t->line = first->line;
             }
         } else if (cr->verdict != NULL) {
-            t->message = xasprintf("subtests: %s", cr->verdict);
+            t->message = envmgr_xasprintf("subtests: %s", cr->verdict);
         }
     }
     envmgr_tap_parser_free(child);
@@ -342,7 +343,7 @@ static void record_test(envmgr_tap_parser_t *p, envmgr_tap_test_t *t)
         envmgr_tap_test_clear(t);
         return;
     }
-    r->tests = xgrow(r->tests, r->n_tests, &r->cap_tests, sizeof(*r->tests));
+    r->tests = envmgr_xgrow(r->tests, r->n_tests, &r->cap_tests, sizeof(*r->tests));
     r->tests[r->n_tests] = *t;
     p->yaml_target = (long)r->n_tests;
     r->n_tests++;
@@ -443,7 +444,7 @@ static void note_garbage(envmgr_tap_result_t *r, const char *s, size_t len)
 {
     r->garbage_lines++;
     if (r->first_garbage == NULL)
-        r->first_garbage = xstrndup(s, len > 200 ? 200 : len);
+        r->first_garbage = envmgr_xstrndup(s, len > 200 ? 200 : len);
 }
 
 static void process_line(envmgr_tap_parser_t *p, const char *s, size_t len)
@@ -521,7 +522,7 @@ void envmgr_tap_parser_feed(envmgr_tap_parser_t *p, const void *data, size_t len
             size_t room = ENVMGR_TAP_MAX_LINE - p->line_len;
             size_t take = chunk < room ? chunk : room;
             if (p->line == NULL)
-                p->line = xmalloc(ENVMGR_TAP_MAX_LINE + 1);
+                p->line = envmgr_xmalloc(ENVMGR_TAP_MAX_LINE + 1);
             memcpy(p->line + p->line_len, s, take);
             p->line_len += take;
             if (take < chunk) {
@@ -580,14 +581,4 @@ void envmgr_tap_parser_finish(envmgr_tap_parser_t *p)
         p->child = NULL;
     }
     compute_verdict(p->result);
-}
-
-envmgr_tap_result_t *envmgr_tap_parse(const void *data, size_t len)
-{
-    envmgr_tap_parser_t *p = envmgr_tap_parser_new(NULL);
-    envmgr_tap_parser_feed(p, data, len);
-    envmgr_tap_parser_finish(p);
-    envmgr_tap_result_t *r = envmgr_tap_parser_take_result(p);
-    envmgr_tap_parser_free(p);
-    return r;
 }

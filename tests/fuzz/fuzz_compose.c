@@ -9,7 +9,7 @@
 
 static char *fuzz_secret(void *userdata, const char *name)
 {
-    return xstrdup("fuzz-secret");
+    return envmgr_xstrdup("fuzz-secret");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

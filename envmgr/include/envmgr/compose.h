@@ -149,8 +149,6 @@ int envmgr_compose_load_string(const char *yaml, size_t len, const char *file,
                                const envmgr_compose_options_t *opts, envmgr_project_t **out,
                                envmgr_error_t *err);
 void envmgr_project_free(envmgr_project_t *project);
-void envmgr_projectp_free(envmgr_project_t **project);
-#define cleanup_project __attribute__((cleanup(envmgr_projectp_free)))
 
 /* Lower-cases name and drops characters outside [a-z0-9_-] and leading '_'/'-' (as Compose does).
  * Returns NULL when nothing is left. */

@@ -108,8 +108,6 @@ int envmgr_engine_container_create(envmgr_engine_t *engine, const char *name, js
 int envmgr_engine_container_start(envmgr_engine_t *engine, const char *id, envmgr_error_t *err);
 int envmgr_engine_container_stop(envmgr_engine_t *engine, const char *id, int timeout_s,
                                  envmgr_error_t *err);
-int envmgr_engine_container_kill(envmgr_engine_t *engine, const char *id, const char *signal,
-                                 envmgr_error_t *err);
 /* force + remove anonymous volumes when volumes is true. Absent: ENVMGR_E_NOT_FOUND. */
 int envmgr_engine_container_remove(envmgr_engine_t *engine, const char *id, bool force,
                                    bool volumes, envmgr_error_t *err);

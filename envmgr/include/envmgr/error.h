@@ -48,9 +48,7 @@ int envmgr_error_wrap(envmgr_error_t *err, const char *fmt, ...) ENVMGR_PRINTF(2
 /* Sets the hint (what the user should do); returns -1. */
 int envmgr_error_hint(envmgr_error_t *err, const char *fmt, ...) ENVMGR_PRINTF(2, 3);
 void envmgr_error_clear(envmgr_error_t *err);
-bool envmgr_error_is(const envmgr_error_t *err, enum envmgr_error_kind kind);
 int envmgr_error_exit_code(const envmgr_error_t *err);
-const char *envmgr_error_kind_name(enum envmgr_error_kind kind);
 
 /* Cooperative cancellation: the CLI's signal handler calls envmgr_interrupt(); long operations poll
  * envmgr_interrupted() and fail with ENVMGR_E_INTERRUPTED, after cleaning up what they made. */

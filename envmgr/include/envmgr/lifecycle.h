@@ -58,7 +58,8 @@ typedef struct envmgr_up_options {
 } envmgr_up_options_t;
 
 /* Brings the project up: network, volumes, images (build/pull), containers in dependency order with
- * independent services in parallel, health waits (healthcheck exec'd by envtest at ~75 ms), then
+ * independent services in parallel, health waits (the healthcheck exec'd by envtest as soon as the
+ * ports accept connections; state and ports polled every 25 ms, ENVMGR_HEALTH_POLL_MS), then
  * fixtures from x-envtest.fixtures. Idempotent. On failure: err names the service with its health
  * output and its last 30 log lines (in err->message), and what up created is removed. */
 int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,

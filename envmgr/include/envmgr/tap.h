@@ -86,7 +86,4 @@ void envmgr_tap_parser_free(envmgr_tap_parser_t *parser);
 void envmgr_tap_result_free(envmgr_tap_result_t *result);
 void envmgr_tap_test_clear(envmgr_tap_test_t *test);
 
-/* Convenience: parses a whole buffer. */
-envmgr_tap_result_t *envmgr_tap_parse(const void *data, size_t len);
-
 #endif

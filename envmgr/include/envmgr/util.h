@@ -1,5 +1,6 @@
 /* Small shared helpers: cleanup attributes (one per resource type, as crun does), allocation that
- * aborts on out-of-memory (as git's xmalloc), a growable string, key/value lists, time, digests. */
+ * aborts on out-of-memory (as git's envmgr_xmalloc), a growable string, key/value lists, time,
+ * digests. */
 #ifndef ENVMGR_UTIL_H
 #define ENVMGR_UTIL_H
 
@@ -17,30 +18,30 @@ void envmgr_freep(void *p);
 void envmgr_fclosep(FILE **f);
 void envmgr_closep(int *fd);
 void envmgr_json_decrefp(json_t **j);
-#define cleanup_free __attribute__((cleanup(envmgr_freep)))
-#define cleanup_file __attribute__((cleanup(envmgr_fclosep)))
-#define cleanup_close __attribute__((cleanup(envmgr_closep)))
-#define cleanup_json __attribute__((cleanup(envmgr_json_decrefp)))
+#define envmgr_cleanup_free __attribute__((cleanup(envmgr_freep)))
+#define envmgr_cleanup_file __attribute__((cleanup(envmgr_fclosep)))
+#define envmgr_cleanup_close __attribute__((cleanup(envmgr_closep)))
+#define envmgr_cleanup_json __attribute__((cleanup(envmgr_json_decrefp)))
 
 /* Hands ownership off: returns *pp and sets *pp to NULL. */
-#define steal_pointer(pp)                                                                          \
+#define envmgr_steal_pointer(pp)                                                                   \
     __extension__({                                                                                \
-        __typeof__(*(pp)) steal_tmp_ = *(pp);                                                      \
+        __typeof__(*(pp)) envmgr_steal_tmp_ = *(pp);                                               \
         *(pp) = NULL;                                                                              \
-        steal_tmp_;                                                                                \
+        envmgr_steal_tmp_;                                                                         \
     })
 
 #define ENVMGR_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- allocation (aborts on out-of-memory) -------------------------------------------------- */
-void *xmalloc(size_t size);
-void *xcalloc(size_t n, size_t size);
-void *xrealloc(void *p, size_t size);
+void *envmgr_xmalloc(size_t size);
+void *envmgr_xcalloc(size_t n, size_t size);
+void *envmgr_xrealloc(void *p, size_t size);
 /* Grows *items (of *cap elements of elem_size) so that one more fits at index n. */
-void *xgrow(void *items, size_t n, size_t *cap, size_t elem_size);
-char *xstrdup(const char *s);
-char *xstrndup(const char *s, size_t n);
-char *xasprintf(const char *fmt, ...) ENVMGR_PRINTF(1, 2);
+void *envmgr_xgrow(void *items, size_t n, size_t *cap, size_t elem_size);
+char *envmgr_xstrdup(const char *s);
+char *envmgr_xstrndup(const char *s, size_t n);
+char *envmgr_xasprintf(const char *fmt, ...) ENVMGR_PRINTF(1, 2);
 
 /* ---- growable string ------------------------------------------------------------------------ */
 typedef struct envmgr_buf {
