@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include <envmgr/env.h>
 #include <envmgr/fixture.h>
 #include <envmgr/lifecycle.h>
 #include <envmgr/util.h>
@@ -95,45 +96,47 @@ static const char *keep(targets_store_t *s, char *owned)
     return s->strings.items[s->strings.n - 1];
 }
 
-/* From the running environment: DATABASE_URL and ENVTEST_<SERVICE>_HOST/PORT; container ids for
- * copy steps from the engine's status. */
+/* From the running environment's typed state: the database service as its application user
+ * (DATABASE_URL's), every service's first published port, container ids for copy steps. */
 static int targets_from_environment(envtest_globals_t *g, targets_store_t *s, envmgr_error_t *err)
 {
     envmgr_project_t *project = NULL;
     if (envtest_load_project(g, &project, err) < 0)
         return -1;
-    envmgr_kvlist_t vars = {0};
-    envmgr_cleanup_json json_t *status = NULL;
+    envmgr_env_state_t state = {0};
     int r = envtest_open_engine(g, &s->engine, err);
     if (r == 0)
-        r = envmgr_env_vars(s->engine, project, &vars, err);
-    if (r == 0)
-        r = envmgr_status(s->engine, project, &status, err);
-    const envmgr_kv_t *db = envmgr_kvlist_find(&vars, "DATABASE_URL");
-    if (r == 0 && db && db->value)
-        r = parse_mysql_url(db->value, s, err);
-    json_t *services = json_object_get(status, "services");
-    size_t n = json_array_size(services);
-    s->services = envmgr_xcalloc(n ? n : 1, sizeof(*s->services));
-    for (size_t i = 0; r == 0 && i < n; i++) {
-        json_t *svc = json_array_get(services, i);
-        const char *name = json_string_value(json_object_get(svc, "service"));
-        const char *id = json_string_value(json_object_get(svc, "id"));
-        if (name == NULL)
-            continue;
+        r = envmgr_env_inspect(s->engine, project, &state, err);
+    if (r == 0 && !envmgr_env_state_up(&state)) {
+        envmgr_error_set(err, ENVMGR_E_ENV, 0, "project %s is not up", project->name);
+        r = envmgr_error_hint(err, "run `envtest up` first");
+    }
+    if (r == 0 && state.mysql) {
+        const envmgr_db_credentials_t *db = state.mysql->db;
+        s->host = envmgr_xstrdup("127.0.0.1");
+        s->user = envmgr_xstrdup(db->user);
+        s->password = envmgr_xstrdup(db->password);
+        s->database = envmgr_xstrdup(db->database);
+        s->t.mysql.host = s->host;
+        s->t.mysql.port = (unsigned)db->host_port;
+        s->t.mysql.user = s->user;
+        s->t.mysql.password = s->password;
+        s->t.mysql.database = s->database;
+    }
+    s->services = envmgr_xcalloc(state.n_services + 1, sizeof(*s->services));
+    for (size_t i = 0; r == 0 && i < state.n_services; i++) {
+        const envmgr_service_state_t *svc = &state.services[i];
         envmgr_fixture_service_t *fs = &s->services[s->t.n_services++];
-        fs->name = keep(s, envmgr_xstrdup(name));
-        fs->container_id = id ? keep(s, envmgr_xstrdup(id)) : NULL;
-        envmgr_cleanup_free char *stem = envmgr_project_env_stem(name);
-        envmgr_cleanup_free char *hk = envmgr_xasprintf("ENVTEST_%s_HOST", stem);
-        envmgr_cleanup_free char *pk = envmgr_xasprintf("ENVTEST_%s_PORT", stem);
-        const envmgr_kv_t *h = envmgr_kvlist_find(&vars, hk), *p = envmgr_kvlist_find(&vars, pk);
-        if (h && h->value && p && p->value)
-            fs->base_url = keep(s, envmgr_xasprintf("http://%s:%s", h->value, p->value));
+        fs->name = keep(s, envmgr_xstrdup(svc->service));
+        fs->container_id = svc->id ? keep(s, envmgr_xstrdup(svc->id)) : NULL;
+        for (size_t p = 0; p < svc->n_ports && !fs->base_url; p++)
+            if (svc->ports[p].host_port)
+                fs->base_url =
+                    keep(s, envmgr_xasprintf("http://127.0.0.1:%d", svc->ports[p].host_port));
     }
     s->t.services = s->services;
     s->t.engine = s->engine;
-    envmgr_kvlist_free(&vars);
+    envmgr_env_state_free(&state);
     envmgr_project_free(project);
     return r;
 }

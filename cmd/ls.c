@@ -7,31 +7,22 @@
 #include <string.h>
 
 #include "cmd.h"
-#include <envmgr/lifecycle.h>
+#include <envmgr/env.h>
 #include <envmgr/util.h>
 
-static void print_table(json_t *projects)
+static void print_table(const envmgr_project_list_t *projects)
 {
     printf("%-24s %-9s %-5s %s\n", "PROJECT", "RUNNING", "KEPT", "SERVICES");
-    size_t i;
-    json_t *p;
-    json_array_foreach(projects, i, p)
-    {
+    for (size_t i = 0; i < projects->n; i++) {
+        const envmgr_project_summary_t *p = &projects->items[i];
         char running[32];
-        snprintf(running, sizeof(running), "%lld/%lld",
-                 (long long)json_integer_value(json_object_get(p, "running")),
-                 (long long)json_integer_value(json_object_get(p, "containers")));
+        snprintf(running, sizeof(running), "%d/%d", p->running, p->containers);
         envmgr_buf_t services = ENVMGR_BUF_INIT;
-        size_t j;
-        json_t *s;
-        json_array_foreach(json_object_get(p, "services"), j, s)
-        {
-            envmgr_buf_addf(&services, "%s%s", j ? ", " : "", json_string_value(s));
-        }
+        for (size_t j = 0; j < p->services.n; j++)
+            envmgr_buf_addf(&services, "%s%s", j ? ", " : "", p->services.items[j]);
         if (services.len == 0)
             envmgr_buf_adds(&services, "(no container: a leftover network)");
-        printf("%-24s %-9s %-5s %s\n", json_string_value(json_object_get(p, "name")), running,
-               json_is_true(json_object_get(p, "kept")) ? "yes" : "no", services.data);
+        printf("%-24s %-9s %-5s %s\n", p->name, running, p->kept ? "yes" : "no", services.data);
         envmgr_buf_free(&services);
     }
 }
@@ -69,20 +60,22 @@ int cmd_ls(int argc, char **argv, envtest_globals_t *g)
     envmgr_engine_t *engine = NULL;
     if (envtest_open_engine(g, &engine, &err) < 0)
         return envtest_report_error(&err);
-    json_t *projects = NULL;
+    envmgr_project_list_t projects = {0};
     int code = ENVTEST_EXIT_OK;
-    if (envmgr_projects(engine, &projects, &err) < 0) {
+    if (envmgr_projects_list(engine, &projects, &err) < 0) {
         code = envtest_report_error(&err);
     } else if (as_json) {
-        char *text = json_dumps(projects, JSON_INDENT(2));
+        json_t *list = envmgr_project_list_to_json(&projects);
+        char *text = json_dumps(list, JSON_INDENT(2));
         printf("%s\n", text ? text : "[]");
         free(text);
-    } else if (json_array_size(projects) == 0) {
+        json_decref(list);
+    } else if (projects.n == 0) {
         printf("no envtest environment on this engine\n");
     } else {
-        print_table(projects);
+        print_table(&projects);
     }
-    json_decref(projects);
+    envmgr_project_list_free(&projects);
     envmgr_engine_close(engine);
     return code;
 }

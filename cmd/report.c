@@ -7,11 +7,12 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include <envmgr/defaults.h>
 #include <envmgr/report.h>
 #include <envmgr/util.h>
 
-#define RUNS_DIR ".envtest/runs"
-#define HISTORY ".envtest/history.sqlite"
+#define RUNS_DIR ENVMGR_DEFAULT_RUNS_DIR
+#define HISTORY ENVMGR_DEFAULT_HISTORY_PATH
 
 static void report_usage(FILE *out)
 {

@@ -472,11 +472,11 @@ static int env_open(env_ctx_t *ctx, envtest_globals_t *g, envmgr_error_t *err)
  * the variables every suite gets. */
 static int env_prepare(env_ctx_t *ctx, envtest_globals_t *g, envmgr_error_t *err)
 {
-    json_t *status = NULL;
-    if (envmgr_status(ctx->engine, ctx->project, &status, err) < 0)
+    envmgr_env_state_t state;
+    if (envmgr_env_inspect(ctx->engine, ctx->project, &state, err) < 0)
         return envmgr_error_wrap(err, "run: environment status");
-    bool healthy = envmgr_status_all_healthy(status);
-    json_decref(status);
+    bool healthy = envmgr_env_state_healthy(&state);
+    envmgr_env_state_free(&state);
     if (!healthy) {
         if (!g->quiet)
             fprintf(stderr, "envtest: %s is not up: bringing it up for this run\n",

@@ -1,11 +1,29 @@
 /* envtest status [--json]: services, state, health and ports. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
-#include <envmgr/lifecycle.h>
+#include <envmgr/env.h>
 #include <envmgr/util.h>
+
+static void print_table(const envmgr_env_state_t *state)
+{
+    printf("project %s%s\n", state->project, state->kept ? " (kept)" : "");
+    printf("%-14s %-26s %-9s %-10s %s\n", "SERVICE", "CONTAINER", "STATE", "HEALTH", "PORTS");
+    for (size_t i = 0; i < state->n_services; i++) {
+        const envmgr_service_state_t *s = &state->services[i];
+        envmgr_buf_t ports = ENVMGR_BUF_INIT;
+        for (size_t p = 0; p < s->n_ports; p++)
+            envmgr_buf_addf(&ports, "%s%s:%d->%d/%s", p ? ", " : "", s->ports[p].host_ip,
+                            s->ports[p].host_port, s->ports[p].container_port,
+                            s->ports[p].protocol);
+        printf("%-14s %-26s %-9s %-10s %s\n", s->service, s->container ? s->container : "-",
+               s->state, s->health, ports.data ? ports.data : "");
+        envmgr_buf_free(&ports);
+    }
+}
 
 int cmd_status(int argc, char **argv, envtest_globals_t *g)
 {
@@ -39,44 +57,25 @@ int cmd_status(int argc, char **argv, envtest_globals_t *g)
     envtest_session_t session;
     if (envtest_session_open(g, &session, &err) < 0)
         return envtest_report_error(&err);
-    json_t *status = NULL;
-    int r = envmgr_status(session.engine, session.project, &status, &err);
-    if (r == 0)
-        r = envmgr_status_check_starting(session.engine, session.project, status, &err);
-    envtest_session_close(&session);
-    if (r < 0) {
-        json_decref(status);
-        return envtest_report_error(&err);
+    envmgr_env_state_t state;
+    int r = envmgr_env_inspect(session.engine, session.project, &state, &err);
+    if (r == 0 && envmgr_env_check_starting(session.engine, session.project, &state, &err) < 0) {
+        envmgr_env_state_free(&state);
+        r = -1;
     }
-    bool healthy = envmgr_status_all_healthy(status);
+    envtest_session_close(&session);
+    if (r < 0)
+        return envtest_report_error(&err);
+    bool healthy = envmgr_env_state_healthy(&state);
     if (as_json) {
+        json_t *status = envmgr_env_state_to_json(&state);
         char *text = json_dumps(status, JSON_INDENT(2));
         puts(text);
         free(text);
+        json_decref(status);
     } else {
-        json_t *services = json_object_get(status, "services");
-        printf("project %s%s\n", json_string_value(json_object_get(status, "project")),
-               json_is_true(json_object_get(status, "kept")) ? " (kept)" : "");
-        printf("%-14s %-26s %-9s %-10s %s\n", "SERVICE", "CONTAINER", "STATE", "HEALTH", "PORTS");
-        for (size_t i = 0; i < json_array_size(services); i++) {
-            json_t *s = json_array_get(services, i);
-            envmgr_buf_t ports = ENVMGR_BUF_INIT;
-            json_t *pl = json_object_get(s, "ports");
-            for (size_t p = 0; p < json_array_size(pl); p++) {
-                json_t *pj = json_array_get(pl, p);
-                envmgr_buf_addf(&ports, "%s%s:%lld->%lld/%s", p ? ", " : "",
-                                json_string_value(json_object_get(pj, "host_ip")),
-                                json_integer_value(json_object_get(pj, "host_port")),
-                                json_integer_value(json_object_get(pj, "container_port")),
-                                json_string_value(json_object_get(pj, "protocol")));
-            }
-            const char *container = json_string_value(json_object_get(s, "container"));
-            printf("%-14s %-26s %-9s %-10s %s\n", json_string_value(json_object_get(s, "service")),
-                   container ? container : "-", json_string_value(json_object_get(s, "state")),
-                   json_string_value(json_object_get(s, "health")), ports.data ? ports.data : "");
-            envmgr_buf_free(&ports);
-        }
+        print_table(&state);
     }
-    json_decref(status);
+    envmgr_env_state_free(&state);
     return healthy ? ENVTEST_EXIT_OK : ENVTEST_EXIT_ENVIRONMENT;
 }

@@ -38,7 +38,7 @@ int cmd_up(int argc, char **argv, envtest_globals_t *g)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    envmgr_up_options_t opts = {.wait_timeout_ms = 120000};
+    envmgr_up_options_t opts = {.wait_timeout_ms = ENVMGR_DEFAULT_WAIT_TIMEOUT_MS};
     int opt;
     while ((opt = getopt_long(argc, argv, ENVTEST_COMMON_SHORTOPTS "h", longopts, NULL)) != -1) {
         if (envtest_common_option(g, opt, optarg))

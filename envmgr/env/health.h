@@ -8,14 +8,12 @@
 #include <stdint.h>
 
 #include <envmgr/compose.h>
+#include <envmgr/defaults.h>
 #include <envmgr/engine.h>
 #include <envmgr/error.h>
 #include <envmgr/util.h>
 
-/* How often the container's state and ports are looked at; a healthcheck runs as soon as the
- * ports accept connections, and at least every ENVMGR_HEALTH_SLOW_POLL_MS before. */
-#define ENVMGR_HEALTH_POLL_MS 25
-#define ENVMGR_HEALTH_SLOW_POLL_MS 1000
+/* How often: ENVMGR_HEALTH_POLL_MS and ENVMGR_HEALTH_SLOW_POLL_MS, in <envmgr/defaults.h>. */
 
 /* The healthcheck to use: the service's own, else the image's Config.Healthcheck (image_inspect may
  * be NULL). Returns false when there is none (or it is NONE). out is filled (free with

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "dlib.h"
-#include <envmgr/lifecycle.h>
+#include <envmgr/env.h>
 #include <envmgr/log.h>
 
 struct mysql_admin {
@@ -34,41 +34,31 @@ static int mysql_fail(struct mysql_admin *a, envmgr_error_t *err, const char *wh
                             mysql_error(a->conn));
 }
 
-/* Connects as root to the project's MySQL service; the application user comes from vars (as
- * envmgr_env_vars gives them). 1 (and nothing open) when there is no MySQL service. */
-static int admin_open(envmgr_engine_t *engine, const envmgr_project_t *project,
-                      const envmgr_kvlist_t *vars, struct mysql_admin *a, envmgr_error_t *err)
+/* Connects as root to the project's database service (the state's mysql); the application user
+ * and its password come from the same state. 1 (and nothing open) when there is no database. */
+static int admin_open(const envmgr_env_state_t *state, struct mysql_admin *a, envmgr_error_t *err)
 {
     memset(a, 0, sizeof(*a));
-    envmgr_live_targets_t live;
-    if (envmgr_live_targets_get(engine, project, &live, err) < 0)
-        return -1;
-    if (!live.targets.mysql.host) {
-        envmgr_live_targets_free(&live);
+    const envmgr_db_credentials_t *db = state->mysql ? state->mysql->db : NULL;
+    if (!db)
         return 1;
-    }
-    const envmgr_kv_t *user = vars ? envmgr_kvlist_find(vars, "ENVTEST_MYSQL_USER") : NULL;
-    const envmgr_kv_t *pw = vars ? envmgr_kvlist_find(vars, "ENVTEST_MYSQL_PASSWORD") : NULL;
-    a->user = user && user->value ? envmgr_xstrdup(user->value) : NULL;
-    a->password = pw && pw->value ? envmgr_xstrdup(pw->value) : envmgr_xstrdup("");
-    a->base_db = envmgr_xstrdup(live.targets.mysql.database);
-    a->port = live.targets.mysql.port;
-    if (envmgr_dl_mysql(err) < 0) {
-        envmgr_live_targets_free(&live);
+    a->user = strcmp(db->user, "root") != 0 ? envmgr_xstrdup(db->user) : NULL;
+    a->password = envmgr_xstrdup(db->password);
+    a->base_db = envmgr_xstrdup(db->database);
+    a->port = (unsigned)db->host_port;
+    if (envmgr_dl_mysql(err) < 0)
         return -1;
-    }
     a->conn = mysql_init(NULL);
     unsigned timeout = 10;
     mysql_options(a->conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
     mysql_options(a->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    int ret = 0;
-    if (!mysql_real_connect(a->conn, live.targets.mysql.host, live.targets.mysql.user,
-                            live.targets.mysql.password, NULL, live.targets.mysql.port, NULL, 0)) {
-        ret = mysql_fail(a, err, "connect to MySQL as root");
+    if (!mysql_real_connect(a->conn, "127.0.0.1", "root", db->root_password, NULL, a->port, NULL,
+                            0)) {
+        int ret = mysql_fail(a, err, "connect to MySQL as root");
         admin_close(a);
+        return ret;
     }
-    envmgr_live_targets_free(&live);
-    return ret;
+    return 0;
 }
 
 static char *clone_name(const char *suite, int attempt)
@@ -132,48 +122,13 @@ static bool identifier_ok(const char *s)
     return true;
 }
 
-int envmgr_isolation_clone_db(envmgr_engine_t *engine, const envmgr_project_t *project,
-                              const char *suite_name, int attempt, envmgr_kvlist_t *env_to_add,
-                              char **db_name, envmgr_error_t *err)
+/* DATABASE_URL and the database variables of the state, pointed at the clone. */
+static void clone_vars(const envmgr_env_state_t *state, const char *clone, const char *base_db,
+                       envmgr_kvlist_t *env_to_add)
 {
-    *db_name = NULL;
     envmgr_kvlist_t vars = {0};
-    struct mysql_admin a;
-    int r = envmgr_env_vars(engine, project, &vars, err);
-    if (r == 0)
-        r = admin_open(engine, project, &vars, &a, err);
-    if (r != 0) {
-        envmgr_kvlist_free(&vars);
-        return r < 0 ? envmgr_error_wrap(err, "isolated database for suite %s", suite_name) : 0;
-    }
-    if (!identifier_ok(a.base_db) || (a.user && !identifier_ok(a.user))) {
-        admin_close(&a);
-        envmgr_kvlist_free(&vars);
-        return envmgr_error_set(err, ENVMGR_E_CONFIG, 0,
-                                "isolated database: MYSQL_DATABASE/MYSQL_USER contain quotes");
-    }
-    char *clone = clone_name(suite_name, attempt);
-    envmgr_cleanup_free char *create = envmgr_xasprintf(
-        "CREATE DATABASE `%s` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci", clone);
-    int ret = exec_sql(&a, create, err);
-    if (ret == 0)
-        ret = copy_tables(&a, clone, err);
-    if (ret == 0 && a.user && strcmp(a.user, "root") != 0) {
-        envmgr_cleanup_free char *grant =
-            envmgr_xasprintf("GRANT ALL PRIVILEGES ON `%s`.* TO '%s'@'%%'", clone, a.user);
-        ret = exec_sql(&a, grant, err);
-    }
-    if (ret < 0) {
-        envmgr_cleanup_free char *drop = envmgr_xasprintf("DROP DATABASE IF EXISTS `%s`", clone);
-        envmgr_error_t ignored = {0};
-        exec_sql(&a, drop, &ignored);
-        free(clone);
-        envmgr_error_wrap(err, "isolated database for suite %s", suite_name);
-        admin_close(&a);
-        envmgr_kvlist_free(&vars);
-        return -1;
-    }
-    /* DATABASE_URL as envmgr_env_vars built it, pointed at the clone. */
+    envmgr_error_t ignored = {0};
+    envmgr_env_state_vars(state, &vars, &ignored);
     const envmgr_kv_t *url = envmgr_kvlist_find(&vars, "DATABASE_URL");
     if (url && url->value) {
         const char *slash = strrchr(url->value, '/');
@@ -183,10 +138,63 @@ int envmgr_isolation_clone_db(envmgr_engine_t *engine, const envmgr_project_t *p
     }
     envmgr_kvlist_free(&vars);
     envmgr_kvlist_set(env_to_add, "ENVTEST_MYSQL_DATABASE", clone);
-    envmgr_kvlist_set(env_to_add, "ENVTEST_MYSQL_BASE_DATABASE", a.base_db);
+    envmgr_kvlist_set(env_to_add, "ENVTEST_MYSQL_BASE_DATABASE", base_db);
+}
+
+static int make_clone(struct mysql_admin *a, const char *clone, envmgr_error_t *err)
+{
+    envmgr_cleanup_free char *create = envmgr_xasprintf(
+        "CREATE DATABASE `%s` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci", clone);
+    int ret = exec_sql(a, create, err);
+    if (ret == 0)
+        ret = copy_tables(a, clone, err);
+    if (ret == 0 && a->user) {
+        envmgr_cleanup_free char *grant =
+            envmgr_xasprintf("GRANT ALL PRIVILEGES ON `%s`.* TO '%s'@'%%'", clone, a->user);
+        ret = exec_sql(a, grant, err);
+    }
+    if (ret < 0) {
+        envmgr_cleanup_free char *drop = envmgr_xasprintf("DROP DATABASE IF EXISTS `%s`", clone);
+        envmgr_error_t ignored = {0};
+        exec_sql(a, drop, &ignored);
+    }
+    return ret;
+}
+
+int envmgr_isolation_clone_db(envmgr_engine_t *engine, const envmgr_project_t *project,
+                              const char *suite_name, int attempt, envmgr_kvlist_t *env_to_add,
+                              char **db_name, envmgr_error_t *err)
+{
+    *db_name = NULL;
+    envmgr_env_state_t state;
+    struct mysql_admin a;
+    if (envmgr_env_inspect(engine, project, &state, err) < 0)
+        return envmgr_error_wrap(err, "isolated database for suite %s", suite_name);
+    int r = envmgr_env_state_up(&state)
+                ? admin_open(&state, &a, err)
+                : envmgr_error_set(err, ENVMGR_E_ENV, 0, "project %s is not up", project->name);
+    if (r != 0) {
+        envmgr_env_state_free(&state);
+        return r < 0 ? envmgr_error_wrap(err, "isolated database for suite %s", suite_name) : 0;
+    }
+    if (!identifier_ok(a.base_db) || (a.user && !identifier_ok(a.user))) {
+        admin_close(&a);
+        envmgr_env_state_free(&state);
+        return envmgr_error_set(err, ENVMGR_E_CONFIG, 0,
+                                "isolated database: MYSQL_DATABASE/MYSQL_USER contain quotes");
+    }
+    char *clone = clone_name(suite_name, attempt);
+    if (make_clone(&a, clone, err) < 0) {
+        free(clone);
+        admin_close(&a);
+        envmgr_env_state_free(&state);
+        return envmgr_error_wrap(err, "isolated database for suite %s", suite_name);
+    }
+    clone_vars(&state, clone, a.base_db, env_to_add);
     envmgr_debug("suite %s attempt %d: isolated database %s", suite_name, attempt, clone);
     *db_name = clone;
     admin_close(&a);
+    envmgr_env_state_free(&state);
     return 0;
 }
 
@@ -196,8 +204,12 @@ int envmgr_isolation_drop_db(envmgr_engine_t *engine, const envmgr_project_t *pr
     if (!identifier_ok(db_name) || strncmp(db_name, "envtest_", 8) != 0)
         return envmgr_error_set(err, ENVMGR_E_USAGE, 0,
                                 "refusing to drop '%s': not an isolated suite database", db_name);
+    envmgr_env_state_t state;
+    if (envmgr_env_inspect(engine, project, &state, err) < 0)
+        return -1;
     struct mysql_admin a;
-    int r = admin_open(engine, project, NULL, &a, err);
+    int r = admin_open(&state, &a, err);
+    envmgr_env_state_free(&state);
     if (r != 0)
         return r < 0 ? -1 : 0;
     envmgr_cleanup_free char *drop = envmgr_xasprintf("DROP DATABASE IF EXISTS `%s`", db_name);

@@ -438,7 +438,8 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
         .opts = opts,
         .t0 = envmgr_now_ms(),
     };
-    ctx.deadline = ctx.t0 + (opts->wait_timeout_ms > 0 ? opts->wait_timeout_ms : 120000);
+    ctx.deadline = ctx.t0 + (opts->wait_timeout_ms > 0 ? opts->wait_timeout_ms
+                                                       : ENVMGR_DEFAULT_WAIT_TIMEOUT_MS);
     size_t *order = NULL;
     if (envmgr_project_plan(project, opts->services, &order, &ctx.n_runs, err) < 0)
         return -1;

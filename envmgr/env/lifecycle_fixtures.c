@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "project.h"
+#include <envmgr/env.h>
 #include <envmgr/lifecycle.h>
 #include <envmgr/log.h>
 
@@ -13,65 +14,38 @@ static const char *keep_string(envmgr_live_targets_t *t, const char *s)
     return t->strings.items[t->strings.n - 1];
 }
 
-static const char *container_env(json_t *env, const char *key)
-{
-    size_t klen = strlen(key);
-    for (size_t i = 0; i < json_array_size(env); i++) {
-        const char *e = json_string_value(json_array_get(env, i));
-        if (e && strncmp(e, key, klen) == 0 && e[klen] == '=')
-            return e + klen + 1;
-    }
-    return NULL;
-}
-
 int envmgr_live_targets_get(envmgr_engine_t *engine, const envmgr_project_t *project,
                             envmgr_live_targets_t *t, envmgr_error_t *err)
 {
     memset(t, 0, sizeof(*t));
-    envmgr_cleanup_json json_t *status = NULL;
-    if (envmgr_status(engine, project, &status, err) < 0)
+    envmgr_env_state_t state;
+    if (envmgr_env_inspect(engine, project, &state, err) < 0)
         return -1;
-    json_t *services = json_object_get(status, "services");
     /* The strings vector must not move while targets borrow from it: reserve up front. */
-    t->strings.items = envmgr_xcalloc(json_array_size(services) * 4 + 8, sizeof(char *));
-    t->services = envmgr_xcalloc(json_array_size(services) + 1, sizeof(*t->services));
-    for (size_t i = 0; i < json_array_size(services); i++) {
-        json_t *s = json_array_get(services, i);
-        const char *id = json_string_value(json_object_get(s, "id"));
-        if (!id)
+    t->strings.items = envmgr_xcalloc(state.n_services * 4 + 8, sizeof(char *));
+    t->services = envmgr_xcalloc(state.n_services + 1, sizeof(*t->services));
+    for (size_t i = 0; i < state.n_services; i++) {
+        const envmgr_service_state_t *s = &state.services[i];
+        if (!s->id)
             continue;
         envmgr_fixture_service_t *fs = &t->services[t->targets.n_services++];
-        fs->name = keep_string(t, json_string_value(json_object_get(s, "service")));
-        fs->container_id = keep_string(t, id);
-        json_t *ports = json_object_get(s, "ports");
-        if (json_array_size(ports)) {
-            envmgr_cleanup_free char *url = envmgr_xasprintf(
-                "http://127.0.0.1:%lld",
-                json_integer_value(json_object_get(json_array_get(ports, 0), "host_port")));
+        fs->name = keep_string(t, s->service);
+        fs->container_id = keep_string(t, s->id);
+        if (s->n_ports) {
+            envmgr_cleanup_free char *url =
+                envmgr_xasprintf("http://127.0.0.1:%d", s->ports[0].host_port);
             fs->base_url = keep_string(t, url);
         }
-        envmgr_cleanup_json json_t *inspect = NULL;
-        if (envmgr_engine_container_inspect(engine, id, &inspect, err) < 0) {
-            envmgr_live_targets_free(t);
-            return -1;
-        }
-        json_t *env = json_object_get(json_object_get(inspect, "Config"), "Env");
-        const char *root_pw = container_env(env, "MYSQL_ROOT_PASSWORD");
-        if (t->targets.mysql.host || !root_pw)
-            continue;
-        for (size_t p = 0; p < json_array_size(ports); p++) {
-            json_t *pj = json_array_get(ports, p);
-            if (json_integer_value(json_object_get(pj, "container_port")) != 3306)
-                continue;
-            const char *db = container_env(env, "MYSQL_DATABASE");
+        if (s == state.mysql) { /* as root, into the service's database */
             t->targets.mysql.host = "127.0.0.1";
-            t->targets.mysql.port = (unsigned)json_integer_value(json_object_get(pj, "host_port"));
+            t->targets.mysql.port = (unsigned)s->db->host_port;
             t->targets.mysql.user = "root";
-            t->targets.mysql.password = keep_string(t, root_pw);
-            t->targets.mysql.database = keep_string(t, db ? db : "");
+            t->targets.mysql.password = keep_string(t, s->db->root_password);
+            t->targets.mysql.database = keep_string(t, s->db->database);
             t->mysql_container_id = fs->container_id;
         }
     }
+    envmgr_env_state_free(&state);
     t->targets.services = t->services;
     t->targets.engine = engine;
     return 0;

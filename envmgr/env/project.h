@@ -6,8 +6,8 @@
 #include <jansson.h>
 
 #include <envmgr/compose.h>
+#include <envmgr/env.h> /* envmgr_project_env_stem */
 #include <envmgr/error.h>
-#include <envmgr/lifecycle.h> /* envmgr_project_env_stem */
 
 char *envmgr_project_container_name(const char *project, const char *service); /* p-s-1 */
 char *envmgr_project_network_name(const char *project);                        /* p_default */

@@ -145,6 +145,12 @@ json_t *envmgr_report_suite_json(const envmgr_suite_result_t *s)
             json_array_append_new(tests, test_json(&last->tap->tests[i]));
     }
     json_object_set_new(j, "tests", tests);
+    if (s->spec->rerun.n) {
+        json_t *rerun = json_array();
+        for (size_t i = 0; i < s->spec->rerun.n; i++)
+            json_array_append_new(rerun, string_or_null(s->spec->rerun.items[i]));
+        json_object_set_new(j, "rerun", rerun);
+    }
     return j;
 }
 

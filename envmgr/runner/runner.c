@@ -684,7 +684,7 @@ static int check_names(const envmgr_suite_list_t *suites, envmgr_error_t *err)
 static int make_run_dir(const envmgr_run_options_t *opts, envmgr_run_result_t *res,
                         envmgr_error_t *err)
 {
-    const char *base = opts->runs_dir ? opts->runs_dir : ".envtest/runs";
+    const char *base = opts->runs_dir ? opts->runs_dir : ENVMGR_DEFAULT_RUNS_DIR;
     res->run_id = opts->run_id ? envmgr_xstrdup(opts->run_id) : envmgr_run_id_new();
     envmgr_cleanup_free char *dir = envmgr_xasprintf("%s/%s", base, res->run_id);
     if (envmgr_mkdir_p(dir, 0755, err) < 0)

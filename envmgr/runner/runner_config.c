@@ -54,6 +54,7 @@ static void suite_spec_clear(envmgr_suite_spec_t *s)
     free(s->cwd);
     envmgr_strv_free(&s->argv);
     envmgr_strv_free(&s->tags);
+    envmgr_strv_free(&s->rerun);
     envmgr_kvlist_free(&s->env);
 }
 

@@ -10,7 +10,9 @@
 #include <stdint.h>
 
 #include <envmgr/compose.h>
+#include <envmgr/defaults.h>
 #include <envmgr/engine.h>
+#include <envmgr/env.h>
 #include <envmgr/error.h>
 #include <envmgr/util.h>
 
@@ -48,7 +50,7 @@ typedef void (*envmgr_progress_cb)(void *userdata, const char *service,
 typedef struct envmgr_up_options {
     const char *const
         *services;           /* NULL-terminated subset (with their dependencies), or NULL: all */
-    int64_t wait_timeout_ms; /* default 120000 */
+    int64_t wait_timeout_ms; /* 0: ENVMGR_DEFAULT_WAIT_TIMEOUT_MS */
     bool keep_on_failure;    /* --keep: leave what was created when up fails */
     bool no_fixtures;
     /* Extra labels for the project network (e.g. io.envtest.secrets), set when it is created. */
@@ -76,33 +78,6 @@ int envmgr_down(envmgr_engine_t *engine, const char *project_name, bool volumes,
 int envmgr_down_images(envmgr_engine_t *engine, const char *project_name, int *removed,
                        envmgr_error_t *err);
 
-/* Live state of a project's services, as JSON:
- * {"project": "...", "kept": bool, "services": [{"service","container","id","state","health",
- *   "health_checked_by","ports":[{"container_port":3306,"protocol":"tcp","host_ip":"127.0.0.1",
- *   "host_port":49153}]}]}
- * Services in the model but without a container appear with state "missing". health is the
- * engine's verdict (health_checked_by "engine"). */
-int envmgr_status(envmgr_engine_t *engine, const envmgr_project_t *project, json_t **out,
-                  envmgr_error_t *err);
-/* The engine's first check comes `interval` after the start, so right after `up` it still says
- * "starting" of a service envtest found healthy: for each running service in that state, runs its
- * healthcheck once through exec (as up does), sets health to "healthy" when it passed and
- * health_checked_by to "envtest". For `envtest status`; the other callers of envmgr_status keep
- * its cost (no exec). */
-int envmgr_status_check_starting(envmgr_engine_t *engine, const envmgr_project_t *project,
-                                 json_t *status, envmgr_error_t *err);
-bool envmgr_status_all_healthy(const json_t *status);
-
-/* Connection variables for other tools: ENVTEST_PROJECT, ENVTEST_<SERVICE>_HOST / _PORT /
- * _PORT_<containerport>, and for MySQL services DATABASE_URL, ENVTEST_MYSQL_USER/PASSWORD/DATABASE.
- * <SERVICE> is the service name upper-cased with non-alphanumerics as '_'. Fails with
- * ENVMGR_E_ENV when the project is not up. */
-int envmgr_env_vars(envmgr_engine_t *engine, const envmgr_project_t *project, envmgr_kvlist_t *out,
-                    envmgr_error_t *err);
-/* The <SERVICE> stem of those variables: "mock-llm" -> "MOCK_LLM". (cmd/fixture.c uses it to find a
- * service's ENVTEST_<SERVICE>_HOST/PORT; the typed environment state should give the URL.) */
-char *envmgr_project_env_stem(const char *service);
-
 /* Marks (or unmarks) the live environment as kept. Engine labels cannot change after creation, so
  * the mark is a small labelled volume <project>_envtest-keep, removed by `down`. */
 int envmgr_keep_set(envmgr_engine_t *engine, const char *project_name, bool keep,
@@ -110,21 +85,11 @@ int envmgr_keep_set(envmgr_engine_t *engine, const char *project_name, bool keep
 int envmgr_keep_get(envmgr_engine_t *engine, const char *project_name, bool *kept,
                     envmgr_error_t *err);
 
-/* Every envtest project the engine has something of (containers, networks or the keep mark),
- * found by label, sorted by name, as `docker compose ls` lists Compose's:
- * [{"name":"seoul","containers":3,"running":3,"networks":1,"kept":false,
- *   "services":["mock-llm","mock-vector","mysql"]}]. */
-int envmgr_projects(envmgr_engine_t *engine, json_t **out, envmgr_error_t *err);
-
-/* Finds a service's running container id (malloc'ed), or ENVMGR_E_NOT_FOUND. */
-int envmgr_service_container(envmgr_engine_t *engine, const char *project_name, const char *service,
-                             char **id_out, envmgr_error_t *err);
-
 /* ---- fixtures ------------------------------------------------------------------------------ */
 #include <envmgr/fixture.h>
 
-/* Where a live environment's services are, for fixture steps: MySQL (the service whose container
- * has MYSQL_* variables, as root, into MYSQL_DATABASE), every service's first published port as
+/* Where a live environment's services are, for fixture steps: MySQL (the state's database service,
+ * envmgr_env_state_t.mysql, as root, into its database), every service's first published port as
  * base_url, container ids for copy steps. Owns the strings that targets borrows. */
 typedef struct envmgr_live_targets {
     envmgr_fixture_targets_t targets;

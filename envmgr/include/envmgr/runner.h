@@ -17,12 +17,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <envmgr/defaults.h>
 #include <envmgr/error.h>
 #include <envmgr/tap.h>
 #include <envmgr/util.h>
-
-#define ENVMGR_RUNNER_DEFAULT_TIMEOUT_MS (300 * 1000)
-#define ENVMGR_RUNNER_DEFAULT_GRACE_MS (5 * 1000)
 
 typedef struct envmgr_suite_spec {
     char *name;          /* unique; also names the output files */
@@ -32,7 +30,8 @@ typedef struct envmgr_suite_spec {
     int64_t timeout_ms;  /* 0: the run's default */
     int retries;         /* -1: the run's default */
     envmgr_strv_t tags;
-    bool is_tap; /* false: judged by exit code only (envtest run -- CMD) */
+    envmgr_strv_t rerun; /* the `envtest run` arguments that select this suite again, or empty */
+    bool is_tap;         /* false: judged by exit code only (envtest run -- CMD) */
 } envmgr_suite_spec_t;
 
 typedef struct envmgr_suite_list {
@@ -139,12 +138,12 @@ typedef int (*envmgr_run_after_cb)(void *userdata, const envmgr_suite_spec_t *su
                                    const envmgr_suite_attempt_t *outcome, envmgr_error_t *err);
 
 typedef struct envmgr_run_options {
-    int jobs;                     /* 0: uv_available_parallelism() */
-    int64_t timeout_ms;           /* 0: ENVMGR_RUNNER_DEFAULT_TIMEOUT_MS */
-    int64_t kill_grace_ms;        /* 0: ENVMGR_RUNNER_DEFAULT_GRACE_MS */
-    int retries;                  /* default retries for suites with retries == -1 */
-    const char *runs_dir;         /* the run folder is <runs_dir>/<run-id>; NULL: .envtest/runs */
-    const char *run_id;           /* or NULL: generated (20261124T063012Z-1a2b) */
+    int jobs;              /* 0: uv_available_parallelism() */
+    int64_t timeout_ms;    /* 0: ENVMGR_RUNNER_DEFAULT_TIMEOUT_MS */
+    int64_t kill_grace_ms; /* 0: ENVMGR_RUNNER_DEFAULT_GRACE_MS */
+    int retries;           /* default retries for suites with retries == -1 */
+    const char *runs_dir; /* the run folder is <runs_dir>/<run-id>; NULL: ENVMGR_DEFAULT_RUNS_DIR */
+    const char *run_id;   /* or NULL: generated (20261124T063012Z-1a2b) */
     const envmgr_kvlist_t *env;   /* added to every suite's environment (envtest env), or NULL */
     int shard_index, shard_count; /* recorded in the result only */
     /* After a suite's FINISHED event, drop its passing test records except the 5 slowest (the
