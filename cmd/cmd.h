@@ -1,7 +1,12 @@
-/* The CLI's shared pieces. Each command lives in cmd/<name>.c as
- *   int cmd_<name>(int argc, char **argv, envtest_globals_t *g);
- * returning the exit code, and is listed in main.c's table. Commands parse their own options with
- * getopt_long (argv[0] is the command name) and call envmgr; only cmd/ prints. */
+/* The CLI's shared pieces, git/curl-style: each command lives in cmd/<name>.c and describes itself
+ * in an envtest_command_t (its flags, option table and help text), which main.c's table lists.
+ * main.c parses the options from the table, does the set-up the flags ask for once (project,
+ * engine, live project), and generates --help from the table. A command keeps only its own option
+ * checks, its calls to envmgr and its drawing; only cmd/ prints.
+ *
+ * Adding a command: write cmd/<name>.c with its envtest_command_t, list it in main.c's table and in
+ * cmd/CMakeLists.txt, document it and each option in README.md's command table (test_cli checks).
+ */
 #ifndef ENVTEST_CMD_H
 #define ENVTEST_CMD_H
 
@@ -11,6 +16,7 @@
 #include <envmgr/compose.h>
 #include <envmgr/engine.h>
 #include <envmgr/error.h>
+#include <envmgr/util.h>
 
 typedef struct envtest_globals {
     const char *compose_file; /* -f / --file, or NULL */
@@ -22,60 +28,102 @@ typedef struct envtest_globals {
     bool stdout_is_tty;
 } envtest_globals_t;
 
-typedef int (*envtest_command_fn)(int argc, char **argv, envtest_globals_t *g);
+/* One option of a command: --name, -s, with an argument (named arg in --help) or none. */
+typedef struct envtest_option {
+    const char *name;
+    char short_name; /* 0: none */
+    const char *arg; /* NULL: a flag */
+    const char *help;
+} envtest_option_t;
 
-int cmd_config(int argc, char **argv, envtest_globals_t *g);
-int cmd_down(int argc, char **argv, envtest_globals_t *g);
-int cmd_env(int argc, char **argv, envtest_globals_t *g);
-int cmd_exec(int argc, char **argv, envtest_globals_t *g);
-int cmd_fixture(int argc, char **argv, envtest_globals_t *g);
-int cmd_keep(int argc, char **argv, envtest_globals_t *g);
-int cmd_logs(int argc, char **argv, envtest_globals_t *g);
-int cmd_ls(int argc, char **argv, envtest_globals_t *g);
-int cmd_report(int argc, char **argv, envtest_globals_t *g);
-int cmd_run(int argc, char **argv, envtest_globals_t *g);
-int cmd_status(int argc, char **argv, envtest_globals_t *g);
-int cmd_up(int argc, char **argv, envtest_globals_t *g);
-int cmd_version(int argc, char **argv, envtest_globals_t *g);
+/* What main.c does before a command runs. */
+enum envtest_command_flags {
+    ENVTEST_NEEDS_PROJECT = 1 << 0,      /* the Compose file, loaded: ctx->project */
+    ENVTEST_NEEDS_ENGINE = 1 << 1,       /* the engine, opened: ctx->engine */
+    ENVTEST_NEEDS_LIVE_PROJECT = 1 << 2, /* the engine, then the project with the live
+                                            environment's generated secrets (ctx->secrets: the
+                                            label `up` sets on a new network) */
+    ENVTEST_NEEDS_PROJECT_NAME = 1 << 3, /* only the name (-p, $ENVTEST_PROJECT, or the file's) */
+    ENVTEST_OPTIONS_FIRST = 1 << 4,      /* options end at the first argument (what follows is a
+                                            command's: exec, run) */
+    ENVTEST_NO_ARGUMENTS = 1 << 5,       /* takes no arguments besides options */
+};
+
+typedef struct envtest_command envtest_command_t;
+
+/* What a command gets: its arguments, the values of its options, what the set-up made. */
+typedef struct envtest_ctx {
+    envtest_globals_t *g;
+    const envtest_command_t *command;
+    int argc; /* the arguments after the options */
+    char **argv;
+    bool after_dashdash;   /* they followed "--" */
+    envmgr_strv_t *values; /* per option of the command's table: each value given ("" for a flag) */
+    envmgr_project_t *project;
+    envmgr_engine_t *engine;
+    char *project_name;
+    char *secrets;
+} envtest_ctx_t;
+
+struct envtest_command {
+    const char *name;
+    /* Checks the option values and arguments into opts (a zeroed block of opts_size bytes) before
+     * any set-up: returns 0, or the exit code (usage errors: envtest_usage_error). May be NULL. */
+    int (*parse)(envtest_ctx_t *ctx, void *opts);
+    /* Runs the command after the set-up; returns the exit code. */
+    int (*run)(envtest_ctx_t *ctx, void *opts);
+    /* Frees what parse put into opts (may be NULL). */
+    void (*free_opts)(void *opts);
+    size_t opts_size;
+    unsigned flags;
+    const char *const *usage; /* what follows "envtest NAME", one form per line, NULL-ended */
+    const char *summary;      /* one line, for `envtest --help` */
+    const char *description;  /* --help's text */
+    const envtest_option_t *options; /* ended by {NULL} */
+    const char *exit_codes;
+};
+
+extern const envtest_command_t envtest_cmd_config, envtest_cmd_down, envtest_cmd_env,
+    envtest_cmd_exec, envtest_cmd_fixture, envtest_cmd_keep, envtest_cmd_logs, envtest_cmd_ls,
+    envtest_cmd_report, envtest_cmd_run, envtest_cmd_status, envtest_cmd_up, envtest_cmd_version;
+
+/* The option values of ctx: true when --name was given; its last value (NULL: not given); all of
+ * them. name must be in the command's table. */
+bool envtest_flag(const envtest_ctx_t *ctx, const char *name);
+const char *envtest_value(const envtest_ctx_t *ctx, const char *name);
+const envmgr_strv_t *envtest_values(const envtest_ctx_t *ctx, const char *name);
+
+/* Parses argv (argv[0] the command's name) by cmd's table and runs it. */
+int envtest_command_main(const envtest_command_t *cmd, int argc, char **argv, envtest_globals_t *g);
+/* Prints a command's --help, generated from its table. */
+void envtest_command_help(const envtest_command_t *cmd, FILE *out);
 
 /* Prints "envtest: <message>" and the hint on stderr; returns the error's exit code. */
 int envtest_report_error(const envmgr_error_t *err);
 /* Prints "envtest <cmd>: <message>\nTry 'envtest <cmd> --help'." and returns 2. */
 int envtest_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* A positive whole number (or >= min) from arg, or -1. */
+int envtest_parse_count(const char *arg, int min, int *out);
 
 /* Loads the compose file named by g (or the default). */
 int envtest_load_project(const envtest_globals_t *g, envmgr_project_t **out, envmgr_error_t *err);
 /* Opens the engine named by g (or $DOCKER_HOST, or the default socket). */
 int envtest_open_engine(const envtest_globals_t *g, envmgr_engine_t **out, envmgr_error_t *err);
-/* What most commands start with: the project of -f/-p and an Engine handle. On failure nothing is
- * left open; envtest_session_close (or cleanup_session) closes both. */
-typedef struct envtest_session {
-    envmgr_project_t *project;
-    envmgr_engine_t *engine;
-} envtest_session_t;
-int envtest_session_open(const envtest_globals_t *g, envtest_session_t *s, envmgr_error_t *err);
-void envtest_session_close(envtest_session_t *s);
-#define cleanup_session __attribute__((cleanup(envtest_session_close)))
 /* The project name without loading the compose file fully when -p/ENVTEST_PROJECT give it; else
  * from the compose file. Malloc'ed. */
 int envtest_project_name(const envtest_globals_t *g, char **out, envmgr_error_t *err);
-
 /* Loads the project for a command that talks to the engine: generated secrets (x-envtest.secrets)
  * are taken from the live environment's network label when it exists, so a re-up keeps them.
  * *secrets_label (malloc'ed JSON, may be NULL) is what `up` stores on a new network. */
 int envtest_load_live_project(const envtest_globals_t *g, envmgr_engine_t *engine,
                               envmgr_project_t **out, char **secrets_label, envmgr_error_t *err);
 
-/* Common options every command accepts after its name: -f FILE, -p NAME, -H HOST. Returns true when
- * opt was one of them (and stores it). */
-bool envtest_common_option(envtest_globals_t *g, int opt, const char *arg);
-#define ENVTEST_COMMON_SHORTOPTS "f:p:H:"
-#define ENVTEST_COMMON_LONGOPTS                                                                    \
-    {"file", required_argument, NULL, 'f'}, {"project-name", required_argument, NULL, 'p'},        \
-    {                                                                                              \
-        "host", required_argument, NULL, 'H'                                                       \
-    }
+/* Writes s as one word for sh: as it is when it has only safe characters (A-Za-z0-9 and
+ * -_./=:,@%+), else in single quotes ('\'' for a quote). */
+void envtest_print_shell_word(FILE *out, const char *s);
+/* Writes s in single quotes, always. */
+void envtest_print_shell_quoted(FILE *out, const char *s);
 
 /* Installs SIGINT/SIGTERM handlers that call envmgr_interrupt() (a second Ctrl-C exits at once). */
 void envtest_install_signal_handlers(void);

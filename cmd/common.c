@@ -28,21 +28,14 @@ int envtest_usage_error(const char *cmd, const char *fmt, ...)
     return ENVTEST_EXIT_USAGE;
 }
 
-bool envtest_common_option(envtest_globals_t *g, int opt, const char *arg)
+int envtest_parse_count(const char *arg, int min, int *out)
 {
-    switch (opt) {
-    case 'f':
-        g->compose_file = arg;
-        return true;
-    case 'p':
-        g->project_name = arg;
-        return true;
-    case 'H':
-        g->host = arg;
-        return true;
-    default:
-        return false;
-    }
+    char *end;
+    long v = strtol(arg, &end, 10);
+    if (*arg == '\0' || *end || v < min || v > 100000)
+        return -1;
+    *out = (int)v;
+    return 0;
 }
 
 int envtest_load_project(const envtest_globals_t *g, envmgr_project_t **out, envmgr_error_t *err)
@@ -54,25 +47,6 @@ int envtest_load_project(const envtest_globals_t *g, envmgr_project_t **out, env
 int envtest_open_engine(const envtest_globals_t *g, envmgr_engine_t **out, envmgr_error_t *err)
 {
     return envmgr_engine_open(g->host, out, err);
-}
-
-int envtest_session_open(const envtest_globals_t *g, envtest_session_t *s, envmgr_error_t *err)
-{
-    *s = (envtest_session_t){0};
-    if (envtest_load_project(g, &s->project, err) < 0)
-        return -1;
-    if (envtest_open_engine(g, &s->engine, err) < 0) {
-        envtest_session_close(s);
-        return -1;
-    }
-    return 0;
-}
-
-void envtest_session_close(envtest_session_t *s)
-{
-    envmgr_engine_close(s->engine);
-    envmgr_project_free(s->project);
-    *s = (envtest_session_t){0};
 }
 
 int envtest_project_name(const envtest_globals_t *g, char **out, envmgr_error_t *err)
@@ -92,6 +66,28 @@ int envtest_project_name(const envtest_globals_t *g, char **out, envmgr_error_t 
     *out = envmgr_xstrdup(project->name);
     envmgr_project_free(project);
     return 0;
+}
+
+void envtest_print_shell_quoted(FILE *out, const char *s)
+{
+    fputc('\'', out);
+    for (; *s; s++) {
+        if (*s == '\'')
+            fputs("'\\''", out);
+        else
+            fputc(*s, out);
+    }
+    fputc('\'', out);
+}
+
+void envtest_print_shell_word(FILE *out, const char *s)
+{
+    static const char safe[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                               "-_./=:,@%+";
+    if (*s && strspn(s, safe) == strlen(s))
+        fputs(s, out);
+    else
+        envtest_print_shell_quoted(out, s);
 }
 
 static void on_signal(int sig)

@@ -1,5 +1,4 @@
 /* envtest down [-v]: remove everything labelled with the project, also after a crash. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,76 +8,36 @@
 #include <envmgr/lifecycle.h>
 #include <envmgr/util.h>
 
-static void down_usage(FILE *out)
+static int down_parse(envtest_ctx_t *ctx, void *opts)
 {
-    fprintf(out, "Usage: envtest down [OPTIONS]\n\n"
-                 "Removes every container and network of the project (found by the label\n"
-                 "io.envtest.project, so also what a crashed envtest left), and its keep mark.\n\n"
-                 "Options:\n"
-                 "  -v, --volumes          also remove the project's volumes\n"
-                 "      --rmi local        also remove the images envtest built for the project\n"
-                 "  -f, --file FILE        Compose file (only to learn the project name)\n"
-                 "  -p, --project-name N   project name\n"
-                 "  -h, --help             this help\n\n"
-                 "Exit codes: 0 removed (or nothing was there), 3 engine error.\n");
+    (void)opts;
+    const char *rmi = envtest_value(ctx, "rmi");
+    if (rmi && strcmp(rmi, "local") != 0)
+        return envtest_usage_error("down",
+                                   "--rmi: '%s' is not supported (only 'local': "
+                                   "envtest never removes images it did not build)",
+                                   rmi);
+    return 0;
 }
 
-int cmd_down(int argc, char **argv, envtest_globals_t *g)
+static int down_run(envtest_ctx_t *ctx, void *opts)
 {
-    static const struct option longopts[] = {
-        ENVTEST_COMMON_LONGOPTS,
-        {"volumes", no_argument, NULL, 'v'},
-        {"rmi", required_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    bool volumes = false, images = false;
-    int opt;
-    while ((opt = getopt_long(argc, argv, ENVTEST_COMMON_SHORTOPTS "vh", longopts, NULL)) != -1) {
-        if (envtest_common_option(g, opt, optarg))
-            continue;
-        switch (opt) {
-        case 'v':
-            volumes = true;
-            break;
-        case 'r':
-            if (strcmp(optarg, "local") != 0)
-                return envtest_usage_error("down",
-                                           "--rmi: '%s' is not supported (only 'local': "
-                                           "envtest never removes images it did not build)",
-                                           optarg);
-            images = true;
-            break;
-        case 'h':
-            down_usage(stdout);
-            return ENVTEST_EXIT_OK;
-        default:
-            return envtest_usage_error("down", "invalid option");
-        }
-    }
-    if (optind < argc)
-        return envtest_usage_error("down", "unexpected argument '%s'", argv[optind]);
+    (void)opts;
+    const char *name = ctx->project_name;
     envmgr_error_t err = {0};
-    envmgr_cleanup_free char *name = NULL;
-    if (envtest_project_name(g, &name, &err) < 0)
-        return envtest_report_error(&err);
-    envmgr_engine_t *engine = NULL;
-    if (envtest_open_engine(g, &engine, &err) < 0)
-        return envtest_report_error(&err);
     envtest_progress_t progress;
-    envtest_progress_init(&progress, stderr, g->stderr_is_tty, g->quiet);
-    int removed = 0;
+    envtest_progress_init(&progress, stderr, ctx->g->stderr_is_tty, ctx->g->quiet);
+    int removed = 0, images_removed = 0;
     int64_t t0 = envmgr_now_ms();
-    int r = envmgr_down(engine, name, volumes, envtest_progress_cb, &progress, &removed, &err);
+    int r = envmgr_down(ctx->engine, name, envtest_flag(ctx, "volumes"), envtest_progress_cb,
+                        &progress, &removed, &err);
     envtest_progress_finish(&progress);
-    int images_removed = 0;
-    if (r == 0 && images)
-        r = envmgr_down_images(engine, name, &images_removed, &err);
-    envmgr_engine_close(engine);
+    if (r == 0 && envtest_flag(ctx, "rmi"))
+        r = envmgr_down_images(ctx->engine, name, &images_removed, &err);
     if (r < 0)
         return envtest_report_error(&err);
     removed += images_removed;
-    if (!g->quiet) {
+    if (!ctx->g->quiet) {
         if (removed)
             fprintf(stderr, "envtest: %s is down: %d object%s removed (%.1fs)\n", name, removed,
                     removed == 1 ? "" : "s", (envmgr_now_ms() - t0) / 1000.0);
@@ -87,3 +46,22 @@ int cmd_down(int argc, char **argv, envtest_globals_t *g)
     }
     return ENVTEST_EXIT_OK;
 }
+
+const envtest_command_t envtest_cmd_down = {
+    .name = "down",
+    .parse = down_parse,
+    .run = down_run,
+    .flags = ENVTEST_NEEDS_PROJECT_NAME | ENVTEST_NEEDS_ENGINE | ENVTEST_NO_ARGUMENTS,
+    .usage = (const char *const[]){"[OPTIONS]", NULL},
+    .summary = "remove the environment's containers, network (and volumes with -v)",
+    .description = "Removes every container and network of the project (found by the label\n"
+                   "io.envtest.project, so also what a crashed envtest left), and its keep mark.\n"
+                   "The Compose file is read only to learn the project name.",
+    .options =
+        (const envtest_option_t[]){
+            {"volumes", 'v', NULL, "also remove the project's volumes"},
+            {"rmi", 0, "local", "also remove the images envtest built for the project"},
+            {NULL, 0, NULL, NULL},
+        },
+    .exit_codes = "0 removed (or nothing was there), 3 engine error.",
+};

@@ -1,12 +1,11 @@
 /* envtest exec [-e K=V]... SERVICE CMD [ARG...]: runs a command in a service's container through
  * the Engine's exec endpoint, its output on envtest's stdout and stderr, and exits with its status,
  * as `docker compose exec -T` does. No stdin and no TTY. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd.h"
-#include <envmgr/lifecycle.h>
+#include <envmgr/env.h>
 #include <envmgr/util.h>
 
 static int write_output_cb(void *userdata, enum envmgr_stream stream, const char *data, size_t len)
@@ -18,88 +17,74 @@ static int write_output_cb(void *userdata, enum envmgr_stream stream, const char
     return envmgr_interrupted() ? 1 : 0;
 }
 
-int cmd_exec(int argc, char **argv, envtest_globals_t *g)
+static int exec_parse(envtest_ctx_t *ctx, void *opts)
 {
-    static const struct option longopts[] = {
-        ENVTEST_COMMON_LONGOPTS,
-        {"env", required_argument, NULL, 'e'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    envmgr_strv_t env = {0};
-    int opt;
-    /* '+': the options end at SERVICE; what follows is the command's, e.g. mariadb -uroot. */
-    while ((opt = getopt_long(argc, argv, "+" ENVTEST_COMMON_SHORTOPTS "e:h", longopts, NULL)) !=
-           -1) {
-        if (envtest_common_option(g, opt, optarg))
-            continue;
-        switch (opt) {
-        case 'e':
-            if (!strchr(optarg, '=') || optarg[0] == '=') {
-                envmgr_strv_free(&env);
-                return envtest_usage_error("exec", "-e: '%s' is not NAME=VALUE", optarg);
-            }
-            envmgr_strv_push(&env, optarg);
-            break;
-        case 'h':
-            printf("Usage: envtest exec [-e NAME=VALUE]... SERVICE COMMAND [ARG...]\n\n"
-                   "Runs COMMAND in SERVICE's container and exits with its status. Its output\n"
+    (void)opts;
+    const envmgr_strv_t *env = envtest_values(ctx, "env");
+    for (size_t i = 0; i < env->n; i++)
+        if (!strchr(env->items[i], '=') || env->items[i][0] == '=')
+            return envtest_usage_error("exec", "-e: '%s' is not NAME=VALUE", env->items[i]);
+    if (ctx->argc < 2)
+        return envtest_usage_error("exec", "give a service and a command");
+    return 0;
+}
+
+/* The engine's errors, said in the user's terms. */
+static void explain(envmgr_error_t *err, const char *service, const char *project)
+{
+    if (err->kind == ENVMGR_E_NOT_FOUND) {
+        envmgr_error_clear(err);
+        envmgr_error_set(err, ENVMGR_E_ENV, 0, "service %s of project %s is not up", service,
+                         project);
+        envmgr_error_hint(err, "run `envtest up` first");
+    } else if (err->code == 409 && strstr(err->message, "is not running")) {
+        envmgr_error_clear(err);
+        envmgr_error_set(err, ENVMGR_E_ENV, 409,
+                         "service %s is not running (its container has stopped)", service);
+        envmgr_error_hint(err, "`envtest logs %s` shows why; `envtest up` starts it again",
+                          service);
+    }
+}
+
+static int exec_run(envtest_ctx_t *ctx, void *opts)
+{
+    (void)opts;
+    const char *service = ctx->argv[0];
+    if (!envmgr_project_service(ctx->project, service))
+        return envtest_usage_error("exec", "no such service: '%s'", service);
+    const envmgr_strv_t *env = envtest_values(ctx, "env");
+    envmgr_error_t err = {0};
+    envmgr_cleanup_free char *id = NULL;
+    int exit_code = -1;
+    if (envmgr_service_container(ctx->engine, ctx->project->name, service, &id, &err) == 0 &&
+        envmgr_engine_exec(ctx->engine, id, (const char *const *)ctx->argv + 1,
+                           env->n ? (const char *const *)env->items : NULL, 0, write_output_cb,
+                           NULL, &exit_code, &err) == 0)
+        return exit_code;
+    if (id && envmgr_interrupted())
+        return ENVTEST_EXIT_INTERRUPTED;
+    explain(&err, service, ctx->project->name);
+    return envtest_report_error(&err);
+}
+
+const envtest_command_t envtest_cmd_exec = {
+    .name = "exec",
+    .parse = exec_parse,
+    .run = exec_run,
+    .flags = ENVTEST_NEEDS_PROJECT | ENVTEST_NEEDS_ENGINE | ENVTEST_OPTIONS_FIRST,
+    .usage = (const char *const[]){"[-e NAME=VALUE]... SERVICE COMMAND [ARG...]", NULL},
+    .summary = "run a command in a service's container, exit with its status",
+    .description = "Runs COMMAND in SERVICE's container and exits with its status. Its output\n"
                    "goes to envtest's stdout and stderr; there is no stdin and no TTY (for an\n"
                    "interactive shell: docker exec -it CONTAINER sh, with the container from\n"
                    "`envtest status`). Example:\n"
                    "  envtest exec mysql sh -c 'mariadb -uroot -p\"$MYSQL_ROOT_PASSWORD\" seoul "
-                   "-e \"SHOW TABLES\"'\n\n"
-                   "Exit codes: COMMAND's own, or envtest's: 2 usage, 3 the service is not up\n"
-                   "or not running.\n");
-            envmgr_strv_free(&env);
-            return ENVTEST_EXIT_OK;
-        default:
-            envmgr_strv_free(&env);
-            return envtest_usage_error("exec", "invalid option");
-        }
-    }
-    if (argc - optind < 2) {
-        envmgr_strv_free(&env);
-        return envtest_usage_error("exec", "give a service and a command");
-    }
-    const char *service = argv[optind];
-    envmgr_error_t err = {0};
-    cleanup_session envtest_session_t session = {0};
-    if (envtest_session_open(g, &session, &err) < 0) {
-        envmgr_strv_free(&env);
-        return envtest_report_error(&err);
-    }
-    if (!envmgr_project_service(session.project, service)) {
-        envmgr_strv_free(&env);
-        return envtest_usage_error("exec", "no such service: '%s'", service);
-    }
-    envmgr_cleanup_free char *id = NULL;
-    int exit_code = -1;
-    int code;
-    if (envmgr_service_container(session.engine, session.project->name, service, &id, &err) < 0) {
-        if (err.kind == ENVMGR_E_NOT_FOUND) {
-            envmgr_error_clear(&err);
-            envmgr_error_set(&err, ENVMGR_E_ENV, 0, "service %s of project %s is not up", service,
-                             session.project->name);
-            envmgr_error_hint(&err, "run `envtest up` first");
-        }
-        code = envtest_report_error(&err);
-    } else if (envmgr_engine_exec(session.engine, id, (const char *const *)argv + optind + 1,
-                                  env.n ? (const char *const *)env.items : NULL, 0, write_output_cb,
-                                  NULL, &exit_code, &err) < 0) {
-        if (err.code == 409 && strstr(err.message, "is not running")) {
-            envmgr_error_clear(&err);
-            envmgr_error_set(&err, ENVMGR_E_ENV, 409,
-                             "service %s is not running (its container "
-                             "has stopped)",
-                             service);
-            envmgr_error_hint(&err, "`envtest logs %s` shows why; `envtest up` starts it again",
-                              service);
-        }
-        code = envmgr_interrupted() ? ENVTEST_EXIT_INTERRUPTED : envtest_report_error(&err);
-    } else {
-        code = exit_code;
-    }
-    envmgr_strv_free(&env);
-    return code;
-}
+                   "-e \"SHOW TABLES\"'",
+    .options =
+        (const envtest_option_t[]){
+            {"env", 'e', "NAME=VALUE", "set a variable for COMMAND (repeatable)"},
+            {NULL, 0, NULL, NULL},
+        },
+    .exit_codes = "COMMAND's own, or envtest's: 2 usage, 3 the service is not up\n"
+                  "or not running.",
+};

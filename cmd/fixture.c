@@ -3,7 +3,6 @@
  *   verify ARCHIVE    check the environment still matches (row counts, checksums, points)
  *   pack DIR -o FILE  build a deterministic tar.gz from a directory with a manifest
  *   inspect ARCHIVE   list steps, members and digests */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,33 +209,38 @@ static void print_verify(json_t *j)
     }
 }
 
-static int usage(void)
+static int fixture_pack(const char *arg, const fixture_opts_t *o, const envtest_globals_t *g)
 {
-    printf("Usage: envtest fixture load ARCHIVE [--mysql URL] [--service NAME=URL]...\n"
-           "       envtest fixture verify ARCHIVE [--mysql URL] [--service NAME=URL]... [--json]\n"
-           "       envtest fixture pack DIR -o ARCHIVE\n"
-           "       envtest fixture inspect ARCHIVE [--json]\n\n"
-           "Without --mysql/--service, load and verify use the running environment of the\n"
-           "compose file (-f/-p): its MySQL (DATABASE_URL) and each service's published port.\n"
-           "  --mysql URL          mysql://USER:PASSWORD@HOST:PORT/DB\n"
-           "  --service NAME=URL   base URL of a service named by http/documents steps\n"
-           "  -o, --output FILE    archive to write (pack)\n"
-           "      --json           machine-readable output (inspect, verify)\n");
+    envmgr_error_t err = {0};
+    if (o->output == NULL)
+        return envtest_usage_error("fixture", "pack needs -o ARCHIVE");
+    if (envmgr_fixture_pack(arg, o->output, &err) < 0)
+        return envtest_report_error(&err);
+    if (!g->quiet)
+        fprintf(stderr, "packed %s into %s\n", arg, o->output);
+    return ENVTEST_EXIT_OK;
+}
+
+static int fixture_inspect(envmgr_fixture_t *f, const fixture_opts_t *o)
+{
+    envmgr_error_t err = {0};
+    envmgr_cleanup_json json_t *j = NULL;
+    if (envmgr_fixture_inspect(f, &j, &err) < 0)
+        return envtest_report_error(&err);
+    if (o->json) {
+        json_dumpf(j, stdout, JSON_INDENT(2));
+        putchar('\n');
+    } else {
+        print_inspect(j);
+    }
     return ENVTEST_EXIT_OK;
 }
 
 static int run(const char *verb, const char *arg, fixture_opts_t *o, envtest_globals_t *g)
 {
     envmgr_error_t err = {0};
-    if (strcmp(verb, "pack") == 0) {
-        if (o->output == NULL)
-            return envtest_usage_error("fixture", "pack needs -o ARCHIVE");
-        if (envmgr_fixture_pack(arg, o->output, &err) < 0)
-            return envtest_report_error(&err);
-        if (!g->quiet)
-            fprintf(stderr, "packed %s into %s\n", arg, o->output);
-        return ENVTEST_EXIT_OK;
-    }
+    if (strcmp(verb, "pack") == 0)
+        return fixture_pack(arg, o, g);
     envmgr_fixture_t *f = NULL;
     /* load checks the archive while it streams it (one decompression); the others first */
     int opened = strcmp(verb, "load") == 0 ? envmgr_fixture_open_streamed(arg, NULL, &f, &err)
@@ -246,13 +250,7 @@ static int run(const char *verb, const char *arg, fixture_opts_t *o, envtest_glo
     int code = ENVTEST_EXIT_OK;
     envmgr_cleanup_json json_t *j = NULL;
     if (strcmp(verb, "inspect") == 0) {
-        if (envmgr_fixture_inspect(f, &j, &err) < 0)
-            code = envtest_report_error(&err);
-        else if (o->json) {
-            json_dumpf(j, stdout, JSON_INDENT(2));
-            putchar('\n');
-        } else
-            print_inspect(j);
+        code = fixture_inspect(f, o);
         envmgr_fixture_free(f);
         return code;
     }
@@ -280,58 +278,66 @@ static int run(const char *verb, const char *arg, fixture_opts_t *o, envtest_glo
     return code;
 }
 
-int cmd_fixture(int argc, char **argv, envtest_globals_t *g)
+static int fixture_parse(envtest_ctx_t *ctx, void *opts)
 {
-    static const struct option longopts[] = {
-        ENVTEST_COMMON_LONGOPTS,
-        {"mysql", required_argument, NULL, 'm'},
-        {"service", required_argument, NULL, 's'},
-        {"output", required_argument, NULL, 'o'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    fixture_opts_t o = {0};
-    int opt, code;
-    while ((opt = getopt_long(argc, argv, ENVTEST_COMMON_SHORTOPTS "o:h", longopts, NULL)) != -1) {
-        if (envtest_common_option(g, opt, optarg))
-            continue;
-        switch (opt) {
-        case 'm':
-            o.mysql_url = optarg;
-            break;
-        case 's': {
-            const char *eq = strchr(optarg, '=');
-            if (eq == NULL || eq == optarg)
-                return envtest_usage_error("fixture", "--service `%s`: expected NAME=URL", optarg);
-            envmgr_cleanup_free char *name = envmgr_xstrndup(optarg, (size_t)(eq - optarg));
-            envmgr_kvlist_set(&o.services, name, eq + 1);
-            break;
-        }
-        case 'o':
-            o.output = optarg;
-            break;
-        case 'j':
-            o.json = true;
-            break;
-        case 'h':
-            envmgr_kvlist_free(&o.services);
-            return usage();
-        default:
-            envmgr_kvlist_free(&o.services);
-            return envtest_usage_error("fixture", "invalid option");
-        }
+    fixture_opts_t *o = opts;
+    o->mysql_url = envtest_value(ctx, "mysql");
+    o->output = envtest_value(ctx, "output");
+    o->json = envtest_flag(ctx, "json");
+    const envmgr_strv_t *services = envtest_values(ctx, "service");
+    for (size_t i = 0; i < services->n; i++) {
+        const char *arg = services->items[i], *eq = strchr(arg, '=');
+        if (eq == NULL || eq == arg)
+            return envtest_usage_error("fixture", "--service `%s`: expected NAME=URL", arg);
+        envmgr_cleanup_free char *name = envmgr_xstrndup(arg, (size_t)(eq - arg));
+        envmgr_kvlist_set(&o->services, name, eq + 1);
     }
-    if (optind + 2 != argc) {
-        code = envtest_usage_error("fixture", "expected a verb (load, verify, pack, inspect) and "
+    if (ctx->argc != 2)
+        return envtest_usage_error("fixture", "expected a verb (load, verify, pack, inspect) and "
                                               "one ARCHIVE or DIR");
-    } else if (strcmp(argv[optind], "load") && strcmp(argv[optind], "verify") &&
-               strcmp(argv[optind], "pack") && strcmp(argv[optind], "inspect")) {
-        code = envtest_usage_error("fixture", "unknown verb `%s` (load, verify, pack, inspect)",
-                                   argv[optind]);
-    } else {
-        code = run(argv[optind], argv[optind + 1], &o, g);
-    }
-    envmgr_kvlist_free(&o.services);
-    return code;
+    const char *verb = ctx->argv[0];
+    if (strcmp(verb, "load") && strcmp(verb, "verify") && strcmp(verb, "pack") &&
+        strcmp(verb, "inspect"))
+        return envtest_usage_error("fixture", "unknown verb `%s` (load, verify, pack, inspect)",
+                                   verb);
+    return 0;
 }
+
+static int fixture_run(envtest_ctx_t *ctx, void *opts)
+{
+    return run(ctx->argv[0], ctx->argv[1], opts, ctx->g);
+}
+
+static void fixture_free(void *opts)
+{
+    envmgr_kvlist_free(&((fixture_opts_t *)opts)->services);
+}
+
+const envtest_command_t envtest_cmd_fixture = {
+    .name = "fixture",
+    .parse = fixture_parse,
+    .run = fixture_run,
+    .free_opts = fixture_free,
+    .opts_size = sizeof(fixture_opts_t),
+    .usage =
+        (const char *const[]){
+            "load ARCHIVE [--mysql URL] [--service NAME=URL]...",
+            "verify ARCHIVE [--mysql URL] [--service NAME=URL]... [--json]",
+            "pack DIR -o ARCHIVE",
+            "inspect ARCHIVE [--json]",
+            NULL,
+        },
+    .summary = "load, verify, pack or inspect fixture archives",
+    .description = "Without --mysql/--service, load and verify use the running environment of the\n"
+                   "compose file (-f/-p): its MySQL and each service's published port.",
+    .options =
+        (const envtest_option_t[]){
+            {"mysql", 0, "URL", "mysql://USER:PASSWORD@HOST:PORT/DB"},
+            {"service", 0, "NAME=URL", "base URL of a service named by http/documents steps"},
+            {"output", 'o', "FILE", "archive to write (pack)"},
+            {"json", 0, NULL, "machine-readable output (inspect, verify)"},
+            {NULL, 0, NULL, NULL},
+        },
+    .exit_codes = "0 done, 2 usage or an invalid archive, 3 environment error (MySQL or a\n"
+                  "service unreachable, verify's checks failed).",
+};

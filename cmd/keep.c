@@ -1,61 +1,48 @@
 /* envtest keep [--release]: keep the live environment for inspection and reproduction. */
-#include <dirent.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
+#include <envmgr/env.h>
 #include <envmgr/lifecycle.h>
+#include <envmgr/session.h>
 #include <envmgr/util.h>
 
-/* The newest run folder under .envtest/runs (names sort by time). */
-static char *latest_run_report(void)
-{
-    DIR *d = opendir(".envtest/runs");
-    if (!d)
-        return NULL;
-    char *best = NULL;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.' || strcmp(e->d_name, "latest") == 0)
-            continue;
-        if (!best || strcmp(e->d_name, best) > 0) {
-            free(best);
-            best = envmgr_xstrdup(e->d_name);
-        }
-    }
-    closedir(d);
-    if (!best)
-        return NULL;
-    char *path = envmgr_xasprintf(".envtest/runs/%s/report.json", best);
-    free(best);
-    return path;
-}
-
+/* The last run's failing suites, each with the command that runs it again against this
+ * environment (the compose file and project as given to keep, the run arguments the report
+ * recorded). */
 static void print_failing_suites(const envtest_globals_t *g, const char *project)
 {
-    envmgr_cleanup_free char *path = latest_run_report();
-    if (!path)
+    envmgr_failed_suites_t failures;
+    envmgr_error_t err = {0};
+    if (envmgr_session_last_failures(NULL, &failures, &err) < 0) {
+        fprintf(stderr, "envtest: warning: %s\n", err.message);
         return;
-    envmgr_cleanup_json json_t *report = json_load_file(path, 0, NULL);
-    json_t *suites = json_object_get(report, "suites");
-    bool header = false;
-    for (size_t i = 0; i < json_array_size(suites); i++) {
-        json_t *s = json_array_get(suites, i);
-        const char *status = json_string_value(json_object_get(s, "status"));
-        if (!status || (strcmp(status, "failed") && strcmp(status, "timeout") &&
-                        strcmp(status, "crashed") && strcmp(status, "error")))
-            continue;
-        if (!header) {
-            printf("\nFailing suites of the last run (%s):\n", path);
-            header = true;
-        }
-        const char *name = json_string_value(json_object_get(s, "name"));
-        printf("  %-20s re-run: envtest%s%s -p %s run --suite %s\n", name ? name : "?",
-               g->compose_file ? " -f " : "", g->compose_file ? g->compose_file : "", project,
-               name ? name : "?");
     }
+    if (failures.n)
+        printf("\nFailing suites of the last run (%s):\n", failures.report_path);
+    for (size_t i = 0; i < failures.n; i++) {
+        const envmgr_failed_suite_t *f = &failures.items[i];
+        printf("  %-20s re-run: envtest", f->name);
+        if (g->compose_file) {
+            fputs(" -f ", stdout);
+            envtest_print_shell_word(stdout, g->compose_file);
+        }
+        fputs(" -p ", stdout);
+        envtest_print_shell_word(stdout, project);
+        fputs(" run", stdout);
+        for (size_t a = 0; a < f->rerun.n; a++) {
+            fputc(' ', stdout);
+            envtest_print_shell_word(stdout, f->rerun.items[a]);
+        }
+        if (f->rerun.n == 0) {
+            fputs(" --suite ", stdout);
+            envtest_print_shell_word(stdout, f->name);
+        }
+        fputc('\n', stdout);
+    }
+    envmgr_failed_suites_free(&failures);
 }
 
 /* scheme://user:password@host... -> scheme://user:****@host...; anything else as it is. */
@@ -73,76 +60,64 @@ static char *url_without_password(const char *value)
     return envmgr_xasprintf("%.*s:****%s", (int)(colon - value), value, at);
 }
 
-int cmd_keep(int argc, char **argv, envtest_globals_t *g)
+/* How to reach every service: its variables, no password (this lands in terminals and CI logs). */
+static void print_connect(const char *project, const envmgr_kvlist_t *vars)
 {
-    static const struct option longopts[] = {
-        ENVTEST_COMMON_LONGOPTS,
-        {"release", no_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    bool release = false;
-    int opt;
-    while ((opt = getopt_long(argc, argv, ENVTEST_COMMON_SHORTOPTS "h", longopts, NULL)) != -1) {
-        if (envtest_common_option(g, opt, optarg))
-            continue;
-        switch (opt) {
-        case 'r':
-            release = true;
-            break;
-        case 'h':
-            printf("Usage: envtest keep [--release] [-f FILE] [-p NAME]\n\n"
-                   "Marks the live environment as kept: no run, down-on-exit or clean-up removes\n"
-                   "it until 'envtest down'. Prints how to connect to every service, the logs\n"
-                   "command, and the failing suites of the last run with the command that re-runs\n"
-                   "each against this environment. --release removes the mark.\n");
-            return ENVTEST_EXIT_OK;
-        default:
-            return envtest_usage_error("keep", "invalid option");
-        }
-    }
-    envmgr_error_t err = {0};
-    cleanup_session envtest_session_t session;
-    if (envtest_session_open(g, &session, &err) < 0)
-        return envtest_report_error(&err);
-    envmgr_engine_t *engine = session.engine;
-    const envmgr_project_t *project = session.project;
-    int code = ENVTEST_EXIT_OK;
-    envmgr_kvlist_t vars = {0};
-    if (!release && envmgr_env_vars(engine, project, &vars, &err) < 0) {
-        code = envtest_report_error(&err);
-        goto out;
-    }
-    if (envmgr_keep_set(engine, project->name, !release, &err) < 0) {
-        code = envtest_report_error(&err);
-        goto out;
-    }
-    if (release) {
-        printf("envtest: %s is no longer kept\n", project->name);
-        goto out;
-    }
-    printf("envtest: %s is kept until 'envtest -p %s down -v'.\n\nConnect:\n", project->name,
-           project->name);
-    /* This summary lands in terminals and CI logs: no password, not even inside a URL. */
-    for (size_t i = 0; i < vars.n; i++) {
-        const char *key = vars.items[i].key;
+    printf("envtest: %s is kept until 'envtest -p %s down -v'.\n\nConnect:\n", project, project);
+    for (size_t i = 0; i < vars->n; i++) {
+        const char *key = vars->items[i].key;
         size_t key_len = strlen(key);
         if (key_len >= 9 && strcmp(key + key_len - 9, "_PASSWORD") == 0)
             continue;
-        envmgr_cleanup_free char *shown = url_without_password(vars.items[i].value);
+        envmgr_cleanup_free char *shown = url_without_password(vars->items[i].value);
         printf("  %s=%s\n", key, shown);
     }
-    printf("  (all variables, passwords too: eval \"$(envtest -p %s env)\")\n", project->name);
-    const envmgr_kv_t *port = envmgr_kvlist_find(&vars, "ENVTEST_MYSQL_PORT");
+    printf("  (all variables, passwords too: eval \"$(envtest -p %s env)\")\n", project);
+    const envmgr_kv_t *port = envmgr_kvlist_find(vars, "ENVTEST_MYSQL_PORT");
     if (port)
         printf("  mysql shell: mariadb -h127.0.0.1 -P%s -u\"$ENVTEST_MYSQL_USER\" "
                "-p\"$ENVTEST_MYSQL_PASSWORD\" \"$ENVTEST_MYSQL_DATABASE\"\n",
                port->value);
     printf("\nLogs: envtest -p %s logs [SERVICE] --tail 100 (-f to follow)\n"
            "Run a command in a service: envtest -p %s exec SERVICE COMMAND [ARG...]\n",
-           project->name, project->name);
-    print_failing_suites(g, project->name);
-out:
+           project, project);
+}
+
+static int keep_run(envtest_ctx_t *ctx, void *opts)
+{
+    (void)opts;
+    const char *name = ctx->project->name;
+    bool release = envtest_flag(ctx, "release");
+    envmgr_error_t err = {0};
+    envmgr_kvlist_t vars = {0};
+    int code = ENVTEST_EXIT_OK;
+    if ((!release && envmgr_env_vars(ctx->engine, ctx->project, &vars, &err) < 0) ||
+        envmgr_keep_set(ctx->engine, name, !release, &err) < 0) {
+        code = envtest_report_error(&err);
+    } else if (release) {
+        printf("envtest: %s is no longer kept\n", name);
+    } else {
+        print_connect(name, &vars);
+        print_failing_suites(ctx->g, name);
+    }
     envmgr_kvlist_free(&vars);
     return code;
 }
+
+const envtest_command_t envtest_cmd_keep = {
+    .name = "keep",
+    .run = keep_run,
+    .flags = ENVTEST_NEEDS_PROJECT | ENVTEST_NEEDS_ENGINE,
+    .usage = (const char *const[]){"[--release] [-f FILE] [-p NAME]", NULL},
+    .summary = "keep the live environment for inspection; print how to reach it",
+    .description = "Marks the live environment as kept: no run, down-on-exit or clean-up removes\n"
+                   "it until 'envtest down'. Prints how to connect to every service, the logs\n"
+                   "command, and the failing suites of the last run with the command that re-runs\n"
+                   "each against this environment.",
+    .options =
+        (const envtest_option_t[]){
+            {"release", 0, NULL, "remove the mark"},
+            {NULL, 0, NULL, NULL},
+        },
+    .exit_codes = "0 kept (or released), 3 the environment is not up or the engine unreachable.",
+};

@@ -1,7 +1,6 @@
 /* envtest ls [--json]: every envtest environment the engine has something of, as
  * `docker compose ls` lists Compose's; kept ones are marked, leftovers (a network, no container)
  * show too, so that they can be removed. Needs no Compose file. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,44 +26,14 @@ static void print_table(const envmgr_project_list_t *projects)
     }
 }
 
-int cmd_ls(int argc, char **argv, envtest_globals_t *g)
+static int ls_run(envtest_ctx_t *ctx, void *opts)
 {
-    static const struct option longopts[] = {
-        ENVTEST_COMMON_LONGOPTS,
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    bool as_json = false;
-    int opt;
-    while ((opt = getopt_long(argc, argv, ENVTEST_COMMON_SHORTOPTS "h", longopts, NULL)) != -1) {
-        if (envtest_common_option(g, opt, optarg))
-            continue;
-        switch (opt) {
-        case 'j':
-            as_json = true;
-            break;
-        case 'h':
-            printf("Usage: envtest ls [--json] [-H HOST]\n\n"
-                   "Lists every envtest environment on the engine (no Compose file needed):\n"
-                   "its containers running, whether it is kept, its services. A project with\n"
-                   "a network and no container is a leftover: envtest -p NAME down removes it.\n");
-            return ENVTEST_EXIT_OK;
-        default:
-            return envtest_usage_error("ls", "invalid option");
-        }
-    }
-    if (optind < argc)
-        return envtest_usage_error("ls", "unexpected argument '%s'", argv[optind]);
+    (void)opts;
     envmgr_error_t err = {0};
-    envmgr_engine_t *engine = NULL;
-    if (envtest_open_engine(g, &engine, &err) < 0)
-        return envtest_report_error(&err);
     envmgr_project_list_t projects = {0};
-    int code = ENVTEST_EXIT_OK;
-    if (envmgr_projects_list(engine, &projects, &err) < 0) {
-        code = envtest_report_error(&err);
-    } else if (as_json) {
+    if (envmgr_projects_list(ctx->engine, &projects, &err) < 0)
+        return envtest_report_error(&err);
+    if (envtest_flag(ctx, "json")) {
         json_t *list = envmgr_project_list_to_json(&projects);
         char *text = json_dumps(list, JSON_INDENT(2));
         printf("%s\n", text ? text : "[]");
@@ -76,6 +45,22 @@ int cmd_ls(int argc, char **argv, envtest_globals_t *g)
         print_table(&projects);
     }
     envmgr_project_list_free(&projects);
-    envmgr_engine_close(engine);
-    return code;
+    return ENVTEST_EXIT_OK;
 }
+
+const envtest_command_t envtest_cmd_ls = {
+    .name = "ls",
+    .run = ls_run,
+    .flags = ENVTEST_NEEDS_ENGINE | ENVTEST_NO_ARGUMENTS,
+    .usage = (const char *const[]){"[--json] [-H HOST]", NULL},
+    .summary = "list the envtest environments on the engine (kept ones, leftovers)",
+    .description = "Lists every envtest environment on the engine (no Compose file needed):\n"
+                   "its containers running, whether it is kept, its services. A project with\n"
+                   "a network and no container is a leftover: envtest -p NAME down removes it.",
+    .options =
+        (const envtest_option_t[]){
+            {"json", 0, NULL, "one JSON array"},
+            {NULL, 0, NULL, NULL},
+        },
+    .exit_codes = "0 listed, 3 engine unreachable.",
+};

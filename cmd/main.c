@@ -8,28 +8,15 @@
 #include "cmd.h"
 #include <envmgr/log.h>
 
-struct command {
-    const char *name;
-    envtest_command_fn fn;
-    const char *summary;
+/* The command table, sorted by name; `envtest --help` lists them in this order. Each entry carries
+ * its flags, options and help (cmd/<name>.c). */
+static const envtest_command_t *const commands[] = {
+    &envtest_cmd_config,  &envtest_cmd_down, &envtest_cmd_env,    &envtest_cmd_exec,
+    &envtest_cmd_fixture, &envtest_cmd_keep, &envtest_cmd_logs,   &envtest_cmd_ls,
+    &envtest_cmd_report,  &envtest_cmd_run,  &envtest_cmd_status, &envtest_cmd_up,
+    &envtest_cmd_version,
 };
-
-/* Sorted by name; `envtest help` lists them in this order. */
-static const struct command commands[] = {
-    {"config", cmd_config, "print the resolved Compose model as JSON (no engine needed)"},
-    {"down", cmd_down, "remove the environment's containers, network (and volumes with -v)"},
-    {"env", cmd_env, "print connection variables (sh, dotenv, json, github)"},
-    {"exec", cmd_exec, "run a command in a service's container, exit with its status"},
-    {"fixture", cmd_fixture, "load, verify, pack or inspect fixture archives"},
-    {"keep", cmd_keep, "keep the live environment for inspection; print how to reach it"},
-    {"logs", cmd_logs, "print services' logs"},
-    {"ls", cmd_ls, "list the envtest environments on the engine (kept ones, leftovers)"},
-    {"report", cmd_report, "print or merge run reports"},
-    {"run", cmd_run, "run the integration suites against the environment"},
-    {"status", cmd_status, "show services, state, health and ports"},
-    {"up", cmd_up, "create the environment, wait for health, load fixtures"},
-    {"version", cmd_version, "print envtest's and the engine's versions"},
-};
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void print_usage(FILE *out)
 {
@@ -37,10 +24,10 @@ static void print_usage(FILE *out)
             "Usage: envtest [-f FILE] [-p NAME] [-H HOST] [-v] COMMAND [ARGS...]\n\n"
             "A throw-away world for integration tests: MySQL, mock LLM and mock vector search\n"
             "from a Compose file, driven over the Docker Engine API.\n\nCommands:\n");
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
     fprintf(out,
-            "\nGlobal options (also accepted after the command):\n"
+            "\nGlobal options (-f, -p, -H also after the command):\n"
             "  -f, --file FILE          Compose file (default compose/compose.yaml, else "
             "./compose.yaml)\n"
             "  -p, --project-name NAME  project name (default $ENVTEST_PROJECT, name:, directory)\n"
@@ -86,10 +73,10 @@ static const char *suggest_command(const char *name)
             return compose_names[i][1];
     const char *best = NULL;
     size_t best_distance = 3; /* at most two edits */
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-        size_t d = edit_distance(name, commands[i].name);
-        if (d < best_distance && d < strlen(commands[i].name)) {
-            best = commands[i].name;
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        size_t d = edit_distance(name, commands[i]->name);
+        if (d < best_distance && d < strlen(commands[i]->name)) {
+            best = commands[i]->name;
             best_distance = d;
         }
     }
@@ -107,43 +94,55 @@ static void log_to_stderr(void *userdata, enum envmgr_log_level level, const cha
     fprintf(stderr, "%s%s\n", prefix, message);
 }
 
-int main(int argc, char **argv)
+/* The global options before the command. Returns -1 to go on, else the exit code. */
+static int parse_globals(int argc, char **argv, envtest_globals_t *g)
 {
-    envtest_globals_t g = {0};
-    g.stderr_is_tty = isatty(STDERR_FILENO);
-    g.stdout_is_tty = isatty(STDOUT_FILENO);
-
     static const struct option longopts[] = {
-        ENVTEST_COMMON_LONGOPTS,
-        {"verbose", no_argument, NULL, 'v'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
+        {"file", required_argument, NULL, 'f'}, {"project-name", required_argument, NULL, 'p'},
+        {"host", required_argument, NULL, 'H'}, {"verbose", no_argument, NULL, 'v'},
+        {"quiet", no_argument, NULL, 'q'},      {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},    {NULL, 0, NULL, 0},
     };
     int opt;
     /* '+': stop at the first non-option, the command. */
-    while ((opt = getopt_long(argc, argv, "+" ENVTEST_COMMON_SHORTOPTS "vqh", longopts, NULL)) !=
-           -1) {
-        if (envtest_common_option(&g, opt, optarg))
-            continue;
+    while ((opt = getopt_long(argc, argv, "+f:p:H:vqh", longopts, NULL)) != -1) {
         switch (opt) {
+        case 'f':
+            g->compose_file = optarg;
+            break;
+        case 'p':
+            g->project_name = optarg;
+            break;
+        case 'H':
+            g->host = optarg;
+            break;
         case 'v':
-            g.verbose = true;
+            g->verbose = true;
             break;
         case 'q':
-            g.quiet = true;
+            g->quiet = true;
             break;
         case 'h':
             print_usage(stdout);
             return ENVTEST_EXIT_OK;
         case 'V':
-            return cmd_version(1, (char *[]){"version", NULL}, &g);
+            return envtest_command_main(&envtest_cmd_version, 1, (char *[]){"version", NULL}, g);
         default:
             fprintf(stderr, "Try 'envtest --help'.\n");
             return ENVTEST_EXIT_USAGE;
         }
     }
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    envtest_globals_t g = {0};
+    g.stderr_is_tty = isatty(STDERR_FILENO);
+    g.stdout_is_tty = isatty(STDOUT_FILENO);
+    int code = parse_globals(argc, argv, &g);
+    if (code >= 0)
+        return code;
     if (optind >= argc) {
         print_usage(stderr);
         return ENVTEST_EXIT_USAGE;
@@ -155,14 +154,9 @@ int main(int argc, char **argv)
     }
     envmgr_log_set_handler(log_to_stderr, &g);
     envtest_install_signal_handlers();
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-        if (strcmp(commands[i].name, name) == 0) {
-            int sub_argc = argc - optind;
-            char **sub_argv = argv + optind;
-            optind = 0; /* reset getopt for the command's own parsing (GNU: 0 re-initialises) */
-            return commands[i].fn(sub_argc, sub_argv, &g);
-        }
-    }
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i]->name, name) == 0)
+            return envtest_command_main(commands[i], argc - optind, argv + optind, &g);
     const char *suggestion = suggest_command(name);
     fprintf(stderr, "envtest: '%s' is not an envtest command. See 'envtest --help'.\n", name);
     if (suggestion)

@@ -1,5 +1,4 @@
 /* envtest report: prints a past run's report, or merges shard reports. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,27 +12,6 @@
 
 #define RUNS_DIR ENVMGR_DEFAULT_RUNS_DIR
 #define HISTORY ENVMGR_DEFAULT_HISTORY_PATH
-
-static void report_usage(FILE *out)
-{
-    fprintf(out,
-            "Usage: envtest report [RUN] [--format md|json|junit]\n"
-            "       envtest report merge REPORT.json... [-o OUT] [--format md|json|junit]\n"
-            "       envtest report history [-n RUNS] [--format md|json]\n\n"
-            "Prints the report of a past run: RUN is a run id (or a unique prefix), a run folder\n"
-            "or a report.json; default the latest run in .envtest/runs.\n"
-            "`merge` combines the reports of the shards of one run (envtest run --shard K/N) into\n"
-            "one: OUT ending in .json gets report.json, any other OUT is a folder that gets\n"
-            "report.json, junit.xml and summary.md; without -o the merged report is printed.\n"
-            "`history` shows each suite over the last RUNS runs (default 20) from\n"
-            ".envtest/history.sqlite: runs, passed, flaky, failed, average and max time.\n\n"
-            "Options:\n"
-            "      --format F   md (default), json or junit\n"
-            "  -o, --output OUT (merge) where to write the merged report\n"
-            "  -n, --runs N     (history) how many recent runs (default 20)\n"
-            "  -h, --help       this help\n\n"
-            "Exit codes: 0 printed or merged, 2 usage or unreadable report, 3 run not found.\n");
-}
 
 enum format { FORMAT_MD, FORMAT_JSON, FORMAT_JUNIT };
 
@@ -137,69 +115,82 @@ static int merge(char **files, int n, const char *output, enum format format)
     return code;
 }
 
-int cmd_report(int argc, char **argv, envtest_globals_t *g)
+typedef struct report_opts {
+    enum format format;
+    int runs;
+} report_opts_t;
+
+static int report_parse(envtest_ctx_t *ctx, void *opts)
 {
-    enum { OPT_FORMAT = 256 };
-    static const struct option longopts[] = {
-        ENVTEST_COMMON_LONGOPTS,
-        {"format", required_argument, NULL, OPT_FORMAT},
-        {"output", required_argument, NULL, 'o'},
-        {"runs", required_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    enum format format = FORMAT_MD;
-    const char *output = NULL;
-    int runs = 20;
-    int opt;
-    while ((opt = getopt_long(argc, argv, ENVTEST_COMMON_SHORTOPTS "o:n:h", longopts, NULL)) !=
-           -1) {
-        if (envtest_common_option(g, opt, optarg))
-            continue;
-        switch (opt) {
-        case OPT_FORMAT:
-            if (strcmp(optarg, "md") == 0 || strcmp(optarg, "markdown") == 0)
-                format = FORMAT_MD;
-            else if (strcmp(optarg, "json") == 0)
-                format = FORMAT_JSON;
-            else if (strcmp(optarg, "junit") == 0 || strcmp(optarg, "xml") == 0)
-                format = FORMAT_JUNIT;
-            else
-                return envtest_usage_error("report", "--format: '%s' is not md, json or junit",
-                                           optarg);
-            break;
-        case 'o':
-            output = optarg;
-            break;
-        case 'n':
-            runs = atoi(optarg);
-            if (runs < 1)
-                return envtest_usage_error("report", "--runs: '%s' is not a positive number",
-                                           optarg);
-            break;
-        case 'h':
-            report_usage(stdout);
-            return ENVTEST_EXIT_OK;
-        default:
-            return envtest_usage_error("report", "invalid option");
-        }
-    }
-    if (optind < argc && strcmp(argv[optind], "merge") == 0) {
-        if (argc - optind - 1 < 1)
+    report_opts_t *o = opts;
+    const char *format = envtest_value(ctx, "format");
+    const char *runs = envtest_value(ctx, "runs");
+    o->format = FORMAT_MD;
+    o->runs = 20;
+    if (!format || strcmp(format, "md") == 0 || strcmp(format, "markdown") == 0)
+        o->format = FORMAT_MD;
+    else if (strcmp(format, "json") == 0)
+        o->format = FORMAT_JSON;
+    else if (strcmp(format, "junit") == 0 || strcmp(format, "xml") == 0)
+        o->format = FORMAT_JUNIT;
+    else
+        return envtest_usage_error("report", "--format: '%s' is not md, json or junit", format);
+    if (runs && (o->runs = atoi(runs)) < 1)
+        return envtest_usage_error("report", "--runs: '%s' is not a positive number", runs);
+    return 0;
+}
+
+static int report_run(envtest_ctx_t *ctx, void *opts)
+{
+    report_opts_t *o = opts;
+    const char *output = envtest_value(ctx, "output");
+    if (ctx->argc > 0 && strcmp(ctx->argv[0], "merge") == 0) {
+        if (ctx->argc < 2)
             return envtest_usage_error("report", "merge: name the shard reports to merge");
-        return merge(argv + optind + 1, argc - optind - 1, output, format);
+        return merge(ctx->argv + 1, ctx->argc - 1, output, o->format);
     }
-    if (optind < argc && strcmp(argv[optind], "history") == 0)
-        return history(runs, format);
+    if (ctx->argc > 0 && strcmp(ctx->argv[0], "history") == 0)
+        return history(o->runs, o->format);
     if (output != NULL)
         return envtest_usage_error("report", "-o is for `envtest report merge`");
-    if (argc - optind > 1)
-        return envtest_usage_error("report", "one run at a time ('%s' is extra)", argv[optind + 1]);
+    if (ctx->argc > 1)
+        return envtest_usage_error("report", "one run at a time ('%s' is extra)", ctx->argv[1]);
     envmgr_error_t err = {0};
     json_t *report = NULL;
-    if (load_run(optind < argc ? argv[optind] : NULL, &report, &err) < 0)
+    if (load_run(ctx->argc > 0 ? ctx->argv[0] : NULL, &report, &err) < 0)
         return envtest_report_error(&err);
-    print_report(report, format);
+    print_report(report, o->format);
     json_decref(report);
     return ENVTEST_EXIT_OK;
 }
+
+const envtest_command_t envtest_cmd_report = {
+    .name = "report",
+    .parse = report_parse,
+    .run = report_run,
+    .opts_size = sizeof(report_opts_t),
+    .usage =
+        (const char *const[]){
+            "[RUN] [--format md|json|junit]",
+            "merge REPORT.json... [-o OUT] [--format md|json|junit]",
+            "history [-n RUNS] [--format md|json]",
+            NULL,
+        },
+    .summary = "print or merge run reports",
+    .description =
+        "Prints the report of a past run: RUN is a run id (or a unique prefix), a run folder\n"
+        "or a report.json; default the latest run in .envtest/runs.\n"
+        "`merge` combines the reports of the shards of one run (envtest run --shard K/N) into\n"
+        "one: OUT ending in .json gets report.json, any other OUT is a folder that gets\n"
+        "report.json, junit.xml and summary.md; without -o the merged report is printed.\n"
+        "`history` shows each suite over the last RUNS runs (default 20) from\n"
+        ".envtest/history.sqlite: runs, passed, flaky, failed, average and max time.",
+    .options =
+        (const envtest_option_t[]){
+            {"format", 0, "F", "md (default), json or junit"},
+            {"output", 'o', "OUT", "(merge) where to write the merged report"},
+            {"runs", 'n', "N", "(history) how many recent runs (default 20)"},
+            {NULL, 0, NULL, NULL},
+        },
+    .exit_codes = "0 printed or merged, 2 usage or unreadable report, 3 run not found.",
+};

@@ -1,5 +1,4 @@
 /* envtest status [--json]: services, state, health and ports. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,49 +24,19 @@ static void print_table(const envmgr_env_state_t *state)
     }
 }
 
-int cmd_status(int argc, char **argv, envtest_globals_t *g)
+static int status_run(envtest_ctx_t *ctx, void *opts)
 {
-    static const struct option longopts[] = {
-        ENVTEST_COMMON_LONGOPTS,
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    bool as_json = false;
-    int opt;
-    while ((opt = getopt_long(argc, argv, ENVTEST_COMMON_SHORTOPTS "h", longopts, NULL)) != -1) {
-        if (envtest_common_option(g, opt, optarg))
-            continue;
-        switch (opt) {
-        case 'j':
-            as_json = true;
-            break;
-        case 'h':
-            printf("Usage: envtest status [--json] [-f FILE] [-p NAME]\n\n"
-                   "Per service: container, state, health and published ports. Where the\n"
-                   "engine's first check is still to come (\"starting\"), envtest runs the\n"
-                   "healthcheck once itself, as `up` does.\n"
-                   "Exit codes: 0 all services running and healthy, 3 otherwise.\n");
-            return ENVTEST_EXIT_OK;
-        default:
-            return envtest_usage_error("status", "invalid option");
-        }
-    }
+    (void)opts;
     envmgr_error_t err = {0};
-    envtest_session_t session;
-    if (envtest_session_open(g, &session, &err) < 0)
-        return envtest_report_error(&err);
     envmgr_env_state_t state;
-    int r = envmgr_env_inspect(session.engine, session.project, &state, &err);
-    if (r == 0 && envmgr_env_check_starting(session.engine, session.project, &state, &err) < 0) {
-        envmgr_env_state_free(&state);
-        r = -1;
-    }
-    envtest_session_close(&session);
-    if (r < 0)
+    if (envmgr_env_inspect(ctx->engine, ctx->project, &state, &err) < 0)
         return envtest_report_error(&err);
+    if (envmgr_env_check_starting(ctx->engine, ctx->project, &state, &err) < 0) {
+        envmgr_env_state_free(&state);
+        return envtest_report_error(&err);
+    }
     bool healthy = envmgr_env_state_healthy(&state);
-    if (as_json) {
+    if (envtest_flag(ctx, "json")) {
         json_t *status = envmgr_env_state_to_json(&state);
         char *text = json_dumps(status, JSON_INDENT(2));
         puts(text);
@@ -79,3 +48,20 @@ int cmd_status(int argc, char **argv, envtest_globals_t *g)
     envmgr_env_state_free(&state);
     return healthy ? ENVTEST_EXIT_OK : ENVTEST_EXIT_ENVIRONMENT;
 }
+
+const envtest_command_t envtest_cmd_status = {
+    .name = "status",
+    .run = status_run,
+    .flags = ENVTEST_NEEDS_PROJECT | ENVTEST_NEEDS_ENGINE,
+    .usage = (const char *const[]){"[--json] [-f FILE] [-p NAME]", NULL},
+    .summary = "show services, state, health and ports",
+    .description = "Per service: container, state, health and published ports. Where the\n"
+                   "engine's first check is still to come (\"starting\"), envtest runs the\n"
+                   "healthcheck once itself, as `up` does.",
+    .options =
+        (const envtest_option_t[]){
+            {"json", 0, NULL, "one JSON object"},
+            {NULL, 0, NULL, NULL},
+        },
+    .exit_codes = "0 all services running and healthy, 3 otherwise.",
+};

@@ -1,5 +1,4 @@
 /* envtest up [SERVICE...]: create the environment, wait for health, load fixtures. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -8,102 +7,74 @@
 #include <envmgr/lifecycle.h>
 #include <envmgr/util.h>
 
-static void up_usage(FILE *out)
+static int up_parse(envtest_ctx_t *ctx, void *opts)
 {
-    fprintf(out,
-            "Usage: envtest up [OPTIONS] [SERVICE...]\n\n"
-            "Creates the project network and the services' containers (with their dependencies),\n"
-            "starts them in dependency order, independent ones in parallel, waits until each is\n"
-            "healthy, and loads the fixtures named in x-envtest.fixtures. Running it again on a\n"
-            "healthy environment changes nothing; a changed service is recreated alone.\n\n"
-            "Options:\n"
-            "  -f, --file FILE        Compose file\n"
-            "  -p, --project-name N   project name\n"
-            "      --wait-timeout S   seconds to wait for health (default 120)\n"
-            "      --keep             on failure, keep what was created (for inspection)\n"
-            "      --no-fixtures      do not load fixtures\n"
-            "  -h, --help             this help\n\n"
-            "Exit codes: 0 up and healthy, 2 invalid compose file or usage, 3 environment error\n"
-            "(engine unreachable, image missing, unhealthy service), 130 interrupted.\n");
+    envmgr_up_options_t *o = opts;
+    o->wait_timeout_ms = ENVMGR_DEFAULT_WAIT_TIMEOUT_MS;
+    const char *wait = envtest_value(ctx, "wait-timeout");
+    if (wait) {
+        char *end;
+        double s = strtod(wait, &end);
+        if (*end || s <= 0)
+            return envtest_usage_error(
+                "up", "--wait-timeout: '%s' is not a positive number of seconds", wait);
+        o->wait_timeout_ms = (int64_t)(s * 1000);
+    }
+    o->keep_on_failure = envtest_flag(ctx, "keep");
+    o->no_fixtures = envtest_flag(ctx, "no-fixtures");
+    return 0;
 }
 
-int cmd_up(int argc, char **argv, envtest_globals_t *g)
+static int up_run(envtest_ctx_t *ctx, void *opts)
 {
-    enum { OPT_WAIT_TIMEOUT = 256, OPT_KEEP, OPT_NO_FIXTURES };
-    static const struct option longopts[] = {
-        ENVTEST_COMMON_LONGOPTS,
-        {"wait-timeout", required_argument, NULL, OPT_WAIT_TIMEOUT},
-        {"keep", no_argument, NULL, OPT_KEEP},
-        {"no-fixtures", no_argument, NULL, OPT_NO_FIXTURES},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    envmgr_up_options_t opts = {.wait_timeout_ms = ENVMGR_DEFAULT_WAIT_TIMEOUT_MS};
-    int opt;
-    while ((opt = getopt_long(argc, argv, ENVTEST_COMMON_SHORTOPTS "h", longopts, NULL)) != -1) {
-        if (envtest_common_option(g, opt, optarg))
-            continue;
-        switch (opt) {
-        case OPT_WAIT_TIMEOUT: {
-            char *end;
-            double s = strtod(optarg, &end);
-            if (*end || s <= 0)
-                return envtest_usage_error("up",
-                                           "--wait-timeout: '%s' is not a positive number "
-                                           "of seconds",
-                                           optarg);
-            opts.wait_timeout_ms = (int64_t)(s * 1000);
-            break;
-        }
-        case OPT_KEEP:
-            opts.keep_on_failure = true;
-            break;
-        case OPT_NO_FIXTURES:
-            opts.no_fixtures = true;
-            break;
-        case 'h':
-            up_usage(stdout);
-            return ENVTEST_EXIT_OK;
-        default:
-            return envtest_usage_error("up", "invalid option");
-        }
-    }
-    if (optind < argc)
-        opts.services = (const char *const *)(argv + optind);
-
-    envmgr_error_t err = {0};
-    envmgr_engine_t *engine = NULL;
-    if (envtest_open_engine(g, &engine, &err) < 0)
-        return envtest_report_error(&err);
-    envmgr_project_t *project = NULL;
-    envmgr_cleanup_free char *secrets = NULL;
-    if (envtest_load_live_project(g, engine, &project, &secrets, &err) < 0) {
-        envmgr_engine_close(engine);
-        return envtest_report_error(&err);
-    }
+    envmgr_up_options_t *o = opts;
+    if (ctx->argc > 0)
+        o->services = (const char *const *)ctx->argv;
     envmgr_kvlist_t network_labels = {0};
-    if (secrets)
-        envmgr_kvlist_set(&network_labels, "io.envtest.secrets", secrets);
-    opts.network_labels = &network_labels;
-
+    if (ctx->secrets)
+        envmgr_kvlist_set(&network_labels, ENVMGR_LABEL_SECRETS, ctx->secrets);
+    o->network_labels = &network_labels;
     envtest_progress_t progress;
-    envtest_progress_init(&progress, stderr, g->stderr_is_tty, g->quiet);
-    opts.progress = envtest_progress_cb;
-    opts.userdata = &progress;
+    envtest_progress_init(&progress, stderr, ctx->g->stderr_is_tty, ctx->g->quiet);
+    o->progress = envtest_progress_cb;
+    o->userdata = &progress;
     int64_t t0 = envmgr_now_ms();
-    int r = envmgr_up(engine, project, &opts, &err);
+    envmgr_error_t err = {0};
+    int r = envmgr_up(ctx->engine, ctx->project, o, &err);
     envtest_progress_finish(&progress);
-    int code = ENVTEST_EXIT_OK;
-    if (r < 0) {
-        code = envtest_report_error(&err);
-        if (!opts.keep_on_failure && err.kind != ENVMGR_E_CONFIG)
-            fprintf(stderr, "envtest: removed what this 'up' created (use --keep to keep it)\n");
-    } else if (!g->quiet) {
-        fprintf(stderr, "envtest: %s is up (%.1fs). Connection variables: envtest env\n",
-                project->name, (envmgr_now_ms() - t0) / 1000.0);
-    }
     envmgr_kvlist_free(&network_labels);
-    envmgr_project_free(project);
-    envmgr_engine_close(engine);
-    return code;
+    if (r < 0) {
+        int code = envtest_report_error(&err);
+        if (!o->keep_on_failure && err.kind != ENVMGR_E_CONFIG)
+            fprintf(stderr, "envtest: removed what this 'up' created (use --keep to keep it)\n");
+        return code;
+    }
+    if (!ctx->g->quiet)
+        fprintf(stderr, "envtest: %s is up (%.1fs). Connection variables: envtest env\n",
+                ctx->project->name, (envmgr_now_ms() - t0) / 1000.0);
+    return ENVTEST_EXIT_OK;
 }
+
+const envtest_command_t envtest_cmd_up = {
+    .name = "up",
+    .parse = up_parse,
+    .run = up_run,
+    .opts_size = sizeof(envmgr_up_options_t),
+    .flags = ENVTEST_NEEDS_LIVE_PROJECT,
+    .usage = (const char *const[]){"[OPTIONS] [SERVICE...]", NULL},
+    .summary = "create the environment, wait for health, load fixtures",
+    .description =
+        "Creates the project network and the services' containers (with their dependencies),\n"
+        "starts them in dependency order, independent ones in parallel, waits until each is\n"
+        "healthy, and loads the fixtures named in x-envtest.fixtures. Running it again on a\n"
+        "healthy environment changes nothing; a changed service is recreated alone.",
+    .options =
+        (const envtest_option_t[]){
+            {"wait-timeout", 0, "S", "seconds to wait for health (default 120)"},
+            {"keep", 0, NULL, "on failure, keep what was created (for inspection)"},
+            {"no-fixtures", 0, NULL, "do not load fixtures"},
+            {NULL, 0, NULL, NULL},
+        },
+    .exit_codes = "0 up and healthy, 2 invalid compose file or usage, 3 environment error\n"
+                  "(engine unreachable, image missing, unhealthy service), 130 interrupted.",
+};

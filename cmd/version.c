@@ -1,16 +1,16 @@
+/* envtest version: envtest's version and the engine's. */
 #include <stdio.h>
 
 #include "cmd.h"
 #include <envmgr/util.h>
 
-int cmd_version(int argc, char **argv, envtest_globals_t *g)
+static int version_run(envtest_ctx_t *ctx, void *opts)
 {
-    (void)argc;
-    (void)argv;
+    (void)opts;
     printf("envtest %s\n", ENVTEST_VERSION);
     envmgr_error_t err = {0};
     envmgr_engine_t *engine = NULL;
-    if (envtest_open_engine(g, &engine, &err) < 0) {
+    if (envtest_open_engine(ctx->g, &engine, &err) < 0) {
         printf("engine: not reachable (%s)\n", err.message);
         return ENVTEST_EXIT_OK;
     }
@@ -23,3 +23,14 @@ int cmd_version(int argc, char **argv, envtest_globals_t *g)
     envmgr_engine_close(engine);
     return ENVTEST_EXIT_OK;
 }
+
+const envtest_command_t envtest_cmd_version = {
+    .name = "version",
+    .run = version_run,
+    .usage = (const char *const[]){"[-H HOST]", NULL},
+    .summary = "print envtest's and the engine's versions",
+    .description = "Prints envtest's version and the engine's (the API version negotiated from\n"
+                   "GET /version); an unreachable engine is said, not an error.",
+    .options = (const envtest_option_t[]){{NULL, 0, NULL, NULL}},
+    .exit_codes = "0.",
+};

@@ -7,6 +7,8 @@
 #   2. The include directories enforce it: with cmd/'s include flags every public header compiles
 #      and no internal header is found; with a module's flags another module's internals are not.
 #   3. No build switches on files or ENVTEST_HAVE_*, no weak symbols, no globbed sources.
+#   4. Sizes: no function in cmd/ over 80 lines (the CLI stays thin), no source file in cmd/ or
+#      envmgr/ over 1,000 lines.
 # Usage: layout_check.sh SOURCE_DIR CC [CMD_INCLUDE_DIRS] [ENV_MODULE_INCLUDE_DIRS]
 #        (include lists as CMake gives them, ';'-separated). Prints TAP.
 set -u
@@ -124,6 +126,15 @@ bad="$(grep -n 'GLOB\|EXISTS ${\(CMAKE_CURRENT_SOURCE_DIR\|CMAKE_CURRENT_LIST_DI
 check "cmd/ and envmgr/ list their sources (no globs, no file-existence switches)" "$bad"
 bad="$(ls envmgr/*.c envmgr/*.h envmgr/*.cmake 2>/dev/null)"
 check "envmgr/ has no loose sources (each in its module folder)" "$bad"
+
+# 4. sizes (clang-format puts a function's braces alone at column 0)
+bad="$(awk 'FNR == 1 { start = 0 }
+    /^\{$/ { start = FNR; name = prev }
+    /^\}$/ && start { if (FNR - start + 1 > 80) print FILENAME ":" start ": " FNR - start + 1 " lines: " name; start = 0 }
+    { prev = $0 }' cmd/*.c)"
+check "no function in cmd/ over 80 lines" "$bad"
+bad="$(wc -l cmd/*.c cmd/*.h envmgr/*/*.c envmgr/*/*.h envmgr/include/envmgr/*.h | awk '$2 != "total" && $1 > 1000')"
+check "no file in cmd/ or envmgr/ over 1,000 lines" "$bad"
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

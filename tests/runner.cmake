@@ -24,3 +24,8 @@ if(TARGET envtest)
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/suites/cli_isolation_test.sh $<TARGET_FILE:envtest>)
   set_tests_properties(test_run_isolation PROPERTIES LABELS docker TIMEOUT 400)
 endif()
+if(TARGET envtest)
+  add_test(NAME test_keep_rerun
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/suites/cli_keep_test.sh $<TARGET_FILE:envtest>)
+  set_tests_properties(test_keep_rerun PROPERTIES LABELS docker TIMEOUT 400)
+endif()

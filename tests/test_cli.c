@@ -1,5 +1,5 @@
 /* The CLI as a user meets it, without an engine: every command has --help, README documents every
- * command, usage errors exit 2 with a pointer to --help, an invalid compose file names
+ * command and option, usage errors exit 2 with a pointer to --help, an invalid compose file names
  * file:line:column, an unreachable engine exits 3 with what to do. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,7 +39,45 @@ static envmgr_strv_t listed_commands(void)
     return names;
 }
 
-static void test_every_command_has_help_and_docs(void **state)
+/* README.md's row of a command in the command table: the line starting "| `envtest NAME". */
+static char *readme_row(const char *readme, const char *cmd)
+{
+    envmgr_cleanup_free char *start = envmgr_xasprintf("\n| `envtest %s", cmd);
+    for (const char *p = strstr(readme, start); p; p = strstr(p + 1, start)) {
+        char next = p[strlen(start)];
+        if (next == ' ' || next == '`') /* not `envtest logs` for ls */
+            return envmgr_xstrndup(p + 1, strcspn(p + 1, "\n"));
+    }
+    return NULL;
+}
+
+/* The long options a command's --help lists under "Options:" ("  -x, --name ARG  help"). */
+static envmgr_strv_t help_options(const char *help)
+{
+    envmgr_strv_t names = {0};
+    const char *p = strstr(help, "\nOptions:\n");
+    for (p = p ? strchr(p + 1, '\n') : NULL; p && strncmp(p, "\n  ", 3) == 0;
+         p = strchr(p + 1, '\n')) {
+        const char *dash = strstr(p, "--");
+        if (!dash || dash > strchr(p + 1, '\n'))
+            continue; /* a help text's second line */
+        char *name = envmgr_xstrndup(dash, strcspn(dash, " \n"));
+        envmgr_strv_push(&names, name);
+        free(name);
+    }
+    return names;
+}
+
+static bool is_common_option(const char *name)
+{
+    return strcmp(name, "--file") == 0 || strcmp(name, "--project-name") == 0 ||
+           strcmp(name, "--host") == 0 || strcmp(name, "--help") == 0;
+}
+
+/* Every command in `envtest --help` has its --help (generated from the command table) and a row
+ * in README.md's command table that names each of its options; the options every command takes
+ * are in README's paragraph on global options. A command or option missing from README fails. */
+static void test_every_command_and_option_in_readme(void **state)
 {
     (void)state;
     envmgr_strv_t names = listed_commands();
@@ -48,19 +86,31 @@ static void test_every_command_has_help_and_docs(void **state)
     char *readme = NULL;
     envmgr_error_t err = {0};
     assert_int_equal(envmgr_read_file(readme_path, &readme, NULL, &err), 0);
+    const char *globals = strstr(readme, "Global options");
+    assert_non_null(globals);
+    size_t checked = 0;
     for (size_t i = 0; i < names.n; i++) {
         const char *cmd = names.items[i];
-        if (strcmp(cmd, "version") != 0) {
-            test_run_t run;
-            test_envtest(&run, (const char *[]){cmd, "--help", NULL}, NULL);
-            if (run.exit_code != 0 || strstr(run.out, "Usage: envtest") == NULL)
-                fail_msg("envtest %s --help: exit %d, output: %s", cmd, run.exit_code, run.out);
-            test_run_free(&run);
+        test_run_t run;
+        test_envtest(&run, (const char *[]){cmd, "--help", NULL}, NULL);
+        if (run.exit_code != 0 || strstr(run.out, "Usage: envtest") == NULL)
+            fail_msg("envtest %s --help: exit %d, output: %s", cmd, run.exit_code, run.out);
+        envmgr_cleanup_free char *row = readme_row(readme, cmd);
+        if (!row)
+            fail_msg("README.md's command table has no row for `envtest %s`", cmd);
+        envmgr_strv_t options = help_options(run.out);
+        if (options.n < 4) /* at least the common ones */
+            fail_msg("envtest %s --help lists %zu options: %s", cmd, options.n, run.out);
+        for (size_t k = 0; k < options.n; k++, checked++) {
+            const char *opt = options.items[k];
+            if (is_common_option(opt) ? !strstr(globals, opt) : !strstr(row, opt))
+                fail_msg("README.md does not document `envtest %s %s` (%s)", cmd, opt,
+                         is_common_option(opt) ? "Global options" : "its command row");
         }
-        envmgr_cleanup_free char *mention = envmgr_xasprintf("`envtest %s", cmd);
-        if (!strstr(readme, mention))
-            fail_msg("README.md does not document `envtest %s`", cmd);
+        envmgr_strv_free(&options);
+        test_run_free(&run);
     }
+    assert_true(checked > 4 * names.n);
     free(readme);
     envmgr_strv_free(&names);
 }
@@ -191,7 +241,7 @@ static void test_config_masks_generated_secrets(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_command_has_help_and_docs),
+        cmocka_unit_test(test_every_command_and_option_in_readme),
         cmocka_unit_test(test_usage_errors_exit_2),
         cmocka_unit_test(test_invalid_compose_file_names_line),
         cmocka_unit_test(test_unreachable_engine_exit_3),

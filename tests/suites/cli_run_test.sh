@@ -28,7 +28,7 @@ exit_is() { # exit_is CODE COMMAND...
     got=$?
     [ "$got" -eq "$want" ] || { echo "exit status $got, expected $want"; return 1; }
 }
-echo "1..17"
+echo "1..20"
 
 check "passing suite exits 0" exit_is 0 "$envtest" -q run --no-env -s "$suites/pass.sh"
 check "failing suite exits 1" exit_is 1 "$envtest" -q run --no-env -s "$suites/fail.sh"
@@ -74,6 +74,20 @@ total merged.json > merged.total
 total all/report.json > all.total
 check "merged summary equals the unsharded one" sh -c "test -s all.total && cmp all.total merged.total"
 check "--tag selects suites" sh -c "'$envtest' run --no-env --tag fast | grep -c '^\\(PASS\\|FAIL\\) ' | grep -qx 2"
+# a selection that matches nothing is a usage error naming what there is, not a green run
+"$envtest" run --no-env --tag fats > fats.out 2>&1
+code=$?
+check "--tag that matches no suite exits 2" test "$code" -eq 2
+check "... naming the known suites and tags" sh -c \
+    "grep -q -- '--tag fats: no suite has this tag (suites: a, b, c, d, e, f; tags: fast)' fats.out"
+# only an empty shard of a non-empty selection passes, with a note: a 1-suite selection in 8 shards
+empty=""
+for k in 1 2 3 4 5 6 7 8; do
+    "$envtest" run --no-env -s "$suites/pass.sh" --shard "$k/8" > shard.out 2>&1 ||
+        continue
+    grep -q "note: shard $k/8 has no suite of this selection" shard.out && empty=$k && break
+done
+check "an empty shard passes with a note" test -n "$empty"
 
 mkdir gh
 check "GitHub annotations and step summary" sh -c "GITHUB_ACTIONS=true GITHUB_STEP_SUMMARY=$work/gh/summary.md \
