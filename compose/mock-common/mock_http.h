@@ -130,6 +130,7 @@ typedef struct mock_server_config {
     size_t journal_max;    /* default MOCK_DEFAULT_JOURNAL_MAX entries (oldest dropped) */
     bool no_journal;       /* keep no entries (--journal-max 0); meta.total still counts */
     bool quiet;            /* no per-request log line */
+    bool no_admin; /* a real service (sca-api): no /__admin/ API, every path to the handler */
     /* Not journaled and not hit by global faults (so Docker's healthchecks do not disturb a
      * seeded fault sequence); a fault naming this path explicitly still applies. May be NULL. */
     const char *health_path;

@@ -673,7 +673,7 @@ static int on_headers_complete(http_parser *p)
     c->req.method = http_method_str((enum http_method)p->method);
     c->req.head = p->method == HTTP_HEAD;
     split_url(c);
-    c->req.admin = strncmp(c->req.path, "/__admin/", 9) == 0;
+    c->req.admin = !srv->cfg.no_admin && strncmp(c->req.path, "/__admin/", 9) == 0;
     c->req.journaled = !(srv->health_path && strcmp(c->req.path, srv->health_path) == 0);
     if (p->content_length != ULLONG_MAX && p->content_length > srv->cfg.body_limit) {
         char msg[160];
@@ -708,7 +708,7 @@ static int on_message_complete(http_parser *p)
     mock_buf_add(&c->body, "", 0);
     if (!http_should_keep_alive(p))
         c->close_after = true;
-    if (!req->admin)
+    if (!req->admin && !srv->cfg.no_admin)
         mock_faults_decide(srv, req);
     if (req->fault.delay_ms > 0 && !c->memory) {
         c->paused = true;
