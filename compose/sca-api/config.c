@@ -167,6 +167,22 @@ void sca_config_free(sca_config_t *cfg)
 }
 
 /* ---- settings ------------------------------------------------------------------------------ */
+sca_settings_t sca_app_settings(sca_app_t *app)
+{
+    pthread_mutex_lock(&app->settings_lock);
+    sca_settings_t s = app->settings;
+    pthread_mutex_unlock(&app->settings_lock);
+    return s;
+}
+
+void sca_app_set_settings(sca_app_t *app, const sca_settings_t *s)
+{
+    pthread_mutex_lock(&app->settings_lock);
+    app->settings = *s;
+    app->settings_generation++;
+    pthread_mutex_unlock(&app->settings_lock);
+}
+
 void sca_settings_defaults(sca_settings_t *s)
 {
     memset(s, 0, sizeof(*s));

@@ -9,22 +9,6 @@
 
 #include "sca.h"
 
-sca_settings_t sca_app_settings(sca_app_t *app)
-{
-    pthread_mutex_lock(&app->settings_lock);
-    sca_settings_t s = app->settings;
-    pthread_mutex_unlock(&app->settings_lock);
-    return s;
-}
-
-void sca_app_set_settings(sca_app_t *app, const sca_settings_t *s)
-{
-    pthread_mutex_lock(&app->settings_lock);
-    app->settings = *s;
-    app->settings_generation++;
-    pthread_mutex_unlock(&app->settings_lock);
-}
-
 /* Creates the service's tables and reads the stored settings. */
 static int app_start(sca_app_t *app, char *err, size_t errlen)
 {
