@@ -24,7 +24,7 @@ required_packages=(
 # The fixture's PDF documents (cairo, fonts-nanum) and sca-api's PDF text module (MuPDF and the
 # libraries its static archive needs).
 required_packages+=(
-    libcairo2-dev fonts-nanum libmupdf-dev libmujs-dev libopenjp2-7-dev libjbig2dec0-dev
+    libcairo2-dev fonts-nanum libmupdf-dev libmujs-dev libgumbo-dev libopenjp2-7-dev libjbig2dec0-dev
     libjpeg-dev libfreetype-dev zlib1g-dev
 )
 optional_packages=(busybox-static valgrind libclang-rt-14-dev)

@@ -1,8 +1,9 @@
 # sca-api's PDF text module (compose/sca-api/pdf/): unit tests over the fixture's generated PDFs
 # (fixtures/documents.cmake), the same under valgrind, and the libFuzzer target with its corpus.
-if(TARGET sca_pdf)
-  envtest_add_test(test_sca_pdf SOURCES test_sca_pdf.c LIBS sca_pdf PkgConfig::JANSSON LABEL unit
-                   TIMEOUT 300)
+if(TARGET sca_pdf AND TARGET mock-llm_core)
+  # mock-llm_core: its embeddings, to check that each question's nearest page is the right one
+  envtest_add_test(test_sca_pdf SOURCES test_sca_pdf.c LIBS sca_pdf mock-llm_core PkgConfig::JANSSON
+                   LABEL unit TIMEOUT 300)
   target_include_directories(test_sca_pdf PRIVATE ${PROJECT_SOURCE_DIR}/fixtures)
   add_dependencies(test_sca_pdf seoul-documents)
 

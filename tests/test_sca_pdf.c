@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "documents.h"
+#include "llm.h"
 #include "sca_pdf.h"
 
 #define MAX_PAGES 8
@@ -227,6 +228,47 @@ static void test_questions_name_the_right_page(void **state)
         }
         pages_free(&pages);
         free(pdf);
+    }
+}
+
+/* With mock-llm's embeddings (what the environment's sca-api gets), each question's nearest page
+ * among all pages of all documents is the page documents.h names. */
+#define EMBED_DIMS 384
+static void test_questions_nearest_page(void **state)
+{
+    static float vec[SEOUL_N_DOCUMENTS * MAX_PAGES][EMBED_DIMS];
+    int doc_of[SEOUL_N_DOCUMENTS * MAX_PAGES], page_of[SEOUL_N_DOCUMENTS * MAX_PAGES], n = 0;
+    for (int d = 0; d < SEOUL_N_DOCUMENTS; d++) {
+        size_t len;
+        char *pdf = read_document(SEOUL_DOCUMENTS[d].file, &len);
+        pages_t pages = {0};
+        assert_int_equal(
+            sca_pdf_extract((const unsigned char *)pdf, len, collect_page, &pages, NULL, 0), 0);
+        for (int pg = 1; pg <= pages.n; pg++) {
+            llm_embed_text(pages.text[pg], strlen(pages.text[pg]), vec[n], EMBED_DIMS);
+            doc_of[n] = d;
+            page_of[n++] = pg;
+        }
+        pages_free(&pages);
+        free(pdf);
+    }
+    for (int q = 0; q < SEOUL_N_DOCUMENT_QUESTIONS; q++) {
+        const seoul_document_question_t *dq = &SEOUL_DOCUMENT_QUESTIONS[q];
+        float qv[EMBED_DIMS];
+        llm_embed_text(dq->question, strlen(dq->question), qv, EMBED_DIMS);
+        int best = -1;
+        double best_score = -2;
+        for (int i = 0; i < n; i++) {
+            double score = 0;
+            for (int k = 0; k < EMBED_DIMS; k++)
+                score += (double)qv[k] * vec[i][k];
+            if (score > best_score)
+                best = i, best_score = score;
+        }
+        if (strcmp(SEOUL_DOCUMENTS[doc_of[best]].file, dq->file) != 0 || page_of[best] != dq->page)
+            fail_msg("`%s`: nearest is %s page %d (%.3f), documents.h says %s page %d",
+                     dq->question, SEOUL_DOCUMENTS[doc_of[best]].file, page_of[best], best_score,
+                     dq->file, dq->page);
     }
 }
 
@@ -564,6 +606,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_documents_pages_and_text),
         cmocka_unit_test(test_questions_name_the_right_page),
+        cmocka_unit_test(test_questions_nearest_page),
         cmocka_unit_test(test_callback_stops),
         cmocka_unit_test(test_empty_and_random_bytes),
         cmocka_unit_test(test_truncated),
