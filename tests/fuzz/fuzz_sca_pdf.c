@@ -15,12 +15,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* characters of valid UTF-8, or -1 */
-static long utf8_chars(const char *s, size_t n)
+/* Characters of valid UTF-8 (no overlong forms, surrogates or values past U+10FFFF), or -1. */
+static long utf8_chars(const char *str, size_t n)
 {
+    const unsigned char *s = (const unsigned char *)str;
     long chars = 0;
     for (size_t i = 0; i < n; chars++) {
-        unsigned char c = (unsigned char)s[i];
+        unsigned char c = s[i];
         size_t k = c < 0x80             ? 1
                    : (c & 0xe0) == 0xc0 ? 2
                    : (c & 0xf0) == 0xe0 ? 3
@@ -28,9 +29,15 @@ static long utf8_chars(const char *s, size_t n)
                                         : 0;
         if (k == 0 || i + k > n)
             return -1;
-        for (size_t j = 1; j < k; j++)
-            if (((unsigned char)s[i + j] & 0xc0) != 0x80)
+        unsigned long cp = k == 1 ? c : c & (0x7f >> k);
+        for (size_t j = 1; j < k; j++) {
+            if ((s[i + j] & 0xc0) != 0x80)
                 return -1;
+            cp = (cp << 6) | (s[i + j] & 0x3f);
+        }
+        static const unsigned long least[5] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < least[k] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return -1;
         i += k;
     }
     return chars;
