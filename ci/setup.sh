@@ -19,6 +19,7 @@ required_packages=(
     build-essential cmake pkg-config curl ca-certificates zstd jq
     libarchive-dev libjansson-dev default-libmysqlclient-dev libuv1-dev
     libhttp-parser-dev libyajl-dev libyaml-dev libsqlite3-dev libcmocka-dev nettle-dev
+    libcsv-dev libmupdf-dev wrk
     debootstrap clang clang-format
 )
 optional_packages=(busybox-static valgrind libclang-rt-14-dev)
