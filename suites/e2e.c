@@ -75,7 +75,7 @@ static void test_complete_document_search_workflow(void *ctx)
     TAP_ASSERT_STR_CONTAINS(json_string_value(json_object_get(top, "source")),
                             SEOUL_STARTUP_SOURCE);
     TAP_ASSERT_INT_EQ(json_integer_value(json_object_get(top, "page")), DOC_STARTUP_PAGE);
-    TAP_ASSERT_STR_CONTAINS(json_string_value(json_object_get(top, "text")), "스타트업");
+    TAP_ASSERT_STR_CONTAINS(json_string_value(json_object_get(top, "text")), DOC_STARTUP_FACT);
     bool found = false;
     size_t i;
     json_t *hit;

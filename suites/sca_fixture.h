@@ -8,18 +8,12 @@
 
 #include "seoul.h"
 
-#if __has_include("documents.h")
-#include "documents.h" /* fixtures/documents.h (generated with the PDFs) */
-#endif
-#ifndef DOC_STARTUP_SOURCE
-#define DOC_STARTUP_SOURCE "startup_policy.pdf"
-#endif
-#ifndef DOC_STARTUP_QUESTION
-#define DOC_STARTUP_QUESTION Q_STARTUP_POLICY
-#endif
-#ifndef DOC_STARTUP_PAGE
-#define DOC_STARTUP_PAGE 1 /* the page that answers DOC_STARTUP_QUESTION */
-#endif
+#include "documents.h" /* fixtures/documents.h: the PDFs the build generates */
+#define DOC_STARTUP_SOURCE SEOUL_STARTUP_PDF
+#define DOC_STARTUP_PAGES SEOUL_STARTUP_PDF_PAGES
+#define DOC_STARTUP_QUESTION Q_STARTUP_FUNDING /* its answer is on one page: */
+#define DOC_STARTUP_PAGE Q_STARTUP_FUNDING_PAGE
+#define DOC_STARTUP_FACT Q_STARTUP_FUNDING_FACT /* text on that page */
 
 /* questions whose marked variants the cassette answers with the same SQL */
 #define Q_TOTAL_SALES "서울시 전체 매출 합계는 얼마인가요?"

@@ -16,8 +16,8 @@ target_compile_options(suites_support PUBLIC -fmacro-prefix-map=${PROJECT_SOURCE
 set(suites_pdf ${PROJECT_BINARY_DIR}/fixtures/documents/startup_policy.pdf)
 set(suites_pdf_c ${CMAKE_CURRENT_BINARY_DIR}/startup_pdf.c)
 set(suites_pdf_depends)
-if(TARGET fixture_documents)
-  set(suites_pdf_depends fixture_documents)
+if(TARGET seoul-documents) # fixtures/documents.cmake
+  set(suites_pdf_depends seoul-documents ${suites_pdf})
 endif()
 add_custom_command(
   OUTPUT ${suites_pdf_c}
@@ -30,9 +30,7 @@ add_custom_target(suites_pdf_embed DEPENDS ${suites_pdf_c})
 add_library(suites_sca STATIC sca.c ${suites_pdf_c})
 target_link_libraries(suites_sca PUBLIC suites_support)
 envtest_target_defaults(suites_sca)
-if(EXISTS ${PROJECT_SOURCE_DIR}/fixtures/documents.h)
-  target_include_directories(suites_sca PUBLIC ${PROJECT_SOURCE_DIR}/fixtures)
-endif()
+target_include_directories(suites_sca PUBLIC ${PROJECT_SOURCE_DIR}/fixtures) # documents.h
 
 foreach(suite component data api e2e)
   add_executable(suite_${suite} ${suite}.c)
