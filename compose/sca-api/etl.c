@@ -150,7 +150,7 @@ static void check_row(parse_state_t *st)
         return;
     }
 #undef FIELD
-    json_array_append(st->out->rows, f);
+    json_array_append_new(st->out->rows, json_copy(f)); /* f is reused for the next record */
 }
 
 static void record_cb(int term, void *user)

@@ -84,8 +84,17 @@ int sca_llm_sql(sca_app_t *app, const char *question, char **sql, sca_error_t *e
             "AI 분석 서비스의 응답을 해석할 수 없습니다. (LLM: no choices[0].message.content)");
         return 1;
     }
-    *sql = sca_extract_sql(json_string_value(content));
+    const char *text = json_string_value(content);
+    *sql = sca_extract_sql(text);
+    /* No fence and no statement keyword first: prose, not SQL (the fallback, not the guard) */
+    bool prose = !strstr(text, "```") && !isalpha((unsigned char)(*sql)[0]) && (*sql)[0] != '(';
     json_decref(doc);
+    if (prose) {
+        free(*sql);
+        *sql = NULL;
+        sca_fail(e, 200, "llm_garbage", "AI 분석 서비스가 SQL 대신 다른 답을 했습니다.");
+        return 1;
+    }
     if (!**sql) {
         free(*sql);
         *sql = NULL;
