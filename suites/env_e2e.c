@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "documents.h"
 #include "envconn.h"
 #include "environment.h"
 #include "seoul.h"
@@ -73,8 +74,14 @@ static void test_document_search_answer(void *ctx)
     envconn_t *env = ctx;
     cleanup_json json_t *vec = suite_embed(env, Q_STARTUP_POLICY);
     TAP_RETURN_IF_FAILED();
+    /* the fixture's own documents only: the service's suites upload copies of them into the same
+     * collection under other names */
+    json_t *sources = json_array();
+    for (size_t i = 0; i < SEOUL_N_DOCUMENTS; i++)
+        json_array_append_new(sources, json_string(SEOUL_DOCUMENTS[i].file));
     cleanup_json json_t *req =
-        json_pack("{s:O, s:i, s:b}", "vector", vec, "limit", 3, "with_payload", 1);
+        json_pack("{s:O, s:i, s:b, s:{s:[{s:s, s:{s:o}}]}}", "vector", vec, "limit", 3,
+                  "with_payload", 1, "filter", "must", "key", "source", "match", "any", sources);
     cleanup_json json_t *resp = suite_http_json(
         "POST", env->vector_url, "/collections/" SEOUL_DOCS_COLLECTION "/points/search", req, 200);
     TAP_RETURN_IF_FAILED();

@@ -38,6 +38,7 @@ foreach(suite component data api e2e)
 endforeach()
 add_executable(suite_environment environment.c env_component.c env_data.c env_api.c env_e2e.c)
 target_link_libraries(suite_environment PRIVATE suites_support)
+target_include_directories(suite_environment PRIVATE ${PROJECT_SOURCE_DIR}/fixtures) # documents.h
 foreach(suite component data api e2e environment)
   set_target_properties(suite_${suite} PROPERTIES OUTPUT_NAME ${suite}
                         RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/suites)
