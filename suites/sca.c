@@ -109,7 +109,6 @@ int suite_main(const char *name, unsigned needs, const tap_test_t *tests, size_t
         }
         s.base_db = tap_fmt("`%s`", base);
     }
-    tap_note("service %s, marker %s", s.sca.url, s.sca.marker);
     rc = tap_run(tests, n, &s);
 out:
     if (s.db)
