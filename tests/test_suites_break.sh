@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034 # the EXPECT_* lists are read through declare -n
 # docker test: the suites can fail. Brings the Seoul environment (compose/compose.yaml: MySQL,
 # mock-llm, mock-vector, sca-api) up under its own project names, breaks it one way per project,
 # runs every suite with `envtest run` and checks from the run's report.json that EXACTLY the
