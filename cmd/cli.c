@@ -154,9 +154,14 @@ static int set_up(envtest_ctx_t *ctx, envmgr_error_t *err)
     if ((flags & (ENVTEST_NEEDS_ENGINE | ENVTEST_NEEDS_LIVE_PROJECT)) &&
         envtest_open_engine(g, &ctx->engine, err) < 0)
         return -1;
+    envmgr_project_t *live = NULL;
     if ((flags & ENVTEST_NEEDS_LIVE_PROJECT) &&
-        envtest_load_live_project(g, ctx->engine, &ctx->project, &ctx->secrets, err) < 0)
+        envtest_load_live_project(g, ctx->engine, &live, &ctx->secrets, err) < 0)
         return -1;
+    if (live) { /* again with the live environment's secrets (a file error came first) */
+        envmgr_project_free(ctx->project);
+        ctx->project = live;
+    }
     return 0;
 }
 

@@ -42,7 +42,8 @@ enum envtest_command_flags {
     ENVTEST_NEEDS_ENGINE = 1 << 1,       /* the engine, opened: ctx->engine */
     ENVTEST_NEEDS_LIVE_PROJECT = 1 << 2, /* the engine, then the project with the live
                                             environment's generated secrets (ctx->secrets: the
-                                            label `up` sets on a new network) */
+                                            label `up` sets on a new network); with
+                                            NEEDS_PROJECT the file is loaded (and checked) first */
     ENVTEST_NEEDS_PROJECT_NAME = 1 << 3, /* only the name (-p, $ENVTEST_PROJECT, or the file's) */
     ENVTEST_OPTIONS_FIRST = 1 << 4,      /* options end at the first argument (what follows is a
                                             command's: exec, run) */

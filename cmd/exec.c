@@ -71,7 +71,7 @@ const envtest_command_t envtest_cmd_exec = {
     .name = "exec",
     .parse = exec_parse,
     .run = exec_run,
-    .flags = ENVTEST_NEEDS_PROJECT | ENVTEST_NEEDS_ENGINE | ENVTEST_OPTIONS_FIRST,
+    .flags = ENVTEST_NEEDS_PROJECT | ENVTEST_NEEDS_LIVE_PROJECT | ENVTEST_OPTIONS_FIRST,
     .usage = (const char *const[]){"[-e NAME=VALUE]... SERVICE COMMAND [ARG...]", NULL},
     .summary = "run a command in a service's container, exit with its status",
     .description = "Runs COMMAND in SERVICE's container and exits with its status. Its output\n"

@@ -60,14 +60,26 @@ static char *url_without_password(const char *value)
     return envmgr_xasprintf("%.*s:****%s", (int)(colon - value), value, at);
 }
 
-/* How to reach every service: its variables, no password (this lands in terminals and CI logs). */
-static void print_connect(const char *project, const envmgr_kvlist_t *vars)
+static bool is_secret(const envmgr_project_t *project, const char *value)
 {
+    for (size_t i = 0; value && i < project->secret_values.n; i++)
+        if (project->secret_values.items[i].value &&
+            strcmp(project->secret_values.items[i].value, value) == 0)
+            return true;
+    return false;
+}
+
+/* How to reach every service: its variables, no password nor generated secret (this lands in
+ * terminals and CI logs). */
+static void print_connect(const envmgr_project_t *p, const envmgr_kvlist_t *vars)
+{
+    const char *project = p->name;
     printf("envtest: %s is kept until 'envtest -p %s down -v'.\n\nConnect:\n", project, project);
     for (size_t i = 0; i < vars->n; i++) {
         const char *key = vars->items[i].key;
         size_t key_len = strlen(key);
-        if (key_len >= 9 && strcmp(key + key_len - 9, "_PASSWORD") == 0)
+        if ((key_len >= 9 && strcmp(key + key_len - 9, "_PASSWORD") == 0) ||
+            is_secret(p, vars->items[i].value))
             continue;
         envmgr_cleanup_free char *shown = url_without_password(vars->items[i].value);
         printf("  %s=%s\n", key, shown);
@@ -97,7 +109,7 @@ static int keep_run(envtest_ctx_t *ctx, void *opts)
     } else if (release) {
         printf("envtest: %s is no longer kept\n", name);
     } else {
-        print_connect(name, &vars);
+        print_connect(ctx->project, &vars);
         print_failing_suites(ctx->g, name);
     }
     envmgr_kvlist_free(&vars);
@@ -107,7 +119,7 @@ static int keep_run(envtest_ctx_t *ctx, void *opts)
 const envtest_command_t envtest_cmd_keep = {
     .name = "keep",
     .run = keep_run,
-    .flags = ENVTEST_NEEDS_PROJECT | ENVTEST_NEEDS_ENGINE,
+    .flags = ENVTEST_NEEDS_PROJECT | ENVTEST_NEEDS_LIVE_PROJECT,
     .usage = (const char *const[]){"[--release] [-f FILE] [-p NAME]", NULL},
     .summary = "keep the live environment for inspection; print how to reach it",
     .description = "Marks the live environment as kept: no run, down-on-exit or clean-up removes\n"

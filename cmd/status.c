@@ -52,7 +52,7 @@ static int status_run(envtest_ctx_t *ctx, void *opts)
 const envtest_command_t envtest_cmd_status = {
     .name = "status",
     .run = status_run,
-    .flags = ENVTEST_NEEDS_PROJECT | ENVTEST_NEEDS_ENGINE,
+    .flags = ENVTEST_NEEDS_PROJECT | ENVTEST_NEEDS_LIVE_PROJECT,
     .usage = (const char *const[]){"[--json] [-f FILE] [-p NAME]", NULL},
     .summary = "show services, state, health and ports",
     .description = "Per service: container, state, health and published ports. Where the\n"

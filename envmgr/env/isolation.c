@@ -128,7 +128,7 @@ static void clone_vars(const envmgr_env_state_t *state, const char *clone, const
 {
     envmgr_kvlist_t vars = {0};
     envmgr_error_t ignored = {0};
-    envmgr_env_state_vars(state, &vars, &ignored);
+    envmgr_env_state_vars(state, NULL, &vars, &ignored);
     const envmgr_kv_t *url = envmgr_kvlist_find(&vars, "DATABASE_URL");
     if (url && url->value) {
         const char *slash = strrchr(url->value, '/');

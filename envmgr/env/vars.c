@@ -2,6 +2,7 @@
 #include <envmgr/env.h>
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "project.h"
@@ -55,8 +56,41 @@ static void add_service_vars(envmgr_kvlist_t *out, const envmgr_service_state_t 
         add_mysql_vars(out, s->db);
 }
 
-int envmgr_env_state_vars(const envmgr_env_state_t *state, envmgr_kvlist_t *out,
-                          envmgr_error_t *err)
+static const char *x_environment_lookup(void *userdata, const char *name)
+{
+    const envmgr_project_t *project = ((void **)userdata)[0];
+    const envmgr_kv_t *kv = envmgr_kvlist_find(((void **)userdata)[1], name);
+    if (!kv)
+        kv = envmgr_kvlist_find(&project->secret_values, name);
+    return kv ? kv->value : NULL;
+}
+
+/* x-envtest.environment: values interpolated again against the variables above and the secrets
+ * (written $${ENVTEST_SCA_API_PORT} in the file, since they are known only once the project is up).
+ */
+static int add_x_environment(const envmgr_project_t *project, envmgr_kvlist_t *out,
+                             envmgr_error_t *err)
+{
+    const char *key;
+    json_t *value;
+    void *lookup[2] = {(void *)project, out};
+    json_object_foreach(json_object_get(project->x_envtest, "environment"), key, value)
+    {
+        char *expanded = NULL;
+        if (!json_is_string(value))
+            return envmgr_error_set(err, ENVMGR_E_CONFIG, 0,
+                                    "x-envtest.environment.%s: must be a string", key);
+        if (envmgr_compose_interpolate(json_string_value(value), x_environment_lookup, lookup,
+                                       &expanded, err) < 0)
+            return envmgr_error_wrap(err, "x-envtest.environment.%s", key);
+        envmgr_kvlist_set(out, key, expanded);
+        free(expanded);
+    }
+    return 0;
+}
+
+int envmgr_env_state_vars(const envmgr_env_state_t *state, const envmgr_project_t *project,
+                          envmgr_kvlist_t *out, envmgr_error_t *err)
 {
     if (!envmgr_env_state_up(state)) {
         envmgr_error_set(err, ENVMGR_E_ENV, 0, "project %s is not up", state->project);
@@ -66,7 +100,7 @@ int envmgr_env_state_vars(const envmgr_env_state_t *state, envmgr_kvlist_t *out,
     for (size_t i = 0; i < state->n_services; i++)
         if (state->services[i].id)
             add_service_vars(out, &state->services[i]);
-    return 0;
+    return project ? add_x_environment(project, out, err) : 0;
 }
 
 int envmgr_env_vars(envmgr_engine_t *engine, const envmgr_project_t *project, envmgr_kvlist_t *out,
@@ -75,7 +109,7 @@ int envmgr_env_vars(envmgr_engine_t *engine, const envmgr_project_t *project, en
     envmgr_env_state_t state;
     if (envmgr_env_inspect(engine, project, &state, err) < 0)
         return -1;
-    int r = envmgr_env_state_vars(&state, out, err);
+    int r = envmgr_env_state_vars(&state, project, out, err);
     envmgr_env_state_free(&state);
     return r;
 }

@@ -110,7 +110,7 @@ static int env_prepare(session_t *s, envmgr_error_t *err)
         if (envmgr_env_inspect(o->engine, o->project, &state, err) < 0)
             return envmgr_error_wrap(err, "run: environment status");
     }
-    int rc = envmgr_env_state_vars(&state, &s->vars, err);
+    int rc = envmgr_env_state_vars(&state, o->project, &s->vars, err);
     envmgr_env_state_free(&state);
     return rc < 0 ? envmgr_error_wrap(err, "run: environment variables") : 0;
 }

@@ -86,9 +86,10 @@ json_t *envmgr_env_state_to_json(const envmgr_env_state_t *state);
  * _PORT / _PORT_<containerport>, and for the database service DATABASE_URL
  * (mysql://user:password@127.0.0.1:port/db, user and password URL-escaped),
  * ENVTEST_MYSQL_USER/PASSWORD/DATABASE. <SERVICE> is envmgr_project_env_stem(service). Fails with
- * ENVMGR_E_ENV when no service has a container. */
-int envmgr_env_state_vars(const envmgr_env_state_t *state, envmgr_kvlist_t *out,
-                          envmgr_error_t *err);
+ * ENVMGR_E_ENV when no service has a container. With project (may be NULL), then
+ * x-envtest.environment, interpolated against those variables and the project's secrets. */
+int envmgr_env_state_vars(const envmgr_env_state_t *state, const envmgr_project_t *project,
+                          envmgr_kvlist_t *out, envmgr_error_t *err);
 /* envmgr_env_inspect + envmgr_env_state_vars. */
 int envmgr_env_vars(envmgr_engine_t *engine, const envmgr_project_t *project, envmgr_kvlist_t *out,
                     envmgr_error_t *err);
