@@ -8,15 +8,16 @@
 
 static void gc_usage(FILE *out)
 {
-    fprintf(out, "Usage: envtest gc --images\n\n"
-                 "Removes what no environment uses any more.\n\n"
-                 "Options:\n"
-                 "      --images           the images envtest built (labelled\n"
-                 "                         io.envtest.context-digest, or with a project) that no\n"
-                 "                         container of any project uses, tagged or not\n"
-                 "  -H, --host HOST        Docker engine\n"
-                 "  -h, --help             this help\n\n"
-                 "Exit codes: 0 done (also when nothing was to remove), 2 usage, 3 engine error.\n");
+    fprintf(out,
+            "Usage: envtest gc --images\n\n"
+            "Removes what no environment uses any more.\n\n"
+            "Options:\n"
+            "      --images           the images envtest built (labelled\n"
+            "                         io.envtest.context-digest, or with a project) that no\n"
+            "                         container of any project uses, tagged or not\n"
+            "  -H, --host HOST        Docker engine\n"
+            "  -h, --help             this help\n\n"
+            "Exit codes: 0 done (also when nothing was to remove), 2 usage, 3 engine error.\n");
 }
 
 /* --images; kept apart so that other kinds of garbage can join as flags of their own. */

@@ -121,7 +121,8 @@ int envmgr_images_of_project(envmgr_engine_t *engine, const char *project, envmg
     if (envmgr_engine_container_list(engine, filter, true, &containers, err) < 0)
         return envmgr_error_wrap(err, "images of %s", project);
     for (size_t i = 0; i < json_array_size(containers); i++) {
-        const char *id = json_string_value(json_object_get(json_array_get(containers, i), "ImageID"));
+        const char *id =
+            json_string_value(json_object_get(json_array_get(containers, i), "ImageID"));
         if (!id || strv_has(out, id))
             continue;
         envmgr_cleanup_json json_t *inspect = NULL;
@@ -152,7 +153,8 @@ static int images_in_use(envmgr_engine_t *engine, envmgr_strv_t *used, envmgr_er
     if (envmgr_engine_container_list(engine, NULL, true, &containers, err) < 0)
         return envmgr_error_wrap(err, "containers using images");
     for (size_t i = 0; i < json_array_size(containers); i++) {
-        const char *id = json_string_value(json_object_get(json_array_get(containers, i), "ImageID"));
+        const char *id =
+            json_string_value(json_object_get(json_array_get(containers, i), "ImageID"));
         if (id && !strv_has(used, id))
             envmgr_strv_push(used, id);
     }

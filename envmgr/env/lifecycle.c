@@ -379,6 +379,11 @@ static void describe_failure(struct up_ctx *ctx, struct service_run *run, envmgr
 {
     envmgr_buf_t msg = ENVMGR_BUF_INIT;
     envmgr_buf_addf(&msg, "service %s: %s", run->service->name, run->err.message);
+    /* the other services that failed, one line each (the CLI's progress no longer repeats them) */
+    for (size_t i = 0; i < ctx->n_runs; i++)
+        if (&ctx->runs[i] != run && ctx->runs[i].state == RUN_FAILED)
+            envmgr_buf_addf(&msg, "\n  also failed: service %s: %.*s", ctx->runs[i].service->name,
+                            (int)strcspn(ctx->runs[i].err.message, "\n"), ctx->runs[i].err.message);
     if (run->health_output.len) {
         envmgr_buf_addf(&msg, "\n  last health check output:\n    %.*s",
                         (int)(run->health_output.len > 2000 ? 2000 : run->health_output.len),
