@@ -24,3 +24,7 @@ endif()
 # ci/main-job.sh: a project of its own per job, global options to up/run/down (unit)
 add_test(NAME test_main_job_args COMMAND ${BASH_PROGRAM} ${CMAKE_CURRENT_SOURCE_DIR}/main_job_args.sh ${PROJECT_SOURCE_DIR})
 set_tests_properties(test_main_job_args PROPERTIES LABELS unit TIMEOUT 60)
+# The stumbles of issue 15 with a small environment (tests/test_stumbles.sh)
+add_test(NAME test_stumbles COMMAND ${BASH_PROGRAM} ${CMAKE_CURRENT_SOURCE_DIR}/test_stumbles.sh)
+set_tests_properties(test_stumbles PROPERTIES LABELS docker TIMEOUT 600 SKIP_RETURN_CODE 77
+  ENVIRONMENT "ENVTEST_SOURCE_DIR=${PROJECT_SOURCE_DIR};ENVTEST_BINARY_DIR=${PROJECT_BINARY_DIR}")

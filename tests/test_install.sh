@@ -50,6 +50,8 @@ check_eq "config: the fixture path resolves into the install" "$prefix/$libdir/f
 out=$("$et" -f "$compose" -p "$project" up 2>&1)
 rc=$?
 check_eq "up from another folder, no build tree (exit status)" 0 "$rc"
+check "the cassette step reports its size, not '0 rows, 0.0 MB'" \
+    bash -c "grep -q 'http /__admin/cassette: .* sent' <<<\"\$1\" && ! grep -q '0 rows, 0.0 MB' <<<\"\$1\"" _ "$out"
 [ "$rc" = 0 ] || printf '%s\n' "$out" | tail -20 | sed 's/^/#   /'
 for s in mock-llm mock-vector sca-api; do
     img=$(docker_api GET "/containers/$project-$s-1/json" | jq -r .Config.Image)
