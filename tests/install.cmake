@@ -28,3 +28,8 @@ set_tests_properties(test_main_job_args PROPERTIES LABELS unit TIMEOUT 60)
 add_test(NAME test_stumbles COMMAND ${BASH_PROGRAM} ${CMAKE_CURRENT_SOURCE_DIR}/test_stumbles.sh)
 set_tests_properties(test_stumbles PROPERTIES LABELS docker TIMEOUT 600 SKIP_RETURN_CODE 77
   ENVIRONMENT "ENVTEST_SOURCE_DIR=${PROJECT_SOURCE_DIR};ENVTEST_BINARY_DIR=${PROJECT_BINARY_DIR}")
+# Remote engines (tcp:// + TLS, Docker contexts) and gc --images, against a second dockerd of the
+# test's own (tests/test_remote_engine.sh)
+add_test(NAME test_remote_engine COMMAND ${BASH_PROGRAM} ${CMAKE_CURRENT_SOURCE_DIR}/test_remote_engine.sh)
+set_tests_properties(test_remote_engine PROPERTIES LABELS docker TIMEOUT 600 SKIP_RETURN_CODE 77
+  ENVIRONMENT "ENVTEST_SOURCE_DIR=${PROJECT_SOURCE_DIR};ENVTEST_BINARY_DIR=${PROJECT_BINARY_DIR}")
