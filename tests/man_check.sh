@@ -28,7 +28,7 @@ for c in $commands; do
     for o in $opts; do
         esc=$(printf '%s' "$o" | sed 's/-/\\\\-/g')
         check "man: $c $o" "grep -q -- '$esc' '$man'"
-        case " file project-name host help " in *" ${o#--} "*) continue ;; esac
+        case "${o#--}" in file | project-name | host | help) continue ;; esac
         check "bash: $c $o" "grep -E '^    $c\\)' '$bash_c' | grep -q -- '$o'"
         check "zsh: $c $o" "grep -E '^        $c\\)' -A3 '$zsh_c' | grep -q -- '$o'"
     done

@@ -1,5 +1,6 @@
 # bash completion for envtest. Commands and options as `envtest --help` and
 # `envtest COMMAND --help` list them (tests/man_check.sh checks that they agree).
+# shellcheck disable=SC2207 # COMPREPLY from compgen word lists, as bash-completion does
 _envtest()
 {
     local cur prev words cword
