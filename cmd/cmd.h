@@ -77,6 +77,14 @@ bool envtest_common_option(envtest_globals_t *g, int opt, const char *arg);
         "host", required_argument, NULL, 'H'                                                       \
     }
 
+/* GitHub Actions log masking (cmd/ci_mask.c): with GITHUB_ACTIONS=true, prints
+ * "::add-mask::VALUE" on stdout (flushed) for every secret of the project and of vars
+ * (envmgr_project_secrets), or for one value, once per value per process, before anything else
+ * can print it. Elsewhere they do nothing. */
+bool envtest_ci_masking(void);
+void envtest_ci_mask_project(const envmgr_project_t *project, const envmgr_kvlist_t *vars);
+void envtest_ci_mask_value(const char *value);
+
 /* Installs SIGINT/SIGTERM handlers that call envmgr_interrupt() (a second Ctrl-C exits at once). */
 void envtest_install_signal_handlers(void);
 

@@ -176,6 +176,8 @@ int envtest_load_live_project(const envtest_globals_t *g, envmgr_engine_t *engin
         .secret_userdata = &ctx,
     };
     int r = envmgr_compose_load(g->compose_file, &opts, out, err);
+    if (r == 0)
+        envtest_ci_mask_project(*out, NULL);
     if (r == 0 && secrets_label)
         *secrets_label = json_object_size(ctx.known) ? json_dumps(ctx.known, JSON_COMPACT) : NULL;
     json_decref(ctx.known);

@@ -493,6 +493,7 @@ static int env_prepare(env_ctx_t *ctx, envtest_globals_t *g, envmgr_error_t *err
     }
     if (envmgr_env_vars(ctx->engine, ctx->project, &ctx->vars, err) < 0)
         return envmgr_error_wrap(err, "run: environment variables");
+    envtest_ci_mask_project(ctx->project, &ctx->vars); /* before any suite can print one */
     return 0;
 }
 

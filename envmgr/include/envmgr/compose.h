@@ -162,6 +162,17 @@ const envmgr_service_t *envmgr_project_service(const envmgr_project_t *project, 
  * secret's value (project->secret_values) in a string, whole or inside e.g. a URL, is "********".
  */
 json_t *envmgr_project_to_json(const envmgr_project_t *project, bool mask_secrets);
+/* Secrets the project hands out, for CI log masking (GitHub's ::add-mask::): every x-envtest
+ * secret's value; the value of every service environment variable and of every var in vars (e.g.
+ * `envtest env`'s) whose name says it is a credential (envmgr_secret_name); and the password of
+ * every "scheme://user:password@host" URL among those values. Distinct values of at least
+ * ENVMGR_SECRET_MIN_LEN bytes are appended to out (masking shorter ones would mangle the logs). */
+#define ENVMGR_SECRET_MIN_LEN 4
+void envmgr_project_secrets(const envmgr_project_t *project, const envmgr_kvlist_t *vars,
+                            envmgr_strv_t *out);
+/* Whether a variable's name says it holds a credential: *PASSWORD*, *PASSWD*, *SECRET*, *TOKEN*,
+ * *API_KEY*, *APIKEY*, *PRIVATE_KEY*, *ACCESS_KEY*, or ending in _KEY (case-insensitive). */
+bool envmgr_secret_name(const char *name);
 /* One service's canonical JSON (for config hashes). */
 json_t *envmgr_service_to_json(const envmgr_service_t *service);
 
