@@ -17,11 +17,28 @@
 /* ---- context helpers --------------------------------------------------------------------------
  */
 
+/* A variable whose name says it holds a credential (OPENAI_API_KEY, ..._TOKEN, ..._PASSWORD):
+ * its value, when a Compose file uses it, is masked like a generated secret in `config`. */
+static bool name_is_credential(const char *name)
+{
+    static const char *const suffixes[] = {"_KEY", "_TOKEN", "_PASSWORD", "_SECRET"};
+    size_t n = strlen(name);
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
+        size_t k = strlen(suffixes[i]);
+        if (n > k && strcmp(name + n - k, suffixes[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
 const char *compose_ctx_lookup(void *userdata, const char *name)
 {
     compose_ctx_t *ctx = userdata;
     const char *v = getenv(name);
     const envmgr_kv_t *kv;
+    if (v && *v && name_is_credential(name) && ctx->project &&
+        !envmgr_kvlist_find(&ctx->project->secret_values, name))
+        envmgr_kvlist_set(&ctx->project->secret_values, name, v);
     if (v)
         return v;
     if ((kv = envmgr_kvlist_find(&ctx->dotenv, name)) && kv->value)
