@@ -8,9 +8,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "compose.h"
-#include "engine.h"
-#include "error.h"
+#include <envmgr/compose.h>
+#include <envmgr/engine.h>
+#include <envmgr/error.h>
 
 typedef struct envtest_globals {
     const char *compose_file; /* -f / --file, or NULL */

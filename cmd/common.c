@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "log.h"
-#include "util.h"
+#include <envmgr/log.h>
+#include <envmgr/util.h>
 
 int envtest_report_error(const envmgr_error_t *err)
 {
@@ -65,6 +65,15 @@ int envtest_session_open(const envtest_globals_t *g, envtest_session_t *s, envmg
         envtest_session_close(s);
         return -1;
     }
+    /* again with the live environment's secrets (env prints them, x-envtest.environment uses them)
+     */
+    envmgr_project_t *live = NULL;
+    if (envtest_load_live_project(g, s->engine, &live, NULL, err) < 0) {
+        envtest_session_close(s);
+        return -1;
+    }
+    envmgr_project_free(s->project);
+    s->project = live;
     return 0;
 }
 
@@ -89,7 +98,7 @@ int envtest_project_name(const envtest_globals_t *g, char **out, envmgr_error_t 
     envmgr_project_t *project = NULL;
     if (envtest_load_project(g, &project, err) < 0)
         return -1;
-    *out = xstrdup(project->name);
+    *out = envmgr_xstrdup(project->name);
     envmgr_project_free(project);
     return 0;
 }
@@ -129,23 +138,23 @@ static char *secret_from_live(void *userdata, const char *name)
     struct secrets_ctx *ctx = userdata;
     const char *value = json_string_value(json_object_get(ctx->known, name));
     if (value)
-        return xstrdup(value);
+        return envmgr_xstrdup(value);
     char token[25];
     envmgr_error_t err = {0};
     if (envmgr_random_token(token, 24, &err) < 0)
         return NULL; /* compose generates one itself */
     json_object_set_new(ctx->known, name, json_string(token));
-    return xstrdup(token);
+    return envmgr_xstrdup(token);
 }
 
 int envtest_load_live_project(const envtest_globals_t *g, envmgr_engine_t *engine,
                               envmgr_project_t **out, char **secrets_label, envmgr_error_t *err)
 {
-    cleanup_free char *name = NULL;
+    envmgr_cleanup_free char *name = NULL;
     if (envtest_project_name(g, &name, err) < 0)
         return -1;
-    cleanup_free char *network = xasprintf("%s_default", name);
-    cleanup_json json_t *inspect = NULL;
+    envmgr_cleanup_free char *network = envmgr_xasprintf("%s_default", name);
+    envmgr_cleanup_json json_t *inspect = NULL;
     envmgr_error_t lookup_err = {0};
     struct secrets_ctx ctx = {.known = NULL};
     if (envmgr_engine_network_inspect(engine, network, &inspect, &lookup_err) == 0) {

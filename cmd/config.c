@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "util.h"
+#include <envmgr/util.h>
 
 int cmd_config(int argc, char **argv, envtest_globals_t *g)
 {

@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "lifecycle.h"
 #include "progress.h"
-#include "util.h"
+#include <envmgr/lifecycle.h>
+#include <envmgr/util.h>
 
 static void down_usage(FILE *out)
 {
@@ -59,7 +59,7 @@ int cmd_down(int argc, char **argv, envtest_globals_t *g)
     if (optind < argc)
         return envtest_usage_error("down", "unexpected argument '%s'", argv[optind]);
     envmgr_error_t err = {0};
-    cleanup_free char *name = NULL;
+    envmgr_cleanup_free char *name = NULL;
     if (envtest_project_name(g, &name, &err) < 0)
         return envtest_report_error(&err);
     envmgr_engine_t *engine = NULL;

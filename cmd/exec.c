@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "lifecycle.h"
-#include "util.h"
+#include <envmgr/lifecycle.h>
+#include <envmgr/util.h>
 
 static int write_output_cb(void *userdata, enum envmgr_stream stream, const char *data, size_t len)
 {
@@ -73,7 +73,7 @@ int cmd_exec(int argc, char **argv, envtest_globals_t *g)
         envmgr_strv_free(&env);
         return envtest_usage_error("exec", "no such service: '%s'", service);
     }
-    cleanup_free char *id = NULL;
+    envmgr_cleanup_free char *id = NULL;
     int exit_code = -1;
     int code;
     if (envmgr_service_container(session.engine, session.project->name, service, &id, &err) < 0) {

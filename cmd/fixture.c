@@ -10,10 +10,9 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "fixture.h"
-#include "lifecycle.h"
-#include "project.h"
-#include "util.h"
+#include <envmgr/fixture.h>
+#include <envmgr/lifecycle.h>
+#include <envmgr/util.h>
 
 typedef struct fixture_opts {
     const char *mysql_url;
@@ -52,7 +51,7 @@ static int hexval(char c)
 
 static char *url_decode(const char *s, size_t n)
 {
-    char *out = xmalloc(n + 1), *o = out;
+    char *out = envmgr_xmalloc(n + 1), *o = out;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
             *o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
@@ -75,13 +74,13 @@ static int parse_mysql_url(const char *url, targets_store_t *s, envmgr_error_t *
                                 "--mysql `%s`: expected mysql://USER:PASSWORD@HOST:PORT/DB", url);
     const char *colon = memchr(p, ':', (size_t)(at - p));
     s->user = url_decode(p, (size_t)((colon ? colon : at) - p));
-    s->password = colon ? url_decode(colon + 1, (size_t)(at - colon - 1)) : xstrdup("");
+    s->password = colon ? url_decode(colon + 1, (size_t)(at - colon - 1)) : envmgr_xstrdup("");
     const char *host = at + 1, *slash = strchr(host, '/');
     const char *hp_end = slash ? slash : host + strlen(host);
     const char *pc = memchr(host, ':', (size_t)(hp_end - host));
-    s->host = xstrndup(host, (size_t)((pc ? pc : hp_end) - host));
+    s->host = envmgr_xstrndup(host, (size_t)((pc ? pc : hp_end) - host));
     s->t.mysql.port = pc ? (unsigned)strtoul(pc + 1, NULL, 10) : 3306;
-    s->database = slash ? url_decode(slash + 1, strlen(slash + 1)) : xstrdup("");
+    s->database = slash ? url_decode(slash + 1, strlen(slash + 1)) : envmgr_xstrdup("");
     s->t.mysql.host = s->host;
     s->t.mysql.user = s->user;
     s->t.mysql.password = s->password;
@@ -104,7 +103,7 @@ static int targets_from_environment(envtest_globals_t *g, targets_store_t *s, en
     if (envtest_load_project(g, &project, err) < 0)
         return -1;
     envmgr_kvlist_t vars = {0};
-    cleanup_json json_t *status = NULL;
+    envmgr_cleanup_json json_t *status = NULL;
     int r = envtest_open_engine(g, &s->engine, err);
     if (r == 0)
         r = envmgr_env_vars(s->engine, project, &vars, err);
@@ -115,7 +114,7 @@ static int targets_from_environment(envtest_globals_t *g, targets_store_t *s, en
         r = parse_mysql_url(db->value, s, err);
     json_t *services = json_object_get(status, "services");
     size_t n = json_array_size(services);
-    s->services = xcalloc(n ? n : 1, sizeof(*s->services));
+    s->services = envmgr_xcalloc(n ? n : 1, sizeof(*s->services));
     for (size_t i = 0; r == 0 && i < n; i++) {
         json_t *svc = json_array_get(services, i);
         const char *name = json_string_value(json_object_get(svc, "service"));
@@ -123,14 +122,14 @@ static int targets_from_environment(envtest_globals_t *g, targets_store_t *s, en
         if (name == NULL)
             continue;
         envmgr_fixture_service_t *fs = &s->services[s->t.n_services++];
-        fs->name = keep(s, xstrdup(name));
-        fs->container_id = id ? keep(s, xstrdup(id)) : NULL;
-        cleanup_free char *stem = envmgr_project_env_stem(name);
-        cleanup_free char *hk = xasprintf("ENVTEST_%s_HOST", stem);
-        cleanup_free char *pk = xasprintf("ENVTEST_%s_PORT", stem);
+        fs->name = keep(s, envmgr_xstrdup(name));
+        fs->container_id = id ? keep(s, envmgr_xstrdup(id)) : NULL;
+        envmgr_cleanup_free char *stem = envmgr_project_env_stem(name);
+        envmgr_cleanup_free char *hk = envmgr_xasprintf("ENVTEST_%s_HOST", stem);
+        envmgr_cleanup_free char *pk = envmgr_xasprintf("ENVTEST_%s_PORT", stem);
         const envmgr_kv_t *h = envmgr_kvlist_find(&vars, hk), *p = envmgr_kvlist_find(&vars, pk);
         if (h && h->value && p && p->value)
-            fs->base_url = keep(s, xasprintf("http://%s:%s", h->value, p->value));
+            fs->base_url = keep(s, envmgr_xasprintf("http://%s:%s", h->value, p->value));
     }
     s->t.services = s->services;
     s->t.engine = s->engine;
@@ -146,7 +145,7 @@ static int build_targets(envtest_globals_t *g, fixture_opts_t *o, targets_store_
         return targets_from_environment(g, s, err);
     if (o->mysql_url && parse_mysql_url(o->mysql_url, s, err) < 0)
         return -1;
-    s->services = xcalloc(o->services.n ? o->services.n : 1, sizeof(*s->services));
+    s->services = envmgr_xcalloc(o->services.n ? o->services.n : 1, sizeof(*s->services));
     for (size_t i = 0; i < o->services.n; i++) {
         s->services[i].name = o->services.items[i].key;
         s->services[i].base_url = o->services.items[i].value;
@@ -242,7 +241,7 @@ static int run(const char *verb, const char *arg, fixture_opts_t *o, envtest_glo
     if (opened < 0)
         return envtest_report_error(&err);
     int code = ENVTEST_EXIT_OK;
-    cleanup_json json_t *j = NULL;
+    envmgr_cleanup_json json_t *j = NULL;
     if (strcmp(verb, "inspect") == 0) {
         if (envmgr_fixture_inspect(f, &j, &err) < 0)
             code = envtest_report_error(&err);
@@ -302,7 +301,7 @@ int cmd_fixture(int argc, char **argv, envtest_globals_t *g)
             const char *eq = strchr(optarg, '=');
             if (eq == NULL || eq == optarg)
                 return envtest_usage_error("fixture", "--service `%s`: expected NAME=URL", optarg);
-            cleanup_free char *name = xstrndup(optarg, (size_t)(eq - optarg));
+            envmgr_cleanup_free char *name = envmgr_xstrndup(optarg, (size_t)(eq - optarg));
             envmgr_kvlist_set(&o.services, name, eq + 1);
             break;
         }

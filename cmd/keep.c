@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "lifecycle.h"
-#include "util.h"
+#include <envmgr/lifecycle.h>
+#include <envmgr/util.h>
 
 /* The newest run folder under .envtest/runs (names sort by time). */
 static char *latest_run_report(void)
@@ -22,23 +22,23 @@ static char *latest_run_report(void)
             continue;
         if (!best || strcmp(e->d_name, best) > 0) {
             free(best);
-            best = xstrdup(e->d_name);
+            best = envmgr_xstrdup(e->d_name);
         }
     }
     closedir(d);
     if (!best)
         return NULL;
-    char *path = xasprintf(".envtest/runs/%s/report.json", best);
+    char *path = envmgr_xasprintf(".envtest/runs/%s/report.json", best);
     free(best);
     return path;
 }
 
 static void print_failing_suites(const envtest_globals_t *g, const char *project)
 {
-    cleanup_free char *path = latest_run_report();
+    envmgr_cleanup_free char *path = latest_run_report();
     if (!path)
         return;
-    cleanup_json json_t *report = json_load_file(path, 0, NULL);
+    envmgr_cleanup_json json_t *report = json_load_file(path, 0, NULL);
     json_t *suites = json_object_get(report, "suites");
     bool header = false;
     for (size_t i = 0; i < json_array_size(suites); i++) {
@@ -63,14 +63,23 @@ static char *url_without_password(const char *value)
 {
     const char *scheme_end = strstr(value, "://");
     if (!scheme_end)
-        return xstrdup(value);
+        return envmgr_xstrdup(value);
     const char *userinfo = scheme_end + 3;
     size_t authority_len = strcspn(userinfo, "/?#");
     const char *at = memrchr(userinfo, '@', authority_len);
     const char *colon = at ? memchr(userinfo, ':', (size_t)(at - userinfo)) : NULL;
     if (!colon)
-        return xstrdup(value);
-    return xasprintf("%.*s:****%s", (int)(colon - value), value, at);
+        return envmgr_xstrdup(value);
+    return envmgr_xasprintf("%.*s:****%s", (int)(colon - value), value, at);
+}
+
+static bool is_secret(const envmgr_project_t *project, const char *value)
+{
+    for (size_t i = 0; value && i < project->secret_values.n; i++)
+        if (project->secret_values.items[i].value &&
+            strcmp(project->secret_values.items[i].value, value) == 0)
+            return true;
+    return false;
 }
 
 int cmd_keep(int argc, char **argv, envtest_globals_t *g)
@@ -127,9 +136,10 @@ int cmd_keep(int argc, char **argv, envtest_globals_t *g)
     for (size_t i = 0; i < vars.n; i++) {
         const char *key = vars.items[i].key;
         size_t key_len = strlen(key);
-        if (key_len >= 9 && strcmp(key + key_len - 9, "_PASSWORD") == 0)
+        if ((key_len >= 9 && strcmp(key + key_len - 9, "_PASSWORD") == 0) ||
+            is_secret(project, vars.items[i].value))
             continue;
-        cleanup_free char *shown = url_without_password(vars.items[i].value);
+        envmgr_cleanup_free char *shown = url_without_password(vars.items[i].value);
         printf("  %s=%s\n", key, shown);
     }
     printf("  (all variables, passwords too: eval \"$(envtest -p %s env)\")\n", project->name);

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "lifecycle.h"
-#include "util.h"
+#include <envmgr/lifecycle.h>
+#include <envmgr/util.h>
 
 static pthread_mutex_t output_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -144,8 +144,8 @@ int cmd_logs(int argc, char **argv, envtest_globals_t *g)
 
     envmgr_engine_t *engine = NULL;
     int code = ENVTEST_EXIT_OK;
-    struct log_job *jobs = xcalloc(services.n, sizeof(*jobs));
-    char **ids = xcalloc(services.n, sizeof(*ids));
+    struct log_job *jobs = envmgr_xcalloc(services.n, sizeof(*jobs));
+    char **ids = envmgr_xcalloc(services.n, sizeof(*ids));
     size_t n = 0;
     if (envtest_open_engine(g, &engine, &err) < 0) {
         code = envtest_report_error(&err);
@@ -180,7 +180,7 @@ int cmd_logs(int argc, char **argv, envtest_globals_t *g)
         for (size_t i = 0; i < n; i++) /* one after another, in the file's order */
             log_thread(&jobs[i]);
     } else {
-        pthread_t *threads = xcalloc(n, sizeof(*threads));
+        pthread_t *threads = envmgr_xcalloc(n, sizeof(*threads));
         size_t started = 0;
         int create_errno = 0;
         while (started < n && !create_errno) {

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "log.h"
+#include <envmgr/log.h>
 
 struct command {
     const char *name;
@@ -20,16 +20,12 @@ static const struct command commands[] = {
     {"down", cmd_down, "remove the environment's containers, network (and volumes with -v)"},
     {"env", cmd_env, "print connection variables (sh, dotenv, json, github)"},
     {"exec", cmd_exec, "run a command in a service's container, exit with its status"},
-#ifdef ENVTEST_HAVE_FIXTURE
     {"fixture", cmd_fixture, "load, verify, pack or inspect fixture archives"},
-#endif
     {"keep", cmd_keep, "keep the live environment for inspection; print how to reach it"},
     {"logs", cmd_logs, "print services' logs"},
     {"ls", cmd_ls, "list the envtest environments on the engine (kept ones, leftovers)"},
-#ifdef ENVTEST_HAVE_RUN
     {"report", cmd_report, "print or merge run reports"},
     {"run", cmd_run, "run the integration suites against the environment"},
-#endif
     {"status", cmd_status, "show services, state, health and ports"},
     {"up", cmd_up, "create the environment, wait for health, load fixtures"},
     {"version", cmd_version, "print envtest's and the engine's versions"},

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include <envmgr/util.h>
 
 void envtest_progress_init(envtest_progress_t *p, FILE *out, bool tty, bool quiet)
 {
@@ -59,10 +59,10 @@ void envtest_progress_cb(void *userdata, const char *service, enum envmgr_servic
         if (strcmp(p->rows[i].service, service) == 0)
             row = &p->rows[i];
     if (!row) {
-        p->rows = xrealloc(p->rows, (p->n_rows + 1) * sizeof(*p->rows));
+        p->rows = envmgr_xrealloc(p->rows, (p->n_rows + 1) * sizeof(*p->rows));
         row = &p->rows[p->n_rows++];
         memset(row, 0, sizeof(*row));
-        row->service = xstrdup(service);
+        row->service = envmgr_xstrdup(service);
     }
     row->phase = phase;
     row->elapsed_ms = elapsed_ms;

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "lifecycle.h"
+#include <envmgr/lifecycle.h>
 
 typedef struct envtest_progress {
     pthread_mutex_t lock;

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "report.h"
-#include "util.h"
+#include <envmgr/report.h>
+#include <envmgr/util.h>
 
 #define RUNS_DIR ".envtest/runs"
 #define HISTORY ".envtest/history.sqlite"
@@ -58,7 +58,7 @@ static int load_run(const char *run, json_t **out, envmgr_error_t *err)
     struct stat st;
     if (run != NULL && stat(run, &st) == 0)
         return envmgr_report_load(run, out, err);
-    cleanup_free char *dir = NULL;
+    envmgr_cleanup_free char *dir = NULL;
     if (envmgr_report_find_run(RUNS_DIR, run, &dir, err) < 0)
         return -1;
     return envmgr_report_load(dir, out, err);
@@ -108,7 +108,7 @@ static bool ends_with(const char *s, const char *suffix)
 static int merge(char **files, int n, const char *output, enum format format)
 {
     envmgr_error_t err = {0};
-    json_t **reports = xcalloc((size_t)n, sizeof(*reports));
+    json_t **reports = envmgr_xcalloc((size_t)n, sizeof(*reports));
     json_t *merged = NULL;
     int code = ENVTEST_EXIT_OK;
     for (int i = 0; i < n && code == 0; i++)

@@ -10,11 +10,11 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "isolation.h"
-#include "lifecycle.h"
-#include "report.h"
-#include "runner.h"
-#include "util.h"
+#include <envmgr/isolation.h>
+#include <envmgr/lifecycle.h>
+#include <envmgr/report.h>
+#include <envmgr/runner.h>
+#include <envmgr/util.h>
 
 #define RUNS_DIR ".envtest/runs"
 #define FAILED_OUTPUT_MAX (1024 * 1024)
@@ -192,7 +192,7 @@ static void copy_spec(envmgr_suite_list_t *list, const envmgr_suite_spec_t *s)
         envmgr_kvlist_set(&c->env, s->env.items[i].key, s->env.items[i].value);
     c->timeout_ms = s->timeout_ms;
     c->retries = s->retries;
-    c->cwd = s->cwd ? xstrdup(s->cwd) : NULL;
+    c->cwd = s->cwd ? envmgr_xstrdup(s->cwd) : NULL;
 }
 
 static bool looks_like_path(const char *arg)
@@ -207,8 +207,8 @@ static int select_suites(const run_cli_t *o, const envmgr_suite_list_t *config,
     for (size_t i = 0; i < o->suites.n; i++) {
         const char *arg = o->suites.items[i];
         if (looks_like_path(arg)) {
-            cleanup_free char *real = realpath(arg, NULL);
-            cleanup_free char *copy = xstrdup(arg);
+            envmgr_cleanup_free char *real = realpath(arg, NULL);
+            envmgr_cleanup_free char *copy = envmgr_xstrdup(arg);
             const char *argv[] = {real ? real : arg, NULL};
             envmgr_suite_list_add(out, basename(copy), argv, true);
             continue;
@@ -239,7 +239,7 @@ static int build_suites(const run_cli_t *o, envtest_globals_t *g, envmgr_project
 {
     envmgr_error_t err = {0};
     if (o->command) {
-        cleanup_free char *copy = xstrdup(o->command[0]);
+        envmgr_cleanup_free char *copy = envmgr_xstrdup(o->command[0]);
         envmgr_suite_list_add(out, basename(copy), (const char *const *)o->command, false);
         return 0;
     }
@@ -394,8 +394,8 @@ static void progress_cb(void *userdata, const envmgr_run_event_t *ev)
     live_t *l = ((run_ctx_t *)userdata)->live;
     switch (ev->kind) {
     case ENVMGR_RUN_SUITE_STARTED:
-        l->running = xgrow(l->running, l->n_running, &l->cap, sizeof(*l->running));
-        l->since = xrealloc(l->since, l->cap * sizeof(*l->since));
+        l->running = envmgr_xgrow(l->running, l->n_running, &l->cap, sizeof(*l->running));
+        l->since = envmgr_xrealloc(l->since, l->cap * sizeof(*l->since));
         l->running[l->n_running] = ev->suite;
         l->since[l->n_running++] = envmgr_now_ms();
         break;
@@ -428,7 +428,6 @@ static void progress_cb(void *userdata, const envmgr_run_event_t *ev)
 
 /* ---- environment --------------------------------------------------------------------------- */
 
-#ifdef ENVTEST_HAVE_ISOLATION
 static int before_suite(void *userdata, const envmgr_suite_spec_t *suite, int attempt,
                         envmgr_kvlist_t *env_to_add, envmgr_error_t *err)
 {
@@ -438,7 +437,7 @@ static int before_suite(void *userdata, const envmgr_suite_spec_t *suite, int at
     int rc = envmgr_isolation_clone_db(ctx->engine, ctx->project, suite->name, attempt, env_to_add,
                                        &db, err);
     if (rc == 0 && db != NULL) {
-        cleanup_free char *key = xasprintf("%s\x1f%d", suite->name, attempt);
+        envmgr_cleanup_free char *key = envmgr_xasprintf("%s\x1f%d", suite->name, attempt);
         envmgr_kvlist_set(&ctx->databases, key, db);
     }
     pthread_mutex_unlock(&ctx->lock);
@@ -450,10 +449,10 @@ static int after_suite(void *userdata, const envmgr_suite_spec_t *suite, int att
                        const envmgr_suite_attempt_t *outcome, envmgr_error_t *err)
 {
     env_ctx_t *ctx = ((run_ctx_t *)userdata)->env;
-    cleanup_free char *key = xasprintf("%s\x1f%d", suite->name, attempt);
+    envmgr_cleanup_free char *key = envmgr_xasprintf("%s\x1f%d", suite->name, attempt);
     pthread_mutex_lock(&ctx->lock);
     const envmgr_kv_t *kv = envmgr_kvlist_find(&ctx->databases, key);
-    cleanup_free char *db = kv && kv->value ? xstrdup(kv->value) : NULL;
+    envmgr_cleanup_free char *db = kv && kv->value ? envmgr_xstrdup(kv->value) : NULL;
     bool keep = ctx->keep_on_failure && !envmgr_suite_status_ok(outcome->status);
     int rc = 0;
     if (db != NULL && !keep)
@@ -461,7 +460,6 @@ static int after_suite(void *userdata, const envmgr_suite_spec_t *suite, int att
     pthread_mutex_unlock(&ctx->lock);
     return rc;
 }
-#endif
 
 static int env_open(env_ctx_t *ctx, envtest_globals_t *g, envmgr_error_t *err)
 {
@@ -603,8 +601,8 @@ static int write_reports(const envmgr_run_result_t *run, const json_t *report, c
         return envtest_report_error(&err);
     if (envmgr_report_history_append(".envtest/history.sqlite", report, &err) < 0)
         fprintf(stderr, "envtest: warning: %s\n", err.message);
-    cleanup_free char *tmp = xasprintf("%s/.latest.tmp", RUNS_DIR);
-    cleanup_free char *latest = xasprintf("%s/latest", RUNS_DIR);
+    envmgr_cleanup_free char *tmp = envmgr_xasprintf("%s/.latest.tmp", RUNS_DIR);
+    envmgr_cleanup_free char *latest = envmgr_xasprintf("%s/latest", RUNS_DIR);
     unlink(tmp);
     if (symlink(run->run_id, tmp) == 0 && rename(tmp, latest) < 0)
         unlink(tmp);
@@ -679,16 +677,10 @@ int cmd_run(int argc, char **argv, envtest_globals_t *g)
         .compact_finished = true,
         .userdata = &ctx,
     };
-#ifdef ENVTEST_HAVE_ISOLATION
     if (!o.no_env) {
         ropts.before_suite = before_suite;
         ropts.after_suite = after_suite;
     }
-#else
-    if (!o.no_env)
-        fprintf(stderr, "envtest: warning: per-suite database isolation is not built in; suites "
-                        "share the environment's database\n");
-#endif
     if (envmgr_runner_run(&suites, &ropts, &run, &err) < 0) {
         live_clear(&live);
         code = envtest_report_error(&err);

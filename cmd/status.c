@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "lifecycle.h"
-#include "util.h"
+#include <envmgr/lifecycle.h>
+#include <envmgr/util.h>
 
 int cmd_status(int argc, char **argv, envtest_globals_t *g)
 {

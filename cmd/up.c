@@ -4,9 +4,9 @@
 #include <stdlib.h>
 
 #include "cmd.h"
-#include "lifecycle.h"
 #include "progress.h"
-#include "util.h"
+#include <envmgr/lifecycle.h>
+#include <envmgr/util.h>
 
 static void up_usage(FILE *out)
 {
@@ -76,7 +76,7 @@ int cmd_up(int argc, char **argv, envtest_globals_t *g)
     if (envtest_open_engine(g, &engine, &err) < 0)
         return envtest_report_error(&err);
     envmgr_project_t *project = NULL;
-    cleanup_free char *secrets = NULL;
+    envmgr_cleanup_free char *secrets = NULL;
     if (envtest_load_live_project(g, engine, &project, &secrets, &err) < 0) {
         envmgr_engine_close(engine);
         return envtest_report_error(&err);

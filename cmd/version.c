@@ -1,7 +1,7 @@
 #include <stdio.h>
 
 #include "cmd.h"
-#include "util.h"
+#include <envmgr/util.h>
 
 int cmd_version(int argc, char **argv, envtest_globals_t *g)
 {
@@ -14,7 +14,7 @@ int cmd_version(int argc, char **argv, envtest_globals_t *g)
         printf("engine: not reachable (%s)\n", err.message);
         return ENVTEST_EXIT_OK;
     }
-    cleanup_json json_t *version = NULL;
+    envmgr_cleanup_json json_t *version = NULL;
     if (envmgr_engine_version(engine, &version, &err) == 0)
         printf("engine: Docker %s (API %s, negotiated %s) at %s\n",
                json_string_value(json_object_get(version, "Version")),

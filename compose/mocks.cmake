@@ -76,22 +76,13 @@ function(mock_add_service name)
   endif()
 endfunction()
 
-file(GLOB MOCK_LLM_CORE CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/mock-llm/*.c)
-list(FILTER MOCK_LLM_CORE EXCLUDE REGEX "/main\\.c$")
-mock_add_service(mock-llm CORE ${MOCK_LLM_CORE} MAIN mock-llm/main.c)
+mock_add_service(mock-llm
+  CORE mock-llm/llm_cassette.c mock-llm/llm_chat.c mock-llm/llm_embed.c mock-llm/llm_service.c
+  MAIN mock-llm/main.c)
 
-# mock-vector's sources are written by its own owner: take whatever *.c is there. With a main.c,
-# the other files form mock-vector_core (for its tests); without, everything is the executable.
-file(GLOB MOCK_VECTOR_ALL CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/mock-vector/*.c)
-if(MOCK_VECTOR_ALL)
-  set(MOCK_VECTOR_CORE ${MOCK_VECTOR_ALL})
-  list(FILTER MOCK_VECTOR_CORE EXCLUDE REGEX "/main\\.c$")
-  set(MOCK_VECTOR_MAIN ${MOCK_VECTOR_ALL})
-  list(FILTER MOCK_VECTOR_MAIN INCLUDE REGEX "/main\\.c$")
-  if(NOT MOCK_VECTOR_MAIN OR NOT MOCK_VECTOR_CORE)
-    set(MOCK_VECTOR_MAIN ${MOCK_VECTOR_ALL})
-    set(MOCK_VECTOR_CORE ${CMAKE_BINARY_DIR}/compose/mock-vector-empty.c)
-    file(WRITE ${MOCK_VECTOR_CORE} "/* mock-vector: every source is in the executable */\n")
-  endif()
-  mock_add_service(mock-vector CORE ${MOCK_VECTOR_CORE} MAIN ${MOCK_VECTOR_MAIN})
-endif()
+# mock-vector_core (the Qdrant engine, no sockets of its own) is the one library of mock-vector's
+# sources: the executable, its tests and its benchmark link it.
+mock_add_service(mock-vector
+  CORE mock-vector/collection.c mock-vector/filter.c mock-vector/qdrant.c
+       mock-vector/qdrant_points.c mock-vector/qdrant_search.c mock-vector/qdrant_upsert.c
+  MAIN mock-vector/main.c)

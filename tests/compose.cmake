@@ -8,8 +8,9 @@ if(ENVTEST_FUZZ)
   # The compose sources are compiled into the fuzzer itself so that they get coverage
   # instrumentation while envmgr_compose stays a normal library.
   get_target_property(compose_sources envmgr_compose SOURCES)
-  list(TRANSFORM compose_sources PREPEND ${PROJECT_SOURCE_DIR}/envmgr/)
+  list(TRANSFORM compose_sources PREPEND ${PROJECT_SOURCE_DIR}/envmgr/compose/)
   add_executable(fuzz_compose fuzz/fuzz_compose.c ${compose_sources})
+  target_include_directories(fuzz_compose PRIVATE ${PROJECT_SOURCE_DIR}/envmgr/compose)
   target_link_libraries(fuzz_compose PRIVATE envmgr_core PkgConfig::YAML PkgConfig::JANSSON)
   envtest_target_defaults(fuzz_compose)
   target_compile_options(fuzz_compose PRIVATE -fsanitize=fuzzer,address,undefined)

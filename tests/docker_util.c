@@ -11,20 +11,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "util.h"
+#include <envmgr/util.h>
 
 extern char **environ;
 
 static char *envtest_binary(void)
 {
     const char *bin = getenv("ENVTEST_BINARY_DIR");
-    return xasprintf("%s/cmd/envtest", bin ? bin : "build");
+    return envmgr_xasprintf("%s/cmd/envtest", bin ? bin : "build");
 }
 
 char *test_source_path(const char *relative)
 {
     const char *src = getenv("ENVTEST_SOURCE_DIR");
-    return xasprintf("%s/%s", src ? src : ".", relative);
+    return envmgr_xasprintf("%s/%s", src ? src : ".", relative);
 }
 
 static char **build_envp(const char *const *extra)
@@ -34,7 +34,7 @@ static char **build_envp(const char *const *extra)
         n++;
     while (extra && extra[k])
         k++;
-    char **envp = xcalloc(n + k + 1, sizeof(char *));
+    char **envp = envmgr_xcalloc(n + k + 1, sizeof(char *));
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         bool overridden = false;
@@ -57,7 +57,7 @@ static char **build_argv(const char *const *args)
     size_t n = 0;
     while (args[n])
         n++;
-    char **argv = xcalloc(n + 2, sizeof(char *));
+    char **argv = envmgr_xcalloc(n + 2, sizeof(char *));
     argv[0] = envtest_binary();
     for (size_t i = 0; i < n; i++)
         argv[i + 1] = (char *)args[i];
@@ -161,7 +161,7 @@ envmgr_engine_t *test_engine_or_skip(void)
 
 int test_project_leftovers(envmgr_engine_t *engine, const char *project)
 {
-    cleanup_free char *filter = xasprintf("io.envtest.project=%s", project);
+    envmgr_cleanup_free char *filter = envmgr_xasprintf("io.envtest.project=%s", project);
     envmgr_error_t err = {0};
     int count = 0;
     json_t *list = NULL;
@@ -184,8 +184,8 @@ char *test_busybox_context(void)
     char tmpl[] = "/tmp/envtest-busybox-XXXXXX";
     if (!mkdtemp(tmpl))
         abort();
-    char *dir = xstrdup(tmpl);
-    cleanup_free char *dockerfile = xasprintf("%s/Dockerfile", dir);
+    char *dir = envmgr_xstrdup(tmpl);
+    envmgr_cleanup_free char *dockerfile = envmgr_xasprintf("%s/Dockerfile", dir);
     const char text[] = "FROM scratch\n"
                         "COPY busybox /bin/busybox\n"
                         "RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n"
@@ -200,7 +200,7 @@ char *test_busybox_context(void)
         fprintf(stderr, "%s (apt-get install busybox-static)\n", err.message);
         abort();
     }
-    cleanup_free char *bin = xasprintf("%s/busybox", dir);
+    envmgr_cleanup_free char *bin = envmgr_xasprintf("%s/busybox", dir);
     if (envmgr_write_file(bin, data, len, &err) < 0)
         abort();
     chmod(bin, 0755);
@@ -216,7 +216,7 @@ const char *test_mysql_image(void)
 
 void test_rm_rf(const char *path)
 {
-    cleanup_free char *cmd = xasprintf("rm -rf '%s'", path);
+    envmgr_cleanup_free char *cmd = envmgr_xasprintf("rm -rf '%s'", path);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", path);
 }

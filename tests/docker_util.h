@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 
-#include "engine.h"
+#include <envmgr/engine.h>
 
 typedef struct test_run {
     int exit_code; /* or 128+signal */

@@ -13,7 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "util.h"
+#include <envmgr/util.h>
 
 #define FAKE_MAX_REQUESTS 64
 
@@ -126,7 +126,7 @@ static int read_request(fake_engine_t *f, int fd, envmgr_buf_t *in, size_t index
     }
     if (index < FAKE_MAX_REQUESTS) {
         size_t line_len = strcspn(in->data, "\r\n");
-        char *line = xstrndup(in->data, line_len);
+        char *line = envmgr_xstrndup(in->data, line_len);
         char *http = strstr(line, " HTTP/");
         if (http)
             *http = '\0';
@@ -195,13 +195,13 @@ static void *fake_main(void *arg)
 
 fake_engine_t *fake_engine_start(const fake_reply_t *replies, size_t n)
 {
-    fake_engine_t *f = xcalloc(1, sizeof(*f));
+    fake_engine_t *f = envmgr_xcalloc(1, sizeof(*f));
     snprintf(f->dir, sizeof(f->dir), "/tmp/fake-engine-XXXXXX");
     if (!mkdtemp(f->dir))
         abort();
     snprintf(f->path, sizeof(f->path), "%s/docker.sock", f->dir);
     snprintf(f->host, sizeof(f->host), "unix://%s", f->path);
-    f->replies = xcalloc(n, sizeof(*f->replies));
+    f->replies = envmgr_xcalloc(n, sizeof(*f->replies));
     memcpy(f->replies, replies, n * sizeof(*replies));
     f->n_replies = n;
     f->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -287,8 +287,8 @@ static const char *reason_phrase(int status)
 
 char *fake_http(int status, const char *content_type, const char *body)
 {
-    return xasprintf("HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n%s", status,
-                     reason_phrase(status), content_type, strlen(body), body);
+    return envmgr_xasprintf("HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n%s",
+                            status, reason_phrase(status), content_type, strlen(body), body);
 }
 
 char *fake_json(int status, const char *json)
@@ -299,9 +299,9 @@ char *fake_json(int status, const char *json)
 char *fake_version(const char *api_version)
 {
     /* what envmgr_engine_open asks: GET /_ping, negotiating from the Api-Version header */
-    return xasprintf("HTTP/1.1 200 OK\r\nApi-Version: %s\r\nContent-Type: text/plain; "
-                     "charset=utf-8\r\nContent-Length: 2\r\n\r\nOK",
-                     api_version);
+    return envmgr_xasprintf("HTTP/1.1 200 OK\r\nApi-Version: %s\r\nContent-Type: text/plain; "
+                            "charset=utf-8\r\nContent-Length: 2\r\n\r\nOK",
+                            api_version);
 }
 
 char *fake_stream(const char *content_type, const void *body, size_t body_len, size_t *out_len)
@@ -316,7 +316,7 @@ char *fake_stream(const char *content_type, const void *body, size_t body_len, s
 
 void fake_frame(char **buf, size_t *len, int stream, const char *payload, size_t payload_len)
 {
-    *buf = xrealloc(*buf, *len + 8 + payload_len);
+    *buf = envmgr_xrealloc(*buf, *len + 8 + payload_len);
     unsigned char *h = (unsigned char *)*buf + *len;
     h[0] = (unsigned char)stream;
     h[1] = h[2] = h[3] = 0;

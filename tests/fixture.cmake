@@ -1,26 +1,26 @@
 # envmgr_fixture: unit tests (archives, manifest, CSV; no services) and the MySQL/mocks test
 # (label docker: a real MariaDB in a container, the mock-llm/mock-vector binaries on loopback).
-envtest_add_test(test_fixture SOURCES test_fixture.c csv_differential.c corpus.c LIBS envmgr_fixture
-                 PkgConfig::ARCHIVE LABEL unit)
-target_include_directories(test_fixture PRIVATE ${PROJECT_SOURCE_DIR}/envmgr)
+# Unit tests of the module's internals: they add its private folder (and envmgr_dl, which
+# fixture_internal.h includes) explicitly.
+envtest_add_test(test_fixture SOURCES test_fixture.c csv_differential.c corpus.c
+                 LIBS envmgr_fixture envmgr_dl PkgConfig::ARCHIVE LABEL unit)
+target_include_directories(test_fixture PRIVATE ${PROJECT_SOURCE_DIR}/envmgr/fixture)
 
-if(TARGET envmgr_engine AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_fixture_mysql.c)
-  envtest_add_test(test_fixture_mysql SOURCES test_fixture_mysql.c
-                   LIBS envmgr_fixture envmgr_engine PkgConfig::ARCHIVE PkgConfig::MYSQL LABEL docker
-                   TIMEOUT 900)
-  target_include_directories(test_fixture_mysql PRIVATE ${PROJECT_SOURCE_DIR}/envmgr)
-  # the test loads the built Seoul fixture and runs the real mocks
-  foreach(dep seoul-small mock-llm mock-vector)
-    if(TARGET ${dep})
-      add_dependencies(test_fixture_mysql ${dep})
-    endif()
-  endforeach()
-endif()
+envtest_add_test(test_fixture_mysql SOURCES test_fixture_mysql.c
+                 LIBS envmgr_fixture envmgr_engine envmgr_dl PkgConfig::ARCHIVE PkgConfig::MYSQL
+                 LABEL docker TIMEOUT 900)
+target_include_directories(test_fixture_mysql PRIVATE ${PROJECT_SOURCE_DIR}/envmgr/fixture)
+# the test loads the built Seoul fixture and runs the real mocks
+foreach(dep seoul-small mock-llm mock-vector)
+  if(TARGET ${dep})
+    add_dependencies(test_fixture_mysql ${dep})
+  endif()
+endforeach()
 
 if(ENVTEST_FUZZ)
   # The readers' sources are compiled into each fuzzer so that they get coverage instrumentation.
-  set(fixture_fuzz_sources ${PROJECT_SOURCE_DIR}/envmgr/fixture_manifest.c
-                           ${PROJECT_SOURCE_DIR}/envmgr/fixture_csv.c)
+  set(fixture_fuzz_sources ${PROJECT_SOURCE_DIR}/envmgr/fixture/fixture_manifest.c
+                           ${PROJECT_SOURCE_DIR}/envmgr/fixture/fixture_csv.c)
   foreach(target fuzz_manifest fuzz_csv)
     add_executable(${target} fuzz/${target}.c ${fixture_fuzz_sources})
     if(target STREQUAL fuzz_csv)
@@ -28,9 +28,9 @@ if(ENVTEST_FUZZ)
       target_include_directories(${target} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
     endif()
     # (the MySQL and SQLite packages for the headers dlib.h includes)
-    target_link_libraries(${target} PRIVATE envmgr_core PkgConfig::YAML PkgConfig::JANSSON
+    target_link_libraries(${target} PRIVATE envmgr_core envmgr_dl PkgConfig::YAML PkgConfig::JANSSON
                                             PkgConfig::ARCHIVE PkgConfig::MYSQL PkgConfig::SQLITE)
-    target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/envmgr)
+    target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/envmgr/fixture)
     envtest_target_defaults(${target})
     target_compile_options(${target} PRIVATE -fsanitize=fuzzer,address,undefined)
     target_link_options(${target} PRIVATE -fsanitize=fuzzer,address,undefined)

@@ -36,6 +36,7 @@ if(TARGET mock-llm)
 
   if(ENVTEST_FUZZ)
     get_target_property(llm_core_sources mock-llm_core SOURCES)
+    list(TRANSFORM llm_core_sources PREPEND ${PROJECT_SOURCE_DIR}/compose/)
     get_target_property(common_sources mock_common SOURCES)
     list(TRANSFORM common_sources PREPEND ${PROJECT_SOURCE_DIR}/compose/)
     add_executable(fuzz_mock_llm fuzz/fuzz_mock_llm.c ${llm_core_sources} ${common_sources})

@@ -1,22 +1,11 @@
 # mock-vector (compose/mock-vector): the Qdrant engine is tested alone (no sockets) and as the real
 # binary on loopback; the official JavaScript client runs when node and npm are present.
-set(MOCK_VECTOR_DIR ${PROJECT_SOURCE_DIR}/compose/mock-vector)
-set(MOCK_VECTOR_ENGINE_SOURCES
-    ${MOCK_VECTOR_DIR}/collection.c ${MOCK_VECTOR_DIR}/filter.c ${MOCK_VECTOR_DIR}/qdrant.c
-    ${MOCK_VECTOR_DIR}/qdrant_points.c ${MOCK_VECTOR_DIR}/qdrant_search.c
-    ${MOCK_VECTOR_DIR}/qdrant_upsert.c)
+# The tests link mock-vector_core, the library the executable is built from (compose/mocks.cmake).
+if(TARGET mock-vector)
+  envtest_add_test(test_mock_vector SOURCES test_mock_vector.c LIBS mock-vector_core LABEL unit)
+  envtest_add_test(test_mock_vector_upsert SOURCES test_mock_vector_upsert.c LIBS mock-vector_core
+                   LABEL unit)
 
-add_library(mock_vector_engine STATIC ${MOCK_VECTOR_ENGINE_SOURCES})
-target_include_directories(mock_vector_engine PUBLIC ${MOCK_VECTOR_DIR})
-target_include_directories(mock_vector_engine PUBLIC ${MOCK_YAJL_INCLUDE})
-target_link_libraries(mock_vector_engine PUBLIC PkgConfig::JANSSON ${MOCK_YAJL_SHARED} Threads::Threads m)
-envtest_target_defaults(mock_vector_engine)
-
-envtest_add_test(test_mock_vector SOURCES test_mock_vector.c LIBS mock_vector_engine LABEL unit)
-envtest_add_test(test_mock_vector_upsert SOURCES test_mock_vector_upsert.c LIBS mock_vector_engine
-                 LABEL unit)
-
-if(TARGET mock-vector AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_mock_vector_server.c)
   envtest_add_test(test_mock_vector_server SOURCES test_mock_vector_server.c
                    LIBS PkgConfig::CURL PkgConfig::JANSSON LABEL unit)
   target_compile_definitions(test_mock_vector_server PRIVATE
@@ -33,16 +22,13 @@ if(TARGET mock-vector AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_mock_vector_se
   endif()
 endif()
 
-# Throughput/latency benchmark program used by ci/bench/mock_vector.sh (not a test).
-if(EXISTS ${PROJECT_SOURCE_DIR}/ci/bench/bench_mock_vector.c)
-  add_executable(bench_mock_vector ${PROJECT_SOURCE_DIR}/ci/bench/bench_mock_vector.c)
-  target_link_libraries(bench_mock_vector PRIVATE PkgConfig::CURL PkgConfig::JANSSON m)
-  envtest_target_defaults(bench_mock_vector)
-endif()
-
-if(ENVTEST_FUZZ AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_mock_vector.c)
-  add_executable(fuzz_mock_vector fuzz/fuzz_mock_vector.c ${MOCK_VECTOR_ENGINE_SOURCES})
-  target_include_directories(fuzz_mock_vector PRIVATE ${MOCK_VECTOR_DIR})
+# The fuzzer compiles the engine's sources itself, for coverage instrumentation (fuzz builds only).
+if(ENVTEST_FUZZ AND TARGET mock-vector)
+  set(MOCK_VECTOR_DIR ${PROJECT_SOURCE_DIR}/compose/mock-vector)
+  get_target_property(mock_vector_sources mock-vector_core SOURCES)
+  list(TRANSFORM mock_vector_sources PREPEND ${PROJECT_SOURCE_DIR}/compose/)
+  add_executable(fuzz_mock_vector fuzz/fuzz_mock_vector.c ${mock_vector_sources})
+  target_include_directories(fuzz_mock_vector PRIVATE ${MOCK_VECTOR_DIR} ${MOCK_YAJL_INCLUDE})
   target_compile_options(fuzz_mock_vector PRIVATE -fsanitize=fuzzer,address,undefined -g)
   target_link_options(fuzz_mock_vector PRIVATE -fsanitize=fuzzer,address,undefined)
   target_link_libraries(fuzz_mock_vector PRIVATE PkgConfig::JANSSON ${MOCK_YAJL_SHARED} Threads::Threads m)

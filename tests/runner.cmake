@@ -1,12 +1,11 @@
 # Tests of the runner area: TAP parser, process pool, reports. Real processes, no services.
-envtest_add_test(test_tap SOURCES test_tap.c LIBS envmgr_tap LABEL unit)
+envtest_add_test(test_tap SOURCES test_tap.c LIBS envmgr_runner LABEL unit)
 
 # libFuzzer target (cmake -DENVTEST_FUZZ=ON -DCMAKE_C_COMPILER=clang); the parser is compiled into it
 # so that it is instrumented. Run: ./fuzz_tap tests/fuzz/corpus/tap -max_total_time=60
 if(ENVTEST_FUZZ)
-  add_executable(fuzz_tap fuzz/fuzz_tap.c ${PROJECT_SOURCE_DIR}/envmgr/tap.c)
+  add_executable(fuzz_tap fuzz/fuzz_tap.c ${PROJECT_SOURCE_DIR}/envmgr/runner/tap.c)
   target_link_libraries(fuzz_tap PRIVATE envmgr_core PkgConfig::YAML)
-  target_include_directories(fuzz_tap PRIVATE ${PROJECT_SOURCE_DIR}/envmgr)
   envtest_target_defaults(fuzz_tap)
   target_compile_options(fuzz_tap PRIVATE -fsanitize=fuzzer,address,undefined)
   target_link_options(fuzz_tap PRIVATE -fsanitize=fuzzer,address,undefined)

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "docker_util.h"
-#include "util.h"
+#include <envmgr/util.h>
 
 /* The command names `envtest --help` lists. */
 static envmgr_strv_t listed_commands(void)
@@ -27,7 +27,7 @@ static envmgr_strv_t listed_commands(void)
     while (strncmp(p, "  ", 2) == 0) {
         p += 2;
         size_t len = strcspn(p, " ");
-        char *name = xstrndup(p, len);
+        char *name = envmgr_xstrndup(p, len);
         envmgr_strv_push(&names, name);
         free(name);
         p = strchr(p, '\n');
@@ -44,7 +44,7 @@ static void test_every_command_has_help_and_docs(void **state)
     (void)state;
     envmgr_strv_t names = listed_commands();
     assert_true(names.n >= 8);
-    cleanup_free char *readme_path = test_source_path("README.md");
+    envmgr_cleanup_free char *readme_path = test_source_path("README.md");
     char *readme = NULL;
     envmgr_error_t err = {0};
     assert_int_equal(envmgr_read_file(readme_path, &readme, NULL, &err), 0);
@@ -57,7 +57,7 @@ static void test_every_command_has_help_and_docs(void **state)
                 fail_msg("envtest %s --help: exit %d, output: %s", cmd, run.exit_code, run.out);
             test_run_free(&run);
         }
-        cleanup_free char *mention = xasprintf("`envtest %s", cmd);
+        envmgr_cleanup_free char *mention = envmgr_xasprintf("`envtest %s", cmd);
         if (!strstr(readme, mention))
             fail_msg("README.md does not document `envtest %s`", cmd);
     }
@@ -113,7 +113,7 @@ static void test_invalid_compose_file_names_line(void **state)
     test_run_t run;
     test_envtest(&run, (const char *[]){"-f", path, "config", NULL}, NULL);
     assert_int_equal(run.exit_code, 2);
-    cleanup_free char *where = xasprintf("%s:4:5", path);
+    envmgr_cleanup_free char *where = envmgr_xasprintf("%s:4:5", path);
     if (!strstr(run.err, where) || !strstr(run.err, "privileged"))
         fail_msg("expected %s and 'privileged' in: %s", where, run.err);
     test_run_free(&run);
@@ -129,7 +129,7 @@ static void test_unreachable_engine_exit_3(void **state)
 {
     (void)state;
     const char *env[] = {"DOCKER_HOST=unix:///tmp/envtest-cli-no-engine.sock", NULL};
-    cleanup_free char *compose = test_source_path("compose/compose.yaml");
+    envmgr_cleanup_free char *compose = test_source_path("compose/compose.yaml");
     test_run_t run;
     test_envtest(&run, (const char *[]){"-f", compose, "status", NULL}, env);
     assert_int_equal(run.exit_code, 3);
@@ -151,7 +151,7 @@ static void test_light_commands_load_no_archive_sql_or_sqlite(void **state)
     (void)state;
 #if ENVMGR_DLOPEN
     const char *env[] = {"LD_DEBUG=files", NULL};
-    cleanup_free char *compose = test_source_path("compose/compose.yaml");
+    envmgr_cleanup_free char *compose = test_source_path("compose/compose.yaml");
     test_run_t run;
     test_envtest(&run, (const char *[]){"-f", compose, "config", NULL}, env);
     assert_int_equal(run.exit_code, 0);
@@ -170,7 +170,7 @@ static void test_light_commands_load_no_archive_sql_or_sqlite(void **state)
 static void test_config_masks_generated_secrets(void **state)
 {
     (void)state;
-    cleanup_free char *compose = test_source_path("compose/compose.yaml");
+    envmgr_cleanup_free char *compose = test_source_path("compose/compose.yaml");
     test_run_t run;
     test_envtest(&run, (const char *[]){"-f", compose, "config", NULL}, NULL);
     assert_int_equal(run.exit_code, 0);

@@ -12,10 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "compose.h"
 #include "corpus.h"
-#include "log.h"
 #include "test_compose_lib.h"
+#include <envmgr/compose.h>
+#include <envmgr/log.h>
 
 /* ---- basic services ---------------------------------------------------------------------------
  */
@@ -192,11 +192,11 @@ static void test_build(void **state)
                                "    build:\n"
                                "      args:\n"
                                "        A: b\n");
-    cleanup_free char *ctx_a = xasprintf("%s/mock-llm", tmpdir);
+    envmgr_cleanup_free char *ctx_a = envmgr_xasprintf("%s/mock-llm", tmpdir);
     char parent[256];
     snprintf(parent, sizeof(parent), "%s", tmpdir);
     *strrchr(parent, '/') = '\0';
-    cleanup_free char *ctx_b = xasprintf("%s/other", parent);
+    envmgr_cleanup_free char *ctx_b = envmgr_xasprintf("%s/other", parent);
     const envmgr_service_t *a = svc(p, "a"), *b = svc(p, "b"), *c = svc(p, "c");
     assert_null(a->image);
     assert_non_null(a->build);
@@ -319,15 +319,17 @@ static void test_env_file(void **state)
     assert_string_equal(a->environment.items[0].key, "PLAIN");
     envmgr_project_free(p);
 
-    cleanup_free char *missing = xasprintf("compose.yaml:4:15: services.a.env_file: cannot read "
-                                           "env file '%s/nope.env': No such file or directory",
-                                           tmpdir);
+    envmgr_cleanup_free char *missing =
+        envmgr_xasprintf("compose.yaml:4:15: services.a.env_file: cannot read "
+                         "env file '%s/nope.env': No such file or directory",
+                         tmpdir);
     assert_string_equal(load_error("services:\n  a:\n    image: x\n    env_file: nope.env\n"),
                         missing);
     write_file("bad.env", "OK=1\nBROKEN=\"unterminated\n");
-    cleanup_free char *bad = xasprintf("compose.yaml:4:15: services.a.env_file: %s/bad.env:2: "
-                                       "BROKEN: unterminated quoted value (missing closing \")",
-                                       tmpdir);
+    envmgr_cleanup_free char *bad =
+        envmgr_xasprintf("compose.yaml:4:15: services.a.env_file: %s/bad.env:2: "
+                         "BROKEN: unterminated quoted value (missing closing \")",
+                         tmpdir);
     assert_string_equal(load_error("services:\n  a:\n    image: x\n    env_file: bad.env\n"), bad);
 }
 
@@ -501,8 +503,8 @@ static void test_volumes(void **state)
                                "    name: shared-ext\n"
                                "    labels: [team=search]\n");
     const envmgr_service_t *a = svc(p, "a");
-    cleanup_free char *init = xasprintf("%s/init", tmpdir);
-    cleanup_free char *conf = xasprintf("%s/conf", tmpdir);
+    envmgr_cleanup_free char *init = envmgr_xasprintf("%s/init", tmpdir);
+    envmgr_cleanup_free char *conf = envmgr_xasprintf("%s/conf", tmpdir);
     assert_int_equal(a->n_mounts, 9);
     assert_int_equal(a->mounts[0].type, ENVMGR_MOUNT_VOLUME);
     assert_string_equal(a->mounts[0].source, "data");
@@ -664,7 +666,7 @@ static void test_to_json(void **state)
                                "x-envtest: {fixtures: [seoul]}\n");
     json_t *j = envmgr_project_to_json(p, true);
     char *s = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
-    cleanup_free char *want = xasprintf(
+    envmgr_cleanup_free char *want = envmgr_xasprintf(
         "{\"name\":\"demo\",\"services\":{\"app\":{\"build\":{\"context\":\"%s/app\","
         "\"dockerfile\":\"Dockerfile\"},\"command\":[\"run\",\"--fast\"],\"depends_on\":{\"db\":"
         "{\"condition\":\"service_healthy\",\"required\":true}}},\"db\":{\"healthcheck\":{"
@@ -724,8 +726,8 @@ static void test_files_in_tree(void **state)
     const char *src = getenv("ENVTEST_SOURCE_DIR");
     if (!src)
         skip();
-    cleanup_free char *file = xasprintf("%s/tests/compose/full.yaml", src);
-    cleanup_free char *dir = xasprintf("%s/tests/compose", src);
+    envmgr_cleanup_free char *file = envmgr_xasprintf("%s/tests/compose/full.yaml", src);
+    envmgr_cleanup_free char *dir = envmgr_xasprintf("%s/tests/compose", src);
     envmgr_error_t err = {0};
     envmgr_project_t *p = NULL;
     unsetenv("ENVTEST_T_FULL_TAG");
@@ -737,7 +739,7 @@ static void test_files_in_tree(void **state)
     assert_string_equal(env_of(&db->environment, "MYSQL_DATABASE"), "seoul");
     assert_string_equal(env_of(&db->environment, "FROM_ENV_FILE"), "yes");
     assert_int_equal(strlen(env_of(&db->environment, "MYSQL_PASSWORD")), 24);
-    cleanup_free char *init = xasprintf("%s/initdb", dir);
+    envmgr_cleanup_free char *init = envmgr_xasprintf("%s/initdb", dir);
     assert_string_equal(db->mounts[1].source, init);
     const envmgr_service_t *app = svc(p, "app");
     assert_string_equal(app->build->context, dir);

@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "compose.h"
-#include "log.h"
 #include "test_compose_lib.h"
+#include <envmgr/compose.h>
+#include <envmgr/log.h>
 
 static void test_unknown_key_warning(void **state)
 {
@@ -263,9 +263,10 @@ static void test_interpolate_in_file(void **state)
                         "compose.yaml:3:12: services.db.image: invalid interpolation format "
                         "'${oops': missing '}'");
     write_file(".env", "OK=1\nENVTEST_T_NEED=${ENVTEST_T_UNSET:?needed by the tests}\n");
-    cleanup_free char *need = xasprintf("%s/.env:2: ENVTEST_T_NEED: required variable "
-                                        "ENVTEST_T_UNSET is missing a value: needed by the tests",
-                                        tmpdir);
+    envmgr_cleanup_free char *need =
+        envmgr_xasprintf("%s/.env:2: ENVTEST_T_NEED: required variable "
+                         "ENVTEST_T_UNSET is missing a value: needed by the tests",
+                         tmpdir);
     assert_string_equal(load_error("services: {a: {image: x}}\n"), need);
     envmgr_kvlist_free(&extra);
     unsetenv("ENVTEST_T_IMAGE");
@@ -291,13 +292,13 @@ static void test_project_name(void **state)
     envmgr_project_free(p);
     p = load("services: {a: {image: x}}\n");
     char *base = strrchr(tmpdir, '/') + 1;
-    cleanup_free char *want = envmgr_compose_normalize_project_name(base);
+    envmgr_cleanup_free char *want = envmgr_compose_normalize_project_name(base);
     assert_string_equal(p->name, want);
     assert_string_equal(p->dir, tmpdir);
-    cleanup_free char *file = xasprintf("%s/compose.yaml", tmpdir);
+    envmgr_cleanup_free char *file = envmgr_xasprintf("%s/compose.yaml", tmpdir);
     assert_string_equal(p->file, file);
     envmgr_project_free(p);
-    cleanup_free char *n1 = envmgr_compose_normalize_project_name("__My Project!");
+    envmgr_cleanup_free char *n1 = envmgr_compose_normalize_project_name("__My Project!");
     assert_string_equal(n1, "myproject");
     assert_null(envmgr_compose_normalize_project_name("!!!"));
 }
@@ -310,7 +311,7 @@ static char *secret_cb(void *userdata, const char *name)
     int *calls = userdata;
     (*calls)++;
     if (!strcmp(name, "ENVTEST_T_DB_PASSWORD"))
-        return xstrdup("s3cr3t-from-callback");
+        return envmgr_xstrdup("s3cr3t-from-callback");
     return NULL; /* generate */
 }
 

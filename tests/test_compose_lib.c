@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "compose.h"
-#include "log.h"
+#include <envmgr/compose.h>
+#include <envmgr/log.h>
 #define COMPOSE_TEST_LIB_IMPLEMENTATION
 #include "test_compose_lib.h"
 

@@ -3,7 +3,7 @@
 #ifndef ENVTEST_TEST_COMPOSE_LIB_H
 #define ENVTEST_TEST_COMPOSE_LIB_H
 
-#include "compose.h"
+#include <envmgr/compose.h>
 
 extern char compose_test_tmpdir[256];
 int compose_test_setup(void **state);

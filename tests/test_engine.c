@@ -20,8 +20,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "engine.h"
 #include "fake_engine.h"
+#include <envmgr/engine.h>
 
 /* ---- demultiplexer -------------------------------------------------------------------------- */
 
@@ -63,7 +63,7 @@ static char *sample_stream(size_t *len)
 static void test_demux_split_at_every_byte(void **state)
 {
     size_t len;
-    cleanup_free char *s = sample_stream(&len);
+    envmgr_cleanup_free char *s = sample_stream(&len);
     for (size_t cut = 0; cut <= len; cut++) {
         envmgr_demux_t d = {0};
         collected_t c = {0};
@@ -88,7 +88,7 @@ static void test_demux_split_at_every_byte(void **state)
 static void test_demux_truncated(void **state)
 {
     size_t len;
-    cleanup_free char *s = sample_stream(&len);
+    envmgr_cleanup_free char *s = sample_stream(&len);
     for (size_t cut = 1; cut < len; cut++) {
         envmgr_demux_t d = {0};
         collected_t c = {0};
@@ -129,7 +129,7 @@ static int stop_cb(void *userdata, enum envmgr_stream stream, const char *data, 
 static void test_demux_callback_stops(void **state)
 {
     size_t len;
-    cleanup_free char *s = sample_stream(&len);
+    envmgr_cleanup_free char *s = sample_stream(&len);
     envmgr_demux_t d = {0};
     assert_int_equal(envmgr_demux_feed(&d, s, len, stop_cb, NULL), 7);
 }
@@ -188,7 +188,7 @@ static void test_404_is_not_found(void **state)
     assert_int_equal(err.kind, ENVMGR_E_NOT_FOUND);
     assert_int_equal(err.code, 404);
     assert_non_null(strstr(err.message, "No such container: abc"));
-    cleanup_json json_t *config = json_pack("{s:s}", "Image", "x");
+    envmgr_cleanup_json json_t *config = json_pack("{s:s}", "Image", "x");
     char *id = NULL;
     assert_int_equal(envmgr_engine_container_create(e, "x", config, &id, &err), -1);
     assert_null(id);
@@ -229,7 +229,7 @@ static void test_dropped_connection_then_recovers(void **state)
                                   "Content-Length: 200\r\n\r\n[{\"Id\":\"ab";
     fake_reply_t replies[] = {
         {.raw = fake_version("1.41")},
-        {xstrdup(partial), 0, true},
+        {envmgr_xstrdup(partial), 0, true},
         {.raw = fake_http(200, "text/plain", "OK")},
     };
     fake_engine_t *f = fake_engine_start(replies, 3);
@@ -260,15 +260,15 @@ static void test_unreachable_socket(void **state)
 {
     char dir[] = "/tmp/engine-test-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    cleanup_free char *missing = xasprintf("%s/missing.sock", dir);
-    cleanup_free char *host = xasprintf("unix://%s", missing);
+    envmgr_cleanup_free char *missing = envmgr_xasprintf("%s/missing.sock", dir);
+    envmgr_cleanup_free char *host = envmgr_xasprintf("unix://%s", missing);
     envmgr_engine_t *e = NULL;
     envmgr_error_t err = {0};
     assert_int_equal(envmgr_engine_open(host, &e, &err), -1);
     assert_null(e);
     assert_int_equal(err.kind, ENVMGR_E_ENGINE);
-    cleanup_free char *expected =
-        xasprintf("cannot reach the Docker engine at %s: No such file or directory", missing);
+    envmgr_cleanup_free char *expected = envmgr_xasprintf(
+        "cannot reach the Docker engine at %s: No such file or directory", missing);
     assert_string_equal(err.message, expected);
     assert_non_null(strstr(err.hint, "dockerd"));
     assert_non_null(strstr(err.hint, "ci/setup.sh"));
@@ -276,16 +276,16 @@ static void test_unreachable_socket(void **state)
     assert_int_equal(envmgr_error_exit_code(&err), 3);
 
     /* a socket file nobody listens on */
-    cleanup_free char *dead = xasprintf("%s/dead.sock", dir);
+    envmgr_cleanup_free char *dead = envmgr_xasprintf("%s/dead.sock", dir);
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
     snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", dead);
     assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
     close(fd);
-    cleanup_free char *dead_host = xasprintf("unix://%s", dead);
+    envmgr_cleanup_free char *dead_host = envmgr_xasprintf("unix://%s", dead);
     assert_int_equal(envmgr_engine_open(dead_host, &e, &err), -1);
-    cleanup_free char *refused =
-        xasprintf("cannot reach the Docker engine at %s: Connection refused", dead);
+    envmgr_cleanup_free char *refused =
+        envmgr_xasprintf("cannot reach the Docker engine at %s: Connection refused", dead);
     assert_string_equal(err.message, refused);
     unlink(dead);
     rmdir(dir);
@@ -314,7 +314,7 @@ static void open_with_version(const char *engine_api, const char *expected)
     assert_int_equal(envmgr_engine_ping(copy, &err), 0);
     envmgr_engine_close(copy);
     assert_int_equal(fake_engine_stop(f, 2000), 2);
-    cleanup_free char *ping = xasprintf("GET /v%s/_ping", expected);
+    envmgr_cleanup_free char *ping = envmgr_xasprintf("GET /v%s/_ping", expected);
     assert_string_equal(fake_engine_request(f, 1), ping);
     fake_engine_free(f);
 }
@@ -364,13 +364,13 @@ static char *make_context(void)
 {
     char tmpl[] = "/tmp/engine-ctx-XXXXXX";
     assert_non_null(mkdtemp(tmpl));
-    char *dir = xstrdup(tmpl);
+    char *dir = envmgr_xstrdup(tmpl);
     envmgr_error_t err = {0};
-    cleanup_free char *dockerfile = xasprintf("%s/Dockerfile", dir);
-    cleanup_free char *data = xasprintf("%s/data.txt", dir);
-    cleanup_free char *sub = xasprintf("%s/sub", dir);
-    cleanup_free char *ignored = xasprintf("%s/sub/ignored.log", dir);
-    cleanup_free char *ignore = xasprintf("%s/.dockerignore", dir);
+    envmgr_cleanup_free char *dockerfile = envmgr_xasprintf("%s/Dockerfile", dir);
+    envmgr_cleanup_free char *data = envmgr_xasprintf("%s/data.txt", dir);
+    envmgr_cleanup_free char *sub = envmgr_xasprintf("%s/sub", dir);
+    envmgr_cleanup_free char *ignored = envmgr_xasprintf("%s/sub/ignored.log", dir);
+    envmgr_cleanup_free char *ignore = envmgr_xasprintf("%s/.dockerignore", dir);
     const char *df = "FROM scratch\nCOPY data.txt /\n";
     assert_int_equal(envmgr_write_file(dockerfile, df, strlen(df), &err), 0);
     assert_int_equal(envmgr_write_file(data, "one\n", 4, &err), 0);
@@ -384,7 +384,7 @@ static void remove_context(const char *dir)
 {
     const char *names[] = {"Dockerfile", "data.txt", "sub/ignored.log", ".dockerignore", "sub"};
     for (size_t i = 0; i < ENVMGR_ARRAY_SIZE(names); i++) {
-        cleanup_free char *p = xasprintf("%s/%s", dir, names[i]);
+        envmgr_cleanup_free char *p = envmgr_xasprintf("%s/%s", dir, names[i]);
         remove(p);
     }
     rmdir(dir);
@@ -397,7 +397,7 @@ static void progress_collect(void *userdata, const char *line)
 
 static void test_build_stream_error(void **state)
 {
-    cleanup_free char *ctx = make_context();
+    envmgr_cleanup_free char *ctx = make_context();
     static const char stream[] =
         "{\"stream\":\"Step 1/2 : FROM scratch\\n\"}\r\n"
         "{\"stream\":\" ---\\u003e \\n\"}\r\n"
@@ -440,14 +440,14 @@ static void test_build_stream_error(void **state)
 
 static void test_build_context_tar(void **state)
 {
-    cleanup_free char *ctx = make_context();
+    envmgr_cleanup_free char *ctx = make_context();
     envmgr_error_t err = {0};
     /* a file larger than the pieces the tar is streamed in */
     size_t big_len = 300001;
-    cleanup_free char *big = xmalloc(big_len);
+    envmgr_cleanup_free char *big = envmgr_xmalloc(big_len);
     for (size_t i = 0; i < big_len; i++)
         big[i] = (char)('a' + i % 23);
-    cleanup_free char *big_path = xasprintf("%s/big.bin", ctx);
+    envmgr_cleanup_free char *big_path = envmgr_xasprintf("%s/big.bin", ctx);
     assert_int_equal(envmgr_write_file(big_path, big, big_len, &err), 0);
     fake_reply_t replies[] = {
         {.raw = fake_version("1.41")},
@@ -474,7 +474,7 @@ static void test_build_context_tar(void **state)
         envmgr_buf_addf(&names, "%s|", name);
         if (strcmp(name, "big.bin") == 0) {
             assert_int_equal(archive_entry_size(entry), big_len);
-            cleanup_free char *data = xmalloc(big_len);
+            envmgr_cleanup_free char *data = envmgr_xmalloc(big_len);
             assert_int_equal(archive_read_data(a, data, big_len), big_len);
             assert_memory_equal(data, big, big_len);
         }
@@ -490,18 +490,18 @@ static void test_build_context_tar(void **state)
 
 static void test_context_digest(void **state)
 {
-    cleanup_free char *ctx = make_context();
+    envmgr_cleanup_free char *ctx = make_context();
     envmgr_error_t err = {0};
     char d1[65], d2[65], d3[65], d4[65];
     assert_int_equal(envmgr_engine_context_digest(ctx, NULL, d1, &err), 0);
     assert_int_equal(strlen(d1), 64);
     /* an ignored file does not count */
-    cleanup_free char *ignored = xasprintf("%s/sub/ignored.log", ctx);
+    envmgr_cleanup_free char *ignored = envmgr_xasprintf("%s/sub/ignored.log", ctx);
     assert_int_equal(envmgr_write_file(ignored, "changed\n", 8, &err), 0);
     assert_int_equal(envmgr_engine_context_digest(ctx, NULL, d2, &err), 0);
     assert_string_equal(d1, d2);
     /* content does */
-    cleanup_free char *data = xasprintf("%s/data.txt", ctx);
+    envmgr_cleanup_free char *data = envmgr_xasprintf("%s/data.txt", ctx);
     assert_int_equal(envmgr_write_file(data, "two\n", 4, &err), 0);
     assert_int_equal(envmgr_engine_context_digest(ctx, NULL, d3, &err), 0);
     assert_string_not_equal(d1, d3);
@@ -554,7 +554,7 @@ static void test_exec_against_fake(void **state)
     assert_string_equal(fake_engine_request(f, 1), "POST /v1.41/containers/ctr/exec");
     assert_string_equal(fake_engine_request(f, 2), "POST /v1.41/exec/exec1/start");
     assert_string_equal(fake_engine_request(f, 4), "GET /v1.41/exec/exec1/json");
-    cleanup_json json_t *body = json_loads(fake_engine_request_body(f, 1), 0, NULL);
+    envmgr_cleanup_json json_t *body = json_loads(fake_engine_request_body(f, 1), 0, NULL);
     assert_string_equal(json_string_value(json_array_get(json_object_get(body, "Cmd"), 2)),
                         "echo hi");
     fake_engine_free(f);
@@ -569,7 +569,7 @@ static void test_exec_timeout(void **state)
     fake_reply_t replies[] = {
         {.raw = fake_version("1.41")},
         {.raw = fake_json(201, "{\"Id\":\"exec1\"}")},
-        {.raw = xstrdup(hang)},
+        {.raw = envmgr_xstrdup(hang)},
     };
     fake_engine_t *f = fake_engine_start(replies, ENVMGR_ARRAY_SIZE(replies));
     envmgr_engine_t *e = open_fake(f);
@@ -664,7 +664,7 @@ static void test_interrupt_stops_follow(void **state)
     fake_reply_t replies[] = {
         {.raw = fake_version("1.41")},
         {.raw = fake_json(200, "{\"Id\":\"ctr\",\"Config\":{\"Tty\":true}}")},
-        {.raw = xstrdup(hang)},
+        {.raw = envmgr_xstrdup(hang)},
     };
     fake_engine_t *f = fake_engine_start(replies, ENVMGR_ARRAY_SIZE(replies));
     envmgr_engine_t *e = open_fake(f);

@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine.h"
+#include <envmgr/engine.h>
 
 #define TEST_LABEL "io.envtest.test"
 #define TEST_IMAGE "envtest-test-busybox:latest"
@@ -50,7 +50,7 @@ static void require_engine(void)
 static char *unique_name(const char *what)
 {
     static int counter;
-    return xasprintf("envtest-engine-test-%s-%d-%d", what, (int)getpid(), ++counter);
+    return envmgr_xasprintf("envtest-engine-test-%s-%d-%d", what, (int)getpid(), ++counter);
 }
 
 static void test_labels(envmgr_kvlist_t *labels)
@@ -63,7 +63,7 @@ static void test_labels(envmgr_kvlist_t *labels)
 static size_t count_labelled(void)
 {
     envmgr_error_t err = {0};
-    cleanup_json json_t *containers = NULL, *networks = NULL, *volumes = NULL;
+    envmgr_cleanup_json json_t *containers = NULL, *networks = NULL, *volumes = NULL;
     if (envmgr_engine_container_list(g_engine, g_filter, true, &containers, &err) < 0 ||
         envmgr_engine_network_list(g_engine, g_filter, &networks, &err) < 0 ||
         envmgr_engine_volume_list(g_engine, g_filter, &volumes, &err) < 0)
@@ -82,7 +82,7 @@ static int sweep_labelled(void **state)
     if (!g_engine)
         return 0;
     envmgr_error_t err = {0};
-    cleanup_json json_t *containers = NULL, *networks = NULL, *volumes = NULL;
+    envmgr_cleanup_json json_t *containers = NULL, *networks = NULL, *volumes = NULL;
     size_t i;
     json_t *item;
     if (envmgr_engine_container_list(g_engine, g_filter, true, &containers, &err) == 0)
@@ -116,7 +116,7 @@ static const char *source_dir(void)
 
 static int copy_file(const char *from, const char *to, int mode, envmgr_error_t *err)
 {
-    cleanup_free char *data = NULL;
+    envmgr_cleanup_free char *data = NULL;
     size_t len = 0;
     if (envmgr_read_file(from, &data, &len, err) < 0 || envmgr_write_file(to, data, len, err) < 0)
         return -1;
@@ -136,9 +136,10 @@ static int build_test_image(envmgr_error_t *err)
     char dir[] = "/tmp/engine-busybox-XXXXXX";
     if (!mkdtemp(dir))
         return envmgr_error_errno(err, errno, "mkdtemp");
-    cleanup_free char *df_src = xasprintf("%s/tests/images/busybox/Dockerfile", source_dir());
-    cleanup_free char *df = xasprintf("%s/Dockerfile", dir);
-    cleanup_free char *bb = xasprintf("%s/busybox", dir);
+    envmgr_cleanup_free char *df_src =
+        envmgr_xasprintf("%s/tests/images/busybox/Dockerfile", source_dir());
+    envmgr_cleanup_free char *df = envmgr_xasprintf("%s/Dockerfile", dir);
+    envmgr_cleanup_free char *bb = envmgr_xasprintf("%s/busybox", dir);
     int r = copy_file(df_src, df, 0644, err);
     if (r == 0 && (r = copy_file("/bin/busybox", bb, 0755, err)) < 0)
         envmgr_error_hint(err, "install it with `apt-get install busybox-static`");
@@ -185,7 +186,7 @@ static void test_version(void **state)
 {
     require_engine();
     envmgr_error_t err = {0};
-    cleanup_json json_t *version = NULL;
+    envmgr_cleanup_json json_t *version = NULL;
     assert_int_equal(envmgr_engine_version(g_engine, &version, &err), 0);
     const char *api = json_string_value(json_object_get(version, "ApiVersion"));
     assert_non_null(api);
@@ -203,11 +204,11 @@ static void test_image_build(void **state)
     assert_non_null(strstr(lines, "Step 1/5 : FROM scratch"));
     assert_non_null(strstr(lines, "Successfully tagged " TEST_IMAGE));
     envmgr_error_t err = {0};
-    cleanup_json json_t *image = NULL;
+    envmgr_cleanup_json json_t *image = NULL;
     assert_int_equal(envmgr_engine_image_inspect(g_engine, TEST_IMAGE, &image, &err), 0);
     json_t *labels = json_object_get(json_object_get(image, "Config"), "Labels");
     assert_string_equal(json_string_value(json_object_get(labels, TEST_LABEL)), "engine");
-    cleanup_json json_t *absent = NULL;
+    envmgr_cleanup_json json_t *absent = NULL;
     assert_int_equal(
         envmgr_engine_image_inspect(g_engine, "envtest-no-such-image:never", &absent, &err), -1);
     assert_int_equal(err.kind, ENVMGR_E_NOT_FOUND);
@@ -219,7 +220,7 @@ static void test_image_build_error(void **state)
     require_image();
     char dir[] = "/tmp/engine-badbuild-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    cleanup_free char *df = xasprintf("%s/Dockerfile", dir);
+    envmgr_cleanup_free char *df = envmgr_xasprintf("%s/Dockerfile", dir);
     const char *text = "FROM " TEST_IMAGE "\nRUN [\"/bin/sh\", \"-c\", \"echo failing; exit 3\"]\n";
     envmgr_error_t err = {0};
     assert_int_equal(envmgr_write_file(df, text, strlen(text), &err), 0);
@@ -241,16 +242,16 @@ static void test_network(void **state)
     envmgr_error_t err = {0};
     envmgr_kvlist_t labels = {0};
     test_labels(&labels);
-    cleanup_free char *name = unique_name("net");
-    cleanup_free char *id = NULL;
+    envmgr_cleanup_free char *name = unique_name("net");
+    envmgr_cleanup_free char *id = NULL;
     assert_int_equal(envmgr_engine_network_create(g_engine, name, &labels, &id, &err), 0);
     envmgr_kvlist_free(&labels);
     assert_int_equal(strlen(id), 64);
-    cleanup_json json_t *list = NULL;
+    envmgr_cleanup_json json_t *list = NULL;
     assert_int_equal(envmgr_engine_network_list(g_engine, g_filter, &list, &err), 0);
     assert_int_equal(json_array_size(list), 1);
     assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "Name")), name);
-    cleanup_json json_t *info = NULL;
+    envmgr_cleanup_json json_t *info = NULL;
     assert_int_equal(envmgr_engine_network_inspect(g_engine, name, &info, &err), 0);
     assert_string_equal(json_string_value(json_object_get(info, "Id")), id);
     assert_int_equal(envmgr_engine_network_remove(g_engine, id, &err), 0);
@@ -265,10 +266,10 @@ static void test_volume(void **state)
     envmgr_error_t err = {0};
     envmgr_kvlist_t labels = {0};
     test_labels(&labels);
-    cleanup_free char *name = unique_name("vol");
+    envmgr_cleanup_free char *name = unique_name("vol");
     assert_int_equal(envmgr_engine_volume_create(g_engine, name, &labels, &err), 0);
     envmgr_kvlist_free(&labels);
-    cleanup_json json_t *list = NULL;
+    envmgr_cleanup_json json_t *list = NULL;
     assert_int_equal(envmgr_engine_volume_list(g_engine, g_filter, &list, &err), 0);
     assert_int_equal(json_array_size(list), 1);
     assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "Name")), name);
@@ -419,7 +420,7 @@ static void *make_tar(const char *name, const char *content, size_t *len)
     struct archive *a = archive_write_new();
     archive_write_set_format_pax_restricted(a);
     size_t cap = 16384, used = 0;
-    void *mem = xcalloc(1, cap);
+    void *mem = envmgr_xcalloc(1, cap);
     assert_int_equal(archive_write_open_memory(a, mem, cap, &used), ARCHIVE_OK);
     struct archive_entry *e = archive_entry_new();
     archive_entry_set_pathname(e, name);
@@ -439,7 +440,7 @@ static void check_put_archive(const char *id)
 {
     envmgr_error_t err = {0};
     size_t len = 0;
-    cleanup_free void *tar = make_tar("hello.txt", "hello from envtest\n", &len);
+    envmgr_cleanup_free void *tar = make_tar("hello.txt", "hello from envtest\n", &len);
     assert_int_equal(envmgr_engine_container_put_archive(g_engine, id, "/tmp", tar, len, &err), 0);
     output_t o = {0};
     int code = -1;
@@ -460,26 +461,26 @@ static void test_container_lifecycle(void **state)
     envmgr_error_t err = {0};
     envmgr_kvlist_t labels = {0};
     test_labels(&labels);
-    cleanup_free char *net_name = unique_name("net");
-    cleanup_free char *net_id = NULL;
+    envmgr_cleanup_free char *net_name = unique_name("net");
+    envmgr_cleanup_free char *net_id = NULL;
     assert_int_equal(envmgr_engine_network_create(g_engine, net_name, &labels, &net_id, &err), 0);
     envmgr_kvlist_free(&labels);
 
-    cleanup_free char *name = unique_name("ctr");
-    cleanup_json json_t *config = container_config(net_name);
-    cleanup_free char *id = NULL;
+    envmgr_cleanup_free char *name = unique_name("ctr");
+    envmgr_cleanup_json json_t *config = container_config(net_name);
+    envmgr_cleanup_free char *id = NULL;
     if (envmgr_engine_container_create(g_engine, name, config, &id, &err) < 0)
         fail_msg("%s", err.message);
     assert_int_equal(envmgr_engine_container_start(g_engine, id, &err), 0);
     assert_int_equal(envmgr_engine_container_start(g_engine, id, &err), 0); /* 304: no error */
 
-    cleanup_json json_t *info = NULL;
+    envmgr_cleanup_json json_t *info = NULL;
     assert_int_equal(envmgr_engine_container_inspect(g_engine, id, &info, &err), 0);
     assert_true(json_is_true(json_object_get(json_object_get(info, "State"), "Running")));
     int port = published_port(info);
     assert_true(port > 0 && port < 65536);
     assert_true(port_accepts(port));
-    cleanup_json json_t *list = NULL;
+    envmgr_cleanup_json json_t *list = NULL;
     assert_int_equal(envmgr_engine_container_list(g_engine, g_filter, false, &list, &err), 0);
     assert_int_equal(json_array_size(list), 1);
 
@@ -503,8 +504,8 @@ static void test_create_missing_image(void **state)
 {
     require_engine();
     envmgr_error_t err = {0};
-    cleanup_free char *name = unique_name("noimage");
-    cleanup_json json_t *config =
+    envmgr_cleanup_free char *name = unique_name("noimage");
+    envmgr_cleanup_json json_t *config =
         json_pack("{s:s, s:{s:s}}", "Image", "envtest-no-such-image:never", "Labels", TEST_LABEL,
                   g_label_value);
     char *id = NULL;
@@ -522,7 +523,7 @@ static void *thread_pings(void *arg)
     envmgr_engine_t *e = arg;
     envmgr_error_t err = {0};
     for (int i = 0; i < 20; i++) {
-        cleanup_json json_t *list = NULL;
+        envmgr_cleanup_json json_t *list = NULL;
         if (envmgr_engine_ping(e, &err) < 0 ||
             envmgr_engine_container_list(e, g_filter, true, &list, &err) < 0)
             return (void *)1;

@@ -50,7 +50,7 @@ enum { FMT_TAR_GZ, FMT_TAR, FMT_ZIP, FMT_TAR_ZST };
 
 static char *write_archive_fmt(const char *name, int fmt, const entry_t *entries, size_t n)
 {
-    char *path = xasprintf("%s/%s", tmpdir, name);
+    char *path = envmgr_xasprintf("%s/%s", tmpdir, name);
     struct archive *a = archive_write_new();
     if (fmt == FMT_ZIP) {
         archive_write_set_format_zip(a);
@@ -408,7 +408,7 @@ static void test_open_inspect(void **state)
     entry_t e[3];
     memcpy(e, base_entries, sizeof(e));
     e[0].data = MANIFEST_OK;
-    cleanup_free char *path = write_archive("ok.tar.gz", e, 3);
+    envmgr_cleanup_free char *path = write_archive("ok.tar.gz", e, 3);
     envmgr_error_t err = {0};
     envmgr_fixture_t *f = NULL;
     assert_int_equal(envmgr_fixture_open(path, NULL, &f, &err), 0);
@@ -445,7 +445,7 @@ static void test_formats(void **state)
         const char *name;
     } formats[] = {{FMT_TAR, "f.tar"}, {FMT_ZIP, "f.zip"}, {FMT_TAR_ZST, "f.tar.zst"}};
     for (size_t i = 0; i < ENVMGR_ARRAY_SIZE(formats); i++) {
-        cleanup_free char *path = write_archive_fmt(formats[i].name, formats[i].fmt, e, 3);
+        envmgr_cleanup_free char *path = write_archive_fmt(formats[i].name, formats[i].fmt, e, 3);
         envmgr_error_t err = {0};
         envmgr_fixture_t *f = NULL;
         assert_int_equal(envmgr_fixture_open(path, NULL, &f, &err), 0);
@@ -483,7 +483,7 @@ static void test_refuse_paths_and_links(void **state)
     };
     for (size_t i = 0; i < ENVMGR_ARRAY_SIZE(cases); i++) {
         e[3] = cases[i].bad;
-        cleanup_free char *path = write_archive("bad.tar.gz", e, 4);
+        envmgr_cleanup_free char *path = write_archive("bad.tar.gz", e, 4);
         expect_open_error(path, NULL, cases[i].n1, cases[i].n2, NULL);
     }
 }
@@ -494,9 +494,9 @@ static void test_refuse_size_and_ratio(void **state)
     memcpy(e, base_entries, sizeof(base_entries));
     e[0].data = MANIFEST_OK;
     size_t big = 32u << 20; /* ~32 KiB compressed: 1000:1 */
-    char *zeros = xcalloc(1, big);
+    char *zeros = envmgr_xcalloc(1, big);
     e[3] = (entry_t){.path = "bomb.bin", .data = zeros, .len = big};
-    cleanup_free char *path = write_archive("bomb.tar.gz", e, 4);
+    envmgr_cleanup_free char *path = write_archive("bomb.tar.gz", e, 4);
     expect_open_error(path, NULL, "bomb.tar.gz:bomb.bin", "compression ratio over 200:1", NULL);
     /* the same member is fine with a looser ratio limit, refused by a size limit */
     envmgr_fixture_limits_t lim = {.max_ratio = 100000};
@@ -514,23 +514,23 @@ static void test_refuse_manifest_problems(void **state)
 {
     entry_t e[3];
     memcpy(e, base_entries, sizeof(e));
-    cleanup_free char *none = write_archive("none.tar.gz", e + 1, 2);
+    envmgr_cleanup_free char *none = write_archive("none.tar.gz", e + 1, 2);
     expect_open_error(none, NULL, "none.tar.gz", "no manifest", NULL);
 
     e[0].data = "name: x\nversion: 1\nsteps:\n  - type: teleport\n";
-    cleanup_free char *unknown = write_archive("unknown.tar.gz", e, 3);
+    envmgr_cleanup_free char *unknown = write_archive("unknown.tar.gz", e, 3);
     expect_open_error(unknown, NULL,
                       "unknown.tar.gz:envtest-fixture.yaml:4:", "unknown step type `teleport`",
                       NULL);
 
     e[0].data = "name: x\nversion: 1\nsteps:\n  - type: mysql\n    tables:\n"
                 "      - {table: t, file: data/missing.csv}\n";
-    cleanup_free char *missing = write_archive("missing.tar.gz", e, 3);
+    envmgr_cleanup_free char *missing = write_archive("missing.tar.gz", e, 3);
     expect_open_error(missing, NULL, "missing.tar.gz", "data/missing.csv",
                       "which the archive lacks", NULL);
 
     e[0].data = "name: [x\n";
-    cleanup_free char *bad = write_archive("bad.tar.gz", e, 3);
+    envmgr_cleanup_free char *bad = write_archive("bad.tar.gz", e, 3);
     expect_open_error(bad, NULL, "bad.tar.gz:envtest-fixture.yaml:", "malformed YAML", NULL);
 
     FILE *junk = fopen("/tmp/envtest-fixture-junk.tar.gz", "w");
@@ -545,9 +545,9 @@ static void test_refuse_manifest_problems(void **state)
  */
 static void write_text(const char *dir, const char *rel, const char *text)
 {
-    cleanup_free char *path = xasprintf("%s/%s", dir, rel);
+    envmgr_cleanup_free char *path = envmgr_xasprintf("%s/%s", dir, rel);
     envmgr_error_t err = {0};
-    cleanup_free char *parent = xstrdup(path);
+    envmgr_cleanup_free char *parent = envmgr_xstrdup(path);
     *strrchr(parent, '/') = '\0';
     assert_int_equal(envmgr_mkdir_p(parent, 0755, &err), 0);
     assert_int_equal(envmgr_write_file(path, text, strlen(text), &err), 0);
@@ -565,16 +565,16 @@ static void digest_of(const char *path, char out[65])
 
 static void test_pack_digest_stable(void **state)
 {
-    cleanup_free char *dir = xasprintf("%s/src", tmpdir);
+    envmgr_cleanup_free char *dir = envmgr_xasprintf("%s/src", tmpdir);
     write_text(dir, "envtest-fixture.yaml", MANIFEST_OK);
     write_text(dir, "schema.sql", "CREATE TABLE t1 (a INT);");
     write_text(dir, "data/t1.csv", "a\n1\n");
-    cleanup_free char *a = xasprintf("%s/a.tar.gz", tmpdir);
-    cleanup_free char *b = xasprintf("%s/b.tar.gz", tmpdir);
+    envmgr_cleanup_free char *a = envmgr_xasprintf("%s/a.tar.gz", tmpdir);
+    envmgr_cleanup_free char *b = envmgr_xasprintf("%s/b.tar.gz", tmpdir);
     envmgr_error_t err = {0};
     assert_int_equal(envmgr_fixture_pack(dir, a, &err), 0);
     sleep(1); /* a different mtime must not change the digest */
-    cleanup_free char *touch = xasprintf("touch '%s/schema.sql'", dir);
+    envmgr_cleanup_free char *touch = envmgr_xasprintf("touch '%s/schema.sql'", dir);
     assert_int_equal(system(touch), 0);
     assert_int_equal(envmgr_fixture_pack(dir, b, &err), 0);
     char da[65], db[65];
@@ -592,7 +592,7 @@ static void test_pack_digest_stable(void **state)
     assert_int_equal(envmgr_fixture_pack(dir, b, &err), -1);
     assert_contains(err.message, "`nope.sql`, which is not in the directory");
     write_text(dir, "envtest-fixture.yaml", MANIFEST_OK);
-    cleanup_free char *link = xasprintf("%s/escape", dir);
+    envmgr_cleanup_free char *link = envmgr_xasprintf("%s/escape", dir);
     assert_int_equal(symlink("/etc/passwd", link), 0);
     assert_int_equal(envmgr_fixture_pack(dir, b, &err), -1);
     assert_contains(err.message, "not a regular file");
@@ -606,7 +606,7 @@ static void test_streamed_open(void **state)
     memcpy(e, base_entries, sizeof(base_entries));
     e[0].data = MANIFEST_OK;
     e[3] = (entry_t){.path = "data/../../evil", .data = "x"};
-    cleanup_free char *path = write_archive("late.tar.gz", e, 4);
+    envmgr_cleanup_free char *path = write_archive("late.tar.gz", e, 4);
     expect_open_error(path, NULL, "late.tar.gz:data/../../evil", "path traversal", NULL);
     envmgr_error_t err = {0};
     envmgr_fixture_t *f = NULL;
@@ -626,7 +626,7 @@ static void test_streamed_open(void **state)
     e[0].data = "name: t\nversion: 1\nsteps:\n  - type: http\n    service: api\n    method: GET\n"
                 "    path: /\n    expect: 200\n";
     e[3] = (entry_t){.path = "link", .type = AE_IFLNK, .link = "/etc/shadow"};
-    cleanup_free char *http = write_archive("http.tar.gz", e, 4);
+    envmgr_cleanup_free char *http = write_archive("http.tar.gz", e, 4);
     assert_int_equal(envmgr_fixture_open_streamed(http, NULL, &f, &err), 0);
     envmgr_fixture_service_t api = {.name = "api", .base_url = "http://127.0.0.1:9"};
     envmgr_fixture_targets_t targets = {.services = &api, .n_services = 1};
@@ -636,23 +636,23 @@ static void test_streamed_open(void **state)
 
     /* a bomb and a missing member past the manifest */
     size_t big = 32u << 20;
-    char *zeros = xcalloc(1, big);
+    char *zeros = envmgr_xcalloc(1, big);
     e[0].data = MANIFEST_OK;
     e[3] = (entry_t){.path = "bomb.bin", .data = zeros, .len = big};
-    cleanup_free char *bomb = write_archive("bomb.tar.gz", e, 4);
+    envmgr_cleanup_free char *bomb = write_archive("bomb.tar.gz", e, 4);
     free(zeros);
     assert_int_equal(envmgr_fixture_open_streamed(bomb, NULL, &f, &err), 0);
     assert_int_equal(fx_fixture_check_all(f, &err), -1);
     assert_contains(err.message, "bomb.tar.gz:bomb.bin: compression ratio over 200:1");
     envmgr_fixture_free(f);
-    cleanup_free char *missing = write_archive("missing.tar.gz", e, 2);
+    envmgr_cleanup_free char *missing = write_archive("missing.tar.gz", e, 2);
     assert_int_equal(envmgr_fixture_open_streamed(missing, NULL, &f, &err), 0);
     assert_int_equal(fx_fixture_check_all(f, &err), -1);
     assert_contains(err.message, "names member `data/t1.csv`, which the archive lacks");
     envmgr_fixture_free(f);
 
     /* a good archive: checked once, then inspect lists every member */
-    cleanup_free char *good = write_archive("good.tar.gz", e, 3);
+    envmgr_cleanup_free char *good = write_archive("good.tar.gz", e, 3);
     assert_int_equal(envmgr_fixture_open_streamed(good, NULL, &f, &err), 0);
     /* a member ahead of the last reader, then one behind it (a second pass) */
     assert_int_equal(fx_read_member(f, "data/t1.csv", 100, &data, &len, &err), 0);
@@ -671,12 +671,12 @@ static void test_streamed_open(void **state)
 
 static void test_pack_order(void **state)
 {
-    cleanup_free char *dir = xasprintf("%s/order", tmpdir);
+    envmgr_cleanup_free char *dir = envmgr_xasprintf("%s/order", tmpdir);
     write_text(dir, "envtest-fixture.yaml", MANIFEST_OK);
     write_text(dir, "schema.sql", "CREATE TABLE t1 (a INT);");
     write_text(dir, "data/t1.csv", "a\n1\n");
     write_text(dir, "aaa.txt", "not named by the manifest");
-    cleanup_free char *out = xasprintf("%s/order.tar.gz", tmpdir);
+    envmgr_cleanup_free char *out = envmgr_xasprintf("%s/order.tar.gz", tmpdir);
     envmgr_error_t err = {0};
     assert_int_equal(envmgr_fixture_pack(dir, out, &err), 0);
     struct archive *a = archive_read_new();

@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "engine.h"
 #include "fixture_internal.h"
+#include <envmgr/engine.h>
 
 static struct {
     envmgr_engine_t *engine;
@@ -44,8 +44,9 @@ static void assert_contains(const char *haystack, const char *needle)
 static int start_mock(const char *name, pid_t *pid, char *url, size_t url_len)
 {
     const char *bin = getenv("ENVTEST_BINARY_DIR");
-    cleanup_free char *exe = xasprintf("%s/compose/%s/context/%s", bin ? bin : ".", name, name);
-    cleanup_free char *port_file = xasprintf("%s/%s.port", g.dir, name);
+    envmgr_cleanup_free char *exe =
+        envmgr_xasprintf("%s/compose/%s/context/%s", bin ? bin : ".", name, name);
+    envmgr_cleanup_free char *port_file = envmgr_xasprintf("%s/%s.port", g.dir, name);
     if (access(exe, X_OK) != 0) {
         fprintf(stderr, "# %s not built (%s): build the %s target\n", name, exe, name);
         return -1;
@@ -96,20 +97,20 @@ static int start_mysql_container(void)
     snprintf(g.db, sizeof(g.db), "fixture");
     if (envmgr_random_token(g.password, 20, &err) < 0)
         return -1;
-    cleanup_free char *pw = xasprintf("MYSQL_PASSWORD=%s", g.password);
-    cleanup_free char *root = xasprintf("MYSQL_ROOT_PASSWORD=%s", g.password);
-    cleanup_json json_t *config = json_pack(
+    envmgr_cleanup_free char *pw = envmgr_xasprintf("MYSQL_PASSWORD=%s", g.password);
+    envmgr_cleanup_free char *root = envmgr_xasprintf("MYSQL_ROOT_PASSWORD=%s", g.password);
+    envmgr_cleanup_json json_t *config = json_pack(
         "{s:s, s:[s,s,s,s], s:{s:s}, s:{s:{}}, s:{s:{s:[{s:s, s:s}]}, s:b}}", "Image", image, "Env",
         pw, root, "MYSQL_DATABASE=fixture", "MYSQL_USER=fixture", "Labels", "io.envtest.test",
         "test_fixture_mysql", "ExposedPorts", "3306/tcp", "HostConfig", "PortBindings", "3306/tcp",
         "HostIp", "127.0.0.1", "HostPort", "", "AutoRemove", 0);
-    cleanup_free char *name = xasprintf("envtest-test-fixture-%d", (int)getpid());
+    envmgr_cleanup_free char *name = envmgr_xasprintf("envtest-test-fixture-%d", (int)getpid());
     if (envmgr_engine_container_create(g.engine, name, config, &g.container, &err) < 0 ||
         envmgr_engine_container_start(g.engine, g.container, &err) < 0) {
         fprintf(stderr, "# mysql container from %s: %s\n", image, err.message);
         return -1;
     }
-    cleanup_json json_t *inspect = NULL;
+    envmgr_cleanup_json json_t *inspect = NULL;
     if (envmgr_engine_container_inspect(g.engine, g.container, &inspect, &err) < 0)
         return -1;
     json_t *binding = json_array_get(
@@ -186,7 +187,7 @@ static int group_teardown(void **state)
     }
     if (g.dir[0] == '\0')
         return 0;
-    cleanup_free char *rm = xasprintf("rm -rf '%s'", g.dir);
+    envmgr_cleanup_free char *rm = envmgr_xasprintf("rm -rf '%s'", g.dir);
     g.dir[0] = '\0';
     return system(rm) == 0 ? 0 : -1;
 }
@@ -209,7 +210,7 @@ static char *sql_str(const char *q)
         fail_msg("%s: %s", q, mysql_error(c));
     MYSQL_RES *res = mysql_store_result(c);
     MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
-    char *v = row && row[0] ? xstrdup(row[0]) : NULL;
+    char *v = row && row[0] ? envmgr_xstrdup(row[0]) : NULL;
     if (res)
         mysql_free_result(res);
     mysql_close(c);
@@ -218,7 +219,7 @@ static char *sql_str(const char *q)
 
 static long long sql_int(const char *q)
 {
-    cleanup_free char *v = sql_str(q);
+    envmgr_cleanup_free char *v = sql_str(q);
     return v ? atoll(v) : -1;
 }
 
@@ -233,8 +234,8 @@ static void sql_do(const char *q)
 
 static void write_text(const char *dir, const char *rel, const char *text)
 {
-    cleanup_free char *path = xasprintf("%s/%s", dir, rel);
-    cleanup_free char *parent = xstrdup(path);
+    envmgr_cleanup_free char *path = envmgr_xasprintf("%s/%s", dir, rel);
+    envmgr_cleanup_free char *parent = envmgr_xstrdup(path);
     *strrchr(parent, '/') = '\0';
     envmgr_error_t err = {0};
     assert_int_equal(envmgr_mkdir_p(parent, 0755, &err), 0);
@@ -244,9 +245,9 @@ static void write_text(const char *dir, const char *rel, const char *text)
 /* Packs files (rel, text, rel, text, ..., NULL) into g.dir/<name>.tar.gz and opens it. */
 static envmgr_fixture_t *make_fixture(const char *name, ...)
 {
-    cleanup_free char *src = xasprintf("%s/%s.d", g.dir, name);
-    cleanup_free char *out = xasprintf("%s/%s.tar.gz", g.dir, name);
-    cleanup_free char *rm = xasprintf("rm -rf '%s'", src);
+    envmgr_cleanup_free char *src = envmgr_xasprintf("%s/%s.d", g.dir, name);
+    envmgr_cleanup_free char *out = envmgr_xasprintf("%s/%s.tar.gz", g.dir, name);
+    envmgr_cleanup_free char *rm = envmgr_xasprintf("rm -rf '%s'", src);
     assert_int_equal(system(rm), 0);
     va_list ap;
     va_start(ap, name);
@@ -265,8 +266,8 @@ static envmgr_fixture_t *make_fixture(const char *name, ...)
 
 static json_t *http_json(const char *method, const char *url, json_t *body, long *status)
 {
-    cleanup_free char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    cleanup_free char *reply = NULL;
+    envmgr_cleanup_free char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    envmgr_cleanup_free char *reply = NULL;
     envmgr_error_t err = {0};
     if (fx_http_request(method, url, "application/json", text, text ? strlen(text) : 0, status,
                         &reply, &err) < 0)
@@ -285,7 +286,8 @@ static long long staging_tables(void)
 static void test_seoul_small(void **state)
 {
     const char *bin = getenv("ENVTEST_BINARY_DIR");
-    cleanup_free char *path = xasprintf("%s/fixtures/seoul-small.tar.gz", bin ? bin : ".");
+    envmgr_cleanup_free char *path =
+        envmgr_xasprintf("%s/fixtures/seoul-small.tar.gz", bin ? bin : ".");
     envmgr_error_t err = {0};
     envmgr_fixture_t *f = NULL;
     if (envmgr_fixture_open(path, NULL, &f, &err) < 0)
@@ -298,47 +300,48 @@ static void test_seoul_small(void **state)
     assert_int_equal(sql_int("SELECT COUNT(DISTINCT district) FROM seoul_areas"), 25);
     assert_int_equal(staging_tables(), 0);
     /* Korean text round-trips byte for byte */
-    cleanup_free char *zone =
+    envmgr_cleanup_free char *zone =
         sql_str("SELECT area_name FROM seoul_areas WHERE area_code = 3110002");
     assert_string_equal(zone, "명동·남대문·북창 관광특구");
-    cleanup_free char *hex =
+    envmgr_cleanup_free char *hex =
         sql_str("SELECT HEX(district) FROM seoul_areas WHERE area_code = 3110006");
     assert_string_equal(hex, "EAB095EB82A8EAB5AC"); /* 강남구 in UTF-8 */
 
     /* ADR-009: the cassette gives SQL for the question; the data gives a well-defined answer */
-    cleanup_free char *chat_url = xasprintf("%s/v1/chat/completions", g.llm_url);
-    cleanup_json json_t *req =
+    envmgr_cleanup_free char *chat_url = envmgr_xasprintf("%s/v1/chat/completions", g.llm_url);
+    envmgr_cleanup_json json_t *req =
         json_pack("{s:s, s:[{s:s, s:s}]}", "model", "gpt-4o-mini", "messages", "role", "user",
                   "content", "강남구에서 매출이 가장 높은 업종은 무엇인가요?");
     long status = 0;
-    cleanup_json json_t *reply = http_json("POST", chat_url, req, &status);
+    envmgr_cleanup_json json_t *reply = http_json("POST", chat_url, req, &status);
     assert_int_equal(status, 200);
     const char *answer = json_string_value(json_object_get(
         json_object_get(json_array_get(json_object_get(reply, "choices"), 0), "message"),
         "content"));
     assert_contains(answer, "```sql\nSELECT");
     const char *sql_start = strstr(answer, "SELECT");
-    cleanup_free char *sql = xstrndup(sql_start, (size_t)(strstr(sql_start, ";") - sql_start));
-    cleanup_free char *top = sql_str(sql);
+    envmgr_cleanup_free char *sql =
+        envmgr_xstrndup(sql_start, (size_t)(strstr(sql_start, ";") - sql_start));
+    envmgr_cleanup_free char *top = sql_str(sql);
     assert_string_equal(top, "한식음식점");
 
     /* documents: every passage is a point, and the startup question finds the startup policy */
-    cleanup_free char *count_url =
-        xasprintf("%s/collections/seoul_documents/points/count", g.vec_url);
-    cleanup_json json_t *exact = json_pack("{s:b}", "exact", 1);
-    cleanup_json json_t *count = http_json("POST", count_url, exact, &status);
+    envmgr_cleanup_free char *count_url =
+        envmgr_xasprintf("%s/collections/seoul_documents/points/count", g.vec_url);
+    envmgr_cleanup_json json_t *exact = json_pack("{s:b}", "exact", 1);
+    envmgr_cleanup_json json_t *count = http_json("POST", count_url, exact, &status);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(count, "result"), "count")),
                      24);
-    cleanup_free char *embed_url = xasprintf("%s/v1/embeddings", g.llm_url);
-    cleanup_json json_t *ereq = json_pack("{s:s, s:s}", "model", "text-embedding-3-small", "input",
-                                          "스타트업 지원 정책은 무엇인가요?");
-    cleanup_json json_t *emb = http_json("POST", embed_url, ereq, &status);
+    envmgr_cleanup_free char *embed_url = envmgr_xasprintf("%s/v1/embeddings", g.llm_url);
+    envmgr_cleanup_json json_t *ereq = json_pack("{s:s, s:s}", "model", "text-embedding-3-small",
+                                                 "input", "스타트업 지원 정책은 무엇인가요?");
+    envmgr_cleanup_json json_t *emb = http_json("POST", embed_url, ereq, &status);
     json_t *vec = json_object_get(json_array_get(json_object_get(emb, "data"), 0), "embedding");
-    cleanup_free char *search_url =
-        xasprintf("%s/collections/seoul_documents/points/search", g.vec_url);
-    cleanup_json json_t *sreq =
+    envmgr_cleanup_free char *search_url =
+        envmgr_xasprintf("%s/collections/seoul_documents/points/search", g.vec_url);
+    envmgr_cleanup_json json_t *sreq =
         json_pack("{s:O, s:i, s:b}", "vector", vec, "limit", 1, "with_payload", 1);
-    cleanup_json json_t *hits = http_json("POST", search_url, sreq, &status);
+    envmgr_cleanup_json json_t *hits = http_json("POST", search_url, sreq, &status);
     json_t *payload =
         json_object_get(json_array_get(json_object_get(hits, "result"), 0), "payload");
     assert_string_equal(json_string_value(json_object_get(payload, "source")),
@@ -365,7 +368,7 @@ static void test_seoul_small(void **state)
     assert_string_equal(envmgr_fixture_digest(f), digest);
     assert_int_equal(envmgr_fixture_load(f, &g.targets, NULL, NULL, &err), 0);
     assert_int_equal(envmgr_fixture_verify(f, &g.targets, NULL, &err), 0);
-    cleanup_free char *stored =
+    envmgr_cleanup_free char *stored =
         sql_str("SELECT digest FROM _envtest_fixture WHERE fixture = 'seoul' AND table_name = "
                 "'seoul_sales'");
     assert_string_equal(stored, digest);
@@ -407,7 +410,7 @@ static void expect_load_fails(envmgr_fixture_t *f, const char *n1, const char *n
 static void test_atomic_bad_rows(void **state)
 {
     sql_do("DROP TABLE IF EXISTS atom");
-    cleanup_free char *good = rows_csv(3, 0, NULL);
+    envmgr_cleanup_free char *good = rows_csv(3, 0, NULL);
     envmgr_fixture_t *f = make_fixture("atom-good", "envtest-fixture.yaml", ATOM_MANIFEST,
                                        "schema.sql", ATOM_SCHEMA, "data/atom.csv", good, NULL);
     envmgr_error_t err = {0};
@@ -429,7 +432,7 @@ static void test_atomic_bad_rows(void **state)
         {"1,dup", "atom-bad.tar.gz:data/atom.csv: MySQL refused a value:", "Duplicate entry '1'"},
     };
     for (size_t i = 0; i < ENVMGR_ARRAY_SIZE(cases); i++) {
-        cleanup_free char *bad = rows_csv(20000, 12000, cases[i].line);
+        envmgr_cleanup_free char *bad = rows_csv(20000, 12000, cases[i].line);
         /* tables only (no script), so the earlier rows must survive */
         f = make_fixture("atom-bad", "envtest-fixture.yaml",
                          "name: atom\nversion: \"2\"\nsteps:\n  - type: mysql\n    tables:\n"
@@ -443,8 +446,9 @@ static void test_atomic_bad_rows(void **state)
 
 static long long loads_run(void)
 {
-    cleanup_free char *n = sql_str("SELECT VARIABLE_VALUE FROM information_schema.global_status "
-                                   "WHERE VARIABLE_NAME = 'COM_LOAD'");
+    envmgr_cleanup_free char *n =
+        sql_str("SELECT VARIABLE_VALUE FROM information_schema.global_status "
+                "WHERE VARIABLE_NAME = 'COM_LOAD'");
     return n ? strtoll(n, NULL, 10) : -1;
 }
 
@@ -458,7 +462,7 @@ static void test_two_streams_name_lines(void **state)
     sql_do("INSERT INTO atom VALUES (7, '원래')");
     const char *manifest = "name: atom\nversion: \"3\"\nsteps:\n  - type: mysql\n    tables:\n"
                            "      - {table: atom, file: data/atom.csv}\n";
-    cleanup_free char *good = rows_csv(80000, 0, NULL);
+    envmgr_cleanup_free char *good = rows_csv(80000, 0, NULL);
     envmgr_fixture_t *f =
         make_fixture("atom-two", "envtest-fixture.yaml", manifest, "data/atom.csv", good, NULL);
     long long loads = loads_run();
@@ -470,21 +474,21 @@ static void test_two_streams_name_lines(void **state)
     assert_int_equal(sql_int("SELECT COUNT(*) FROM atom"), 80000);
     assert_int_equal(sql_int("SELECT SUM(id) FROM atom"), 80000LL * 80001 / 2);
     for (int bad = 5000; bad <= 75000; bad += 10000) {
-        cleanup_free char *line = xasprintf("%d,아홉글자가넘는긴이름입니다", bad);
-        cleanup_free char *csv = rows_csv(80000, bad, line);
-        cleanup_free char *where =
-            xasprintf("atom-bad2.tar.gz:data/atom.csv:%d: data row %d:", bad + 1, bad);
+        envmgr_cleanup_free char *line = envmgr_xasprintf("%d,아홉글자가넘는긴이름입니다", bad);
+        envmgr_cleanup_free char *csv = rows_csv(80000, bad, line);
+        envmgr_cleanup_free char *where =
+            envmgr_xasprintf("atom-bad2.tar.gz:data/atom.csv:%d: data row %d:", bad + 1, bad);
         f = make_fixture("atom-bad2", "envtest-fixture.yaml", manifest, "data/atom.csv", csv, NULL);
         expect_load_fails(f, where, "Data truncated for column 'name'");
         assert_int_equal(sql_int("SELECT COUNT(*) FROM atom"), 80000);
         assert_int_equal(staging_tables(), 0);
     }
     /* a row over two lines earlier in its chunk: the row, and the lines its chunk spans */
-    cleanup_free char *csv = rows_csv(80000, 64000, "64000,아홉글자가넘는긴이름입니다");
+    envmgr_cleanup_free char *csv = rows_csv(80000, 64000, "64000,아홉글자가넘는긴이름입니다");
     char *split = strstr(csv, "\n63999,");
     assert_non_null(split);
-    cleanup_free char *multi =
-        xasprintf("%.*s\n63999,\"여\n러\"%s", (int)(split - csv), csv, strchr(split + 1, '\n'));
+    envmgr_cleanup_free char *multi = envmgr_xasprintf(
+        "%.*s\n63999,\"여\n러\"%s", (int)(split - csv), csv, strchr(split + 1, '\n'));
     f = make_fixture("atom-bad3", "envtest-fixture.yaml", manifest, "data/atom.csv", multi, NULL);
     expect_load_fails(f, "atom-bad3.tar.gz:data/atom.csv:data row 64000 (lines ",
                       "Data truncated for column 'name'");
@@ -498,7 +502,7 @@ static void test_atomic_later_step_fails(void **state)
     sql_do("DROP TABLE IF EXISTS atom");
     sql_do("CREATE TABLE atom (id INT PRIMARY KEY, name VARCHAR(8) NOT NULL)");
     sql_do("INSERT INTO atom VALUES (7, '원래')");
-    cleanup_free char *rows = rows_csv(500, 0, NULL);
+    envmgr_cleanup_free char *rows = rows_csv(500, 0, NULL);
     envmgr_fixture_t *f = make_fixture(
         "later", "envtest-fixture.yaml",
         "name: later\nversion: \"1\"\nsteps:\n"
@@ -514,10 +518,10 @@ static void test_atomic_later_step_fails(void **state)
         "broken.json", "{\"rules\": 42}", NULL);
     expect_load_fails(f, "step 3 (http", "expected status 200, got 400");
     assert_int_equal(sql_int("SELECT COUNT(*) FROM atom"), 1);
-    cleanup_free char *name = sql_str("SELECT name FROM atom WHERE id = 7");
+    envmgr_cleanup_free char *name = sql_str("SELECT name FROM atom WHERE id = 7");
     assert_string_equal(name, "원래");
     assert_int_equal(staging_tables(), 0);
-    cleanup_free char *url = xasprintf("%s/collections/later_docs", g.vec_url);
+    envmgr_cleanup_free char *url = envmgr_xasprintf("%s/collections/later_docs", g.vec_url);
     long status = 0;
     json_decref(http_json("GET", url, NULL, &status));
     assert_int_equal(status, 404);
@@ -529,8 +533,8 @@ static void test_atomic_bad_member_after_data(void **state)
     sql_do("DROP TABLE IF EXISTS atom");
     sql_do("CREATE TABLE atom (id INT PRIMARY KEY, name VARCHAR(8) NOT NULL)");
     sql_do("INSERT INTO atom VALUES (7, '원래')");
-    cleanup_free char *rows = rows_csv(5000, 0, NULL);
-    char *zeros = xcalloc(1, 32u << 20);
+    envmgr_cleanup_free char *rows = rows_csv(5000, 0, NULL);
+    char *zeros = envmgr_xcalloc(1, 32u << 20);
     memset(zeros, ' ', 32u << 20);
     zeros[(32u << 20) - 1] = '\0';
     envmgr_fixture_t *f = make_fixture(
@@ -541,7 +545,7 @@ static void test_atomic_bad_member_after_data(void **state)
     free(zeros);
     expect_load_fails(f, "bomb.tar.gz:zz-padding.txt", "compression ratio over 200:1");
     assert_int_equal(sql_int("SELECT COUNT(*) FROM atom"), 1);
-    cleanup_free char *name = sql_str("SELECT name FROM atom WHERE id = 7");
+    envmgr_cleanup_free char *name = sql_str("SELECT name FROM atom WHERE id = 7");
     assert_string_equal(name, "원래");
     assert_int_equal(staging_tables(), 0);
 }
@@ -553,7 +557,7 @@ static void test_keys_after_load(void **state)
     sql_do("CREATE TABLE keyed (id INT PRIMARY KEY, code CHAR(6) NOT NULL, name VARCHAR(40) NOT "
            "NULL, note TEXT, UNIQUE KEY uq_code (code), KEY `odd``name` (name(10), id DESC), "
            "KEY idx_note (note(20)) COMMENT 'a note') DEFAULT CHARSET=utf8mb4");
-    cleanup_free char *before = sql_str("SHOW CREATE TABLE keyed");
+    envmgr_cleanup_free char *before = sql_str("SHOW CREATE TABLE keyed");
     envmgr_buf_t csv = ENVMGR_BUF_INIT;
     envmgr_buf_adds(&csv, "id,code,name,note\n");
     for (int i = 1; i <= 3000; i++)
@@ -565,7 +569,7 @@ static void test_keys_after_load(void **state)
     envmgr_error_t err = {0};
     if (envmgr_fixture_load(f, &g.targets, NULL, NULL, &err) < 0)
         fail_msg("%s", err.message);
-    cleanup_free char *after = sql_str("SHOW CREATE TABLE keyed");
+    envmgr_cleanup_free char *after = sql_str("SHOW CREATE TABLE keyed");
     assert_string_equal(after, before);
     assert_int_equal(sql_int("SELECT COUNT(*) FROM keyed FORCE INDEX (`odd``name`) WHERE name = "
                              "'이름5'"),
@@ -608,13 +612,13 @@ static void test_korean_roundtrip_and_types(void **state)
     if (envmgr_fixture_load(f, &g.targets, NULL, NULL, &err) < 0)
         fail_msg("%s", err.message);
     envmgr_fixture_free(f);
-    cleanup_free char *a = sql_str("SELECT txt FROM rt WHERE id = 1");
+    envmgr_cleanup_free char *a = sql_str("SELECT txt FROM rt WHERE id = 1");
     assert_string_equal(a, "서울특별시 강남구 \"테헤란로\", 역삼동");
-    cleanup_free char *emoji = sql_str("SELECT note FROM rt WHERE id = 1");
+    envmgr_cleanup_free char *emoji = sql_str("SELECT note FROM rt WHERE id = 1");
     assert_string_equal(emoji, "😀 이모지");
-    cleanup_free char *b = sql_str("SELECT txt FROM rt WHERE id = 2");
+    envmgr_cleanup_free char *b = sql_str("SELECT txt FROM rt WHERE id = 2");
     assert_string_equal(b, "줄바꿈\n포함");
-    cleanup_free char *c = sql_str("SELECT note FROM rt WHERE id = 2");
+    envmgr_cleanup_free char *c = sql_str("SELECT note FROM rt WHERE id = 2");
     assert_string_equal(c, "탭\tand\\백슬래시");
     assert_int_equal(
         sql_int("SELECT COUNT(*) FROM rt WHERE id = 3 AND txt IS NULL AND note IS NULL"), 1);

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "docker_util.h"
-#include "util.h"
+#include <envmgr/util.h>
 
 static envmgr_engine_t *engine;
 static char *busybox_context;
@@ -112,7 +112,7 @@ static char *container_field(const char *name, const char *path1, const char *pa
     json_t *v = json_object_get(inspect, path1);
     if (path2)
         v = json_object_get(v, path2);
-    char *s = json_string_value(v) ? xstrdup(json_string_value(v)) : NULL;
+    char *s = json_string_value(v) ? envmgr_xstrdup(json_string_value(v)) : NULL;
     json_decref(inspect);
     return s;
 }
@@ -129,8 +129,8 @@ static void query_database(json_t *vars)
     assert_string_equal(user, "tester");
     assert_string_equal(db, "lifecycle");
     assert_int_equal(strlen(password), 24); /* generated secret */
-    cleanup_free char *expected_prefix =
-        xasprintf("mysql://tester:%s@127.0.0.1:%s/lifecycle", password, port);
+    envmgr_cleanup_free char *expected_prefix =
+        envmgr_xasprintf("mysql://tester:%s@127.0.0.1:%s/lifecycle", password, port);
     assert_string_equal(url, expected_prefix);
 
     MYSQL *conn = mysql_init(NULL);

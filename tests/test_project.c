@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "project.h"
-#include "util.h"
+#include <envmgr/util.h>
 
 static const char yaml[] = "name: demo\n"
                            "services:\n"
@@ -175,7 +175,7 @@ static void test_config_hash_tracks_config_and_image(void **state)
     assert_string_not_equal(a, c);
     envmgr_project_free(p);
 
-    char *changed = xstrdup(yaml);
+    char *changed = envmgr_xstrdup(yaml);
     char *two = strstr(changed, "B: two");
     memcpy(two, "B: 2  ", 6);
     p = load(changed);

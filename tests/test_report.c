@@ -10,16 +10,17 @@
 
 #include <cmocka.h>
 
-#include "report.h"
-#include "runner.h"
-#include "util.h"
+#include <envmgr/report.h>
+#include <envmgr/runner.h>
+#include <envmgr/util.h>
 
 static char runs_dir[] = "/tmp/envtest-test-report-XXXXXX";
 
 static void add(envmgr_suite_list_t *l, const char *name, const char *script, bool is_tap)
 {
     const char *src = getenv("ENVTEST_SOURCE_DIR");
-    cleanup_free char *path = xasprintf("%s/tests/suites/%s", src ? src : ".", script);
+    envmgr_cleanup_free char *path =
+        envmgr_xasprintf("%s/tests/suites/%s", src ? src : ".", script);
     const char *argv[] = {path, NULL};
     envmgr_suite_list_add(l, name, argv, is_tap);
 }
@@ -117,15 +118,15 @@ static void test_report_fields(void **state)
     assert_string_equal(json_string_value(json_object_get(fail_test, "file")), "suites/db_test.c");
 
     /* write the three files; junit.xml must be well-formed and carry file/line */
-    cleanup_free char *dir = xasprintf("%s/written", runs_dir);
+    envmgr_cleanup_free char *dir = envmgr_xasprintf("%s/written", runs_dir);
     envmgr_error_t err = {0};
     assert_int_equal(envmgr_report_write(report, dir, &err), 0);
     if (access("/usr/bin/xmllint", X_OK) == 0) {
-        cleanup_free char *cmd = xasprintf("xmllint --noout '%s/junit.xml'", dir);
+        envmgr_cleanup_free char *cmd = envmgr_xasprintf("xmllint --noout '%s/junit.xml'", dir);
         assert_int_equal(system(cmd), 0);
     }
-    cleanup_free char *junit_path = xasprintf("%s/junit.xml", dir);
-    cleanup_free char *junit = NULL;
+    envmgr_cleanup_free char *junit_path = envmgr_xasprintf("%s/junit.xml", dir);
+    envmgr_cleanup_free char *junit = NULL;
     size_t len;
     assert_int_equal(envmgr_read_file(junit_path, &junit, &len, &err), 0);
     assert_non_null(strstr(junit, "file=\"suites/db_test.c\" line=\"42\""));
@@ -260,7 +261,7 @@ static void test_streamed_equals_dom(void **state)
     const envmgr_suite_result_t *m = &r->suites[l.n - 1];
     assert_int_equal(envmgr_suite_result_last(m)->tap->n_tests, 5); /* compacted */
     json_t *light = envmgr_report_from_run(r);
-    cleanup_free char *dir = xasprintf("%s/streamed", runs_dir);
+    envmgr_cleanup_free char *dir = envmgr_xasprintf("%s/streamed", runs_dir);
     assert_int_equal(envmgr_report_write_run(r, light, dir, &err), 0);
     json_t *streamed = NULL;
     assert_int_equal(envmgr_report_load(dir, &streamed, &err), 0);
@@ -268,7 +269,7 @@ static void test_streamed_equals_dom(void **state)
                          json_array_get(json_object_get(streamed, "suites"), 4), "tests")),
                      50); /* "many", sorted 5th: the full list came back from the saved entry */
     if (access("/usr/bin/xmllint", X_OK) == 0) {
-        cleanup_free char *cmd = xasprintf("xmllint --noout '%s/junit.xml'", dir);
+        envmgr_cleanup_free char *cmd = envmgr_xasprintf("xmllint --noout '%s/junit.xml'", dir);
         assert_int_equal(system(cmd), 0);
     }
     strip_variable(dom);
@@ -305,7 +306,7 @@ static json_int_t row_int(const json_t *rows, const char *suite, const char *key
 
 static void test_history(void **state)
 {
-    cleanup_free char *db = xasprintf("%s/history.sqlite", runs_dir);
+    envmgr_cleanup_free char *db = envmgr_xasprintf("%s/history.sqlite", runs_dir);
     envmgr_suite_list_t l = {0};
     make_suites(&l);
     envmgr_error_t err = {0};
@@ -364,14 +365,14 @@ static void test_xml_escape(void **state)
 
 static void test_find_run(void **state)
 {
-    cleanup_free char *base = xasprintf("%s/find", runs_dir);
+    envmgr_cleanup_free char *base = envmgr_xasprintf("%s/find", runs_dir);
     envmgr_error_t err = {0};
     char *found = NULL;
     assert_int_equal(envmgr_report_find_run(base, NULL, &found, &err), -1);
     assert_int_equal(err.kind, ENVMGR_E_NOT_FOUND);
     const char *ids[] = {"20261124T060000Z-aaaa", "20261124T070000Z-bbbb", "20261123T230000Z-cccc"};
     for (size_t i = 0; i < 3; i++) {
-        cleanup_free char *d = xasprintf("%s/%s", base, ids[i]);
+        envmgr_cleanup_free char *d = envmgr_xasprintf("%s/%s", base, ids[i]);
         assert_int_equal(envmgr_mkdir_p(d, 0755, &err), 0);
     }
     assert_int_equal(envmgr_report_find_run(base, NULL, &found, &err), 0);
@@ -400,7 +401,7 @@ static int teardown(void **state)
         print_message("# kept %s\n", runs_dir);
         return 0;
     }
-    cleanup_free char *cmd = xasprintf("rm -rf '%s'", runs_dir);
+    envmgr_cleanup_free char *cmd = envmgr_xasprintf("rm -rf '%s'", runs_dir);
     return system(cmd) == 0 ? 0 : -1;
 }
 

@@ -14,21 +14,21 @@
 
 #include <cmocka.h>
 
-#include "runner.h"
-#include "util.h"
+#include <envmgr/runner.h>
+#include <envmgr/util.h>
 
 static char runs_dir[] = "/tmp/envtest-test-runner-XXXXXX";
 
 static char *suite_path(const char *name)
 {
     const char *src = getenv("ENVTEST_SOURCE_DIR");
-    return xasprintf("%s/tests/suites/%s", src ? src : ".", name);
+    return envmgr_xasprintf("%s/tests/suites/%s", src ? src : ".", name);
 }
 
 static envmgr_suite_spec_t *add(envmgr_suite_list_t *l, const char *name, const char *script,
                                 const char *arg)
 {
-    cleanup_free char *path = suite_path(script);
+    envmgr_cleanup_free char *path = suite_path(script);
     const char *argv[] = {path, arg, NULL};
     return envmgr_suite_list_add(l, name, argv, true);
 }
@@ -125,7 +125,7 @@ static void test_statuses(void **state)
     }
 
     /* output captured (stdout and stderr) in the run folder */
-    cleanup_free char *out = NULL;
+    envmgr_cleanup_free char *out = NULL;
     size_t len = 0;
     envmgr_error_t err = {0};
     assert_int_equal(
@@ -159,8 +159,8 @@ static void test_flaky_and_retries(void **state)
 
 static pid_t read_pid(const envmgr_run_result_t *r, const char *file)
 {
-    cleanup_free char *path = xasprintf("%s/%s", r->run_dir, file);
-    cleanup_free char *text = NULL;
+    envmgr_cleanup_free char *path = envmgr_xasprintf("%s/%s", r->run_dir, file);
+    envmgr_cleanup_free char *text = NULL;
     size_t len;
     envmgr_error_t err = {0};
     if (envmgr_read_file(path, &text, &len, &err) < 0)
@@ -173,8 +173,8 @@ static char process_state(pid_t pid)
 {
     if (kill(pid, 0) == -1)
         return 0;
-    cleanup_free char *path = xasprintf("/proc/%d/stat", (int)pid);
-    cleanup_free char *stat_text = NULL;
+    envmgr_cleanup_free char *path = envmgr_xasprintf("/proc/%d/stat", (int)pid);
+    envmgr_cleanup_free char *stat_text = NULL;
     size_t len;
     envmgr_error_t err = {0};
     if (envmgr_read_file(path, &stat_text, &len, &err) < 0)
@@ -227,7 +227,7 @@ static void test_parallel(void **state)
 {
     envmgr_suite_list_t l = {0};
     for (int i = 0; i < 4; i++) {
-        cleanup_free char *name = xasprintf("sleep%d", i);
+        envmgr_cleanup_free char *name = envmgr_xasprintf("sleep%d", i);
         add(&l, name, "sleep.sh", "1");
     }
     envmgr_run_options_t o = {.jobs = 4};
@@ -286,7 +286,7 @@ static void test_shards_cover_once(void **state)
     for (int k = 1; k <= SHARDS; k++) {
         envmgr_suite_list_t l = {0};
         for (int i = 0; i < N_SUITES; i++) {
-            cleanup_free char *name = xasprintf("suite-%d", i);
+            envmgr_cleanup_free char *name = envmgr_xasprintf("suite-%d", i);
             const char *argv[] = {"true", NULL};
             envmgr_suite_list_add(&l, name, argv, false);
         }
@@ -319,7 +319,7 @@ static int before_hook(void *userdata, const envmgr_suite_spec_t *suite, int att
     __atomic_add_fetch(&h->before, 1, __ATOMIC_SEQ_CST);
     if (h->fail_before)
         return envmgr_error_set(err, ENVMGR_E_ENV, 0, "clone failed for %s", suite->name);
-    cleanup_free char *db = xasprintf("db_%s_%d", suite->name, attempt);
+    envmgr_cleanup_free char *db = envmgr_xasprintf("db_%s_%d", suite->name, attempt);
     envmgr_kvlist_set(env_to_add, "ENVTEST_MYSQL_DATABASE", db);
     return 0;
 }
@@ -335,7 +335,7 @@ static int after_hook(void *userdata, const envmgr_suite_spec_t *suite, int atte
 static void test_hooks_and_env(void **state)
 {
     envmgr_suite_list_t l = {0};
-    cleanup_free char *path = suite_path("env.sh");
+    envmgr_cleanup_free char *path = suite_path("env.sh");
     const char *argv[] = {path,         "ENVTEST_MYSQL_DATABASE", "FROM_RUN",
                           "FROM_SUITE", "ENVTEST_SUITE",          NULL};
     envmgr_suite_spec_t *s = envmgr_suite_list_add(&l, "env", argv, true);
@@ -394,7 +394,7 @@ static void test_interrupt(void **state)
 static void test_config(void **state)
 {
     const char *src = getenv("ENVTEST_SOURCE_DIR");
-    cleanup_free char *base = xasprintf("%s/tests", src ? src : ".");
+    envmgr_cleanup_free char *base = envmgr_xasprintf("%s/tests", src ? src : ".");
     json_error_t jerr;
     json_t *cfg =
         json_loads("{\"suites\": ["
@@ -445,7 +445,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    cleanup_free char *cmd = xasprintf("rm -rf '%s'", runs_dir);
+    envmgr_cleanup_free char *cmd = envmgr_xasprintf("rm -rf '%s'", runs_dir);
     return system(cmd) == 0 ? 0 : -1;
 }
 

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "tap.h"
-#include "util.h"
+#include <envmgr/tap.h>
+#include <envmgr/util.h>
 
 static int64_t fake_now;
 static int64_t fake_clock(void)
@@ -232,7 +232,7 @@ static void test_huge_line(void **state)
     size_t big = 5 * 1024 * 1024;
     envmgr_buf_t b = ENVMGR_BUF_INIT;
     envmgr_buf_adds(&b, "1..2\nok 1 - ");
-    char *x = xmalloc(big);
+    char *x = envmgr_xmalloc(big);
     memset(x, 'x', big);
     envmgr_buf_add(&b, x, big);
     envmgr_buf_adds(&b, "\nnot ok 2 - after the long line\n");

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine.h"
+#include <envmgr/engine.h>
 
 #define BENCH_IMAGE "envtest-test-busybox:latest"
 
@@ -41,7 +41,7 @@ static void report(const char *what, double *samples, int n)
 
 static int copy_file(const char *from, const char *to, envmgr_error_t *err)
 {
-    cleanup_free char *data = NULL;
+    envmgr_cleanup_free char *data = NULL;
     size_t len = 0;
     if (envmgr_read_file(from, &data, &len, err) < 0 || envmgr_write_file(to, data, len, err) < 0)
         return -1;
@@ -50,15 +50,16 @@ static int copy_file(const char *from, const char *to, envmgr_error_t *err)
 
 static int ensure_image(envmgr_engine_t *e, const char *source_dir, envmgr_error_t *err)
 {
-    cleanup_json json_t *info = NULL;
+    envmgr_cleanup_json json_t *info = NULL;
     if (envmgr_engine_image_inspect(e, BENCH_IMAGE, &info, err) == 0)
         return 0;
     char dir[] = "/tmp/engine-bench-XXXXXX";
     if (!mkdtemp(dir))
         return envmgr_error_errno(err, errno, "mkdtemp");
-    cleanup_free char *df_src = xasprintf("%s/tests/images/busybox/Dockerfile", source_dir);
-    cleanup_free char *df = xasprintf("%s/Dockerfile", dir);
-    cleanup_free char *bb = xasprintf("%s/busybox", dir);
+    envmgr_cleanup_free char *df_src =
+        envmgr_xasprintf("%s/tests/images/busybox/Dockerfile", source_dir);
+    envmgr_cleanup_free char *df = envmgr_xasprintf("%s/Dockerfile", dir);
+    envmgr_cleanup_free char *bb = envmgr_xasprintf("%s/busybox", dir);
     int r = copy_file(df_src, df, err);
     if (r == 0)
         r = copy_file("/bin/busybox", bb, err);
@@ -74,17 +75,17 @@ static int ensure_image(envmgr_engine_t *e, const char *source_dir, envmgr_error
 
 static int bench_exec(envmgr_engine_t *e, int n, double *samples, envmgr_error_t *err)
 {
-    cleanup_free char *name = xasprintf("envtest-engine-bench-%d", (int)getpid());
-    cleanup_json json_t *config =
+    envmgr_cleanup_free char *name = envmgr_xasprintf("envtest-engine-bench-%d", (int)getpid());
+    envmgr_cleanup_json json_t *config =
         json_pack("{s:s, s:[s,s], s:{s:s}}", "Image", BENCH_IMAGE, "Cmd", "sleep", "3600", "Labels",
                   "io.envtest.bench", "engine");
-    cleanup_free char *id = NULL;
+    envmgr_cleanup_free char *id = NULL;
     if (envmgr_engine_container_create(e, name, config, &id, err) < 0)
         return -1;
     int r = envmgr_engine_container_start(e, id, err);
     /* a plain JSON round trip on the same container, for comparison with exec */
     for (int i = 0; r == 0 && i < n; i++) {
-        cleanup_json json_t *info = NULL;
+        envmgr_cleanup_json json_t *info = NULL;
         double t0 = now_us();
         r = envmgr_engine_container_inspect(e, id, &info, err);
         samples[i] = now_us() - t0;
@@ -118,7 +119,7 @@ int main(int argc, char **argv)
         return 3;
     }
     printf("engine %s, API %s\n", envmgr_engine_host(e), envmgr_engine_api_version(e));
-    double *samples = xcalloc((size_t)n, sizeof(double));
+    double *samples = envmgr_xcalloc((size_t)n, sizeof(double));
     int rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {
         double t0 = now_us();

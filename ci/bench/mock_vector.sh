@@ -20,5 +20,5 @@ while [ ! -s "$tmp/port" ]; do
     kill -0 $pid 2>/dev/null || { cat "$tmp/log"; echo "mock-vector did not start" >&2; exit 1; }
     sleep 0.05
 done
-"$build/tests/bench_mock_vector" "http://127.0.0.1:$(cat "$tmp/port")" "$pid" "$@"
+"$build/ci/bench/bench_mock_vector" "http://127.0.0.1:$(cat "$tmp/port")" "$pid" "$@"
 sigterm_median "$bin" "${STOP_RUNS:-10}" "$tmp"

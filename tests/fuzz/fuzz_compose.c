@@ -5,11 +5,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "compose.h"
+#include <envmgr/compose.h>
 
 static char *fuzz_secret(void *userdata, const char *name)
 {
-    return xstrdup("fuzz-secret");
+    return envmgr_xstrdup("fuzz-secret");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "tap.h"
+#include <envmgr/tap.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

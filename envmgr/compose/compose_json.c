@@ -1,0 +1,259 @@
+/* The resolved model as JSON, in the shape `docker compose config` prints. */
+#include "compose_internal.h"
+
+#include <string.h>
+
+#define SECRET_MASK "********"
+#define SECRET_MIN_SUBSTRING 6 /* shorter secrets are masked only as whole values */
+
+typedef struct json_opts {
+    const envmgr_kvlist_t *secrets; /* values to mask, or NULL */
+} json_opts_t;
+
+/* A string, with any secret value in it replaced by the mask. */
+static json_t *str_json(const json_opts_t *o, const char *s)
+{
+    if (!s)
+        return json_null();
+    if (!o->secrets || o->secrets->n == 0) {
+        json_t *plain = json_string(s);
+        return plain ? plain : json_stringn_nocheck(s, strlen(s));
+    }
+    envmgr_buf_t b = ENVMGR_BUF_INIT;
+    envmgr_buf_adds(&b, s);
+    for (size_t i = 0; i < o->secrets->n; i++) {
+        const char *secret = o->secrets->items[i].value;
+        size_t len = secret ? strlen(secret) : 0;
+        char *hit;
+        if (len == 0)
+            continue;
+        if (len < SECRET_MIN_SUBSTRING && strcmp(b.data, secret) != 0)
+            continue; /* a short value is masked only where it is the whole string */
+        size_t from = 0;
+        while ((hit = strstr(b.data + from, secret))) {
+            envmgr_buf_t next = ENVMGR_BUF_INIT;
+            size_t at = (size_t)(hit - b.data);
+            envmgr_buf_add(&next, b.data, at);
+            envmgr_buf_adds(&next, SECRET_MASK);
+            from = next.len;
+            envmgr_buf_adds(&next, hit + len);
+            envmgr_buf_free(&b);
+            b = next;
+        }
+    }
+    json_t *j = json_string(b.data);
+    if (!j)
+        j = json_stringn_nocheck(b.data, b.len);
+    envmgr_buf_free(&b);
+    return j;
+}
+
+static json_t *strv_json(const json_opts_t *o, const envmgr_strv_t *v)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < v->n; i++)
+        json_array_append_new(a, str_json(o, v->items[i]));
+    return a;
+}
+
+static json_t *kv_json(const json_opts_t *o, const envmgr_kvlist_t *l)
+{
+    json_t *obj = json_object();
+    for (size_t i = 0; i < l->n; i++)
+        json_object_set_new(obj, l->items[i].key, str_json(o, l->items[i].value));
+    return obj;
+}
+
+/* Go's time.Duration format, as Compose prints: "1m30s", "1.5s", "100ms", "0s". */
+static char *duration_string(int64_t ms)
+{
+    envmgr_buf_t b = ENVMGR_BUF_INIT;
+    if (ms == 0)
+        return envmgr_xstrdup("0s");
+    if (ms < 1000)
+        return envmgr_xasprintf("%lldms", (long long)ms);
+    if (ms >= 3600000)
+        envmgr_buf_addf(&b, "%lldh", (long long)(ms / 3600000));
+    if (ms >= 60000)
+        envmgr_buf_addf(&b, "%lldm", (long long)(ms % 3600000 / 60000));
+    int64_t rest = ms % 60000;
+    if (rest % 1000 == 0)
+        envmgr_buf_addf(&b, "%llds", (long long)(rest / 1000));
+    else {
+        char frac[8];
+        snprintf(frac, sizeof(frac), "%03lld", (long long)(rest % 1000));
+        for (int i = 2; i > 0 && frac[i] == '0'; i--)
+            frac[i] = '\0';
+        envmgr_buf_addf(&b, "%lld.%ss", (long long)(rest / 1000), frac);
+    }
+    return envmgr_buf_detach(&b);
+}
+
+static json_t *duration_json(int64_t ms)
+{
+    char *s = duration_string(ms);
+    json_t *j = json_string(s);
+    free(s);
+    return j;
+}
+
+static json_t *healthcheck_json(const json_opts_t *o, const envmgr_healthcheck_t *h)
+{
+    json_t *j = json_object();
+    json_t *test = json_array();
+    switch (h->kind) {
+    case ENVMGR_HEALTHCHECK_NONE:
+        json_object_set_new(j, "disable", json_true());
+        json_decref(test);
+        return j;
+    case ENVMGR_HEALTHCHECK_CMD:
+        json_array_append_new(test, json_string("CMD"));
+        break;
+    case ENVMGR_HEALTHCHECK_CMD_SHELL:
+        json_array_append_new(test, json_string("CMD-SHELL"));
+        break;
+    case ENVMGR_HEALTHCHECK_UNSET:
+        break;
+    }
+    for (size_t i = 0; i < h->test.n; i++)
+        json_array_append_new(test, str_json(o, h->test.items[i]));
+    if (h->kind != ENVMGR_HEALTHCHECK_UNSET)
+        json_object_set_new(j, "test", test);
+    else
+        json_decref(test);
+    json_object_set_new(j, "interval", duration_json(h->interval_ms));
+    json_object_set_new(j, "timeout", duration_json(h->timeout_ms));
+    json_object_set_new(j, "start_period", duration_json(h->start_period_ms));
+    json_object_set_new(j, "retries", json_integer(h->retries));
+    return j;
+}
+
+static json_t *port_json(const envmgr_port_t *p)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "target", json_integer(p->container_port));
+    if (p->host_port) {
+        char buf[16];
+        snprintf(buf, sizeof(buf), "%d", p->host_port);
+        json_object_set_new(j, "published", json_string(buf));
+    }
+    json_object_set_new(j, "host_ip", json_string(p->host_ip));
+    json_object_set_new(j, "protocol", json_string(p->protocol));
+    json_object_set_new(j, "mode", json_string("ingress"));
+    return j;
+}
+
+static json_t *mount_json(const envmgr_mount_t *m)
+{
+    static const char *const types[] = {"volume", "bind", "tmpfs"};
+    json_t *j = json_object();
+    json_object_set_new(j, "type", json_string(types[m->type]));
+    if (m->source)
+        json_object_set_new(j, "source", json_string(m->source));
+    json_object_set_new(j, "target", json_string(m->target));
+    if (m->read_only)
+        json_object_set_new(j, "read_only", json_true());
+    if (m->tmpfs_size)
+        json_object_set_new(j, "tmpfs", json_pack("{s:I}", "size", (json_int_t)m->tmpfs_size));
+    return j;
+}
+
+static json_t *depends_json(const envmgr_service_t *s)
+{
+    static const char *const conditions[] = {"service_started", "service_healthy",
+                                             "service_completed_successfully"};
+    json_t *j = json_object();
+    for (size_t i = 0; i < s->n_depends_on; i++)
+        json_object_set_new(j, s->depends_on[i].service,
+                            json_pack("{s:s,s:b}", "condition",
+                                      conditions[s->depends_on[i].condition], "required",
+                                      s->depends_on[i].required));
+    return j;
+}
+
+static json_t *build_json(const json_opts_t *o, const envmgr_build_t *b)
+{
+    json_t *j = json_pack("{s:s,s:s}", "context", b->context, "dockerfile", b->dockerfile);
+    if (b->args.n)
+        json_object_set_new(j, "args", kv_json(o, &b->args));
+    return j;
+}
+
+static void set_if(json_t *obj, const char *key, json_t *value, bool cond)
+{
+    if (cond)
+        json_object_set_new(obj, key, value);
+    else
+        json_decref(value);
+}
+
+static json_t *service_json(const json_opts_t *o, const envmgr_service_t *s)
+{
+    json_t *j = json_object();
+    json_t *ports = json_array(), *mounts = json_array(), *expose = json_array();
+    if (s->image)
+        json_object_set_new(j, "image", str_json(o, s->image));
+    if (s->build)
+        json_object_set_new(j, "build", build_json(o, s->build));
+    set_if(j, "command", strv_json(o, &s->command), s->has_command);
+    set_if(j, "entrypoint", strv_json(o, &s->entrypoint), s->has_entrypoint);
+    set_if(j, "environment", kv_json(o, &s->environment), s->environment.n > 0);
+    for (size_t i = 0; i < s->n_ports; i++)
+        json_array_append_new(ports, port_json(&s->ports[i]));
+    set_if(j, "ports", ports, s->n_ports > 0);
+    for (size_t i = 0; i < s->n_expose; i++)
+        json_array_append_new(expose, json_sprintf("%d", s->expose[i]));
+    set_if(j, "expose", expose, s->n_expose > 0);
+    bool health_set = s->healthcheck.kind != ENVMGR_HEALTHCHECK_UNSET ||
+                      s->healthcheck.interval_ms != 30000 || s->healthcheck.timeout_ms != 30000 ||
+                      s->healthcheck.start_period_ms != 0 || s->healthcheck.retries != 3;
+    set_if(j, "healthcheck", healthcheck_json(o, &s->healthcheck), health_set);
+    set_if(j, "depends_on", depends_json(s), s->n_depends_on > 0);
+    set_if(j, "labels", kv_json(o, &s->labels), s->labels.n > 0);
+    for (size_t i = 0; i < s->n_mounts; i++)
+        json_array_append_new(mounts, mount_json(&s->mounts[i]));
+    set_if(j, "volumes", mounts, s->n_mounts > 0);
+    if (s->working_dir)
+        json_object_set_new(j, "working_dir", str_json(o, s->working_dir));
+    if (s->user)
+        json_object_set_new(j, "user", str_json(o, s->user));
+    if (s->hostname)
+        json_object_set_new(j, "hostname", str_json(o, s->hostname));
+    if (s->init)
+        json_object_set_new(j, "init", json_true());
+    if (s->x_envtest)
+        json_object_set(j, "x-envtest", s->x_envtest);
+    return j;
+}
+
+json_t *envmgr_service_to_json(const envmgr_service_t *service)
+{
+    json_opts_t o = {NULL};
+    return service_json(&o, service);
+}
+
+json_t *envmgr_project_to_json(const envmgr_project_t *project, bool mask_secrets)
+{
+    json_opts_t o = {mask_secrets ? &project->secret_values : NULL};
+    json_t *j = json_object(), *services = json_object(), *volumes = json_object();
+    json_object_set_new(j, "name", json_string(project->name));
+    for (size_t i = 0; i < project->n_services; i++)
+        json_object_set_new(services, project->services[i].name,
+                            service_json(&o, &project->services[i]));
+    json_object_set_new(j, "services", services);
+    for (size_t i = 0; i < project->n_volumes; i++) {
+        const envmgr_volume_def_t *v = &project->volumes[i];
+        json_t *vj = json_object();
+        if (v->name)
+            json_object_set_new(vj, "name", json_string(v->name));
+        if (v->external)
+            json_object_set_new(vj, "external", json_true());
+        if (v->labels.n)
+            json_object_set_new(vj, "labels", kv_json(&o, &v->labels));
+        json_object_set_new(volumes, v->key, vj);
+    }
+    set_if(j, "volumes", volumes, project->n_volumes > 0);
+    if (project->x_envtest)
+        json_object_set(j, "x-envtest", project->x_envtest);
+    return j;
+}

@@ -1,0 +1,83 @@
+/* Internals shared by engine.c, engine_demux.c and engine_build.c. Not part of the public API. */
+#ifndef ENVMGR_ENGINE_PRIVATE_H
+#define ENVMGR_ENGINE_PRIVATE_H
+
+#include <curl/curl.h>
+
+#include <envmgr/engine.h>
+
+#define ENGINE_API_VERSION_MAX "1.47" /* the newest API envtest speaks */
+#define ENGINE_API_VERSION_MIN "1.41" /* the oldest (Docker 20.10) */
+#define ENGINE_TIMEOUT_MS 120000L     /* default per-request timeout */
+#define ENGINE_CONNECT_TIMEOUT_MS 5000L
+
+struct envmgr_engine {
+    CURL *curl;
+    char *host;        /* "unix:///var/run/docker.sock" or "tcp://h:p" */
+    char *socket_path; /* unix socket path, or NULL for tcp */
+    char *base_url;    /* "http://localhost" or "http://h:p" */
+    char *display;     /* what messages call the engine: the socket path or "tcp://h:p" */
+    char api_version[16];
+    char curl_error[CURL_ERROR_SIZE];
+};
+
+/* Receives a 2xx body piece by piece: 0 to go on, > 0 to stop quietly (not an error), < 0 after
+ * filling err (the request then fails with that error). */
+typedef int (*engine_sink_fn)(void *userdata, const char *data, size_t len, envmgr_error_t *err);
+
+/* Produces a streamed request body (sent chunked): fills up to len bytes of buf and returns how
+ * many, 0 at the end, or < 0 after filling err. */
+typedef long (*engine_source_fn)(void *userdata, char *buf, size_t len, envmgr_error_t *err);
+
+typedef struct engine_call {
+    const char *method; /* "GET", "POST", "PUT", "DELETE" */
+    const char *path;   /* after the version prefix, with its query string */
+    bool unversioned;   /* true for GET /version before negotiation */
+    const void *body;   /* request body or NULL */
+    size_t body_len;
+    engine_source_fn source; /* instead of body: a streamed body */
+    void *source_userdata;
+    const char *content_type; /* for body or source; NULL = application/json */
+    long timeout_ms;          /* whole transfer; 0 = no limit */
+    engine_sink_fn sink;      /* NULL: the body is collected into *body */
+    void *sink_userdata;
+} engine_call_t;
+
+/* Performs one HTTP request. Returns 0 with *status set (any HTTP status) and *body holding the
+ * collected body (for a streamed 2xx, nothing); transport failures, timeouts and interruption fill
+ * err. A sink that stopped quietly gives 0. */
+int engine_call(envmgr_engine_t *engine, const engine_call_t *call, long *status,
+                envmgr_buf_t *body, envmgr_error_t *err);
+
+/* Turns a non-2xx reply into an error carrying the Engine's "message" and the status in err->code:
+ * 404 -> ENVMGR_E_NOT_FOUND, 409 -> ENVMGR_E_ENV, others ENVMGR_E_ENGINE. Returns -1. */
+int engine_status_error(envmgr_engine_t *engine, const engine_call_t *call, long status,
+                        const envmgr_buf_t *body, envmgr_error_t *err);
+
+/* engine_call + status check + JSON parse of a 2xx body (reply may be NULL). */
+int engine_json_call(envmgr_engine_t *engine, const engine_call_t *call, json_t **reply,
+                     envmgr_error_t *err);
+
+/* Full request path for messages: "/v1.41/containers/x/json". Caller frees. */
+char *engine_full_path(const envmgr_engine_t *engine, const engine_call_t *call);
+
+/* Appends "&key=value" (or "?key=value" when q is empty) with value URL-encoded. */
+void engine_query_add(envmgr_buf_t *q, const char *key, const char *value);
+/* Appends a kvlist as a URL-encoded JSON object {"k":"v",...}. */
+void engine_query_add_kvlist(envmgr_buf_t *q, const char *key, const envmgr_kvlist_t *l);
+
+/* A newline-delimited JSON progress stream (build, pull): lines go to cb; the first "error" or
+ * "errorDetail" is kept in error. */
+typedef struct engine_jsonl {
+    envmgr_buf_t pending;
+    envmgr_engine_progress_cb cb;
+    void *userdata;
+    char *error;    /* first stream error, owned */
+    char *image_id; /* "aux":{"ID":...} of a build, owned */
+} engine_jsonl_t;
+int engine_jsonl_sink(void *userdata, const char *data, size_t len, envmgr_error_t *err);
+/* Handles a last unterminated line. */
+int engine_jsonl_finish(engine_jsonl_t *s, envmgr_error_t *err);
+void engine_jsonl_free(engine_jsonl_t *s);
+
+#endif

@@ -1,0 +1,48 @@
+/* Wait strategies: a service is ready when its healthcheck passes (envtest execs the check itself
+ * as soon as the container's TCP ports accept connections, instead of waiting for the engine's
+ * schedule, whose first check only comes after `interval`), or, with no healthcheck, when its TCP
+ * ports accept connections. */
+#ifndef ENVMGR_HEALTH_H
+#define ENVMGR_HEALTH_H
+
+#include <stdint.h>
+
+#include <envmgr/compose.h>
+#include <envmgr/engine.h>
+#include <envmgr/error.h>
+#include <envmgr/util.h>
+
+/* How often the container's state and ports are looked at; a healthcheck runs as soon as the
+ * ports accept connections, and at least every ENVMGR_HEALTH_SLOW_POLL_MS before. */
+#define ENVMGR_HEALTH_POLL_MS 25
+#define ENVMGR_HEALTH_SLOW_POLL_MS 1000
+
+/* The healthcheck to use: the service's own, else the image's Config.Healthcheck (image_inspect may
+ * be NULL). Returns false when there is none (or it is NONE). out is filled (free with
+ * envmgr_healthcheck_clear) only when true is returned. */
+bool envmgr_health_resolve(const envmgr_service_t *service, json_t *image_inspect,
+                           envmgr_healthcheck_t *out);
+void envmgr_healthcheck_clear(envmgr_healthcheck_t *hc);
+
+/* Waits until the container is ready or deadline_ms (envmgr_now_ms clock) passes.
+ * hc: the resolved healthcheck, or NULL for the port probe. On failure err says why and
+ * last_output holds the last health output (may be empty). A container that exits while waited
+ * for fails at once; so does the engine's own "unhealthy" verdict. */
+int envmgr_health_wait(envmgr_engine_t *engine, const char *container_id,
+                       const envmgr_healthcheck_t *hc, int64_t deadline_ms,
+                       envmgr_buf_t *last_output, envmgr_error_t *err);
+
+/* Runs the healthcheck once in the container, as envmgr_health_wait does: *passed is true when it
+ * exited 0. -1 only when the check could not be run. */
+int envmgr_health_probe(envmgr_engine_t *engine, const char *container_id,
+                        const envmgr_healthcheck_t *hc, bool *passed, envmgr_error_t *err);
+
+/* Waits until the container has exited; fails unless its exit code is 0 (for
+ * service_completed_successfully). */
+int envmgr_health_wait_completed(envmgr_engine_t *engine, const char *container_id,
+                                 int64_t deadline_ms, envmgr_error_t *err);
+
+/* true when a TCP connection to host:port succeeds within timeout_ms. */
+bool envmgr_tcp_probe(const char *host, int port, int timeout_ms);
+
+#endif

@@ -1,0 +1,528 @@
+/* envtest up: plan, then one worker thread per service (its own engine handle) that makes its
+ * image, waits for its dependencies' conditions, creates or reuses its container, starts it and
+ * waits for health. Independent services thus proceed in parallel. What this run created is
+ * remembered so that a failure (or Ctrl-C) removes exactly that. */
+#include <envmgr/lifecycle.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "health.h"
+#include "project.h"
+#include "reaper.h"
+#include <envmgr/log.h>
+
+#define UP_LOG_TAIL_LINES 30
+
+enum run_state { RUN_PENDING, RUN_STARTED, RUN_READY, RUN_FAILED, RUN_SKIPPED };
+
+struct up_ctx;
+
+struct service_run {
+    struct up_ctx *ctx;
+    const envmgr_service_t *service;
+    pthread_t thread;
+    bool thread_started;
+    enum run_state state; /* guarded by ctx->lock */
+    bool wait_completed;  /* a dependent asks for service_completed_successfully */
+    char *container_id;
+    bool created_by_us;
+    envmgr_error_t err;
+    envmgr_buf_t health_output;
+};
+
+struct up_ctx {
+    envmgr_engine_t *engine;
+    const envmgr_project_t *project;
+    const envmgr_up_options_t *opts;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool abort;
+    struct service_run *runs; /* in plan order */
+    size_t n_runs;
+    int64_t t0;
+    int64_t deadline;
+};
+
+const char *envmgr_service_phase_name(enum envmgr_service_phase phase)
+{
+    static const char *const names[] = {
+        [ENVMGR_PHASE_BUILDING] = "building",   [ENVMGR_PHASE_PULLING] = "pulling",
+        [ENVMGR_PHASE_CREATING] = "creating",   [ENVMGR_PHASE_STARTING] = "starting",
+        [ENVMGR_PHASE_WAITING] = "waiting",     [ENVMGR_PHASE_HEALTHY] = "healthy",
+        [ENVMGR_PHASE_RUNNING] = "running",     [ENVMGR_PHASE_EXITED] = "exited",
+        [ENVMGR_PHASE_UNCHANGED] = "unchanged", [ENVMGR_PHASE_FAILED] = "failed",
+        [ENVMGR_PHASE_REMOVING] = "removing",   [ENVMGR_PHASE_REMOVED] = "removed",
+        [ENVMGR_PHASE_LOADING] = "loading",     [ENVMGR_PHASE_LOADED] = "loaded",
+        [ENVMGR_PHASE_SKIPPED] = "unchanged",
+    };
+    if ((unsigned)phase >= ENVMGR_ARRAY_SIZE(names))
+        return "?";
+    return names[phase];
+}
+
+static void progress(struct up_ctx *ctx, const char *service, enum envmgr_service_phase phase,
+                     const char *detail)
+{
+    if (ctx->opts->progress)
+        ctx->opts->progress(ctx->opts->userdata, service, phase, envmgr_now_ms() - ctx->t0, detail);
+}
+
+static struct service_run *find_run(struct up_ctx *ctx, const char *name)
+{
+    for (size_t i = 0; i < ctx->n_runs; i++)
+        if (strcmp(ctx->runs[i].service->name, name) == 0)
+            return &ctx->runs[i];
+    return NULL;
+}
+
+static void set_state(struct service_run *run, enum run_state state)
+{
+    pthread_mutex_lock(&run->ctx->lock);
+    run->state = state;
+    if (state == RUN_FAILED)
+        run->ctx->abort = true;
+    pthread_cond_broadcast(&run->ctx->cond);
+    pthread_mutex_unlock(&run->ctx->lock);
+}
+
+/* Blocks until every dependency reached its condition. -1 when one failed or up aborts. */
+static int wait_dependencies(struct service_run *run)
+{
+    struct up_ctx *ctx = run->ctx;
+    const envmgr_service_t *s = run->service;
+    pthread_mutex_lock(&ctx->lock);
+    for (;;) {
+        bool all_met = true;
+        const char *failed = NULL;
+        for (size_t i = 0; i < s->n_depends_on; i++) {
+            struct service_run *dep = find_run(ctx, s->depends_on[i].service);
+            if (!dep)
+                continue; /* optional dependency not in the plan */
+            enum run_state need =
+                s->depends_on[i].condition == ENVMGR_DEPENDS_STARTED ? RUN_STARTED : RUN_READY;
+            if (dep->state == RUN_FAILED || dep->state == RUN_SKIPPED)
+                failed = dep->service->name;
+            else if (dep->state < need)
+                all_met = false;
+        }
+        if (failed || ctx->abort || envmgr_interrupted()) {
+            pthread_mutex_unlock(&ctx->lock);
+            return -1;
+        }
+        if (all_met)
+            break;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100 * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&ctx->cond, &ctx->lock, &ts);
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    return 0;
+}
+
+static void build_progress_cb(void *userdata, const char *line)
+{
+    (void)userdata;
+    envmgr_debug("build: %s", line);
+}
+
+/* Makes the service's image available: build (skipped when the context digest is unchanged),
+ * or pull when absent. Returns the image's inspect JSON in *inspect_out. */
+static int ensure_image(struct service_run *run, envmgr_engine_t *engine, const char *image,
+                        json_t **inspect_out, envmgr_error_t *err)
+{
+    struct up_ctx *ctx = run->ctx;
+    const envmgr_service_t *s = run->service;
+    json_t *inspect = NULL;
+    envmgr_error_t lookup_err = {0};
+    int found = envmgr_engine_image_inspect(engine, image, &inspect, &lookup_err) == 0;
+    if (!found && lookup_err.kind != ENVMGR_E_NOT_FOUND)
+        return envmgr_error_set(err, lookup_err.kind, lookup_err.code, "%s", lookup_err.message);
+
+    if (s->build) {
+        char digest[65];
+        if (envmgr_engine_context_digest(s->build->context, s->build->dockerfile, digest, err) < 0)
+            return envmgr_error_wrap(err, "build context %s", s->build->context);
+        const char *have = json_string_value(
+            json_object_get(json_object_get(json_object_get(inspect, "Config"), "Labels"),
+                            "io.envtest.context-digest"));
+        if (!found || !have || strcmp(have, digest) != 0) {
+            json_decref(inspect);
+            inspect = NULL;
+            progress(ctx, s->name, ENVMGR_PHASE_BUILDING, s->build->context);
+            envmgr_kvlist_t labels = {0};
+            envmgr_kvlist_set(&labels, "io.envtest.context-digest", digest);
+            envmgr_kvlist_set(&labels, "io.envtest.project", ctx->project->name);
+            envmgr_build_options_t bo = {
+                .context_dir = s->build->context,
+                .dockerfile = s->build->dockerfile,
+                .tag = image,
+                .args = &s->build->args,
+                .labels = &labels,
+            };
+            int r = envmgr_engine_image_build(engine, &bo, build_progress_cb, run, err);
+            envmgr_kvlist_free(&labels);
+            if (r < 0)
+                return -1;
+            if (envmgr_engine_image_inspect(engine, image, &inspect, err) < 0)
+                return -1;
+        }
+    } else if (!found) {
+        progress(ctx, s->name, ENVMGR_PHASE_PULLING, image);
+        if (envmgr_engine_image_pull(engine, image, build_progress_cb, run, err) < 0) {
+            envmgr_error_wrap(err, "image %s is not present and could not be pulled", image);
+            if (strstr(image, "mysql"))
+                envmgr_error_hint(err,
+                                  "without a registry, build the offline MySQL-compatible image "
+                                  "with `ci/mysql-image/build.sh` and set "
+                                  "ENVTEST_MYSQL_IMAGE=envtest/mysql-offline:10.11");
+            else
+                envmgr_error_hint(err, "check the image name, or build it locally first");
+            return -1;
+        }
+        if (envmgr_engine_image_inspect(engine, image, &inspect, err) < 0)
+            return -1;
+    }
+    *inspect_out = inspect;
+    return 0;
+}
+
+/* Starts the container; a host port that is taken gets a hint naming the service's fixed ports. */
+static int start_container(const envmgr_service_t *s, envmgr_engine_t *engine, const char *id,
+                           envmgr_error_t *err)
+{
+    if (envmgr_engine_container_start(engine, id, err) == 0)
+        return 0;
+    if (!strstr(err->message, "port is already allocated") &&
+        !strstr(err->message, "address already in use"))
+        return -1;
+    envmgr_buf_t fixed = ENVMGR_BUF_INIT;
+    for (size_t i = 0; i < s->n_ports; i++)
+        if (s->ports[i].host_port > 0)
+            envmgr_buf_addf(&fixed, "%s%s:%d", fixed.len ? ", " : "", s->ports[i].host_ip,
+                            s->ports[i].host_port);
+    envmgr_error_hint(err,
+                      "a host port of service %s (%s) is taken by another container or program "
+                      "(`ss -ltnp` shows which); free it, or give only the container port in "
+                      "`ports:` and envtest publishes it on a free port (see `envtest env`)",
+                      s->name, fixed.len ? fixed.data : "none fixed");
+    envmgr_buf_free(&fixed);
+    return -1;
+}
+
+/* Reuses a container with the same config hash; removes a stale one. Sets run->container_id. */
+static int ensure_container(struct service_run *run, envmgr_engine_t *engine, const char *image,
+                            const char *image_id, envmgr_error_t *err)
+{
+    struct up_ctx *ctx = run->ctx;
+    const envmgr_service_t *s = run->service;
+    envmgr_cleanup_free char *name = envmgr_project_container_name(ctx->project->name, s->name);
+    char hash[65];
+    envmgr_project_config_hash(s, image_id, hash);
+
+    envmgr_cleanup_json json_t *existing = NULL;
+    envmgr_error_t lookup_err = {0};
+    if (envmgr_engine_container_inspect(engine, name, &existing, &lookup_err) == 0) {
+        json_t *labels = json_object_get(json_object_get(existing, "Config"), "Labels");
+        const char *owner = json_string_value(json_object_get(labels, ENVMGR_LABEL_PROJECT));
+        const char *old_hash = json_string_value(json_object_get(labels, ENVMGR_LABEL_CONFIG_HASH));
+        const char *id = json_string_value(json_object_get(existing, "Id"));
+        if (!owner || strcmp(owner, ctx->project->name) != 0) {
+            envmgr_error_set(err, ENVMGR_E_ENV, 409,
+                             "container name %s is in use by a container envtest did not create",
+                             name);
+            return envmgr_error_hint(err, "remove it, or choose another project name with -p");
+        }
+        if (old_hash && strcmp(old_hash, hash) == 0) {
+            run->container_id = envmgr_xstrdup(id);
+            const char *status =
+                json_string_value(json_object_get(json_object_get(existing, "State"), "Status"));
+            if (status && strcmp(status, "running") == 0) {
+                progress(ctx, s->name, ENVMGR_PHASE_UNCHANGED, NULL);
+                return 0;
+            }
+            progress(ctx, s->name, ENVMGR_PHASE_STARTING, NULL);
+            return start_container(s, engine, id, err);
+        }
+        envmgr_info("service %s: configuration changed, recreating", s->name);
+        if (envmgr_engine_container_remove(engine, id, true, true, err) < 0)
+            return -1;
+    } else if (lookup_err.kind != ENVMGR_E_NOT_FOUND) {
+        return envmgr_error_set(err, lookup_err.kind, lookup_err.code, "%s", lookup_err.message);
+    }
+
+    progress(ctx, s->name, ENVMGR_PHASE_CREATING, NULL);
+    envmgr_cleanup_json json_t *config =
+        envmgr_project_container_config(ctx->project, s, image, hash);
+    if (envmgr_engine_container_create(engine, name, config, &run->container_id, err) < 0)
+        return -1;
+    run->created_by_us = true;
+    progress(ctx, s->name, ENVMGR_PHASE_STARTING, NULL);
+    return start_container(s, engine, run->container_id, err);
+}
+
+static int service_up(struct service_run *run, envmgr_engine_t *engine, envmgr_error_t *err)
+{
+    struct up_ctx *ctx = run->ctx;
+    const envmgr_service_t *s = run->service;
+    envmgr_cleanup_free char *image = envmgr_service_image(ctx->project, s);
+    envmgr_cleanup_json json_t *image_inspect = NULL;
+    if (ensure_image(run, engine, image, &image_inspect, err) < 0)
+        return -1;
+    if (wait_dependencies(run) < 0) {
+        if (envmgr_interrupted())
+            return envmgr_error_set(err, ENVMGR_E_INTERRUPTED, 0, "interrupted");
+        return 1; /* skipped: a dependency failed */
+    }
+    const char *image_id = json_string_value(json_object_get(image_inspect, "Id"));
+    if (ensure_container(run, engine, image, image_id, err) < 0)
+        return -1;
+    set_state(run, RUN_STARTED);
+
+    if (run->wait_completed) {
+        progress(ctx, s->name, ENVMGR_PHASE_WAITING, "until it exits");
+        if (envmgr_health_wait_completed(engine, run->container_id, ctx->deadline, err) < 0)
+            return -1;
+        progress(ctx, s->name, ENVMGR_PHASE_EXITED, NULL);
+        return 0;
+    }
+    envmgr_healthcheck_t hc;
+    bool has_hc = envmgr_health_resolve(s, image_inspect, &hc);
+    progress(ctx, s->name, ENVMGR_PHASE_WAITING, has_hc ? "healthcheck" : "ports");
+    int r = envmgr_health_wait(engine, run->container_id, has_hc ? &hc : NULL, ctx->deadline,
+                               &run->health_output, err);
+    if (has_hc)
+        envmgr_healthcheck_clear(&hc);
+    if (r < 0)
+        return -1;
+    progress(ctx, s->name, has_hc ? ENVMGR_PHASE_HEALTHY : ENVMGR_PHASE_RUNNING, NULL);
+    return 0;
+}
+
+static void *service_thread(void *arg)
+{
+    struct service_run *run = arg;
+    envmgr_engine_t *engine = NULL;
+    int r = envmgr_engine_dup(run->ctx->engine, &engine, &run->err);
+    if (r == 0) {
+        r = service_up(run, engine, &run->err);
+        envmgr_engine_close(engine);
+    }
+    if (r < 0) {
+        progress(run->ctx, run->service->name, ENVMGR_PHASE_FAILED, run->err.message);
+        set_state(run, RUN_FAILED);
+    } else if (r > 0) {
+        set_state(run, RUN_SKIPPED);
+    } else {
+        set_state(run, RUN_READY);
+    }
+    return NULL;
+}
+
+static int collect_log_cb(void *userdata, enum envmgr_stream stream, const char *data, size_t len)
+{
+    (void)stream;
+    envmgr_buf_add(userdata, data, len);
+    return 0;
+}
+
+/* Turns the first failure into the error up returns: the service's message, its last health
+ * output, and its last log lines. */
+static void describe_failure(struct up_ctx *ctx, struct service_run *run, envmgr_error_t *err)
+{
+    envmgr_buf_t msg = ENVMGR_BUF_INIT;
+    envmgr_buf_addf(&msg, "service %s: %s", run->service->name, run->err.message);
+    if (run->health_output.len) {
+        envmgr_buf_addf(&msg, "\n  last health check output:\n    %.*s",
+                        (int)(run->health_output.len > 2000 ? 2000 : run->health_output.len),
+                        run->health_output.data);
+    }
+    if (run->container_id) {
+        envmgr_buf_t logs = ENVMGR_BUF_INIT;
+        envmgr_error_t log_err = {0};
+        if (envmgr_engine_container_logs(ctx->engine, run->container_id, UP_LOG_TAIL_LINES, false,
+                                         false, collect_log_cb, &logs, &log_err) == 0 &&
+            logs.len) {
+            envmgr_buf_addf(&msg, "\n  last %d log lines of %s:\n", UP_LOG_TAIL_LINES,
+                            run->service->name);
+            const char *p = logs.data;
+            while (*p) {
+                const char *nl = strchr(p, '\n');
+                size_t n = nl ? (size_t)(nl - p) : strlen(p);
+                envmgr_buf_addf(&msg, "    | %.*s\n", (int)n, p);
+                p += n + (nl ? 1 : 0);
+            }
+        }
+        envmgr_buf_free(&logs);
+    }
+    enum envmgr_error_kind kind = run->err.kind;
+    char hint[sizeof(err->hint)];
+    memcpy(hint, run->err.hint, sizeof(hint));
+    envmgr_error_set(err, kind, run->err.code, "%s", msg.data);
+    memcpy(err->hint, hint, sizeof(hint));
+    envmgr_buf_free(&msg);
+}
+
+/* Creates the project network unless it exists. A fresh environment is guarded by a reaper until
+ * up is over: if this process is killed midway, the reaper removes what it made. (Called before any
+ * worker thread starts: the reaper forks.) */
+static int ensure_network(struct up_ctx *ctx, bool *created, envmgr_reaper_t **reaper,
+                          envmgr_error_t *err)
+{
+    const char *project = ctx->project->name;
+    envmgr_cleanup_free char *name = envmgr_project_network_name(project);
+    envmgr_cleanup_json json_t *existing = NULL;
+    envmgr_error_t lookup_err = {0};
+    *created = false;
+    if (envmgr_engine_network_inspect(ctx->engine, name, &existing, &lookup_err) == 0)
+        return 0;
+    if (lookup_err.kind != ENVMGR_E_NOT_FOUND)
+        return envmgr_error_set(err, lookup_err.kind, lookup_err.code, "%s", lookup_err.message);
+    if (!ctx->opts->keep_on_failure &&
+        envmgr_reaper_start(envmgr_engine_host(ctx->engine), project, reaper, &lookup_err) < 0)
+        envmgr_warn("no reaper for %s: %s", project, lookup_err.message);
+    envmgr_kvlist_t labels = {0};
+    envmgr_kvlist_set(&labels, ENVMGR_LABEL_PROJECT, project);
+    envmgr_kvlist_set(&labels, "com.docker.compose.project", project);
+    if (ctx->opts->network_labels)
+        for (size_t i = 0; i < ctx->opts->network_labels->n; i++)
+            envmgr_kvlist_set(&labels, ctx->opts->network_labels->items[i].key,
+                              ctx->opts->network_labels->items[i].value);
+    envmgr_cleanup_free char *id = NULL;
+    int r = envmgr_engine_network_create(ctx->engine, name, &labels, &id, err);
+    envmgr_kvlist_free(&labels);
+    if (r < 0)
+        return envmgr_error_wrap(err, "create network %s", name);
+    *created = true;
+    return 0;
+}
+
+static int ensure_volumes(struct up_ctx *ctx, envmgr_error_t *err)
+{
+    const envmgr_project_t *p = ctx->project;
+    for (size_t i = 0; i < p->n_volumes; i++) {
+        if (p->volumes[i].external)
+            continue;
+        envmgr_cleanup_free char *name = envmgr_project_volume_name(p->name, &p->volumes[i]);
+        envmgr_kvlist_t labels = {0};
+        for (size_t k = 0; k < p->volumes[i].labels.n; k++)
+            envmgr_kvlist_set(&labels, p->volumes[i].labels.items[k].key,
+                              p->volumes[i].labels.items[k].value);
+        envmgr_kvlist_set(&labels, ENVMGR_LABEL_PROJECT, p->name);
+        envmgr_kvlist_set(&labels, "com.docker.compose.volume", p->volumes[i].key);
+        int r = envmgr_engine_volume_create(ctx->engine, name, &labels, err);
+        envmgr_kvlist_free(&labels);
+        if (r < 0)
+            return envmgr_error_wrap(err, "create volume %s", name);
+    }
+    return 0;
+}
+
+int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
+              const envmgr_up_options_t *opts, envmgr_error_t *err)
+{
+    static const envmgr_up_options_t defaults = {0};
+    if (!opts)
+        opts = &defaults;
+    struct up_ctx ctx = {
+        .engine = engine,
+        .project = project,
+        .opts = opts,
+        .t0 = envmgr_now_ms(),
+    };
+    ctx.deadline = ctx.t0 + (opts->wait_timeout_ms > 0 ? opts->wait_timeout_ms : 120000);
+    size_t *order = NULL;
+    if (envmgr_project_plan(project, opts->services, &order, &ctx.n_runs, err) < 0)
+        return -1;
+    ctx.runs = envmgr_xcalloc(ctx.n_runs, sizeof(*ctx.runs));
+    for (size_t i = 0; i < ctx.n_runs; i++) {
+        ctx.runs[i].ctx = &ctx;
+        ctx.runs[i].service = &project->services[order[i]];
+    }
+    free(order);
+    for (size_t i = 0; i < ctx.n_runs; i++) {
+        const envmgr_service_t *s = ctx.runs[i].service;
+        for (size_t d = 0; d < s->n_depends_on; d++) {
+            struct service_run *dep = find_run(&ctx, s->depends_on[d].service);
+            if (dep && s->depends_on[d].condition == ENVMGR_DEPENDS_COMPLETED_SUCCESSFULLY)
+                dep->wait_completed = true;
+        }
+    }
+    pthread_mutex_init(&ctx.lock, NULL);
+    pthread_cond_init(&ctx.cond, NULL);
+
+    envmgr_reaper_t *reaper = NULL;
+    bool network_created = false;
+    int ret = ensure_network(&ctx, &network_created, &reaper, err);
+    if (ret == 0)
+        ret = ensure_volumes(&ctx, err);
+    if (ret == 0) {
+        for (size_t i = 0; i < ctx.n_runs; i++) {
+            if (pthread_create(&ctx.runs[i].thread, NULL, service_thread, &ctx.runs[i]) != 0) {
+                ret = envmgr_error_errno(err, errno, "start a worker thread");
+                pthread_mutex_lock(&ctx.lock);
+                ctx.abort = true;
+                pthread_cond_broadcast(&ctx.cond);
+                pthread_mutex_unlock(&ctx.lock);
+                break;
+            }
+            ctx.runs[i].thread_started = true;
+        }
+        for (size_t i = 0; i < ctx.n_runs; i++)
+            if (ctx.runs[i].thread_started)
+                pthread_join(ctx.runs[i].thread, NULL);
+        if (ret == 0 && envmgr_interrupted()) {
+            ret = envmgr_error_set(err, ENVMGR_E_INTERRUPTED, 0,
+                                   "interrupted: removing what this up created");
+        } else if (ret == 0) {
+            for (size_t i = 0; i < ctx.n_runs; i++) {
+                if (ctx.runs[i].state == RUN_FAILED) {
+                    describe_failure(&ctx, &ctx.runs[i], err);
+                    ret = -1;
+                    break;
+                }
+            }
+        }
+    }
+
+    if (ret == 0 && !opts->no_fixtures && !opts->services)
+        ret = envmgr_fixtures_up(engine, project, opts->progress, opts->userdata, err);
+
+    if (ret < 0 && !opts->keep_on_failure) {
+        /* Leave nothing half-done: a fresh environment goes entirely; on a live one, only what
+         * this run created. */
+        envmgr_error_t cleanup_err = {0};
+        /* The clean-up itself must not be cut short by the interrupt that caused it (a second
+         * Ctrl-C still exits at once: the CLI handles that). */
+        bool interrupted = envmgr_interrupted();
+        envmgr_interrupt_reset();
+        if (network_created) {
+            envmgr_down(engine, project->name, true, opts->progress, opts->userdata, NULL,
+                        &cleanup_err);
+        } else {
+            for (size_t i = 0; i < ctx.n_runs; i++)
+                if (ctx.runs[i].created_by_us)
+                    envmgr_engine_container_remove(engine, ctx.runs[i].container_id, true, true,
+                                                   &cleanup_err);
+        }
+        if (interrupted)
+            envmgr_interrupt();
+    }
+    envmgr_reaper_release(reaper);
+    for (size_t i = 0; i < ctx.n_runs; i++) {
+        free(ctx.runs[i].container_id);
+        envmgr_buf_free(&ctx.runs[i].health_output);
+    }
+    free(ctx.runs);
+    pthread_cond_destroy(&ctx.cond);
+    pthread_mutex_destroy(&ctx.lock);
+    return ret;
+}

@@ -1,0 +1,196 @@
+/* Fixtures at `up`: find where the services are, load each archive of x-envtest.fixtures once. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "project.h"
+#include <envmgr/lifecycle.h>
+#include <envmgr/log.h>
+
+static const char *keep_string(envmgr_live_targets_t *t, const char *s)
+{
+    envmgr_strv_push(&t->strings, s);
+    return t->strings.items[t->strings.n - 1];
+}
+
+static const char *container_env(json_t *env, const char *key)
+{
+    size_t klen = strlen(key);
+    for (size_t i = 0; i < json_array_size(env); i++) {
+        const char *e = json_string_value(json_array_get(env, i));
+        if (e && strncmp(e, key, klen) == 0 && e[klen] == '=')
+            return e + klen + 1;
+    }
+    return NULL;
+}
+
+int envmgr_live_targets_get(envmgr_engine_t *engine, const envmgr_project_t *project,
+                            envmgr_live_targets_t *t, envmgr_error_t *err)
+{
+    memset(t, 0, sizeof(*t));
+    envmgr_cleanup_json json_t *status = NULL;
+    if (envmgr_status(engine, project, &status, err) < 0)
+        return -1;
+    json_t *services = json_object_get(status, "services");
+    /* The strings vector must not move while targets borrow from it: reserve up front. */
+    t->strings.items = envmgr_xcalloc(json_array_size(services) * 4 + 8, sizeof(char *));
+    t->services = envmgr_xcalloc(json_array_size(services) + 1, sizeof(*t->services));
+    for (size_t i = 0; i < json_array_size(services); i++) {
+        json_t *s = json_array_get(services, i);
+        const char *id = json_string_value(json_object_get(s, "id"));
+        if (!id)
+            continue;
+        envmgr_fixture_service_t *fs = &t->services[t->targets.n_services++];
+        fs->name = keep_string(t, json_string_value(json_object_get(s, "service")));
+        fs->container_id = keep_string(t, id);
+        json_t *ports = json_object_get(s, "ports");
+        if (json_array_size(ports)) {
+            envmgr_cleanup_free char *url = envmgr_xasprintf(
+                "http://127.0.0.1:%lld",
+                json_integer_value(json_object_get(json_array_get(ports, 0), "host_port")));
+            fs->base_url = keep_string(t, url);
+        }
+        envmgr_cleanup_json json_t *inspect = NULL;
+        if (envmgr_engine_container_inspect(engine, id, &inspect, err) < 0) {
+            envmgr_live_targets_free(t);
+            return -1;
+        }
+        json_t *env = json_object_get(json_object_get(inspect, "Config"), "Env");
+        const char *root_pw = container_env(env, "MYSQL_ROOT_PASSWORD");
+        if (t->targets.mysql.host || !root_pw)
+            continue;
+        for (size_t p = 0; p < json_array_size(ports); p++) {
+            json_t *pj = json_array_get(ports, p);
+            if (json_integer_value(json_object_get(pj, "container_port")) != 3306)
+                continue;
+            const char *db = container_env(env, "MYSQL_DATABASE");
+            t->targets.mysql.host = "127.0.0.1";
+            t->targets.mysql.port = (unsigned)json_integer_value(json_object_get(pj, "host_port"));
+            t->targets.mysql.user = "root";
+            t->targets.mysql.password = keep_string(t, root_pw);
+            t->targets.mysql.database = keep_string(t, db ? db : "");
+            t->mysql_container_id = fs->container_id;
+        }
+    }
+    t->targets.services = t->services;
+    t->targets.engine = engine;
+    return 0;
+}
+
+void envmgr_live_targets_free(envmgr_live_targets_t *t)
+{
+    envmgr_strv_free(&t->strings);
+    free(t->services);
+    memset(t, 0, sizeof(*t));
+}
+
+struct fixture_progress_ctx {
+    envmgr_progress_cb progress;
+    void *userdata;
+    const char *label;
+    int64_t t0;
+};
+
+static void fixture_progress_cb(void *userdata, const envmgr_fixture_progress_t *p)
+{
+    struct fixture_progress_ctx *ctx = userdata;
+    if (!ctx->progress)
+        return;
+    char detail[160];
+    snprintf(detail, sizeof(detail), "step %zu/%zu %s %s: %llu rows, %.1f MB, %.0f rows/s",
+             p->step + 1, p->n_steps, p->type, p->target ? p->target : "",
+             (unsigned long long)p->rows, p->bytes / 1e6, p->rows_per_s);
+    ctx->progress(ctx->userdata, ctx->label, ENVMGR_PHASE_LOADING, envmgr_now_ms() - ctx->t0,
+                  detail);
+}
+
+/* The marker of a loaded fixture: a volume labelled with the digest and the MySQL container it
+ * went into (a recreated database container must be loaded again). */
+static bool fixture_already_loaded(envmgr_engine_t *engine, const char *project, const char *name,
+                                   const char *digest, const char *mysql_id)
+{
+    envmgr_cleanup_free char *filter = envmgr_xasprintf("io.envtest.fixture.%s=%s", name, digest);
+    envmgr_cleanup_json json_t *vols = NULL;
+    envmgr_error_t err = {0};
+    if (envmgr_engine_volume_list(engine, filter, &vols, &err) < 0)
+        return false;
+    for (size_t i = 0; i < json_array_size(vols); i++) {
+        json_t *labels = json_object_get(json_array_get(vols, i), "Labels");
+        const char *p = json_string_value(json_object_get(labels, ENVMGR_LABEL_PROJECT));
+        const char *target =
+            json_string_value(json_object_get(labels, "io.envtest.fixture-target"));
+        if (p && strcmp(p, project) == 0 && target && strcmp(target, mysql_id ? mysql_id : "") == 0)
+            return true;
+    }
+    return false;
+}
+
+static int fixture_mark_loaded(envmgr_engine_t *engine, const char *project, const char *name,
+                               const char *digest, const char *mysql_id, envmgr_error_t *err)
+{
+    envmgr_cleanup_free char *volume = envmgr_xasprintf("%s_envtest-fixture-%s", project, name);
+    envmgr_error_t ignored = {0};
+    envmgr_engine_volume_remove(engine, volume, true, &ignored); /* a stale mark */
+    envmgr_kvlist_t labels = {0};
+    envmgr_cleanup_free char *key = envmgr_xasprintf("io.envtest.fixture.%s", name);
+    envmgr_kvlist_set(&labels, ENVMGR_LABEL_PROJECT, project);
+    envmgr_kvlist_set(&labels, key, digest);
+    envmgr_kvlist_set(&labels, "io.envtest.fixture-target", mysql_id ? mysql_id : "");
+    int r = envmgr_engine_volume_create(engine, volume, &labels, err);
+    envmgr_kvlist_free(&labels);
+    return r;
+}
+
+int envmgr_fixtures_up(envmgr_engine_t *engine, const envmgr_project_t *project,
+                       envmgr_progress_cb progress, void *userdata, envmgr_error_t *err)
+{
+    json_t *list = json_object_get(project->x_envtest, "fixtures");
+    if (json_array_size(list) == 0)
+        return 0;
+    envmgr_live_targets_t live;
+    if (envmgr_live_targets_get(engine, project, &live, err) < 0)
+        return envmgr_error_wrap(err, "fixtures");
+    const char *mysql_id = live.mysql_container_id;
+    int ret = 0;
+    for (size_t i = 0; i < json_array_size(list) && ret == 0; i++) {
+        json_t *item = json_array_get(list, i);
+        const char *path = json_is_string(item) ? json_string_value(item)
+                                                : json_string_value(json_object_get(item, "path"));
+        if (!path) {
+            ret = envmgr_error_set(err, ENVMGR_E_CONFIG, 0,
+                                   "%s: x-envtest.fixtures[%zu]: expected a path or {path: ...}",
+                                   project->file, i);
+            break;
+        }
+        envmgr_cleanup_free char *full =
+            path[0] == '/' ? envmgr_xstrdup(path) : envmgr_xasprintf("%s/%s", project->dir, path);
+        envmgr_fixture_t *fixture = NULL;
+        if (envmgr_fixture_open_streamed(full, NULL, &fixture, err) < 0) {
+            if (err->kind == ENVMGR_E_SYSTEM)
+                envmgr_error_hint(err, "build the fixture archives first: cmake --build build");
+            ret = envmgr_error_wrap(err, "fixture %s", path);
+            break;
+        }
+        const char *name = envmgr_fixture_name(fixture);
+        const char *digest = envmgr_fixture_digest(fixture);
+        envmgr_cleanup_free char *label = envmgr_xasprintf("fixture %s", name);
+        struct fixture_progress_ctx pctx = {progress, userdata, label, envmgr_now_ms()};
+        if (fixture_already_loaded(engine, project->name, name, digest, mysql_id)) {
+            if (progress)
+                progress(userdata, label, ENVMGR_PHASE_SKIPPED, 0, "same digest already loaded");
+        } else {
+            if (progress)
+                progress(userdata, label, ENVMGR_PHASE_LOADING, 0, path);
+            ret = envmgr_fixture_load(fixture, &live.targets, fixture_progress_cb, &pctx, err);
+            if (ret == 0)
+                ret = fixture_mark_loaded(engine, project->name, name, digest, mysql_id, err);
+            if (ret == 0 && progress)
+                progress(userdata, label, ENVMGR_PHASE_LOADED, envmgr_now_ms() - pctx.t0, digest);
+            if (ret < 0)
+                envmgr_error_wrap(err, "fixture %s", name);
+        }
+        envmgr_fixture_free(fixture);
+    }
+    envmgr_live_targets_free(&live);
+    return ret;
+}

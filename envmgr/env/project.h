@@ -1,0 +1,38 @@
+/* Naming, labels, config hashes and dependency order for one Compose project: the pure part of the
+ * lifecycle (no engine calls), so it is unit-testable. */
+#ifndef ENVMGR_PROJECT_H
+#define ENVMGR_PROJECT_H
+
+#include <jansson.h>
+
+#include <envmgr/compose.h>
+#include <envmgr/error.h>
+#include <envmgr/lifecycle.h> /* envmgr_project_env_stem */
+
+char *envmgr_project_container_name(const char *project, const char *service); /* p-s-1 */
+char *envmgr_project_network_name(const char *project);                        /* p_default */
+char *envmgr_project_volume_name(const char *project, const envmgr_volume_def_t *volume);
+char *envmgr_project_image_name(const char *project, const char *service); /* p-s:latest */
+/* "io.envtest.project=<project>" for label filters. */
+char *envmgr_project_label_filter(const char *project);
+
+/* The image a service runs: its image:, else its build's name. */
+char *envmgr_service_image(const envmgr_project_t *project, const envmgr_service_t *service);
+
+/* Services to bring up: the named ones (NULL: all) plus their dependencies, in dependency order
+ * (each after everything it depends on; ties in file order). *order holds indexes into
+ * project->services. Unknown names: ENVMGR_E_USAGE. */
+int envmgr_project_plan(const envmgr_project_t *project, const char *const *names, size_t **order,
+                        size_t *n_order, envmgr_error_t *err);
+
+/* The Engine's container-create body for a service. image: the image to run (envmgr_service_image).
+ * config_hash: envmgr_project_config_hash's digest, set as the io.envtest.config-hash label (so a
+ * changed service or a rebuilt image recreates the container). */
+json_t *envmgr_project_container_config(const envmgr_project_t *project,
+                                        const envmgr_service_t *service, const char *image,
+                                        const char *config_hash);
+/* sha256 over the service's canonical JSON and the image id. */
+void envmgr_project_config_hash(const envmgr_service_t *service, const char *image_id,
+                                char out[65]);
+
+#endif

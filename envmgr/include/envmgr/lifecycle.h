@@ -1,0 +1,145 @@
+/* Environment lifecycle: up / down / status / env / keep over the Engine, driven by a Compose
+ * model. The engine is the source of truth: everything envtest creates carries the labels
+ *   io.envtest.project=<project>, io.envtest.service=<service>, io.envtest.config-hash=<sha256>
+ * and is found again by them (also after envtest crashed). No state file. */
+#ifndef ENVMGR_LIFECYCLE_H
+#define ENVMGR_LIFECYCLE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <envmgr/compose.h>
+#include <envmgr/engine.h>
+#include <envmgr/error.h>
+#include <envmgr/util.h>
+
+#define ENVMGR_LABEL_PROJECT "io.envtest.project"
+#define ENVMGR_LABEL_SERVICE "io.envtest.service"
+#define ENVMGR_LABEL_CONFIG_HASH "io.envtest.config-hash"
+#define ENVMGR_LABEL_KEEP "io.envtest.keep"
+#define ENVMGR_LABEL_SECRETS "io.envtest.secrets"
+#define ENVMGR_LABEL_FIXTURE_PREFIX "io.envtest.fixture."
+
+enum envmgr_service_phase {
+    ENVMGR_PHASE_BUILDING,
+    ENVMGR_PHASE_PULLING,
+    ENVMGR_PHASE_CREATING,
+    ENVMGR_PHASE_STARTING,
+    ENVMGR_PHASE_WAITING,
+    ENVMGR_PHASE_HEALTHY,
+    ENVMGR_PHASE_RUNNING, /* started, no health condition asked */
+    ENVMGR_PHASE_EXITED,  /* completed (service_completed_successfully) */
+    ENVMGR_PHASE_UNCHANGED,
+    ENVMGR_PHASE_FAILED,
+    ENVMGR_PHASE_REMOVING,
+    ENVMGR_PHASE_REMOVED,
+    ENVMGR_PHASE_LOADING, /* fixtures: "service" is "fixture <name>" */
+    ENVMGR_PHASE_LOADED,
+    ENVMGR_PHASE_SKIPPED, /* fixture unchanged since the last load */
+};
+const char *envmgr_service_phase_name(enum envmgr_service_phase phase);
+
+/* Progress for one service (called from worker threads; the CLI serialises). detail may be NULL. */
+typedef void (*envmgr_progress_cb)(void *userdata, const char *service,
+                                   enum envmgr_service_phase phase, int64_t elapsed_ms,
+                                   const char *detail);
+
+typedef struct envmgr_up_options {
+    const char *const
+        *services;           /* NULL-terminated subset (with their dependencies), or NULL: all */
+    int64_t wait_timeout_ms; /* default 120000 */
+    bool keep_on_failure;    /* --keep: leave what was created when up fails */
+    bool no_fixtures;
+    /* Extra labels for the project network (e.g. io.envtest.secrets), set when it is created. */
+    const envmgr_kvlist_t *network_labels;
+    envmgr_progress_cb progress;
+    void *userdata;
+} envmgr_up_options_t;
+
+/* Brings the project up: network, volumes, images (build/pull), containers in dependency order with
+ * independent services in parallel, health waits (the healthcheck exec'd by envtest as soon as the
+ * ports accept connections; state and ports polled every 25 ms, ENVMGR_HEALTH_POLL_MS), then
+ * fixtures from x-envtest.fixtures. Idempotent. On failure: err names the service with its health
+ * output and its last 30 log lines (in err->message), and what up created is removed. */
+int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
+              const envmgr_up_options_t *opts, envmgr_error_t *err);
+
+/* Removes every container, network and (volumes) volume labelled with the project. *removed counts
+ * the objects removed (0 when nothing was there, which is not an error). */
+int envmgr_down(envmgr_engine_t *engine, const char *project_name, bool volumes,
+                envmgr_progress_cb progress, void *userdata, int *removed, envmgr_error_t *err);
+
+/* Removes the images envtest built for the project (labelled io.envtest.project), as
+ * `docker compose down --rmi local` does. Images in use by a container stay. *removed counts them.
+ */
+int envmgr_down_images(envmgr_engine_t *engine, const char *project_name, int *removed,
+                       envmgr_error_t *err);
+
+/* Live state of a project's services, as JSON:
+ * {"project": "...", "kept": bool, "services": [{"service","container","id","state","health",
+ *   "health_checked_by","ports":[{"container_port":3306,"protocol":"tcp","host_ip":"127.0.0.1",
+ *   "host_port":49153}]}]}
+ * Services in the model but without a container appear with state "missing". health is the
+ * engine's verdict (health_checked_by "engine"). */
+int envmgr_status(envmgr_engine_t *engine, const envmgr_project_t *project, json_t **out,
+                  envmgr_error_t *err);
+/* The engine's first check comes `interval` after the start, so right after `up` it still says
+ * "starting" of a service envtest found healthy: for each running service in that state, runs its
+ * healthcheck once through exec (as up does), sets health to "healthy" when it passed and
+ * health_checked_by to "envtest". For `envtest status`; the other callers of envmgr_status keep
+ * its cost (no exec). */
+int envmgr_status_check_starting(envmgr_engine_t *engine, const envmgr_project_t *project,
+                                 json_t *status, envmgr_error_t *err);
+bool envmgr_status_all_healthy(const json_t *status);
+
+/* Connection variables for other tools: ENVTEST_PROJECT, ENVTEST_<SERVICE>_HOST / _PORT /
+ * _PORT_<containerport>, and for MySQL services DATABASE_URL, ENVTEST_MYSQL_USER/PASSWORD/DATABASE.
+ * <SERVICE> is the service name upper-cased with non-alphanumerics as '_'. Fails with
+ * ENVMGR_E_ENV when the project is not up. */
+int envmgr_env_vars(envmgr_engine_t *engine, const envmgr_project_t *project, envmgr_kvlist_t *out,
+                    envmgr_error_t *err);
+/* The <SERVICE> stem of those variables: "mock-llm" -> "MOCK_LLM". (cmd/fixture.c uses it to find a
+ * service's ENVTEST_<SERVICE>_HOST/PORT; the typed environment state should give the URL.) */
+char *envmgr_project_env_stem(const char *service);
+
+/* Marks (or unmarks) the live environment as kept. Engine labels cannot change after creation, so
+ * the mark is a small labelled volume <project>_envtest-keep, removed by `down`. */
+int envmgr_keep_set(envmgr_engine_t *engine, const char *project_name, bool keep,
+                    envmgr_error_t *err);
+int envmgr_keep_get(envmgr_engine_t *engine, const char *project_name, bool *kept,
+                    envmgr_error_t *err);
+
+/* Every envtest project the engine has something of (containers, networks or the keep mark),
+ * found by label, sorted by name, as `docker compose ls` lists Compose's:
+ * [{"name":"seoul","containers":3,"running":3,"networks":1,"kept":false,
+ *   "services":["mock-llm","mock-vector","mysql"]}]. */
+int envmgr_projects(envmgr_engine_t *engine, json_t **out, envmgr_error_t *err);
+
+/* Finds a service's running container id (malloc'ed), or ENVMGR_E_NOT_FOUND. */
+int envmgr_service_container(envmgr_engine_t *engine, const char *project_name, const char *service,
+                             char **id_out, envmgr_error_t *err);
+
+/* ---- fixtures ------------------------------------------------------------------------------ */
+#include <envmgr/fixture.h>
+
+/* Where a live environment's services are, for fixture steps: MySQL (the service whose container
+ * has MYSQL_* variables, as root, into MYSQL_DATABASE), every service's first published port as
+ * base_url, container ids for copy steps. Owns the strings that targets borrows. */
+typedef struct envmgr_live_targets {
+    envmgr_fixture_targets_t targets;
+    envmgr_fixture_service_t *services;
+    const char *mysql_container_id; /* the MySQL service's container, or NULL */
+    envmgr_strv_t strings;
+} envmgr_live_targets_t;
+int envmgr_live_targets_get(envmgr_engine_t *engine, const envmgr_project_t *project,
+                            envmgr_live_targets_t *out, envmgr_error_t *err);
+void envmgr_live_targets_free(envmgr_live_targets_t *t);
+
+/* Loads the archives of x-envtest.fixtures (paths relative to the compose file) into the live
+ * environment. An archive whose digest was already loaded into the same MySQL container is
+ * skipped; the digest is kept as the label io.envtest.fixture.<name> of a marker volume. */
+int envmgr_fixtures_up(envmgr_engine_t *engine, const envmgr_project_t *project,
+                       envmgr_progress_cb progress, void *userdata, envmgr_error_t *err);
+
+#endif
