@@ -16,6 +16,7 @@ typedef struct envtest_globals {
     const char *compose_file; /* -f / --file, or NULL */
     const char *project_name; /* -p / --project-name, or NULL */
     const char *host;         /* -H / --host, or NULL ($DOCKER_HOST) */
+    envmgr_kvlist_t real;     /* --real SERVICE=URL (repeatable): real services, not mocks */
     bool verbose;             /* -v: debug messages */
     bool quiet;               /* -q */
     bool stderr_is_tty;
@@ -73,8 +74,9 @@ bool envtest_common_option(envtest_globals_t *g, int opt, const char *arg);
 #define ENVTEST_COMMON_SHORTOPTS "f:p:H:"
 #define ENVTEST_COMMON_LONGOPTS                                                                    \
     {"file", required_argument, NULL, 'f'}, {"project-name", required_argument, NULL, 'p'},        \
+        {"host", required_argument, NULL, 'H'},                                                    \
     {                                                                                              \
-        "host", required_argument, NULL, 'H'                                                       \
+        "real", required_argument, NULL, 'R'                                                       \
     }
 
 /* Installs SIGINT/SIGTERM handlers that call envmgr_interrupt() (a second Ctrl-C exits at once). */

@@ -40,6 +40,16 @@ bool envtest_common_option(envtest_globals_t *g, int opt, const char *arg)
     case 'H':
         g->host = arg;
         return true;
+    case 'R': { /* SERVICE=URL; without '=' the loader says what is expected */
+        const char *eq = strchr(arg, '=');
+        envmgr_cleanup_free char *service =
+            eq ? envmgr_xstrndup(arg, (size_t)(eq - arg)) : envmgr_xstrdup(arg);
+        if (eq)
+            envmgr_kvlist_set(&g->real, service, eq + 1);
+        else
+            envmgr_kvlist_set(&g->real, service, NULL);
+        return true;
+    }
     default:
         return false;
     }
@@ -47,7 +57,7 @@ bool envtest_common_option(envtest_globals_t *g, int opt, const char *arg)
 
 int envtest_load_project(const envtest_globals_t *g, envmgr_project_t **out, envmgr_error_t *err)
 {
-    envmgr_compose_options_t opts = {.project_name = g->project_name};
+    envmgr_compose_options_t opts = {.project_name = g->project_name, .real_services = &g->real};
     return envmgr_compose_load(g->compose_file, &opts, out, err);
 }
 
@@ -172,6 +182,7 @@ int envtest_load_live_project(const envtest_globals_t *g, envmgr_engine_t *engin
     }
     envmgr_compose_options_t opts = {
         .project_name = name,
+        .real_services = &g->real,
         .secret_cb = secret_from_live,
         .secret_userdata = &ctx,
     };
