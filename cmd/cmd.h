@@ -62,8 +62,13 @@ void envtest_session_close(envtest_session_t *s);
  * from the compose file. Malloc'ed. */
 int envtest_project_name(const envtest_globals_t *g, char **out, envmgr_error_t *err);
 
+/* The labels of a new project network: io.envtest.secrets (the generated secrets) and
+ * io.envtest.real (the real services, JSON service -> URL), which later commands read back. */
+void envtest_network_labels(const envmgr_project_t *project, const char *secrets,
+                            envmgr_kvlist_t *labels);
 /* Loads the project for a command that talks to the engine: generated secrets (x-envtest.secrets)
- * are taken from the live environment's network label when it exists, so a re-up keeps them.
+ * are taken from the live environment's network label when it exists, so a re-up keeps them, and
+ * so are the real services it was brought up with (--real wins).
  * *secrets_label (malloc'ed JSON, may be NULL) is what `up` stores on a new network. */
 int envtest_load_live_project(const envtest_globals_t *g, envmgr_engine_t *engine,
                               envmgr_project_t **out, char **secrets_label, envmgr_error_t *err);
