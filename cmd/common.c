@@ -40,6 +40,10 @@ bool envtest_common_option(envtest_globals_t *g, int opt, const char *arg)
     case 'H':
         g->host = arg;
         return true;
+    case ENVTEST_OPT_PROFILE:
+        if (g->n_profiles + 1 < sizeof(g->profiles) / sizeof(g->profiles[0]))
+            g->profiles[g->n_profiles++] = arg;
+        return true;
     default:
         return false;
     }
@@ -47,7 +51,7 @@ bool envtest_common_option(envtest_globals_t *g, int opt, const char *arg)
 
 int envtest_load_project(const envtest_globals_t *g, envmgr_project_t **out, envmgr_error_t *err)
 {
-    envmgr_compose_options_t opts = {.project_name = g->project_name};
+    envmgr_compose_options_t opts = {.project_name = g->project_name, .profiles = g->profiles};
     return envmgr_compose_load(g->compose_file, &opts, out, err);
 }
 
@@ -165,6 +169,7 @@ int envtest_load_live_project(const envtest_globals_t *g, envmgr_engine_t *engin
         .project_name = name,
         .secret_cb = secret_from_live,
         .secret_userdata = &ctx,
+        .profiles = g->profiles,
     };
     int r = envmgr_compose_load(g->compose_file, &opts, out, err);
     if (r == 0 && secrets_label)

@@ -33,10 +33,11 @@ static const struct command commands[] = {
 
 static void print_usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: envtest [-f FILE] [-p NAME] [-H HOST] [-v] COMMAND [ARGS...]\n\n"
-            "A throw-away world for integration tests: MySQL, mock LLM and mock vector search\n"
-            "from a Compose file, driven over the Docker Engine API.\n\nCommands:\n");
+    fprintf(
+        out,
+        "Usage: envtest [-f FILE] [-p NAME] [-H HOST] [--profile NAME] [-v] COMMAND [ARGS...]\n\n"
+        "A throw-away world for integration tests: MySQL, mock LLM and mock vector search\n"
+        "from a Compose file, driven over the Docker Engine API.\n\nCommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
@@ -46,6 +47,8 @@ static void print_usage(FILE *out)
             "  -p, --project-name NAME  project name (default $ENVTEST_PROJECT, name:, directory)\n"
             "  -H, --host HOST          Docker engine (default $DOCKER_HOST, "
             "unix:///var/run/docker.sock)\n"
+            "      --profile NAME       enable a Compose profile (repeatable; also "
+            "$COMPOSE_PROFILES)\n"
             "  -v, --verbose            debug messages\n"
             "  -q, --quiet              only errors\n\n"
             "Exit codes: 0 ok, 1 tests failed, 2 usage or configuration error,\n"

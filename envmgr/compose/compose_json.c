@@ -125,6 +125,8 @@ static json_t *healthcheck_json(const json_opts_t *o, const envmgr_healthcheck_t
     json_object_set_new(j, "timeout", duration_json(h->timeout_ms));
     json_object_set_new(j, "start_period", duration_json(h->start_period_ms));
     json_object_set_new(j, "retries", json_integer(h->retries));
+    if (h->start_interval_ms)
+        json_object_set_new(j, "start_interval", duration_json(h->start_interval_ms));
     return j;
 }
 

@@ -255,10 +255,8 @@ static int health_field(compose_ctx_t *ctx, envmgr_service_t *svc, const compose
         return health_duration(ctx, f->value, kpath, &h->timeout_ms);
     if (!strcmp(key, "start_period"))
         return health_duration(ctx, f->value, kpath, &h->start_period_ms);
-    if (!strcmp(key, "start_interval")) {
-        int64_t ignored;
-        return health_duration(ctx, f->value, kpath, &ignored);
-    }
+    if (!strcmp(key, "start_interval"))
+        return health_duration(ctx, f->value, kpath, &h->start_interval_ms);
     if (!strcmp(key, "disable"))
         return compose_get_bool(ctx, f->value, kpath, disable);
     if (!strcmp(key, "retries")) {

@@ -39,10 +39,11 @@ enum envmgr_healthcheck_kind {
 typedef struct envmgr_healthcheck {
     enum envmgr_healthcheck_kind kind;
     envmgr_strv_t test;
-    int64_t interval_ms;     /* default 30000 */
-    int64_t timeout_ms;      /* default 30000 */
-    int64_t start_period_ms; /* default 0 */
-    int retries;             /* default 3 */
+    int64_t interval_ms;       /* default 30000 */
+    int64_t timeout_ms;        /* default 30000 */
+    int64_t start_period_ms;   /* default 0 */
+    int64_t start_interval_ms; /* 0: unset (the engine's checks during start_period) */
+    int retries;               /* default 3 */
 } envmgr_healthcheck_t;
 
 typedef struct envmgr_port {
