@@ -55,8 +55,8 @@ static void test_unsupported_keys(void **state)
         {"volumes_from: [container:abc]",
          "compose.yaml:5:19: services.x.volumes_from: 'container:abc': only services of this "
          "file are supported"},
-        {"deploy: {replicas: 3}", "compose.yaml:5:24: services.x.deploy.replicas: 3 replicas: "
-                                  "envtest runs one container per service"},
+        {"deploy: {mode: global}", "compose.yaml:5:20: services.x.deploy.mode: mode 'global' is "
+                                   "for Swarm"},
         {"deploy: {resources: {reservations: {devices: [{capabilities: [gpu]}]}}}",
          "compose.yaml:5:50: services.x.deploy.resources.reservations.devices: device "
          "reservations (GPUs) are not supported by envtest"},

@@ -320,10 +320,9 @@ static int field_deploy(compose_ctx_t *ctx, envmgr_service_t *svc, const compose
             if (compose_get_int(ctx, v, kpath, 0, 1000000, &n) < 0)
                 return -1;
             if (n > 1)
-                return compose_error_at(ctx, v, kpath,
-                                        "%ld replicas: envtest runs one container per service "
-                                        "(tests address it by name); set replicas: 1 or remove it",
-                                        n);
+                envmgr_warn("%s:%d: %s: %ld replicas: envtest runs one container per service "
+                            "(tests address it by name)",
+                            ctx->file, v->line, kpath, n);
         } else if (!strcmp(key, "mode")) {
             envmgr_cleanup_free char *s = NULL;
             if (compose_get_string(ctx, v, kpath, &s) < 0)
