@@ -5,20 +5,15 @@
  * Values are interpolated, keys are not; .env and env_file values are interpolated too, except
  * single-quoted ones.
  *
- * Supported: name; services.*: image, build (string, or context/dockerfile/args), command and
- * entrypoint (string: split as a shell does; list), environment and labels (mapping or list),
- * env_file (string/list/{path, required}), ports (every short and long form), expose,
- * healthcheck, depends_on (list or mapping with condition/required), volumes (short and long:
- * volume, bind, tmpfs), tmpfs, working_dir, user, init, hostname, x-envtest. Accepted and
- * ignored: restart (silently), platform, profiles and networks other than default (warnings).
- * Top level: services, volumes (name, external, labels), networks (default only; others warn),
- * x-* (x-envtest kept as JSON). Rejected: container_name (envtest names containers), include,
- * top-level secrets/configs.
+ * Supported: the keys README's "Compose compatibility" lists (networks, secrets, configs,
+ * container_name, resources, profiles, extends, include, the container keys), each as the Compose
+ * specification defines it; services.*.x-envtest.wait: wait strategies (envmgr_wait_t).
  *
- * Unknown keys: a warning through envmgr_log with file:line. Keys that would change meaning if
- * ignored (network_mode, privileged, pid, ipc, cap_add, cap_drop, devices, security_opt, deploy,
- * extends, secrets, configs, links, external_links, volumes_from, userns_mode, sysctls,
- * ulimits): ENVMGR_E_CONFIG naming file:line:column and the key. */
+ * Unknown keys: a warning through envmgr_log with file:line. Keys that would break an
+ * environment's isolation (network_mode host/container:, pid/ipc host, userns_mode, uts,
+ * external_links, volumes_from container:) and Swarm-only ones (external secrets/configs,
+ * deploy.mode global, device reservations): ENVMGR_E_CONFIG naming file:line:column, the reason
+ * and the way out. */
 #ifndef ENVMGR_COMPOSE_H
 #define ENVMGR_COMPOSE_H
 
