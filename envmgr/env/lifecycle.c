@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "health.h"
 #include "project.h"
@@ -219,6 +220,21 @@ static int start_container(const envmgr_service_t *s, envmgr_engine_t *engine, c
 }
 
 /* Reuses a container with the same config hash; removes a stale one. Sets run->container_id. */
+
+/* A bind mount's missing source folder is created, as Compose does for the short syntax (the
+ * Engine's Mounts API refuses a missing source, unlike the old Binds). */
+static int create_bind_sources(const envmgr_service_t *s, envmgr_error_t *err)
+{
+    for (size_t i = 0; i < s->n_mounts; i++) {
+        const envmgr_mount_t *m = &s->mounts[i];
+        if (m->type != ENVMGR_MOUNT_BIND || !m->create_host_path || access(m->source, F_OK) == 0)
+            continue;
+        if (envmgr_mkdir_p(m->source, 0755, err) < 0)
+            return envmgr_error_wrap(err, "service %s: bind mount source", s->name);
+    }
+    return 0;
+}
+
 static int ensure_container(struct service_run *run, envmgr_engine_t *engine, const char *image,
                             const char *image_id, envmgr_error_t *err)
 {
@@ -273,6 +289,8 @@ static int ensure_container(struct service_run *run, envmgr_engine_t *engine, co
     }
 
     progress(ctx, s->name, ENVMGR_PHASE_CREATING, NULL);
+    if (create_bind_sources(s, err) < 0)
+        return -1;
     envmgr_cleanup_json json_t *config =
         envmgr_project_container_config(ctx->project, s, image, hash);
     if (envmgr_engine_container_create(engine, name, config, &run->container_id, err) < 0)
