@@ -487,8 +487,7 @@ static int env_prepare(env_ctx_t *ctx, envtest_globals_t *g, envmgr_error_t *err
             fprintf(stderr, "envtest: %s is not up: bringing it up for this run\n",
                     ctx->project->name);
         envmgr_kvlist_t labels = {0};
-        if (ctx->secrets)
-            envmgr_kvlist_set(&labels, "io.envtest.secrets", ctx->secrets);
+        envtest_network_labels(ctx->project, ctx->secrets, &labels);
         /* the same per-service progress as `envtest up` */
         envtest_progress_t progress;
         envtest_progress_init(&progress, stderr, g->stderr_is_tty, g->quiet);
@@ -505,6 +504,7 @@ static int env_prepare(env_ctx_t *ctx, envtest_globals_t *g, envmgr_error_t *err
     }
     if (envmgr_env_vars(ctx->engine, ctx->project, &ctx->vars, err) < 0)
         return envmgr_error_wrap(err, "run: environment variables");
+    envtest_ci_mask_project(ctx->project, &ctx->vars); /* before any suite can print one */
     return 0;
 }
 

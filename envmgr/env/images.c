@@ -13,7 +13,13 @@
 #define ENVTEST_BIN_TO_DATA "../lib/envtest"
 #endif
 
-static const char *const builtin_images[] = {"mock-llm", "mock-vector", "sca-api"};
+/* name after "envtest/" -> its context under the data dir */
+static const char *const builtin_images[][2] = {
+    {"mock-llm", "compose/mock-llm/context"},
+    {"mock-llm-record", "compose/mock-llm/record-context"},
+    {"mock-vector", "compose/mock-vector/context"},
+    {"sca-api", "compose/sca-api/context"},
+};
 
 static bool is_dir_with(const char *dir, const char *file)
 {
@@ -60,14 +66,14 @@ char *envmgr_builtin_image_context(const char *image, bool *is_builtin)
     if (name[len] == '@' || (name[len] == ':' && strcmp(name + len, ":latest") != 0))
         return NULL;
     for (size_t i = 0; i < sizeof(builtin_images) / sizeof(builtin_images[0]); i++) {
-        if (strlen(builtin_images[i]) != len || strncmp(name, builtin_images[i], len) != 0)
+        if (strlen(builtin_images[i][0]) != len || strncmp(name, builtin_images[i][0], len) != 0)
             continue;
         if (is_builtin)
             *is_builtin = true;
         envmgr_cleanup_free char *data = envmgr_data_dir();
         if (!data)
             return NULL;
-        char *context = envmgr_xasprintf("%s/compose/%s/context", data, builtin_images[i]);
+        char *context = envmgr_xasprintf("%s/%s", data, builtin_images[i][1]);
         if (is_dir_with(context, "Dockerfile"))
             return context;
         free(context);

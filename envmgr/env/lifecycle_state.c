@@ -173,6 +173,7 @@ int envmgr_down(envmgr_engine_t *engine, const char *project_name, bool volumes,
     if (envmgr_engine_container_list(engine, filter, true, &containers, err) < 0 ||
         envmgr_engine_network_list(engine, filter, &networks, err) < 0)
         return envmgr_error_wrap(err, "down %s", project_name);
+    envmgr_project_files_remove(project_name);
     int ret = remove_containers_and_networks(engine, containers, networks, volumes, progress,
                                              userdata, &count, err);
 
@@ -237,6 +238,21 @@ int envmgr_service_container(envmgr_engine_t *engine, const char *project_name, 
 {
     envmgr_cleanup_free char *name = envmgr_project_container_name(project_name, service);
     envmgr_cleanup_json json_t *inspect = NULL;
+    envmgr_cleanup_json json_t *list = NULL;
+    envmgr_cleanup_free char *filter = envmgr_project_label_filter(project_name);
+    envmgr_error_t list_err = {0};
+    /* a service with container_name: found by its labels */
+    if (envmgr_engine_container_list(engine, filter, true, &list, &list_err) == 0)
+        for (size_t i = 0; i < json_array_size(list); i++) {
+            json_t *c = json_array_get(list, i);
+            const char *svc = json_string_value(
+                json_object_get(json_object_get(c, "Labels"), "io.envtest.service"));
+            if (svc && !strcmp(svc, service)) {
+                free(name);
+                name = envmgr_xstrdup(json_string_value(json_object_get(c, "Id")));
+                break;
+            }
+        }
     if (envmgr_engine_container_inspect(engine, name, &inspect, err) < 0) {
         if (err->kind == ENVMGR_E_NOT_FOUND)
             envmgr_error_set(err, ENVMGR_E_NOT_FOUND, 404,
@@ -299,6 +315,10 @@ int envmgr_status(envmgr_engine_t *engine, const envmgr_project_t *project, json
     for (size_t i = 0; i < project->n_services; i++) {
         const char *name = project->services[i].name;
         json_t *c = find_service_container(containers, name);
+        if (envmgr_project_real_url(project, name)) {
+            json_array_append_new(services, envmgr_real_status(project, name));
+            continue; /* a container left from the mock is removed by the next up */
+        }
         if (!c) {
             json_array_append_new(services, json_pack("{s:s, s:n, s:n, s:s, s:s, s:[]}", "service",
                                                       name, "container", "id", "state", "missing",
@@ -372,6 +392,8 @@ bool envmgr_status_all_healthy(const json_t *status)
         json_t *s = json_array_get(services, i);
         const char *state = json_string_value(json_object_get(s, "state"));
         const char *health = json_string_value(json_object_get(s, "health"));
+        if (state && strcmp(state, "real") == 0)
+            continue; /* a real service: envtest does not run it */
         if (!state || strcmp(state, "running") != 0)
             return false;
         if (health && strcmp(health, "none") != 0 && strcmp(health, "healthy") != 0 &&
@@ -514,6 +536,8 @@ int envmgr_env_vars(envmgr_engine_t *engine, const envmgr_project_t *project, en
         envmgr_error_set(err, ENVMGR_E_ENV, 0, "project %s is not up", project->name);
         return envmgr_error_hint(err, "run `envtest up` first");
     }
+    if (envmgr_real_env_vars(project, out, err) < 0)
+        return -1;
     return add_x_environment(project, out, err);
 }
 

@@ -6,10 +6,11 @@
  * whole digest and no project label, so every project that builds the same context shares one
  * image. An image is removed only when no container (of any project, in any state) uses it.
  *
- * Built-in images: `image: envtest/mock-llm` (also envtest/mock-vector, envtest/sca-api; no tag
- * or :latest) is built, when the engine lacks it, from the context envtest was installed with
- * (<data dir>/compose/<name>/context: a Dockerfile and the static binary), tagged by its digest
- * like any build.
+ * Built-in images: `image: envtest/mock-llm` (also envtest/mock-vector, envtest/sca-api,
+ * envtest/mock-llm-record; no tag or :latest) is built, when the engine lacks it, from the context
+ * envtest was installed with (<data dir>/compose/<name>/context, mock-llm-record's in
+ * compose/mock-llm/record-context: a Dockerfile and the binary), tagged by its digest like any
+ * build.
  *
  * The data dir: $ENVTEST_DATA_DIR; else $ENVTEST_BUILD_DIR; else, found from the running
  * executable, the build tree it belongs to (<build>/cmd/envtest) or its installed share of
