@@ -13,10 +13,22 @@ static const envtest_option_t common_options[] = {
     {"file", 'f', "FILE", "Compose file (default compose/compose.yaml, else ./compose.yaml)"},
     {"project-name", 'p', "NAME", "project name (default $ENVTEST_PROJECT, name:, the folder)"},
     {"host", 'H', "HOST", "Docker engine (default $DOCKER_HOST, unix:///var/run/docker.sock)"},
+    {"real", 0, "SERVICE=URL",
+     "use a real service at URL instead of starting SERVICE (repeatable; also "
+     "$ENVTEST_REAL_<SERVICE>, x-envtest.real)"},
+    {"profile", 0, "NAME", "enable a Compose profile (repeatable; also $COMPOSE_PROFILES)"},
     {"help", 'h', NULL, "this help"},
     {NULL, 0, NULL, NULL},
 };
-enum { COMMON_FILE, COMMON_PROJECT, COMMON_HOST, COMMON_HELP, N_COMMON };
+enum {
+    COMMON_FILE,
+    COMMON_PROJECT,
+    COMMON_HOST,
+    COMMON_REAL,
+    COMMON_PROFILE,
+    COMMON_HELP,
+    N_COMMON
+};
 #define COMMON_BASE 1000 /* getopt value of common option i: COMMON_BASE + i */
 #define OWN_BASE 256     /* of the command's option i: OWN_BASE + i */
 
@@ -102,14 +114,24 @@ static int resolve(const envtest_command_t *cmd, int val)
     return -1 - N_COMMON;
 }
 
-static void set_common(envtest_globals_t *g, int which, const char *arg)
+void envtest_set_global(envtest_globals_t *g, const char *name, const char *arg)
 {
-    if (which == COMMON_FILE)
+    if (strcmp(name, "file") == 0) {
         g->compose_file = arg;
-    else if (which == COMMON_PROJECT)
+    } else if (strcmp(name, "project-name") == 0) {
         g->project_name = arg;
-    else if (which == COMMON_HOST)
+    } else if (strcmp(name, "host") == 0) {
         g->host = arg;
+    } else if (strcmp(name, "real") == 0) { /* SERVICE=URL; without '=' the loader says what is
+                                                 expected */
+        const char *eq = strchr(arg, '=');
+        envmgr_cleanup_free char *service =
+            eq ? envmgr_xstrndup(arg, (size_t)(eq - arg)) : envmgr_xstrdup(arg);
+        envmgr_kvlist_set(&g->real, service, eq ? eq + 1 : NULL);
+    } else if (strcmp(name, "profile") == 0) {
+        if (g->n_profiles + 1 < sizeof(g->profiles) / sizeof(g->profiles[0]))
+            g->profiles[g->n_profiles++] = arg;
+    }
 }
 
 /* Returns 0, -2 after --help, or a usage error's exit code. */
@@ -127,7 +149,7 @@ static int parse_argv(envtest_ctx_t *ctx, int argc, char **argv)
         else if (-1 - which == COMMON_HELP)
             rc = -2;
         else if (-1 - which < N_COMMON)
-            set_common(ctx->g, -1 - which, optarg);
+            envtest_set_global(ctx->g, common_options[-1 - which].name, optarg);
         else
             rc = envtest_usage_error(cmd->name, "invalid option");
     }

@@ -22,10 +22,13 @@ typedef struct envtest_globals {
     const char *compose_file; /* -f / --file, or NULL */
     const char *project_name; /* -p / --project-name, or NULL */
     const char *host;         /* -H / --host, or NULL ($DOCKER_HOST) */
+    envmgr_kvlist_t real;     /* --real SERVICE=URL (repeatable): real services, not mocks */
     bool verbose;             /* -v: debug messages */
     bool quiet;               /* -q */
     bool stderr_is_tty;
     bool stdout_is_tty;
+    const char *profiles[17]; /* --profile NAME (repeatable), NULL-terminated */
+    size_t n_profiles;
 } envtest_globals_t;
 
 /* One option of a command: --name, -s, with an argument (named arg in --help) or none. */
@@ -85,8 +88,9 @@ struct envtest_command {
 };
 
 extern const envtest_command_t envtest_cmd_config, envtest_cmd_down, envtest_cmd_env,
-    envtest_cmd_exec, envtest_cmd_fixture, envtest_cmd_keep, envtest_cmd_logs, envtest_cmd_ls,
-    envtest_cmd_report, envtest_cmd_run, envtest_cmd_status, envtest_cmd_up, envtest_cmd_version;
+    envtest_cmd_exec, envtest_cmd_fixture, envtest_cmd_gc, envtest_cmd_keep, envtest_cmd_logs,
+    envtest_cmd_ls, envtest_cmd_report, envtest_cmd_run, envtest_cmd_status, envtest_cmd_up,
+    envtest_cmd_version;
 
 /* The option values of ctx: true when --name was given; its last value (NULL: not given); all of
  * them. name must be in the command's table. */
@@ -96,6 +100,9 @@ const envmgr_strv_t *envtest_values(const envtest_ctx_t *ctx, const char *name);
 
 /* Parses argv (argv[0] the command's name) by cmd's table and runs it. */
 int envtest_command_main(const envtest_command_t *cmd, int argc, char **argv, envtest_globals_t *g);
+/* Sets a common option (file, project-name, host, real, profile) given before or after the
+ * command. */
+void envtest_set_global(envtest_globals_t *g, const char *name, const char *arg);
 /* Prints a command's --help, generated from its table. */
 void envtest_command_help(const envtest_command_t *cmd, FILE *out);
 
@@ -114,8 +121,14 @@ int envtest_open_engine(const envtest_globals_t *g, envmgr_engine_t **out, envmg
 /* The project name without loading the compose file fully when -p/ENVTEST_PROJECT give it; else
  * from the compose file. Malloc'ed. */
 int envtest_project_name(const envtest_globals_t *g, char **out, envmgr_error_t *err);
+
+/* The labels of a new project network: io.envtest.secrets (the generated secrets) and
+ * io.envtest.real (the real services, JSON service -> URL), which later commands read back. */
+void envtest_network_labels(const envmgr_project_t *project, const char *secrets,
+                            envmgr_kvlist_t *labels);
 /* Loads the project for a command that talks to the engine: generated secrets (x-envtest.secrets)
- * are taken from the live environment's network label when it exists, so a re-up keeps them.
+ * are taken from the live environment's network label when it exists, so a re-up keeps them, and
+ * so are the real services it was brought up with (--real wins).
  * *secrets_label (malloc'ed JSON, may be NULL) is what `up` stores on a new network. */
 int envtest_load_live_project(const envtest_globals_t *g, envmgr_engine_t *engine,
                               envmgr_project_t **out, char **secrets_label, envmgr_error_t *err);
@@ -125,6 +138,14 @@ int envtest_load_live_project(const envtest_globals_t *g, envmgr_engine_t *engin
 void envtest_print_shell_word(FILE *out, const char *s);
 /* Writes s in single quotes, always. */
 void envtest_print_shell_quoted(FILE *out, const char *s);
+
+/* GitHub Actions log masking (cmd/ci_mask.c): with GITHUB_ACTIONS=true, prints
+ * "::add-mask::VALUE" on stdout (flushed) for every secret of the project and of vars
+ * (envmgr_project_secrets), or for one value, once per value per process, before anything else
+ * can print it. Elsewhere they do nothing. */
+bool envtest_ci_masking(void);
+void envtest_ci_mask_project(const envmgr_project_t *project, const envmgr_kvlist_t *vars);
+void envtest_ci_mask_value(const char *value);
 
 /* Installs SIGINT/SIGTERM handlers that call envmgr_interrupt() (a second Ctrl-C exits at once). */
 void envtest_install_signal_handlers(void);

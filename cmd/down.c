@@ -5,6 +5,7 @@
 
 #include "cmd.h"
 #include "progress.h"
+#include <envmgr/images.h>
 #include <envmgr/lifecycle.h>
 #include <envmgr/util.h>
 
@@ -29,11 +30,18 @@ static int down_run(envtest_ctx_t *ctx, void *opts)
     envtest_progress_init(&progress, stderr, ctx->g->stderr_is_tty, ctx->g->quiet);
     int removed = 0, images_removed = 0;
     int64_t t0 = envmgr_now_ms();
+    bool images = envtest_flag(ctx, "rmi");
+    /* --rmi local: the images its containers run, learnt before they go; removed after, unless
+     * another project's container uses them (images are shared by content: envmgr/images.h). */
+    envmgr_strv_t image_ids = {0};
+    if (images && envmgr_images_of_project(ctx->engine, name, &image_ids, &err) < 0)
+        return envtest_report_error(&err);
     int r = envmgr_down(ctx->engine, name, envtest_flag(ctx, "volumes"), envtest_progress_cb,
                         &progress, &removed, &err);
     envtest_progress_finish(&progress);
-    if (r == 0 && envtest_flag(ctx, "rmi"))
-        r = envmgr_down_images(ctx->engine, name, &images_removed, &err);
+    if (r == 0 && images)
+        r = envmgr_images_remove_unused(ctx->engine, &image_ids, &images_removed, &err);
+    envmgr_strv_free(&image_ids);
     if (r < 0)
         return envtest_report_error(&err);
     removed += images_removed;
@@ -60,7 +68,9 @@ const envtest_command_t envtest_cmd_down = {
     .options =
         (const envtest_option_t[]){
             {"volumes", 'v', NULL, "also remove the project's volumes"},
-            {"rmi", 0, "local", "also remove the images envtest built for the project"},
+            {"rmi", 0, "local",
+             "also remove the images envtest built that the project used, unless another "
+             "project's container uses them"},
             {NULL, 0, NULL, NULL},
         },
     .exit_codes = "0 removed (or nothing was there), 3 engine error.",

@@ -17,6 +17,21 @@ static int write_output_cb(void *userdata, enum envmgr_stream stream, const char
     return envmgr_interrupted() ? 1 : 0;
 }
 
+/* -e NAME=VALUE pairs that hand a secret to the command (by name, or a URL's password) are masked
+ * in CI logs as the project's own secrets are. */
+static void mask_exec_env(const envmgr_project_t *project, const envmgr_strv_t *env)
+{
+    envmgr_kvlist_t vars = {0};
+    for (size_t i = 0; i < env->n; i++) {
+        const char *eq = strchr(env->items[i], '=');
+        envmgr_cleanup_free char *name =
+            envmgr_xstrndup(env->items[i], (size_t)(eq - env->items[i]));
+        envmgr_kvlist_set(&vars, name, eq + 1);
+    }
+    envtest_ci_mask_project(project, &vars);
+    envmgr_kvlist_free(&vars);
+}
+
 static int exec_parse(envtest_ctx_t *ctx, void *opts)
 {
     (void)opts;
@@ -53,6 +68,7 @@ static int exec_run(envtest_ctx_t *ctx, void *opts)
     if (!envmgr_project_service(ctx->project, service))
         return envtest_usage_error("exec", "no such service: '%s'", service);
     const envmgr_strv_t *env = envtest_values(ctx, "env");
+    mask_exec_env(ctx->project, env);
     envmgr_error_t err = {0};
     envmgr_cleanup_free char *id = NULL;
     int exit_code = -1;

@@ -103,8 +103,10 @@ static int keep_run(envtest_ctx_t *ctx, void *opts)
     envmgr_error_t err = {0};
     envmgr_kvlist_t vars = {0};
     int code = ENVTEST_EXIT_OK;
-    if ((!release && envmgr_env_vars(ctx->engine, ctx->project, &vars, &err) < 0) ||
-        envmgr_keep_set(ctx->engine, name, !release, &err) < 0) {
+    int r = release ? 0 : envmgr_env_vars(ctx->engine, ctx->project, &vars, &err);
+    if (r == 0)
+        envtest_ci_mask_project(ctx->project, &vars);
+    if (r < 0 || envmgr_keep_set(ctx->engine, name, !release, &err) < 0) {
         code = envtest_report_error(&err);
     } else if (release) {
         printf("envtest: %s is no longer kept\n", name);

@@ -54,6 +54,13 @@ static int logs_run(envtest_ctx_t *ctx, void *opts)
     o->services = ctx->argc ? (const char *const *)ctx->argv : NULL;
     o->line = print_line_cb;
     o->userdata = &printer;
+    if (envtest_ci_masking()) {
+        /* the logs may show the live environment's secrets: loading them masks them */
+        envmgr_project_t *live = NULL;
+        envmgr_error_t ignored = {0};
+        if (envtest_load_live_project(ctx->g, ctx->engine, &live, NULL, &ignored) == 0)
+            envmgr_project_free(live);
+    }
     envmgr_error_t err = {0};
     if (envmgr_logs(ctx->engine, ctx->project, o, &err) == 0)
         return ENVTEST_EXIT_OK;

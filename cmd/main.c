@@ -6,38 +6,45 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include <envmgr/images.h>
 #include <envmgr/log.h>
 
 /* The command table, sorted by name; `envtest --help` lists them in this order. Each entry carries
  * its flags, options and help (cmd/<name>.c). */
 static const envtest_command_t *const commands[] = {
-    &envtest_cmd_config,  &envtest_cmd_down, &envtest_cmd_env,    &envtest_cmd_exec,
-    &envtest_cmd_fixture, &envtest_cmd_keep, &envtest_cmd_logs,   &envtest_cmd_ls,
-    &envtest_cmd_report,  &envtest_cmd_run,  &envtest_cmd_status, &envtest_cmd_up,
-    &envtest_cmd_version,
+    &envtest_cmd_config,  &envtest_cmd_down,    &envtest_cmd_env,  &envtest_cmd_exec,
+    &envtest_cmd_fixture, &envtest_cmd_gc,      &envtest_cmd_keep, &envtest_cmd_logs,
+    &envtest_cmd_ls,      &envtest_cmd_report,  &envtest_cmd_run,  &envtest_cmd_status,
+    &envtest_cmd_up,      &envtest_cmd_version,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void print_usage(FILE *out)
 {
     fprintf(out,
-            "Usage: envtest [-f FILE] [-p NAME] [-H HOST] [-v] COMMAND [ARGS...]\n\n"
+            "Usage: envtest [-f FILE] [-p NAME] [-H HOST] [--real SERVICE=URL] [--profile NAME] "
+            "[-v] COMMAND "
+            "[ARGS...]\n\n"
             "A throw-away world for integration tests: MySQL, mock LLM and mock vector search\n"
             "from a Compose file, driven over the Docker Engine API.\n\nCommands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(out, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
-    fprintf(out,
-            "\nGlobal options (-f, -p, -H also after the command):\n"
-            "  -f, --file FILE          Compose file (default compose/compose.yaml, else "
-            "./compose.yaml)\n"
-            "  -p, --project-name NAME  project name (default $ENVTEST_PROJECT, name:, directory)\n"
-            "  -H, --host HOST          Docker engine (default $DOCKER_HOST, "
-            "unix:///var/run/docker.sock)\n"
-            "  -v, --verbose            debug messages\n"
-            "  -q, --quiet              only errors\n\n"
-            "Exit codes: 0 ok, 1 tests failed, 2 usage or configuration error,\n"
-            "            3 environment error, 130 interrupted.\n"
-            "Run 'envtest COMMAND --help' for a command's options.\n");
+    fprintf(
+        out,
+        "\nGlobal options (also accepted after the command):\n"
+        "  -f, --file FILE          Compose file (default compose/compose.yaml, else "
+        "./compose.yaml)\n"
+        "  -p, --project-name NAME  project name (default $ENVTEST_PROJECT, name:, directory)\n"
+        "  -H, --host HOST          Docker engine (default $DOCKER_HOST, "
+        "unix:///var/run/docker.sock)\n"
+        "      --real SERVICE=URL   use a real service at URL instead of starting SERVICE\n"
+        "                           (repeatable; also $ENVTEST_REAL_<SERVICE>, x-envtest.real)\n"
+        "      --profile NAME       enable a Compose profile (repeatable; also $COMPOSE_PROFILES)\n"
+        "  -v, --verbose            debug messages\n"
+        "  -q, --quiet              only errors\n\n"
+        "Exit codes: 0 ok, 1 tests failed, 2 usage or configuration error,\n"
+        "            3 environment error, 130 interrupted.\n"
+        "Run 'envtest COMMAND --help' for a command's options.\n");
 }
 
 /* Levenshtein distance of two short words (commands), for "did you mean". */
@@ -98,23 +105,30 @@ static void log_to_stderr(void *userdata, enum envmgr_log_level level, const cha
 static int parse_globals(int argc, char **argv, envtest_globals_t *g)
 {
     static const struct option longopts[] = {
-        {"file", required_argument, NULL, 'f'}, {"project-name", required_argument, NULL, 'p'},
-        {"host", required_argument, NULL, 'H'}, {"verbose", no_argument, NULL, 'v'},
-        {"quiet", no_argument, NULL, 'q'},      {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},    {NULL, 0, NULL, 0},
+        {"file", required_argument, NULL, 'f'},    {"project-name", required_argument, NULL, 'p'},
+        {"host", required_argument, NULL, 'H'},    {"real", required_argument, NULL, 'R'},
+        {"profile", required_argument, NULL, 'P'}, {"verbose", no_argument, NULL, 'v'},
+        {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
     };
     int opt;
     /* '+': stop at the first non-option, the command. */
     while ((opt = getopt_long(argc, argv, "+f:p:H:vqh", longopts, NULL)) != -1) {
         switch (opt) {
         case 'f':
-            g->compose_file = optarg;
+            envtest_set_global(g, "file", optarg);
             break;
         case 'p':
-            g->project_name = optarg;
+            envtest_set_global(g, "project-name", optarg);
             break;
         case 'H':
-            g->host = optarg;
+            envtest_set_global(g, "host", optarg);
+            break;
+        case 'R': /* long only */
+            envtest_set_global(g, "real", optarg);
+            break;
+        case 'P': /* long only */
+            envtest_set_global(g, "profile", optarg);
             break;
         case 'v':
             g->verbose = true;
@@ -154,9 +168,20 @@ int main(int argc, char **argv)
     }
     envmgr_log_set_handler(log_to_stderr, &g);
     envtest_install_signal_handlers();
+    /* ${ENVTEST_DATA_DIR} in a Compose file (the Seoul one's fixtures and suites), and in the
+     * suites' environment: envtest's installed data, or the build tree's (envmgr/images.h). */
+    if (!getenv("ENVTEST_DATA_DIR")) {
+        char *data = envmgr_data_dir();
+        if (data)
+            setenv("ENVTEST_DATA_DIR", data, 0);
+        free(data);
+    }
     for (size_t i = 0; i < N_COMMANDS; i++)
-        if (strcmp(commands[i]->name, name) == 0)
-            return envtest_command_main(commands[i], argc - optind, argv + optind, &g);
+        if (strcmp(commands[i]->name, name) == 0) {
+            int status = envtest_command_main(commands[i], argc - optind, argv + optind, &g);
+            envmgr_kvlist_free(&g.real);
+            return status;
+        }
     const char *suggestion = suggest_command(name);
     fprintf(stderr, "envtest: '%s' is not an envtest command. See 'envtest --help'.\n", name);
     if (suggestion)

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "progress.h"
 #include <envmgr/report.h>
 #include <envmgr/runner.h>
 #include <envmgr/session.h>
@@ -42,6 +43,7 @@ typedef struct live {
 typedef struct run_ctx {
     live_t *live;
     const envtest_globals_t *g;
+    const envmgr_project_t *project;
 } run_ctx_t;
 
 /* ---- options ------------------------------------------------------------------------------- */
@@ -204,6 +206,10 @@ static void progress_cb(void *userdata, const envmgr_run_event_t *ev)
         l->since = envmgr_xrealloc(l->since, l->cap * sizeof(*l->since));
         l->running[l->n_running] = ev->suite;
         l->since[l->n_running++] = envmgr_now_ms();
+        if (!l->tty && !l->quiet) { /* a CI log: a line when each suite starts, as when it ends */
+            fprintf(l->out, "START   %s\n", ev->suite->name);
+            fflush(l->out);
+        }
         break;
     case ENVMGR_RUN_SUITE_RETRYING:
         live_remove(l, ev->suite);
@@ -241,6 +247,9 @@ static void session_event(void *userdata, const envmgr_session_event_t *ev)
         break;
     case ENVMGR_SESSION_EMPTY_SHARD:
         fprintf(stderr, "envtest: note: %s\n", ev->message);
+        break;
+    case ENVMGR_SESSION_VARIABLES: /* before any suite can print one */
+        envtest_ci_mask_project(((run_ctx_t *)userdata)->project, ev->vars);
         break;
     case ENVMGR_SESSION_KEPT:
         fprintf(stderr,
@@ -366,7 +375,12 @@ static void print_results(const envtest_globals_t *g, const envmgr_session_resul
 static int run_session(envtest_globals_t *g, const run_cli_t *o, envmgr_session_options_t *so)
 {
     live_t live = {.out = stdout, .tty = g->stderr_is_tty, .quiet = g->quiet};
-    run_ctx_t ctx = {.live = &live, .g = g};
+    run_ctx_t ctx = {.live = &live, .g = g, .project = so->project};
+    /* an up for this run shows the same per-service progress as `envtest up` */
+    envtest_progress_t up_progress;
+    envtest_progress_init(&up_progress, stderr, g->stderr_is_tty, g->quiet);
+    so->up_progress = envtest_progress_cb;
+    so->up_userdata = &up_progress;
     so->suites = o->suites->n ? (const char *const *)o->suites->items : NULL;
     so->tags = o->tags->n ? (const char *const *)o->tags->items : NULL;
     so->command = (const char *const *)o->command;
@@ -384,6 +398,7 @@ static int run_session(envtest_globals_t *g, const run_cli_t *o, envmgr_session_
     envmgr_session_result_t result;
     envmgr_error_t err = {0};
     int rc = envmgr_session_run(so, &result, &err);
+    envtest_progress_finish(&up_progress);
     live_clear(&live);
     free(live.running);
     free(live.since);
@@ -408,11 +423,15 @@ static int run_run(envtest_ctx_t *ctx, void *opts)
     if (!o->no_env && (envtest_open_engine(g, &engine, &err) < 0 ||
                        envtest_load_live_project(g, engine, &project, &secrets, &err) < 0))
         code = envtest_report_error(&err);
+    envmgr_kvlist_t labels = {0};
     if (code == 0) {
+        if (project)
+            envtest_network_labels(project, secrets, &labels);
         envmgr_session_options_t so = {
-            .engine = engine, .project = project, .secrets_label = secrets};
+            .engine = engine, .project = project, .network_labels = &labels};
         code = run_session(g, o, &so);
     }
+    envmgr_kvlist_free(&labels);
     envmgr_project_free(project);
     envmgr_engine_close(engine);
     return code;

@@ -7,10 +7,24 @@
 #include <envmgr/env.h>
 #include <envmgr/util.h>
 
+static const char *column(const envmgr_service_state_t *s, int k)
+{
+    const char *v = k == 0 ? s->service : k == 1 ? s->container : k == 2 ? s->state : s->health;
+    return v ? v : "-";
+}
+
 static void print_table(const envmgr_env_state_t *state)
 {
     printf("project %s%s\n", state->project, state->kept ? " (kept)" : "");
-    printf("%-14s %-26s %-9s %-10s %s\n", "SERVICE", "CONTAINER", "STATE", "HEALTH", "PORTS");
+    /* columns as wide as their longest value (a long service or project name) */
+    int w[4] = {(int)strlen("SERVICE"), (int)strlen("CONTAINER"), (int)strlen("STATE"),
+                (int)strlen("HEALTH")};
+    for (size_t i = 0; i < state->n_services; i++)
+        for (int k = 0; k < 4; k++)
+            if ((int)strlen(column(&state->services[i], k)) > w[k])
+                w[k] = (int)strlen(column(&state->services[i], k));
+    printf("%-*s  %-*s  %-*s  %-*s  %s\n", w[0], "SERVICE", w[1], "CONTAINER", w[2], "STATE", w[3],
+           "HEALTH", "PORTS");
     for (size_t i = 0; i < state->n_services; i++) {
         const envmgr_service_state_t *s = &state->services[i];
         envmgr_buf_t ports = ENVMGR_BUF_INIT;
@@ -18,8 +32,10 @@ static void print_table(const envmgr_env_state_t *state)
             envmgr_buf_addf(&ports, "%s%s:%d->%d/%s", p ? ", " : "", s->ports[p].host_ip,
                             s->ports[p].host_port, s->ports[p].container_port,
                             s->ports[p].protocol);
-        printf("%-14s %-26s %-9s %-10s %s\n", s->service, s->container ? s->container : "-",
-               s->state, s->health, ports.data ? ports.data : "");
+        if (s->url) /* a real service: where it is */
+            envmgr_buf_adds(&ports, s->url);
+        printf("%-*s  %-*s  %-*s  %-*s  %s\n", w[0], column(s, 0), w[1], column(s, 1), w[2],
+               column(s, 2), w[3], column(s, 3), ports.data ? ports.data : "");
         envmgr_buf_free(&ports);
     }
 }

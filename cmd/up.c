@@ -31,8 +31,7 @@ static int up_run(envtest_ctx_t *ctx, void *opts)
     if (ctx->argc > 0)
         o->services = (const char *const *)ctx->argv;
     envmgr_kvlist_t network_labels = {0};
-    if (ctx->secrets)
-        envmgr_kvlist_set(&network_labels, ENVMGR_LABEL_SECRETS, ctx->secrets);
+    envtest_network_labels(ctx->project, ctx->secrets, &network_labels);
     o->network_labels = &network_labels;
     envtest_progress_t progress;
     envtest_progress_init(&progress, stderr, ctx->g->stderr_is_tty, ctx->g->quiet);

@@ -171,6 +171,7 @@ int envmgr_down(envmgr_engine_t *engine, const char *project_name, bool volumes,
     if (envmgr_engine_container_list(engine, filter, true, &containers, err) < 0 ||
         envmgr_engine_network_list(engine, filter, &networks, err) < 0)
         return envmgr_error_wrap(err, "down %s", project_name);
+    envmgr_project_files_remove(project_name);
     int ret = remove_containers_and_networks(engine, containers, networks, volumes, progress,
                                              userdata, &count, err);
 

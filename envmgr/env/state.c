@@ -140,6 +140,15 @@ int envmgr_env_inspect(envmgr_engine_t *engine, const envmgr_project_t *project,
     for (size_t i = 0; i < project->n_services; i++) {
         envmgr_service_state_t *s = &out->services[out->n_services++];
         s->service = envmgr_xstrdup(project->services[i].name);
+        const char *url = envmgr_project_real_url(project, s->service);
+        if (url) { /* a real service: not run by envtest (a container left from the mock is
+                      removed by the next up) */
+            s->url = envmgr_xstrdup(url);
+            s->state = envmgr_xstrdup("real");
+            s->health = envmgr_xstrdup("none");
+            s->health_checked_by = envmgr_xstrdup("none");
+            continue;
+        }
         if (inspect_service(engine, containers, s, err) < 0) {
             envmgr_env_state_free(out);
             return envmgr_error_wrap(err, "status %s", project->name);
@@ -158,6 +167,7 @@ static void service_state_clear(envmgr_service_state_t *s)
     free(s->state);
     free(s->health);
     free(s->health_checked_by);
+    free(s->url);
     for (size_t i = 0; i < s->n_ports; i++)
         free(s->ports[i].host_ip);
     free(s->ports);
@@ -220,6 +230,8 @@ bool envmgr_env_state_healthy(const envmgr_env_state_t *state)
         return false;
     for (size_t i = 0; i < state->n_services; i++) {
         const envmgr_service_state_t *s = &state->services[i];
+        if (s->url)
+            continue; /* a real service: envtest does not run it */
         if (strcmp(s->state, "running") != 0)
             return false;
         if (strcmp(s->health, "none") != 0 && strcmp(s->health, "healthy") != 0 &&
@@ -268,6 +280,8 @@ json_t *envmgr_env_state_to_json(const envmgr_env_state_t *state)
                                   "state", s->state, "health", s->health);
         if (s->id)
             json_object_set_new(entry, "health_checked_by", json_string(s->health_checked_by));
+        if (s->url)
+            json_object_set_new(entry, "url", json_string(s->url));
         json_object_set_new(entry, "ports", ports);
         json_array_append_new(services, entry);
     }
@@ -280,6 +294,17 @@ int envmgr_service_container(envmgr_engine_t *engine, const char *project_name, 
 {
     envmgr_cleanup_free char *name = envmgr_project_container_name(project_name, service);
     envmgr_cleanup_json json_t *inspect = NULL;
+    envmgr_cleanup_json json_t *list = NULL;
+    envmgr_cleanup_free char *filter = envmgr_project_label_filter(project_name);
+    envmgr_error_t list_err = {0};
+    /* a service with container_name: found by its labels */
+    if (envmgr_engine_container_list(engine, filter, true, &list, &list_err) == 0) {
+        json_t *c = find_service_container(list, service);
+        if (c) {
+            free(name);
+            name = envmgr_xstrdup(json_string_value(json_object_get(c, "Id")));
+        }
+    }
     if (envmgr_engine_container_inspect(engine, name, &inspect, err) < 0) {
         if (err->kind == ENVMGR_E_NOT_FOUND)
             envmgr_error_set(err, ENVMGR_E_NOT_FOUND, 404,

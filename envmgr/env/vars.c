@@ -100,7 +100,11 @@ int envmgr_env_state_vars(const envmgr_env_state_t *state, const envmgr_project_
     for (size_t i = 0; i < state->n_services; i++)
         if (state->services[i].id)
             add_service_vars(out, &state->services[i]);
-    return project ? add_x_environment(project, out, err) : 0;
+    if (!project)
+        return 0;
+    if (envmgr_real_env_vars(project, out, err) < 0) /* ENVTEST_<SERVICE>_URL, ... */
+        return -1;
+    return add_x_environment(project, out, err);
 }
 
 int envmgr_env_vars(envmgr_engine_t *engine, const envmgr_project_t *project, envmgr_kvlist_t *out,

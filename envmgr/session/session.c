@@ -97,14 +97,12 @@ static int env_prepare(session_t *s, envmgr_error_t *err)
     if (!healthy) {
         envmgr_env_state_free(&state);
         emit(s, ENVMGR_SESSION_BRINGING_UP, NULL, NULL);
-        envmgr_kvlist_t labels = {0};
-        if (o->secrets_label)
-            envmgr_kvlist_set(&labels, ENVMGR_LABEL_SECRETS, o->secrets_label);
         envmgr_up_options_t up = {.wait_timeout_ms = ENVMGR_DEFAULT_WAIT_TIMEOUT_MS,
-                                  .network_labels = &labels};
+                                  .network_labels = o->network_labels,
+                                  .progress = o->up_progress,
+                                  .userdata = o->up_userdata};
         s->brought_up = true;
         int rc = envmgr_up(o->engine, o->project, &up, err);
-        envmgr_kvlist_free(&labels);
         if (rc < 0)
             return envmgr_error_wrap(err, "run: up");
         if (envmgr_env_inspect(o->engine, o->project, &state, err) < 0)
@@ -112,7 +110,14 @@ static int env_prepare(session_t *s, envmgr_error_t *err)
     }
     int rc = envmgr_env_state_vars(&state, o->project, &s->vars, err);
     envmgr_env_state_free(&state);
-    return rc < 0 ? envmgr_error_wrap(err, "run: environment variables") : 0;
+    if (rc < 0)
+        return envmgr_error_wrap(err, "run: environment variables");
+    if (o->event) { /* before any suite can print one */
+        envmgr_session_event_t ev = {
+            .kind = ENVMGR_SESSION_VARIABLES, .project = o->project->name, .vars = &s->vars};
+        o->event(o->userdata, &ev);
+    }
+    return 0;
 }
 
 /* The policy: an environment this run brought up is removed, unless something failed and

@@ -45,6 +45,7 @@ typedef struct envmgr_service_state {
     envmgr_port_binding_t *ports; /* IPv4 bindings, in the engine's order */
     size_t n_ports;
     envmgr_db_credentials_t *db; /* NULL when the service is not a database */
+    char *url; /* a real service (--real, x-envtest.real): its URL, state "real"; else NULL */
 } envmgr_service_state_t;
 
 typedef struct envmgr_env_state {
@@ -70,7 +71,7 @@ void envmgr_env_state_free(envmgr_env_state_t *state);
 int envmgr_env_check_starting(envmgr_engine_t *engine, const envmgr_project_t *project,
                               envmgr_env_state_t *state, envmgr_error_t *err);
 
-/* Every service running, and healthy, starting or without a check. */
+/* Every service running (real ones aside), and healthy, starting or without a check. */
 bool envmgr_env_state_healthy(const envmgr_env_state_t *state);
 /* True when any service has a container. */
 bool envmgr_env_state_up(const envmgr_env_state_t *state);
@@ -78,7 +79,8 @@ const envmgr_service_state_t *envmgr_env_state_service(const envmgr_env_state_t 
                                                        const char *service);
 
 /* {"project", "kept", "services": [{"service", "container", "id", "state", "health",
- *   "health_checked_by", "ports": [{"container_port", "protocol", "host_ip", "host_port"}]}]}
+ *   "health_checked_by", "url" (a real service), "ports": [{"container_port", "protocol",
+ *   "host_ip", "host_port"}]}]}
  * (container and id null for a missing service). No credentials. New reference. */
 json_t *envmgr_env_state_to_json(const envmgr_env_state_t *state);
 
@@ -86,8 +88,9 @@ json_t *envmgr_env_state_to_json(const envmgr_env_state_t *state);
  * _PORT / _PORT_<containerport>, and for the database service DATABASE_URL
  * (mysql://user:password@127.0.0.1:port/db, user and password URL-escaped),
  * ENVTEST_MYSQL_USER/PASSWORD/DATABASE. <SERVICE> is envmgr_project_env_stem(service). Fails with
- * ENVMGR_E_ENV when no service has a container. With project (may be NULL), then
- * x-envtest.environment, interpolated against those variables and the project's secrets. */
+ * ENVMGR_E_ENV when no service has a container. With project (may be NULL), then the real
+ * services' ENVTEST_<SERVICE>_URL/_HOST/_PORT from their URLs, then x-envtest.environment,
+ * interpolated against those variables and the project's secrets. */
 int envmgr_env_state_vars(const envmgr_env_state_t *state, const envmgr_project_t *project,
                           envmgr_kvlist_t *out, envmgr_error_t *err);
 /* envmgr_env_inspect + envmgr_env_state_vars. */

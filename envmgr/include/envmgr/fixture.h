@@ -70,6 +70,9 @@ typedef struct envmgr_fixture_service {
     const char *name;         /* compose service name, as the manifest names it */
     const char *base_url;     /* "http://127.0.0.1:49153" for http/documents steps, or NULL */
     const char *container_id; /* for copy steps, or NULL */
+    /* A real service instead of the mock (envtest --real): base_url is its URL's origin
+     * ("https://host:port"); http steps to the mocks' admin API (/__admin/...) are skipped. */
+    bool real;
 } envmgr_fixture_service_t;
 
 typedef struct envmgr_fixture_targets {
@@ -97,6 +100,9 @@ typedef struct envmgr_fixture_progress {
 } envmgr_fixture_progress_t;
 /* Called at most ~4 times a second during a long load, and once per target when it is done. */
 typedef void (*envmgr_fixture_progress_cb)(void *userdata, const envmgr_fixture_progress_t *p);
+/* "mysql seoul_sales: 5000 rows, 1.2 MB, 41000 rows/s", "http /__admin/cassette: 18.2 kB sent",
+ * "documents adr_docs: 40 passages, 90 passages/s", "copy /data/x: 3.0 kB" into buf. */
+void envmgr_fixture_progress_format(const envmgr_fixture_progress_t *p, char *buf, size_t size);
 
 /* Runs the steps in order. Each table is swapped in atomically; on any failure the staging tables,
  * a half-filled collection and the tables this load already swapped in are dropped, so the

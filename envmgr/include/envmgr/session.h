@@ -23,6 +23,8 @@ enum envmgr_session_event_kind {
     ENVMGR_SESSION_KEPT,          /* something failed and keep_on_failure: the environment stays */
     ENVMGR_SESSION_REMOVED,       /* the environment this run brought up was removed */
     ENVMGR_SESSION_FINISH_FAILED, /* keeping or removing it failed (error) */
+    ENVMGR_SESSION_VARIABLES,     /* the variables every suite gets (vars), before any suite runs
+                                     (for CI log masking) */
 };
 
 typedef struct envmgr_session_event {
@@ -30,16 +32,21 @@ typedef struct envmgr_session_event {
     const char *project;         /* the project's name, or NULL without an environment */
     const char *message;         /* EMPTY_SHARD: the note */
     const envmgr_error_t *error; /* FINISH_FAILED */
+    const envmgr_kvlist_t *vars; /* VARIABLES */
 } envmgr_session_event_t;
 
 typedef void (*envmgr_session_event_cb)(void *userdata, const envmgr_session_event_t *event);
 
 typedef struct envmgr_session_options {
     /* The environment: engine and project (loaded with the live environment's secrets), or both
-     * NULL to run without one (--no-env). secrets_label: what `up` stores on a new network. */
+     * NULL to run without one (--no-env). network_labels: what `up` stores on a new network (the
+     * generated secrets, the real services; may be NULL). up_progress: the per-service progress
+     * of that up, as `envtest up` shows it (may be NULL). */
     envmgr_engine_t *engine;
     const envmgr_project_t *project;
-    const char *secrets_label;
+    const envmgr_kvlist_t *network_labels;
+    envmgr_progress_cb up_progress;
+    void *up_userdata;
     /* Without an environment, the project whose x-envtest.suites are read when needed (loaded
      * by the caller's load_project on first use), or NULL. */
     int (*load_project)(void *userdata, envmgr_project_t **out, envmgr_error_t *err);
