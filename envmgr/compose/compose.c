@@ -609,6 +609,8 @@ static int parse_top_level(compose_ctx_t *ctx, const compose_node_t *root)
     const compose_node_t *x = compose_node_get(root, "x-envtest");
     if (x && compose_node_to_json(ctx, x, "x-envtest", &ctx->project->x_envtest) < 0)
         return -1;
+    if (compose_parse_monitor(ctx, x) < 0)
+        return -1;
     return 0;
 }
 

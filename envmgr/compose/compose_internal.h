@@ -94,6 +94,10 @@ int compose_node_to_json(compose_ctx_t *ctx, const compose_node_t *node, const c
 char *compose_resolve_path(compose_ctx_t *ctx, const char *path);
 char *compose_path_normalize(const char *path);
 
+/* compose_monitor.c: `x-envtest.monitor` (node: the top-level x-envtest, or NULL) into
+ * ctx->project->alerts (defaults first). */
+int compose_parse_monitor(compose_ctx_t *ctx, const compose_node_t *x_envtest);
+
 /* compose_mounts.c: ports, expose, volumes, tmpfs of one service. */
 int compose_parse_ports(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
                         const char *path);
