@@ -75,8 +75,8 @@ static int parse_alert(compose_ctx_t *ctx, envmgr_alert_limits_t *limits, const 
             limits->slower_than_median = 0;
         else if (parse_rate(value, 1e6, &limits->slower_than_median) < 0 ||
                  limits->slower_than_median <= 1.0)
-            return compose_error_at(ctx, p->value, path,
-                                    "'%s' is not a factor above 1 (e.g. 1.5)", value);
+            return compose_error_at(ctx, p->value, path, "'%s' is not a factor above 1 (e.g. 1.5)",
+                                    value);
     } else {
         return compose_error_at(ctx, p->key, path,
                                 "unknown alert '%s' (known: duration, memory, error_rate, "
