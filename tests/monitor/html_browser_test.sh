@@ -11,7 +11,7 @@ envtest=$(realpath "$1")
 alloc=$(realpath "$2")
 out=$3
 suites=$(cd "$(dirname "$0")/../suites" && pwd)
-browser=$(command -v chromium || command -v chromium-browser || true)
+browser=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
 if [ -z "$browser" ]; then
     echo "1..0 # SKIP Chromium is not installed (apt-get install chromium; ci/setup.sh installs it)"
     exit 77
