@@ -20,7 +20,7 @@ required_packages=(
     libarchive-dev libjansson-dev default-libmysqlclient-dev libuv1-dev
     libhttp-parser-dev libyajl-dev libyaml-dev libsqlite3-dev libcmocka-dev nettle-dev
     debootstrap clang clang-format
-    sqlite3 time python3
+    sqlite3 time
 )
 # chromium: the HTML report's browser test (tests/monitor/html_browser_test.sh skips without it).
 optional_packages=(busybox-static valgrind libclang-rt-14-dev chromium)

@@ -38,9 +38,6 @@ exit_is() { # exit_is CODE COMMAND...
     got=$?
     [ "$got" -eq "$want" ] || { echo "exit status $got, expected $want"; return 1; }
 }
-json() { # json FILE PYTHON-EXPRESSION-ON-r: prints it
-    python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($2)" "$1"
-}
 echo "1..26"
 
 cat > compose.yaml <<YAML
@@ -57,14 +54,16 @@ YAML
 check "a suite over its memory limit: run exits 0 (an alert alone does not fail)" sh -c \
     "exit_is() { :; }; '$envtest' run --no-env --history h.sqlite > run1.out 2>&1"
 check "the end of the run names the alert" grep -q "alert: memory: suite alloc peaked at" run1.out
-check "report.json: one memory alert naming the suite" sh -c \
-    "test \"\$(python3 -c \"import json; a=json.load(open('.envtest/runs/latest/report.json'))['alerts']; print(len(a), a[0]['type'], a[0]['suite'], a[0]['limit'])\")\" = '1 memory alloc 104857600.0'"
-measured=$(json .envtest/runs/latest/report.json "int(r['alerts'][0]['value'])")
+check "report.json: one memory alert naming the suite" test "$(jq -r \
+    '.alerts | "\(length) \(.[0].type) \(.[0].suite) \(.[0].limit)"' .envtest/runs/latest/report.json)" \
+    = "1 memory alloc 104857600"
+measured=$(jq '.alerts[0].value | floor' .envtest/runs/latest/report.json)
 if [ -x /usr/bin/time ]; then
     reference=$(/usr/bin/time -v "$alloc" 200 2>&1 >/dev/null |
         sed -n 's/.*Maximum resident set size (kbytes): //p')
-    check "peak $measured B within 10 % of GNU time's ${reference} KiB" python3 -c \
-        "m=$measured; r=$reference*1024; import sys; print(m, r, m/r); sys.exit(0 if abs(m-r) <= 0.1*r else 1)"
+    check "peak $measured B within 10 % of GNU time's ${reference} KiB" jq -en \
+        --argjson m "$measured" --argjson r "$reference" \
+        '($m - $r * 1024) as $d | (if $d < 0 then -$d else $d end) <= 0.1 * $r * 1024'
 else
     check "peak measured ($measured B >= 200 MiB; GNU time absent: install the 'time' package)" \
         test "$measured" -ge 209715200
@@ -85,8 +84,9 @@ x-envtest:
 YAML
 check "a suite over its duration limit: a duration alert" sh -c \
     "'$envtest' -f slow.yaml run --no-env --history h.sqlite > slow.out 2>&1 && grep -q 'alert: duration: suite slow took 1' slow.out"
-check "per-suite CPU time and peak RSS in report.json" sh -c \
-    "python3 -c \"import json; s=json.load(open('.envtest/runs/latest/report.json'))['suites'][0]; assert s['cpu_time'] >= 0 and s['peak_rss'] > 0 and s['tests'][0]['peak_rss'] > 0, s\""
+check "per-suite CPU time and peak RSS in report.json" jq -e \
+    '.suites[0] | .cpu_time >= 0 and .peak_rss > 0 and .tests[0].peak_rss > 0' \
+    .envtest/runs/latest/report.json
 
 # 10-12: GitHub Actions: ::warning for alerts, ::error with file= and line=
 : > step_summary.md
@@ -174,7 +174,7 @@ check "the read-only history is unchanged" test "$(sqlite3 readonly.sqlite 'SELE
 
 # 24-26: trends and the HTML report of a past run
 check "envtest trends --json: runs, pass rate, flaky rate, slowest tests, alert counts" sh -c \
-    "'$envtest' trends --history h.sqlite --json > trends.json && python3 -c \"import json; t=json.load(open('trends.json')); assert t['runs'] >= 4 and t['alerts']['memory'] >= 3 and t['slowest_tests'] and 0 <= t['pass_rate'] <= 100 and t['flaky_rate'] is not None, t\""
+    "'$envtest' trends --history h.sqlite --json > trends.json && jq -e '.runs >= 4 and .alerts.memory >= 3 and (.slowest_tests | length) > 0 and .pass_rate >= 0 and .pass_rate <= 100 and .flaky_rate != null' trends.json"
 check "envtest trends without a history: exit 3" exit_is 3 "$envtest" trends --history nothing.sqlite
 check "envtest report --format html RUN -o FILE" sh -c \
     "ENVTEST_HISTORY=h.sqlite '$envtest' report --format html .envtest/runs/latest -o '$out/report.html' && grep -q 'id=\"chart-pass-rate\"' '$out/report.html'"
