@@ -20,11 +20,15 @@ static const char schema_v1[] =
     " skipped INTEGER, message TEXT, PRIMARY KEY (run_id, suite));"
     "CREATE INDEX IF NOT EXISTS suite_results_suite ON suite_results (suite, start);";
 
-/* 1 -> 2: resources per suite, runs with the environment's identity, tests, daily test
+/* 1 -> 2: resources and the start as a number per suite, runs with the environment's identity, tests, daily test
  * aggregates (trends read them instead of every test row), alerts. Existing rows get their run. */
 static const char migrate_v2[] =
     "ALTER TABLE suite_results ADD COLUMN cpu_time REAL;"
     "ALTER TABLE suite_results ADD COLUMN peak_rss INTEGER;"
+    "ALTER TABLE suite_results ADD COLUMN start_epoch REAL;"
+    "UPDATE suite_results SET start_epoch = (julianday(start) - 2440587.5) * 86400.0;"
+    /* trends read this index alone, in suite order */
+    "CREATE INDEX suite_results_window ON suite_results (suite, start_epoch, status, duration);"
     "CREATE TABLE runs (run_id TEXT PRIMARY KEY, start TEXT, start_epoch REAL, end TEXT,"
     " status TEXT, duration REAL, suites INTEGER, passed INTEGER, failed INTEGER, flaky INTEGER,"
     " skipped INTEGER, tests INTEGER, tests_passed INTEGER, tests_failed INTEGER,"
@@ -244,7 +248,8 @@ static int prepare(sqlite3 *db, statements_t *s)
                -1, &s->run, NULL) != SQLITE_OK ||
                    sqlite3_prepare_v2(db,
                                       "INSERT OR REPLACE INTO suite_results VALUES (?1, ?2, ?3, "
-                                      "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                                      "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                                      "(julianday(?4) - 2440587.5) * 86400.0)",
                                       -1, &s->suite, NULL) != SQLITE_OK ||
                    sqlite3_prepare_v2(db,
                                       "INSERT OR REPLACE INTO test_results VALUES (?1, ?2, ?3, "
