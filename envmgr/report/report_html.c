@@ -200,44 +200,37 @@ static void history_charts(envmgr_buf_t *b, const json_t *report, const json_t *
     json_decref(single);
 }
 
-static int by_duration_desc(const void *a, const void *b)
-{
-    double x = real_at(*(json_t *const *)a, "duration"),
-           y = real_at(*(json_t *const *)b, "duration");
-    return x < y ? 1 : x > y ? -1 : 0;
-}
-
+/* The SLOWEST slowest tests of the run, slowest first (one pass, no copy of the report). */
 static void run_charts(envmgr_buf_t *b, const json_t *report)
 {
-    size_t n_tests = 0, i, k;
+    const json_t *top_suite[SLOWEST], *top_test[SLOWEST];
+    double values[SLOWEST];
+    size_t top = 0, i, k;
     json_t *s, *t;
-    json_array_foreach(json_object_get(report, "suites"), i, s) n_tests +=
-        json_array_size(json_object_get(s, "tests"));
-    json_t **tests = envmgr_xcalloc(n_tests + 1, sizeof(*tests));
-    char **names = envmgr_xcalloc(n_tests + 1, sizeof(char *));
-    size_t n = 0;
     json_array_foreach(json_object_get(report, "suites"), i, s)
         json_array_foreach(json_object_get(s, "tests"), k, t)
     {
-        names[n] = envmgr_xasprintf("%s: %s", str_at(s, "name"), str_at(t, "name"));
-        json_object_set_new(t, "_label", json_integer((json_int_t)n));
-        tests[n++] = t;
+        double d = real_at(t, "duration");
+        if (top == SLOWEST && d <= values[top - 1])
+            continue;
+        size_t pos = top < SLOWEST ? top++ : top - 1;
+        for (; pos > 0 && values[pos - 1] < d; pos--) {
+            values[pos] = values[pos - 1];
+            top_suite[pos] = top_suite[pos - 1];
+            top_test[pos] = top_test[pos - 1];
+        }
+        values[pos] = d;
+        top_suite[pos] = s;
+        top_test[pos] = t;
     }
-    qsort(tests, n, sizeof(*tests), by_duration_desc);
-    size_t top = n < SLOWEST ? n : SLOWEST;
+    char *names[SLOWEST];
     const char *labels[SLOWEST];
-    double values[SLOWEST];
-    for (size_t j = 0; j < top; j++) {
-        labels[j] = names[int_at(tests[j], "_label")];
-        values[j] = real_at(tests[j], "duration");
-    }
+    for (size_t j = 0; j < top; j++)
+        labels[j] = names[j] =
+            envmgr_xasprintf("%s: %s", str_at(top_suite[j], "name"), str_at(top_test[j], "name"));
     bar_chart(b, "chart-slowest-tests", "Slowest tests (s)", labels, values, top, "s");
-    for (size_t j = 0; j < n; j++) {
-        json_object_del(tests[j], "_label");
+    for (size_t j = 0; j < top; j++)
         free(names[j]);
-    }
-    free(names);
-    free(tests);
 
     size_t n_suites = json_array_size(json_object_get(report, "suites"));
     const char **snames = envmgr_xcalloc(n_suites + 1, sizeof(char *));
@@ -429,8 +422,6 @@ static void failures_section(envmgr_buf_t *b, const json_t *report, const char *
 void envmgr_report_html(const json_t *report, const json_t *history_runs, const char *run_dir,
                         envmgr_buf_t *b)
 {
-    /* the charts add a temporary key to tests: work on a copy */
-    json_t *copy = json_deep_copy(report);
     envmgr_buf_adds(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
                        "<title>envtest run ");
@@ -438,15 +429,14 @@ void envmgr_report_html(const json_t *report, const json_t *history_runs, const 
     envmgr_buf_adds(b, ": ");
     text(b, str_at(report, "status"));
     envmgr_buf_addf(b, "</title><style>%s</style></head><body>\n", style);
-    header(b, copy);
-    alerts_section(b, copy);
+    header(b, report);
+    alerts_section(b, report);
     envmgr_buf_adds(b, "<section id=\"charts\"><h2>Charts</h2><div class=\"charts\">\n");
-    history_charts(b, copy, history_runs);
-    run_charts(b, copy);
+    history_charts(b, report, history_runs);
+    run_charts(b, report);
     envmgr_buf_adds(b, "</div></section>\n");
-    suites_section(b, copy);
-    failures_section(b, copy, run_dir);
+    suites_section(b, report);
+    failures_section(b, report, run_dir);
     envmgr_buf_adds(b, "<footer class=\"muted\"><p>Written by envtest; report.json, junit.xml "
                        "and summary.md are beside this file.</p></footer></body></html>\n");
-    json_decref(copy);
 }
