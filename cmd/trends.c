@@ -136,7 +136,7 @@ int cmd_trends(int argc, char **argv, envtest_globals_t *g)
     }
     envmgr_history_close(h);
     if (json) {
-        char *text = json_dumps(t, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        char *text = json_dumps(t, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
         puts(text);
         free(text);
     } else {

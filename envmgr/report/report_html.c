@@ -204,7 +204,7 @@ static void history_charts(envmgr_buf_t *b, const json_t *report, const json_t *
 static void run_charts(envmgr_buf_t *b, const json_t *report)
 {
     const json_t *top_suite[SLOWEST], *top_test[SLOWEST];
-    double values[SLOWEST];
+    double values[SLOWEST] = {0};
     size_t top = 0, i, k;
     json_t *s, *t;
     json_array_foreach(json_object_get(report, "suites"), i, s)
@@ -223,8 +223,8 @@ static void run_charts(envmgr_buf_t *b, const json_t *report)
         top_suite[pos] = s;
         top_test[pos] = t;
     }
-    char *names[SLOWEST];
-    const char *labels[SLOWEST];
+    char *names[SLOWEST] = {0};
+    const char *labels[SLOWEST] = {0};
     for (size_t j = 0; j < top; j++)
         labels[j] = names[j] =
             envmgr_xasprintf("%s: %s", str_at(top_suite[j], "name"), str_at(top_test[j], "name"));
