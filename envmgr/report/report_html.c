@@ -135,6 +135,19 @@ static void line_chart(envmgr_buf_t *b, const char *id, const char *caption, con
     envmgr_buf_adds(b, "</svg></figure>\n");
 }
 
+/* The first max characters of s (UTF-8: a sequence is never cut), "..." when longer. */
+static char *label_fit(const char *s, size_t max)
+{
+    size_t bytes = 0, chars = 0;
+    while (s[bytes] && chars < max) {
+        bytes++;
+        while (((unsigned char)s[bytes] & 0xC0) == 0x80)
+            bytes++;
+        chars++;
+    }
+    return envmgr_xasprintf("%.*s%s", (int)bytes, s, s[bytes] ? "..." : "");
+}
+
 /* Horizontal bars, one per label, scaled to the greatest value. */
 static void bar_chart(envmgr_buf_t *b, const char *id, const char *caption,
                       const char *const *labels, const double *values, size_t n, const char *unit)
@@ -153,10 +166,8 @@ static void bar_chart(envmgr_buf_t *b, const char *id, const char *caption,
         int y = PAD_T + (int)i * row;
         double len = w * values[i] / max;
         envmgr_buf_addf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", label_w - 6, y + 14);
-        envmgr_buf_t label = ENVMGR_BUF_INIT;
-        envmgr_buf_addf(&label, "%.36s%s", labels[i], strlen(labels[i]) > 36 ? "..." : "");
-        text(b, label.data);
-        envmgr_buf_free(&label);
+        envmgr_cleanup_free char *label = label_fit(labels[i], 30);
+        text(b, label);
         envmgr_buf_addf(b,
                         "</text><rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"16\" "
                         "fill=\"#54aeff\"><title>",
