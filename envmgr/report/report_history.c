@@ -20,8 +20,9 @@ static const char schema_v1[] =
     " skipped INTEGER, message TEXT, PRIMARY KEY (run_id, suite));"
     "CREATE INDEX IF NOT EXISTS suite_results_suite ON suite_results (suite, start);";
 
-/* 1 -> 2: resources and the start as a number per suite, runs with the environment's identity, tests, daily test
- * aggregates (trends read them instead of every test row), alerts. Existing rows get their run. */
+/* 1 -> 2: resources and the start as a number per suite, runs with the environment's identity,
+ * tests, daily test aggregates (trends read them instead of every test row), alerts. Existing rows
+ * get their run. */
 static const char migrate_v2[] =
     "ALTER TABLE suite_results ADD COLUMN cpu_time REAL;"
     "ALTER TABLE suite_results ADD COLUMN peak_rss INTEGER;"
