@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include <envmgr/images.h>
 #include <envmgr/log.h>
 
 struct command {
@@ -21,6 +22,7 @@ static const struct command commands[] = {
     {"env", cmd_env, "print connection variables (sh, dotenv, json, github)"},
     {"exec", cmd_exec, "run a command in a service's container, exit with its status"},
     {"fixture", cmd_fixture, "load, verify, pack or inspect fixture archives"},
+    {"gc", cmd_gc, "remove what no environment uses (--images)"},
     {"keep", cmd_keep, "keep the live environment for inspection; print how to reach it"},
     {"logs", cmd_logs, "print services' logs"},
     {"ls", cmd_ls, "list the envtest environments on the engine (kept ones, leftovers)"},
@@ -35,7 +37,8 @@ static const struct command commands[] = {
 static void print_usage(FILE *out)
 {
     fprintf(out,
-            "Usage: envtest [-f FILE] [-p NAME] [-H HOST] [--real SERVICE=URL] [-v] COMMAND "
+            "Usage: envtest [-f FILE] [-p NAME] [-H HOST] [--real SERVICE=URL] [--profile NAME] "
+            "[-v] COMMAND "
             "[ARGS...]\n\n"
             "A throw-away world for integration tests: MySQL, mock LLM and mock vector search\n"
             "from a Compose file, driven over the Docker Engine API.\n\nCommands:\n");
@@ -51,6 +54,7 @@ static void print_usage(FILE *out)
         "unix:///var/run/docker.sock)\n"
         "  --real SERVICE=URL       use a real service at URL instead of starting SERVICE\n"
         "                           (repeatable; also $ENVTEST_REAL_<SERVICE>, x-envtest.real)\n"
+        "      --profile NAME       enable a Compose profile (repeatable; also $COMPOSE_PROFILES)\n"
         "  -v, --verbose            debug messages\n"
         "  -q, --quiet              only errors\n\n"
         "Exit codes: 0 ok, 1 tests failed, 2 usage or configuration error,\n"
@@ -160,6 +164,14 @@ int main(int argc, char **argv)
     }
     envmgr_log_set_handler(log_to_stderr, &g);
     envtest_install_signal_handlers();
+    /* ${ENVTEST_DATA_DIR} in a Compose file (the Seoul one's fixtures and suites), and in the
+     * suites' environment: envtest's installed data, or the build tree's (envmgr/images.h). */
+    if (!getenv("ENVTEST_DATA_DIR")) {
+        char *data = envmgr_data_dir();
+        if (data)
+            setenv("ENVTEST_DATA_DIR", data, 0);
+        free(data);
+    }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(commands[i].name, name) == 0) {
             int sub_argc = argc - optind;
