@@ -106,6 +106,8 @@ int compose_parse_tmpfs(compose_ctx_t *ctx, envmgr_service_t *svc, const compose
 /* "64m", "1g", "1024" (bytes), b/k/kb/m/mb/g/gb, binary multiples. */
 int compose_parse_size(const char *s, int64_t *out);
 
+/* A service, volume or network name: [A-Za-z0-9._-]+. */
+bool compose_valid_name(const char *s);
 int compose_parse_service(compose_ctx_t *ctx, const compose_pair_t *pair, envmgr_service_t *svc);
 void compose_service_clear(envmgr_service_t *svc);
 
