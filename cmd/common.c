@@ -65,6 +65,15 @@ int envtest_session_open(const envtest_globals_t *g, envtest_session_t *s, envmg
         envtest_session_close(s);
         return -1;
     }
+    /* again with the live environment's secrets (env prints them, x-envtest.environment uses them)
+     */
+    envmgr_project_t *live = NULL;
+    if (envtest_load_live_project(g, s->engine, &live, NULL, err) < 0) {
+        envtest_session_close(s);
+        return -1;
+    }
+    envmgr_project_free(s->project);
+    s->project = live;
     return 0;
 }
 

@@ -423,6 +423,39 @@ static void add_mysql_vars(envmgr_kvlist_t *out, json_t *env, int port)
     envmgr_kvlist_set(out, "ENVTEST_MYSQL_DATABASE", db ? db : "");
 }
 
+static const char *x_environment_lookup(void *userdata, const char *name)
+{
+    const envmgr_project_t *project = ((void **)userdata)[0];
+    const envmgr_kv_t *kv = envmgr_kvlist_find(((void **)userdata)[1], name);
+    if (!kv)
+        kv = envmgr_kvlist_find(&project->secret_values, name);
+    return kv ? kv->value : NULL;
+}
+
+/* x-envtest.environment: values interpolated again against the variables above and the secrets
+ * (written $${ENVTEST_SCA_API_PORT} in the file, since they are known only once the project is up).
+ */
+static int add_x_environment(const envmgr_project_t *project, envmgr_kvlist_t *out,
+                             envmgr_error_t *err)
+{
+    const char *key;
+    json_t *value;
+    void *lookup[2] = {(void *)project, out};
+    json_object_foreach(json_object_get(project->x_envtest, "environment"), key, value)
+    {
+        char *expanded = NULL;
+        if (!json_is_string(value))
+            return envmgr_error_set(err, ENVMGR_E_CONFIG, 0,
+                                    "x-envtest.environment.%s: must be a string", key);
+        if (envmgr_compose_interpolate(json_string_value(value), x_environment_lookup, lookup,
+                                       &expanded, err) < 0)
+            return envmgr_error_wrap(err, "x-envtest.environment.%s", key);
+        envmgr_kvlist_set(out, key, expanded);
+        free(expanded);
+    }
+    return 0;
+}
+
 int envmgr_env_vars(envmgr_engine_t *engine, const envmgr_project_t *project, envmgr_kvlist_t *out,
                     envmgr_error_t *err)
 {
@@ -481,7 +514,7 @@ int envmgr_env_vars(envmgr_engine_t *engine, const envmgr_project_t *project, en
         envmgr_error_set(err, ENVMGR_E_ENV, 0, "project %s is not up", project->name);
         return envmgr_error_hint(err, "run `envtest up` first");
     }
-    return 0;
+    return add_x_environment(project, out, err);
 }
 
 static char *keep_volume_name(const char *project_name)
