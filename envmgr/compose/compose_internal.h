@@ -140,6 +140,9 @@ int compose_apply_include(compose_ctx_t *ctx, const compose_node_t *root,
                           const envmgr_compose_options_t *opts);
 void compose_resources_free(envmgr_project_t *project);
 
+/* A service, volume or network name: [A-Za-z0-9._-]+. */
+bool compose_valid_name(const char *s);
+
 int compose_parse_service(compose_ctx_t *ctx, const compose_pair_t *pair, envmgr_service_t *svc);
 void compose_service_clear(envmgr_service_t *svc);
 
