@@ -137,12 +137,11 @@ setup_podman() {
     if podman_ping; then
         ci_log "Podman answers on $ENVTEST_PODMAN_SOCK"
     else
-        local logfile="${ENVTEST_PODMAN_LOG:-/var/log/envtest-podman.log}" start pid
+        local logfile="${ENVTEST_PODMAN_LOG:-/var/log/envtest-podman.log}" start
         ci_sudo mkdir -p "$(dirname "$ENVTEST_PODMAN_SOCK")"
         ci_log "starting podman system service on $ENVTEST_PODMAN_SOCK (log: $logfile)"
         ci_sudo sh -c 'log="$1"; shift; exec setsid nohup podman system service --time=0 "$@" >"$log" 2>&1 </dev/null' \
             sh "$logfile" "unix://$ENVTEST_PODMAN_SOCK" </dev/null >/dev/null 2>&1 &
-        pid=$!
         start="$(ci_now)"
         while ! podman_ping; do
             if [ "$(awk -v s="$start" -v e="$(ci_now)" 'BEGIN { print (e - s > 30) }')" = 1 ]; then
