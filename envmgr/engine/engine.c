@@ -375,6 +375,10 @@ static void call_setup(envmgr_engine_t *e, const engine_call_t *call, const char
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
         return;
     }
+    if (strcmp(call->method, "HEAD") == 0) {
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        return;
+    }
     if (call->source) {
         curl_easy_setopt(c, CURLOPT_POST, 1L);
         curl_easy_setopt(c, CURLOPT_READFUNCTION, call_read_cb);
@@ -783,7 +787,16 @@ int envmgr_engine_container_inspect(envmgr_engine_t *engine, const char *id, jso
                                     envmgr_error_t *err)
 {
     envmgr_cleanup_free char *path = envmgr_xasprintf("/containers/%s/json", id);
-    return engine_simple(engine, "GET", path, NULL, ENGINE_TIMEOUT_MS, out, err);
+    if (engine_simple(engine, "GET", path, NULL, ENGINE_TIMEOUT_MS, out, err) < 0)
+        return -1;
+    /* Podman reports a container without a healthcheck as State.Health {"Status": ""}; Docker
+     * omits State.Health. Callers see Docker's shape. */
+    json_t *state = json_object_get(*out, "State");
+    const char *health =
+        json_string_value(json_object_get(json_object_get(state, "Health"), "Status"));
+    if (health && !*health)
+        json_object_del(state, "Health");
+    return 0;
 }
 
 int envmgr_engine_container_list(envmgr_engine_t *engine, const char *label_filter, bool all,
@@ -822,13 +835,23 @@ int envmgr_engine_container_put_archive(envmgr_engine_t *engine, const char *id,
     engine_query_add(&params, "path", path);
     envmgr_buf_add(&q, params.data, params.len);
     envmgr_buf_free(&params);
+    /* The destination must exist: Docker answers 404 to a PUT into a missing folder, Podman creates
+     * it. A HEAD first (the folder's stat) gives both engines Docker's behaviour. */
+    engine_call_t stat = {.method = "HEAD", .path = q.data, .timeout_ms = ENGINE_TIMEOUT_MS};
+    envmgr_buf_t body = ENVMGR_BUF_INIT;
+    long status = 0;
+    int r = engine_call(engine, &stat, &status, &body, err);
+    envmgr_buf_free(&body);
+    if (r == 0 && status == 404)
+        r = envmgr_error_set(err, ENVMGR_E_NOT_FOUND, 404, "%s: not found in the container", path);
     engine_call_t call = {.method = "PUT",
                           .path = q.data,
                           .body = tar_data ? tar_data : "",
                           .body_len = tar_len,
                           .content_type = "application/x-tar",
                           .timeout_ms = 0};
-    int r = engine_json_call(engine, &call, NULL, err);
+    if (r == 0)
+        r = engine_json_call(engine, &call, NULL, err);
     if (r < 0)
         envmgr_error_wrap(err, "copy archive to %s:%s", id, path);
     envmgr_buf_free(&q);
