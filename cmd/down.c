@@ -69,11 +69,15 @@ int cmd_down(int argc, char **argv, envtest_globals_t *g)
     envtest_progress_init(&progress, stderr, g->stderr_is_tty, g->quiet);
     int removed = 0;
     int64_t t0 = envmgr_now_ms();
-    int r = envmgr_down(engine, name, volumes, envtest_progress_cb, &progress, &removed, &err);
+    envmgr_lock_t *lock = NULL; /* waits for an up in progress: then removes all it made */
+    int r = envtest_lock_project(g, engine, name, "down", &lock, &err);
+    if (r == 0)
+        r = envmgr_down(engine, name, volumes, envtest_progress_cb, &progress, &removed, &err);
     envtest_progress_finish(&progress);
     int images_removed = 0;
     if (r == 0 && images)
         r = envmgr_down_images(engine, name, &images_removed, &err);
+    envmgr_lock_release(lock);
     envmgr_engine_close(engine);
     if (r < 0)
         return envtest_report_error(&err);
