@@ -7,6 +7,8 @@
 #   ENVTEST_SKIP_DOCKERD=1   do not start an engine
 #   ENVTEST_DOCKERD_LOG      dockerd's log file (default /var/log/envtest-dockerd.log)
 #   ENVTEST_DOCKERD_ARGS     more dockerd arguments; DOCKER_HOST=unix://PATH: dockerd listens there
+#   ENVTEST_SKIP_PODMAN=1    do not start Podman's Docker-compatible service (tests/test_reaper.sh
+#                            uses it at /run/podman/podman.sock when it answers)
 set -euo pipefail
 # shellcheck source=ci/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -21,7 +23,7 @@ required_packages=(
     libhttp-parser-dev libyajl-dev libyaml-dev libsqlite3-dev libcmocka-dev nettle-dev
     debootstrap clang clang-format
 )
-optional_packages=(busybox-static valgrind libclang-rt-14-dev)
+optional_packages=(busybox-static valgrind libclang-rt-14-dev podman)
 
 installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
 
@@ -92,6 +94,35 @@ main() {
     ci_section "setup: Docker engine"
     start_engine
     ci_section_end
+    if [ "${ENVTEST_SKIP_PODMAN:-}" != 1 ] && command -v podman >/dev/null; then
+        ci_section "setup: Podman's Docker-compatible API"
+        start_podman
+        ci_section_end
+    fi
+}
+
+# Podman's Docker-compatible service on /run/podman/podman.sock, with runc (crun's cgroup handling
+# fails in the nested containers CI runs in), for the reaper container's test on Podman.
+start_podman() {
+    local sock=/run/podman/podman.sock conf=/etc/containers/containers.conf
+    if [ "$(curl -s --max-time 3 --unix-socket "$sock" http://localhost/_ping 2>/dev/null)" = OK ]; then
+        ci_log "Podman answers on $sock"
+        return 0
+    fi
+    if ! grep -qs '^runtime = "runc"' "$conf"; then
+        ci_sudo mkdir -p /etc/containers
+        printf '%s\n' '[containers]' 'default_ulimits = ["nofile=10000:10000", "nproc=10000:10000"]' \
+            '[engine]' 'runtime = "runc"' | ci_sudo tee "$conf" >/dev/null
+    fi
+    ci_sudo mkdir -p /run/podman
+    ci_sudo sh -c 'exec setsid nohup podman system service --time=0 "unix://$1" \
+        >/var/log/envtest-podman.log 2>&1 </dev/null' sh "$sock" </dev/null >/dev/null 2>&1 &
+    local end=$((SECONDS + 30))
+    until [ "$(curl -s --max-time 3 --unix-socket "$sock" http://localhost/_ping 2>/dev/null)" = OK ]; do
+        [ $SECONDS -ge $end ] && { ci_log "warning: Podman does not answer on $sock (log: /var/log/envtest-podman.log)"; return 0; }
+        sleep 0.2
+    done
+    ci_log "Podman answers on $sock"
 }
 
 # Starts dockerd (overlay2) in the background unless an engine answers on the socket already.

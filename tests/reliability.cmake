@@ -6,3 +6,7 @@ foreach(t test_concurrency test_reaper)
   set_tests_properties(${t} PROPERTIES LABELS docker TIMEOUT 900 SKIP_RETURN_CODE 77
     ENVIRONMENT "ENVTEST_SOURCE_DIR=${PROJECT_SOURCE_DIR};ENVTEST_BINARY_DIR=${PROJECT_BINARY_DIR}")
 endforeach()
+# Engine faults through a proxy socket that delays and cuts the engine's replies.
+envtest_add_test(test_engine_faults SOURCES test_engine_faults.c LIBS envmgr LABEL docker
+                 TIMEOUT 120)
+add_dependencies(test_engine_faults envtest)

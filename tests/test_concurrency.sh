@@ -141,7 +141,7 @@ ok "$(grep -q 'waiting for .*held by envtest up' "$TMP/down3.log"; echo $?)" "do
 is "$(objects "$p")" 0 "nothing left"
 
 # ---- a dead holder's lock is taken over ----------------------------------------------------------
-et -p "$p" up >/dev/null 2>&1 &
+(exec "$envtest" -f "$compose" -p "$p" up) >/dev/null 2>&1 & # exec: $! is envtest itself
 a=$!
 wait_network "$p"
 kill -9 $a

@@ -104,10 +104,11 @@ rand_delay() { # a kill point: 0.2 to $1 seconds
 # one_kill OP DELAY: starts envtest OP, SIGKILLs it after DELAY s; prints "killed" or "finished"
 one_kill() {
     local op="$1" pid
+    # exec: $! is envtest itself, not a subshell around it
     if [ "$op" = up ]; then
-        et -p "$stem" up >"$TMP/op.log" 2>&1 &
+        (exec "$envtest" -H "$host" -f "$compose" -p "$stem" up) >"$TMP/op.log" 2>&1 &
     else
-        et -p "$stem" run -- sh -c 'sleep 30' >"$TMP/op.log" 2>&1 &
+        (exec "$envtest" -H "$host" -f "$compose" -p "$stem" run -- sh -c 'sleep 30') >"$TMP/op.log" 2>&1 &
     fi
     pid=$!
     sleep "$2"
