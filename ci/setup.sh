@@ -23,7 +23,7 @@ required_packages=(
     libhttp-parser-dev libyajl-dev libyaml-dev libsqlite3-dev libcmocka-dev nettle-dev
     debootstrap clang clang-format
 )
-optional_packages=(busybox-static valgrind libclang-rt-14-dev podman)
+optional_packages=(busybox-static valgrind libclang-rt-14-dev podman catatonit)
 
 installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
 

@@ -63,6 +63,8 @@ static void gc_check(const envtest_globals_t *g, envmgr_engine_t *engine)
         fprintf(stderr, " ('envtest gc' removes %s)\n", gone.n == 1 ? "it" : "them");
     }
     envmgr_strv_free(&gone);
+    int removed = 0;
+    envmgr_gc_stale_marks(engine, &removed);
 }
 
 int envtest_open_engine(const envtest_globals_t *g, envmgr_engine_t **out, envmgr_error_t *err)

@@ -8,7 +8,7 @@
  * envtest that owns project P's environment holds a connection to it: it sends "token <its lock
  * token>\n" and gets "ready\n". "release\n" (the environment is the user's now) makes the reaper
  * exit at once without touching anything. When the last connection drops, and no new one comes
- * within the grace (10 s), or when no envtest connected within --first-client seconds (30), it
+ * within the grace (10 s), or when no envtest connected within --first-client seconds (10), it
  * reaps: under the project's lock (the engine's volume envtest-lock-P, taken over only from one of
  * its own clients), unless the environment is kept (the volume P_envtest-keep), it removes every
  * container, network and volume labelled io.envtest.project=P and its clients' use marks, through
@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -224,15 +225,32 @@ static int remove_listed(const char *list_path, const char *array_key, const cha
     if (engine("GET", list_path, NULL, &reply) != 200)
         return -1;
     json_t *items = array_key ? json_object_get(reply, array_key) : reply;
+    /* one process per object: the engine removes them side by side */
     int n = 0;
+    size_t started = 0;
     for (size_t i = 0; i < json_array_size(items); i++) {
         const char *id = json_string_value(json_object_get(json_array_get(items, i), id_key));
         if (!id)
             continue;
         char path[1024];
         snprintf(path, sizeof(path), "%s%s%s", delete_prefix, id, delete_query);
-        int st = engine("DELETE", path, NULL, NULL);
-        n += st >= 200 && st < 300;
+        pid_t pid = fork();
+        if (pid == 0) {
+            int st = engine("DELETE", path, NULL, NULL);
+            _exit(st >= 200 && st < 300 ? 0 : 1);
+        }
+        if (pid < 0) {
+            int st = engine("DELETE", path, NULL, NULL);
+            n += st >= 200 && st < 300;
+        } else {
+            started++;
+        }
+    }
+    for (; started > 0; started--) {
+        int status = 0;
+        if (wait(&status) < 0)
+            break;
+        n += WIFEXITED(status) && WEXITSTATUS(status) == 0;
     }
     json_decref(reply);
     return n;
@@ -262,6 +280,12 @@ static void reap(void)
         snprintf(path, sizeof(path), "/volumes?filters=%s", f);
         remove_listed(path, "Volumes", "Name", "/volumes/", "?force=1");
         free(f);
+        for (size_t i = 0; i < n_tokens; i++) { /* the gone clients' lock heartbeats */
+            f = label_filter("io.envtest.lock-beat", tokens[i]);
+            snprintf(path, sizeof(path), "/volumes?filters=%s", f);
+            remove_listed(path, "Volumes", "Name", "/volumes/", "?force=1");
+            free(f);
+        }
         logf_("%s: removed %d containers, %d networks, %d volumes", project, c, nw, v);
     }
     char del[600];
@@ -299,7 +323,7 @@ static bool client_lines(client_t *c)
 int main(int argc, char **argv)
 {
     int port = 7777;
-    long long grace_ms = 10000, first_ms = 30000;
+    long long grace_ms = 10000, first_ms = 10000;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--project") == 0)
             project = argv[i + 1];

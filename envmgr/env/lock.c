@@ -669,7 +669,15 @@ static void gc_markers(envmgr_engine_t *engine, const char *prefix, int *removed
         const char *name = json_string_value(json_object_get(v, "Name"));
         if (name && envmgr_engine_volume_remove(engine, name, true, &ignored) == 0)
             (*removed)++;
+        if (strcmp(prefix, ENVMGR_LABEL_LOCK) == 0) /* and its heartbeats */
+            remove_beats(engine, label(json_object_get(v, "Labels"), prefix, "token"));
     }
+}
+
+void envmgr_gc_stale_marks(envmgr_engine_t *engine, int *removed)
+{
+    gc_markers(engine, ENVMGR_LABEL_LOCK, removed);
+    gc_markers(engine, "io.envtest.use", removed);
 }
 
 int envmgr_gc(envmgr_engine_t *engine, envmgr_gc_cb cb, void *userdata, int *removed,
@@ -707,7 +715,18 @@ int envmgr_gc(envmgr_engine_t *engine, envmgr_gc_cb cb, void *userdata, int *rem
     envmgr_strv_free(&gone);
     if (ret < 0)
         return -1;
-    gc_markers(engine, ENVMGR_LABEL_LOCK, removed);
-    gc_markers(engine, "io.envtest.use", removed);
+    envmgr_gc_stale_marks(engine, removed);
+    /* reaper containers that stopped without removing themselves (the engine died under them) */
+    envmgr_cleanup_json json_t *reapers = NULL;
+    envmgr_error_t ignored = {0};
+    if (envmgr_engine_container_list(engine, "io.envtest.reaper", true, &reapers, &ignored) == 0)
+        for (size_t i = 0; i < json_array_size(reapers); i++) {
+            json_t *c = json_array_get(reapers, i);
+            const char *state = json_string_value(json_object_get(c, "State"));
+            const char *id = json_string_value(json_object_get(c, "Id"));
+            if (id && state && strcmp(state, "running") != 0 &&
+                envmgr_engine_container_remove(engine, id, true, false, &ignored) == 0)
+                (*removed)++;
+        }
     return 0;
 }

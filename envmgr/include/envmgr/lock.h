@@ -85,6 +85,10 @@ int envmgr_gc_check(envmgr_engine_t *engine, envmgr_strv_t *gone, envmgr_error_t
  * running reaper container, or used by a live run; then the lock and use marks of processes of
  * this machine that are gone. Owners on other machines are left to their reaper container.
  * cb(project, objects removed) for each environment removed; *removed counts every object. */
+/* Removes the lock and use marks of processes of this machine that are gone (two engine calls);
+ * every command runs it, so that a lock whose holder was killed before its reaper container
+ * watched anything does not outlive the next command. */
+void envmgr_gc_stale_marks(envmgr_engine_t *engine, int *removed);
 typedef void (*envmgr_gc_cb)(void *userdata, const char *project, int removed);
 int envmgr_gc(envmgr_engine_t *engine, envmgr_gc_cb cb, void *userdata, int *removed,
               envmgr_error_t *err);
