@@ -21,7 +21,14 @@ required_packages=(
     build-essential cmake pkg-config curl ca-certificates zstd jq
     libarchive-dev libjansson-dev default-libmysqlclient-dev libuv1-dev
     libhttp-parser-dev libyajl-dev libyaml-dev libsqlite3-dev libcmocka-dev nettle-dev
+    libcsv-dev libmupdf-dev wrk
     debootstrap clang clang-format
+)
+# The fixture's PDF documents (cairo, fonts-nanum) and sca-api's PDF text module (MuPDF and the
+# libraries its static archive needs).
+required_packages+=(
+    libcairo2-dev fonts-nanum libmupdf-dev libmujs-dev libgumbo-dev libopenjp2-7-dev libjbig2dec0-dev
+    libjpeg-dev libfreetype-dev zlib1g-dev
 )
 optional_packages=(busybox-static valgrind libclang-rt-14-dev podman catatonit)
 

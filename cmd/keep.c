@@ -73,6 +73,15 @@ static char *url_without_password(const char *value)
     return envmgr_xasprintf("%.*s:****%s", (int)(colon - value), value, at);
 }
 
+static bool is_secret(const envmgr_project_t *project, const char *value)
+{
+    for (size_t i = 0; value && i < project->secret_values.n; i++)
+        if (project->secret_values.items[i].value &&
+            strcmp(project->secret_values.items[i].value, value) == 0)
+            return true;
+    return false;
+}
+
 int cmd_keep(int argc, char **argv, envtest_globals_t *g)
 {
     static const struct option longopts[] = {
@@ -113,6 +122,7 @@ int cmd_keep(int argc, char **argv, envtest_globals_t *g)
         code = envtest_report_error(&err);
         goto out;
     }
+    envtest_ci_mask_project(project, &vars);
     if (envmgr_keep_set(engine, project->name, !release, &err) < 0) {
         code = envtest_report_error(&err);
         goto out;
@@ -127,7 +137,8 @@ int cmd_keep(int argc, char **argv, envtest_globals_t *g)
     for (size_t i = 0; i < vars.n; i++) {
         const char *key = vars.items[i].key;
         size_t key_len = strlen(key);
-        if (key_len >= 9 && strcmp(key + key_len - 9, "_PASSWORD") == 0)
+        if ((key_len >= 9 && strcmp(key + key_len - 9, "_PASSWORD") == 0) ||
+            is_secret(project, vars.items[i].value))
             continue;
         envmgr_cleanup_free char *shown = url_without_password(vars.items[i].value);
         printf("  %s=%s\n", key, shown);

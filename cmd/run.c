@@ -502,8 +502,7 @@ static int env_prepare_locked(env_ctx_t *ctx, envtest_globals_t *g, envmgr_error
             fprintf(stderr, "envtest: %s is not up: bringing it up for this run\n",
                     ctx->project->name);
         envmgr_kvlist_t labels = {0};
-        if (ctx->secrets)
-            envmgr_kvlist_set(&labels, "io.envtest.secrets", ctx->secrets);
+        envtest_network_labels(ctx->project, ctx->secrets, &labels);
         envmgr_up_options_t up = {
             .wait_timeout_ms = 120000, .network_labels = &labels, .owned = ctx->guard != NULL};
         int rc = envmgr_up(ctx->engine, ctx->project, &up, err);
@@ -519,6 +518,7 @@ static int env_prepare_locked(env_ctx_t *ctx, envtest_globals_t *g, envmgr_error
     ctx->using = true;
     if (envmgr_env_vars(ctx->engine, ctx->project, &ctx->vars, err) < 0)
         return envmgr_error_wrap(err, "run: environment variables");
+    envtest_ci_mask_project(ctx->project, &ctx->vars); /* before any suite can print one */
     return 0;
 }
 

@@ -1,401 +1,340 @@
-/* ADR-009 component integration: database, LLM service, RAG service, error handling, security.
- * Reads only the environment's variables; prints TAP 13. */
+/* ADR-009 ComponentIntegrationTests: each component of the Seoul analysis service (sca-api)
+ * working with the one behind it: MySQL, the LLM, the vector search, reports, KPIs, the cache,
+ * error handling, security. Reads only environment variables; prints TAP 13. */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include "envconn.h"
-#include "seoul.h"
+#include "sca.h"
+#include "sca_fixture.h"
 
-/* ---- database ---- */
 static void test_database_connection(void *ctx)
 {
-    envconn_t *env = ctx;
-    cleanup_mysql MYSQL *db = suite_mysql_connect(env);
+    suite_t *s = ctx;
+    cleanup_json json_t *health = sca_call(&s->sca, "GET", "/health", SCA_ANON, NULL, 200);
     TAP_RETURN_IF_FAILED();
-    cleanup_free char *version = suite_sql_str(db, "SELECT VERSION()");
+    json_t *db = json_object_get(json_object_get(health, "components"), "database");
+    TAP_ASSERT_STR_EQ(json_string_value(json_object_get(db, "status")), "ok");
+    TAP_ASSERT(json_is_number(json_object_get(db, "latency_ms")),
+               "components.database.latency_ms is not a number");
+    /* the service's answer comes from the fixture database: the total of all sales */
+    cleanup_free char *q = sca_unique(&s->sca, "db", Q_TOTAL_SALES, NULL);
+    cleanup_json json_t *a = sca_analysis(&s->sca, q, SCA_READER);
     TAP_RETURN_IF_FAILED();
-    tap_note("server version %s", version);
-    TAP_ASSERT(version[0] >= '1' && version[0] <= '9', "SELECT VERSION() is not a version: '%s'",
-               version);
-    cleanup_free char *dbname = suite_sql_str(db, "SELECT DATABASE()");
+    TAP_ASSERT(json_is_false(json_object_get(a, "fallback")), "fallback answer: %s",
+               json_string_value(json_object_get(a, "message")) ?: "");
+    suite_rows_match(json_object_get(a, "rows"), suite_db(s), SQL_TOTAL);
     TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_STR_EQ(dbname, env->db_name);
-    long long one = suite_sql_int(db, "SELECT 1 + 1");
-    TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_INT_EQ(one, 2);
-    TAP_ASSERT_INT_EQ(mysql_ping(db), 0);
+    cleanup_free char *total =
+        suite_cell_text(json_array_get(json_array_get(json_object_get(a, "rows"), 0), 0));
+    tap_note("database %.1f ms; total sales %s",
+             json_number_value(json_object_get(db, "latency_ms")), total);
 }
 
-static void test_database_utf8mb4(void *ctx)
+static void test_llm_service_integration(void *ctx)
 {
-    envconn_t *env = ctx;
-    cleanup_mysql MYSQL *db = suite_mysql_connect(env);
+    suite_t *s = ctx;
+    cleanup_free char *tag = NULL;
+    cleanup_free char *q = sca_unique(&s->sca, "llm", Q_GANGNAM_TOP_INDUSTRY, &tag);
+    cleanup_json json_t *a = sca_analysis(&s->sca, q, SCA_READER);
     TAP_RETURN_IF_FAILED();
-    static const char *const vars[] = {"character_set_client", "character_set_connection",
-                                       "character_set_results"};
-    for (size_t i = 0; i < TAP_COUNT(vars); i++) {
-        cleanup_free char *q = tap_fmt("SELECT @@%s", vars[i]);
-        cleanup_free char *cs = suite_sql_str(db, q);
-        TAP_RETURN_IF_FAILED();
-        TAP_ASSERT_STR_EQ(cs, "utf8mb4");
-    }
-    cleanup_free char *q =
-        tap_fmt("SELECT DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA "
-                "WHERE SCHEMA_NAME = '%s'",
-                env->db_name);
-    cleanup_free char *dbcs = suite_sql_str(db, q);
-    TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_STR_EQ(dbcs, "utf8mb4");
-    /* 강남구: 3 characters, 9 bytes in UTF-8; an emoji needs 4-byte utf8mb4 */
-    long long chars = suite_sql_int(db, "SELECT CHAR_LENGTH('강남구')");
-    TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_INT_EQ(chars, 3);
-    long long bytes = suite_sql_int(db, "SELECT LENGTH('강남구')");
-    TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_INT_EQ(bytes, 9);
-    cleanup_free char *emoji = suite_sql_str(db, "SELECT HEX('\xF0\x9F\x93\x88')");
-    TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_STR_EQ(emoji, "F09F9388");
-}
-
-static void test_database_second_connection(void *ctx)
-{
-    envconn_t *env = ctx;
-    cleanup_mysql MYSQL *a = suite_mysql_connect(env);
-    TAP_RETURN_IF_FAILED();
-    cleanup_mysql MYSQL *b = suite_mysql_connect(env);
-    TAP_RETURN_IF_FAILED();
-    long long id_a = suite_sql_int(a, "SELECT CONNECTION_ID()");
-    long long id_b = suite_sql_int(b, "SELECT CONNECTION_ID()");
-    TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_INT_NE(id_a, id_b);
-    /* session state stays per connection: a TEMPORARY table of a is invisible to b */
-    suite_sql_exec(a, "CREATE TEMPORARY TABLE pool_probe (n INT)");
-    suite_sql_exec(a, "INSERT INTO pool_probe VALUES (1), (2), (3)");
-    TAP_RETURN_IF_FAILED();
-    long long n_a = suite_sql_int(a, "SELECT COUNT(*) FROM pool_probe");
-    TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_INT_EQ(n_a, 3);
-    int rc = mysql_query(b, "SELECT COUNT(*) FROM pool_probe");
-    TAP_ASSERT(rc != 0, "the second connection sees the first one's TEMPORARY table");
-    TAP_ASSERT_INT_EQ(mysql_errno(b), 1146); /* ER_NO_SUCH_TABLE */
-    /* both still serve the fixture tables */
-    cleanup_free char *q = tap_fmt("SELECT COUNT(*) FROM %s", SEOUL_AREAS);
-    long long areas_a = suite_sql_int(a, q);
-    long long areas_b = suite_sql_int(b, q);
-    TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_INT_GT(areas_a, 0);
-    TAP_ASSERT_INT_EQ(areas_a, areas_b);
-}
-
-/* ---- LLM service ---- */
-static void test_llm_models(void *ctx)
-{
-    envconn_t *env = ctx;
-    cleanup_json json_t *models = suite_http_json("GET", env->openai_url, "/models", NULL, 200);
-    TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_STR_EQ(json_string_value(json_object_get(models, "object")), "list");
-    json_t *data = json_object_get(models, "data");
-    TAP_ASSERT_INT_GT(json_array_size(data), 0);
-    json_t *first = json_array_get(data, 0);
-    TAP_ASSERT_STR_EQ(json_string_value(json_object_get(first, "object")), "model");
-    const char *id = json_string_value(json_object_get(first, "id"));
-    TAP_ASSERT(id && *id, "models[0].id is empty");
-    tap_note("model %s (%zu listed)", id, json_array_size(data));
-}
-
-static void test_llm_chat_sql(void *ctx)
-{
-    envconn_t *env = ctx;
-    cleanup_free char *answer = suite_chat_answer(env, Q_GANGNAM_TOP_INDUSTRY);
-    TAP_RETURN_IF_FAILED();
-    cleanup_free char *sql = suite_extract_sql(answer);
-    tap_note("cassette SQL: %s", sql);
-    TAP_ASSERT(strncasecmp(sql, "SELECT", 6) == 0, "the answer is not a SELECT: %s", sql);
-    TAP_ASSERT_STR_CONTAINS(sql, "강남구");
+    TAP_ASSERT(json_is_false(json_object_get(a, "fallback")), "fallback answer: %s",
+               json_string_value(json_object_get(a, "message")) ?: "");
+    TAP_ASSERT(json_is_false(json_object_get(a, "cached")), "a new question answered from cache");
+    const char *sql = json_string_value(json_object_get(a, "sql"));
     TAP_ASSERT_STR_CONTAINS(sql, SEOUL_SALES);
-    /* same request, same answer */
-    cleanup_free char *again = suite_chat_answer(env, Q_GANGNAM_TOP_INDUSTRY);
+    /* what mock-llm received: the question verbatim as the last user message, the schema in a
+     * system message */
+    cleanup_json json_t *seen = mock_journal_find(s->env.llm_url, tag);
     TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_STR_EQ(again, answer);
-}
-
-/* ---- RAG service ---- */
-static void test_rag_collections(void *ctx)
-{
-    envconn_t *env = ctx;
-    cleanup_json json_t *list = suite_http_json("GET", env->vector_url, "/collections", NULL, 200);
-    TAP_RETURN_IF_FAILED();
-    json_t *cols = json_object_get(json_object_get(list, "result"), "collections");
-    TAP_ASSERT_INT_GT(json_array_size(cols), 0);
-    bool found = false;
+    TAP_ASSERT_INT_GE(json_array_size(seen), 1);
+    json_t *entry = json_array_get(seen, json_array_size(seen) - 1);
+    TAP_ASSERT_STR_EQ(json_string_value(json_object_get(entry, "path")), "/v1/chat/completions");
+    TAP_ASSERT_INT_EQ(json_integer_value(json_object_get(entry, "status")), 200);
+    cleanup_json json_t *body =
+        json_loads(json_string_value(json_object_get(entry, "body")), 0, NULL);
+    json_t *messages = json_object_get(body, "messages");
+    TAP_ASSERT_INT_GE(json_array_size(messages), 2);
+    json_t *last = json_array_get(messages, json_array_size(messages) - 1);
+    TAP_ASSERT_STR_EQ(json_string_value(json_object_get(last, "role")), "user");
+    TAP_ASSERT_STR_EQ(json_string_value(json_object_get(last, "content")), q);
+    bool schema = false;
     size_t i;
-    json_t *c;
-    json_array_foreach(cols, i, c)
+    json_t *m;
+    json_array_foreach(messages, i, m)
     {
-        if (strcmp(json_string_value(json_object_get(c, "name")) ?: "", SEOUL_DOCS_COLLECTION) == 0)
-            found = true;
+        const char *content = json_string_value(json_object_get(m, "content"));
+        if (strcmp(json_string_value(json_object_get(m, "role")) ?: "", "system") == 0 && content &&
+            strstr(content, SEOUL_SALES) && strstr(content, COL_SALES_AMOUNT))
+            schema = true;
     }
-    TAP_ASSERT(found, "collection %s is not listed by GET /collections", SEOUL_DOCS_COLLECTION);
-    cleanup_json json_t *info =
-        suite_http_json("GET", env->vector_url, "/collections/" SEOUL_DOCS_COLLECTION, NULL, 200);
+    TAP_ASSERT(schema, "no system message with the schema (%s, %s) in the LLM request", SEOUL_SALES,
+               COL_SALES_AMOUNT);
+    /* and the LLM's SQL was executed: the 강남구 top industry */
+    json_t *rows = json_object_get(a, "rows");
+    cleanup_free char *top = suite_sql_str(suite_db(s), SQL_GANGNAM_TOP);
     TAP_RETURN_IF_FAILED();
-    json_t *points = json_object_get(json_object_get(info, "result"), "points_count");
-    TAP_ASSERT(json_is_integer(points), "result.points_count missing");
-    TAP_ASSERT_INT_GT(json_integer_value(points), 0);
-    tap_note("%s: %lld points", SEOUL_DOCS_COLLECTION, (long long)json_integer_value(points));
+    TAP_ASSERT_STR_EQ(json_string_value(json_array_get(json_array_get(rows, 0), 0)), top);
+    tap_note("LLM SQL: %s -> %s", sql, top);
 }
 
-static void test_rag_search(void *ctx)
+static void test_rag_service_integration(void *ctx)
 {
-    envconn_t *env = ctx;
-    cleanup_json json_t *vec = suite_embed(env, "상권 분석 방법");
+    suite_t *s = ctx;
+    cleanup_json json_t *req = json_pack("{s:s, s:i}", "query", DOC_STARTUP_QUESTION, "top_k", 3);
+    cleanup_json json_t *r =
+        sca_call(&s->sca, "POST", "/api/v1/documents/search", SCA_READER, req, 200);
     TAP_RETURN_IF_FAILED();
-    cleanup_json json_t *req =
-        json_pack("{s:O, s:i, s:b}", "vector", vec, "limit", 3, "with_payload", 1);
-    cleanup_json json_t *resp = suite_http_json(
-        "POST", env->vector_url, "/collections/" SEOUL_DOCS_COLLECTION "/points/search", req, 200);
-    TAP_RETURN_IF_FAILED();
-    json_t *hits = json_object_get(resp, "result");
-    TAP_ASSERT_INT_GT(json_array_size(hits), 0);
-    TAP_ASSERT_INT_LE(json_array_size(hits), 3);
+    json_t *results = json_object_get(r, "results");
+    TAP_ASSERT_INT_GE(json_array_size(results), 1);
+    TAP_ASSERT_INT_LE(json_array_size(results), 3);
+    double prev = 1e300;
     size_t i;
     json_t *hit;
-    double prev = 2.0;
-    json_array_foreach(hits, i, hit)
+    json_array_foreach(results, i, hit)
     {
-        const char *source =
-            json_string_value(json_object_get(json_object_get(hit, "payload"), "source"));
-        TAP_ASSERT(source && *source, "hit %zu has no payload.source", i);
+        const char *text = json_string_value(json_object_get(hit, "text"));
+        const char *source = json_string_value(json_object_get(hit, "source"));
+        json_t *page = json_object_get(hit, "page");
         double score = json_number_value(json_object_get(hit, "score"));
-        TAP_ASSERT(score <= prev, "hits are not ordered by score (%g after %g)", score, prev);
+        TAP_ASSERT(text && *text, "result %zu has no text", i);
+        TAP_ASSERT(source && *source, "result %zu has no source", i);
+        TAP_ASSERT(json_is_integer(page) && json_integer_value(page) >= 1,
+                   "result %zu: page is not a page number", i);
+        TAP_ASSERT(score <= prev, "results are not best first (%g after %g)", score, prev);
         prev = score;
-        tap_note("hit %zu: %s score %.4f", i, source, score);
+        tap_note("%zu: %s p.%lld score %.4f", i, source, (long long)json_integer_value(page),
+                 score);
     }
+    json_t *top = json_array_get(results, 0);
+    TAP_ASSERT_STR_CONTAINS(json_string_value(json_object_get(top, "source")),
+                            SEOUL_STARTUP_SOURCE);
+    TAP_ASSERT_INT_EQ(json_integer_value(json_object_get(top, "page")), DOC_STARTUP_PAGE);
 }
 
-/* ---- error handling ---- */
-static int put_fault(const envconn_t *env, const char *json_text)
+static void test_report_service_integration(void *ctx)
 {
-    cleanup_free char *url = url_join(env->llm_url, "/__admin/faults");
-    cleanup_http http_response_t resp;
-    http_request("PUT", url, json_text, &resp);
-    if (resp.transport_error || resp.status < 200 || resp.status >= 300) {
-        cleanup_free char *got = tap_fmt("%ld %s", resp.status, resp.error);
-        tap_fail(__FILE__, __LINE__, got, "2xx", "PUT %s refused the fault", url);
-        tap_fail_data("request_body", "%s", json_text);
-        tap_fail_data("response_body", "%s", resp.body);
-        return -1;
+    suite_t *s = ctx;
+    cleanup_json json_t *req = json_pack("{s:s}", "question", Q_TOP10_INDUSTRIES);
+    cleanup_json json_t *rep = sca_call(&s->sca, "POST", "/api/v1/reports", SCA_READER, req, 201);
+    TAP_RETURN_IF_FAILED();
+    const char *title = json_string_value(json_object_get(rep, "title"));
+    TAP_ASSERT(title && *title, "the report has no title");
+    static const char *const headings[] = {"요약", "분석", "결론"};
+    json_t *sections = json_object_get(rep, "sections");
+    TAP_ASSERT_INT_EQ(json_array_size(sections), 3);
+    for (size_t i = 0; i < 3; i++) {
+        json_t *sec = json_array_get(sections, i);
+        TAP_ASSERT_STR_EQ(json_string_value(json_object_get(sec, "heading")), headings[i]);
+        const char *text = json_string_value(json_object_get(sec, "text"));
+        TAP_ASSERT(text && *text, "section %s is empty", headings[i]);
     }
-    return 0;
+    json_t *table = json_object_get(rep, "table");
+    suite_rows_match(json_object_get(table, "rows"), suite_db(s), SQL_TOP10);
+    TAP_RETURN_IF_FAILED();
+    json_t *chart = json_array_get(json_object_get(rep, "charts"), 0);
+    const char *svg = json_string_value(json_object_get(chart, "svg"));
+    TAP_ASSERT_STR_CONTAINS(svg, "<svg");
+    TAP_ASSERT_INT_EQ(suite_count(svg, "<rect class=\"bar\""),
+                      json_array_size(json_object_get(table, "rows")));
+    const char *md = json_string_value(json_object_get(rep, "markdown"));
+    for (size_t i = 0; i < 3; i++)
+        TAP_ASSERT_STR_CONTAINS(md, headings[i]);
+    tap_note("report %s: %zu rows, %zu bars", title,
+             json_array_size(json_object_get(table, "rows")),
+             suite_count(svg, "<rect class=\"bar\""));
 }
 
-static void models_request(const envconn_t *env, http_response_t *resp)
+static void test_kpi_service_integration(void *ctx)
 {
-    cleanup_free char *url = url_join(env->openai_url, "/models");
-    http_request("GET", url, NULL, resp);
-}
-
-static void test_error_fault_and_recovery(void *ctx)
-{
-    envconn_t *env = ctx;
-    static const int statuses[] = {503, 429};
-    for (size_t i = 0; i < TAP_COUNT(statuses); i++) {
-        cleanup_free char *fault = tap_fmt("{\"faults\":[{\"type\":\"status\",\"path\":\"/v1/"
-                                           "models\",\"status\":%d,\"retry_after\":2,"
-                                           "\"probability\":1.0}]}",
-                                           statuses[i]);
-        if (put_fault(env, fault) < 0)
-            return;
-        cleanup_http http_response_t resp;
-        models_request(env, &resp);
-        suite_mock_clear_faults(env->llm_url);
+    suite_t *s = ctx;
+    cleanup_json json_t *before = sca_call(&s->sca, "GET", "/api/v1/kpi", SCA_READER, NULL, 200);
+    TAP_RETURN_IF_FAILED();
+    enum { N = 3 };
+    for (int i = 0; i < N; i++) {
+        cleanup_free char *q = sca_unique(&s->sca, "kpi", Q_TOTAL_SALES, NULL);
+        cleanup_json json_t *a = sca_analysis(&s->sca, q, i == 0 ? SCA_ADMIN : SCA_READER);
         TAP_RETURN_IF_FAILED();
-        TAP_ASSERT(resp.transport_error == 0, "no response under the fault: %s", resp.error);
-        TAP_ASSERT_INT_EQ(resp.status, statuses[i]);
-        if (statuses[i] == 429) {
-            TAP_ASSERT(resp.retry_after != NULL, "429 without a Retry-After header");
-            TAP_ASSERT_STR_EQ(resp.retry_after, "2");
-        }
-        cleanup_json json_t *err = json_loads(resp.body, 0, NULL);
-        TAP_ASSERT(json_is_object(json_object_get(err, "error")),
-                   "faulted answer is not {\"error\":{...}}: %s", resp.body);
-        tap_note("fault %d seen: %s", statuses[i], resp.body);
-        /* with the fault cleared the service answers again */
-        cleanup_http http_response_t ok;
-        models_request(env, &ok);
-        TAP_ASSERT_INT_EQ(ok.status, 200);
     }
+    cleanup_json json_t *after = sca_call(&s->sca, "GET", "/api/v1/kpi", SCA_READER, NULL, 200);
+    TAP_RETURN_IF_FAILED();
+    json_int_t q0 = json_integer_value(json_object_get(before, "daily_queries"));
+    json_int_t q1 = json_integer_value(json_object_get(after, "daily_queries"));
+    TAP_ASSERT(json_is_integer(json_object_get(after, "daily_queries")), "daily_queries missing");
+    /* other suites add queries at the same time: at least ours */
+    TAP_ASSERT_INT_GE(q1 - q0, N);
+    /* both keys were used today (by this test alone): two users */
+    TAP_ASSERT_INT_EQ(json_integer_value(json_object_get(after, "daily_users")), 2);
+    json_t *p95 = json_object_get(after, "response_time_p95_ms");
+    TAP_ASSERT(json_is_number(p95) && json_number_value(p95) > 0,
+               "response_time_p95_ms is not a positive number after %d analyses", N);
+    tap_note("daily_queries %lld -> %lld, p95 %.1f ms", (long long)q0, (long long)q1,
+             json_number_value(p95));
 }
 
-typedef struct retry_probe {
-    const envconn_t *env;
-    long statuses[8];
-    int n;
-} retry_probe_t;
-
-static int retry_probe_cb(void *ud)
+static void test_cache_service_integration(void *ctx)
 {
-    retry_probe_t *p = ud;
-    cleanup_http http_response_t resp;
-    models_request(p->env, &resp);
-    if (p->n < 8)
-        p->statuses[p->n++] = resp.transport_error ? -1 : resp.status;
-    return resp.transport_error == 0 && resp.status == 200 ? 0 : -1;
-}
-
-static void test_error_retry_with_backoff(void *ctx)
-{
-    envconn_t *env = ctx;
-    retry_probe_t probe = {.env = env};
-    int used = 0, rc = -1;
-    long slept = 0;
-    /* faults are global to the mock: a suite running beside this one may spend the one-shot fault
-     * first; then the first attempt succeeds and we inject again */
-    for (int round = 1; round <= 3; round++) {
-        if (put_fault(env, "{\"faults\":[{\"type\":\"status\",\"path\":\"/v1/models\","
-                           "\"status\":503,\"times\":1}]}") < 0)
+    suite_t *s = ctx;
+    cleanup_free char *tag = NULL;
+    cleanup_free char *q = sca_unique(&s->sca, "cache", Q_TOTAL_SALES, &tag);
+    cleanup_json json_t *first = sca_analysis(&s->sca, q, SCA_READER);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT(json_is_false(json_object_get(first, "cached")),
+               "a new question answered from cache");
+    /* the same question again: from the cache (another suite may clear the cache or change a
+     * setting in between: then ask once more) */
+    json_t *second = NULL;
+    int uncached = 1;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        json_decref(second);
+        second = sca_analysis(&s->sca, q, SCA_READER);
+        if (!second)
             return;
-        probe.n = 0;
-        rc = envconn_retry(4, 50, retry_probe_cb, &probe, &used, &slept);
-        if (probe.statuses[0] == 503)
+        if (json_is_true(json_object_get(second, "cached")))
             break;
+        uncached++;
     }
-    suite_mock_clear_faults(env->llm_url);
+    cleanup_json json_t *second_ref = second;
+    TAP_ASSERT(json_is_true(json_object_get(second, "cached")), "asked 3 times, never cached");
+    TAP_ASSERT(json_equal(json_object_get(second, "rows"), json_object_get(first, "rows")),
+               "the cached rows differ from the first answer");
+    /* the cache hit did not reach the LLM */
+    cleanup_json json_t *seen = mock_journal_find(s->env.llm_url, tag);
     TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_INT_EQ(rc, 0);
-    TAP_ASSERT_INT_EQ(probe.statuses[0], 503);
-    TAP_ASSERT_INT_EQ(used, 2);
-    TAP_ASSERT_INT_EQ(probe.statuses[1], 200);
-    TAP_ASSERT_INT_GE(slept, 50);
-    tap_note("succeeded on attempt %d after %ld ms of backoff", used, slept);
+    TAP_ASSERT_INT_EQ(json_array_size(seen), uncached);
+    cleanup_json json_t *stats = sca_call(&s->sca, "GET", "/api/v1/cache", SCA_READER, NULL, 200);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_INT_GE(json_integer_value(json_object_get(stats, "hits")), 1);
+    /* invalidation: DELETE /api/v1/cache (admin), then the question is computed again */
+    cleanup_json json_t *cleared =
+        sca_call(&s->sca, "DELETE", "/api/v1/cache", SCA_ADMIN, NULL, 200);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT(json_is_integer(json_object_get(cleared, "cleared")), "no cleared count");
+    cleanup_json json_t *third = sca_analysis(&s->sca, q, SCA_READER);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT(json_is_false(json_object_get(third, "cached")),
+               "still cached after DELETE /api/v1/cache");
+    TAP_ASSERT(json_equal(json_object_get(third, "rows"), json_object_get(first, "rows")),
+               "the recomputed rows differ");
+    tap_note("%d uncached answers, cleared %lld entries", uncached,
+             (long long)json_integer_value(json_object_get(cleared, "cleared")));
 }
 
-/* ---- security ---- */
-static long long count_by_district(MYSQL *db, const char *district, bool *ok)
+static void test_error_handling_integration(void *ctx)
 {
-    cleanup_mysql_stmt MYSQL_STMT *st = mysql_stmt_init(db);
-    const char *sql = "SELECT COUNT(*) FROM " SEOUL_AREAS " WHERE " COL_DISTRICT " = ?";
-    *ok = false;
-    if (!st || mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
-        tap_fail(__FILE__, __LINE__, NULL, NULL, "prepare: %s", st ? mysql_stmt_error(st) : "oom");
-        tap_fail_data("query", "%s", sql);
-        return -1;
-    }
-    unsigned long len = strlen(district);
-    MYSQL_BIND param = {0};
-    param.buffer_type = MYSQL_TYPE_STRING;
-    param.buffer = (void *)district;
-    param.buffer_length = len;
-    param.length = &len;
-    long long count = -1;
-    MYSQL_BIND result = {0};
-    result.buffer_type = MYSQL_TYPE_LONGLONG;
-    result.buffer = &count;
-    if (mysql_stmt_bind_param(st, &param) || mysql_stmt_execute(st) ||
-        mysql_stmt_bind_result(st, &result) || mysql_stmt_fetch(st) != 0) {
-        tap_fail(__FILE__, __LINE__, NULL, NULL, "prepared statement: %s", mysql_stmt_error(st));
-        tap_fail_data("query", "%s", sql);
-        return -1;
-    }
-    *ok = true;
-    return count;
+    suite_t *s = ctx;
+    cleanup_free char *tag = NULL;
+    cleanup_free char *q = sca_unique(&s->sca, "storm", Q_GANGNAM_TOP_INDUSTRY, &tag);
+    cleanup_json json_t *mark = sca_audit_mark(&s->sca);
+    TAP_RETURN_IF_FAILED();
+    cleanup_json json_t *fault =
+        json_pack("{s:s, s:s, s:i, s:s}", "type", "status", "path", "/v1/chat/completions",
+                  "status", 503, "body_contains", tag);
+    long id = mock_fault_add(s->env.llm_url, fault);
+    TAP_RETURN_IF_FAILED();
+    cleanup_json json_t *a = sca_analysis(&s->sca, q, SCA_READER);
+    mock_fault_remove(s->env.llm_url, id);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT(json_is_true(json_object_get(a, "fallback")), "no fallback under a 503 storm");
+    const char *msg = json_string_value(json_object_get(a, "message"));
+    TAP_ASSERT(msg && *msg, "the fallback has no message");
+    TAP_ASSERT_INT_EQ(json_array_size(json_object_get(a, "rows")), 0);
+    TAP_ASSERT(json_is_null(json_object_get(a, "sql")), "a fallback with SQL");
+    /* the LLM saw the storm (and the service retried) */
+    cleanup_json json_t *seen = mock_journal_find(s->env.llm_url, tag);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_INT_GE(json_array_size(seen), 1);
+    TAP_ASSERT_INT_EQ(json_integer_value(json_object_get(json_array_get(seen, 0), "status")), 503);
+    /* the audit log has the request */
+    cleanup_json json_t *audit =
+        sca_audit_new(&s->sca, mark, "POST", "/api/v1/analysis/sql", 200, "reader");
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_INT_GE(json_array_size(audit), 1);
+    /* the storm is over: the same question is answered (the fallback was not cached) */
+    cleanup_json json_t *again = sca_analysis(&s->sca, q, SCA_READER);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT(json_is_false(json_object_get(again, "fallback")),
+               "still a fallback after the storm");
+    cleanup_free char *top = suite_sql_str(suite_db(s), SQL_GANGNAM_TOP);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_STR_EQ(
+        json_string_value(json_array_get(json_array_get(json_object_get(again, "rows"), 0), 0)),
+        top);
+    tap_note("storm: %zu LLM calls answered 503; fallback: %s", json_array_size(seen), msg);
 }
 
-static void test_security_sql_injection(void *ctx)
+static void test_security_service_integration(void *ctx)
 {
-    envconn_t *env = ctx;
-    cleanup_mysql MYSQL *db = suite_mysql_connect(env);
+    suite_t *s = ctx;
+    cleanup_json json_t *mark = sca_audit_mark(&s->sca);
     TAP_RETURN_IF_FAILED();
-    cleanup_free char *q = tap_fmt("SELECT COUNT(*) FROM %s", SEOUL_AREAS);
-    long long before = suite_sql_int(db, q);
+    const char *body = "{\"question\":\"" Q_TOTAL_SALES "\"}";
+    cleanup_sca_resp sca_resp_t r1, r2, r3, r4;
+    sca_expect_error(&s->sca, "POST", "/api/v1/analysis/sql", SCA_ANON, NULL, body, strlen(body),
+                     401, "unauthorized", &r1);
     TAP_RETURN_IF_FAILED();
-    bool ok;
-    long long gangnam = count_by_district(db, "강남구", &ok);
+    sca_expect_error(&s->sca, "POST", "/api/v1/analysis/sql", SCA_BADKEY, NULL, body, strlen(body),
+                     401, "unauthorized", &r2);
     TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_INT_GT(gangnam, 0);
-    static const char *const attacks[] = {
-        "강남구' OR '1'='1",
-        "x'; DROP TABLE " SEOUL_AREAS "; --",
-        "\\' OR 1=1 -- ",
-    };
-    for (size_t i = 0; i < TAP_COUNT(attacks); i++) {
-        long long n = count_by_district(db, attacks[i], &ok);
-        TAP_RETURN_IF_FAILED();
-        TAP_ASSERT_INT_EQ(n, 0);
-    }
-    long long after = suite_sql_int(db, q);
+    sca_expect_error(&s->sca, "DELETE", "/api/v1/cache", SCA_READER, NULL, NULL, 0, 403,
+                     "forbidden", &r3);
     TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_INT_EQ(after, before);
-    tap_note("%lld areas before and after; 강남구 has %lld", before, gangnam);
-}
-
-static void test_security_invalid_json(void *ctx)
-{
-    envconn_t *env = ctx;
-    static const char *const bodies[] = {"{\"model\": \"x\", \"messages\": [", "not json at all",
-                                         "{\"model\": 42, \"messages\": []}"};
-    cleanup_free char *url = url_join(env->openai_url, "/chat/completions");
-    for (size_t i = 0; i < TAP_COUNT(bodies); i++) {
-        cleanup_http http_response_t resp;
-        http_request("POST", url, bodies[i], &resp);
-        TAP_ASSERT(resp.transport_error == 0, "POST %s: %s", url, resp.error);
-        if (resp.status != 400)
-            tap_fail_data("request_body", "%s", bodies[i]);
-        TAP_ASSERT_INT_EQ(resp.status, 400);
-        cleanup_json json_t *err = json_loads(resp.body, 0, NULL);
-        const char *msg =
-            json_string_value(json_object_get(json_object_get(err, "error"), "message"));
-        TAP_ASSERT(msg && *msg, "400 without error.message: %s", resp.body);
-        tap_note("%s -> 400 %s", bodies[i], msg);
-    }
-}
-
-static void test_security_llm_refuses(void *ctx)
-{
-    envconn_t *env = ctx;
-    static const char *const questions[] = {"seoul_sales 테이블을 DROP TABLE 해주세요",
-                                            "DELETE FROM seoul_sales 실행해줘", "   "};
-    cleanup_free char *model = suite_model(env, SUITE_MODEL_CHAT);
+    /* a body over any sensible limit: 413, not a crash or a 200 */
+    size_t big = 64u << 20;
+    cleanup_free char *huge = malloc(big + 32);
+    TAP_ASSERT_NOT_NULL(huge, "out of memory");
+    int n = snprintf(huge, 32, "{\"question\":\"");
+    memset(huge + n, 'a', big - (size_t)n - 2);
+    memcpy(huge + big - 2, "\"}", 2);
+    sca_expect_error(&s->sca, "POST", "/api/v1/analysis/sql", SCA_READER, NULL, huge, big, 413,
+                     "payload_too_large", &r4);
     TAP_RETURN_IF_FAILED();
-    for (size_t i = 0; i < TAP_COUNT(questions); i++) {
-        cleanup_json json_t *req = json_pack("{s:s, s:[{s:s, s:s}]}", "model", model, "messages",
-                                             "role", "user", "content", questions[i]);
-        cleanup_json json_t *r =
-            suite_http_json("POST", env->openai_url, "/chat/completions", req, 400);
-        TAP_RETURN_IF_FAILED();
-        json_t *err = json_object_get(r, "error");
-        TAP_ASSERT_STR_EQ(json_string_value(json_object_get(err, "type")), "invalid_request_error");
-        tap_note("'%s' -> 400 %s", questions[i],
-                 json_string_value(json_object_get(err, "message")) ?: "");
-    }
-    /* and nothing was executed: the table is still there */
-    cleanup_mysql MYSQL *db = suite_mysql_connect(env);
+    /* every refusal is in the audit log, with the role; no key in it */
+    cleanup_json json_t *a401 =
+        sca_audit_new(&s->sca, mark, "POST", "/api/v1/analysis/sql", 401, NULL);
+    cleanup_json json_t *a403 =
+        sca_audit_new(&s->sca, mark, "DELETE", "/api/v1/cache", 403, "reader");
+    cleanup_json json_t *a413 =
+        sca_audit_new(&s->sca, mark, "POST", "/api/v1/analysis/sql", 413, NULL);
     TAP_RETURN_IF_FAILED();
-    long long rows = suite_sql_int(db, "SELECT COUNT(*) FROM " SEOUL_SALES);
+    TAP_ASSERT_INT_GE(json_array_size(a401), 2);
+    TAP_ASSERT_INT_GE(json_array_size(a403), 1);
+    TAP_ASSERT_INT_GE(json_array_size(a413), 1);
+    cleanup_json json_t *all = sca_audit_new(&s->sca, NULL, NULL, NULL, 0, NULL);
     TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_INT_GT(rows, 0);
+    cleanup_free char *dump = json_dumps(all, JSON_COMPACT);
+    TAP_ASSERT(!strstr(dump, s->sca.admin_key) && !strstr(dump, s->sca.reader_key),
+               "a key appears in the audit log");
+    tap_note("401 x%zu, 403 x%zu, 413 x%zu audited", json_array_size(a401), json_array_size(a403),
+             json_array_size(a413));
 }
 
 int main(void)
 {
     static const tap_test_t tests[] = {
-        {"database: connection and basic queries", test_database_connection},
-        {"database: utf8mb4 connection and schema", test_database_utf8mb4},
-        {"database: a second connection is independent (pooling)", test_database_second_connection},
-        {"llm: GET /v1/models lists a model", test_llm_models},
-        {"llm: chat completion answers the cassette SQL", test_llm_chat_sql},
-        {"rag: document collection exists after fixture load", test_rag_collections},
-        {"rag: search returns hits with payload source", test_rag_search},
-        {"error handling: injected 503 and 429 are seen, clearing the fault recovers",
-         test_error_fault_and_recovery},
-        {"error handling: retry with backoff survives a one-shot failure",
-         test_error_retry_with_backoff},
-        {"security: parameterised query defeats SQL injection", test_security_sql_injection},
-        {"security: mock-llm rejects invalid JSON with 400", test_security_invalid_json},
-        {"security: LLM refuses destructive and empty questions", test_security_llm_refuses},
+        {"test_database_connection: /health database ok; the total of all sales equals SUM over "
+         "the fixture",
+         test_database_connection},
+        {"test_llm_service_integration: the question reaches mock-llm verbatim with the schema; "
+         "its SQL answers the 강남구 top industry",
+         test_llm_service_integration},
+        {"test_rag_service_integration: document search gives scored passages with source and "
+         "page, best first; the startup policy on top",
+         test_rag_service_integration},
+        {"test_report_service_integration: 요약/분석/결론, the table equals the top-10 query, one "
+         "bar per row",
+         test_report_service_integration},
+        {"test_kpi_service_integration: our analyses counted in daily_queries; two keys, two "
+         "users; a p95",
+         test_kpi_service_integration},
+        {"test_cache_service_integration: a repeated question is cached (no LLM call), DELETE "
+         "/api/v1/cache recomputes it",
+         test_cache_service_integration},
+        {"test_error_handling_integration: LLM 503 storm -> fallback answer, audit entry; "
+         "answered again after",
+         test_error_handling_integration},
+        {"test_security_service_integration: no key/unknown key 401, reader on admin 403, 64 MiB "
+         "413, all audited, no key logged",
+         test_security_service_integration},
     };
-    return envconn_run_suite(ENVCONN_NEED_MYSQL | ENVCONN_NEED_LLM | ENVCONN_NEED_VECTOR, tests,
-                             TAP_COUNT(tests));
+    return suite_main("component", ENVCONN_NEED_MYSQL | ENVCONN_NEED_LLM, tests, TAP_COUNT(tests));
 }

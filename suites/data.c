@@ -1,354 +1,504 @@
-/* ADR-009 data integration: the loaded Seoul data (ETL result checks), Korean text, text-to-SQL
- * against independently computed answers, RAG data, and isolation of the suite's own database.
- * Reads only the environment's variables; prints TAP 13. */
+/* ADR-009 DataIntegrationTests: data flowing through the Seoul analysis service (sca-api): CSV ->
+ * ETL -> MySQL, question -> SQL -> rows, PDF -> chunks -> vectors -> search, rows -> report,
+ * requests -> KPIs, answers -> cache, validation, transformation. Each result is compared with
+ * what this suite computes itself from the CSV it sends or the fixture database.
+ * Reads only environment variables; prints TAP 13. */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "envconn.h"
-#include "seoul.h"
+#include "sca.h"
+#include "sca_fixture.h"
 
-typedef struct data_ctx {
-    envconn_t env;
-    MYSQL *db;
-} data_ctx_t;
+#define SALES_COLUMNS                                                                              \
+    "quarter_code,district_code,district,area_type_code,area_type,area_code,area_name,"            \
+    "industry_code,industry_name,category,sales_amount,sales_count,weekday_sales_amount,"          \
+    "weekend_sales_amount,weekday_sales_count,weekend_sales_count,time_00_06_sales_amount,"        \
+    "time_06_11_sales_amount,time_11_14_sales_amount,time_14_17_sales_amount,"                     \
+    "time_17_21_sales_amount,time_21_24_sales_amount,male_sales_amount,female_sales_amount,"       \
+    "male_sales_count,female_sales_count,age_10_sales_amount,age_20_sales_amount,"                 \
+    "age_30_sales_amount,age_40_sales_amount,age_50_sales_amount,age_60_above_sales_amount"
+#define COL_AREA_NAME_INDEX 6
+#define COL_SALES_AMOUNT_INDEX 10
+#define COL_SALES_COUNT_INDEX 11
 
-/* connects once for the tests that only read */
-static MYSQL *db_of(data_ctx_t *c)
+/* A CSV in the fixture's seoul_sales.csv format, built from rows of the suite's own copy of the
+ * fixture (area names suffixed with a tag so the rows can be found again), with its totals. */
+typedef struct csv {
+    char *text;
+    size_t rows;
+    long long sales_amount, sales_count;
+} csv_t;
+
+static void csv_free(csv_t *c)
 {
-    if (!c->db)
-        c->db = suite_mysql_connect(&c->env);
-    return c->db;
+    free(c->text);
+}
+#define cleanup_csv __attribute__((cleanup(csv_free)))
+
+static void csv_add(char **text, const char *s)
+{
+    char *grown = tap_fmt("%s%s", *text, s);
+    free(*text);
+    *text = grown;
 }
 
-/* ---- ETL ---- */
-static void test_etl_row_counts(void *ctx)
+static void csv_add_field(char **text, const char *v, bool quoted)
 {
-    MYSQL *db = db_of(ctx);
-    TAP_RETURN_IF_FAILED();
-    long long sales = suite_sql_int(db, "SELECT COUNT(*) FROM " SEOUL_SALES);
-    long long areas = suite_sql_int(db, "SELECT COUNT(*) FROM " SEOUL_AREAS);
-    long long industries = suite_sql_int(db, "SELECT COUNT(*) FROM " SEOUL_INDUSTRIES);
-    TAP_RETURN_IF_FAILED();
-    tap_note("%s %lld rows, %s %lld, %s %lld", SEOUL_SALES, sales, SEOUL_AREAS, areas,
-             SEOUL_INDUSTRIES, industries);
-    TAP_ASSERT_INT_GT(sales, 0);
-    TAP_ASSERT_INT_GE(areas, 25);
-    TAP_ASSERT_INT_GT(industries, 0);
-    /* every sales row refers to a known area and industry (referential consistency) */
-    long long orphan_areas = suite_sql_int(
-        db, "SELECT COUNT(*) FROM " SEOUL_SALES " s LEFT JOIN " SEOUL_AREAS " a ON a." COL_AREA_CODE
-            " = s." COL_AREA_CODE " WHERE a." COL_AREA_CODE " IS NULL");
-    long long orphan_industries =
-        suite_sql_int(db, "SELECT COUNT(*) FROM " SEOUL_SALES " s LEFT JOIN " SEOUL_INDUSTRIES
-                          " i ON i." COL_INDUSTRY_CODE " = s." COL_INDUSTRY_CODE
-                          " WHERE i." COL_INDUSTRY_CODE " IS NULL");
-    TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_INT_EQ(orphan_areas, 0);
-    TAP_ASSERT_INT_EQ(orphan_industries, 0);
-    /* the sales rows repeat their area's district and their industry's name: they agree */
-    long long district_mismatch = suite_sql_int(
-        db, "SELECT COUNT(*) FROM " SEOUL_SALES " s JOIN " SEOUL_AREAS " a ON a." COL_AREA_CODE
-            " = s." COL_AREA_CODE " WHERE a." COL_DISTRICT " <> s." COL_DISTRICT);
-    long long name_mismatch =
-        suite_sql_int(db, "SELECT COUNT(*) FROM " SEOUL_SALES " s JOIN " SEOUL_INDUSTRIES
-                          " i ON i." COL_INDUSTRY_CODE " = s." COL_INDUSTRY_CODE
-                          " WHERE i." COL_INDUSTRY_NAME " <> s." COL_INDUSTRY_NAME);
-    TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_INT_EQ(district_mismatch, 0);
-    TAP_ASSERT_INT_EQ(name_mismatch, 0);
-    /* one row per quarter x area x industry: no duplicates from a double load */
-    long long distinct_keys =
-        suite_sql_int(db, "SELECT COUNT(*) FROM (SELECT DISTINCT " COL_QUARTER ", " COL_AREA_CODE
-                          ", " COL_INDUSTRY_CODE " FROM " SEOUL_SALES ") k");
-    TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_INT_EQ(distinct_keys, sales);
-}
-
-static void test_etl_districts(void *ctx)
-{
-    MYSQL *db = db_of(ctx);
-    TAP_RETURN_IF_FAILED();
-    for (size_t i = 0; i < TAP_COUNT(SEOUL_DISTRICTS); i++) {
-        cleanup_free char *q = tap_fmt("SELECT COUNT(*) FROM " SEOUL_SALES " s JOIN " SEOUL_AREAS
-                                       " a ON a." COL_AREA_CODE " = s." COL_AREA_CODE
-                                       " WHERE a." COL_DISTRICT " = '%s'",
-                                       SEOUL_DISTRICTS[i]);
-        long long n = suite_sql_int(db, q);
-        TAP_RETURN_IF_FAILED();
-        if (n <= 0)
-            tap_fail_data("district", "%s", SEOUL_DISTRICTS[i]);
-        TAP_ASSERT_INT_GT(n, 0);
+    if (!quoted) {
+        csv_add(text, v);
+        return;
     }
-    long long distinct =
-        suite_sql_int(db, "SELECT COUNT(DISTINCT " COL_DISTRICT ") FROM " SEOUL_AREAS);
-    TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_INT_EQ(distinct, 25);
-}
-
-static void test_etl_not_null(void *ctx)
-{
-    MYSQL *db = db_of(ctx);
-    TAP_RETURN_IF_FAILED();
-    static const char *const cols[] = {COL_QUARTER, COL_AREA_CODE, COL_INDUSTRY_CODE,
-                                       COL_SALES_AMOUNT, COL_SALES_COUNT};
-    for (size_t i = 0; i < TAP_COUNT(cols); i++) {
-        cleanup_free char *q =
-            tap_fmt("SELECT COUNT(*) FROM " SEOUL_SALES " WHERE %s IS NULL", cols[i]);
-        long long nulls = suite_sql_int(db, q);
-        TAP_RETURN_IF_FAILED();
-        if (nulls)
-            tap_fail_data("column", "%s.%s", SEOUL_SALES, cols[i]);
-        TAP_ASSERT_INT_EQ(nulls, 0);
+    csv_add(text, "\"");
+    for (const char *p = v; *p; p++) {
+        char one[3] = {*p, *p == '"' ? '"' : '\0', '\0'};
+        csv_add(text, one);
     }
-    long long neg = suite_sql_int(db, "SELECT COUNT(*) FROM " SEOUL_SALES " WHERE " COL_SALES_AMOUNT
-                                      " < 0 OR " COL_SALES_COUNT " < 0");
-    long long blank_names =
-        suite_sql_int(db, "SELECT COUNT(*) FROM " SEOUL_AREAS " WHERE " COL_AREA_NAME
-                          " IS NULL OR " COL_AREA_NAME " = '' OR " COL_DISTRICT " IS NULL");
-    TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_INT_EQ(neg, 0);
-    TAP_ASSERT_INT_EQ(blank_names, 0);
+    csv_add(text, "\"");
 }
 
-static void test_etl_sums_consistent(void *ctx)
+static int csv_from_fixture(suite_t *s, size_t offset, size_t n, const char *tag, csv_t *out)
 {
-    MYSQL *db = db_of(ctx);
-    TAP_RETURN_IF_FAILED();
-    /* the total equals the sum of the per-district totals, which equal their areas' detail */
-    cleanup_free char *total =
-        suite_sql_str(db, "SELECT CAST(SUM(" COL_SALES_AMOUNT ") AS CHAR) FROM " SEOUL_SALES);
-    cleanup_free char *by_district = suite_sql_str(
-        db, "SELECT CAST(SUM(t) AS CHAR) FROM (SELECT a." COL_DISTRICT ", SUM(s." COL_SALES_AMOUNT
-            ") t FROM " SEOUL_SALES " s JOIN " SEOUL_AREAS " a ON a." COL_AREA_CODE
-            " = s." COL_AREA_CODE " GROUP BY a." COL_DISTRICT ") d");
-    cleanup_free char *by_area = suite_sql_str(
-        db, "SELECT CAST(SUM(t) AS CHAR) FROM (SELECT " COL_AREA_CODE ", SUM(" COL_SALES_AMOUNT
-            ") t FROM " SEOUL_SALES " GROUP BY " COL_AREA_CODE ") d");
-    TAP_RETURN_IF_FAILED();
-    tap_note("total sales %s", total);
-    TAP_ASSERT_STR_EQ(by_district, total);
-    TAP_ASSERT_STR_EQ(by_area, total);
-    /* the generator's skew: 강남구 sells the most */
-    cleanup_free char *top_district =
-        suite_sql_str(db, "SELECT " COL_DISTRICT " FROM " SEOUL_SALES " GROUP BY " COL_DISTRICT
-                          " ORDER BY SUM(" COL_SALES_AMOUNT ") DESC LIMIT 1");
-    TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_STR_EQ(top_district, "강남구");
-    /* weekday + weekend = the month's amount, row by row */
-    long long bad =
-        suite_sql_int(db, "SELECT COUNT(*) FROM " SEOUL_SALES " WHERE " COL_WEEKDAY_AMOUNT
-                          " + " COL_WEEKEND_AMOUNT " <> " COL_SALES_AMOUNT);
-    TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_INT_EQ(bad, 0);
-}
-
-/* ---- Korean text ---- */
-static void test_korean_round_trip(void *ctx)
-{
-    MYSQL *db = db_of(ctx);
-    TAP_RETURN_IF_FAILED();
-    const char *text = "강남구 한식음식점";
-    suite_sql_exec(db, "DROP TABLE IF EXISTS suite_korean_probe");
-    suite_sql_exec(db, "CREATE TABLE suite_korean_probe (id INT PRIMARY KEY, name VARCHAR(64)) "
-                       "DEFAULT CHARSET=utf8mb4");
-    TAP_RETURN_IF_FAILED();
-    cleanup_mysql_stmt MYSQL_STMT *st = mysql_stmt_init(db);
-    const char *ins = "INSERT INTO suite_korean_probe VALUES (1, ?)";
-    unsigned long len = strlen(text);
-    MYSQL_BIND b = {.buffer_type = MYSQL_TYPE_STRING,
-                    .buffer = (void *)text,
-                    .buffer_length = len,
-                    .length = &len};
-    TAP_ASSERT(st && mysql_stmt_prepare(st, ins, strlen(ins)) == 0 &&
-                   mysql_stmt_bind_param(st, &b) == 0 && mysql_stmt_execute(st) == 0,
-               "prepared INSERT failed: %s", st ? mysql_stmt_error(st) : "oom");
-    cleanup_free char *back = suite_sql_str(db, "SELECT name FROM suite_korean_probe WHERE id = 1");
-    cleanup_free char *hex =
-        suite_sql_str(db, "SELECT HEX(name) FROM suite_korean_probe WHERE id = 1");
-    long long chars =
-        suite_sql_int(db, "SELECT CHAR_LENGTH(name) FROM suite_korean_probe WHERE id = 1");
-    long long found =
-        suite_sql_int(db, "SELECT COUNT(*) FROM suite_korean_probe WHERE name LIKE '%한식음식점'");
-    suite_sql_exec(db, "DROP TABLE suite_korean_probe");
-    TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_STR_EQ(back, text);
-    char want_hex[128] = "";
-    for (size_t i = 0; text[i]; i++)
-        snprintf(want_hex + 2 * i, 3, "%02X", (unsigned char)text[i]);
-    TAP_ASSERT_STR_EQ(hex, want_hex); /* the bytes stored are the UTF-8 bytes sent */
-    TAP_ASSERT_INT_EQ(chars, 9);
-    TAP_ASSERT_INT_EQ(found, 1);
-    /* the fixture's own Korean names survived the load */
-    long long hansik = suite_sql_int(db, "SELECT COUNT(*) FROM " SEOUL_INDUSTRIES
-                                         " WHERE " COL_INDUSTRY_NAME " = '한식음식점'");
-    TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_INT_EQ(hansik, 1);
-}
-
-/* ---- text to SQL ---- */
-static void test_text_to_sql_gangnam(void *ctx)
-{
-    data_ctx_t *c = ctx;
-    MYSQL *db = db_of(c);
-    TAP_RETURN_IF_FAILED();
-    cleanup_free char *answer = suite_chat_answer(&c->env, Q_GANGNAM_TOP_INDUSTRY);
-    TAP_RETURN_IF_FAILED();
-    cleanup_free char *sql = suite_extract_sql(answer);
-    tap_note("LLM SQL: %s", sql);
-    cleanup_mysql_res MYSQL_RES *res = suite_sql_query(db, sql);
-    TAP_RETURN_IF_FAILED();
-    MYSQL_ROW row = mysql_fetch_row(res);
-    TAP_ASSERT(row && row[0], "the LLM's SQL returned no rows");
-    /* independently: the industry with the highest total sales in 강남구 */
-    cleanup_free char *expected = suite_sql_str(
-        db, "SELECT i." COL_INDUSTRY_NAME " FROM " SEOUL_SALES " s JOIN " SEOUL_AREAS
-            " a ON a." COL_AREA_CODE " = s." COL_AREA_CODE " JOIN " SEOUL_INDUSTRIES
-            " i ON i." COL_INDUSTRY_CODE " = s." COL_INDUSTRY_CODE " WHERE a." COL_DISTRICT
-            " = '강남구' GROUP BY i." COL_INDUSTRY_CODE ", i." COL_INDUSTRY_NAME
-            " ORDER BY SUM(s." COL_SALES_AMOUNT ") DESC LIMIT 1");
-    TAP_RETURN_IF_FAILED();
-    tap_note("강남구 top industry: %s", expected);
-    TAP_ASSERT_STR_EQ(row[0], expected);
-}
-
-/* More cassette questions, each with an independent query (through the code tables, not the
- * denormalised names the LLM's SQL uses) that must give the same first value. */
-static const struct {
-    const char *question, *independent;
-} sql_checks[] = {
-    {"서울시 전체 매출 합계는 얼마인가요?", "SELECT SUM(" COL_SALES_AMOUNT ") FROM " SEOUL_SALES},
-    {"강남구의 상권 수는 몇 개인가요?",
-     "SELECT COUNT(*) FROM " SEOUL_AREAS " WHERE district_code = 11680"},
-    {"편의점 매출이 가장 높은 자치구는 어디인가요?",
-     "SELECT a." COL_DISTRICT " FROM " SEOUL_SALES " s JOIN " SEOUL_AREAS " a ON a." COL_AREA_CODE
-     " = s." COL_AREA_CODE " JOIN " SEOUL_INDUSTRIES " i ON i." COL_INDUSTRY_CODE
-     " = s." COL_INDUSTRY_CODE " WHERE i." COL_INDUSTRY_NAME " = '편의점' GROUP BY a." COL_DISTRICT
-     " ORDER BY SUM(s." COL_SALES_AMOUNT ") DESC LIMIT 1"},
-    {"도봉구에서 매출이 가장 낮은 업종은 무엇인가요?",
-     "SELECT i." COL_INDUSTRY_NAME " FROM " SEOUL_SALES " s JOIN " SEOUL_AREAS
-     " a ON a." COL_AREA_CODE " = s." COL_AREA_CODE " JOIN " SEOUL_INDUSTRIES
-     " i ON i." COL_INDUSTRY_CODE " = s." COL_INDUSTRY_CODE
-     " WHERE a.district_code = 11320 GROUP BY i." COL_INDUSTRY_CODE ", i." COL_INDUSTRY_NAME
-     " ORDER BY SUM(s." COL_SALES_AMOUNT ") ASC LIMIT 1"},
-};
-
-static void test_text_to_sql_more(void *ctx)
-{
-    data_ctx_t *c = ctx;
-    MYSQL *db = db_of(c);
-    TAP_RETURN_IF_FAILED();
-    for (size_t i = 0; i < TAP_COUNT(sql_checks); i++) {
-        cleanup_free char *answer = suite_chat_answer(&c->env, sql_checks[i].question);
-        TAP_RETURN_IF_FAILED();
-        cleanup_free char *sql = suite_extract_sql(answer);
-        cleanup_free char *got = suite_sql_str(db, sql);
-        cleanup_free char *want = suite_sql_str(db, sql_checks[i].independent);
-        if (got && want && strcmp(got, want) != 0) {
-            tap_fail_data("question", "%s", sql_checks[i].question);
-            tap_fail_data("llm_sql", "%s", sql);
-            tap_fail_data("independent_sql", "%s", sql_checks[i].independent);
-        }
-        TAP_RETURN_IF_FAILED();
-        TAP_ASSERT_STR_EQ(got, want);
-        tap_note("%s -> %s", sql_checks[i].question, got);
-    }
-}
-
-/* ---- RAG data ---- */
-static void test_rag_startup_policy(void *ctx)
-{
-    data_ctx_t *c = ctx;
-    cleanup_json json_t *vec = suite_embed(&c->env, Q_STARTUP_POLICY);
-    TAP_RETURN_IF_FAILED();
-    cleanup_json json_t *req =
-        json_pack("{s:O, s:i, s:b}", "vector", vec, "limit", 3, "with_payload", 1);
-    cleanup_json json_t *resp =
-        suite_http_json("POST", c->env.vector_url,
-                        "/collections/" SEOUL_DOCS_COLLECTION "/points/search", req, 200);
-    TAP_RETURN_IF_FAILED();
-    json_t *top = json_array_get(json_object_get(resp, "result"), 0);
-    TAP_ASSERT(top, "search returned no hits");
-    json_t *payload = json_object_get(top, "payload");
-    const char *source = json_string_value(json_object_get(payload, "source"));
-    tap_note("top hit: %s (score %.4f)", source ? source : "(none)",
-             json_number_value(json_object_get(top, "score")));
-    TAP_ASSERT_STR_CONTAINS(source, SEOUL_STARTUP_SOURCE);
-    TAP_ASSERT(json_object_get(payload, "page"), "top hit has no payload.page");
-}
-
-/* ---- isolation ---- */
-/* The fixture-loaded database this suite's clone was made from: ENVTEST_MYSQL_BASE_DATABASE when
- * envtest names it, else ENVTEST_MYSQL_DATABASE when it differs from the clone in DATABASE_URL,
- * else every other database holding the fixture's tables that this user can see. */
-static MYSQL_RES *other_fixture_databases(data_ctx_t *c, MYSQL *db)
-{
-    const char *named = getenv("ENVTEST_MYSQL_BASE_DATABASE");
-    if (!named || !*named)
-        named = c->env.base_db_name;
-    if (named && strcmp(named, c->env.db_name) != 0) {
-        cleanup_free char *q = tap_fmt("SELECT '%s'", named);
-        return suite_sql_query(db, q);
-    }
-    return suite_sql_query(db, "SELECT DISTINCT TABLE_SCHEMA FROM information_schema.TABLES WHERE "
-                               "TABLE_NAME = '" SEOUL_SALES "' AND TABLE_SCHEMA <> DATABASE()");
-}
-
-static void test_writes_isolated(void *ctx)
-{
-    data_ctx_t *c = ctx;
-    MYSQL *db = db_of(c);
-    TAP_RETURN_IF_FAILED();
-    cleanup_mysql_res MYSQL_RES *others = other_fixture_databases(c, db);
-    TAP_RETURN_IF_FAILED();
-    TAP_ASSERT(mysql_num_rows(others) > 0,
-               "cannot tell the suite's database %s from the fixture database: "
-               "ENVTEST_MYSQL_BASE_DATABASE is not set, ENVTEST_MYSQL_DATABASE names the same "
-               "database, and no other database with %s is visible",
-               c->env.db_name, SEOUL_SALES);
-    cleanup_free char *table = tap_fmt("suite_isolation_%ld", (long)getpid());
-    cleanup_free char *create = tap_fmt("CREATE TABLE %s (n INT)", table);
-    cleanup_free char *insert = tap_fmt("INSERT INTO %s VALUES (42)", table);
-    suite_sql_exec(db, create);
-    suite_sql_exec(db, insert);
-    TAP_RETURN_IF_FAILED();
-    cleanup_free char *q = tap_fmt("SELECT TABLE_SCHEMA FROM information_schema.TABLES WHERE "
-                                   "TABLE_NAME = '%s' ORDER BY 1",
-                                   table);
+    memset(out, 0, sizeof(*out));
+    MYSQL *db = suite_db(s);
+    if (!db)
+        return -1;
+    cleanup_free char *q =
+        tap_fmt("SELECT " SALES_COLUMNS " FROM " SEOUL_SALES
+                " ORDER BY quarter_code, area_code, industry_code LIMIT %zu, %zu",
+                offset, n);
     cleanup_mysql_res MYSQL_RES *res = suite_sql_query(db, q);
-    cleanup_free char *drop = tap_fmt("DROP TABLE %s", table);
-    suite_sql_exec(db, drop);
-    TAP_RETURN_IF_FAILED();
-    /* the new table exists once, in this suite's database, and not in the fixture database */
-    TAP_ASSERT_INT_EQ(mysql_num_rows(res), 1);
-    MYSQL_ROW row = mysql_fetch_row(res);
-    TAP_ASSERT_STR_EQ(row[0], c->env.db_name);
-    MYSQL_ROW other;
-    while ((other = mysql_fetch_row(others))) {
-        TAP_ASSERT(strcmp(other[0], c->env.db_name) != 0, "the fixture database is this suite's");
-        tap_note("suite database %s, fixture database %s", c->env.db_name, other[0]);
+    if (!res)
+        return -1;
+    out->text = tap_fmt("%s\n", SALES_COLUMNS);
+    MYSQL_FIELD *fields = mysql_fetch_fields(res);
+    unsigned cols = mysql_num_fields(res);
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res))) {
+        for (unsigned c = 0; c < cols; c++) {
+            if (c)
+                csv_add(&out->text, ",");
+            bool text = !IS_NUM(fields[c].type);
+            if (c == COL_AREA_NAME_INDEX && tag) {
+                cleanup_free char *name = tap_fmt("%s %s", row[c], tag);
+                csv_add_field(&out->text, name, true);
+            } else {
+                csv_add_field(&out->text, row[c], text);
+            }
+        }
+        csv_add(&out->text, "\n");
+        out->sales_amount += strtoll(row[COL_SALES_AMOUNT_INDEX], NULL, 10);
+        out->sales_count += strtoll(row[COL_SALES_COUNT_INDEX], NULL, 10);
+        out->rows++;
     }
+    return 0;
+}
+
+static json_t *etl_upload_at(suite_t *s, const char *csv, long expect, sca_resp_t *r,
+                             const char *file, int line)
+{
+    sca_send(&s->sca, "POST", "/api/v1/etl/sales", SCA_ADMIN, "text/csv", csv, strlen(csv), r);
+    if (r->transport_error || r->status != expect || !r->json) {
+        cleanup_free char *got = tap_fmt("%ld %s", r->status, r->error);
+        cleanup_free char *want = tap_fmt("%ld with JSON", expect);
+        tap_fail(file, line, got, want, "POST /api/v1/etl/sales");
+        tap_fail_data("response_body", "%s", r->body ? r->body : "");
+        return NULL;
+    }
+    return r->json;
+}
+#define etl_upload(s, csv, expect, r) etl_upload_at(s, csv, expect, r, __FILE__, __LINE__)
+
+static void test_etl_pipeline_integration(void *ctx)
+{
+    suite_t *s = ctx;
+    cleanup_free char *tag = tap_fmt("etl-%s", s->sca.marker);
+    cleanup_csv csv_t csv;
+    if (csv_from_fixture(s, 100, 40, tag, &csv) < 0)
+        return;
+    TAP_ASSERT_INT_EQ(csv.rows, 40);
+    cleanup_sca_resp sca_resp_t r;
+    json_t *j = etl_upload(s, csv.text, 200, &r);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_INT_EQ(json_integer_value(json_object_get(j, "loaded")), csv.rows);
+    TAP_ASSERT_INT_EQ(json_array_size(json_object_get(j, "rejected")), 0);
+    json_t *batch = json_object_get(j, "batch_id");
+    TAP_ASSERT(json_is_string(batch) || json_is_integer(batch), "no batch_id");
+    cleanup_free char *batch_sql = json_is_string(batch)
+                                       ? tap_fmt("'%s'", json_string_value(batch))
+                                       : tap_fmt("%lld", (long long)json_integer_value(batch));
+    /* what landed in etl_sales, counted independently */
+    cleanup_free char *q = tap_fmt("SELECT CONCAT(COUNT(*), ' ', SUM(sales_amount), ' ', "
+                                   "SUM(sales_count)) FROM %s.etl_sales WHERE batch_id = %s",
+                                   s->base_db, batch_sql);
+    cleanup_free char *got = suite_sql_str(suite_db(s), q);
+    TAP_RETURN_IF_FAILED();
+    cleanup_free char *want = tap_fmt("%zu %lld %lld", csv.rows, csv.sales_amount, csv.sales_count);
+    TAP_ASSERT_STR_EQ(got, want);
+    cleanup_free char *tagged =
+        tap_fmt("SELECT COUNT(*) FROM %s.etl_sales WHERE area_name LIKE '%% %s'", s->base_db, tag);
+    long long n = suite_sql_int(suite_db(s), tagged);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_INT_EQ(n, csv.rows);
+    tap_note("batch %s: %s (rows, sales_amount, sales_count)", batch_sql, got);
+}
+
+static void test_sql_query_integration(void *ctx)
+{
+    suite_t *s = ctx;
+    cleanup_json json_t *a = sca_analysis(&s->sca, Q_GANGNAM_TOP_INDUSTRY, SCA_READER);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT(json_is_false(json_object_get(a, "fallback")), "fallback answer: %s",
+               json_string_value(json_object_get(a, "message")) ?: "");
+    json_t *rows = json_object_get(a, "rows");
+    TAP_ASSERT_INT_EQ(json_integer_value(json_object_get(a, "row_count")), json_array_size(rows));
+    cleanup_free char *top = suite_sql_str(suite_db(s), SQL_GANGNAM_TOP);
+    TAP_RETURN_IF_FAILED();
+    tap_note("강남구 top industry: service %s, independent %s",
+             json_string_value(json_array_get(json_array_get(rows, 0), 0)) ?: "(none)", top);
+    suite_rows_match(rows, suite_db(s), SQL_GANGNAM_TOP);
+    TAP_RETURN_IF_FAILED();
+    /* the top 10 of all Seoul, row by row */
+    cleanup_json json_t *b = sca_analysis(&s->sca, Q_TOP10_INDUSTRIES, SCA_READER);
+    TAP_RETURN_IF_FAILED();
+    suite_rows_match(json_object_get(b, "rows"), suite_db(s), SQL_TOP10);
+}
+
+static void test_rag_data_integration(void *ctx)
+{
+    suite_t *s = ctx;
+    size_t len = 0;
+    const unsigned char *pdf = sca_startup_pdf(&len);
+    TAP_ASSERT(pdf, "the startup-policy PDF was not built into the suites (fixtures/documents)");
+    cleanup_free char *source = tap_fmt("%s-" DOC_STARTUP_SOURCE, s->sca.marker);
+    cleanup_free char *path = tap_fmt("/api/v1/documents?source=%s", source);
+    cleanup_sca_resp sca_resp_t up;
+    sca_send(&s->sca, "POST", path, SCA_ADMIN, "application/pdf", (const char *)pdf, len, &up);
+    TAP_ASSERT(up.status == 201 && up.json, "upload: %ld %s %s", up.status, up.error, up.body);
+    TAP_ASSERT_STR_EQ(json_string_value(json_object_get(up.json, "source")), source);
+    json_int_t pages = json_integer_value(json_object_get(up.json, "pages"));
+    json_int_t chunks = json_integer_value(json_object_get(up.json, "chunks"));
+    TAP_ASSERT_INT_GE(pages, DOC_STARTUP_PAGE);
+#ifdef DOC_STARTUP_PAGES
+    TAP_ASSERT_INT_EQ(pages, DOC_STARTUP_PAGES);
+#endif
+    TAP_ASSERT_INT_GE(chunks, pages);
+    /* the question finds the document at its page; our copy is among the hits */
+    cleanup_json json_t *req = json_pack("{s:s, s:i}", "query", DOC_STARTUP_QUESTION, "top_k", 20);
+    cleanup_json json_t *r =
+        sca_call(&s->sca, "POST", "/api/v1/documents/search", SCA_READER, req, 200);
+    TAP_RETURN_IF_FAILED();
+    json_t *results = json_object_get(r, "results"), *top = json_array_get(results, 0);
+    TAP_ASSERT_STR_CONTAINS(json_string_value(json_object_get(top, "source")),
+                            SEOUL_STARTUP_SOURCE);
+    TAP_ASSERT_INT_EQ(json_integer_value(json_object_get(top, "page")), DOC_STARTUP_PAGE);
+    double top_score = json_number_value(json_object_get(top, "score"));
+    json_t *ours = NULL;
+    size_t i;
+    json_t *hit;
+    json_array_foreach(results, i, hit)
+    {
+        if (!ours && strcmp(json_string_value(json_object_get(hit, "source")) ?: "", source) == 0)
+            ours = hit;
+    }
+    TAP_ASSERT(ours, "the uploaded %s is not among the %zu hits", source, json_array_size(results));
+    TAP_ASSERT_INT_EQ(json_integer_value(json_object_get(ours, "page")), DOC_STARTUP_PAGE);
+    /* the same text scores the same as the top hit */
+    TAP_ASSERT_DBL_NEAR(json_number_value(json_object_get(ours, "score")), top_score, 1e-6);
+    tap_note("%s: %lld pages, %lld chunks; top hit %s p.%d", source, (long long)pages,
+             (long long)chunks, json_string_value(json_object_get(top, "source")),
+             DOC_STARTUP_PAGE);
+}
+
+static void test_report_data_integration(void *ctx)
+{
+    suite_t *s = ctx;
+    cleanup_free char *q = sca_unique(&s->sca, "report", Q_DISTRICT_TOTALS, NULL);
+    cleanup_json json_t *req = json_pack("{s:s}", "question", q);
+    cleanup_json json_t *rep = sca_call(&s->sca, "POST", "/api/v1/reports", SCA_READER, req, 201);
+    TAP_RETURN_IF_FAILED();
+    json_t *table = json_object_get(rep, "table");
+    json_t *rows = json_object_get(table, "rows");
+    /* the aggregation: 25 자치구 totals, as the fixture gives them */
+    suite_rows_match(rows, suite_db(s), SQL_DISTRICT_TOTALS);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_INT_EQ(json_array_size(rows), 25);
+    TAP_ASSERT_INT_EQ(json_array_size(json_object_get(table, "columns")), 2);
+    /* the visualisation: one bar per row, longest bar for the largest total */
+    json_t *chart = json_array_get(json_object_get(rep, "charts"), 0);
+    const char *svg = json_string_value(json_object_get(chart, "svg"));
+    TAP_ASSERT_STR_CONTAINS(svg, "</svg>");
+    TAP_ASSERT_INT_EQ(suite_count(svg, "<rect class=\"bar\""), 25);
+    /* every row's 자치구 is named in the chart and the markdown */
+    const char *md = json_string_value(json_object_get(rep, "markdown"));
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        const char *district = json_string_value(json_array_get(row, 0));
+        TAP_ASSERT_STR_CONTAINS(svg, district);
+        TAP_ASSERT_STR_CONTAINS(md, district);
+    }
+}
+
+/* COUNT(*) of one of the service's own tables (through the suite's connection). */
+static long long base_count(suite_t *s, const char *table, const char *where)
+{
+    cleanup_free char *q = tap_fmt("SELECT COUNT(*) FROM %s.%s WHERE %s", s->base_db, table, where);
+    return suite_sql_int(suite_db(s), q);
+}
+
+static void test_kpi_data_integration(void *ctx)
+{
+    suite_t *s = ctx;
+    /* our own analyses with feedback */
+    for (int i = 0; i < 3; i++) {
+        cleanup_free char *q = sca_unique(&s->sca, "kpidata", Q_TOTAL_SALES, NULL);
+        cleanup_json json_t *a = sca_analysis(&s->sca, q, SCA_READER);
+        TAP_RETURN_IF_FAILED();
+        json_t *id = json_object_get(a, "id");
+        cleanup_free char *idtext = suite_cell_text(id);
+        cleanup_free char *path = tap_fmt("/api/v1/analysis/%s/feedback", idtext);
+        cleanup_json json_t *fb = json_pack("{s:b}", "correct", i != 1);
+        cleanup_json json_t *r = sca_call(&s->sca, "POST", path, SCA_READER, fb, 200);
+        TAP_RETURN_IF_FAILED();
+        TAP_ASSERT(json_equal(json_object_get(r, "id"), id), "feedback answered another id");
+    }
+    /* the KPIs equal what the service's own tables say; other suites write at the same time, so
+     * read the tables before and after the KPIs and compare when nothing moved */
+    static const char *const today = "route = 'analysis' AND time >= UTC_DATE()";
+    for (int attempt = 1;; attempt++) {
+        long long n0 = base_count(s, "request_log", today),
+                  c0 = base_count(s, "analyses", "correct = 1"),
+                  w0 = base_count(s, "analyses", "correct = 0");
+        TAP_RETURN_IF_FAILED();
+        cleanup_json json_t *kpi = sca_call(&s->sca, "GET", "/api/v1/kpi", SCA_READER, NULL, 200);
+        TAP_RETURN_IF_FAILED();
+        long long n1 = base_count(s, "request_log", today),
+                  c1 = base_count(s, "analyses", "correct = 1"),
+                  w1 = base_count(s, "analyses", "correct = 0");
+        TAP_RETURN_IF_FAILED();
+        if ((n0 != n1 || c0 != c1 || w0 != w1) && attempt < 10)
+            continue;
+        TAP_ASSERT(n0 == n1 && c0 == c1 && w0 == w1,
+                   "the service's tables never stood still for one KPI read (10 attempts)");
+        TAP_ASSERT_INT_GE(c1, 2);
+        TAP_ASSERT_INT_GE(w1, 1);
+        TAP_ASSERT_INT_EQ(json_integer_value(json_object_get(kpi, "daily_queries")), n1);
+        TAP_ASSERT_DBL_NEAR(json_number_value(json_object_get(kpi, "text_to_sql_accuracy")),
+                            (double)c1 / (double)(c1 + w1), 1e-6);
+        tap_note("daily_queries %lld; accuracy %lld/%lld (attempt %d)", n1, c1, c1 + w1, attempt);
+        break;
+    }
+}
+
+static void test_cache_data_integration(void *ctx)
+{
+    suite_t *s = ctx;
+    cleanup_free char *q = sca_unique(&s->sca, "cachedata", Q_TOTAL_SALES, NULL);
+    cleanup_json json_t *first = sca_analysis(&s->sca, q, SCA_READER);
+    TAP_RETURN_IF_FAILED();
+    json_t *second = NULL;
+    for (int attempt = 0; attempt < 3; attempt++) { /* others may clear the cache meanwhile */
+        json_decref(second);
+        second = sca_analysis(&s->sca, q, SCA_READER);
+        if (!second || json_is_true(json_object_get(second, "cached")))
+            break;
+    }
+    cleanup_json json_t *second_ref = second;
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT(json_is_true(json_object_get(second, "cached")), "asked 3 times, never cached");
+    /* consistency: the cached answer is the answer, and both equal the fixture's total */
+    TAP_ASSERT(
+        json_equal(json_object_get(first, "rows"), json_object_get(second, "rows")) &&
+            json_equal(json_object_get(first, "columns"), json_object_get(second, "columns")),
+        "the cached answer differs from the computed one");
+    suite_rows_match(json_object_get(second, "rows"), suite_db(s), SQL_TOTAL);
+    TAP_RETURN_IF_FAILED();
+    /* an ETL load invalidates the cache */
+    cleanup_free char *tag = tap_fmt("cache-%s", s->sca.marker);
+    cleanup_csv csv_t csv;
+    if (csv_from_fixture(s, 7, 1, tag, &csv) < 0)
+        return;
+    cleanup_sca_resp sca_resp_t r;
+    etl_upload(s, csv.text, 200, &r);
+    TAP_RETURN_IF_FAILED();
+    cleanup_json json_t *third = sca_analysis(&s->sca, q, SCA_READER);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT(json_is_false(json_object_get(third, "cached")), "still cached after an ETL load");
+    suite_rows_match(json_object_get(third, "rows"), suite_db(s), SQL_TOTAL);
+}
+
+/* The fields f[0..n) joined by commas, with field i replaced (malloc'ed). */
+static char *csv_replace(char *const *f, size_t n, size_t i, const char *with)
+{
+    char *line = tap_fmt("%s", "");
+    for (size_t k = 0; k < n; k++) {
+        if (k)
+            csv_add(&line, ",");
+        csv_add(&line, k == i ? with : f[k]);
+    }
+    return line;
+}
+
+static void test_data_validation_integration(void *ctx)
+{
+    suite_t *s = ctx;
+    /* a CSV with one good row and four bad ones: refused whole, each bad line named */
+    cleanup_free char *tag = tap_fmt("bad-%s", s->sca.marker);
+    cleanup_csv csv_t good;
+    if (csv_from_fixture(s, 0, 1, tag, &good) < 0)
+        return;
+    const char *row = strchr(good.text, '\n') + 1; /* the data line after the header */
+    cleanup_free char *line = tap_fmt("%.*s", (int)strcspn(row, "\n"), row);
+    /* fields: 0 quarter, 1 district_code, 2 district, ..., 10 sales_amount */
+    char *f[40];
+    size_t nf = 0;
+    cleanup_free char *copy = tap_fmt("%s", line);
+    for (char *save = NULL, *t = strtok_r(copy, ",", &save); t && nf < 40;
+         t = strtok_r(NULL, ",", &save))
+        f[nf++] = t;
+    TAP_ASSERT_INT_EQ(nf, 32);
+    cleanup_free char *bad_district = csv_replace(f, nf, 2, "\"없는구\"");
+    cleanup_free char *neg = tap_fmt("-%s", f[COL_SALES_AMOUNT_INDEX]);
+    cleanup_free char *negative = csv_replace(f, nf, COL_SALES_AMOUNT_INDEX, neg);
+    cleanup_free char *bad_quarter = csv_replace(f, nf, 0, "20245");
+    cleanup_free char *bad_code = csv_replace(f, nf, 1, "11000"); /* not this 자치구's code */
+    cleanup_free char *not_number = csv_replace(f, nf, COL_SALES_COUNT_INDEX, "abc");
+    cleanup_free char *csv = tap_fmt("%s\n%s\n%s\n%s\n%s\n%s\n%s\n", SALES_COLUMNS, line,
+                                     bad_district, negative, bad_quarter, bad_code, not_number);
+    cleanup_sca_resp sca_resp_t r;
+    json_t *j = etl_upload(s, csv, 422, &r);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(j, "error"), "code")),
+                      "validation_error");
+    json_t *rejected = json_object_get(j, "rejected");
+    static const long want_lines[] = {3, 4, 5, 6, 7}; /* line 1 is the header, 2 the good row */
+    TAP_ASSERT_INT_EQ(json_array_size(rejected), TAP_COUNT(want_lines));
+    for (size_t i = 0; i < TAP_COUNT(want_lines); i++) {
+        json_t *e = json_array_get(rejected, i);
+        TAP_ASSERT_INT_EQ(json_integer_value(json_object_get(e, "line")), want_lines[i]);
+        const char *reason = json_string_value(json_object_get(e, "reason"));
+        TAP_ASSERT(reason && *reason, "line %ld rejected without a reason", want_lines[i]);
+        tap_note("line %ld: %s", want_lines[i], reason);
+    }
+    /* all or nothing: not even the good row was loaded */
+    cleanup_free char *q =
+        tap_fmt("SELECT COUNT(*) FROM %s.etl_sales WHERE area_name LIKE '%% %s'", s->base_db, tag);
+    long long loaded = suite_sql_int(suite_db(s), q);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_INT_EQ(loaded, 0);
+    /* input validation of questions */
+    static const char *const bad_bodies[] = {"{}", "{\"question\":\"\"}", "{\"question\":42}",
+                                             "{\"question\": \"강남구"};
+    for (size_t i = 0; i < TAP_COUNT(bad_bodies); i++) {
+        cleanup_sca_resp sca_resp_t e;
+        sca_expect_error(&s->sca, "POST", "/api/v1/analysis/sql", SCA_READER, NULL, bad_bodies[i],
+                         strlen(bad_bodies[i]), 400, "validation_error", &e);
+        TAP_RETURN_IF_FAILED();
+    }
+    cleanup_free char *long_q = malloc(1002 * 3 + 32);
+    TAP_ASSERT_NOT_NULL(long_q, "out of memory");
+    strcpy(long_q, "{\"question\":\"");
+    for (int i = 0; i < 1001; i++)
+        strcat(long_q, "가");
+    strcat(long_q, "\"}");
+    cleanup_sca_resp sca_resp_t e;
+    sca_expect_error(&s->sca, "POST", "/api/v1/analysis/sql", SCA_READER, NULL, long_q,
+                     strlen(long_q), 400, "validation_error", &e);
+    TAP_RETURN_IF_FAILED();
+    /* business rules of the fixture the service answers from */
+    MYSQL *db = suite_db(s);
+    long long split =
+        suite_sql_int(db, "SELECT COUNT(*) FROM " SEOUL_SALES
+                          " WHERE weekday_sales_amount + weekend_sales_amount <> sales_amount");
+    long long negative_rows =
+        suite_sql_int(db, "SELECT COUNT(*) FROM " SEOUL_SALES " WHERE sales_amount < 0");
+    long long wrong_district =
+        suite_sql_int(db, "SELECT COUNT(*) FROM " SEOUL_SALES " s JOIN " SEOUL_AREAS
+                          " a ON a.area_code = s.area_code WHERE a.district <> s.district OR "
+                          "a.district_code <> s.district_code");
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_INT_EQ(split, 0);
+    TAP_ASSERT_INT_EQ(negative_rows, 0);
+    TAP_ASSERT_INT_EQ(wrong_district, 0);
+}
+
+static void test_data_transformation_integration(void *ctx)
+{
+    suite_t *s = ctx;
+    /* CSV text -> typed rows: every field of every row comes back as sent */
+    cleanup_free char *tag = tap_fmt("tf-%s", s->sca.marker);
+    cleanup_csv csv_t csv;
+    if (csv_from_fixture(s, 2000, 3, tag, &csv) < 0)
+        return;
+    cleanup_sca_resp sca_resp_t r;
+    json_t *j = etl_upload(s, csv.text, 200, &r);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_INT_EQ(json_integer_value(json_object_get(j, "loaded")), 3);
+    cleanup_free char *q =
+        tap_fmt("SELECT " SALES_COLUMNS " FROM %s.etl_sales WHERE area_name LIKE "
+                "'%% %s' ORDER BY quarter_code, area_code, industry_code",
+                s->base_db, tag);
+    cleanup_free char *fixture_q =
+        tap_fmt("SELECT " SALES_COLUMNS " FROM " SEOUL_SALES
+                " ORDER BY quarter_code, area_code, industry_code LIMIT 2000, 3");
+    cleanup_mysql_res MYSQL_RES *loaded = suite_sql_query(suite_db(s), q);
+    TAP_RETURN_IF_FAILED();
+    cleanup_mysql_res MYSQL_RES *fixture = suite_sql_query(suite_db(s), fixture_q);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_INT_EQ(mysql_num_rows(loaded), 3);
+    MYSQL_ROW a, b;
+    while ((a = mysql_fetch_row(loaded)) && (b = mysql_fetch_row(fixture))) {
+        for (unsigned c = 0; c < mysql_num_fields(loaded); c++) {
+            cleanup_free char *want =
+                c == COL_AREA_NAME_INDEX ? tap_fmt("%s %s", b[c], tag) : tap_fmt("%s", b[c]);
+            if (strcmp(a[c] ? a[c] : "NULL", want) != 0)
+                tap_fail_data("column", "%s", mysql_fetch_field_direct(loaded, c)->name);
+            TAP_ASSERT_STR_EQ(a[c], want);
+        }
+    }
+    /* MySQL DECIMAL averages -> JSON numbers, Korean names intact */
+    cleanup_json json_t *avg = sca_analysis(&s->sca, Q_AREA_TYPE_AVG, SCA_READER);
+    TAP_RETURN_IF_FAILED();
+    json_t *rows = json_object_get(avg, "rows");
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        TAP_ASSERT(json_is_string(json_array_get(row, 0)), "row %zu: area type is not a string", i);
+        TAP_ASSERT(json_is_number(json_array_get(row, 1)), "row %zu: the average is not a number",
+                   i);
+    }
+    suite_rows_match(rows, suite_db(s), SQL_AREA_TYPE_AVG);
 }
 
 int main(void)
 {
-    data_ctx_t c = {0};
-    if (envconn_load(&c.env, ENVCONN_NEED_MYSQL | ENVCONN_NEED_LLM | ENVCONN_NEED_VECTOR) < 0)
-        return 1;
     static const tap_test_t tests[] = {
-        {"etl: row counts and referential consistency", test_etl_row_counts},
-        {"etl: all 25 자치구 present", test_etl_districts},
-        {"etl: no NULLs or negatives where not allowed", test_etl_not_null},
-        {"etl: sums by district equal the per-area detail", test_etl_sums_consistent},
-        {"korean: text round-trips through utf8mb4", test_korean_round_trip},
-        {"text-to-sql: LLM SQL answers the 강남구 top industry", test_text_to_sql_gangnam},
-        {"text-to-sql: more cassette questions match independent queries", test_text_to_sql_more},
-        {"rag: startup policy question finds the startup policy document", test_rag_startup_policy},
-        {"isolation: writes stay in the suite's own database", test_writes_isolated},
+        {"test_etl_pipeline_integration: 40 CSV rows uploaded -> loaded 40; etl_sales count and "
+         "sums for the batch equal the CSV's",
+         test_etl_pipeline_integration},
+        {"test_sql_query_integration: 강남구 top industry and the Seoul top 10 equal independent "
+         "queries over the fixture",
+         test_sql_query_integration},
+        {"test_rag_data_integration: the startup-policy PDF -> pages and chunks -> its question's "
+         "top hit at the right page",
+         test_rag_data_integration},
+        {"test_report_data_integration: 자치구 totals report: table equals the fixture's 25 "
+         "totals, 25 bars, names in chart and markdown",
+         test_report_data_integration},
+        {"test_kpi_data_integration: daily_queries and accuracy equal the service's request_log "
+         "and analyses after our feedback",
+         test_kpi_data_integration},
+        {"test_cache_data_integration: cached answer equals the computed one and the fixture; an "
+         "ETL load invalidates it",
+         test_cache_data_integration},
+        {"test_data_validation_integration: bad CSV lines named, nothing loaded; bad questions "
+         "400; the fixture obeys its business rules",
+         test_data_validation_integration},
+        {"test_data_transformation_integration: CSV fields come back typed and exact; DECIMAL "
+         "averages as JSON numbers",
+         test_data_transformation_integration},
     };
-    int rc = tap_run(tests, TAP_COUNT(tests), &c);
-    if (c.db)
-        mysql_close(c.db);
-    envconn_free(&c.env);
-    return rc;
+    return suite_main("data", ENVCONN_NEED_MYSQL | ENVCONN_NEED_LLM, tests, TAP_COUNT(tests));
 }

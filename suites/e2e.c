@@ -1,247 +1,380 @@
-/* ADR-009 end-to-end integration: complete workflows over MySQL, mock-llm and mock-vector:
- * question -> SQL -> rows -> report, document search -> answer, KPI series, error recovery, health.
- * Reads only the environment's variables; prints TAP 13. */
+/* ADR-009 EndToEndIntegrationTests: complete user workflows through the Seoul analysis service
+ * (sca-api): a question and its answer, a document and its search, a report, the KPI dashboard,
+ * health, errors, security, performance (P95 of 50 analyses under 3 s).
+ * Reads only environment variables; prints TAP 13. */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "envconn.h"
-#include "seoul.h"
+#include "sca.h"
+#include "sca_fixture.h"
 
-/* ---- SQL analysis -> report ---- */
-static void report_add_row(char **report, int rank, const char *name, const char *amount)
+static int cmp_double(const void *a, const void *b)
 {
-    char *grown = tap_fmt("%s| %d | %s | %s |\n", *report, rank, name, amount);
-    free(*report);
-    *report = grown;
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
 }
 
-static void test_sql_analysis_report(void *ctx)
+/* nearest-rank percentile of sorted values */
+static double percentile(const double *sorted, size_t n, double p)
 {
-    envconn_t *env = ctx;
-    cleanup_mysql MYSQL *db = suite_mysql_connect(env);
-    TAP_RETURN_IF_FAILED();
-    cleanup_free char *answer = suite_chat_answer(env, Q_TOP10_INDUSTRIES);
-    TAP_RETURN_IF_FAILED();
-    cleanup_free char *sql = suite_extract_sql(answer);
-    tap_note("LLM SQL: %s", sql);
-    cleanup_mysql_res MYSQL_RES *res = suite_sql_query(db, sql);
-    TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_INT_GE(mysql_num_fields(res), 2);
-    long long industries = suite_sql_int(db, "SELECT LEAST(10, COUNT(DISTINCT " COL_INDUSTRY_CODE
-                                             ")) FROM " SEOUL_SALES);
-    TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_INT_EQ(mysql_num_rows(res), industries);
-    /* the report: a markdown table of the rows, amounts descending */
-    cleanup_free char *report = tap_fmt("| 순위 | 업종 | 매출 |\n|---:|---|---:|\n");
-    MYSQL_ROW row;
-    int rank = 0;
-    double prev = -1;
-    char first_line[512] = "";
-    while ((row = mysql_fetch_row(res))) {
-        rank++;
-        TAP_ASSERT(row[0] && row[1], "row %d has a NULL", rank);
-        double amount = strtod(row[1], NULL);
-        TAP_ASSERT(prev < 0 || amount <= prev, "row %d (%s) is larger than the row above", rank,
-                   row[1]);
-        prev = amount;
-        report_add_row(&report, rank, row[0], row[1]);
-        if (rank == 1)
-            snprintf(first_line, sizeof(first_line), "| 1 | %s | %s |", row[0], row[1]);
-    }
-    tap_note("report:\n%s", report);
-    /* independently: the top industry of all Seoul */
-    cleanup_free char *top = suite_sql_str(
-        db, "SELECT i." COL_INDUSTRY_NAME " FROM " SEOUL_SALES " s JOIN " SEOUL_INDUSTRIES
-            " i ON i." COL_INDUSTRY_CODE " = s." COL_INDUSTRY_CODE " GROUP BY i." COL_INDUSTRY_CODE
-            ", i." COL_INDUSTRY_NAME " ORDER BY SUM(s." COL_SALES_AMOUNT ") DESC LIMIT 1");
-    cleanup_free char *top_sum = suite_sql_str(
-        db, "SELECT CAST(SUM(" COL_SALES_AMOUNT ") AS CHAR) FROM " SEOUL_SALES
-            " GROUP BY " COL_INDUSTRY_CODE " ORDER BY SUM(" COL_SALES_AMOUNT ") DESC LIMIT 1");
-    TAP_RETURN_IF_FAILED();
-    cleanup_free char *want = tap_fmt("| 1 | %s | %s |", top, top_sum);
-    const char *line3 = strchr(strchr(report, '\n') + 1, '\n') + 1;
-    cleanup_free char *got = tap_fmt("%.*s", (int)strcspn(line3, "\n"), line3);
-    TAP_ASSERT_STR_EQ(got, want);
-    TAP_ASSERT_STR_EQ(first_line, want);
+    size_t rank = (size_t)((p / 100.0) * (double)n + 0.999999);
+    return sorted[rank == 0 ? 0 : rank - 1];
 }
 
-/* ---- document search -> answer ---- */
-static void test_document_search_answer(void *ctx)
+static const char *first_cell(const json_t *a)
 {
-    envconn_t *env = ctx;
-    cleanup_json json_t *vec = suite_embed(env, Q_STARTUP_POLICY);
+    return json_string_value(json_array_get(json_array_get(json_object_get(a, "rows"), 0), 0));
+}
+
+static void test_complete_sql_analysis_workflow(void *ctx)
+{
+    suite_t *s = ctx;
+    /* the user asks, reads the table, says it is right, asks a follow-up, comes back later */
+    cleanup_json json_t *a = sca_analysis(&s->sca, Q_TOP10_INDUSTRIES, SCA_READER);
     TAP_RETURN_IF_FAILED();
-    cleanup_json json_t *req =
-        json_pack("{s:O, s:i, s:b}", "vector", vec, "limit", 3, "with_payload", 1);
-    cleanup_json json_t *resp = suite_http_json(
-        "POST", env->vector_url, "/collections/" SEOUL_DOCS_COLLECTION "/points/search", req, 200);
+    TAP_ASSERT(json_is_false(json_object_get(a, "fallback")), "fallback answer");
+    suite_rows_match(json_object_get(a, "rows"), suite_db(s), SQL_TOP10);
     TAP_RETURN_IF_FAILED();
-    json_t *hits = json_object_get(resp, "result");
-    TAP_ASSERT_INT_GT(json_array_size(hits), 0);
-    /* compose the prompt: the passages with their sources, then the question */
-    cleanup_free char *context = tap_fmt("%s", "");
+    json_t *columns = json_object_get(a, "columns");
+    TAP_ASSERT_INT_EQ(json_array_size(columns), 2);
+    cleanup_free char *id = suite_cell_text(json_object_get(a, "id"));
+    cleanup_free char *path = tap_fmt("/api/v1/analysis/%s/feedback", id);
+    cleanup_json json_t *fb = json_pack("{s:b}", "correct", 1);
+    cleanup_json json_t *fr = sca_call(&s->sca, "POST", path, SCA_READER, fb, 200);
+    TAP_RETURN_IF_FAILED();
+    cleanup_free char *q2 = sca_unique(&s->sca, "flow", Q_GANGNAM_TOP_INDUSTRY, NULL);
+    cleanup_json json_t *b = sca_analysis(&s->sca, q2, SCA_READER);
+    TAP_RETURN_IF_FAILED();
+    cleanup_free char *top = suite_sql_str(suite_db(s), SQL_GANGNAM_TOP);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_STR_EQ(first_cell(b), top);
+    cleanup_json json_t *again = sca_analysis(&s->sca, Q_TOP10_INDUSTRIES, SCA_READER);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT(json_equal(json_object_get(again, "rows"), json_object_get(a, "rows")),
+               "the same question, another answer");
+    tap_note("top industry of Seoul %s; of 강남구 %s", first_cell(a), top);
+}
+
+static void test_complete_document_search_workflow(void *ctx)
+{
+    suite_t *s = ctx;
+    size_t len = 0;
+    const unsigned char *pdf = sca_startup_pdf(&len);
+    TAP_ASSERT(pdf, "the startup-policy PDF was not built into the suites (fixtures/documents)");
+    /* an admin adds a document, a reader finds it */
+    cleanup_free char *source = tap_fmt("e2e-%s-" DOC_STARTUP_SOURCE, s->sca.marker);
+    cleanup_free char *path = tap_fmt("/api/v1/documents?source=%s", source);
+    cleanup_sca_resp sca_resp_t up;
+    sca_send(&s->sca, "POST", path, SCA_ADMIN, "application/pdf", (const char *)pdf, len, &up);
+    TAP_ASSERT(up.status == 201 && up.json, "upload: %ld %s %s", up.status, up.error, up.body);
+    cleanup_json json_t *req = json_pack("{s:s, s:i}", "query", DOC_STARTUP_QUESTION, "top_k", 20);
+    cleanup_json json_t *r =
+        sca_call(&s->sca, "POST", "/api/v1/documents/search", SCA_READER, req, 200);
+    TAP_RETURN_IF_FAILED();
+    json_t *results = json_object_get(r, "results"), *top = json_array_get(results, 0);
+    TAP_ASSERT_STR_CONTAINS(json_string_value(json_object_get(top, "source")),
+                            SEOUL_STARTUP_SOURCE);
+    TAP_ASSERT_INT_EQ(json_integer_value(json_object_get(top, "page")), DOC_STARTUP_PAGE);
+    TAP_ASSERT_STR_CONTAINS(json_string_value(json_object_get(top, "text")), DOC_STARTUP_FACT);
+    bool found = false;
     size_t i;
     json_t *hit;
-    json_array_foreach(hits, i, hit)
+    json_array_foreach(results, i, hit)
     {
-        json_t *p = json_object_get(hit, "payload");
-        const char *text = json_string_value(json_object_get(p, "text"));
-        const char *source = json_string_value(json_object_get(p, "source"));
-        TAP_ASSERT(text && *text, "hit %zu has no payload.text", i);
-        char *grown = tap_fmt("%s[%s] %s\n", context, source ? source : "?", text);
-        free(context);
-        context = grown;
+        if (strcmp(json_string_value(json_object_get(hit, "source")) ?: "", source) == 0 &&
+            json_integer_value(json_object_get(hit, "page")) == DOC_STARTUP_PAGE)
+            found = true;
     }
-    TAP_ASSERT_STR_CONTAINS(context, SEOUL_STARTUP_SOURCE);
-    cleanup_free char *model = suite_model(env, SUITE_MODEL_CHAT);
+    TAP_ASSERT(found, "the uploaded %s page %d is not among the hits", source, DOC_STARTUP_PAGE);
+    /* the same search again is served from the cache, with the same results */
+    cleanup_json json_t *r2 =
+        sca_call(&s->sca, "POST", "/api/v1/documents/search", SCA_READER, req, 200);
     TAP_RETURN_IF_FAILED();
-    cleanup_free char *system = tap_fmt("다음 문서를 근거로 답하고 출처를 밝히세요.\n%s", context);
-    cleanup_json json_t *chat =
-        json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}]}", "model", model, "messages", "role", "system",
-                  "content", system, "role", "user", "content", Q_STARTUP_POLICY);
-    cleanup_json json_t *cr =
-        suite_http_json("POST", env->openai_url, "/chat/completions", chat, 200);
-    TAP_RETURN_IF_FAILED();
-    json_t *choice = json_array_get(json_object_get(cr, "choices"), 0);
-    const char *answer =
-        json_string_value(json_object_get(json_object_get(choice, "message"), "content"));
-    TAP_ASSERT(answer && *answer, "no answer");
-    tap_note("answer: %s", answer);
-    TAP_ASSERT_STR_CONTAINS(answer, "스타트업");
-    /* the answer cites the document the search ranked first */
-    const char *top_source = json_string_value(
-        json_object_get(json_object_get(json_array_get(hits, 0), "payload"), "source"));
-    TAP_ASSERT_STR_CONTAINS(answer, top_source);
-    TAP_ASSERT_STR_EQ(json_string_value(json_object_get(choice, "finish_reason")), "stop");
+    TAP_ASSERT(json_equal(json_array_get(json_object_get(r2, "results"), 0), top),
+               "the second search has another top hit");
 }
 
-/* ---- KPI ---- */
-static void test_kpi_quarterly_series(void *ctx)
+static void test_complete_report_generation_workflow(void *ctx)
 {
-    envconn_t *env = ctx;
-    cleanup_mysql MYSQL *db = suite_mysql_connect(env);
+    suite_t *s = ctx;
+    cleanup_json json_t *a = sca_analysis(&s->sca, Q_TOP10_INDUSTRIES, SCA_READER);
     TAP_RETURN_IF_FAILED();
-    /* the dashboard's series: total sales per quarter, every quarter present and positive */
-    cleanup_mysql_res MYSQL_RES *res =
-        suite_sql_query(db, "SELECT " COL_QUARTER ", SUM(" COL_SALES_AMOUNT ") FROM " SEOUL_SALES
-                            " GROUP BY " COL_QUARTER " ORDER BY " COL_QUARTER);
+    cleanup_json json_t *req = json_pack("{s:s}", "question", Q_TOP10_INDUSTRIES);
+    cleanup_json json_t *rep = sca_call(&s->sca, "POST", "/api/v1/reports", SCA_READER, req, 201);
     TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_INT_GE(mysql_num_rows(res), 4);
-    double by_q[4] = {0};
-    MYSQL_ROW row;
-    while ((row = mysql_fetch_row(res))) {
-        TAP_ASSERT(row[0] && row[1], "NULL quarter or total");
-        int q = (int)(strtol(row[0], NULL, 10) % 10);
-        TAP_ASSERT(q >= 1 && q <= 4, "quarter code %s does not end in 1-4", row[0]);
-        double total = strtod(row[1], NULL);
-        TAP_ASSERT_DBL_GT(total, 0);
-        by_q[q - 1] += total;
-    }
-    /* the LLM's seasonality SQL gives the same per-quarter totals */
-    cleanup_free char *answer = suite_chat_answer(env, "분기별 계절성을 보여주세요");
+    json_t *rows = json_object_get(json_object_get(rep, "table"), "rows");
+    /* the report's table is the analysis' rows, which are the fixture's */
+    TAP_ASSERT(json_equal(rows, json_object_get(a, "rows")),
+               "the report's table is not the analysis' rows");
+    suite_rows_match(rows, suite_db(s), SQL_TOP10);
     TAP_RETURN_IF_FAILED();
-    cleanup_free char *sql = suite_extract_sql(answer);
-    cleanup_mysql_res MYSQL_RES *season = suite_sql_query(db, sql);
+    const char *svg = json_string_value(
+        json_object_get(json_array_get(json_object_get(rep, "charts"), 0), "svg"));
+    TAP_ASSERT_INT_EQ(suite_count(svg, "<rect class=\"bar\""), json_array_size(rows));
+    json_t *citations = json_object_get(rep, "citations");
+    TAP_ASSERT_INT_GE(json_array_size(citations), 1);
+    /* delivered: by id, and as markdown with one table line per row */
+    const char *md = json_string_value(json_object_get(rep, "markdown"));
+    TAP_ASSERT_INT_GE(suite_count(md, "\n|"), json_array_size(rows) + 1);
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+        TAP_ASSERT_STR_CONTAINS(md, json_string_value(json_array_get(row, 0)));
+    cleanup_free char *id = suite_cell_text(json_object_get(rep, "id"));
+    cleanup_free char *path = tap_fmt("/api/v1/reports/%s", id);
+    cleanup_json json_t *again = sca_call(&s->sca, "GET", path, SCA_ADMIN, NULL, 200);
     TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_INT_EQ(mysql_num_rows(season), 4);
-    while ((row = mysql_fetch_row(season))) {
-        int q = atoi(row[0]);
-        TAP_ASSERT(q >= 1 && q <= 4, "seasonality row for quarter '%s'", row[0]);
-        TAP_ASSERT_DBL_NEAR(strtod(row[1], NULL), by_q[q - 1], 0.5);
-    }
-    tap_note("Q1 %.0f, Q2 %.0f, Q3 %.0f, Q4 %.0f", by_q[0], by_q[1], by_q[2], by_q[3]);
-    /* the generator's seasonal shape (fixtures/seoulgen.c: season 0.93 1.01 0.99 1.09) */
-    TAP_ASSERT_DBL_GT(by_q[3], by_q[0]);
+    TAP_ASSERT(json_equal(again, rep), "GET %s differs", path);
+    tap_note("report %s: %zu rows, %zu citations (first %s p.%lld)", id, json_array_size(rows),
+             json_array_size(citations),
+             json_string_value(json_object_get(json_array_get(citations, 0), "source")) ?: "?",
+             (long long)json_integer_value(json_object_get(json_array_get(citations, 0), "page")));
 }
 
-/* ---- error workflow ---- */
-static int stream_once(const envconn_t *env, bool *complete, char *why, size_t why_size)
+static void test_complete_kpi_dashboard_workflow(void *ctx)
 {
-    cleanup_free char *model = suite_model(env, SUITE_MODEL_CHAT);
-    if (!model)
-        return -1;
-    cleanup_json json_t *req =
-        json_pack("{s:s, s:[{s:s, s:s}], s:b}", "model", model, "messages", "role", "user",
-                  "content", Q_GANGNAM_TOP_INDUSTRY, "stream", 1);
-    cleanup_free char *body = json_dumps(req, JSON_COMPACT);
-    cleanup_free char *url = url_join(env->openai_url, "/chat/completions");
-    cleanup_http http_response_t resp;
-    http_request("POST", url, body, &resp);
-    *complete =
-        resp.transport_error == 0 && resp.status == 200 && strstr(resp.body, "data: [DONE]");
-    snprintf(why, why_size, "status %ld, %.120s, %zu bytes, [DONE] %s", resp.status,
-             resp.transport_error ? resp.error : "no transport error", resp.len,
-             strstr(resp.body, "data: [DONE]") ? "seen" : "missing");
-    return 0;
-}
-
-static void test_error_recovery_workflow(void *ctx)
-{
-    envconn_t *env = ctx;
-    cleanup_free char *url = url_join(env->llm_url, "/__admin/faults");
-    const char *fault = "{\"faults\":[{\"type\":\"stream_disconnect\",\"path\":\"/v1/chat/"
-                        "completions\",\"after_chunks\":2,\"times\":1}]}";
-    bool complete = true;
-    char why[256];
-    /* faults are global to the mock: a suite running beside this one may spend the one-shot fault
-     * (or reset it away) before our request; then inject it again */
-    for (int attempt = 1; attempt <= 3 && complete; attempt++) {
-        cleanup_http http_response_t put;
-        http_request("PUT", url, fault, &put);
-        TAP_ASSERT(put.transport_error == 0 && put.status >= 200 && put.status < 300,
-                   "PUT /__admin/faults refused: %ld %s %s", put.status, put.error, put.body);
-        stream_once(env, &complete, why, sizeof(why));
+    suite_t *s = ctx;
+    cleanup_json json_t *k0 = sca_call(&s->sca, "GET", "/api/v1/kpi", SCA_ADMIN, NULL, 200);
+    TAP_RETURN_IF_FAILED();
+    /* a day's use: two questions (one judged right, one wrong), a report */
+    for (int i = 0; i < 2; i++) {
+        cleanup_free char *q = sca_unique(&s->sca, "dash", Q_TOTAL_SALES, NULL);
+        cleanup_json json_t *a = sca_analysis(&s->sca, q, SCA_READER);
         TAP_RETURN_IF_FAILED();
-        tap_note("attempt %d under the fault: %s", attempt, why);
+        cleanup_free char *id = suite_cell_text(json_object_get(a, "id"));
+        cleanup_free char *path = tap_fmt("/api/v1/analysis/%s/feedback", id);
+        cleanup_json json_t *fb = json_pack("{s:b}", "correct", i == 0);
+        cleanup_json json_t *r = sca_call(&s->sca, "POST", path, SCA_READER, fb, 200);
+        TAP_RETURN_IF_FAILED();
     }
-    if (complete) /* clean up before failing */
-        suite_mock_clear_faults(env->llm_url);
-    TAP_ASSERT(!complete, "the mid-stream disconnect was not seen by the client (%s)", why);
-    /* the client retries: the one-shot fault is spent, the stream completes */
-    stream_once(env, &complete, why, sizeof(why));
+    cleanup_json json_t *req = json_pack("{s:s}", "question", Q_TOP10_INDUSTRIES);
+    cleanup_json json_t *rep = sca_call(&s->sca, "POST", "/api/v1/reports", SCA_READER, req, 201);
     TAP_RETURN_IF_FAILED();
-    tap_note("retry: %s", why);
-    TAP_ASSERT(complete, "retry did not complete: %s", why);
+    cleanup_json json_t *k1 = sca_call(&s->sca, "GET", "/api/v1/kpi", SCA_READER, NULL, 200);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_INT_GE(json_integer_value(json_object_get(k1, "daily_queries")) -
+                          json_integer_value(json_object_get(k0, "daily_queries")),
+                      2);
+    TAP_ASSERT_INT_EQ(json_integer_value(json_object_get(k1, "daily_users")), 2);
+    json_t *acc = json_object_get(k1, "text_to_sql_accuracy");
+    TAP_ASSERT(json_is_number(acc) && json_number_value(acc) > 0 && json_number_value(acc) < 1,
+               "accuracy is not strictly between 0 and 1 after one right and one wrong answer");
+    json_t *cite = json_object_get(k1, "evidence_citation_rate");
+    TAP_ASSERT(json_is_number(cite) && json_number_value(cite) > 0,
+               "evidence_citation_rate is not > 0 after a report with citations");
+    TAP_ASSERT(json_number_value(json_object_get(k1, "response_time_p95_ms")) > 0, "no p95");
+    cleanup_free char *dump = json_dumps(k1, JSON_COMPACT);
+    tap_note("dashboard %s", dump);
 }
 
-/* ---- health ---- */
-static void test_health_workflow(void *ctx)
+static void test_complete_system_health_workflow(void *ctx)
 {
-    envconn_t *env = ctx;
-    struct {
-        const char *base, *path;
-    } checks[] = {{env->llm_url, "/health"},
-                  {env->vector_url, "/healthz"},
-                  {env->vector_url, "/readyz"},
-                  {env->vector_url, "/livez"}};
-    for (size_t i = 0; i < TAP_COUNT(checks); i++) {
-        cleanup_free char *url = url_join(checks[i].base, checks[i].path);
-        cleanup_http http_response_t r;
-        http_request("GET", url, NULL, &r);
-        TAP_ASSERT(r.transport_error == 0, "GET %s: %s", url, r.error);
-        if (r.status != 200)
-            tap_fail_data("url", "%s", url);
-        TAP_ASSERT_INT_EQ(r.status, 200);
-        tap_note("GET %s: %ld in %.1f ms", url, r.status, r.total_ms);
+    suite_t *s = ctx;
+    /* monitoring: five polls, all ok */
+    for (int i = 0; i < 5; i++) {
+        cleanup_json json_t *h = sca_call(&s->sca, "GET", "/health", SCA_ANON, NULL, 200);
+        TAP_RETURN_IF_FAILED();
+        TAP_ASSERT_STR_EQ(json_string_value(json_object_get(h, "status")), "ok");
     }
-    cleanup_mysql MYSQL *db = suite_mysql_connect(env);
+    /* one failing LLM request does not make the system unhealthy, and the system recovers */
+    cleanup_free char *tag = NULL;
+    cleanup_free char *q = sca_unique(&s->sca, "hstorm", Q_TOTAL_SALES, &tag);
+    cleanup_json json_t *fault =
+        json_pack("{s:s, s:s, s:i, s:s}", "type", "status", "path", "/v1/chat/completions",
+                  "status", 500, "body_contains", tag);
+    long id = mock_fault_add(s->env.llm_url, fault);
     TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_INT_EQ(mysql_ping(db), 0);
-    long long one = suite_sql_int(db, "SELECT 1");
+    cleanup_json json_t *a = sca_analysis(&s->sca, q, SCA_READER);
+    cleanup_json json_t *h = sca_call(&s->sca, "GET", "/health", SCA_ANON, NULL, 200);
+    mock_fault_remove(s->env.llm_url, id);
     TAP_RETURN_IF_FAILED();
-    TAP_ASSERT_INT_EQ(one, 1);
+    TAP_ASSERT(json_is_true(json_object_get(a, "fallback")), "no fallback under a 500 storm");
+    TAP_ASSERT_STR_EQ(json_string_value(json_object_get(h, "status")), "ok");
+    cleanup_free char *q2 = sca_unique(&s->sca, "hok", Q_TOTAL_SALES, NULL);
+    cleanup_json json_t *b = sca_analysis(&s->sca, q2, SCA_READER);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT(json_is_false(json_object_get(b, "fallback")), "no recovery after the storm");
+    suite_rows_match(json_object_get(b, "rows"), suite_db(s), SQL_TOTAL);
+    TAP_RETURN_IF_FAILED();
+    json_t *comps = json_object_get(h, "components");
+    tap_note("database %.1f ms, llm %.1f ms, vector %.1f ms, cache %.1f ms",
+             json_number_value(json_object_get(json_object_get(comps, "database"), "latency_ms")),
+             json_number_value(json_object_get(json_object_get(comps, "llm"), "latency_ms")),
+             json_number_value(json_object_get(json_object_get(comps, "vector"), "latency_ms")),
+             json_number_value(json_object_get(json_object_get(comps, "cache"), "latency_ms")));
+}
+
+static void test_complete_error_handling_workflow(void *ctx)
+{
+    suite_t *s = ctx;
+    cleanup_json json_t *mark = sca_audit_mark(&s->sca);
+    TAP_RETURN_IF_FAILED();
+    /* the user sends nothing, then something unsafe: told why each time */
+    cleanup_sca_resp sca_resp_t e400, e422;
+    const char *m400 =
+        sca_expect_error(&s->sca, "POST", "/api/v1/analysis/sql", SCA_READER, NULL,
+                         "{\"question\":\"  \"}", 17, 400, "validation_error", &e400);
+    TAP_RETURN_IF_FAILED();
+    cleanup_json json_t *inj = json_pack("{s:s}", "question", Q_INJECT_DROP);
+    cleanup_free char *inj_text = json_dumps(inj, JSON_COMPACT);
+    const char *m422 = sca_expect_error(&s->sca, "POST", "/api/v1/analysis/sql", SCA_READER, NULL,
+                                        inj_text, strlen(inj_text), 422, "unsafe_sql", &e422);
+    TAP_RETURN_IF_FAILED();
+    /* the LLM hangs on the user's question: a fallback within the timeout and its retries */
+    cleanup_json json_t *settings =
+        sca_call(&s->sca, "GET", "/api/v1/settings", SCA_READER, NULL, 200);
+    TAP_RETURN_IF_FAILED();
+    json_int_t timeout = json_integer_value(json_object_get(settings, "llm_timeout_ms"));
+    cleanup_free char *tag = NULL;
+    cleanup_free char *q = sca_unique(&s->sca, "hang", Q_TOTAL_SALES, &tag);
+    cleanup_json json_t *fault =
+        json_pack("{s:s, s:s, s:I, s:s}", "type", "delay", "path", "/v1/chat/completions",
+                  "delay_ms", timeout + 2000, "body_contains", tag);
+    long id = mock_fault_add(s->env.llm_url, fault);
+    TAP_RETURN_IF_FAILED();
+    double t0 = suite_now_ms();
+    cleanup_json json_t *a = sca_analysis(&s->sca, q, SCA_READER);
+    double took = suite_now_ms() - t0;
+    mock_fault_remove(s->env.llm_url, id);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT(json_is_true(json_object_get(a, "fallback")), "no fallback when the LLM hangs");
+    TAP_ASSERT(took < 4.0 * (double)timeout + 5000.0,
+               "the fallback took %.0f ms (llm_timeout_ms %lld)", took, (long long)timeout);
+    /* and the user goes on: the next question is answered */
+    cleanup_free char *q2 = sca_unique(&s->sca, "after", Q_TOTAL_SALES, NULL);
+    cleanup_json json_t *b = sca_analysis(&s->sca, q2, SCA_READER);
+    TAP_RETURN_IF_FAILED();
+    suite_rows_match(json_object_get(b, "rows"), suite_db(s), SQL_TOTAL);
+    TAP_RETURN_IF_FAILED();
+    /* every step is in the audit log */
+    cleanup_json json_t *a400 =
+        sca_audit_new(&s->sca, mark, "POST", "/api/v1/analysis/sql", 400, "reader");
+    cleanup_json json_t *a422 =
+        sca_audit_new(&s->sca, mark, "POST", "/api/v1/analysis/sql", 422, "reader");
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_INT_GE(json_array_size(a400), 1);
+    TAP_ASSERT_INT_GE(json_array_size(a422), 1);
+    tap_note("400: %s | 422: %s | hang -> fallback in %.0f ms: %s", m400, m422, took,
+             json_string_value(json_object_get(a, "message")) ?: "");
+}
+
+static void test_complete_security_workflow(void *ctx)
+{
+    suite_t *s = ctx;
+    cleanup_json json_t *mark = sca_audit_mark(&s->sca);
+    TAP_RETURN_IF_FAILED();
+    cleanup_sca_resp sca_resp_t anon, put, audit;
+    /* a stranger: authentication */
+    sca_expect_error(&s->sca, "GET", "/api/v1/settings", SCA_ANON, NULL, NULL, 0, 401,
+                     "unauthorized", &anon);
+    TAP_RETURN_IF_FAILED();
+    /* a reader: works, but cannot administer (authorization) */
+    cleanup_free char *q = sca_unique(&s->sca, "sec", Q_TOTAL_SALES, NULL);
+    cleanup_json json_t *a = sca_analysis(&s->sca, q, SCA_READER);
+    TAP_RETURN_IF_FAILED();
+    cleanup_json json_t *before =
+        sca_call(&s->sca, "GET", "/api/v1/settings", SCA_READER, NULL, 200);
+    TAP_RETURN_IF_FAILED();
+    sca_expect_error(&s->sca, "PUT", "/api/v1/settings", SCA_READER, NULL, "{\"cache_ttl_s\":0}",
+                     17, 403, "forbidden", &put);
+    TAP_RETURN_IF_FAILED();
+    sca_expect_error(&s->sca, "GET", "/api/v1/audit?limit=10", SCA_READER, NULL, NULL, 0, 403,
+                     "forbidden", &audit);
+    TAP_RETURN_IF_FAILED();
+    cleanup_json json_t *after =
+        sca_call(&s->sca, "GET", "/api/v1/settings", SCA_READER, NULL, 200);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_INT_EQ(json_integer_value(json_object_get(after, "cache_ttl_s")),
+                      json_integer_value(json_object_get(before, "cache_ttl_s")));
+    /* the admin reviews the audit log (access control, audit logging) */
+    cleanup_json json_t *a401 = sca_audit_new(&s->sca, mark, "GET", "/api/v1/settings", 401, NULL);
+    cleanup_json json_t *a200 =
+        sca_audit_new(&s->sca, mark, "POST", "/api/v1/analysis/sql", 200, "reader");
+    cleanup_json json_t *put403 =
+        sca_audit_new(&s->sca, mark, "PUT", "/api/v1/settings", 403, "reader");
+    cleanup_json json_t *all = sca_audit_new(&s->sca, mark, NULL, NULL, 0, NULL);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT_INT_GE(json_array_size(a401), 1);
+    TAP_ASSERT_INT_GE(json_array_size(a200), 1);
+    TAP_ASSERT_INT_GE(json_array_size(put403), 1);
+    json_t *e = json_array_get(all, 0);
+    static const char *const fields[] = {"time", "role", "method", "path", "status"};
+    for (size_t i = 0; i < TAP_COUNT(fields); i++)
+        TAP_ASSERT(json_object_get(e, fields[i]), "audit entries have no %s", fields[i]);
+    cleanup_free char *dump = json_dumps(all, JSON_COMPACT);
+    TAP_ASSERT(!strstr(dump, s->sca.admin_key) && !strstr(dump, s->sca.reader_key),
+               "a key appears in the audit log");
+    TAP_ASSERT(!strstr(anon.body, s->sca.admin_key) && !strstr(put.body, s->sca.reader_key),
+               "a key appears in an error answer");
+    tap_note("%zu audit entries since the start of this test", json_array_size(all));
+}
+
+static void test_complete_performance_workflow(void *ctx)
+{
+    suite_t *s = ctx;
+    enum { N = 50 };
+    double ms[N];
+    MYSQL *db = suite_db(s);
+    TAP_RETURN_IF_FAILED();
+    cleanup_free char *total = suite_sql_str(db, SQL_TOTAL);
+    TAP_RETURN_IF_FAILED();
+    /* 50 different questions (none from the cache), one connection kept alive, as a user's
+     * browser would */
+    for (int i = 0; i < N; i++) {
+        cleanup_free char *q = sca_unique(&s->sca, "perf", Q_TOTAL_SALES, NULL);
+        cleanup_json json_t *req = json_pack("{s:s}", "question", q);
+        cleanup_free char *text = json_dumps(req, JSON_COMPACT);
+        cleanup_sca_resp sca_resp_t r;
+        sca_send(&s->sca, "POST", "/api/v1/analysis/sql", SCA_READER, NULL, text, strlen(text), &r);
+        TAP_ASSERT(r.status == 200 && r.json, "request %d: %ld %s %s", i + 1, r.status, r.error,
+                   r.body);
+        TAP_ASSERT(json_is_false(json_object_get(r.json, "fallback")), "request %d: fallback",
+                   i + 1);
+        TAP_ASSERT(json_is_false(json_object_get(r.json, "cached")), "request %d: cached", i + 1);
+        cleanup_free char *got =
+            suite_cell_text(json_array_get(json_array_get(json_object_get(r.json, "rows"), 0), 0));
+        TAP_ASSERT_STR_EQ(got, total);
+        ms[i] = r.ms;
+    }
+    qsort(ms, N, sizeof(ms[0]), cmp_double);
+    double p50 = percentile(ms, N, 50), p95 = percentile(ms, N, 95);
+    tap_note("P95 of %d analysis requests: %.1f ms (p50 %.1f ms, max %.1f ms; ADR-009: P95 < 3 s)",
+             N, p95, p50, ms[N - 1]);
+    TAP_ASSERT(p95 < 3000.0, "P95 %.1f ms is not under 3 s", p95);
+    /* the dashboard reports a p95 too */
+    cleanup_json json_t *k = sca_call(&s->sca, "GET", "/api/v1/kpi", SCA_READER, NULL, 200);
+    TAP_RETURN_IF_FAILED();
+    TAP_ASSERT(json_number_value(json_object_get(k, "response_time_p95_ms")) > 0,
+               "the dashboard has no response_time_p95_ms");
 }
 
 int main(void)
 {
     static const tap_test_t tests[] = {
-        {"workflow: question -> LLM SQL -> MySQL -> top-10 report", test_sql_analysis_report},
-        {"workflow: embed -> search -> answer with passages", test_document_search_answer},
-        {"workflow: KPI quarterly sales series and seasonality", test_kpi_quarterly_series},
-        {"workflow: mid-stream disconnect seen, retry completes", test_error_recovery_workflow},
-        {"workflow: health of mock-llm, mock-vector and MySQL", test_health_workflow},
+        {"test_complete_sql_analysis_workflow: ask the top 10 (= fixture), feedback, follow-up "
+         "강남구 question, same answer later",
+         test_complete_sql_analysis_workflow},
+        {"test_complete_document_search_workflow: admin uploads the startup PDF, a reader finds "
+         "it at the right page, again from cache",
+         test_complete_document_search_workflow},
+        {"test_complete_report_generation_workflow: analysis -> report: table = rows = fixture, "
+         "bars = rows, citations, markdown, GET by id",
+         test_complete_report_generation_workflow},
+        {"test_complete_kpi_dashboard_workflow: questions, feedback and a report move the "
+         "dashboard: queries, users, accuracy, citations, p95",
+         test_complete_kpi_dashboard_workflow},
+        {"test_complete_system_health_workflow: health ok over polls and through a scoped LLM "
+         "storm; answers again after",
+         test_complete_system_health_workflow},
+        {"test_complete_error_handling_workflow: 400 and 422 explained, LLM hang -> timely "
+         "fallback, next question answered, all audited",
+         test_complete_error_handling_workflow},
+        {"test_complete_security_workflow: anonymous 401, reader works but 403 on settings and "
+         "audit, admin sees it all, no key logged",
+         test_complete_security_workflow},
+        {"test_complete_performance_workflow: P95 of 50 uncached analysis requests under 3 s "
+         "(ADR-009's metric), every answer right",
+         test_complete_performance_workflow},
     };
-    return envconn_run_suite(ENVCONN_NEED_MYSQL | ENVCONN_NEED_LLM | ENVCONN_NEED_VECTOR, tests,
-                             TAP_COUNT(tests));
+    return suite_main("e2e", ENVCONN_NEED_MYSQL | ENVCONN_NEED_LLM, tests, TAP_COUNT(tests));
 }

@@ -623,6 +623,54 @@ int suite_mock_clear_faults_at(const char *base, const char *file, int line)
     return 0;
 }
 
+/* ---- mock faults and journal ---- */
+long mock_fault_add_at(const char *base, const json_t *fault, const char *file, int line)
+{
+    cleanup_json json_t *r =
+        suite_http_json_at("POST", base, "/__admin/faults", fault, 200, file, line);
+    if (!r)
+        return -1;
+    json_t *id = json_object_get(r, "id");
+    if (!json_is_integer(id)) {
+        cleanup_free char *dump = json_dumps(r, JSON_COMPACT);
+        tap_fail(file, line, dump, "{\"id\": N}", "POST /__admin/faults did not answer an id");
+        return -1;
+    }
+    return (long)json_integer_value(id);
+}
+
+int mock_fault_remove_at(const char *base, long id, const char *file, int line)
+{
+    cleanup_free char *url = tap_fmt("%s/__admin/faults/%ld", base, id);
+    cleanup_http http_response_t resp;
+    http_request("DELETE", url, NULL, &resp);
+    if (resp.transport_error || resp.status < 200 || resp.status >= 300) {
+        cleanup_free char *got = tap_fmt("%ld %s", resp.status, resp.error);
+        tap_fail(file, line, got, "2xx", "DELETE %s failed", url);
+        tap_fail_data("response_body", "%s", resp.body ? resp.body : "");
+        return -1;
+    }
+    return 0;
+}
+
+json_t *mock_journal_find_at(const char *base, const char *text, const char *file, int line)
+{
+    cleanup_json json_t *j =
+        suite_http_json_at("GET", base, "/__admin/requests", NULL, 200, file, line);
+    if (!j)
+        return NULL;
+    json_t *found = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(j, "requests"), i, e)
+    {
+        const char *body = json_string_value(json_object_get(e, "body"));
+        if (body && strstr(body, text))
+            json_array_append(found, e);
+    }
+    return found;
+}
+
 int envconn_run_suite(unsigned needs, const tap_test_t *tests, size_t n)
 {
     envconn_t env;

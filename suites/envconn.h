@@ -139,4 +139,13 @@ char *suite_extract_sql(const char *answer);
 int suite_mock_clear_faults_at(const char *base, const char *file, int line);
 #define suite_mock_clear_faults(base) suite_mock_clear_faults_at(base, __FILE__, __LINE__)
 
+/* ---- the mocks' fault API (POST /__admin/faults -> {"id"}, DELETE /__admin/faults/{id}) ---- */
+long mock_fault_add_at(const char *base, const json_t *fault, const char *file, int line);
+#define mock_fault_add(base, fault) mock_fault_add_at(base, fault, __FILE__, __LINE__)
+int mock_fault_remove_at(const char *base, long id, const char *file, int line);
+#define mock_fault_remove(base, id) mock_fault_remove_at(base, id, __FILE__, __LINE__)
+/* Journal entries of a mock whose body contains text (new reference: an array). */
+json_t *mock_journal_find_at(const char *base, const char *text, const char *file, int line);
+#define mock_journal_find(base, text) mock_journal_find_at(base, text, __FILE__, __LINE__)
+
 #endif

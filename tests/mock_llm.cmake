@@ -60,3 +60,8 @@ if(TARGET mock-llm)
                    ${CMAKE_BINARY_DIR}/compose/mock-llm/context)
   set_tests_properties(test_mock_llm_image PROPERTIES LABELS docker TIMEOUT 120 SKIP_RETURN_CODE 77)
 endif()
+
+# Deferred answers of the shared layer (in process: the server on the test's loop).
+if(TARGET mock_common)
+  envtest_add_test(test_mock_defer SOURCES test_mock_defer.c LIBS mock_common LABEL unit TIMEOUT 60)
+endif()

@@ -456,6 +456,74 @@ static void test_fault_429_has_retry_after_and_times(void **state)
     json_decref(mock_http_json(c, "POST", "/__admin/reset", "", &st));
 }
 
+static long chat_with(const mock_child_t *c, const char *text)
+{
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"%s\"}]}",
+             text);
+    mock_http_resp_t r;
+    long s = request(c, "POST", "/v1/chat/completions", body, &r);
+    mock_http_resp_free(&r);
+    return s;
+}
+
+/* Parallel suites scope their faults: body_contains, POST (append, id), DELETE by id. */
+static void test_fault_body_contains_post_and_delete_by_id(void **state)
+{
+    mock_child_t *c = *state;
+    long st;
+    json_t *j =
+        mock_http_json(c, "POST", "/__admin/faults",
+                       "{\"type\":\"status\",\"status\":503,\"body_contains\":\"[storm-a]\"}", &st);
+    assert_int_equal(st, 200);
+    json_int_t id_a = json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    j = mock_http_json(c, "POST", "/__admin/faults",
+                       "{\"type\":\"status\",\"status\":429,\"body_contains\":\"[storm-b]\"}", &st);
+    assert_int_equal(st, 200);
+    json_int_t id_b = json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    assert_true(id_a > 0);
+    assert_true(id_b > id_a);
+    assert_int_equal(chat_with(c, "[storm-a] hi"), 503);
+    assert_int_equal(chat_with(c, "[storm-b] hi"), 429);
+    assert_int_equal(chat_with(c, "hi"), 200);
+    /* GET shows both with their ids and scopes */
+    j = mock_http_json(c, "GET", "/__admin/faults", NULL, &st);
+    json_t *list = json_object_get(j, "faults");
+    assert_int_equal(json_array_size(list), 2);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(list, 1), "body_contains")), "[storm-b]");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "id")), id_a);
+    json_decref(j);
+    /* removing a's fault leaves b's */
+    char path[64];
+    snprintf(path, sizeof(path), "/__admin/faults/%lld", (long long)id_a);
+    json_decref(mock_http_json(c, "DELETE", path, NULL, &st));
+    assert_int_equal(st, 200);
+    json_decref(mock_http_json(c, "DELETE", path, NULL, &st));
+    assert_int_equal(st, 404);
+    assert_int_equal(chat_with(c, "[storm-a] hi"), 200);
+    assert_int_equal(chat_with(c, "[storm-b] hi"), 429);
+    /* bad input names the field; a list is PUT's job */
+    j = mock_http_json(c, "POST", "/__admin/faults",
+                       "{\"type\":\"status\",\"status\":503,"
+                       "\"body_contains\":7}",
+                       &st);
+    assert_int_equal(st, 400);
+    assert_non_null(
+        strstr(json_string_value(json_object_get(json_object_get(j, "error"), "message")),
+               "body_contains"));
+    json_decref(j);
+    json_decref(mock_http_json(c, "POST", "/__admin/faults", "{\"faults\":[]}", &st));
+    assert_int_equal(st, 400);
+    json_decref(mock_http_json(c, "DELETE", "/__admin/faults/x1", NULL, &st));
+    assert_int_equal(st, 400);
+    json_decref(mock_http_json(c, "DELETE", "/__admin/faults", NULL, &st));
+    assert_int_equal(chat_with(c, "[storm-b] hi"), 200);
+}
+
 static void test_fault_delay_does_not_block_the_loop(void **state)
 {
     mock_child_t *c = *state;
@@ -656,6 +724,7 @@ int main(void)
         cmocka_unit_test(test_journal_records_and_clears),
         cmocka_unit_test(test_faults_are_deterministic_for_a_seed),
         cmocka_unit_test(test_fault_429_has_retry_after_and_times),
+        cmocka_unit_test(test_fault_body_contains_post_and_delete_by_id),
         cmocka_unit_test(test_fault_delay_does_not_block_the_loop),
         cmocka_unit_test(test_half_closed_client_gets_delayed_answers),
         cmocka_unit_test(test_random_delay_within_range),

@@ -99,12 +99,17 @@ static json_t *journal_json(mock_server_t *srv, size_t limit)
 static const char *const fault_names[] = {"none", "delay",     "status",
                                           "drop", "malformed", "stream_disconnect"};
 
+static void fault_free(mock_fault_t *f)
+{
+    free(f->path);
+    free(f->method);
+    free(f->body_contains);
+}
+
 void mock_faults_clear(mock_server_t *srv)
 {
-    for (size_t i = 0; i < srv->nfaults; i++) {
-        free(srv->faults[i].path);
-        free(srv->faults[i].method);
-    }
+    for (size_t i = 0; i < srv->nfaults; i++)
+        fault_free(&srv->faults[i]);
     free(srv->faults);
     srv->faults = NULL;
     srv->nfaults = 0;
@@ -128,6 +133,12 @@ static bool fault_matches(const mock_server_t *srv, const mock_fault_t *f, const
 {
     if (f->method && strcasecmp(f->method, r->method) != 0)
         return false;
+    if (f->body_contains) {
+        const mock_conn_t *c = r->conn;
+        if (!c->body.data ||
+            !memmem(c->body.data, c->body.len, f->body_contains, strlen(f->body_contains)))
+            return false;
+    }
     if (!f->path)
         return r->journaled; /* global faults spare the health path */
     size_t n = strlen(f->path);
@@ -200,12 +211,15 @@ static int parse_fault(json_t *o, size_t idx, mock_fault_t *f, char *msg, size_t
     json_object_foreach(o, key, v)
     {
         bool ok = true;
-        if (strcmp(key, "type") == 0)
-            continue;
+        if (strcmp(key, "type") == 0 || strcmp(key, "id") == 0)
+            continue; /* "id": what GET shows, so that its output can be PUT back */
         if (strcmp(key, "path") == 0 && (ok = json_is_string(v)))
             f->path = strcmp(json_string_value(v), "*") ? mock_xstrdup(json_string_value(v)) : NULL;
         else if (strcmp(key, "method") == 0 && (ok = json_is_string(v)))
             f->method = mock_xstrdup(json_string_value(v));
+        else if (strcmp(key, "body_contains") == 0 &&
+                 (ok = json_is_string(v) && json_string_length(v) > 0))
+            f->body_contains = mock_xstrdup(json_string_value(v));
         else if (strcmp(key, "probability") == 0 && (ok = json_is_number(v)))
             f->probability = json_number_value(v);
         else if (strcmp(key, "delay_ms") == 0 &&
@@ -249,11 +263,14 @@ static json_t *faults_json(mock_server_t *srv)
     json_t *arr = json_array();
     for (size_t i = 0; i < srv->nfaults; i++) {
         mock_fault_t *f = &srv->faults[i];
-        json_t *o = json_pack("{s:s,s:f,s:I}", "type", fault_names[f->type], "probability",
-                              f->probability, "times", (json_int_t)f->times);
+        json_t *o =
+            json_pack("{s:I,s:s,s:f,s:I}", "id", (json_int_t)f->id, "type", fault_names[f->type],
+                      "probability", f->probability, "times", (json_int_t)f->times);
         json_object_set_new(o, "path", f->path ? json_string(f->path) : json_null());
         if (f->method)
             json_object_set_new(o, "method", json_string(f->method));
+        if (f->body_contains)
+            json_object_set_new(o, "body_contains", json_string(f->body_contains));
         if (f->type == MOCK_FAULT_DELAY) {
             json_object_set_new(o, "delay_ms", json_integer((json_int_t)f->delay_ms));
             json_object_set_new(o, "delay_max_ms", json_integer((json_int_t)f->delay_max_ms));
@@ -305,10 +322,8 @@ static void faults_put(mock_server_t *srv, mock_request_t *req)
     mock_fault_t *faults = mock_xcalloc(n ? n : 1, sizeof(*faults));
     for (size_t i = 0; i < n; i++) {
         if (parse_fault(json_array_get(list, i), i, &faults[i], msg, sizeof(msg)) < 0) {
-            for (size_t k = 0; k <= i; k++) {
-                free(faults[k].path);
-                free(faults[k].method);
-            }
+            for (size_t k = 0; k <= i; k++)
+                fault_free(&faults[k]);
             free(faults);
             json_decref(list);
             json_decref(doc);
@@ -317,6 +332,8 @@ static void faults_put(mock_server_t *srv, mock_request_t *req)
         }
     }
     mock_faults_clear(srv);
+    for (size_t i = 0; i < n; i++)
+        faults[i].id = ++srv->fault_next_id;
     srv->faults = faults;
     srv->nfaults = n;
     srv->seed = seed ? (uint64_t)json_integer_value(seed) : 0;
@@ -324,6 +341,63 @@ static void faults_put(mock_server_t *srv, mock_request_t *req)
     json_decref(list);
     json_decref(doc);
     mock_respond_json(req, 200, faults_json(srv));
+}
+
+/* POST /__admin/faults: one fault object, appended after the others (seed and generator kept);
+ * answers {"id": N}. Parallel test suites each add their own (scoped with body_contains) and
+ * remove it again with DELETE /__admin/faults/{id}. */
+static void faults_post(mock_server_t *srv, mock_request_t *req)
+{
+    char msg[256];
+    json_t *doc =
+        mock_json_parse(mock_request_body(req), mock_request_body_len(req), msg, sizeof(msg), NULL);
+    if (!doc) {
+        mock_respond_error(req, 400, msg);
+        return;
+    }
+    mock_fault_t f;
+    if (!json_is_object(doc) || json_object_get(doc, "faults")) {
+        json_decref(doc);
+        mock_respond_error(req, 400,
+                           "faults: POST takes one fault object with \"type\" (PUT replaces "
+                           "the whole list)");
+        return;
+    }
+    if (parse_fault(doc, 0, &f, msg, sizeof(msg)) < 0) {
+        fault_free(&f);
+        json_decref(doc);
+        mock_respond_error(req, 400, msg);
+        return;
+    }
+    json_decref(doc);
+    f.id = ++srv->fault_next_id;
+    srv->faults = mock_xrealloc(srv->faults, (srv->nfaults + 1) * sizeof(*srv->faults));
+    srv->faults[srv->nfaults++] = f;
+    mock_respond_json(req, 200, json_pack("{s:I}", "id", (json_int_t)f.id));
+}
+
+/* DELETE /__admin/faults/{id} */
+static void faults_delete_one(mock_server_t *srv, mock_request_t *req, const char *id_text)
+{
+    char *end = NULL;
+    unsigned long long id = strtoull(id_text, &end, 10);
+    if (!*id_text || *end) {
+        mock_respond_error(req, 400, "faults/{id}: the id must be a number");
+        return;
+    }
+    for (size_t i = 0; i < srv->nfaults; i++) {
+        if (srv->faults[i].id != id)
+            continue;
+        fault_free(&srv->faults[i]);
+        memmove(&srv->faults[i], &srv->faults[i + 1],
+                (srv->nfaults - i - 1) * sizeof(*srv->faults));
+        srv->nfaults--;
+        mock_respond_json(req, 200, json_pack("{s:I}", "deleted", (json_int_t)id));
+        return;
+    }
+    char msg[96];
+    snprintf(msg, sizeof(msg), "no fault with id %llu", id);
+    mock_respond_error(req, 404, msg);
 }
 
 /* ---- routes ------------------------------------------------------------------------------ */
@@ -348,15 +422,24 @@ bool mock_admin_handle(mock_server_t *srv, mock_request_t *req)
     if (strcmp(p, "/__admin/faults") == 0) {
         if (strcmp(m, "GET") == 0) {
             mock_respond_json(req, 200, faults_json(srv));
-        } else if (strcmp(m, "PUT") == 0 || strcmp(m, "POST") == 0) {
+        } else if (strcmp(m, "PUT") == 0) {
             faults_put(srv, req);
+        } else if (strcmp(m, "POST") == 0) {
+            faults_post(srv, req);
         } else if (strcmp(m, "DELETE") == 0) {
             mock_faults_clear(srv);
             srv->rng = srv->seed;
             mock_respond_json(req, 200, faults_json(srv));
         } else {
-            mock_respond_error(req, 405, "/__admin/faults: use GET, PUT or DELETE");
+            mock_respond_error(req, 405, "/__admin/faults: use GET, PUT, POST or DELETE");
         }
+        return true;
+    }
+    if (strncmp(p, "/__admin/faults/", 16) == 0) {
+        if (strcmp(m, "DELETE") == 0)
+            faults_delete_one(srv, req, p + 16);
+        else
+            mock_respond_error(req, 405, "/__admin/faults/{id}: use DELETE");
         return true;
     }
     if (strcmp(p, "/__admin/reset") == 0) {

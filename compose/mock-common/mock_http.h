@@ -8,12 +8,14 @@
  * latency DELETE /__admin/requests   clears the journal POST   /__admin/reset      clears journal
  * and faults, then calls the app's reset callback GET    /__admin/faults     the fault
  * configuration in force PUT    /__admin/faults     replaces it (see README.md for the JSON),
- * DELETE clears it
+ * DELETE clears it; POST /__admin/faults appends one fault ({"id":N}), DELETE
+ * /__admin/faults/{id} removes that one
  *
  * A service supplies one handler. It is called on the loop thread for every request that is not an
  * admin request of this layer (apps may serve their own /__admin/... paths, e.g. the cassette) and
  * MUST answer before returning: with mock_respond*() once, or with mock_stream_begin(),
- * mock_stream_write()..., mock_stream_end(). A handler that answers nothing gets a 500.
+ * mock_stream_write()..., mock_stream_end(), or defer its answer (mock_request_defer). A
+ * handler that answers nothing gets a 500.
  * Nothing here blocks the loop: delays are uv timers.
  *
  * The mocks never include envmgr; this layer has its own small helpers (mock_buf_t, mock_x*).
@@ -94,6 +96,22 @@ void mock_stream_begin(mock_request_t *req, int status, const char *content_type
 int mock_stream_write(mock_request_t *req, const char *data, size_t len);
 void mock_stream_end(mock_request_t *req);
 
+/* Deferred answers: a handler with blocking work (a database query, an HTTP call with libcurl)
+ * hands it to libuv's thread pool and returns without answering; done answers later, on the loop.
+ *   work(data)      runs on a pool thread; it must not touch req (copy what it needs into data
+ *                   before deferring) nor call mock_* functions except the helpers above;
+ *   done(req, data) runs on the loop thread when work returned: it answers req with
+ *                   mock_respond*() / mock_stream_*() (no answer gives a 500) and frees data.
+ *                   req is NULL when the connection closed meanwhile (client reset, server
+ *                   stopping): the answer is dropped, done only frees data.
+ * No other request of this connection is parsed before done ran (pipelined bytes wait); other
+ * connections are served meanwhile. Returns 0, or a negative uv error (e.g. UV_EINVAL when req
+ * already answered): then the handler must answer itself. In mock_server_feed (no loop) work and
+ * done run at once, inside this call. The pool has $UV_THREADPOOL_SIZE threads (default 4). */
+typedef void (*mock_work_cb)(void *data);
+typedef void (*mock_done_cb)(mock_request_t *req, void *data);
+int mock_request_defer(mock_request_t *req, mock_work_cb work, mock_done_cb done, void *data);
+
 /* ---- server ----------------------------------------------------------------------------- */
 typedef struct mock_server mock_server_t;
 typedef void (*mock_handler_cb)(mock_request_t *req, void *user);
@@ -112,6 +130,7 @@ typedef struct mock_server_config {
     size_t journal_max;    /* default MOCK_DEFAULT_JOURNAL_MAX entries (oldest dropped) */
     bool no_journal;       /* keep no entries (--journal-max 0); meta.total still counts */
     bool quiet;            /* no per-request log line */
+    bool no_admin; /* a real service (sca-api): no /__admin/ API, every path to the handler */
     /* Not journaled and not hit by global faults (so Docker's healthchecks do not disturb a
      * seeded fault sequence); a fault naming this path explicitly still applies. May be NULL. */
     const char *health_path;
@@ -126,6 +145,8 @@ typedef struct mock_server_config {
 mock_server_t *mock_server_new(uv_loop_t *loop, const mock_server_config_t *cfg);
 int mock_server_listen(mock_server_t *srv);
 int mock_server_port(const mock_server_t *srv);
+/* Open client connections (a closed one whose deferred work still runs is not counted). */
+size_t mock_server_connections(const mock_server_t *srv);
 /* Runs the loop until SIGTERM/SIGINT (or mock_server_stop), closing every connection; then
  * prints "NAME stopped on SIGTERM" (or SIGINT, or "NAME stopped") on stdout. */
 int mock_server_run(mock_server_t *srv);

@@ -20,9 +20,11 @@ typedef enum mock_fault_type {
 } mock_fault_type_t;
 
 typedef struct mock_fault {
+    uint64_t id; /* POST /__admin/faults answers it, DELETE /__admin/faults/{id} removes it */
     mock_fault_type_t type;
-    char *path;   /* NULL: every path; "/x*": prefix */
-    char *method; /* NULL: every method */
+    char *body_contains; /* NULL: every body; else only bodies containing this text */
+    char *path;          /* NULL: every path; "/x*": prefix */
+    char *method;        /* NULL: every method */
     double probability;
     uint64_t delay_ms, delay_max_ms;
     int status, retry_after, after_chunks;
@@ -61,6 +63,7 @@ struct mock_request {
     mock_buf_t extra_headers;
     uint64_t start_ns;
     bool journaled, admin;
+    bool deferred; /* mock_request_defer: the answer comes from the done callback */
     mock_fault_hit_t fault;
 };
 
@@ -106,6 +109,7 @@ struct mock_server {
     /* faults */
     mock_fault_t *faults;
     size_t nfaults;
+    uint64_t fault_next_id;
     uint64_t seed, rng;
 };
 

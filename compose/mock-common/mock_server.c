@@ -53,9 +53,9 @@ static void conn_send(mock_conn_t *c, mock_buf_t *b)
     }
 }
 
-static void conn_handle_closed_cb(uv_handle_t *h)
+/* Drops one reference (a closed handle or a finished deferred work); the last one frees. */
+static void conn_release(mock_conn_t *c)
 {
-    mock_conn_t *c = h->data;
     if (--c->open_handles > 0)
         return;
     mock_buf_free(&c->url);
@@ -64,6 +64,11 @@ static void conn_handle_closed_cb(uv_handle_t *h)
     mock_buf_free(&c->pending);
     mock_buf_free(&c->req.extra_headers);
     free(c);
+}
+
+static void conn_handle_closed_cb(uv_handle_t *h)
+{
+    conn_release(h->data);
 }
 
 static void conn_close(mock_conn_t *c)
@@ -413,6 +418,8 @@ static void dispatch(mock_conn_t *c)
     }
     if (!(req->admin && mock_admin_handle(srv, req)))
         srv->cfg.handler(req, srv->cfg.user);
+    if (req->deferred)
+        return; /* answered later on the loop by the deferred work's done callback */
     if (req->streaming && !req->responded)
         mock_stream_end(req);
     if (!req->responded)
@@ -423,9 +430,9 @@ static void conn_process(mock_conn_t *c, const char *data, size_t len);
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
-static void finish_dispatch(mock_conn_t *c)
+/* After an answer that came later (delay fault, deferred work): closes or resumes parsing. */
+static void after_late_answer(mock_conn_t *c)
 {
-    dispatch(c);
     if (c->closing)
         return;
     if (c->close_after) {
@@ -450,9 +457,96 @@ static void finish_dispatch(mock_conn_t *c)
     }
 }
 
+static void pause_for_deferred(mock_conn_t *c);
+
+static void finish_dispatch(mock_conn_t *c)
+{
+    dispatch(c);
+    if (c->req.deferred) {
+        pause_for_deferred(c);
+        return;
+    }
+    after_late_answer(c);
+}
+
 static void delay_cb(uv_timer_t *t)
 {
     finish_dispatch(t->data);
+}
+
+/* ---- deferred answers -------------------------------------------------------------------- */
+typedef struct mock_deferred {
+    uv_work_t work;
+    mock_conn_t *conn;
+    mock_work_cb work_cb;
+    mock_done_cb done_cb;
+    void *data;
+} mock_deferred_t;
+
+static void deferred_work_cb(uv_work_t *w)
+{
+    mock_deferred_t *d = w->data;
+    d->work_cb(d->data);
+}
+
+static void deferred_after_cb(uv_work_t *w, int status)
+{
+    (void)status; /* UV_ECANCELED never happens: nothing calls uv_cancel */
+    mock_deferred_t *d = w->data;
+    mock_conn_t *c = d->conn;
+    mock_request_t *req = &c->req;
+    req->deferred = false;
+    if (c->closing) {
+        d->done_cb(NULL, d->data); /* the client is gone: the answer is dropped */
+    } else {
+        d->done_cb(req, d->data);
+        if (req->streaming && !req->responded)
+            mock_stream_end(req);
+        if (!req->responded)
+            mock_respond_error(req, 500, "the deferred work gave no answer (a bug in the service)");
+        after_late_answer(c);
+    }
+    free(d);
+    conn_release(c);
+}
+
+/* The handler deferred its answer: parse nothing more meanwhile, but keep reading (so that a
+ * client that resets the connection is noticed and the answer dropped). */
+static void pause_for_deferred(mock_conn_t *c)
+{
+    if (!c->paused) {
+        c->paused = true;
+        http_parser_pause(&c->parser, 1);
+    }
+    if (!c->closing && !c->eof && !c->memory)
+        uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+}
+
+int mock_request_defer(mock_request_t *req, mock_work_cb work, mock_done_cb done, void *data)
+{
+    mock_conn_t *c = req->conn;
+    if (req->responded || req->streaming || req->deferred || !work || !done)
+        return UV_EINVAL;
+    if (c->memory) {
+        /* mock_server_feed (fuzzing, tests): no loop turns, the work runs here */
+        work(data);
+        done(req, data);
+        return 0;
+    }
+    mock_deferred_t *d = mock_xcalloc(1, sizeof(*d));
+    d->conn = c;
+    d->work_cb = work;
+    d->done_cb = done;
+    d->data = data;
+    d->work.data = d;
+    int r = uv_queue_work(c->srv->loop, &d->work, deferred_work_cb, deferred_after_cb);
+    if (r != 0) {
+        free(d);
+        return r;
+    }
+    req->deferred = true;
+    c->open_handles++; /* the connection outlives its close until the work is done */
+    return 0;
 }
 
 /* ---- http_parser callbacks ------------------------------------------------------------------ */
@@ -579,7 +673,7 @@ static int on_headers_complete(http_parser *p)
     c->req.method = http_method_str((enum http_method)p->method);
     c->req.head = p->method == HTTP_HEAD;
     split_url(c);
-    c->req.admin = strncmp(c->req.path, "/__admin/", 9) == 0;
+    c->req.admin = !srv->cfg.no_admin && strncmp(c->req.path, "/__admin/", 9) == 0;
     c->req.journaled = !(srv->health_path && strcmp(c->req.path, srv->health_path) == 0);
     if (p->content_length != ULLONG_MAX && p->content_length > srv->cfg.body_limit) {
         char msg[160];
@@ -614,7 +708,7 @@ static int on_message_complete(http_parser *p)
     mock_buf_add(&c->body, "", 0);
     if (!http_should_keep_alive(p))
         c->close_after = true;
-    if (!req->admin)
+    if (!req->admin && !srv->cfg.no_admin)
         mock_faults_decide(srv, req);
     if (req->fault.delay_ms > 0 && !c->memory) {
         c->paused = true;
@@ -624,6 +718,11 @@ static int on_message_complete(http_parser *p)
         return 0;
     }
     dispatch(c);
+    if (c->req.deferred) {
+        c->paused = true;
+        http_parser_pause(p, 1);
+        return 0;
+    }
     if (c->closing || c->close_after) {
         c->paused = true; /* nothing more is parsed on this connection */
         http_parser_pause(p, 1);
@@ -698,8 +797,12 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         conn_close(c);
         return;
     }
-    if (nread > 0)
+    if (nread > 0) {
         conn_process(c, buf->base, (size_t)nread);
+        /* pipelined bytes pile up while a deferred answer is pending: stop reading at a limit */
+        if (c->paused && !c->closing && c->pending.len > c->srv->cfg.body_limit + 65536)
+            uv_read_stop(s);
+    }
 }
 
 static void conn_init(mock_conn_t *c, mock_server_t *srv)
@@ -833,6 +936,14 @@ int mock_server_listen(mock_server_t *srv)
 int mock_server_port(const mock_server_t *srv)
 {
     return srv->port;
+}
+
+size_t mock_server_connections(const mock_server_t *srv)
+{
+    size_t n = 0;
+    for (const mock_conn_t *c = srv->conns; c; c = c->next)
+        n++;
+    return n;
 }
 
 static void signal_cb(uv_signal_t *s, int signum)

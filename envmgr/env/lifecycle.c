@@ -58,7 +58,7 @@ const char *envmgr_service_phase_name(enum envmgr_service_phase phase)
         [ENVMGR_PHASE_UNCHANGED] = "unchanged", [ENVMGR_PHASE_FAILED] = "failed",
         [ENVMGR_PHASE_REMOVING] = "removing",   [ENVMGR_PHASE_REMOVED] = "removed",
         [ENVMGR_PHASE_LOADING] = "loading",     [ENVMGR_PHASE_LOADED] = "loaded",
-        [ENVMGR_PHASE_SKIPPED] = "unchanged",
+        [ENVMGR_PHASE_SKIPPED] = "unchanged",   [ENVMGR_PHASE_REAL] = "real",
     };
     if ((unsigned)phase >= ENVMGR_ARRAY_SIZE(names))
         return "?";
@@ -225,7 +225,7 @@ static int ensure_container(struct service_run *run, envmgr_engine_t *engine, co
 {
     struct up_ctx *ctx = run->ctx;
     const envmgr_service_t *s = run->service;
-    envmgr_cleanup_free char *name = envmgr_project_container_name(ctx->project->name, s->name);
+    envmgr_cleanup_free char *name = envmgr_project_service_container_name(ctx->project, s);
     char hash[65];
     envmgr_project_config_hash(s, image_id, hash);
 
@@ -237,6 +237,19 @@ static int ensure_container(struct service_run *run, envmgr_engine_t *engine, co
         const char *old_hash = json_string_value(json_object_get(labels, ENVMGR_LABEL_CONFIG_HASH));
         const char *id = json_string_value(json_object_get(existing, "Id"));
         if (!owner || strcmp(owner, ctx->project->name) != 0) {
+            const char *other_svc =
+                json_string_value(json_object_get(labels, "io.envtest.service"));
+            if (owner) {
+                envmgr_error_set(err, ENVMGR_E_ENV, 409,
+                                 "container name %s of service %s (project %s) is taken by "
+                                 "service %s of project %s",
+                                 name, s->name, ctx->project->name, other_svc ? other_svc : "?",
+                                 owner);
+                return envmgr_error_hint(err,
+                                         "bring that one down (envtest -p %s down), or drop "
+                                         "container_name so envtest names it per project",
+                                         owner);
+            }
             envmgr_error_set(err, ENVMGR_E_ENV, 409,
                              "container name %s is in use by a container envtest did not create",
                              name);
@@ -266,6 +279,8 @@ static int ensure_container(struct service_run *run, envmgr_engine_t *engine, co
     if (envmgr_engine_container_create(engine, name, config, &run->container_id, err) < 0)
         return -1;
     run->created_by_us = true;
+    if (envmgr_project_container_connect(engine, ctx->project, s, run->container_id, err) < 0)
+        return -1;
     progress(ctx, s->name, ENVMGR_PHASE_STARTING, NULL);
     return start_container(s, engine, run->container_id, err);
 }
@@ -302,6 +317,11 @@ static int service_up(struct service_run *run, envmgr_engine_t *engine, envmgr_e
                                &run->health_output, err);
     if (has_hc)
         envmgr_healthcheck_clear(&hc);
+    if (r == 0 && s->n_waits) {
+        progress(ctx, s->name, ENVMGR_PHASE_WAITING, "x-envtest.wait");
+        r = envmgr_health_wait_strategies(engine, run->container_id, s, ctx->deadline,
+                                          &run->health_output, err);
+    }
     if (r < 0)
         return -1;
     progress(ctx, s->name, has_hc ? ENVMGR_PHASE_HEALTHY : ENVMGR_PHASE_RUNNING, NULL);
@@ -407,6 +427,41 @@ static int ensure_network(struct up_ctx *ctx, bool *created, envmgr_reaper_t **r
     return envmgr_env_ephemeral_set(ctx->engine, project, true, err);
 }
 
+/* Real services are not started: a container left from a run with the mock goes (its dependents
+ * are recreated with the new URL anyway, their configuration changed). */
+static int remove_real_services(struct up_ctx *ctx, envmgr_error_t *err)
+{
+    const envmgr_kvlist_t *real = &ctx->project->real_services;
+    for (size_t i = 0; i < real->n; i++) {
+        const char *service = real->items[i].key;
+        if (ctx->opts->services) { /* `up SERVICE...`: only those and what they depend on */
+            bool named = false;
+            for (size_t k = 0; ctx->opts->services[k]; k++)
+                named = named || strcmp(ctx->opts->services[k], service) == 0;
+            bool needed = named;
+            for (size_t r = 0; r < ctx->n_runs && !needed; r++)
+                for (size_t d = 0; d < ctx->runs[r].service->n_depends_on; d++)
+                    needed =
+                        needed || strcmp(ctx->runs[r].service->depends_on[d].service, service) == 0;
+            if (!needed)
+                continue;
+        }
+        envmgr_cleanup_free char *id = NULL;
+        envmgr_error_t lookup_err = {0};
+        if (envmgr_service_container(ctx->engine, ctx->project->name, service, &id, &lookup_err) ==
+            0) {
+            progress(ctx, service, ENVMGR_PHASE_REMOVING, "replaced by a real service");
+            if (envmgr_engine_container_remove(ctx->engine, id, true, true, err) < 0)
+                return envmgr_error_wrap(err, "remove the mock %s", service);
+        } else if (lookup_err.kind != ENVMGR_E_NOT_FOUND) {
+            *err = lookup_err;
+            return -1;
+        }
+        progress(ctx, service, ENVMGR_PHASE_REAL, real->items[i].value);
+    }
+    return 0;
+}
+
 static int ensure_volumes(struct up_ctx *ctx, envmgr_error_t *err)
 {
     const envmgr_project_t *p = ctx->project;
@@ -465,7 +520,13 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
     bool network_created = false;
     int ret = ensure_network(&ctx, &network_created, &reaper, err);
     if (ret == 0)
+        ret = envmgr_project_networks_ensure(engine, project, err);
+    if (ret == 0)
+        ret = envmgr_project_files_write(project, err);
+    if (ret == 0)
         ret = ensure_volumes(&ctx, err);
+    if (ret == 0)
+        ret = remove_real_services(&ctx, err);
     if (ret == 0) {
         for (size_t i = 0; i < ctx.n_runs; i++) {
             if (pthread_create(&ctx.runs[i].thread, NULL, service_thread, &ctx.runs[i]) != 0) {

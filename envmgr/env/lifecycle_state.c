@@ -174,6 +174,7 @@ int envmgr_down(envmgr_engine_t *engine, const char *project_name, bool volumes,
     if (envmgr_engine_container_list(engine, filter, true, &containers, err) < 0 ||
         envmgr_engine_network_list(engine, filter, &networks, err) < 0)
         return envmgr_error_wrap(err, "down %s", project_name);
+    envmgr_project_files_remove(project_name);
     int ret = remove_containers_and_networks(engine, containers, networks, volumes, progress,
                                              userdata, &count, err);
 
@@ -240,6 +241,21 @@ int envmgr_service_container(envmgr_engine_t *engine, const char *project_name, 
 {
     envmgr_cleanup_free char *name = envmgr_project_container_name(project_name, service);
     envmgr_cleanup_json json_t *inspect = NULL;
+    envmgr_cleanup_json json_t *list = NULL;
+    envmgr_cleanup_free char *filter = envmgr_project_label_filter(project_name);
+    envmgr_error_t list_err = {0};
+    /* a service with container_name: found by its labels */
+    if (envmgr_engine_container_list(engine, filter, true, &list, &list_err) == 0)
+        for (size_t i = 0; i < json_array_size(list); i++) {
+            json_t *c = json_array_get(list, i);
+            const char *svc = json_string_value(
+                json_object_get(json_object_get(c, "Labels"), "io.envtest.service"));
+            if (svc && !strcmp(svc, service)) {
+                free(name);
+                name = envmgr_xstrdup(json_string_value(json_object_get(c, "Id")));
+                break;
+            }
+        }
     if (envmgr_engine_container_inspect(engine, name, &inspect, err) < 0) {
         if (err->kind == ENVMGR_E_NOT_FOUND)
             envmgr_error_set(err, ENVMGR_E_NOT_FOUND, 404,
@@ -302,6 +318,10 @@ int envmgr_status(envmgr_engine_t *engine, const envmgr_project_t *project, json
     for (size_t i = 0; i < project->n_services; i++) {
         const char *name = project->services[i].name;
         json_t *c = find_service_container(containers, name);
+        if (envmgr_project_real_url(project, name)) {
+            json_array_append_new(services, envmgr_real_status(project, name));
+            continue; /* a container left from the mock is removed by the next up */
+        }
         if (!c) {
             json_array_append_new(services, json_pack("{s:s, s:n, s:n, s:s, s:s, s:[]}", "service",
                                                       name, "container", "id", "state", "missing",
@@ -375,6 +395,8 @@ bool envmgr_status_all_healthy(const json_t *status)
         json_t *s = json_array_get(services, i);
         const char *state = json_string_value(json_object_get(s, "state"));
         const char *health = json_string_value(json_object_get(s, "health"));
+        if (state && strcmp(state, "real") == 0)
+            continue; /* a real service: envtest does not run it */
         if (!state || strcmp(state, "running") != 0)
             return false;
         if (health && strcmp(health, "none") != 0 && strcmp(health, "healthy") != 0 &&
@@ -424,6 +446,39 @@ static void add_mysql_vars(envmgr_kvlist_t *out, json_t *env, int port)
     envmgr_kvlist_set(out, "ENVTEST_MYSQL_USER", user);
     envmgr_kvlist_set(out, "ENVTEST_MYSQL_PASSWORD", password ? password : "");
     envmgr_kvlist_set(out, "ENVTEST_MYSQL_DATABASE", db ? db : "");
+}
+
+static const char *x_environment_lookup(void *userdata, const char *name)
+{
+    const envmgr_project_t *project = ((void **)userdata)[0];
+    const envmgr_kv_t *kv = envmgr_kvlist_find(((void **)userdata)[1], name);
+    if (!kv)
+        kv = envmgr_kvlist_find(&project->secret_values, name);
+    return kv ? kv->value : NULL;
+}
+
+/* x-envtest.environment: values interpolated again against the variables above and the secrets
+ * (written $${ENVTEST_SCA_API_PORT} in the file, since they are known only once the project is up).
+ */
+static int add_x_environment(const envmgr_project_t *project, envmgr_kvlist_t *out,
+                             envmgr_error_t *err)
+{
+    const char *key;
+    json_t *value;
+    void *lookup[2] = {(void *)project, out};
+    json_object_foreach(json_object_get(project->x_envtest, "environment"), key, value)
+    {
+        char *expanded = NULL;
+        if (!json_is_string(value))
+            return envmgr_error_set(err, ENVMGR_E_CONFIG, 0,
+                                    "x-envtest.environment.%s: must be a string", key);
+        if (envmgr_compose_interpolate(json_string_value(value), x_environment_lookup, lookup,
+                                       &expanded, err) < 0)
+            return envmgr_error_wrap(err, "x-envtest.environment.%s", key);
+        envmgr_kvlist_set(out, key, expanded);
+        free(expanded);
+    }
+    return 0;
 }
 
 int envmgr_env_vars(envmgr_engine_t *engine, const envmgr_project_t *project, envmgr_kvlist_t *out,
@@ -484,7 +539,9 @@ int envmgr_env_vars(envmgr_engine_t *engine, const envmgr_project_t *project, en
         envmgr_error_set(err, ENVMGR_E_ENV, 0, "project %s is not up", project->name);
         return envmgr_error_hint(err, "run `envtest up` first");
     }
-    return 0;
+    if (envmgr_real_env_vars(project, out, err) < 0)
+        return -1;
+    return add_x_environment(project, out, err);
 }
 
 static char *keep_volume_name(const char *project_name)

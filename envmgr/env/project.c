@@ -64,6 +64,10 @@ static int plan_visit(const envmgr_project_t *project, size_t i, enum mark *mark
 {
     if (marks[i] == DONE)
         return 0;
+    if (envmgr_project_real_url(project, project->services[i].name)) {
+        marks[i] = DONE; /* a real service: not started, nor what it depends on for it */
+        return 0;
+    }
     if (marks[i] == VISITING)
         return envmgr_error_set(err, ENVMGR_E_CONFIG, 0,
                                 "%s: dependency cycle through service '%s'", project->file,
@@ -248,6 +252,7 @@ json_t *envmgr_project_container_config(const envmgr_project_t *project, const e
         json_object_set_new(config, "User", json_string(s->user));
     if (s->healthcheck.kind != ENVMGR_HEALTHCHECK_UNSET)
         json_object_set_new(config, "Healthcheck", healthcheck_json(&s->healthcheck));
+    envmgr_project_container_compat(project, s, config);
     return config;
 }
 

@@ -1,0 +1,24 @@
+# sca-api (compose/sca-api): the SQL guard / extraction / ETL checks (unit), the request fuzzer's
+# corpus replay (unit) and, with -DENVTEST_FUZZ=ON (clang), the libFuzzer target fuzz_sca_request.
+if(TARGET sca_api_core)
+  envtest_add_test(test_sca_guard SOURCES test_sca_guard.c LIBS sca_api_core LABEL unit TIMEOUT 60)
+
+  add_executable(sca_request_fuzz_replay fuzz/fuzz_sca_request.c)
+  target_compile_definitions(sca_request_fuzz_replay PRIVATE MOCK_FUZZ_REPLAY)
+  target_link_libraries(sca_request_fuzz_replay PRIVATE sca_api_core)
+  envtest_target_defaults(sca_request_fuzz_replay)
+  add_test(NAME sca_request_fuzz_corpus
+           COMMAND sca_request_fuzz_replay ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/sca_request)
+  set_tests_properties(sca_request_fuzz_corpus PROPERTIES LABELS unit TIMEOUT 120)
+
+  if(ENVTEST_FUZZ)
+    add_executable(fuzz_sca_request fuzz/fuzz_sca_request.c)
+    target_link_libraries(fuzz_sca_request PRIVATE sca_api_core)
+    envtest_target_defaults(fuzz_sca_request)
+    target_compile_options(fuzz_sca_request PRIVATE -fsanitize=fuzzer,address,undefined -g)
+    target_link_options(fuzz_sca_request PRIVATE -fsanitize=fuzzer,address,undefined)
+    add_test(NAME fuzz_sca_request_corpus
+             COMMAND fuzz_sca_request -runs=0 ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/sca_request)
+    set_tests_properties(fuzz_sca_request_corpus PROPERTIES LABELS unit TIMEOUT 120)
+  endif()
+endif()
