@@ -34,6 +34,7 @@ int cmd_env(int argc, char **argv, envtest_globals_t *g);
 int cmd_gc(int argc, char **argv, envtest_globals_t *g);
 int cmd_exec(int argc, char **argv, envtest_globals_t *g);
 int cmd_fixture(int argc, char **argv, envtest_globals_t *g);
+int cmd_gc(int argc, char **argv, envtest_globals_t *g);
 int cmd_keep(int argc, char **argv, envtest_globals_t *g);
 int cmd_logs(int argc, char **argv, envtest_globals_t *g);
 int cmd_ls(int argc, char **argv, envtest_globals_t *g);

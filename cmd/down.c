@@ -6,6 +6,7 @@
 
 #include "cmd.h"
 #include "progress.h"
+#include <envmgr/images.h>
 #include <envmgr/lifecycle.h>
 #include <envmgr/util.h>
 
@@ -16,7 +17,8 @@ static void down_usage(FILE *out)
                  "io.envtest.project, so also what a crashed envtest left), and its keep mark.\n\n"
                  "Options:\n"
                  "  -v, --volumes          also remove the project's volumes\n"
-                 "      --rmi local        also remove the images envtest built for the project\n"
+                 "      --rmi local        also remove the images envtest built that the project\n"
+                 "                         used, unless another project's container uses them\n"
                  "  -f, --file FILE        Compose file (only to learn the project name)\n"
                  "  -p, --project-name N   project name\n"
                  "  -h, --help             this help\n\n"
@@ -69,6 +71,13 @@ int cmd_down(int argc, char **argv, envtest_globals_t *g)
     envtest_progress_init(&progress, stderr, g->stderr_is_tty, g->quiet);
     int removed = 0;
     int64_t t0 = envmgr_now_ms();
+    /* --rmi local: the images its containers run, learnt before they go; removed after, unless
+     * another project's container uses them (images are shared by content: envmgr/images.h). */
+    envmgr_strv_t image_ids = {0};
+    if (images && envmgr_images_of_project(engine, name, &image_ids, &err) < 0) {
+        envmgr_engine_close(engine);
+        return envtest_report_error(&err);
+    }
     envmgr_lock_t *lock = NULL; /* waits for an up in progress: then removes all it made */
     int r = envtest_lock_project(g, engine, name, "down", &lock, &err);
     if (r == 0)
@@ -76,8 +85,9 @@ int cmd_down(int argc, char **argv, envtest_globals_t *g)
     envtest_progress_finish(&progress);
     int images_removed = 0;
     if (r == 0 && images)
-        r = envmgr_down_images(engine, name, &images_removed, &err);
+        r = envmgr_images_remove_unused(engine, &image_ids, &images_removed, &err);
     envmgr_lock_release(lock);
+    envmgr_strv_free(&image_ids);
     envmgr_engine_close(engine);
     if (r < 0)
         return envtest_report_error(&err);

@@ -160,14 +160,13 @@ static void progress_cb(void *userdata, const envmgr_fixture_progress_t *p)
     envtest_globals_t *g = userdata;
     if (g->quiet)
         return;
+    char what[160];
+    envmgr_fixture_progress_format(p, what, sizeof(what));
     if (p->done)
-        fprintf(stderr, "%s[%zu/%zu] %s %s: %llu rows, %.1f MB, %.0f rows/s\n",
-                g->stderr_is_tty ? "\r\033[K" : "", p->step + 1, p->n_steps, p->type, p->target,
-                (unsigned long long)p->rows, (double)p->bytes / 1e6, p->rows_per_s);
+        fprintf(stderr, "%s[%zu/%zu] %s\n", g->stderr_is_tty ? "\r\033[K" : "", p->step + 1,
+                p->n_steps, what);
     else if (g->stderr_is_tty)
-        fprintf(stderr, "\r\033[K[%zu/%zu] %s %s: %llu rows, %.1f MB, %.0f rows/s", p->step + 1,
-                p->n_steps, p->type, p->target, (unsigned long long)p->rows, (double)p->bytes / 1e6,
-                p->rows_per_s);
+        fprintf(stderr, "\r\033[K[%zu/%zu] %s", p->step + 1, p->n_steps, what);
 }
 
 static void print_inspect(json_t *j)

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include <envmgr/images.h>
 #include <envmgr/log.h>
 
 struct command {
@@ -21,7 +22,7 @@ static const struct command commands[] = {
     {"env", cmd_env, "print connection variables (sh, dotenv, json, github)"},
     {"exec", cmd_exec, "run a command in a service's container, exit with its status"},
     {"fixture", cmd_fixture, "load, verify, pack or inspect fixture archives"},
-    {"gc", cmd_gc, "remove what envtests that are gone left behind"},
+    {"gc", cmd_gc, "remove what envtests that are gone left behind (--images: unused images)"},
     {"keep", cmd_keep, "keep the live environment for inspection; print how to reach it"},
     {"logs", cmd_logs, "print services' logs"},
     {"ls", cmd_ls, "list the envtest environments on the engine (kept ones, leftovers)"},
@@ -162,6 +163,14 @@ int main(int argc, char **argv)
     }
     envmgr_log_set_handler(log_to_stderr, &g);
     envtest_install_signal_handlers();
+    /* ${ENVTEST_DATA_DIR} in a Compose file (the Seoul one's fixtures and suites), and in the
+     * suites' environment: envtest's installed data, or the build tree's (envmgr/images.h). */
+    if (!getenv("ENVTEST_DATA_DIR")) {
+        char *data = envmgr_data_dir();
+        if (data)
+            setenv("ENVTEST_DATA_DIR", data, 0);
+        free(data);
+    }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(commands[i].name, name) == 0) {
             int sub_argc = argc - optind;

@@ -67,13 +67,20 @@ void envtest_progress_cb(void *userdata, const char *service, enum envmgr_servic
     }
     row->phase = phase;
     row->elapsed_ms = elapsed_ms;
+    /* A failure's message comes whole in the error the command prints: not a cut copy here. */
+    if (phase == ENVMGR_PHASE_FAILED)
+        detail = "(the error follows)";
     first_line(row->detail, sizeof(row->detail), detail ? detail : "");
     if (p->tty) {
+        size_t width = 14; /* the service column fits the longest name */
+        for (size_t i = 0; i < p->n_rows; i++)
+            if (strlen(p->rows[i].service) > width)
+                width = strlen(p->rows[i].service);
         if (p->drawn)
             fprintf(p->out, "\033[%zuA", p->drawn);
         for (size_t i = 0; i < p->n_rows; i++) {
             struct envtest_progress_row *r = &p->rows[i];
-            fprintf(p->out, "\r\033[K %s %-14s %-10s %5.1fs  %s\n", phase_mark(r->phase),
+            fprintf(p->out, "\r\033[K %s %-*s %-10s %5.1fs  %s\n", phase_mark(r->phase), (int)width,
                     r->service, envmgr_service_phase_name(r->phase), r->elapsed_ms / 1000.0,
                     r->detail);
         }

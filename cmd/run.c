@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "progress.h"
 #include <envmgr/guard.h>
 #include <envmgr/isolation.h>
 #include <envmgr/lifecycle.h>
@@ -402,6 +403,10 @@ static void progress_cb(void *userdata, const envmgr_run_event_t *ev)
         l->since = envmgr_xrealloc(l->since, l->cap * sizeof(*l->since));
         l->running[l->n_running] = ev->suite;
         l->since[l->n_running++] = envmgr_now_ms();
+        if (!l->tty && !l->quiet) { /* a CI log: a line when each suite starts, as when it ends */
+            fprintf(l->out, "START   %s\n", ev->suite->name);
+            fflush(l->out);
+        }
         break;
     case ENVMGR_RUN_SUITE_RETRYING:
         live_remove(l, ev->suite);
@@ -503,9 +508,16 @@ static int env_prepare_locked(env_ctx_t *ctx, envtest_globals_t *g, envmgr_error
                     ctx->project->name);
         envmgr_kvlist_t labels = {0};
         envtest_network_labels(ctx->project, ctx->secrets, &labels);
-        envmgr_up_options_t up = {
-            .wait_timeout_ms = 120000, .network_labels = &labels, .owned = ctx->guard != NULL};
+        /* the same per-service progress as `envtest up` */
+        envtest_progress_t progress;
+        envtest_progress_init(&progress, stderr, g->stderr_is_tty, g->quiet);
+        envmgr_up_options_t up = {.wait_timeout_ms = 120000,
+                                  .network_labels = &labels,
+                                  .owned = ctx->guard != NULL,
+                                  .progress = envtest_progress_cb,
+                                  .userdata = &progress};
         int rc = envmgr_up(ctx->engine, ctx->project, &up, err);
+        envtest_progress_finish(&progress);
         envmgr_kvlist_free(&labels);
         if (rc < 0)
             return envmgr_error_wrap(err, "run: up");

@@ -57,7 +57,20 @@ int cmd_status(int argc, char **argv, envtest_globals_t *g)
         json_t *services = json_object_get(status, "services");
         printf("project %s%s\n", json_string_value(json_object_get(status, "project")),
                json_is_true(json_object_get(status, "kept")) ? " (kept)" : "");
-        printf("%-14s %-26s %-9s %-10s %s\n", "SERVICE", "CONTAINER", "STATE", "HEALTH", "PORTS");
+        /* columns as wide as their longest value (a long service or project name) */
+        int w[4] = {(int)strlen("SERVICE"), (int)strlen("CONTAINER"), (int)strlen("STATE"),
+                    (int)strlen("HEALTH")};
+        static const char *const keys[4] = {"service", "container", "state", "health"};
+        for (size_t i = 0; i < json_array_size(services); i++)
+            for (int k = 0; k < 4; k++) {
+                const char *v =
+                    json_string_value(json_object_get(json_array_get(services, i), keys[k]));
+                int len = v ? (int)strlen(v) : 1;
+                if (len > w[k])
+                    w[k] = len;
+            }
+        printf("%-*s  %-*s  %-*s  %-*s  %s\n", w[0], "SERVICE", w[1], "CONTAINER", w[2], "STATE",
+               w[3], "HEALTH", "PORTS");
         for (size_t i = 0; i < json_array_size(services); i++) {
             json_t *s = json_array_get(services, i);
             envmgr_buf_t ports = ENVMGR_BUF_INIT;
@@ -70,10 +83,14 @@ int cmd_status(int argc, char **argv, envtest_globals_t *g)
                                 json_integer_value(json_object_get(pj, "container_port")),
                                 json_string_value(json_object_get(pj, "protocol")));
             }
-            const char *container = json_string_value(json_object_get(s, "container"));
-            printf("%-14s %-26s %-9s %-10s %s\n", json_string_value(json_object_get(s, "service")),
-                   container ? container : "-", json_string_value(json_object_get(s, "state")),
-                   json_string_value(json_object_get(s, "health")), ports.data ? ports.data : "");
+            const char *v[4];
+            for (int k = 0; k < 4; k++) {
+                v[k] = json_string_value(json_object_get(s, keys[k]));
+                if (!v[k])
+                    v[k] = "-";
+            }
+            printf("%-*s  %-*s  %-*s  %-*s  %s\n", w[0], v[0], w[1], v[1], w[2], v[2], w[3], v[3],
+                   ports.data ? ports.data : "");
             envmgr_buf_free(&ports);
         }
     }

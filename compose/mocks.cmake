@@ -69,6 +69,8 @@ function(mock_add_service name)
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${context})
   if(MOCK_STATIC)
     target_link_options(${name} PRIVATE -static)
+    # no NSS in a FROM scratch binary (and no link warning about getpwuid_r): mock_static_nss.c
+    target_sources(${name} PRIVATE ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/mock-common/mock_static_nss.c)
   endif()
   set(dockerfile ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/${name}/Dockerfile)
   if(EXISTS ${dockerfile})

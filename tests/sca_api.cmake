@@ -22,3 +22,12 @@ if(TARGET sca_api_core)
     set_tests_properties(fuzz_sca_request_corpus PROPERTIES LABELS unit TIMEOUT 120)
   endif()
 endif()
+
+# docker: sca-api is valgrind-clean over ADR-009's 32 tests (tests/sca_api_valgrind.sh; the same
+# script with ENVTEST_SCA_CHECK=asan checks an ASan/UBSan build of the service).
+if(TARGET sca-api)
+  find_program(BASH_PROGRAM bash REQUIRED)
+  add_test(NAME test_sca_api_valgrind COMMAND ${BASH_PROGRAM} ${CMAKE_CURRENT_SOURCE_DIR}/sca_api_valgrind.sh)
+  set_tests_properties(test_sca_api_valgrind PROPERTIES LABELS docker TIMEOUT 900 SKIP_RETURN_CODE 77
+    ENVIRONMENT "ENVTEST_SOURCE_DIR=${PROJECT_SOURCE_DIR};ENVTEST_BINARY_DIR=${PROJECT_BINARY_DIR}")
+endif()

@@ -515,6 +515,7 @@ static void test_volumes(void **state)
     assert_true(a->mounts[1].read_only);
     assert_int_equal(a->mounts[2].type, ENVMGR_MOUNT_BIND);
     assert_string_equal(a->mounts[2].source, init);
+    assert_true(a->mounts[2].create_host_path); /* short syntax: created when missing */
     assert_int_equal(a->mounts[3].type, ENVMGR_MOUNT_VOLUME);
     assert_null(a->mounts[3].source);
     assert_string_equal(a->mounts[3].target, "/anonymous");
@@ -523,6 +524,7 @@ static void test_volumes(void **state)
     assert_int_equal(a->mounts[5].type, ENVMGR_MOUNT_BIND);
     assert_string_equal(a->mounts[5].source, conf);
     assert_true(a->mounts[5].read_only);
+    assert_false(a->mounts[5].create_host_path); /* long syntax: bind.create_host_path, false */
     assert_string_equal(a->mounts[6].source, "data");
     assert_string_equal(a->mounts[6].target, "/backup");
     assert_int_equal(a->mounts[7].type, ENVMGR_MOUNT_TMPFS);

@@ -19,9 +19,9 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 
 # The images envtest builds are reused by the CLI script (same bits, same engine).
 "$envtest" -p "$project" up --no-fixtures >/dev/null 2>&1
+llm_image=$(docker inspect -f '{{.Config.Image}}' "$project-mock-llm-1")
+vector_image=$(docker inspect -f '{{.Config.Image}}' "$project-mock-vector-1")
 "$envtest" -p "$project" down -v >/dev/null 2>&1
-llm_image="$project-mock-llm:latest"
-vector_image="$project-mock-vector:latest"
 
 # The health checks run by the script itself, every 0.1 s, as envtest runs them.
 cli_up() {

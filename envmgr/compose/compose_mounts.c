@@ -357,6 +357,7 @@ static int volume_short(compose_ctx_t *ctx, envmgr_service_t *svc, const compose
     envmgr_mount_t *m = mount_add(svc);
     const char *target = n == 1 ? parts[0] : parts[1];
     m->type = n > 1 && is_path(parts[0]) ? ENVMGR_MOUNT_BIND : ENVMGR_MOUNT_VOLUME;
+    m->create_host_path = m->type == ENVMGR_MOUNT_BIND; /* Compose's short syntax creates it */
     if (target[0] != '/')
         return compose_error_at(ctx, node, path,
                                 "invalid volume '%s': the container path must be absolute", whole);

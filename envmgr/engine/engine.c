@@ -51,6 +51,8 @@ static int engine_parse_host(envmgr_engine_t *e, const char *host, envmgr_error_
         e->display = envmgr_xstrdup(path);
         return 0;
     }
+    if (strncmp(host, "ssh://", 6) == 0)
+        return engine_ssh_parse(e, host, err);
     const char *addr = NULL;
     if (strncmp(host, "tcp://", 6) == 0)
         addr = host + 6;
@@ -59,15 +61,20 @@ static int engine_parse_host(envmgr_engine_t *e, const char *host, envmgr_error_
     if (!addr || !*addr) {
         envmgr_error_set(
             err, ENVMGR_E_CONFIG, 0,
-            "Docker host \"%s\" is not supported (use unix:///path or tcp://host:port)", host);
+            "Docker host \"%s\" is not supported (use unix:///path, tcp://host:port or "
+            "ssh://[user@]host)",
+            host);
         return envmgr_error_hint(
             err, "set DOCKER_HOST to unix:///var/run/docker.sock or tcp://host:2375");
     }
     size_t n = strcspn(addr, "/");
     envmgr_cleanup_free char *hostport = envmgr_xstrndup(addr, n);
     bool has_port = strrchr(hostport, ':') && hostport[strlen(hostport) - 1] != ']';
-    e->host = envmgr_xasprintf("tcp://%s%s", hostport, has_port ? "" : ":2375");
-    e->base_url = envmgr_xasprintf("http://%s%s", hostport, has_port ? "" : ":2375");
+    /* Docker's default ports: 2376 with TLS, 2375 without */
+    const char *verify = getenv("DOCKER_TLS_VERIFY");
+    const char *port = verify && *verify ? ":2376" : ":2375";
+    e->host = envmgr_xasprintf("tcp://%s%s", hostport, has_port ? "" : port);
+    e->base_url = envmgr_xasprintf("http://%s%s", hostport, has_port ? "" : port);
     e->display = envmgr_xstrdup(e->host);
     return 0;
 }
@@ -137,14 +144,15 @@ static int engine_ping_negotiate(envmgr_engine_t *e, envmgr_error_t *err)
 
 /* ---- handles -------------------------------------------------------------------------------- */
 
-static int engine_new(const char *host, envmgr_engine_t **out, envmgr_error_t *err)
+static int engine_new(const engine_target_t *t, envmgr_engine_t **out, envmgr_error_t *err)
 {
+    const char *host = t->host;
     pthread_once(&curl_once, curl_init_once);
     if (curl_init_result != CURLE_OK)
         return envmgr_error_set(err, ENVMGR_E_SYSTEM, 0, "curl_global_init: %s",
                                 curl_easy_strerror(curl_init_result));
     envmgr_engine_t *e = envmgr_xcalloc(1, sizeof(*e));
-    if (engine_parse_host(e, host, err) < 0) {
+    if (engine_parse_host(e, host, err) < 0 || engine_tls_setup(e, t, err) < 0) {
         envmgr_engine_close(e);
         return -1;
     }
@@ -160,12 +168,17 @@ static int engine_new(const char *host, envmgr_engine_t **out, envmgr_error_t *e
 int envmgr_engine_open(const char *host, envmgr_engine_t **out, envmgr_error_t *err)
 {
     *out = NULL;
-    if (!host || !*host) {
-        const char *env = getenv("DOCKER_HOST");
-        host = env && *env ? env : "unix:///var/run/docker.sock";
+    engine_target_t t;
+    if (engine_resolve_host(host, &t, err) < 0) {
+        engine_target_free(&t);
+        return -1;
     }
     envmgr_engine_t *e;
-    if (engine_new(host, &e, err) < 0)
+    int r = engine_new(&t, &e, err);
+    if (r == 0 && t.context)
+        envmgr_debug("Docker context %s: %s", t.context, t.host);
+    engine_target_free(&t);
+    if (r < 0)
         return -1;
     if (engine_ping_negotiate(e, err) < 0) {
         envmgr_engine_close(e);
@@ -179,8 +192,19 @@ int envmgr_engine_dup(const envmgr_engine_t *engine, envmgr_engine_t **out, envm
 {
     *out = NULL;
     envmgr_engine_t *e;
-    if (engine_new(engine->host, &e, err) < 0)
+    /* the same TLS files as the original (a context's are not in the environment) */
+    engine_target_t t = {.host = engine->host};
+    if (engine_new(&t, &e, err) < 0)
         return -1;
+    if (engine->tls && !e->tls) {
+        e->tls = true;
+        e->tls_verify = engine->tls_verify;
+        e->tls_ca = envmgr_xstrdup(engine->tls_ca);
+        e->tls_cert = envmgr_xstrdup(engine->tls_cert);
+        e->tls_key = envmgr_xstrdup(engine->tls_key);
+        free(e->base_url);
+        e->base_url = envmgr_xstrdup(engine->base_url);
+    }
     memcpy(e->api_version, engine->api_version, sizeof(e->api_version));
     *out = e;
     return 0;
@@ -192,6 +216,7 @@ void envmgr_engine_close(envmgr_engine_t *engine)
         return;
     if (engine->curl)
         curl_easy_cleanup(engine->curl);
+    engine_ssh_reap(engine);
     free(engine->host);
     free(engine->socket_path);
     free(engine->base_url);
@@ -349,6 +374,7 @@ static void call_setup(envmgr_engine_t *e, const engine_call_t *call, const char
     curl_easy_setopt(c, CURLOPT_URL, url);
     if (e->socket_path)
         curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, e->socket_path);
+    engine_remote_setopt(e, c);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ENGINE_CONNECT_TIMEOUT_MS);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, call->timeout_ms);

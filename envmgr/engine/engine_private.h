@@ -3,6 +3,7 @@
 #define ENVMGR_ENGINE_PRIVATE_H
 
 #include <curl/curl.h>
+#include <sys/types.h>
 
 #include <envmgr/engine.h>
 
@@ -21,7 +22,31 @@ struct envmgr_engine {
     char *display;     /* what messages call the engine: the socket path or "tcp://h:p" */
     char api_version[16];
     char curl_error[CURL_ERROR_SIZE];
+    /* tcp:// with TLS (engine_remote.c) */
+    bool tls, tls_verify;
+    char *tls_ca, *tls_cert, *tls_key;
+    /* ssh://: [user@]host and port; the ssh processes of its connections */
+    char *ssh_target, *ssh_port;
+    pid_t *ssh_pids;
+    size_t n_ssh_pids, cap_ssh_pids;
 };
+
+/* ---- engine_remote.c: TLS, ssh://, Docker contexts ---- */
+typedef struct engine_target {
+    char *host;    /* as given, from DOCKER_HOST, from the context, or the default socket */
+    char *context; /* the Docker context it came from, or NULL */
+    char *tls_dir; /* the context's TLS folder (ca.pem, cert.pem, key.pem), or NULL */
+    bool skip_tls_verify;
+} engine_target_t;
+int engine_resolve_host(const char *given, engine_target_t *t, envmgr_error_t *err);
+void engine_target_free(engine_target_t *t);
+/* For tcp://: TLS from the context's folder or DOCKER_TLS_VERIFY/DOCKER_CERT_PATH. */
+int engine_tls_setup(envmgr_engine_t *e, const engine_target_t *t, envmgr_error_t *err);
+int engine_ssh_parse(envmgr_engine_t *e, const char *host, envmgr_error_t *err);
+void engine_remote_setopt(envmgr_engine_t *e, CURL *c);
+curl_socket_t engine_ssh_open_cb(void *userdata, curlsocktype purpose, struct curl_sockaddr *addr);
+int engine_ssh_sockopt_cb(void *userdata, curl_socket_t fd, curlsocktype purpose);
+void engine_ssh_reap(envmgr_engine_t *e); /* and frees the remote fields */
 
 /* Receives a 2xx body piece by piece: 0 to go on, > 0 to stop quietly (not an error), < 0 after
  * filling err (the request then fails with that error). */

@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "health.h"
 #include "project.h"
 #include "reaper.h"
+#include <envmgr/images.h>
 #include <envmgr/lock.h>
 #include <envmgr/log.h>
 
@@ -31,6 +33,7 @@ struct service_run {
     bool wait_completed;  /* a dependent asks for service_completed_successfully */
     char *container_id;
     bool created_by_us;
+    char *built_image_id; /* the image this run built, removed if up fails and none uses it */
     envmgr_error_t err;
     envmgr_buf_t health_output;
 };
@@ -135,52 +138,89 @@ static void build_progress_cb(void *userdata, const char *line)
     envmgr_debug("build: %s", line);
 }
 
-/* Makes the service's image available: build (skipped when the context digest is unchanged),
- * or pull when absent. Returns the image's inspect JSON in *inspect_out. */
-static int ensure_image(struct service_run *run, envmgr_engine_t *engine, const char *image,
+/* Builds context into tag (labelled with its digest) unless the engine has it; records the image
+ * id in run->built_image_id when this run built it. */
+static int build_image(struct service_run *run, envmgr_engine_t *engine, const char *context,
+                       const char *dockerfile, const envmgr_kvlist_t *args, const char *tag,
+                       const char *digest, json_t **inspect, envmgr_error_t *err)
+{
+    const envmgr_service_t *s = run->service;
+    progress(run->ctx, s->name, ENVMGR_PHASE_BUILDING, context);
+    envmgr_kvlist_t labels = {0};
+    envmgr_kvlist_set(&labels, ENVMGR_LABEL_CONTEXT_DIGEST, digest);
+    envmgr_build_options_t bo = {
+        .context_dir = context,
+        .dockerfile = dockerfile,
+        .tag = tag,
+        .args = args,
+        .labels = &labels,
+    };
+    int r = envmgr_engine_image_build(engine, &bo, build_progress_cb, run, err);
+    envmgr_kvlist_free(&labels);
+    if (r < 0 || envmgr_engine_image_inspect(engine, tag, inspect, err) < 0)
+        return -1;
+    const char *id = json_string_value(json_object_get(*inspect, "Id"));
+    run->built_image_id = id ? envmgr_xstrdup(id) : NULL;
+    return 0;
+}
+
+/* Makes the service's image available and says which it is in *image: a build without image: and
+ * a built-in image (envtest/mock-llm...) are tagged by their digest and shared between projects
+ * (envmgr/images.h); a build with image: is rebuilt when its digest changes; any other image is
+ * pulled when absent. Returns the image's inspect JSON in *inspect_out. */
+static int ensure_image(struct service_run *run, envmgr_engine_t *engine, char **image,
                         json_t **inspect_out, envmgr_error_t *err)
 {
     struct up_ctx *ctx = run->ctx;
     const envmgr_service_t *s = run->service;
+    bool builtin = false;
+    envmgr_cleanup_free char *builtin_context =
+        s->build ? NULL : envmgr_builtin_image_context(*image, &builtin);
+    if (builtin && !builtin_context) {
+        envmgr_cleanup_free char *data = envmgr_data_dir();
+        envmgr_error_set(err, ENVMGR_E_ENV, 0,
+                         "image %s is built in, but its build context is not in %s/compose/",
+                         *image, data ? data : "(no data dir found)");
+        return envmgr_error_hint(err, "install envtest (cmake --install), or set ENVTEST_DATA_DIR "
+                                      "(or ENVTEST_BUILD_DIR) to the folder that holds "
+                                      "compose/<service>/context");
+    }
+    const char *context = s->build ? s->build->context : builtin_context;
+    char digest[65];
+    if (context) {
+        if (envmgr_image_build_digest(context, s->build ? s->build->dockerfile : NULL,
+                                      s->build ? &s->build->args : NULL, digest, err) < 0)
+            return envmgr_error_wrap(err, "build context %s", context);
+        if (builtin || !s->image) {
+            envmgr_cleanup_free char *repo =
+                builtin ? envmgr_xstrdup(*image) : envmgr_xasprintf("envtest/%s", s->name);
+            char *tag = envmgr_image_content_tag(repo, digest);
+            free(*image);
+            *image = tag;
+        }
+    }
     json_t *inspect = NULL;
     envmgr_error_t lookup_err = {0};
-    int found = envmgr_engine_image_inspect(engine, image, &inspect, &lookup_err) == 0;
+    int found = envmgr_engine_image_inspect(engine, *image, &inspect, &lookup_err) == 0;
     if (!found && lookup_err.kind != ENVMGR_E_NOT_FOUND)
         return envmgr_error_set(err, lookup_err.kind, lookup_err.code, "%s", lookup_err.message);
 
-    if (s->build) {
-        char digest[65];
-        if (envmgr_engine_context_digest(s->build->context, s->build->dockerfile, digest, err) < 0)
-            return envmgr_error_wrap(err, "build context %s", s->build->context);
+    if (context) {
         const char *have = json_string_value(
             json_object_get(json_object_get(json_object_get(inspect, "Config"), "Labels"),
-                            "io.envtest.context-digest"));
+                            ENVMGR_LABEL_CONTEXT_DIGEST));
         if (!found || !have || strcmp(have, digest) != 0) {
             json_decref(inspect);
             inspect = NULL;
-            progress(ctx, s->name, ENVMGR_PHASE_BUILDING, s->build->context);
-            envmgr_kvlist_t labels = {0};
-            envmgr_kvlist_set(&labels, "io.envtest.context-digest", digest);
-            envmgr_kvlist_set(&labels, "io.envtest.project", ctx->project->name);
-            envmgr_build_options_t bo = {
-                .context_dir = s->build->context,
-                .dockerfile = s->build->dockerfile,
-                .tag = image,
-                .args = &s->build->args,
-                .labels = &labels,
-            };
-            int r = envmgr_engine_image_build(engine, &bo, build_progress_cb, run, err);
-            envmgr_kvlist_free(&labels);
-            if (r < 0)
-                return -1;
-            if (envmgr_engine_image_inspect(engine, image, &inspect, err) < 0)
+            if (build_image(run, engine, context, s->build ? s->build->dockerfile : NULL,
+                            s->build ? &s->build->args : NULL, *image, digest, &inspect, err) < 0)
                 return -1;
         }
     } else if (!found) {
-        progress(ctx, s->name, ENVMGR_PHASE_PULLING, image);
-        if (envmgr_engine_image_pull(engine, image, build_progress_cb, run, err) < 0) {
-            envmgr_error_wrap(err, "image %s is not present and could not be pulled", image);
-            if (strstr(image, "mysql"))
+        progress(ctx, s->name, ENVMGR_PHASE_PULLING, *image);
+        if (envmgr_engine_image_pull(engine, *image, build_progress_cb, run, err) < 0) {
+            envmgr_error_wrap(err, "image %s is not present and could not be pulled", *image);
+            if (strstr(*image, "mysql"))
                 envmgr_error_hint(err,
                                   "without a registry, build the offline MySQL-compatible image "
                                   "with `ci/mysql-image/build.sh` and set "
@@ -189,7 +229,7 @@ static int ensure_image(struct service_run *run, envmgr_engine_t *engine, const 
                 envmgr_error_hint(err, "check the image name, or build it locally first");
             return -1;
         }
-        if (envmgr_engine_image_inspect(engine, image, &inspect, err) < 0)
+        if (envmgr_engine_image_inspect(engine, *image, &inspect, err) < 0)
             return -1;
     }
     *inspect_out = inspect;
@@ -220,6 +260,21 @@ static int start_container(const envmgr_service_t *s, envmgr_engine_t *engine, c
 }
 
 /* Reuses a container with the same config hash; removes a stale one. Sets run->container_id. */
+
+/* A bind mount's missing source folder is created, as Compose does for the short syntax (the
+ * Engine's Mounts API refuses a missing source, unlike the old Binds). */
+static int create_bind_sources(const envmgr_service_t *s, envmgr_error_t *err)
+{
+    for (size_t i = 0; i < s->n_mounts; i++) {
+        const envmgr_mount_t *m = &s->mounts[i];
+        if (m->type != ENVMGR_MOUNT_BIND || !m->create_host_path || access(m->source, F_OK) == 0)
+            continue;
+        if (envmgr_mkdir_p(m->source, 0755, err) < 0)
+            return envmgr_error_wrap(err, "service %s: bind mount source", s->name);
+    }
+    return 0;
+}
+
 static int ensure_container(struct service_run *run, envmgr_engine_t *engine, const char *image,
                             const char *image_id, envmgr_error_t *err)
 {
@@ -274,6 +329,8 @@ static int ensure_container(struct service_run *run, envmgr_engine_t *engine, co
     }
 
     progress(ctx, s->name, ENVMGR_PHASE_CREATING, NULL);
+    if (create_bind_sources(s, err) < 0)
+        return -1;
     envmgr_cleanup_json json_t *config =
         envmgr_project_container_config(ctx->project, s, image, hash);
     if (envmgr_engine_container_create(engine, name, config, &run->container_id, err) < 0)
@@ -291,7 +348,7 @@ static int service_up(struct service_run *run, envmgr_engine_t *engine, envmgr_e
     const envmgr_service_t *s = run->service;
     envmgr_cleanup_free char *image = envmgr_service_image(ctx->project, s);
     envmgr_cleanup_json json_t *image_inspect = NULL;
-    if (ensure_image(run, engine, image, &image_inspect, err) < 0)
+    if (ensure_image(run, engine, &image, &image_inspect, err) < 0)
         return -1;
     if (wait_dependencies(run) < 0) {
         if (envmgr_interrupted())
@@ -361,6 +418,11 @@ static void describe_failure(struct up_ctx *ctx, struct service_run *run, envmgr
 {
     envmgr_buf_t msg = ENVMGR_BUF_INIT;
     envmgr_buf_addf(&msg, "service %s: %s", run->service->name, run->err.message);
+    /* the other services that failed, one line each (the CLI's progress no longer repeats them) */
+    for (size_t i = 0; i < ctx->n_runs; i++)
+        if (&ctx->runs[i] != run && ctx->runs[i].state == RUN_FAILED)
+            envmgr_buf_addf(&msg, "\n  also failed: service %s: %.*s", ctx->runs[i].service->name,
+                            (int)strcspn(ctx->runs[i].err.message, "\n"), ctx->runs[i].err.message);
     if (run->health_output.len) {
         envmgr_buf_addf(&msg, "\n  last health check output:\n    %.*s",
                         (int)(run->health_output.len > 2000 ? 2000 : run->health_output.len),
@@ -483,6 +545,22 @@ static int ensure_volumes(struct up_ctx *ctx, envmgr_error_t *err)
     return 0;
 }
 
+/* After a failed up: the images it built go, unless a container (another project's) uses them. */
+static void remove_built_images(struct up_ctx *ctx)
+{
+    envmgr_strv_t ids = {0};
+    for (size_t i = 0; i < ctx->n_runs; i++)
+        if (ctx->runs[i].built_image_id)
+            envmgr_strv_push(&ids, ctx->runs[i].built_image_id);
+    envmgr_error_t rm_err = {0};
+    int removed = 0;
+    if (envmgr_images_remove_unused(ctx->engine, &ids, &removed, &rm_err) < 0)
+        envmgr_warn("images this up built stay: %s", rm_err.message);
+    else if (removed)
+        envmgr_info("removed %d image%s this up built", removed, removed == 1 ? "" : "s");
+    envmgr_strv_free(&ids);
+}
+
 int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
               const envmgr_up_options_t *opts, envmgr_error_t *err)
 {
@@ -576,11 +654,13 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
                     envmgr_engine_container_remove(engine, ctx.runs[i].container_id, true, true,
                                                    &cleanup_err);
         }
+        remove_built_images(&ctx);
         if (interrupted)
             envmgr_interrupt();
     }
     envmgr_reaper_finish(engine, project->name, reaper, ret == 0 && !opts->owned);
     for (size_t i = 0; i < ctx.n_runs; i++) {
+        free(ctx.runs[i].built_image_id);
         free(ctx.runs[i].container_id);
         envmgr_buf_free(&ctx.runs[i].health_output);
     }

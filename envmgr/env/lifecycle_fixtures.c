@@ -1,7 +1,9 @@
 /* Fixtures at `up`: find where the services are, load each archive of x-envtest.fixtures once. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "project.h"
 #include <envmgr/lifecycle.h>
@@ -98,6 +100,30 @@ void envmgr_live_targets_free(envmgr_live_targets_t *t)
     memset(t, 0, sizeof(*t));
 }
 
+/* A fixture's path as the user reads it: relative to the current folder when it is under it, else
+ * absolute (not relative to the Compose file's folder, which the user may not be in). */
+static char *display_path(const char *full)
+{
+    char resolved[PATH_MAX], cwd[PATH_MAX];
+    envmgr_cleanup_free char *path = NULL;
+    if (realpath(full, resolved)) {
+        path = envmgr_xstrdup(resolved);
+    } else { /* a missing file: resolve its folder */
+        envmgr_cleanup_free char *dir = envmgr_xstrdup(full);
+        char *slash = strrchr(dir, '/');
+        if (!slash || slash == dir)
+            return envmgr_xstrdup(full);
+        *slash = '\0';
+        if (!realpath(dir, resolved))
+            return envmgr_xstrdup(full);
+        path = envmgr_xasprintf("%s/%s", resolved, slash + 1);
+    }
+    size_t n = getcwd(cwd, sizeof(cwd)) ? strlen(cwd) : 0;
+    if (n > 1 && strncmp(path, cwd, n) == 0 && path[n] == '/')
+        return envmgr_xstrdup(path + n + 1);
+    return envmgr_xstrdup(path);
+}
+
 struct fixture_progress_ctx {
     envmgr_progress_cb progress;
     void *userdata;
@@ -110,10 +136,9 @@ static void fixture_progress_cb(void *userdata, const envmgr_fixture_progress_t 
     struct fixture_progress_ctx *ctx = userdata;
     if (!ctx->progress)
         return;
-    char detail[160];
-    snprintf(detail, sizeof(detail), "step %zu/%zu %s %s: %llu rows, %.1f MB, %.0f rows/s",
-             p->step + 1, p->n_steps, p->type, p->target ? p->target : "",
-             (unsigned long long)p->rows, p->bytes / 1e6, p->rows_per_s);
+    char what[160], detail[200];
+    envmgr_fixture_progress_format(p, what, sizeof(what));
+    snprintf(detail, sizeof(detail), "step %zu/%zu %s", p->step + 1, p->n_steps, what);
     ctx->progress(ctx->userdata, ctx->label, ENVMGR_PHASE_LOADING, envmgr_now_ms() - ctx->t0,
                   detail);
 }
@@ -178,11 +203,13 @@ int envmgr_fixtures_up(envmgr_engine_t *engine, const envmgr_project_t *project,
         }
         envmgr_cleanup_free char *full =
             path[0] == '/' ? envmgr_xstrdup(path) : envmgr_xasprintf("%s/%s", project->dir, path);
+        envmgr_cleanup_free char *shown = display_path(full);
         envmgr_fixture_t *fixture = NULL;
-        if (envmgr_fixture_open_streamed(full, NULL, &fixture, err) < 0) {
+        if (envmgr_fixture_open_streamed(shown, NULL, &fixture, err) < 0) {
             if (err->kind == ENVMGR_E_SYSTEM)
                 envmgr_error_hint(err, "build the fixture archives first: cmake --build build");
-            ret = envmgr_error_wrap(err, "fixture %s", path);
+            ret = envmgr_error_wrap(err, "fixture %s (x-envtest.fixtures[%zu] of %s)", shown, i,
+                                    project->file);
             break;
         }
         const char *name = envmgr_fixture_name(fixture);
@@ -194,7 +221,7 @@ int envmgr_fixtures_up(envmgr_engine_t *engine, const envmgr_project_t *project,
                 progress(userdata, label, ENVMGR_PHASE_SKIPPED, 0, "same digest already loaded");
         } else {
             if (progress)
-                progress(userdata, label, ENVMGR_PHASE_LOADING, 0, path);
+                progress(userdata, label, ENVMGR_PHASE_LOADING, 0, shown);
             ret = envmgr_fixture_load(fixture, &live.targets, fixture_progress_cb, &pctx, err);
             if (ret == 0)
                 ret = fixture_mark_loaded(engine, project->name, name, digest, mysql_id, err);

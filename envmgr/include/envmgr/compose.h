@@ -54,7 +54,8 @@ typedef struct envmgr_mount {
     char *source; /* volume: the top-level volume's key (NULL: anonymous); bind: absolute path */
     char *target; /* absolute path in the container */
     bool read_only;
-    int64_t tmpfs_size; /* bytes, 0 = unset */
+    bool create_host_path; /* bind: create a missing source folder (the short syntax, as Compose) */
+    int64_t tmpfs_size;    /* bytes, 0 = unset */
 } envmgr_mount_t;
 
 enum envmgr_depends_condition {
