@@ -71,8 +71,8 @@ objects() {
     nw="$(docker_api_ok GET "/networks?filters=$f" | jq length)"
     v="$(docker_api_ok GET "/volumes?filters=$f" | jq '.Volumes // [] | length')"
     l="$(docker_api_ok GET "/volumes" |
-        jq --arg p "$1" '[.Volumes // [] | .[].Name | select(startswith("envtest-lock-" + $p) or
-            startswith("envtest-use-" + $p + "-"))] | length')"
+        jq --arg p "$1" '[.Volumes // [] | .[].Name | select(. == "envtest-lock-" + $p or
+            startswith("envtest-lock-" + $p + "-beat-") or startswith("envtest-use-" + $p + "-"))] | length')"
     echo $((c + nw + v + l))
 }
 networks() { # networks PROJECT -> how many networks carry its label

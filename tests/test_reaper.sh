@@ -80,8 +80,8 @@ objects() {
     nw="$(docker_api_ok GET "/networks?filters=$f" | jq length)"
     v="$(docker_api_ok GET "/volumes?filters=$f" | jq '.Volumes // [] | length')"
     l="$(docker_api_ok GET "/volumes" |
-        jq --arg p "$1" '[.Volumes // [] | .[].Name | select(startswith("envtest-lock-" + $p) or
-            startswith("envtest-use-" + $p + "-"))] | length')"
+        jq --arg p "$1" '[.Volumes // [] | .[].Name | select(. == "envtest-lock-" + $p or
+            startswith("envtest-lock-" + $p + "-beat-") or startswith("envtest-use-" + $p + "-"))] | length')"
     echo $((c + nw + v + l))
 }
 # left_after PROJECT SECONDS: polls until nothing is left (prints 0 and how long it took) or the
@@ -91,6 +91,7 @@ left_after() {
     while :; do
         left="$(objects "$1")"
         if [ "$left" = 0 ] || [ $((SECONDS - t0)) -ge "$2" ]; then
+            [ "$left" = 0 ] && [ $((SECONDS - t0)) -gt "$2" ] && left="0, but after ${2} s"
             echo "$left $((SECONDS - t0))"
             return
         fi
