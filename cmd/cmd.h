@@ -11,6 +11,7 @@
 #include <envmgr/compose.h>
 #include <envmgr/engine.h>
 #include <envmgr/error.h>
+#include <envmgr/lock.h>
 
 typedef struct envtest_globals {
     const char *compose_file; /* -f / --file, or NULL */
@@ -30,6 +31,7 @@ typedef int (*envtest_command_fn)(int argc, char **argv, envtest_globals_t *g);
 int cmd_config(int argc, char **argv, envtest_globals_t *g);
 int cmd_down(int argc, char **argv, envtest_globals_t *g);
 int cmd_env(int argc, char **argv, envtest_globals_t *g);
+int cmd_gc(int argc, char **argv, envtest_globals_t *g);
 int cmd_exec(int argc, char **argv, envtest_globals_t *g);
 int cmd_fixture(int argc, char **argv, envtest_globals_t *g);
 int cmd_gc(int argc, char **argv, envtest_globals_t *g);
@@ -88,6 +90,12 @@ bool envtest_common_option(envtest_globals_t *g, int opt, const char *arg);
     {                                                                                              \
         "profile", required_argument, NULL, ENVTEST_OPT_PROFILE                                    \
     }
+
+/* Takes the project's lock (<envmgr/lock.h>) for command ("up", "run", "down"), printing on stderr
+ * who holds it while it waits (unless -q). ENVTEST_LOCK_TIMEOUT (seconds) bounds the wait; else it
+ * waits until the holder is done or gone, or Ctrl-C. */
+int envtest_lock_project(const envtest_globals_t *g, envmgr_engine_t *engine, const char *project,
+                         const char *command, envmgr_lock_t **out, envmgr_error_t *err);
 
 /* GitHub Actions log masking (cmd/ci_mask.c): with GITHUB_ACTIONS=true, prints
  * "::add-mask::VALUE" on stdout (flushed) for every secret of the project and of vars

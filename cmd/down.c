@@ -78,11 +78,15 @@ int cmd_down(int argc, char **argv, envtest_globals_t *g)
         envmgr_engine_close(engine);
         return envtest_report_error(&err);
     }
-    int r = envmgr_down(engine, name, volumes, envtest_progress_cb, &progress, &removed, &err);
+    envmgr_lock_t *lock = NULL; /* waits for an up in progress: then removes all it made */
+    int r = envtest_lock_project(g, engine, name, "down", &lock, &err);
+    if (r == 0)
+        r = envmgr_down(engine, name, volumes, envtest_progress_cb, &progress, &removed, &err);
     envtest_progress_finish(&progress);
     int images_removed = 0;
     if (r == 0 && images)
         r = envmgr_images_remove_unused(engine, &image_ids, &images_removed, &err);
+    envmgr_lock_release(lock);
     envmgr_strv_free(&image_ids);
     envmgr_engine_close(engine);
     if (r < 0)

@@ -22,7 +22,7 @@ static const struct command commands[] = {
     {"env", cmd_env, "print connection variables (sh, dotenv, json, github)"},
     {"exec", cmd_exec, "run a command in a service's container, exit with its status"},
     {"fixture", cmd_fixture, "load, verify, pack or inspect fixture archives"},
-    {"gc", cmd_gc, "remove what no environment uses (--images)"},
+    {"gc", cmd_gc, "remove what envtests that are gone left behind (--images: unused images)"},
     {"keep", cmd_keep, "keep the live environment for inspection; print how to reach it"},
     {"logs", cmd_logs, "print services' logs"},
     {"ls", cmd_ls, "list the envtest environments on the engine (kept ones, leftovers)"},

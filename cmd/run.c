@@ -12,8 +12,10 @@
 #include "cmd.h"
 #include "monitor.h"
 #include "progress.h"
+#include <envmgr/guard.h>
 #include <envmgr/isolation.h>
 #include <envmgr/lifecycle.h>
+#include <envmgr/log.h>
 #include <envmgr/monitor.h>
 #include <envmgr/report.h>
 #include <envmgr/runner.h>
@@ -59,8 +61,10 @@ struct env_ctx {
     envmgr_engine_t *engine;
     envmgr_project_t *project;
     envmgr_kvlist_t vars;
-    char *secrets; /* the live environment's generated secrets label, or NULL */
-    bool brought_up;
+    char *secrets;                   /* the live environment's generated secrets label, or NULL */
+    envmgr_project_t *first_project; /* as read before the lock; the suites borrow from it */
+    bool using;                      /* holds a use of the environment (see <envmgr/lock.h>) */
+    envmgr_guard_t *guard;           /* the reaper container's connection, while the runs own it */
     bool keep_on_failure;
     pthread_mutex_t lock;      /* serialises isolation calls */
     envmgr_kvlist_t databases; /* "suite\x1fattempt" -> cloned database */
@@ -499,13 +503,29 @@ static int env_open(env_ctx_t *ctx, envtest_globals_t *g, envmgr_error_t *err)
 
 /* Brings the environment up when it is not (and remembers it, for the keep policy), then reads
  * the variables every suite gets. */
-static int env_prepare(env_ctx_t *ctx, envtest_globals_t *g, envmgr_error_t *err)
+static int env_prepare_locked(env_ctx_t *ctx, envtest_globals_t *g, envmgr_error_t *err)
 {
+    /* read again under the lock: a concurrent up may have made the network (and its secrets) */
+    ctx->first_project = ctx->project;
+    ctx->project = NULL;
+    free(ctx->secrets);
+    ctx->secrets = NULL;
+    if (envtest_load_live_project(g, ctx->engine, &ctx->project, &ctx->secrets, err) < 0)
+        return -1;
     json_t *status = NULL;
     if (envmgr_status(ctx->engine, ctx->project, &status, err) < 0)
         return envmgr_error_wrap(err, "run: environment status");
     bool healthy = envmgr_status_all_healthy(status);
     json_decref(status);
+    bool ephemeral = false;
+    if (envmgr_env_ephemeral_get(ctx->engine, ctx->project->name, &ephemeral, err) < 0)
+        return envmgr_error_wrap(err, "run: environment status");
+    if (!healthy || ephemeral) {
+        /* the runs own it: the reaper container removes it if they all die */
+        envmgr_error_t guard_err = {0};
+        if (envmgr_guard_open(ctx->engine, ctx->project->name, &ctx->guard, &guard_err) < 0)
+            envmgr_debug("run: no reaper container: %s", guard_err.message);
+    }
     if (!healthy) {
         if (!g->quiet)
             fprintf(stderr, "envtest: %s is not up: bringing it up for this run\n",
@@ -517,29 +537,47 @@ static int env_prepare(env_ctx_t *ctx, envtest_globals_t *g, envmgr_error_t *err
         envtest_progress_init(&progress, stderr, g->stderr_is_tty, g->quiet);
         envmgr_up_options_t up = {.wait_timeout_ms = 120000,
                                   .network_labels = &labels,
+                                  .owned = ctx->guard != NULL,
                                   .progress = envtest_progress_cb,
                                   .userdata = &progress};
-        ctx->brought_up = true;
         int rc = envmgr_up(ctx->engine, ctx->project, &up, err);
         envtest_progress_finish(&progress);
         envmgr_kvlist_free(&labels);
         if (rc < 0)
             return envmgr_error_wrap(err, "run: up");
+        /* removed by the last run to leave it (env_finish) */
+        if (envmgr_env_ephemeral_set(ctx->engine, ctx->project->name, true, err) < 0)
+            return envmgr_error_wrap(err, "run: up");
     }
+    if (envmgr_env_use_add(ctx->engine, ctx->project->name, err) < 0)
+        return envmgr_error_wrap(err, "run: share the environment");
+    ctx->using = true;
     if (envmgr_env_vars(ctx->engine, ctx->project, &ctx->vars, err) < 0)
         return envmgr_error_wrap(err, "run: environment variables");
     envtest_ci_mask_project(ctx->project, &ctx->vars); /* before any suite can print one */
     return 0;
 }
 
-/* The keep policy: an environment this run brought up is removed, unless something failed and
- * --keep-on-failure (or ENVTEST_KEEP=on-failure) asks to keep it. */
-static void env_finish(env_ctx_t *ctx, envtest_globals_t *g, bool failed)
+/* Runs of one project share its environment: under the project's lock, a run brings it up when it
+ * is not, and records its use of it; then it lets the next one in. */
+static int env_prepare(env_ctx_t *ctx, envtest_globals_t *g, envmgr_error_t *err)
 {
-    if (ctx->engine == NULL || ctx->project == NULL)
-        return;
+    envmgr_lock_t *lock = NULL;
+    if (envtest_lock_project(g, ctx->engine, ctx->project->name, "run", &lock, err) < 0)
+        return -1;
+    int r = env_prepare_locked(ctx, g, err);
+    envmgr_lock_release(lock);
+    return r;
+}
+
+/* The keep policy: an environment a run brought up is removed by the last run to leave it, unless
+ * something failed and --keep-on-failure (or ENVTEST_KEEP=on-failure) asks to keep it. */
+static void env_finish_locked(env_ctx_t *ctx, envtest_globals_t *g, bool failed)
+{
     envmgr_error_t err = {0};
     const char *name = ctx->project->name;
+    if (ctx->using && envmgr_env_use_remove(ctx->engine, name, &err) < 0)
+        envtest_report_error(&err);
     if (failed && ctx->keep_on_failure) {
         if (envmgr_keep_set(ctx->engine, name, true, &err) < 0)
             envtest_report_error(&err);
@@ -551,14 +589,44 @@ static void env_finish(env_ctx_t *ctx, envtest_globals_t *g, bool failed)
                 name, name, name, name, name, name);
         return;
     }
-    if (!ctx->brought_up)
+    bool ephemeral = false, kept = false;
+    int others = 0;
+    if (envmgr_env_ephemeral_get(ctx->engine, name, &ephemeral, &err) < 0 ||
+        envmgr_keep_get(ctx->engine, name, &kept, &err) < 0 ||
+        envmgr_env_other_uses(ctx->engine, name, &others, &err) < 0) {
+        envtest_report_error(&err);
         return;
-    envmgr_interrupt_reset(); /* clean up even after Ctrl-C */
+    }
+    if (!ephemeral || kept)
+        return;
+    if (others > 0) {
+        if (!g->quiet)
+            fprintf(stderr, "envtest: %s stays up: %d other run%s use%s it\n", name, others,
+                    others == 1 ? "" : "s", others == 1 ? "s" : "");
+        return;
+    }
     int removed = 0;
     if (envmgr_down(ctx->engine, name, true, NULL, NULL, &removed, &err) < 0)
         envtest_report_error(&err);
     else if (!g->quiet)
         fprintf(stderr, "envtest: removed environment %s (brought up for this run)\n", name);
+}
+
+static void env_finish(env_ctx_t *ctx, envtest_globals_t *g, bool failed)
+{
+    if (ctx->engine == NULL || ctx->project == NULL)
+        return;
+    envmgr_interrupt_reset(); /* clean up even after Ctrl-C */
+    envmgr_error_t err = {0};
+    envmgr_lock_t *lock = NULL;
+    if (envtest_lock_project(g, ctx->engine, ctx->project->name, "run", &lock, &err) < 0) {
+        envtest_report_error(&err);
+        return;
+    }
+    env_finish_locked(ctx, g, failed);
+    envmgr_guard_close(ctx->guard); /* its reaper finds nothing or a kept environment */
+    ctx->guard = NULL;
+    envmgr_lock_release(lock);
 }
 
 static void env_free(env_ctx_t *ctx)
@@ -567,6 +635,7 @@ static void env_free(env_ctx_t *ctx)
     envmgr_kvlist_free(&ctx->databases);
     free(ctx->secrets);
     envmgr_project_free(ctx->project);
+    envmgr_project_free(ctx->first_project);
     if (ctx->engine)
         envmgr_engine_close(ctx->engine);
     pthread_mutex_destroy(&ctx->lock);

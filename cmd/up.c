@@ -5,6 +5,7 @@
 
 #include "cmd.h"
 #include "progress.h"
+#include <envmgr/guard.h>
 #include <envmgr/lifecycle.h>
 #include <envmgr/util.h>
 
@@ -75,9 +76,19 @@ int cmd_up(int argc, char **argv, envtest_globals_t *g)
     envmgr_engine_t *engine = NULL;
     if (envtest_open_engine(g, &engine, &err) < 0)
         return envtest_report_error(&err);
+    /* Under the project's lock from before the live project is read (its secrets are the
+     * network's, which a concurrent up may be creating) until it is up. */
+    envmgr_cleanup_free char *name = NULL;
+    envmgr_lock_t *lock = NULL;
+    if (envtest_project_name(g, &name, &err) < 0 ||
+        envtest_lock_project(g, engine, name, "up", &lock, &err) < 0) {
+        envmgr_engine_close(engine);
+        return envtest_report_error(&err);
+    }
     envmgr_project_t *project = NULL;
     envmgr_cleanup_free char *secrets = NULL;
     if (envtest_load_live_project(g, engine, &project, &secrets, &err) < 0) {
+        envmgr_lock_release(lock);
         envmgr_engine_close(engine);
         return envtest_report_error(&err);
     }
@@ -90,7 +101,20 @@ int cmd_up(int argc, char **argv, envtest_globals_t *g)
     opts.progress = envtest_progress_cb;
     opts.userdata = &progress;
     int64_t t0 = envmgr_now_ms();
-    int r = envmgr_up(engine, project, &opts, &err);
+    bool was_ephemeral = false; /* a run's environment: its reaper must let go of it */
+    int r = envmgr_env_ephemeral_get(engine, project->name, &was_ephemeral, &err);
+    if (r == 0)
+        r = envmgr_up(engine, project, &opts, &err);
+    if (r == 0 || opts.keep_on_failure) {
+        /* the user's now, not a run's: no run and no reaper removes it */
+        envmgr_error_t mark_err = {0};
+        if (envmgr_env_ephemeral_set(engine, project->name, false, &mark_err) < 0 ||
+            (was_ephemeral && envmgr_guard_release(engine, project->name, NULL, &mark_err) < 0)) {
+            if (r == 0)
+                err = mark_err;
+            r = -1;
+        }
+    }
     envtest_progress_finish(&progress);
     int code = ENVTEST_EXIT_OK;
     if (r < 0) {
@@ -102,6 +126,7 @@ int cmd_up(int argc, char **argv, envtest_globals_t *g)
                 project->name, (envmgr_now_ms() - t0) / 1000.0);
     }
     envmgr_kvlist_free(&network_labels);
+    envmgr_lock_release(lock);
     envmgr_project_free(project);
     envmgr_engine_close(engine);
     return code;

@@ -121,7 +121,8 @@ int envmgr_dl_open(const char *soname, const char *debian_package, const char *c
     X(mysql_ping)                                                                                  \
     X(mysql_send_query)                                                                            \
     X(mysql_read_query_result)                                                                     \
-    X(mysql_thread_id)
+    X(mysql_thread_id)                                                                             \
+    X(mysql_get_socket)
 
 #define ENVMGR_DL_SQLITE_SYMBOLS(X)                                                                \
     X(sqlite3_bind_double)                                                                         \
@@ -249,6 +250,7 @@ const envmgr_dl_sqlite_api_t *envmgr_dl_sqlite_api(void);
 #define mysql_send_query (envmgr_dl_mysql_api()->mysql_send_query)
 #define mysql_read_query_result (envmgr_dl_mysql_api()->mysql_read_query_result)
 #define mysql_thread_id (envmgr_dl_mysql_api()->mysql_thread_id)
+#define mysql_get_socket (envmgr_dl_mysql_api()->mysql_get_socket)
 
 #define sqlite3_bind_double (envmgr_dl_sqlite_api()->sqlite3_bind_double)
 #define sqlite3_bind_int (envmgr_dl_sqlite_api()->sqlite3_bind_int)

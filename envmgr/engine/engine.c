@@ -133,7 +133,7 @@ static int engine_ping(envmgr_engine_t *e, bool unversioned, int timeout_ms, env
 /* GET /_ping, unversioned; negotiates from its Api-Version header. */
 static int engine_ping_negotiate(envmgr_engine_t *e, envmgr_error_t *err)
 {
-    if (engine_ping(e, true, 30000, err) < 0)
+    if (engine_ping(e, true, (int)(ENGINE_TIMEOUT_MS < 30000 ? ENGINE_TIMEOUT_MS : 30000), err) < 0)
         return -1;
     struct curl_header *h = NULL;
     const char *api = curl_easy_header(e->curl, "Api-Version", 0, CURLH_HEADER, -1, &h) == CURLHE_OK
@@ -291,6 +291,24 @@ char *engine_full_path(const envmgr_engine_t *engine, const engine_call_t *call)
     if (call->unversioned)
         return envmgr_xstrdup(call->path);
     return envmgr_xasprintf("/v%s%s", engine->api_version, call->path);
+}
+
+static long timeout_ms_value = 120000L;
+static pthread_once_t timeout_once = PTHREAD_ONCE_INIT;
+
+static void timeout_init(void)
+{
+    const char *v = getenv("ENVTEST_ENGINE_TIMEOUT");
+    char *end;
+    double s = v && *v ? strtod(v, &end) : 0;
+    if (v && *v && *end == '\0' && s > 0)
+        timeout_ms_value = (long)(s * 1000);
+}
+
+long engine_timeout_ms(void)
+{
+    pthread_once(&timeout_once, timeout_init);
+    return timeout_ms_value;
 }
 
 static int engine_unreachable(envmgr_engine_t *e, const char *reason, envmgr_error_t *err)
@@ -563,7 +581,8 @@ int envmgr_engine_request(envmgr_engine_t *engine, const char *method, const cha
 
 int envmgr_engine_ping(envmgr_engine_t *engine, envmgr_error_t *err)
 {
-    return engine_ping(engine, false, 10000, err);
+    return engine_ping(engine, false, (int)(ENGINE_TIMEOUT_MS < 10000 ? ENGINE_TIMEOUT_MS : 10000),
+                       err);
 }
 
 int envmgr_engine_version(envmgr_engine_t *engine, json_t **out, envmgr_error_t *err)

@@ -9,7 +9,9 @@
 
 #define ENGINE_API_VERSION_MAX "1.47" /* the newest API envtest speaks */
 #define ENGINE_API_VERSION_MIN "1.41" /* the oldest (Docker 20.10) */
-#define ENGINE_TIMEOUT_MS 120000L     /* default per-request timeout */
+/* The per-request timeout: ENVTEST_ENGINE_TIMEOUT seconds (read once), else 120 s. */
+long engine_timeout_ms(void);
+#define ENGINE_TIMEOUT_MS engine_timeout_ms()
 #define ENGINE_CONNECT_TIMEOUT_MS 5000L
 
 struct envmgr_engine {

@@ -9,7 +9,9 @@
  * statuses ENVMGR_E_ENGINE. The message reads "<Engine message> (HTTP <status> from <METHOD>
  * <path>)". A 304 (start of a running container, stop of a stopped one) is success. A reply that is
  * not valid JSON, or a connection that closes mid-reply, is ENVMGR_E_ENGINE naming the endpoint.
- * Plain requests time out after 120 s (connect: 5 s); logs -f, wait, build, pull, put_archive and
+ * Plain requests time out after ENVTEST_ENGINE_TIMEOUT seconds, default 120 (connect: 5 s), with
+ * the call named in the error ("GET /v1.41/...: the Docker engine at ... did not answer within N
+ * ms", exit 3); logs -f, wait, build, pull, put_archive and
  * exec without timeout_ms have no limit. Every request gives up with ENVMGR_E_INTERRUPTED within
  * about a second of envmgr_interrupt(). Thread safety: curl_global_init runs once (pthread_once);
  * handles share nothing. */
