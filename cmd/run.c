@@ -29,7 +29,11 @@ typedef struct run_cli {
     bool keep_on_failure;
     bool no_env;
     const char *report_dir;
-    char **command; /* after -- */
+    char **command;            /* after -- */
+    const char *from;          /* --from BUNDLE */
+    bool failed;               /* --failed */
+    bool bundle_on_failure;    /* --bundle-on-failure[=FILE] */
+    const char *bundle_output; /* its FILE, or NULL */
 } run_cli_t;
 
 typedef struct live {
@@ -81,6 +85,11 @@ static void run_usage(FILE *out)
             "      --shard K/N         run only shard K of N (deterministic by suite name)\n"
             "  -t, --tag T             only suites with tag T (repeatable)\n"
             "      --keep-on-failure   leave the environment up when anything failed\n"
+            "      --bundle-on-failure[=FILE]  when a suite failed, save a repro bundle of the\n"
+            "                          environment (default "
+            ".envtest/bundles/<project>-<time>.tar.zst)\n"
+            "      --from BUNDLE       run against the environment of a bundle (`up --from`)\n"
+            "      --failed            with --from: the suites that failed where it was made\n"
             "                          (also ENVTEST_KEEP=on-failure)\n"
             "      --report-dir D      also write report.json, junit.xml, summary.md into D\n"
             "      --no-env            run without any environment (no engine needed)\n"
@@ -103,7 +112,17 @@ static int parse_count(const char *arg, int min, int *out)
 
 static int parse_options(int argc, char **argv, envtest_globals_t *g, run_cli_t *o)
 {
-    enum { OPT_TIMEOUT = 256, OPT_RETRIES, OPT_SHARD, OPT_KEEP, OPT_REPORT_DIR, OPT_NO_ENV };
+    enum {
+        OPT_TIMEOUT = 256,
+        OPT_RETRIES,
+        OPT_SHARD,
+        OPT_KEEP,
+        OPT_REPORT_DIR,
+        OPT_NO_ENV,
+        OPT_FROM,
+        OPT_FAILED,
+        OPT_BUNDLE
+    };
     static const struct option longopts[] = {
         ENVTEST_COMMON_LONGOPTS,
         {"suite", required_argument, NULL, 's'},
@@ -115,6 +134,9 @@ static int parse_options(int argc, char **argv, envtest_globals_t *g, run_cli_t 
         {"keep-on-failure", no_argument, NULL, OPT_KEEP},
         {"report-dir", required_argument, NULL, OPT_REPORT_DIR},
         {"no-env", no_argument, NULL, OPT_NO_ENV},
+        {"from", required_argument, NULL, OPT_FROM},
+        {"failed", no_argument, NULL, OPT_FAILED},
+        {"bundle-on-failure", optional_argument, NULL, OPT_BUNDLE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -160,6 +182,16 @@ static int parse_options(int argc, char **argv, envtest_globals_t *g, run_cli_t 
         case OPT_NO_ENV:
             o->no_env = true;
             break;
+        case OPT_FROM:
+            o->from = optarg;
+            break;
+        case OPT_FAILED:
+            o->failed = true;
+            break;
+        case OPT_BUNDLE:
+            o->bundle_on_failure = true;
+            o->bundle_output = optarg;
+            break;
         case 'h':
             run_usage(stdout);
             return -2;
@@ -174,6 +206,8 @@ static int parse_options(int argc, char **argv, envtest_globals_t *g, run_cli_t 
         o->command = argv + optind;
     if (o->command && o->suites.n)
         return envtest_usage_error("run", "--suite and a command after -- cannot be combined");
+    if (o->failed && !o->from)
+        return envtest_usage_error("run", "--failed needs --from BUNDLE");
     const char *keep = getenv("ENVTEST_KEEP");
     if (keep && strcmp(keep, "on-failure") == 0)
         o->keep_on_failure = true;
@@ -642,6 +676,13 @@ int cmd_run(int argc, char **argv, envtest_globals_t *g)
         envmgr_strv_free(&o.tags);
         return rc == -2 ? ENVTEST_EXIT_OK : rc;
     }
+    envmgr_cleanup_free char *from_compose = NULL, *from_project = NULL;
+    if (o.from && (rc = envtest_run_from(g, o.from, o.failed, &o.suites, &from_compose,
+                                         &from_project)) != 0) {
+        envmgr_strv_free(&o.suites);
+        envmgr_strv_free(&o.tags);
+        return rc < 0 ? ENVTEST_EXIT_OK : rc;
+    }
     env_ctx_t env = {.keep_on_failure = o.keep_on_failure};
     pthread_mutex_init(&env.lock, NULL);
     envmgr_suite_list_t suites = {0};
@@ -700,6 +741,8 @@ int cmd_run(int argc, char **argv, envtest_globals_t *g)
                : strcmp(status, "passed") != 0 ? ENVTEST_EXIT_TESTS_FAILED
                                                : ENVTEST_EXIT_OK;
     }
+    if (o.bundle_on_failure && code == ENVTEST_EXIT_TESTS_FAILED && !o.no_env)
+        envtest_bundle_after_run(g, env.engine, env.project, run->run_dir, o.bundle_output);
     free(live.running);
     free(live.since);
 finish_env:

@@ -61,6 +61,7 @@ typedef struct llm_state {
     /* The cassette in force came from PUT /__admin/cassette: POST /__admin/reset keeps it (the
      * environment was set up with it); DELETE /__admin/cassette returns to the start-up one. */
     bool from_admin;
+    json_t *admin_doc; /* the document given by PUT /__admin/cassette, for GET (or NULL) */
 } llm_state_t;
 
 /* (Re)loads st->cassette from st->cassette_path (or the built-in one) and applies

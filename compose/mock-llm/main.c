@@ -52,6 +52,7 @@ int main(int argc, char **argv)
     };
     int status = mock_main(&app, argc, argv);
     llm_cassette_free(st.cassette);
+    json_decref(st.admin_doc);
     free(st.cassette_path);
     free(st.default_reply);
     return status;
