@@ -312,8 +312,8 @@ static int parse_fault(json_t *o, size_t idx, mock_fault_t *f, char *msg, size_t
         else if (strcmp(key, "after_chunks") == 0 &&
                  (ok = json_is_integer(v) && json_integer_value(v) >= 0))
             f->after_chunks = (int)json_integer_value(v);
-        else if (strcmp(key, "times") == 0 &&
-                 (ok = json_is_integer(v) && json_integer_value(v) >= 0))
+        else if (strcmp(key, "times") == 0 && /* -1: unlimited, as GET shows it */
+                 (ok = json_is_integer(v) && json_integer_value(v) >= -1))
             f->times = (long)json_integer_value(v);
         else if (ok)
             return snprintf(msg, msgsize, "faults[%zu].%s: unknown field", idx, key), -1;

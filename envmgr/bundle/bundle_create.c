@@ -145,6 +145,14 @@ static int compose_save(create_t *c, json_t *refs, envmgr_error_t *err)
     json_t *services = json_object_get(j, "services");
     const char *name;
     json_t *s;
+    size_t k;
+    json_t *gone;
+    json_array_foreach(json_object_get(c->manifest, "omitted"), k, gone)
+    {
+        json_object_del(services, json_string_value(gone));
+        json_object_foreach(services, name, s)
+            json_object_del(json_object_get(s, "depends_on"), json_string_value(gone));
+    }
     json_object_foreach(services, name, s)
     {
         json_object_del(s, "build");
@@ -287,9 +295,10 @@ static int create_in(create_t *c, envmgr_error_t *err)
     for (size_t i = 0; i < c->project->n_services; i++) {
         const envmgr_service_t *svc = &c->project->services[i];
         const envmgr_fixture_service_t *ls = live_service(c, svc->name);
-        if (!ls || !ls->container_id)
-            return envmgr_error_set(err, ENVMGR_E_ENV, 0, "bundle: service %s has no container",
-                                    svc->name);
+        if (!ls || !ls->container_id) { /* not up (e.g. `up SERVICE...`): not in the bundle */
+            json_array_append_new(json_object_get(c->manifest, "omitted"), json_string(svc->name));
+            continue;
+        }
         char *ref = NULL;
         if (image_save(c, svc->name, ls->container_id, &ref, err) < 0)
             return envmgr_error_wrap(err, "bundle: service %s: image", svc->name);
@@ -328,9 +337,9 @@ int envmgr_bundle_create(envmgr_engine_t *engine, const envmgr_project_t *projec
     create_t c = {.engine = engine, .project = project, .opts = opts, .dir = staging};
     c.services = json_object();
     c.images = json_object();
-    c.manifest =
-        json_pack("{s:s,s:s,s:s,s:O,s:O}", "format", ENVMGR_BUNDLE_FORMAT, "project", project->name,
-                  "created", created, "services", c.services, "images", c.images);
+    c.manifest = json_pack("{s:s,s:s,s:s,s:O,s:O,s:[]}", "format", ENVMGR_BUNDLE_FORMAT, "project",
+                           project->name, "created", created, "services", c.services, "images",
+                           c.images, "omitted");
     int r = create_in(&c, err);
     if (r == 0)
         r = bun_archive_write(staging, opts->output, err);
