@@ -16,6 +16,7 @@ typedef struct envtest_globals {
     const char *compose_file; /* -f / --file, or NULL */
     const char *project_name; /* -p / --project-name, or NULL */
     const char *host;         /* -H / --host, or NULL ($DOCKER_HOST) */
+    envmgr_kvlist_t real;     /* --real SERVICE=URL (repeatable): real services, not mocks */
     bool verbose;             /* -v: debug messages */
     bool quiet;               /* -q */
     bool stderr_is_tty;
@@ -62,8 +63,13 @@ void envtest_session_close(envtest_session_t *s);
  * from the compose file. Malloc'ed. */
 int envtest_project_name(const envtest_globals_t *g, char **out, envmgr_error_t *err);
 
+/* The labels of a new project network: io.envtest.secrets (the generated secrets) and
+ * io.envtest.real (the real services, JSON service -> URL), which later commands read back. */
+void envtest_network_labels(const envmgr_project_t *project, const char *secrets,
+                            envmgr_kvlist_t *labels);
 /* Loads the project for a command that talks to the engine: generated secrets (x-envtest.secrets)
- * are taken from the live environment's network label when it exists, so a re-up keeps them.
+ * are taken from the live environment's network label when it exists, so a re-up keeps them, and
+ * so are the real services it was brought up with (--real wins).
  * *secrets_label (malloc'ed JSON, may be NULL) is what `up` stores on a new network. */
 int envtest_load_live_project(const envtest_globals_t *g, envmgr_engine_t *engine,
                               envmgr_project_t **out, char **secrets_label, envmgr_error_t *err);
@@ -74,8 +80,9 @@ bool envtest_common_option(envtest_globals_t *g, int opt, const char *arg);
 #define ENVTEST_COMMON_SHORTOPTS "f:p:H:"
 #define ENVTEST_COMMON_LONGOPTS                                                                    \
     {"file", required_argument, NULL, 'f'}, {"project-name", required_argument, NULL, 'p'},        \
+        {"host", required_argument, NULL, 'H'},                                                    \
     {                                                                                              \
-        "host", required_argument, NULL, 'H'                                                       \
+        "real", required_argument, NULL, 'R'                                                       \
     }
 
 /* cmd/bundle.c: the --from side of up and run, and --bundle-on-failure. envtest_up_from brings
@@ -90,6 +97,14 @@ int envtest_run_from(envtest_globals_t *g, const char *path, bool failed, envmgr
                      char **compose_out, char **project_out);
 int envtest_bundle_after_run(envtest_globals_t *g, envmgr_engine_t *engine,
                              envmgr_project_t *project, const char *run_dir, const char *output);
+
+/* GitHub Actions log masking (cmd/ci_mask.c): with GITHUB_ACTIONS=true, prints
+ * "::add-mask::VALUE" on stdout (flushed) for every secret of the project and of vars
+ * (envmgr_project_secrets), or for one value, once per value per process, before anything else
+ * can print it. Elsewhere they do nothing. */
+bool envtest_ci_masking(void);
+void envtest_ci_mask_project(const envmgr_project_t *project, const envmgr_kvlist_t *vars);
+void envtest_ci_mask_value(const char *value);
 
 /* Installs SIGINT/SIGTERM handlers that call envmgr_interrupt() (a second Ctrl-C exits at once). */
 void envtest_install_signal_handlers(void);

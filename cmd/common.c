@@ -40,6 +40,16 @@ bool envtest_common_option(envtest_globals_t *g, int opt, const char *arg)
     case 'H':
         g->host = arg;
         return true;
+    case 'R': { /* SERVICE=URL; without '=' the loader says what is expected */
+        const char *eq = strchr(arg, '=');
+        envmgr_cleanup_free char *service =
+            eq ? envmgr_xstrndup(arg, (size_t)(eq - arg)) : envmgr_xstrdup(arg);
+        if (eq)
+            envmgr_kvlist_set(&g->real, service, eq + 1);
+        else
+            envmgr_kvlist_set(&g->real, service, NULL);
+        return true;
+    }
     default:
         return false;
     }
@@ -47,7 +57,7 @@ bool envtest_common_option(envtest_globals_t *g, int opt, const char *arg)
 
 int envtest_load_project(const envtest_globals_t *g, envmgr_project_t **out, envmgr_error_t *err)
 {
-    envmgr_compose_options_t opts = {.project_name = g->project_name};
+    envmgr_compose_options_t opts = {.project_name = g->project_name, .real_services = &g->real};
     return envmgr_compose_load(g->compose_file, &opts, out, err);
 }
 
@@ -147,6 +157,22 @@ static char *secret_from_live(void *userdata, const char *name)
     return envmgr_xstrdup(token);
 }
 
+void envtest_network_labels(const envmgr_project_t *project, const char *secrets,
+                            envmgr_kvlist_t *labels)
+{
+    if (secrets)
+        envmgr_kvlist_set(labels, "io.envtest.secrets", secrets);
+    if (project->real_services.n == 0)
+        return;
+    json_t *real = json_object();
+    for (size_t i = 0; i < project->real_services.n; i++)
+        json_object_set_new(real, project->real_services.items[i].key,
+                            json_string(project->real_services.items[i].value));
+    envmgr_cleanup_free char *text = json_dumps(real, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(real);
+    envmgr_kvlist_set(labels, "io.envtest.real", text);
+}
+
 int envtest_load_live_project(const envtest_globals_t *g, envmgr_engine_t *engine,
                               envmgr_project_t **out, char **secrets_label, envmgr_error_t *err)
 {
@@ -157,11 +183,22 @@ int envtest_load_live_project(const envtest_globals_t *g, envmgr_engine_t *engin
     envmgr_cleanup_json json_t *inspect = NULL;
     envmgr_error_t lookup_err = {0};
     struct secrets_ctx ctx = {.known = NULL};
+    /* the real services the environment was brought up with, then --real (which wins) */
+    envmgr_kvlist_t real = {0};
     if (envmgr_engine_network_inspect(engine, network, &inspect, &lookup_err) == 0) {
-        const char *label = json_string_value(
-            json_object_get(json_object_get(inspect, "Labels"), "io.envtest.secrets"));
+        json_t *labels = json_object_get(inspect, "Labels");
+        const char *label = json_string_value(json_object_get(labels, "io.envtest.secrets"));
         if (label)
             ctx.known = json_loads(label, 0, NULL);
+        envmgr_cleanup_json json_t *live_real = json_loads(
+            json_string_value(json_object_get(labels, "io.envtest.real")) ?: "{}", 0, NULL);
+        const char *service;
+        json_t *url;
+        json_object_foreach(live_real, service, url)
+        {
+            if (json_is_string(url))
+                envmgr_kvlist_set(&real, service, json_string_value(url));
+        }
     } else if (lookup_err.kind != ENVMGR_E_NOT_FOUND) {
         *err = lookup_err;
         return -1;
@@ -170,14 +207,20 @@ int envtest_load_live_project(const envtest_globals_t *g, envmgr_engine_t *engin
         json_decref(ctx.known);
         ctx.known = json_object();
     }
+    for (size_t i = 0; i < g->real.n; i++)
+        envmgr_kvlist_set(&real, g->real.items[i].key, g->real.items[i].value);
     envmgr_compose_options_t opts = {
         .project_name = name,
+        .real_services = &real,
         .secret_cb = secret_from_live,
         .secret_userdata = &ctx,
     };
     int r = envmgr_compose_load(g->compose_file, &opts, out, err);
+    if (r == 0)
+        envtest_ci_mask_project(*out, NULL);
     if (r == 0 && secrets_label)
         *secrets_label = json_object_size(ctx.known) ? json_dumps(ctx.known, JSON_COMPACT) : NULL;
     json_decref(ctx.known);
+    envmgr_kvlist_free(&real);
     return r;
 }

@@ -1,4 +1,5 @@
 /* envtest env [--format sh|dotenv|json|github]: connection variables for other tools. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,24 @@ static void print_sh_quoted(const char *s)
             putchar(*s);
     }
     putchar('\'');
+}
+
+/* One variable in $GITHUB_ENV's syntax: NAME=value, or for a value with a line break
+ * NAME<<DELIMITER / the lines / DELIMITER, with a random delimiter that the value does not hold. */
+static int github_env_write(FILE *out, const char *name, const char *value, envmgr_error_t *err)
+{
+    if (!strpbrk(value, "\r\n")) {
+        fprintf(out, "%s=%s\n", name, value);
+        return 0;
+    }
+    char token[17], delimiter[40];
+    do {
+        if (envmgr_random_token(token, 16, err) < 0)
+            return -1;
+        snprintf(delimiter, sizeof(delimiter), "ghadelimiter_%s", token);
+    } while (strstr(value, delimiter));
+    fprintf(out, "%s<<%s\n%s\n%s\n", name, delimiter, value, delimiter);
+    return 0;
 }
 
 int cmd_env(int argc, char **argv, envtest_globals_t *g)
@@ -60,6 +79,8 @@ int cmd_env(int argc, char **argv, envtest_globals_t *g)
         return envtest_report_error(&err);
     envmgr_kvlist_t vars = {0};
     int r = envmgr_env_vars(session.engine, session.project, &vars, &err);
+    if (r == 0)
+        envtest_ci_mask_project(session.project, &vars);
     envtest_session_close(&session);
     if (r < 0) {
         envmgr_kvlist_free(&vars);
@@ -69,8 +90,13 @@ int cmd_env(int argc, char **argv, envtest_globals_t *g)
     FILE *github_env = NULL;
     if (strcmp(format, "github") == 0 && getenv("GITHUB_ENV")) {
         github_env = fopen(getenv("GITHUB_ENV"), "a");
-        if (github_env)
-            out = github_env;
+        if (!github_env) {
+            envmgr_error_errno(&err, errno, "cannot append to $GITHUB_ENV (%s)",
+                               getenv("GITHUB_ENV"));
+            envmgr_kvlist_free(&vars);
+            return envtest_report_error(&err);
+        }
+        out = github_env;
     }
     if (strcmp(format, "json") == 0) {
         json_t *obj = json_object();
@@ -86,13 +112,19 @@ int cmd_env(int argc, char **argv, envtest_globals_t *g)
                 printf("export %s=", vars.items[i].key);
                 print_sh_quoted(vars.items[i].value);
                 putchar('\n');
+            } else if (strcmp(format, "github") == 0) {
+                if (github_env_write(out, vars.items[i].key, vars.items[i].value, &err) < 0)
+                    break;
             } else {
                 fprintf(out, "%s=%s\n", vars.items[i].key, vars.items[i].value);
             }
         }
     }
-    if (github_env)
-        fclose(github_env);
+    int code = err.kind ? envtest_report_error(&err) : ENVTEST_EXIT_OK;
+    if (github_env && fclose(github_env) != 0 && code == ENVTEST_EXIT_OK) {
+        envmgr_error_errno(&err, errno, "cannot write $GITHUB_ENV (%s)", getenv("GITHUB_ENV"));
+        code = envtest_report_error(&err);
+    }
     envmgr_kvlist_free(&vars);
-    return ENVTEST_EXIT_OK;
+    return code;
 }

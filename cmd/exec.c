@@ -18,6 +18,21 @@ static int write_output_cb(void *userdata, enum envmgr_stream stream, const char
     return envmgr_interrupted() ? 1 : 0;
 }
 
+/* -e NAME=VALUE pairs that hand a secret to the command (by name, or a URL's password) are masked
+ * in CI logs as the project's own secrets are. */
+static void mask_exec_env(const envmgr_project_t *project, const envmgr_strv_t *env)
+{
+    envmgr_kvlist_t vars = {0};
+    for (size_t i = 0; i < env->n; i++) {
+        const char *eq = strchr(env->items[i], '=');
+        envmgr_cleanup_free char *name =
+            envmgr_xstrndup(env->items[i], (size_t)(eq - env->items[i]));
+        envmgr_kvlist_set(&vars, name, eq + 1);
+    }
+    envtest_ci_mask_project(project, &vars);
+    envmgr_kvlist_free(&vars);
+}
+
 int cmd_exec(int argc, char **argv, envtest_globals_t *g)
 {
     static const struct option longopts[] = {
@@ -69,6 +84,7 @@ int cmd_exec(int argc, char **argv, envtest_globals_t *g)
         envmgr_strv_free(&env);
         return envtest_report_error(&err);
     }
+    mask_exec_env(session.project, &env);
     if (!envmgr_project_service(session.project, service)) {
         envmgr_strv_free(&env);
         return envtest_usage_error("exec", "no such service: '%s'", service);

@@ -122,6 +122,7 @@ int cmd_keep(int argc, char **argv, envtest_globals_t *g)
         code = envtest_report_error(&err);
         goto out;
     }
+    envtest_ci_mask_project(project, &vars);
     if (envmgr_keep_set(engine, project->name, !release, &err) < 0) {
         code = envtest_report_error(&err);
         goto out;

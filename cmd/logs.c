@@ -151,6 +151,13 @@ int cmd_logs(int argc, char **argv, envtest_globals_t *g)
         code = envtest_report_error(&err);
         goto out;
     }
+    if (envtest_ci_masking()) {
+        /* the logs may show the live environment's secrets: loading them masks them */
+        envmgr_project_t *live = NULL;
+        envmgr_error_t ignored = {0};
+        if (envtest_load_live_project(g, engine, &live, NULL, &ignored) == 0)
+            envmgr_project_free(live);
+    }
     for (size_t i = 0; i < services.n; i++) {
         if (envmgr_service_container(engine, project->name, services.items[i], &ids[n], &err) < 0) {
             if (all && err.kind == ENVMGR_E_NOT_FOUND) {

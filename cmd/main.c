@@ -35,23 +35,27 @@ static const struct command commands[] = {
 static void print_usage(FILE *out)
 {
     fprintf(out,
-            "Usage: envtest [-f FILE] [-p NAME] [-H HOST] [-v] COMMAND [ARGS...]\n\n"
+            "Usage: envtest [-f FILE] [-p NAME] [-H HOST] [--real SERVICE=URL] [-v] COMMAND "
+            "[ARGS...]\n\n"
             "A throw-away world for integration tests: MySQL, mock LLM and mock vector search\n"
             "from a Compose file, driven over the Docker Engine API.\n\nCommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out,
-            "\nGlobal options (also accepted after the command):\n"
-            "  -f, --file FILE          Compose file (default compose/compose.yaml, else "
-            "./compose.yaml)\n"
-            "  -p, --project-name NAME  project name (default $ENVTEST_PROJECT, name:, directory)\n"
-            "  -H, --host HOST          Docker engine (default $DOCKER_HOST, "
-            "unix:///var/run/docker.sock)\n"
-            "  -v, --verbose            debug messages\n"
-            "  -q, --quiet              only errors\n\n"
-            "Exit codes: 0 ok, 1 tests failed, 2 usage or configuration error,\n"
-            "            3 environment error, 130 interrupted.\n"
-            "Run 'envtest COMMAND --help' for a command's options.\n");
+    fprintf(
+        out,
+        "\nGlobal options (also accepted after the command):\n"
+        "  -f, --file FILE          Compose file (default compose/compose.yaml, else "
+        "./compose.yaml)\n"
+        "  -p, --project-name NAME  project name (default $ENVTEST_PROJECT, name:, directory)\n"
+        "  -H, --host HOST          Docker engine (default $DOCKER_HOST, "
+        "unix:///var/run/docker.sock)\n"
+        "  --real SERVICE=URL       use a real service at URL instead of starting SERVICE\n"
+        "                           (repeatable; also $ENVTEST_REAL_<SERVICE>, x-envtest.real)\n"
+        "  -v, --verbose            debug messages\n"
+        "  -q, --quiet              only errors\n\n"
+        "Exit codes: 0 ok, 1 tests failed, 2 usage or configuration error,\n"
+        "            3 environment error, 130 interrupted.\n"
+        "Run 'envtest COMMAND --help' for a command's options.\n");
 }
 
 /* Levenshtein distance of two short words (commands), for "did you mean". */
@@ -161,7 +165,9 @@ int main(int argc, char **argv)
             int sub_argc = argc - optind;
             char **sub_argv = argv + optind;
             optind = 0; /* reset getopt for the command's own parsing (GNU: 0 re-initialises) */
-            return commands[i].fn(sub_argc, sub_argv, &g);
+            int status = commands[i].fn(sub_argc, sub_argv, &g);
+            envmgr_kvlist_free(&g.real);
+            return status;
         }
     }
     const char *suggestion = suggest_command(name);

@@ -30,6 +30,7 @@ static const char *phase_mark(enum envmgr_service_phase phase)
     case ENVMGR_PHASE_EXITED:
     case ENVMGR_PHASE_UNCHANGED:
     case ENVMGR_PHASE_REMOVED:
+    case ENVMGR_PHASE_REAL:
         return "\u2714";
     case ENVMGR_PHASE_FAILED:
         return "\u2718";

@@ -516,8 +516,7 @@ static int env_prepare(env_ctx_t *ctx, envtest_globals_t *g, envmgr_error_t *err
             fprintf(stderr, "envtest: %s is not up: bringing it up for this run\n",
                     ctx->project->name);
         envmgr_kvlist_t labels = {0};
-        if (ctx->secrets)
-            envmgr_kvlist_set(&labels, "io.envtest.secrets", ctx->secrets);
+        envtest_network_labels(ctx->project, ctx->secrets, &labels);
         envmgr_up_options_t up = {.wait_timeout_ms = 120000, .network_labels = &labels};
         ctx->brought_up = true;
         int rc = envmgr_up(ctx->engine, ctx->project, &up, err);
@@ -527,6 +526,7 @@ static int env_prepare(env_ctx_t *ctx, envtest_globals_t *g, envmgr_error_t *err
     }
     if (envmgr_env_vars(ctx->engine, ctx->project, &ctx->vars, err) < 0)
         return envmgr_error_wrap(err, "run: environment variables");
+    envtest_ci_mask_project(ctx->project, &ctx->vars); /* before any suite can print one */
     return 0;
 }
 

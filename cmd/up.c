@@ -92,8 +92,7 @@ int cmd_up(int argc, char **argv, envtest_globals_t *g)
         return envtest_report_error(&err);
     }
     envmgr_kvlist_t network_labels = {0};
-    if (secrets)
-        envmgr_kvlist_set(&network_labels, "io.envtest.secrets", secrets);
+    envtest_network_labels(project, secrets, &network_labels);
     opts.network_labels = &network_labels;
 
     envtest_progress_t progress;

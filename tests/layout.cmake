@@ -5,4 +5,4 @@ add_test(NAME test_layout
          COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/layout_check.sh ${PROJECT_SOURCE_DIR} ${CMAKE_C_COMPILER}
                  "$<TARGET_PROPERTY:envtest,INCLUDE_DIRECTORIES>"
                  "$<TARGET_PROPERTY:envmgr_env,INCLUDE_DIRECTORIES>")
-set_tests_properties(test_layout PROPERTIES LABELS unit TIMEOUT 120)
+set_tests_properties(test_layout PROPERTIES LABELS unit TIMEOUT 300)

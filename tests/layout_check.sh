@@ -31,12 +31,22 @@ includes() {
     grep -Hn '^[[:space:]]*#[[:space:]]*include' "$@" |
         sed -n 's/^\([^:]*\):\([0-9]*\):[[:space:]]*#[[:space:]]*include[[:space:]]*\(["<]\)\([^">]*\)[">].*/\1:\2:\4:\3/p'
 }
-in_list() { printf '%s\n' "$2" | grep -qxF "$1"; }
+# in_list WORD LIST: WORD is one of LIST's lines (no fork: this runs for every include line).
+in_list() {
+    case "
+$2
+" in
+    *"
+$1
+"*) return 0 ;;
+    esac
+    return 1
+}
 
 # 1a. cmd/
 bad=""
 for line in $(includes cmd/*.c cmd/*.h); do
-    file="${line%%:*}" h="$(echo "$line" | cut -d: -f3)" q="${line##*:}"
+    file="${line%%:*}" h="${line#*:*:}" h="${h%:*}" q="${line##*:}"
     case "$q:$h" in
     '":'*/* | '":'..*) bad="$bad$file: \"$h\" (a path)
 " ;;
@@ -54,7 +64,7 @@ check "cmd/ includes only <envmgr/...> headers and its own" "$bad"
 # 1b. public headers
 bad=""
 for line in $(includes envmgr/include/envmgr/*.h); do
-    file="${line%%:*}" h="$(echo "$line" | cut -d: -f3)" q="${line##*:}"
+    file="${line%%:*}" h="${line#*:*:}" h="${h%:*}" q="${line##*:}"
     case "$q:$h" in
     '<:envmgr/'*) in_list "${h#envmgr/}" "$public" || bad="$bad$file: <$h> is not a public header
 " ;;
@@ -73,7 +83,7 @@ for dir in envmgr/*/; do
     module="$(basename "$dir")"
     [ "$module" = include ] && continue
     for line in $(includes "$dir"*.c "$dir"*.h 2>/dev/null); do
-        file="${line%%:*}" h="$(echo "$line" | cut -d: -f3)" q="${line##*:}"
+        file="${line%%:*}" h="${line#*:*:}" h="${h%:*}" q="${line##*:}"
         case "$q:$h" in
         '":'*/*) bad="$bad$file: \"$h\" (a path)
 " ;;

@@ -781,6 +781,48 @@ static void test_fuzz_corpus_replay(void **state)
     assert_true(n.failed >= 1); /* cycle.yaml is not */
 }
 
+/* The secrets CI log masking must know (issue 17): x-envtest secrets, credential-named variables
+ * of the services and of the connection variables, URL passwords; distinct, none too short. */
+static void test_project_secrets(void **state)
+{
+    (void)state;
+    setenv("MASK_TEST_SECRET", "s3cr3t-generated-value", 1);
+    envmgr_project_t *p = load("services:\n"
+                               "  db:\n"
+                               "    image: mysql:8.4\n"
+                               "    environment:\n"
+                               "      MYSQL_ROOT_PASSWORD: ${MASK_TEST_SECRET}\n"
+                               "      MYSQL_USER: seoul\n"
+                               "      API_KEY: abc\n"
+                               "  app:\n"
+                               "    image: app\n"
+                               "    environment:\n"
+                               "      DATABASE_URL: mysql://seoul:url-pass%40x@db:3306/seoul\n"
+                               "      GITHUB_TOKEN: tok-123456\n"
+                               "      PLAIN: mysql://nopassword@db/x\n"
+                               "x-envtest: {secrets: [MASK_TEST_SECRET]}\n");
+    envmgr_kvlist_t vars = {0};
+    envmgr_kvlist_set(&vars, "ENVTEST_MYSQL_PASSWORD", "var-password");
+    envmgr_kvlist_set(&vars, "ENVTEST_MYSQL_USER", "seoul");
+    envmgr_kvlist_set(&vars, "SCA_ADMIN_KEY", "admin-key-value");
+    envmgr_kvlist_set(&vars, "OTHER_URL", "http://u:inline-pw@h/x?q=1");
+    envmgr_strv_t out = {0};
+    envmgr_project_secrets(p, &vars, &out);
+    const char *want[] = {"s3cr3t-generated-value", "url-pass%40x",    "tok-123456",
+                          "var-password",           "admin-key-value", "inline-pw"};
+    assert_int_equal(out.n, sizeof(want) / sizeof(want[0]));
+    for (size_t i = 0; i < out.n; i++)
+        assert_string_equal(out.items[i], want[i]);
+    assert_true(envmgr_secret_name("ENVTEST_MYSQL_ROOT_PASSWORD"));
+    assert_true(envmgr_secret_name("sca_admin_key"));
+    assert_false(envmgr_secret_name("KEYBOARD"));
+    assert_false(envmgr_secret_name("ENVTEST_MYSQL_USER"));
+    envmgr_strv_free(&out);
+    envmgr_kvlist_free(&vars);
+    envmgr_project_free(p);
+    unsetenv("MASK_TEST_SECRET");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -802,6 +844,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_anchors_and_merge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alias_bomb, setup, teardown),
         cmocka_unit_test_setup_teardown(test_to_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_project_secrets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_default_file_lookup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_files_in_tree, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fuzz_corpus_replay, setup, teardown),

@@ -152,9 +152,9 @@ static int setup_services(void)
     if (start_mock("mock-llm", &g.llm_pid, g.llm_url, sizeof(g.llm_url)) < 0 ||
         start_mock("mock-vector", &g.vec_pid, g.vec_url, sizeof(g.vec_url)) < 0)
         return -1;
-    g.services[0] = (envmgr_fixture_service_t){"mock-llm", g.llm_url, NULL};
-    g.services[1] = (envmgr_fixture_service_t){"mock-vector", g.vec_url, NULL};
-    g.services[2] = (envmgr_fixture_service_t){"mysql", NULL, g.container};
+    g.services[0] = (envmgr_fixture_service_t){"mock-llm", g.llm_url, NULL, false};
+    g.services[1] = (envmgr_fixture_service_t){"mock-vector", g.vec_url, NULL, false};
+    g.services[2] = (envmgr_fixture_service_t){"mysql", NULL, g.container, false};
     g.targets.mysql.host = g.host;
     g.targets.mysql.port = g.port;
     g.targets.mysql.user = g.user;

@@ -32,9 +32,19 @@ typedef struct llm_rule {
     char *error_message, *error_type, *error_code;
 } llm_rule_t;
 
+/* A recorded embedding ("embeddings" in the cassette, written by record mode): the vector the
+ * real model gave for this input text, answered instead of the feature-hashed one. */
+typedef struct llm_embedding {
+    char *input;
+    float *vector;
+    int dims;
+} llm_embedding_t;
+
 typedef struct llm_cassette {
     llm_rule_t *rules;
     size_t nrules;
+    llm_embedding_t *embeddings;
+    size_t nembeddings;
     llm_rule_t fallback; /* the answer when nothing matches ("default") */
     char **models;       /* GET /v1/models */
     size_t nmodels;
@@ -53,16 +63,27 @@ void llm_cassette_free(llm_cassette_t *c);
 const llm_rule_t *llm_cassette_match(const llm_cassette_t *c, const char *model, const char *system,
                                      const char *user);
 
+/* The recorded vector for this input text: of exactly dims values when dims > 0, else the first
+ * recorded one. NULL when there is none. */
+const llm_embedding_t *llm_cassette_embedding(const llm_cassette_t *c, const char *input, int dims);
+
+typedef struct llm_state llm_state_t;
+/* Record mode (mock-llm built with libcurl, record/llm_record.c): answers a chat completion or
+ * embeddings request by proxying it; "route" is "/chat/completions" or "/embeddings". */
+typedef void (*llm_proxy_cb)(llm_state_t *st, mock_request_t *req, const char *route);
+
 /* The service state. */
-typedef struct llm_state {
+struct llm_state {
     llm_cassette_t *cassette;
     char *cassette_path; /* --cassette, reloaded by POST /__admin/reset */
     char *default_reply; /* --default-reply overrides the cassette's default */
     /* The cassette in force came from PUT /__admin/cassette: POST /__admin/reset keeps it (the
      * environment was set up with it); DELETE /__admin/cassette returns to the start-up one. */
     bool from_admin;
-    json_t *admin_doc; /* the document given by PUT /__admin/cassette, for GET (or NULL) */
-} llm_state_t;
+    json_t *admin_doc;  /* the document given by PUT /__admin/cassette, for GET (or NULL) */
+    llm_proxy_cb proxy; /* record mode: chat completions and embeddings go upstream */
+    void *recorder;     /* the proxy's state */
+};
 
 /* (Re)loads st->cassette from st->cassette_path (or the built-in one) and applies
  * st->default_reply; on failure keeps the current one and returns -1 with a message. */

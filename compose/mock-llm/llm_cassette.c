@@ -6,7 +6,8 @@
  *                       "system": {"regex": "^You are"}},
  *             "reply": "Hi!"},
  *            {"match": {"user": "boom"}, "error": {"status": 503, "message": "overloaded"}}],
- *  "default": {"reply": "..."}   or   {"error": {"status": 404, "message": "..."}}}
+ *  "default": {"reply": "..."}   or   {"error": {"status": 404, "message": "..."}},
+ *  "embeddings": [{"input": "text", "model": "text-embedding-3-small", "embedding": [0.1, ...]}]}
  * A matcher is a string (exact) or an object with one of exact, contains, regex (POSIX ERE). */
 #include <errno.h>
 #include <stdio.h>
@@ -48,6 +49,11 @@ void llm_cassette_free(llm_cassette_t *c)
     for (size_t i = 0; i < c->nrules; i++)
         rule_free(&c->rules[i]);
     free(c->rules);
+    for (size_t i = 0; i < c->nembeddings; i++) {
+        free(c->embeddings[i].input);
+        free(c->embeddings[i].vector);
+    }
+    free(c->embeddings);
     rule_free(&c->fallback);
     for (size_t i = 0; i < c->nmodels; i++)
         free(c->models[i]);
@@ -161,6 +167,51 @@ static int rule_parse(json_t *o, size_t idx, llm_rule_t *r, char *msg, size_t ms
     return answer_parse(o, where, r, msg, msgsize);
 }
 
+/* "embeddings": [{"input", "embedding": [numbers], "model" (optional, informative)}] */
+static int embeddings_parse(llm_cassette_t *c, json_t *list, char *msg, size_t msgsize)
+{
+    if (!list)
+        return 0;
+    if (!json_is_array(list))
+        return FAIL("embeddings: must be an array of {\"input\", \"embedding\"} objects");
+    size_t n = json_array_size(list);
+    c->embeddings = mock_xcalloc(n ? n : 1, sizeof(*c->embeddings));
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(list, i), *input = json_object_get(e, "input");
+        json_t *vec = json_object_get(e, "embedding"), *model = json_object_get(e, "model");
+        if (!json_is_object(e))
+            return FAIL("embeddings[%zu]: must be an object", i);
+        if (!json_is_string(input))
+            return FAIL("embeddings[%zu].input: must be a string", i);
+        if (model && !json_is_string(model))
+            return FAIL("embeddings[%zu].model: must be a string", i);
+        size_t dims = json_array_size(vec);
+        if (!json_is_array(vec) || dims == 0 || dims > LLM_MAX_DIMENSIONS)
+            return FAIL("embeddings[%zu].embedding: must be an array of 1 to %d numbers", i,
+                        LLM_MAX_DIMENSIONS);
+        llm_embedding_t *emb = &c->embeddings[c->nembeddings++];
+        emb->input = mock_xstrdup(json_string_value(input));
+        emb->vector = mock_xmalloc(dims * sizeof(float));
+        emb->dims = (int)dims;
+        for (size_t d = 0; d < dims; d++) {
+            json_t *x = json_array_get(vec, d);
+            if (!json_is_number(x))
+                return FAIL("embeddings[%zu].embedding[%zu]: must be a number", i, d);
+            emb->vector[d] = (float)json_number_value(x);
+        }
+    }
+    return 0;
+}
+
+const llm_embedding_t *llm_cassette_embedding(const llm_cassette_t *c, const char *input, int dims)
+{
+    for (size_t i = 0; i < c->nembeddings; i++)
+        if ((dims <= 0 || c->embeddings[i].dims == dims) &&
+            strcmp(c->embeddings[i].input, input) == 0)
+            return &c->embeddings[i];
+    return NULL;
+}
+
 static void add_model(llm_cassette_t *c, const char *id)
 {
     for (size_t i = 0; i < c->nmodels; i++)
@@ -192,6 +243,8 @@ static int cassette_parse(llm_cassette_t *c, json_t *doc, char *msg, size_t msgs
         if (rule_parse(json_array_get(rules, i), i, &c->rules[i], msg, msgsize) < 0)
             return -1;
     }
+    if (embeddings_parse(c, json_object_get(doc, "embeddings"), msg, msgsize) < 0)
+        return -1;
     c->fallback.name = mock_xstrdup("default");
     if (def && answer_parse(def, "default", &c->fallback, msg, msgsize) < 0)
         return -1;

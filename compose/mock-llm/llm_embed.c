@@ -97,6 +97,7 @@ static void base64(const unsigned char *in, size_t n, mock_buf_t *out)
 typedef struct embed_request {
     const char *model;
     int dims;
+    bool dims_given; /* "dimensions" in the request: a recorded vector must have that length */
     bool b64;
     json_t *inputs; /* array of strings or of token arrays (borrowed or owned, see owned) */
     bool owned;
@@ -169,6 +170,7 @@ static int parse_embed(mock_request_t *req, json_t *doc, embed_request_t *er)
             return BAD("dimensions", "Invalid 'dimensions': expected an integer from 1 to %d.",
                        LLM_MAX_DIMENSIONS);
         er->dims = (int)json_integer_value(v);
+        er->dims_given = true;
     }
     if ((v = json_object_get(doc, "encoding_format")) && !json_is_null(v)) {
         const char *f = json_is_string(v) ? json_string_value(v) : "";
@@ -194,32 +196,49 @@ static void input_text(json_t *v, mock_buf_t *out, int *tokens)
     *tokens += (int)json_array_size(v);
 }
 
-static void respond(mock_request_t *req, const embed_request_t *er)
+static void respond(const llm_cassette_t *cassette, mock_request_t *req, const embed_request_t *er)
 {
     json_t *data = json_array();
-    float *vec = mock_xmalloc((size_t)er->dims * sizeof(float));
+    float *hashed = mock_xmalloc((size_t)er->dims * sizeof(float));
     mock_buf_t text = MOCK_BUF_INIT;
     int tokens = 0;
+    size_t recorded = 0;
     for (size_t i = 0; i < json_array_size(er->inputs); i++) {
-        input_text(json_array_get(er->inputs, i), &text, &tokens);
-        llm_embed_text(text.data ? text.data : "", text.len, vec, er->dims);
+        json_t *input = json_array_get(er->inputs, i);
+        input_text(input, &text, &tokens);
+        /* a vector recorded from the real model for this text (record mode), else the hash */
+        const llm_embedding_t *rec =
+            json_is_string(input) ? llm_cassette_embedding(cassette, json_string_value(input),
+                                                           er->dims_given ? er->dims : 0)
+                                  : NULL;
+        const float *vec = hashed;
+        int dims = er->dims;
+        if (rec) {
+            vec = rec->vector, dims = rec->dims;
+            recorded++;
+        } else {
+            llm_embed_text(text.data ? text.data : "", text.len, hashed, er->dims);
+        }
         json_t *emb;
         if (er->b64) { /* little-endian float32, as the OpenAI API sends it */
             mock_buf_t b = MOCK_BUF_INIT;
-            base64((const unsigned char *)vec, (size_t)er->dims * sizeof(float), &b);
+            base64((const unsigned char *)vec, (size_t)dims * sizeof(float), &b);
             emb = json_stringn(b.data, b.len);
             mock_buf_free(&b);
         } else {
             emb = json_array();
-            for (int d = 0; d < er->dims; d++)
+            for (int d = 0; d < dims; d++)
                 json_array_append_new(emb, json_real(vec[d]));
         }
         json_array_append_new(data, json_pack("{s:s,s:I,s:o}", "object", "embedding", "index",
                                               (json_int_t)i, "embedding", emb));
     }
-    free(vec);
+    free(hashed);
     mock_buf_free(&text);
-    mock_request_set_matched(req, "embeddings");
+    char matched[64];
+    snprintf(matched, sizeof(matched), "embeddings (%zu of %zu recorded)", recorded,
+             json_array_size(er->inputs));
+    mock_request_set_matched(req, recorded ? matched : "embeddings");
     json_t *resp = json_pack("{s:s,s:o,s:s,s:{s:i,s:i}}", "object", "list", "data", data, "model",
                              er->model, "usage", "prompt_tokens", tokens, "total_tokens", tokens);
     /* 9 significant digits round-trip a float32 and keep the document small */
@@ -244,7 +263,7 @@ void llm_embeddings(llm_state_t *st, mock_request_t *req)
     }
     embed_request_t er = {0};
     if (parse_embed(req, doc, &er) == 0)
-        respond(req, &er);
+        respond(st->cassette, req, &er);
     if (er.owned)
         json_decref(er.inputs);
     json_decref(doc);

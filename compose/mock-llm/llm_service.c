@@ -167,10 +167,14 @@ void llm_handle(mock_request_t *req, void *user)
         if (method_is(req, "GET"))
             model_get(st, req, path + 11);
     } else if (strcmp(path, "/v1/chat/completions") == 0) {
-        if (method_is(req, "POST"))
+        if (method_is(req, "POST") && st->proxy)
+            st->proxy(st, req, "/chat/completions");
+        else if (strcmp(mock_request_method(req), "POST") == 0)
             llm_chat_completions(st, req);
     } else if (strcmp(path, "/v1/embeddings") == 0) {
-        if (method_is(req, "POST"))
+        if (method_is(req, "POST") && st->proxy)
+            st->proxy(st, req, "/embeddings");
+        else if (strcmp(mock_request_method(req), "POST") == 0)
             llm_embeddings(st, req);
     } else if (strcmp(path, "/__admin/cassette") == 0) {
         if (strcmp(mock_request_method(req), "DELETE") == 0)

@@ -17,11 +17,30 @@
 /* ---- context helpers --------------------------------------------------------------------------
  */
 
+/* A variable whose name says it holds a credential (OPENAI_API_KEY, ..._TOKEN, ..._PASSWORD):
+ * its value, when a Compose file uses it, is masked like a generated secret in `config`. */
+static bool name_is_credential(const char *name)
+{
+    static const char *const suffixes[] = {"_KEY", "_TOKEN", "_PASSWORD", "_SECRET"};
+    size_t n = strlen(name);
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
+        size_t k = strlen(suffixes[i]);
+        if (n > k && strcmp(name + n - k, suffixes[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
 const char *compose_ctx_lookup(void *userdata, const char *name)
 {
     compose_ctx_t *ctx = userdata;
     const char *v = getenv(name);
     const envmgr_kv_t *kv;
+    if ((kv = envmgr_kvlist_find(&ctx->real_vars, name)) && kv->value)
+        return kv->value; /* envtest's own: the real services' URLs */
+    if (v && *v && name_is_credential(name) && ctx->project &&
+        !envmgr_kvlist_find(&ctx->project->secret_values, name))
+        envmgr_kvlist_set(&ctx->project->secret_values, name, v);
     if (v)
         return v;
     if ((kv = envmgr_kvlist_find(&ctx->dotenv, name)) && kv->value)
@@ -624,7 +643,8 @@ static int load_project(compose_ctx_t *ctx, const compose_node_t *root,
                                 "expected a mapping with 'services:', got %s",
                                 compose_node_kind_name(root));
     if (load_dotenv(ctx) < 0 || load_secrets(ctx, root, opts) < 0 ||
-        parse_top_level(ctx, root) < 0 || resolve_project_name(ctx, root, opts) < 0)
+        compose_load_real(ctx, root, opts) < 0 || parse_top_level(ctx, root) < 0 ||
+        resolve_project_name(ctx, root, opts) < 0)
         return -1;
     return 0;
 }
@@ -649,6 +669,7 @@ int envmgr_compose_load_string(const char *yaml, size_t len, const char *file,
     compose_node_unref(root);
     envmgr_kvlist_free(&ctx.dotenv);
     envmgr_kvlist_free(&ctx.secrets);
+    envmgr_kvlist_free(&ctx.real_vars);
     if (ret < 0) {
         envmgr_project_free(p);
         return -1;
@@ -704,6 +725,7 @@ void envmgr_project_free(envmgr_project_t *p)
     json_decref(p->x_envtest);
     envmgr_strv_free(&p->secrets);
     envmgr_kvlist_free(&p->secret_values);
+    envmgr_kvlist_free(&p->real_services);
     free(p->name);
     free(p->file);
     free(p->dir);

@@ -64,8 +64,9 @@ typedef struct compose_ctx {
     const char *dir;                /* absolute directory of the file (the project's) */
     const compose_node_t *services; /* the services mapping (to check depends_on) */
     envmgr_error_t *err;
-    envmgr_kvlist_t dotenv;  /* .env beside the file */
-    envmgr_kvlist_t secrets; /* generated secret values (x-envtest.secrets not set elsewhere) */
+    envmgr_kvlist_t dotenv;    /* .env beside the file */
+    envmgr_kvlist_t secrets;   /* generated secret values (x-envtest.secrets not set elsewhere) */
+    envmgr_kvlist_t real_vars; /* ENVTEST_URL_<SERVICE> of the real services (compose_real.c) */
     const envmgr_kvlist_t *extra_vars;
     bool no_interpolate;
     envmgr_project_t *project;
@@ -105,6 +106,14 @@ int compose_parse_tmpfs(compose_ctx_t *ctx, envmgr_service_t *svc, const compose
                         const char *path);
 /* "64m", "1g", "1024" (bytes), b/k/kb/m/mb/g/gb, binary multiples. */
 int compose_parse_size(const char *s, int64_t *out);
+
+/* compose_real.c: the real services (x-envtest.real, ENVTEST_REAL_<SERVICE>, opts->real_services)
+ * into project->real_services and ENVTEST_URL_<SERVICE> into ctx->real_vars; before the services
+ * are parsed (they interpolate those). */
+int compose_load_real(compose_ctx_t *ctx, const compose_node_t *root,
+                      const envmgr_compose_options_t *opts);
+/* "mock-llm" -> "MOCK_LLM" (as envtest env names variables); malloc'ed. */
+char *compose_env_stem(const char *service);
 
 int compose_parse_service(compose_ctx_t *ctx, const compose_pair_t *pair, envmgr_service_t *svc);
 void compose_service_clear(envmgr_service_t *svc);

@@ -255,5 +255,8 @@ json_t *envmgr_project_to_json(const envmgr_project_t *project, bool mask_secret
     set_if(j, "volumes", volumes, project->n_volumes > 0);
     if (project->x_envtest)
         json_object_set(j, "x-envtest", project->x_envtest);
+    /* services replaced by real ones (--real, ENVTEST_REAL_<SERVICE>, x-envtest.real) */
+    if (project->real_services.n)
+        json_object_set_new(j, "real_services", kv_json(&o, &project->real_services));
     return j;
 }

@@ -57,7 +57,7 @@ const char *envmgr_service_phase_name(enum envmgr_service_phase phase)
         [ENVMGR_PHASE_UNCHANGED] = "unchanged", [ENVMGR_PHASE_FAILED] = "failed",
         [ENVMGR_PHASE_REMOVING] = "removing",   [ENVMGR_PHASE_REMOVED] = "removed",
         [ENVMGR_PHASE_LOADING] = "loading",     [ENVMGR_PHASE_LOADED] = "loaded",
-        [ENVMGR_PHASE_SKIPPED] = "unchanged",
+        [ENVMGR_PHASE_SKIPPED] = "unchanged",   [ENVMGR_PHASE_REAL] = "real",
     };
     if ((unsigned)phase >= ENVMGR_ARRAY_SIZE(names))
         return "?";
@@ -405,6 +405,41 @@ static int ensure_network(struct up_ctx *ctx, bool *created, envmgr_reaper_t **r
     return 0;
 }
 
+/* Real services are not started: a container left from a run with the mock goes (its dependents
+ * are recreated with the new URL anyway, their configuration changed). */
+static int remove_real_services(struct up_ctx *ctx, envmgr_error_t *err)
+{
+    const envmgr_kvlist_t *real = &ctx->project->real_services;
+    for (size_t i = 0; i < real->n; i++) {
+        const char *service = real->items[i].key;
+        if (ctx->opts->services) { /* `up SERVICE...`: only those and what they depend on */
+            bool named = false;
+            for (size_t k = 0; ctx->opts->services[k]; k++)
+                named = named || strcmp(ctx->opts->services[k], service) == 0;
+            bool needed = named;
+            for (size_t r = 0; r < ctx->n_runs && !needed; r++)
+                for (size_t d = 0; d < ctx->runs[r].service->n_depends_on; d++)
+                    needed =
+                        needed || strcmp(ctx->runs[r].service->depends_on[d].service, service) == 0;
+            if (!needed)
+                continue;
+        }
+        envmgr_cleanup_free char *id = NULL;
+        envmgr_error_t lookup_err = {0};
+        if (envmgr_service_container(ctx->engine, ctx->project->name, service, &id, &lookup_err) ==
+            0) {
+            progress(ctx, service, ENVMGR_PHASE_REMOVING, "replaced by a real service");
+            if (envmgr_engine_container_remove(ctx->engine, id, true, true, err) < 0)
+                return envmgr_error_wrap(err, "remove the mock %s", service);
+        } else if (lookup_err.kind != ENVMGR_E_NOT_FOUND) {
+            *err = lookup_err;
+            return -1;
+        }
+        progress(ctx, service, ENVMGR_PHASE_REAL, real->items[i].value);
+    }
+    return 0;
+}
+
 static int ensure_volumes(struct up_ctx *ctx, envmgr_error_t *err)
 {
     const envmgr_project_t *p = ctx->project;
@@ -464,6 +499,8 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
     int ret = ensure_network(&ctx, &network_created, &reaper, err);
     if (ret == 0)
         ret = ensure_volumes(&ctx, err);
+    if (ret == 0)
+        ret = remove_real_services(&ctx, err);
     if (ret == 0) {
         for (size_t i = 0; i < ctx.n_runs; i++) {
             if (pthread_create(&ctx.runs[i].thread, NULL, service_thread, &ctx.runs[i]) != 0) {

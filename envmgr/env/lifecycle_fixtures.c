@@ -38,6 +38,20 @@ int envmgr_live_targets_get(envmgr_engine_t *engine, const envmgr_project_t *pro
     for (size_t i = 0; i < json_array_size(services); i++) {
         json_t *s = json_array_get(services, i);
         const char *id = json_string_value(json_object_get(s, "id"));
+        const char *real = json_string_value(json_object_get(s, "url"));
+        if (real) { /* a real service: HTTP steps go to its URL's origin */
+            envmgr_cleanup_free char *origin = NULL, *host = NULL;
+            int port = 0;
+            if (envmgr_real_url_parts(real, &origin, &host, &port, err) < 0) {
+                envmgr_live_targets_free(t);
+                return -1;
+            }
+            envmgr_fixture_service_t *fs = &t->services[t->targets.n_services++];
+            fs->name = keep_string(t, json_string_value(json_object_get(s, "service")));
+            fs->base_url = keep_string(t, origin);
+            fs->real = true;
+            continue;
+        }
         if (!id)
             continue;
         envmgr_fixture_service_t *fs = &t->services[t->targets.n_services++];

@@ -299,6 +299,10 @@ int envmgr_status(envmgr_engine_t *engine, const envmgr_project_t *project, json
     for (size_t i = 0; i < project->n_services; i++) {
         const char *name = project->services[i].name;
         json_t *c = find_service_container(containers, name);
+        if (envmgr_project_real_url(project, name)) {
+            json_array_append_new(services, envmgr_real_status(project, name));
+            continue; /* a container left from the mock is removed by the next up */
+        }
         if (!c) {
             json_array_append_new(services, json_pack("{s:s, s:n, s:n, s:s, s:s, s:[]}", "service",
                                                       name, "container", "id", "state", "missing",
@@ -372,6 +376,8 @@ bool envmgr_status_all_healthy(const json_t *status)
         json_t *s = json_array_get(services, i);
         const char *state = json_string_value(json_object_get(s, "state"));
         const char *health = json_string_value(json_object_get(s, "health"));
+        if (state && strcmp(state, "real") == 0)
+            continue; /* a real service: envtest does not run it */
         if (!state || strcmp(state, "running") != 0)
             return false;
         if (health && strcmp(health, "none") != 0 && strcmp(health, "healthy") != 0 &&
@@ -514,6 +520,8 @@ int envmgr_env_vars(envmgr_engine_t *engine, const envmgr_project_t *project, en
         envmgr_error_set(err, ENVMGR_E_ENV, 0, "project %s is not up", project->name);
         return envmgr_error_hint(err, "run `envtest up` first");
     }
+    if (envmgr_real_env_vars(project, out, err) < 0)
+        return -1;
     return add_x_environment(project, out, err);
 }
 

@@ -64,6 +64,10 @@ static int plan_visit(const envmgr_project_t *project, size_t i, enum mark *mark
 {
     if (marks[i] == DONE)
         return 0;
+    if (envmgr_project_real_url(project, project->services[i].name)) {
+        marks[i] = DONE; /* a real service: not started, nor what it depends on for it */
+        return 0;
+    }
     if (marks[i] == VISITING)
         return envmgr_error_set(err, ENVMGR_E_CONFIG, 0,
                                 "%s: dependency cycle through service '%s'", project->file,

@@ -25,6 +25,18 @@ char *envmgr_service_image(const envmgr_project_t *project, const envmgr_service
 int envmgr_project_plan(const envmgr_project_t *project, const char *const *names, size_t **order,
                         size_t *n_order, envmgr_error_t *err);
 
+/* real.c: real services instead of mocks (project->real_services). */
+/* Splits url (libcurl's URL API): *origin "scheme://host[:port]" (the default port left out),
+ * *host, *port (the scheme's default when none is given); malloc'ed. */
+int envmgr_real_url_parts(const char *url, char **origin, char **host, int *port,
+                          envmgr_error_t *err);
+/* The status entry of a real service: {"service","container":null,"id":null,"state":"real",
+ * "health":"none","url","ports":[]}. */
+json_t *envmgr_real_status(const envmgr_project_t *project, const char *service);
+/* ENVTEST_<SERVICE>_URL, _HOST, _PORT and _PORT_<container port> of every real service. */
+int envmgr_real_env_vars(const envmgr_project_t *project, envmgr_kvlist_t *out,
+                         envmgr_error_t *err);
+
 /* The Engine's container-create body for a service. image: the image to run (envmgr_service_image).
  * config_hash: envmgr_project_config_hash's digest, set as the io.envtest.config-hash label (so a
  * changed service or a rebuilt image recreates the container). */

@@ -125,7 +125,16 @@ typedef struct envmgr_project {
     json_t *x_envtest;             /* top-level `x-envtest` (interpolated), or NULL */
     envmgr_strv_t secrets;         /* names listed in x-envtest.secrets (see below) */
     envmgr_kvlist_t secret_values; /* name -> value as resolved (environment, .env or generated) */
+    /* Real services instead of mocks: service -> URL, from x-envtest.real, ENVTEST_REAL_<SERVICE>
+     * and opts->real_services (later ones winning). Such a service is not started (envmgr_up
+     * removes its container if one is left), its dependents' condition on it counts as met, and
+     * the file's ${ENVTEST_URL_<SERVICE>} is the URL; `envtest env` gives ENVTEST_<SERVICE>_URL,
+     * _HOST and _PORT from it. */
+    envmgr_kvlist_t real_services;
 } envmgr_project_t;
+
+/* The URL replacing service, or NULL when it is started as the file says. */
+const char *envmgr_project_real_url(const envmgr_project_t *project, const char *service);
 
 /* Asked for each name in the top-level `x-envtest: {secrets: [NAME, ...]}` that is not set in the
  * process environment or .env: returns a malloc'ed value (e.g. a generated password kept in the
@@ -138,6 +147,9 @@ typedef struct envmgr_compose_options {
     envmgr_secret_cb secret_cb;        /* or NULL: random */
     void *secret_userdata;
     bool no_interpolate; /* for tests */
+    /* service -> URL (`--real`), winning over ENVTEST_REAL_<SERVICE> and x-envtest.real; a value
+     * "" keeps the mock. Or NULL. */
+    const envmgr_kvlist_t *real_services;
 } envmgr_compose_options_t;
 
 /* path: the file given with -f, or NULL: compose/compose.yaml if present, else ./compose.yaml
@@ -162,6 +174,17 @@ const envmgr_service_t *envmgr_project_service(const envmgr_project_t *project, 
  * secret's value (project->secret_values) in a string, whole or inside e.g. a URL, is "********".
  */
 json_t *envmgr_project_to_json(const envmgr_project_t *project, bool mask_secrets);
+/* Secrets the project hands out, for CI log masking (GitHub's ::add-mask::): every x-envtest
+ * secret's value; the value of every service environment variable and of every var in vars (e.g.
+ * `envtest env`'s) whose name says it is a credential (envmgr_secret_name); and the password of
+ * every "scheme://user:password@host" URL among those values. Distinct values of at least
+ * ENVMGR_SECRET_MIN_LEN bytes are appended to out (masking shorter ones would mangle the logs). */
+#define ENVMGR_SECRET_MIN_LEN 4
+void envmgr_project_secrets(const envmgr_project_t *project, const envmgr_kvlist_t *vars,
+                            envmgr_strv_t *out);
+/* Whether a variable's name says it holds a credential: *PASSWORD*, *PASSWD*, *SECRET*, *TOKEN*,
+ * *API_KEY*, *APIKEY*, *PRIVATE_KEY*, *ACCESS_KEY*, or ending in _KEY (case-insensitive). */
+bool envmgr_secret_name(const char *name);
 /* One service's canonical JSON (for config hashes). */
 json_t *envmgr_service_to_json(const envmgr_service_t *service);
 

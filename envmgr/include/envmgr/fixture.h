@@ -70,6 +70,9 @@ typedef struct envmgr_fixture_service {
     const char *name;         /* compose service name, as the manifest names it */
     const char *base_url;     /* "http://127.0.0.1:49153" for http/documents steps, or NULL */
     const char *container_id; /* for copy steps, or NULL */
+    /* A real service instead of the mock (envtest --real): base_url is its URL's origin
+     * ("https://host:port"); http steps to the mocks' admin API (/__admin/...) are skipped. */
+    bool real;
 } envmgr_fixture_service_t;
 
 typedef struct envmgr_fixture_targets {

@@ -37,6 +37,7 @@ enum envmgr_service_phase {
     ENVMGR_PHASE_LOADING, /* fixtures: "service" is "fixture <name>" */
     ENVMGR_PHASE_LOADED,
     ENVMGR_PHASE_SKIPPED, /* fixture unchanged since the last load */
+    ENVMGR_PHASE_REAL,    /* a real service instead of the mock: not started; detail: its URL */
 };
 const char *envmgr_service_phase_name(enum envmgr_service_phase phase);
 
