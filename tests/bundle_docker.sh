@@ -22,6 +22,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 cleanup_projects() { for p in $src $dst $bad; do "$envtest" -q -p $p down -v >/dev/null 2>&1; done; }
 cleanup_projects
+mkdir -p .envtest/cassettes # compose.yaml bind-mounts it into mock-llm (record mode)
 
 echo "1..6"
 if ! "$envtest" -q -p $src up mysql mock-llm mock-vector >"$work/up.log" 2>&1; then

@@ -419,6 +419,32 @@ out:
     return r;
 }
 
+/* A bind-mounted directory that was empty has no entry in the archive: made again. */
+static int make_empty_mounts(const char *dir, envmgr_error_t *err)
+{
+    envmgr_cleanup_free char *path = envmgr_xasprintf("%s/compose.json", dir);
+    envmgr_cleanup_json json_t *compose = bun_read_json(path, err);
+    if (!compose)
+        return -1;
+    const char *name;
+    json_t *s;
+    json_object_foreach(json_object_get(compose, "services"), name, s)
+    {
+        size_t i;
+        json_t *v;
+        json_array_foreach(json_object_get(s, "volumes"), i, v)
+        {
+            const char *src = json_string_value(json_object_get(v, "source"));
+            if (!src || strncmp(src, "./mounts/", 9) != 0 || !safe_member(src + 2))
+                continue;
+            envmgr_cleanup_free char *full = envmgr_xasprintf("%s/%s", dir, src + 2);
+            if (access(full, F_OK) < 0 && envmgr_mkdir_p(full, 0755, err) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
 int envmgr_bundle_extract(const char *path, const char *dir, envmgr_engine_t *engine,
                           envmgr_bundle_t **out, envmgr_error_t *err)
 {
@@ -439,6 +465,8 @@ int envmgr_bundle_extract(const char *path, const char *dir, envmgr_engine_t *en
         envmgr_cleanup_free char *idfile = envmgr_xasprintf("%s/.bundle-id", dir);
         r = envmgr_write_file(idfile, x.checksums_hex, 64, err);
     }
+    if (r == 0)
+        r = make_empty_mounts(dir, err);
     if (r == 0)
         r = envmgr_bundle_open_dir(dir, out, err);
     if (r < 0) {
