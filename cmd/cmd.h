@@ -21,6 +21,8 @@ typedef struct envtest_globals {
     bool quiet;               /* -q */
     bool stderr_is_tty;
     bool stdout_is_tty;
+    const char *profiles[17]; /* --profile NAME (repeatable), NULL-terminated */
+    size_t n_profiles;
 } envtest_globals_t;
 
 typedef int (*envtest_command_fn)(int argc, char **argv, envtest_globals_t *g);
@@ -78,11 +80,12 @@ int envtest_load_live_project(const envtest_globals_t *g, envmgr_engine_t *engin
  * opt was one of them (and stores it). */
 bool envtest_common_option(envtest_globals_t *g, int opt, const char *arg);
 #define ENVTEST_COMMON_SHORTOPTS "f:p:H:"
+#define ENVTEST_OPT_PROFILE 0x7f00 /* --profile NAME: enables a Compose profile */
 #define ENVTEST_COMMON_LONGOPTS                                                                    \
     {"file", required_argument, NULL, 'f'}, {"project-name", required_argument, NULL, 'p'},        \
-        {"host", required_argument, NULL, 'H'},                                                    \
+        {"host", required_argument, NULL, 'H'}, {"real", required_argument, NULL, 'R'},            \
     {                                                                                              \
-        "real", required_argument, NULL, 'R'                                                       \
+        "profile", required_argument, NULL, ENVTEST_OPT_PROFILE                                    \
     }
 
 /* cmd/bundle.c: the --from side of up and run, and --bundle-on-failure. envtest_up_from brings

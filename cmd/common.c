@@ -50,6 +50,10 @@ bool envtest_common_option(envtest_globals_t *g, int opt, const char *arg)
             envmgr_kvlist_set(&g->real, service, NULL);
         return true;
     }
+    case ENVTEST_OPT_PROFILE:
+        if (g->n_profiles + 1 < sizeof(g->profiles) / sizeof(g->profiles[0]))
+            g->profiles[g->n_profiles++] = arg;
+        return true;
     default:
         return false;
     }
@@ -57,7 +61,8 @@ bool envtest_common_option(envtest_globals_t *g, int opt, const char *arg)
 
 int envtest_load_project(const envtest_globals_t *g, envmgr_project_t **out, envmgr_error_t *err)
 {
-    envmgr_compose_options_t opts = {.project_name = g->project_name, .real_services = &g->real};
+    envmgr_compose_options_t opts = {
+        .project_name = g->project_name, .real_services = &g->real, .profiles = g->profiles};
     return envmgr_compose_load(g->compose_file, &opts, out, err);
 }
 
@@ -214,6 +219,7 @@ int envtest_load_live_project(const envtest_globals_t *g, envmgr_engine_t *engin
         .real_services = &real,
         .secret_cb = secret_from_live,
         .secret_userdata = &ctx,
+        .profiles = g->profiles,
     };
     int r = envmgr_compose_load(g->compose_file, &opts, out, err);
     if (r == 0)

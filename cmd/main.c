@@ -35,7 +35,8 @@ static const struct command commands[] = {
 static void print_usage(FILE *out)
 {
     fprintf(out,
-            "Usage: envtest [-f FILE] [-p NAME] [-H HOST] [--real SERVICE=URL] [-v] COMMAND "
+            "Usage: envtest [-f FILE] [-p NAME] [-H HOST] [--real SERVICE=URL] [--profile NAME] "
+            "[-v] COMMAND "
             "[ARGS...]\n\n"
             "A throw-away world for integration tests: MySQL, mock LLM and mock vector search\n"
             "from a Compose file, driven over the Docker Engine API.\n\nCommands:\n");
@@ -51,6 +52,7 @@ static void print_usage(FILE *out)
         "unix:///var/run/docker.sock)\n"
         "  --real SERVICE=URL       use a real service at URL instead of starting SERVICE\n"
         "                           (repeatable; also $ENVTEST_REAL_<SERVICE>, x-envtest.real)\n"
+        "      --profile NAME       enable a Compose profile (repeatable; also $COMPOSE_PROFILES)\n"
         "  -v, --verbose            debug messages\n"
         "  -q, --quiet              only errors\n\n"
         "Exit codes: 0 ok, 1 tests failed, 2 usage or configuration error,\n"

@@ -107,15 +107,15 @@ static void test_invalid_compose_file_names_line(void **state)
     char path[] = "/tmp/envtest-cli-XXXXXX.yaml";
     int fd = mkstemps(path, 5);
     assert_true(fd >= 0);
-    const char text[] = "services:\n  db:\n    image: mysql:8.4\n    privileged: true\n";
+    const char text[] = "services:\n  db:\n    image: mysql:8.4\n    pid: host\n";
     assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
     close(fd);
     test_run_t run;
     test_envtest(&run, (const char *[]){"-f", path, "config", NULL}, NULL);
     assert_int_equal(run.exit_code, 2);
-    envmgr_cleanup_free char *where = envmgr_xasprintf("%s:4:5", path);
-    if (!strstr(run.err, where) || !strstr(run.err, "privileged"))
-        fail_msg("expected %s and 'privileged' in: %s", where, run.err);
+    envmgr_cleanup_free char *where = envmgr_xasprintf("%s:4:10", path);
+    if (!strstr(run.err, where) || !strstr(run.err, "pid"))
+        fail_msg("expected %s and 'pid' in: %s", where, run.err);
     test_run_free(&run);
     /* up refuses the same file before touching anything, also with no engine */
     const char *env[] = {"DOCKER_HOST=unix:///tmp/envtest-cli-no-engine.sock", NULL};

@@ -565,7 +565,7 @@ static void test_simple_keys(void **state)
                                "    restart: unless-stopped\n"
                                "    x-note: ignored\n"
                                "    x-envtest:\n"
-                               "      wait: {tcp: 3306}\n"
+                               "      probe: {tcp: 3306}\n"
                                "      tags: [a, 2, true]\n"
                                "      typed: [1.5, \"3\", 0x10, +inf, ~, -7]\n");
     const envmgr_service_t *a = svc(p, "a");
@@ -575,7 +575,7 @@ static void test_simple_keys(void **state)
     assert_string_equal(a->hostname, "db.local");
     assert_non_null(a->x_envtest);
     assert_int_equal(
-        json_integer_value(json_object_get(json_object_get(a->x_envtest, "wait"), "tcp")), 3306);
+        json_integer_value(json_object_get(json_object_get(a->x_envtest, "probe"), "tcp")), 3306);
     json_t *tags = json_object_get(a->x_envtest, "tags");
     assert_string_equal(json_string_value(json_array_get(tags, 0)), "a");
     assert_true(json_is_integer(json_array_get(tags, 1)));
@@ -667,11 +667,15 @@ static void test_to_json(void **state)
     json_t *j = envmgr_project_to_json(p, true);
     char *s = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
     envmgr_cleanup_free char *want = envmgr_xasprintf(
-        "{\"name\":\"demo\",\"services\":{\"app\":{\"build\":{\"context\":\"%s/app\","
+        "{\"name\":\"demo\",\"networks\":{\"default\":{\"name\":\"demo_default\"}},"
+        "\"services\":{\"app\":{\"build\":{\"context\":\"%s/app\","
         "\"dockerfile\":\"Dockerfile\"},\"command\":[\"run\",\"--fast\"],\"depends_on\":{\"db\":"
-        "{\"condition\":\"service_healthy\",\"required\":true}}},\"db\":{\"healthcheck\":{"
+        "{\"condition\":\"service_healthy\",\"required\":true}},\"networks\":{\"default\":null}},"
+        "\"db\":{\"healthcheck\":{"
         "\"interval\":\"1.5s\",\"retries\":3,\"start_period\":\"0s\",\"test\":[\"CMD\","
-        "\"mysqladmin\",\"ping\"],\"timeout\":\"2m0s\"},\"image\":\"mysql:8.4\",\"ports\":[{"
+        "\"mysqladmin\",\"ping\"],\"timeout\":\"2m0s\"},\"image\":\"mysql:8.4\",\"networks\":{"
+        "\"default\":null},"
+        "\"ports\":[{"
         "\"host_ip\":\"127.0.0.1\",\"mode\":\"ingress\",\"protocol\":\"tcp\",\"published\":"
         "\"13306\",\"target\":3306},{\"host_ip\":\"127.0.0.1\",\"mode\":\"ingress\",\"protocol\":"
         "\"tcp\",\"target\":9000}],\"volumes\":[{\"source\":\"data\",\"target\":\"/var/lib/mysql\","

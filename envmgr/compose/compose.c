@@ -515,20 +515,6 @@ static int parse_volumes(compose_ctx_t *ctx, const compose_node_t *node)
     return 0;
 }
 
-static int parse_networks(compose_ctx_t *ctx, const compose_node_t *node)
-{
-    if (compose_node_is_null(node))
-        return 0;
-    if (node->kind != COMPOSE_MAP)
-        return compose_error_at(ctx, node, "networks", "expected a mapping, got %s",
-                                compose_node_kind_name(node));
-    for (size_t i = 0; i < node->n_pairs; i++)
-        if (strcmp(node->pairs[i].key->scalar, "default") != 0)
-            envmgr_warn("%s:%d: network '%s' ignored: envtest uses one network per project",
-                        ctx->file, node->pairs[i].key->line, node->pairs[i].key->scalar);
-    return 0;
-}
-
 /* ---- services and dependencies ----------------------------------------------------------------
  */
 
@@ -543,10 +529,17 @@ static int parse_services(compose_ctx_t *ctx, const compose_node_t *node)
                                 node->kind == COMPOSE_MAP ? "an empty one"
                                                           : compose_node_kind_name(node));
     ctx->services = node;
-    p->services = envmgr_xcalloc(node->n_pairs, sizeof(*p->services));
+    size_t included = p->n_services; /* services of include: files come first */
+    p->services = envmgr_xrealloc(p->services, (included + node->n_pairs) * sizeof(*p->services));
+    memset(&p->services[included], 0, node->n_pairs * sizeof(*p->services));
     for (size_t i = 0; i < node->n_pairs; i++) {
+        for (size_t j = 0; j < included; j++)
+            if (!strcmp(p->services[j].name, node->pairs[i].key->scalar))
+                return compose_error_at(ctx, node->pairs[i].key, "services",
+                                        "service '%s' is also defined by an included file",
+                                        node->pairs[i].key->scalar);
         p->n_services++;
-        if (compose_parse_service(ctx, &node->pairs[i], &p->services[i]) < 0)
+        if (compose_parse_service(ctx, &node->pairs[i], &p->services[included + i]) < 0)
             return -1;
     }
     return 0;
@@ -605,25 +598,26 @@ static int check_cycles(compose_ctx_t *ctx)
 /* ---- loading ----------------------------------------------------------------------------------
  */
 
-static int parse_top_level(compose_ctx_t *ctx, const compose_node_t *root)
+static int parse_top_level(compose_ctx_t *ctx, compose_node_t *root,
+                           const envmgr_compose_options_t *opts)
 {
-    static const char *const unsupported[] = {"include", "secrets", "configs"};
+    static const char *const known[] = {"name",    "services", "volumes", "networks",
+                                        "version", "secrets",  "configs", "include"};
     for (size_t i = 0; i < root->n_pairs; i++) {
         const compose_node_t *k = root->pairs[i].key;
-        static const char *const known[] = {"name", "services", "volumes", "networks", "version"};
         bool ok = !strncmp(k->scalar, "x-", 2);
         for (size_t j = 0; j < ENVMGR_ARRAY_SIZE(known); j++)
             ok = ok || !strcmp(k->scalar, known[j]);
-        for (size_t j = 0; j < ENVMGR_ARRAY_SIZE(unsupported); j++)
-            if (!strcmp(k->scalar, unsupported[j]))
-                return compose_error_at(ctx, k, k->scalar,
-                                        "'%s' is not supported by envtest; remove it", k->scalar);
         if (!ok)
             envmgr_warn("%s:%d: unknown top-level key '%s' ignored", ctx->file, k->line, k->scalar);
     }
-    if (parse_volumes(ctx, compose_node_get(root, "volumes")) < 0 ||
-        parse_networks(ctx, compose_node_get(root, "networks")) < 0 ||
-        parse_services(ctx, compose_node_get(root, "services")) < 0 || check_cycles(ctx) < 0)
+    if (compose_apply_include(ctx, root, opts) < 0 || compose_apply_extends(ctx, root) < 0 ||
+        parse_volumes(ctx, compose_node_get(root, "volumes")) < 0 ||
+        compose_parse_networks(ctx, compose_node_get(root, "networks")) < 0 ||
+        compose_parse_file_defs(ctx, compose_node_get(root, "secrets"), true) < 0 ||
+        compose_parse_file_defs(ctx, compose_node_get(root, "configs"), false) < 0 ||
+        parse_services(ctx, compose_node_get(root, "services")) < 0 ||
+        compose_resolve_references(ctx, opts) < 0 || check_cycles(ctx) < 0)
         return -1;
     const compose_node_t *x = compose_node_get(root, "x-envtest");
     if (x && compose_node_to_json(ctx, x, "x-envtest", &ctx->project->x_envtest) < 0)
@@ -631,7 +625,7 @@ static int parse_top_level(compose_ctx_t *ctx, const compose_node_t *root)
     return 0;
 }
 
-static int load_project(compose_ctx_t *ctx, const compose_node_t *root,
+static int load_project(compose_ctx_t *ctx, compose_node_t *root,
                         const envmgr_compose_options_t *opts)
 {
     if (!root)
@@ -643,8 +637,8 @@ static int load_project(compose_ctx_t *ctx, const compose_node_t *root,
                                 "expected a mapping with 'services:', got %s",
                                 compose_node_kind_name(root));
     if (load_dotenv(ctx) < 0 || load_secrets(ctx, root, opts) < 0 ||
-        compose_load_real(ctx, root, opts) < 0 || parse_top_level(ctx, root) < 0 ||
-        resolve_project_name(ctx, root, opts) < 0)
+        compose_load_real(ctx, root, opts) < 0 || resolve_project_name(ctx, root, opts) < 0 ||
+        parse_top_level(ctx, root, opts) < 0)
         return -1;
     return 0;
 }
@@ -722,6 +716,7 @@ void envmgr_project_free(envmgr_project_t *p)
         envmgr_kvlist_free(&p->volumes[i].labels);
     }
     free(p->volumes);
+    compose_resources_free(p);
     json_decref(p->x_envtest);
     envmgr_strv_free(&p->secrets);
     envmgr_kvlist_free(&p->secret_values);

@@ -114,6 +114,27 @@ int compose_load_real(compose_ctx_t *ctx, const compose_node_t *root,
                       const envmgr_compose_options_t *opts);
 /* "mock-llm" -> "MOCK_LLM" (as envtest env names variables); malloc'ed. */
 char *compose_env_stem(const char *service);
+/* compose_compat.c: the keys that change how a container runs. *handled is false for a key it
+ * does not know. compose_service_finish checks the combination after all keys were read. */
+int compose_parse_compat_key(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_pair_t *f,
+                             const char *path, bool *handled);
+int compose_service_finish(compose_ctx_t *ctx, envmgr_service_t *svc);
+void compose_service_compat_clear(envmgr_service_t *svc);
+/* compose_wait.c: x-envtest.wait of a service (x: its x-envtest node). */
+int compose_parse_waits(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *x,
+                        const char *path);
+/* compose_resources.c: top-level networks, secrets, configs; profiles; extends; include. */
+int compose_parse_networks(compose_ctx_t *ctx, const compose_node_t *node);
+int compose_parse_file_defs(compose_ctx_t *ctx, const compose_node_t *node, bool secrets);
+/* Checks each service's networks, secrets and configs against the top level, adds the
+ * "default" network when used, and drops the services of inactive profiles. */
+int compose_resolve_references(compose_ctx_t *ctx, const envmgr_compose_options_t *opts);
+/* Replaces each service's node by its merge with what it extends (services.*.extends). */
+int compose_apply_extends(compose_ctx_t *ctx, compose_node_t *root);
+/* Loads the files of top-level include: into the project. */
+int compose_apply_include(compose_ctx_t *ctx, const compose_node_t *root,
+                          const envmgr_compose_options_t *opts);
+void compose_resources_free(envmgr_project_t *project);
 
 int compose_parse_service(compose_ctx_t *ctx, const compose_pair_t *pair, envmgr_service_t *svc);
 void compose_service_clear(envmgr_service_t *svc);

@@ -125,6 +125,8 @@ static json_t *healthcheck_json(const json_opts_t *o, const envmgr_healthcheck_t
     json_object_set_new(j, "timeout", duration_json(h->timeout_ms));
     json_object_set_new(j, "start_period", duration_json(h->start_period_ms));
     json_object_set_new(j, "retries", json_integer(h->retries));
+    if (h->start_interval_ms)
+        json_object_set_new(j, "start_interval", duration_json(h->start_interval_ms));
     return j;
 }
 
@@ -187,6 +189,163 @@ static void set_if(json_t *obj, const char *key, json_t *value, bool cond)
         json_decref(value);
 }
 
+static json_t *file_refs_json(const envmgr_file_ref_t *refs, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *r = json_pack("{s:s,s:s}", "source", refs[i].source, "target", refs[i].target);
+        if (refs[i].uid >= 0)
+            json_object_set_new(r, "uid", json_sprintf("%ld", refs[i].uid));
+        if (refs[i].gid >= 0)
+            json_object_set_new(r, "gid", json_sprintf("%ld", refs[i].gid));
+        if (refs[i].mode >= 0)
+            json_object_set_new(r, "mode", json_integer(refs[i].mode));
+        json_array_append_new(a, r);
+    }
+    return a;
+}
+
+static void compat_json(const json_opts_t *o, const envmgr_service_t *s, json_t *j)
+{
+    const envmgr_resources_t *r = &s->resources;
+    if (s->container_name)
+        json_object_set_new(j, "container_name", str_json(o, s->container_name));
+    if (s->network_mode)
+        json_object_set_new(j, "network_mode", json_string(s->network_mode));
+    json_t *nets = json_object();
+    for (size_t i = 0; i < s->n_networks; i++) {
+        const envmgr_service_network_t *n = &s->networks[i];
+        json_t *nj = json_object();
+        set_if(nj, "aliases", strv_json(o, &n->aliases), n->aliases.n > 0);
+        if (n->ipv4_address)
+            json_object_set_new(nj, "ipv4_address", json_string(n->ipv4_address));
+        if (n->ipv6_address)
+            json_object_set_new(nj, "ipv6_address", json_string(n->ipv6_address));
+        if (n->priority)
+            json_object_set_new(nj, "priority", json_integer(n->priority));
+        json_object_set_new(nets, n->key,
+                            json_object_size(nj) ? nj : (json_decref(nj), json_null()));
+    }
+    set_if(j, "networks", nets, s->n_networks > 0);
+    set_if(j, "secrets", file_refs_json(s->secrets, s->n_secrets), s->n_secrets > 0);
+    set_if(j, "configs", file_refs_json(s->configs, s->n_configs), s->n_configs > 0);
+    json_t *limits = json_object(), *res = json_object();
+    if (r->nano_cpus)
+        json_object_set_new(limits, "cpus", json_sprintf("%g", (double)r->nano_cpus / 1e9));
+    if (r->memory_limit)
+        json_object_set_new(limits, "memory", json_sprintf("%lld", (long long)r->memory_limit));
+    if (r->pids_limit)
+        json_object_set_new(limits, "pids", json_integer(r->pids_limit));
+    if (r->cpu_reservation_nano)
+        json_object_set_new(res, "cpus", json_sprintf("%g", (double)r->cpu_reservation_nano / 1e9));
+    if (r->memory_reservation)
+        json_object_set_new(res, "memory", json_sprintf("%lld", (long long)r->memory_reservation));
+    if (json_object_size(limits) || json_object_size(res)) {
+        json_t *resources = json_object();
+        set_if(resources, "limits", json_incref(limits), json_object_size(limits) > 0);
+        set_if(resources, "reservations", json_incref(res), json_object_size(res) > 0);
+        json_object_set_new(j, "deploy", json_pack("{s:o}", "resources", resources));
+    }
+    json_decref(limits);
+    json_decref(res);
+    if (r->memswap_limit)
+        json_object_set_new(j, "memswap_limit", json_integer(r->memswap_limit));
+    if (r->shm_size)
+        json_object_set_new(j, "shm_size", json_sprintf("%lld", (long long)r->shm_size));
+    if (r->cpu_shares)
+        json_object_set_new(j, "cpu_shares", json_integer(r->cpu_shares));
+    if (r->cpuset)
+        json_object_set_new(j, "cpuset", json_string(r->cpuset));
+    set_if(j, "profiles", strv_json(o, &s->profiles), s->profiles.n > 0);
+    if (s->stop_grace_period_ms >= 0)
+        json_object_set_new(j, "stop_grace_period", duration_json(s->stop_grace_period_ms));
+    if (s->stop_signal)
+        json_object_set_new(j, "stop_signal", json_string(s->stop_signal));
+    set_if(j, "extra_hosts", strv_json(o, &s->extra_hosts), s->extra_hosts.n > 0);
+    set_if(j, "dns", strv_json(o, &s->dns), s->dns.n > 0);
+    set_if(j, "dns_search", strv_json(o, &s->dns_search), s->dns_search.n > 0);
+    set_if(j, "dns_opt", strv_json(o, &s->dns_opt), s->dns_opt.n > 0);
+    json_t *ul = json_object();
+    for (size_t i = 0; i < s->n_ulimits; i++)
+        json_object_set_new(ul, s->ulimits[i].name,
+                            json_pack("{s:I,s:I}", "soft", (json_int_t)s->ulimits[i].soft, "hard",
+                                      (json_int_t)s->ulimits[i].hard));
+    set_if(j, "ulimits", ul, s->n_ulimits > 0);
+    set_if(j, "sysctls", kv_json(o, &s->sysctls), s->sysctls.n > 0);
+    set_if(j, "cap_add", strv_json(o, &s->cap_add), s->cap_add.n > 0);
+    set_if(j, "cap_drop", strv_json(o, &s->cap_drop), s->cap_drop.n > 0);
+    set_if(j, "security_opt", strv_json(o, &s->security_opt), s->security_opt.n > 0);
+    set_if(j, "group_add", strv_json(o, &s->group_add), s->group_add.n > 0);
+    set_if(j, "links", strv_json(o, &s->links), s->links.n > 0);
+    set_if(j, "volumes_from", strv_json(o, &s->volumes_from), s->volumes_from.n > 0);
+    json_t *devs = json_array();
+    for (size_t i = 0; i < s->n_devices; i++)
+        json_array_append_new(devs, json_pack("{s:s,s:s,s:s}", "source", s->devices[i].host,
+                                              "target", s->devices[i].container, "permissions",
+                                              s->devices[i].permissions));
+    set_if(j, "devices", devs, s->n_devices > 0);
+    if (s->read_only)
+        json_object_set_new(j, "read_only", json_true());
+    if (s->privileged)
+        json_object_set_new(j, "privileged", json_true());
+    if (s->tty)
+        json_object_set_new(j, "tty", json_true());
+    if (s->stdin_open)
+        json_object_set_new(j, "stdin_open", json_true());
+    if (s->platform)
+        json_object_set_new(j, "platform", json_string(s->platform));
+    if (s->pid)
+        json_object_set_new(j, "pid", json_string(s->pid));
+    if (s->ipc)
+        json_object_set_new(j, "ipc", json_string(s->ipc));
+}
+
+static json_t *file_defs_json(const envmgr_file_def_t *defs, size_t n)
+{
+    static const char *const sources[] = {"file", "environment", "content"};
+    json_t *all = json_object();
+    for (size_t i = 0; i < n; i++) {
+        json_t *d = json_object();
+        /* content: is a config's text (not a secret); environment: names the variable only */
+        json_object_set_new(d, sources[defs[i].source], json_string(defs[i].value));
+        if (defs[i].name)
+            json_object_set_new(d, "name", json_string(defs[i].name));
+        json_object_set_new(all, defs[i].key, d);
+    }
+    return all;
+}
+
+static json_t *networks_json(const json_opts_t *o, const envmgr_project_t *p)
+{
+    json_t *all = json_object();
+    for (size_t i = 0; i < p->n_networks; i++) {
+        const envmgr_network_def_t *n = &p->networks[i];
+        json_t *nj = json_object();
+        if (n->name)
+            json_object_set_new(nj, "name", json_string(n->name));
+        else if (!n->external)
+            json_object_set_new(nj, "name", json_sprintf("%s_%s", p->name, n->key));
+        if (n->external)
+            json_object_set_new(nj, "external", json_true());
+        if (n->internal)
+            json_object_set_new(nj, "internal", json_true());
+        if (n->attachable)
+            json_object_set_new(nj, "attachable", json_true());
+        if (n->enable_ipv6)
+            json_object_set_new(nj, "enable_ipv6", json_true());
+        set_if(nj, "labels", kv_json(o, &n->labels), n->labels.n > 0);
+        set_if(nj, "driver_opts", kv_json(o, &n->driver_opts), n->driver_opts.n > 0);
+        if (n->subnets.n) {
+            json_t *cfg = json_array();
+            for (size_t k = 0; k < n->subnets.n; k++)
+                json_array_append_new(cfg, json_pack("{s:s}", "subnet", n->subnets.items[k]));
+            json_object_set_new(nj, "ipam", json_pack("{s:o}", "config", cfg));
+        }
+        json_object_set_new(all, n->key, nj);
+    }
+    return all;
+}
+
 static json_t *service_json(const json_opts_t *o, const envmgr_service_t *s)
 {
     json_t *j = json_object();
@@ -221,6 +380,7 @@ static json_t *service_json(const json_opts_t *o, const envmgr_service_t *s)
         json_object_set_new(j, "hostname", str_json(o, s->hostname));
     if (s->init)
         json_object_set_new(j, "init", json_true());
+    compat_json(o, s, j);
     if (s->x_envtest)
         json_object_set(j, "x-envtest", s->x_envtest);
     return j;
@@ -253,6 +413,11 @@ json_t *envmgr_project_to_json(const envmgr_project_t *project, bool mask_secret
         json_object_set_new(volumes, v->key, vj);
     }
     set_if(j, "volumes", volumes, project->n_volumes > 0);
+    set_if(j, "networks", networks_json(&o, project), project->n_networks > 0);
+    set_if(j, "secrets", file_defs_json(project->secret_defs, project->n_secret_defs),
+           project->n_secret_defs > 0);
+    set_if(j, "configs", file_defs_json(project->config_defs, project->n_config_defs),
+           project->n_config_defs > 0);
     if (project->x_envtest)
         json_object_set(j, "x-envtest", project->x_envtest);
     /* services replaced by real ones (--real, ENVTEST_REAL_<SERVICE>, x-envtest.real) */

@@ -77,43 +77,14 @@ static int field_init(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_n
 static int field_x_envtest(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
                            const char *path)
 {
-    return compose_node_to_json(ctx, node, path, &svc->x_envtest);
+    if (compose_node_to_json(ctx, node, path, &svc->x_envtest) < 0)
+        return -1;
+    return compose_parse_waits(ctx, svc, node, path);
 }
 
 static int field_ignore(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
                         const char *path)
 {
-    return 0;
-}
-
-static int field_platform(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
-                          const char *path)
-{
-    envmgr_warn("%s:%d: service '%s': 'platform' ignored: envtest runs the engine's own platform",
-                ctx->file, node->line, svc->name);
-    return 0;
-}
-
-static int field_profiles(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
-                          const char *path)
-{
-    envmgr_warn("%s:%d: service '%s': 'profiles' ignored: envtest starts every service (name the "
-                "ones you want with `envtest up SERVICE...`)",
-                ctx->file, node->line, svc->name);
-    return 0;
-}
-
-static int field_networks(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
-                          const char *path)
-{
-    const compose_node_t *n;
-    for (size_t i = 0; i < node->n_items + node->n_pairs; i++) {
-        n = node->kind == COMPOSE_SEQ ? node->items[i] : node->pairs[i].key;
-        if (n->kind == COMPOSE_SCALAR && strcmp(n->scalar, "default") != 0)
-            envmgr_warn("%s:%d: service '%s': network '%s' ignored: envtest uses one network per "
-                        "project",
-                        ctx->file, n->line, svc->name, n->scalar);
-    }
     return 0;
 }
 
@@ -284,10 +255,8 @@ static int health_field(compose_ctx_t *ctx, envmgr_service_t *svc, const compose
         return health_duration(ctx, f->value, kpath, &h->timeout_ms);
     if (!strcmp(key, "start_period"))
         return health_duration(ctx, f->value, kpath, &h->start_period_ms);
-    if (!strcmp(key, "start_interval")) {
-        int64_t ignored;
-        return health_duration(ctx, f->value, kpath, &ignored);
-    }
+    if (!strcmp(key, "start_interval"))
+        return health_duration(ctx, f->value, kpath, &h->start_interval_ms);
     if (!strcmp(key, "disable"))
         return compose_get_bool(ctx, f->value, kpath, disable);
     if (!strcmp(key, "retries")) {
@@ -331,7 +300,11 @@ static int add_dependency(compose_ctx_t *ctx, envmgr_service_t *svc, const compo
     if (name->kind != COMPOSE_SCALAR)
         return compose_error_at(ctx, name, path, "expected a service name, got %s",
                                 compose_node_kind_name(name));
-    if (!compose_node_get(ctx->services, name->scalar))
+    bool included = false; /* a service of an include: file */
+    for (size_t i = 0; i < ctx->project->n_services && !included; i++)
+        included =
+            ctx->project->services[i].name && !strcmp(ctx->project->services[i].name, name->scalar);
+    if (!compose_node_get(ctx->services, name->scalar) && !included)
         return compose_error_at(ctx, name, path, "unknown service '%s'", name->scalar);
     for (size_t i = 0; i < svc->n_depends_on; i++)
         if (!strcmp(svc->depends_on[i].service, name->scalar))
@@ -450,10 +423,7 @@ static const struct {
     {"image", field_image},
     {"init", field_init},
     {"labels", field_labels},
-    {"networks", field_networks},
-    {"platform", field_platform},
     {"ports", field_ports},
-    {"profiles", field_profiles},
     {"restart", field_ignore},
     {"tmpfs", field_tmpfs},
     {"user", field_user},
@@ -462,11 +432,7 @@ static const struct {
     {"x-envtest", field_x_envtest},
 };
 
-static const char *const unsupported_keys[] = {
-    "cap_add",        "cap_drop",     "configs", "deploy",       "devices",     "extends",
-    "external_links", "ipc",          "links",   "network_mode", "pid",         "privileged",
-    "secrets",        "security_opt", "sysctls", "ulimits",      "userns_mode", "volumes_from",
-};
+static const char *const unsupported_keys[] = {"external_links", "userns_mode", "uts"};
 
 static int service_key(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_pair_t *f)
 {
@@ -478,17 +444,19 @@ static int service_key(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_
                            fields[i].fn != field_entrypoint
                        ? 0
                        : fields[i].fn(ctx, svc, f->value, path);
+    bool handled = false;
+    int r = compose_parse_compat_key(ctx, svc, f, path, &handled);
+    if (r < 0 || handled)
+        return r;
     for (size_t i = 0; i < ENVMGR_ARRAY_SIZE(unsupported_keys); i++)
         if (!strcmp(key, unsupported_keys[i]))
             return envmgr_error_set(ctx->err, ENVMGR_E_CONFIG, 0,
-                                    "%s:%d:%d: service '%s': '%s' is not supported by envtest (it "
-                                    "would change how the container runs); remove it",
+                                    "%s:%d:%d: service '%s': '%s' is refused: it joins the "
+                                    "container to something outside its environment (another "
+                                    "container, the host's user or UTS namespace); remove it",
                                     ctx->file, f->key->line, f->key->column, svc->name, key);
-    if (!strcmp(key, "container_name"))
-        return envmgr_error_set(ctx->err, ENVMGR_E_CONFIG, 0,
-                                "%s:%d:%d: service '%s': 'container_name' is not supported: "
-                                "envtest names containers itself (<project>-%s-1); remove it",
-                                ctx->file, f->key->line, f->key->column, svc->name, svc->name);
+    if (!strcmp(key, "extends"))
+        return 0; /* merged before the service is read (compose_extends.c) */
     if (strncmp(key, "x-", 2) != 0)
         envmgr_warn("%s:%d: unknown key '%s' in service '%s' ignored", ctx->file, f->key->line, key,
                     svc->name);
@@ -513,6 +481,7 @@ int compose_parse_service(compose_ctx_t *ctx, const compose_pair_t *pair, envmgr
     svc->healthcheck.interval_ms = 30000;
     svc->healthcheck.timeout_ms = 30000;
     svc->healthcheck.retries = 3;
+    svc->stop_grace_period_ms = -1;
     envmgr_cleanup_free char *path = envmgr_xasprintf("services.%s", svc->name);
     if (!valid_service_name(svc->name))
         return compose_error_at(ctx, pair->key, path,
@@ -534,7 +503,7 @@ int compose_parse_service(compose_ctx_t *ctx, const compose_pair_t *pair, envmgr
     if (!svc->image && !svc->build)
         return compose_error_at(ctx, pair->key, path,
                                 "service '%s' has neither 'image' nor 'build'", svc->name);
-    return 0;
+    return compose_service_finish(ctx, svc);
 }
 
 void compose_service_clear(envmgr_service_t *svc)
@@ -570,4 +539,5 @@ void compose_service_clear(envmgr_service_t *svc)
     free(svc->user);
     free(svc->hostname);
     json_decref(svc->x_envtest);
+    compose_service_compat_clear(svc);
 }

@@ -185,8 +185,8 @@ int envmgr_health_probe(envmgr_engine_t *engine, const char *container_id,
 
 static bool ports_accept(const struct container_state *st)
 {
-    if (!st->ip[0])
-        return false;
+    if (!st->ip[0]) /* network_mode none or service:X: nothing of its own to probe */
+        return true;
     for (size_t i = 0; i < st->n_tcp_ports; i++)
         if (!envmgr_tcp_probe(st->ip, st->tcp_ports[i], 200))
             return false;

@@ -45,4 +45,9 @@ int envmgr_health_wait_completed(envmgr_engine_t *engine, const char *container_
 /* true when a TCP connection to host:port succeeds within timeout_ms. */
 bool envmgr_tcp_probe(const char *host, int port, int timeout_ms);
 
+/* health_wait.c: the service's x-envtest.wait strategies, in order, until deadline_ms. */
+int envmgr_health_wait_strategies(envmgr_engine_t *engine, const char *container_id,
+                                  const envmgr_service_t *service, int64_t deadline_ms,
+                                  envmgr_buf_t *last_output, envmgr_error_t *err);
+
 #endif

@@ -224,7 +224,7 @@ static int ensure_container(struct service_run *run, envmgr_engine_t *engine, co
 {
     struct up_ctx *ctx = run->ctx;
     const envmgr_service_t *s = run->service;
-    envmgr_cleanup_free char *name = envmgr_project_container_name(ctx->project->name, s->name);
+    envmgr_cleanup_free char *name = envmgr_project_service_container_name(ctx->project, s);
     char hash[65];
     envmgr_project_config_hash(s, image_id, hash);
 
@@ -236,6 +236,19 @@ static int ensure_container(struct service_run *run, envmgr_engine_t *engine, co
         const char *old_hash = json_string_value(json_object_get(labels, ENVMGR_LABEL_CONFIG_HASH));
         const char *id = json_string_value(json_object_get(existing, "Id"));
         if (!owner || strcmp(owner, ctx->project->name) != 0) {
+            const char *other_svc =
+                json_string_value(json_object_get(labels, "io.envtest.service"));
+            if (owner) {
+                envmgr_error_set(err, ENVMGR_E_ENV, 409,
+                                 "container name %s of service %s (project %s) is taken by "
+                                 "service %s of project %s",
+                                 name, s->name, ctx->project->name, other_svc ? other_svc : "?",
+                                 owner);
+                return envmgr_error_hint(err,
+                                         "bring that one down (envtest -p %s down), or drop "
+                                         "container_name so envtest names it per project",
+                                         owner);
+            }
             envmgr_error_set(err, ENVMGR_E_ENV, 409,
                              "container name %s is in use by a container envtest did not create",
                              name);
@@ -265,6 +278,8 @@ static int ensure_container(struct service_run *run, envmgr_engine_t *engine, co
     if (envmgr_engine_container_create(engine, name, config, &run->container_id, err) < 0)
         return -1;
     run->created_by_us = true;
+    if (envmgr_project_container_connect(engine, ctx->project, s, run->container_id, err) < 0)
+        return -1;
     progress(ctx, s->name, ENVMGR_PHASE_STARTING, NULL);
     return start_container(s, engine, run->container_id, err);
 }
@@ -301,6 +316,11 @@ static int service_up(struct service_run *run, envmgr_engine_t *engine, envmgr_e
                                &run->health_output, err);
     if (has_hc)
         envmgr_healthcheck_clear(&hc);
+    if (r == 0 && s->n_waits) {
+        progress(ctx, s->name, ENVMGR_PHASE_WAITING, "x-envtest.wait");
+        r = envmgr_health_wait_strategies(engine, run->container_id, s, ctx->deadline,
+                                          &run->health_output, err);
+    }
     if (r < 0)
         return -1;
     progress(ctx, s->name, has_hc ? ENVMGR_PHASE_HEALTHY : ENVMGR_PHASE_RUNNING, NULL);
@@ -497,6 +517,10 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
     envmgr_reaper_t *reaper = NULL;
     bool network_created = false;
     int ret = ensure_network(&ctx, &network_created, &reaper, err);
+    if (ret == 0)
+        ret = envmgr_project_networks_ensure(engine, project, err);
+    if (ret == 0)
+        ret = envmgr_project_files_write(project, err);
     if (ret == 0)
         ret = ensure_volumes(&ctx, err);
     if (ret == 0)

@@ -173,6 +173,7 @@ int envmgr_down(envmgr_engine_t *engine, const char *project_name, bool volumes,
     if (envmgr_engine_container_list(engine, filter, true, &containers, err) < 0 ||
         envmgr_engine_network_list(engine, filter, &networks, err) < 0)
         return envmgr_error_wrap(err, "down %s", project_name);
+    envmgr_project_files_remove(project_name);
     int ret = remove_containers_and_networks(engine, containers, networks, volumes, progress,
                                              userdata, &count, err);
 
@@ -237,6 +238,21 @@ int envmgr_service_container(envmgr_engine_t *engine, const char *project_name, 
 {
     envmgr_cleanup_free char *name = envmgr_project_container_name(project_name, service);
     envmgr_cleanup_json json_t *inspect = NULL;
+    envmgr_cleanup_json json_t *list = NULL;
+    envmgr_cleanup_free char *filter = envmgr_project_label_filter(project_name);
+    envmgr_error_t list_err = {0};
+    /* a service with container_name: found by its labels */
+    if (envmgr_engine_container_list(engine, filter, true, &list, &list_err) == 0)
+        for (size_t i = 0; i < json_array_size(list); i++) {
+            json_t *c = json_array_get(list, i);
+            const char *svc = json_string_value(
+                json_object_get(json_object_get(c, "Labels"), "io.envtest.service"));
+            if (svc && !strcmp(svc, service)) {
+                free(name);
+                name = envmgr_xstrdup(json_string_value(json_object_get(c, "Id")));
+                break;
+            }
+        }
     if (envmgr_engine_container_inspect(engine, name, &inspect, err) < 0) {
         if (err->kind == ENVMGR_E_NOT_FOUND)
             envmgr_error_set(err, ENVMGR_E_NOT_FOUND, 404,

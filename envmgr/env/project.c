@@ -252,6 +252,7 @@ json_t *envmgr_project_container_config(const envmgr_project_t *project, const e
         json_object_set_new(config, "User", json_string(s->user));
     if (s->healthcheck.kind != ENVMGR_HEALTHCHECK_UNSET)
         json_object_set_new(config, "Healthcheck", healthcheck_json(&s->healthcheck));
+    envmgr_project_container_compat(project, s, config);
     return config;
 }
 

@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include <envmgr/compose.h>
+#include <envmgr/engine.h>
 #include <envmgr/error.h>
 #include <envmgr/lifecycle.h> /* envmgr_project_env_stem */
 
@@ -46,5 +47,34 @@ json_t *envmgr_project_container_config(const envmgr_project_t *project,
 /* sha256 over the service's canonical JSON and the image id. */
 void envmgr_project_config_hash(const envmgr_service_t *service, const char *image_id,
                                 char out[65]);
+
+/* ---- project_compat.c: networks, secrets/configs, container keys --------------------------- */
+/* container_name, else <project>-<service>-1 */
+char *envmgr_project_service_container_name(const envmgr_project_t *project,
+                                            const envmgr_service_t *service);
+/* The engine's name of a network key: name:, else <project>_default / <project>_<key>. */
+char *envmgr_project_network_engine_name(const envmgr_project_t *project, const char *key);
+/* Where the private files of secrets/configs given by environment or content live (0700). */
+char *envmgr_project_secrets_dir(const char *project_name);
+json_t *envmgr_project_endpoint_config(const envmgr_project_t *project,
+                                       const envmgr_service_t *service,
+                                       const envmgr_service_network_t *network);
+/* Adds the keys of compose_compat.c to a container-create body made by
+ * envmgr_project_container_config. */
+void envmgr_project_container_compat(const envmgr_project_t *project,
+                                     const envmgr_service_t *service, json_t *config);
+/* Creates the project's networks other than its own default one (internal, labels, subnets);
+ * checks that external ones exist. */
+int envmgr_project_networks_ensure(envmgr_engine_t *engine, const envmgr_project_t *project,
+                                   envmgr_error_t *err);
+/* Connects a created container to its networks after the first. */
+int envmgr_project_container_connect(envmgr_engine_t *engine, const envmgr_project_t *project,
+                                     const envmgr_service_t *service, const char *container_id,
+                                     envmgr_error_t *err);
+/* Writes the files of secrets/configs given by environment: or content: (0400 / 0444 in a 0700
+ * folder); checks that file: sources are readable. */
+int envmgr_project_files_write(const envmgr_project_t *project, envmgr_error_t *err);
+/* Removes that folder (down). */
+void envmgr_project_files_remove(const char *project_name);
 
 #endif

@@ -5,20 +5,15 @@
  * Values are interpolated, keys are not; .env and env_file values are interpolated too, except
  * single-quoted ones.
  *
- * Supported: name; services.*: image, build (string, or context/dockerfile/args), command and
- * entrypoint (string: split as a shell does; list), environment and labels (mapping or list),
- * env_file (string/list/{path, required}), ports (every short and long form), expose,
- * healthcheck, depends_on (list or mapping with condition/required), volumes (short and long:
- * volume, bind, tmpfs), tmpfs, working_dir, user, init, hostname, x-envtest. Accepted and
- * ignored: restart (silently), platform, profiles and networks other than default (warnings).
- * Top level: services, volumes (name, external, labels), networks (default only; others warn),
- * x-* (x-envtest kept as JSON). Rejected: container_name (envtest names containers), include,
- * top-level secrets/configs.
+ * Supported: the keys README's "Compose compatibility" lists (networks, secrets, configs,
+ * container_name, resources, profiles, extends, include, the container keys), each as the Compose
+ * specification defines it; services.*.x-envtest.wait: wait strategies (envmgr_wait_t).
  *
- * Unknown keys: a warning through envmgr_log with file:line. Keys that would change meaning if
- * ignored (network_mode, privileged, pid, ipc, cap_add, cap_drop, devices, security_opt, deploy,
- * extends, secrets, configs, links, external_links, volumes_from, userns_mode, sysctls,
- * ulimits): ENVMGR_E_CONFIG naming file:line:column and the key. */
+ * Unknown keys: a warning through envmgr_log with file:line. Keys that would break an
+ * environment's isolation (network_mode host/container:, pid/ipc host, userns_mode, uts,
+ * external_links, volumes_from container:) and Swarm-only ones (external secrets/configs,
+ * deploy.mode global, device reservations): ENVMGR_E_CONFIG naming file:line:column, the reason
+ * and the way out. */
 #ifndef ENVMGR_COMPOSE_H
 #define ENVMGR_COMPOSE_H
 
@@ -39,10 +34,11 @@ enum envmgr_healthcheck_kind {
 typedef struct envmgr_healthcheck {
     enum envmgr_healthcheck_kind kind;
     envmgr_strv_t test;
-    int64_t interval_ms;     /* default 30000 */
-    int64_t timeout_ms;      /* default 30000 */
-    int64_t start_period_ms; /* default 0 */
-    int retries;             /* default 3 */
+    int64_t interval_ms;       /* default 30000 */
+    int64_t timeout_ms;        /* default 30000 */
+    int64_t start_period_ms;   /* default 0 */
+    int64_t start_interval_ms; /* 0: unset (the engine's checks during start_period) */
+    int retries;               /* default 3 */
 } envmgr_healthcheck_t;
 
 typedef struct envmgr_port {
@@ -78,6 +74,65 @@ typedef struct envmgr_build {
     envmgr_kvlist_t args;
 } envmgr_build_t;
 
+/* A service's attachment to a network (services.*.networks). */
+typedef struct envmgr_service_network {
+    char *key; /* the top-level network's key ("default" for the project network) */
+    envmgr_strv_t aliases;
+    char *ipv4_address, *ipv6_address; /* or NULL */
+    int priority;                      /* higher first; the first is the container's primary */
+} envmgr_service_network_t;
+
+/* A service's use of a secret or config (short form: just the source). */
+typedef struct envmgr_file_ref {
+    char *source;  /* the top-level key */
+    char *target;  /* absolute path in the container: secrets /run/secrets/<target or source>,
+                      configs /<source> unless target is given */
+    long uid, gid; /* -1: unset */
+    int mode;      /* -1: unset (0444 for configs, 0400 for secrets' private files) */
+} envmgr_file_ref_t;
+
+typedef struct envmgr_ulimit {
+    char *name;
+    int64_t soft, hard;
+} envmgr_ulimit_t;
+
+typedef struct envmgr_device {
+    char *host, *container, *permissions; /* permissions default "rwm" */
+} envmgr_device_t;
+
+/* deploy.resources and the service-level mem_limit/cpus/... (0: unset). */
+typedef struct envmgr_resources {
+    int64_t memory_limit, memory_reservation, memswap_limit, shm_size; /* bytes */
+    int64_t nano_cpus;                                                 /* cpus * 1e9 */
+    int64_t cpu_reservation_nano; /* recorded; the engine has no reservation for CPUs */
+    int64_t pids_limit;
+    int64_t cpu_shares;
+    char *cpuset;
+} envmgr_resources_t;
+
+/* Wait strategies beyond healthchecks (services.*.x-envtest.wait), as Testcontainers has them;
+ * all must pass, in order, after the healthcheck (or port probe). */
+enum envmgr_wait_kind {
+    ENVMGR_WAIT_LOG,     /* a line matching regex (POSIX extended) appears `times` times */
+    ENVMGR_WAIT_HTTP,    /* method path on port answers status */
+    ENVMGR_WAIT_SQL,     /* query succeeds on the MySQL protocol port */
+    ENVMGR_WAIT_COMMAND, /* the command exits 0 in the container */
+    ENVMGR_WAIT_PORTS,   /* each port accepts TCP connections */
+};
+typedef struct envmgr_wait {
+    enum envmgr_wait_kind kind;
+    char *pattern;                    /* log: regex; http: path; sql: query */
+    int times;                        /* log: default 1 */
+    int port;                         /* http (default the first port), sql (default 3306) */
+    int status;                       /* http: default 200 */
+    char *method;                     /* http: default GET */
+    char *user, *password, *database; /* sql: default root / $MYSQL_ROOT_PASSWORD / none */
+    envmgr_strv_t command;            /* command: argv, or one string run with /bin/sh -c */
+    bool shell;
+    int *ports; /* ports */
+    size_t n_ports;
+} envmgr_wait_t;
+
 typedef struct envmgr_service {
     char *name;
     char *image;           /* NULL only when build is set (the image is then named by lifecycle) */
@@ -104,7 +159,53 @@ typedef struct envmgr_service {
     bool init;
     json_t *x_envtest; /* the service's `x-envtest` mapping (interpolated), or NULL */
     int line;          /* line of the service's key in the file */
+
+    char *container_name;               /* or NULL: <project>-<service>-1 */
+    envmgr_service_network_t *networks; /* sorted by priority; NULL with network_mode */
+    size_t n_networks;
+    char *network_mode; /* NULL, "none" or "service:<name>" */
+    envmgr_file_ref_t *secrets, *configs;
+    size_t n_secrets, n_configs;
+    envmgr_resources_t resources;
+    envmgr_strv_t profiles;
+    int64_t stop_grace_period_ms; /* -1: unset (engine default 10 s) */
+    char *stop_signal;
+    envmgr_strv_t extra_hosts; /* "host:ip" */
+    envmgr_strv_t dns, dns_search, dns_opt;
+    envmgr_ulimit_t *ulimits;
+    size_t n_ulimits;
+    envmgr_kvlist_t sysctls;
+    envmgr_strv_t cap_add, cap_drop, security_opt, group_add;
+    envmgr_strv_t links;        /* "service" or "service:alias" */
+    envmgr_strv_t volumes_from; /* "service[:ro|rw]" */
+    envmgr_device_t *devices;
+    size_t n_devices;
+    bool read_only, privileged, tty, stdin_open;
+    char *platform;
+    char *pid, *ipc; /* NULL or as given ("host" refused) */
+    envmgr_wait_t *waits;
+    size_t n_waits;
 } envmgr_service_t;
+
+typedef struct envmgr_network_def {
+    char *key;  /* as in the file ("default" included when a service uses it) */
+    char *name; /* `name:`, else NULL (lifecycle names it <project>_<key>) */
+    bool external, internal, attachable, enable_ipv6;
+    char *driver; /* NULL or "bridge" */
+    envmgr_kvlist_t labels, driver_opts;
+    envmgr_strv_t subnets; /* ipam.config[].subnet */
+} envmgr_network_def_t;
+
+enum envmgr_file_source { ENVMGR_SOURCE_FILE, ENVMGR_SOURCE_ENVIRONMENT, ENVMGR_SOURCE_CONTENT };
+/* A top-level secret or config. */
+typedef struct envmgr_file_def {
+    char *key;
+    char *name;
+    enum envmgr_file_source source;
+    char *value; /* file: absolute path; environment: the variable's name; content: the text */
+    char *data;  /* environment: the variable's value (never printed), or NULL when unset */
+    bool external;
+} envmgr_file_def_t;
 
 typedef struct envmgr_volume_def {
     char *key;  /* as in the file */
@@ -122,6 +223,11 @@ typedef struct envmgr_project {
     size_t n_services;
     envmgr_volume_def_t *volumes;
     size_t n_volumes;
+    envmgr_network_def_t *networks; /* declared ones, plus "default" when a service is on it */
+    size_t n_networks;
+    envmgr_file_def_t *secret_defs, *config_defs; /* top-level secrets: and configs: */
+    size_t n_secret_defs, n_config_defs;
+    envmgr_strv_t profiles_active;
     json_t *x_envtest;             /* top-level `x-envtest` (interpolated), or NULL */
     envmgr_strv_t secrets;         /* names listed in x-envtest.secrets (see below) */
     envmgr_kvlist_t secret_values; /* name -> value as resolved (environment, .env or generated) */
@@ -150,6 +256,7 @@ typedef struct envmgr_compose_options {
     /* service -> URL (`--real`), winning over ENVTEST_REAL_<SERVICE> and x-envtest.real; a value
      * "" keeps the mock. Or NULL. */
     const envmgr_kvlist_t *real_services;
+    const char *const *profiles; /* NULL-terminated --profile names (COMPOSE_PROFILES is added) */
 } envmgr_compose_options_t;
 
 /* path: the file given with -f, or NULL: compose/compose.yaml if present, else ./compose.yaml
@@ -167,6 +274,10 @@ void envmgr_project_free(envmgr_project_t *project);
 char *envmgr_compose_normalize_project_name(const char *name);
 
 const envmgr_service_t *envmgr_project_service(const envmgr_project_t *project, const char *name);
+const envmgr_network_def_t *envmgr_project_network(const envmgr_project_t *project,
+                                                   const char *key);
+const envmgr_file_def_t *envmgr_project_secret(const envmgr_project_t *project, const char *key);
+const envmgr_file_def_t *envmgr_project_config(const envmgr_project_t *project, const char *key);
 
 /* The resolved model as JSON in Compose's own shape (as `docker compose config` prints): ports and
  * volumes in long form, environment/labels/depends_on as mappings, durations as strings ("1m30s").
