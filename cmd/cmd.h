@@ -28,6 +28,7 @@ typedef struct envtest_globals {
 
 typedef int (*envtest_command_fn)(int argc, char **argv, envtest_globals_t *g);
 
+int cmd_bundle(int argc, char **argv, envtest_globals_t *g);
 int cmd_config(int argc, char **argv, envtest_globals_t *g);
 int cmd_down(int argc, char **argv, envtest_globals_t *g);
 int cmd_env(int argc, char **argv, envtest_globals_t *g);
@@ -96,6 +97,18 @@ bool envtest_common_option(envtest_globals_t *g, int opt, const char *arg);
  * waits until the holder is done or gone, or Ctrl-C. */
 int envtest_lock_project(const envtest_globals_t *g, envmgr_engine_t *engine, const char *project,
                          const char *command, envmgr_lock_t **out, envmgr_error_t *err);
+/* cmd/bundle.c: the --from side of up and run, and --bundle-on-failure. envtest_up_from brings
+ * up the bundle's environment with its state (idempotent: done when it is up from the same
+ * bundle) and returns the exit code; *compose_out and *project_out (malloc'ed) name the extracted
+ * compose file and the project. envtest_run_from does it, points g at them, and with failed adds
+ * the bundle's failed suites to suites (-1: none failed there). */
+#include <envmgr/lifecycle.h>
+int envtest_up_from(envtest_globals_t *g, const char *path, envmgr_up_options_t *opts,
+                    char **compose_out, char **project_out);
+int envtest_run_from(envtest_globals_t *g, const char *path, bool failed, envmgr_strv_t *suites,
+                     char **compose_out, char **project_out);
+int envtest_bundle_after_run(envtest_globals_t *g, envmgr_engine_t *engine,
+                             envmgr_project_t *project, const char *run_dir, const char *output);
 
 /* GitHub Actions log masking (cmd/ci_mask.c): with GITHUB_ACTIONS=true, prints
  * "::add-mask::VALUE" on stdout (flushed) for every secret of the project and of vars

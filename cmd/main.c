@@ -17,6 +17,7 @@ struct command {
 
 /* Sorted by name; `envtest help` lists them in this order. */
 static const struct command commands[] = {
+    {"bundle", cmd_bundle, "save the live environment into a repro bundle (up --from restores it)"},
     {"config", cmd_config, "print the resolved Compose model as JSON (no engine needed)"},
     {"down", cmd_down, "remove the environment's containers, network (and volumes with -v)"},
     {"env", cmd_env, "print connection variables (sh, dotenv, json, github)"},

@@ -36,7 +36,12 @@ typedef struct run_cli {
     const char *report_dir;
     const char *history; /* --history, or NULL */
     bool fail_on_alert;
-    char **command; /* after -- */
+    char **command;            /* after -- */
+    char **command;            /* after -- */
+    const char *from;          /* --from BUNDLE */
+    bool failed;               /* --failed */
+    bool bundle_on_failure;    /* --bundle-on-failure[=FILE] */
+    const char *bundle_output; /* its FILE, or NULL */
 } run_cli_t;
 
 typedef struct live {
@@ -90,6 +95,11 @@ static void run_usage(FILE *out)
             "      --shard K/N         run only shard K of N (deterministic by suite name)\n"
             "  -t, --tag T             only suites with tag T (repeatable)\n"
             "      --keep-on-failure   leave the environment up when anything failed\n"
+            "      --bundle-on-failure[=FILE]  when a suite failed, save a repro bundle of the\n"
+            "                          environment (default "
+            ".envtest/bundles/<project>-<time>.tar.zst)\n"
+            "      --from BUNDLE       run against the environment of a bundle (`up --from`)\n"
+            "      --failed            with --from: the suites that failed where it was made\n"
             "                          (also ENVTEST_KEEP=on-failure)\n"
             "      --report-dir D      also write report.json, junit.xml, summary.md into D\n"
             "      --history PATH      the run history (SQLite; default $ENVTEST_HISTORY, else\n"
@@ -123,7 +133,10 @@ static int parse_options(int argc, char **argv, envtest_globals_t *g, run_cli_t 
         OPT_REPORT_DIR,
         OPT_NO_ENV,
         OPT_HISTORY,
-        OPT_FAIL_ON_ALERT
+        OPT_FAIL_ON_ALERT,
+        OPT_FROM,
+        OPT_FAILED,
+        OPT_BUNDLE
     };
     static const struct option longopts[] = {
         ENVTEST_COMMON_LONGOPTS,
@@ -138,6 +151,9 @@ static int parse_options(int argc, char **argv, envtest_globals_t *g, run_cli_t 
         {"no-env", no_argument, NULL, OPT_NO_ENV},
         {"history", required_argument, NULL, OPT_HISTORY},
         {"fail-on-alert", no_argument, NULL, OPT_FAIL_ON_ALERT},
+        {"from", required_argument, NULL, OPT_FROM},
+        {"failed", no_argument, NULL, OPT_FAILED},
+        {"bundle-on-failure", optional_argument, NULL, OPT_BUNDLE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -189,6 +205,16 @@ static int parse_options(int argc, char **argv, envtest_globals_t *g, run_cli_t 
         case OPT_FAIL_ON_ALERT:
             o->fail_on_alert = true;
             break;
+        case OPT_FROM:
+            o->from = optarg;
+            break;
+        case OPT_FAILED:
+            o->failed = true;
+            break;
+        case OPT_BUNDLE:
+            o->bundle_on_failure = true;
+            o->bundle_output = optarg;
+            break;
         case 'h':
             run_usage(stdout);
             return -2;
@@ -203,6 +229,8 @@ static int parse_options(int argc, char **argv, envtest_globals_t *g, run_cli_t 
         o->command = argv + optind;
     if (o->command && o->suites.n)
         return envtest_usage_error("run", "--suite and a command after -- cannot be combined");
+    if (o->failed && !o->from)
+        return envtest_usage_error("run", "--failed needs --from BUNDLE");
     const char *keep = getenv("ENVTEST_KEEP");
     if (keep && strcmp(keep, "on-failure") == 0)
         o->keep_on_failure = true;
@@ -749,6 +777,13 @@ int cmd_run(int argc, char **argv, envtest_globals_t *g)
         envmgr_strv_free(&o.tags);
         return rc == -2 ? ENVTEST_EXIT_OK : rc;
     }
+    envmgr_cleanup_free char *from_compose = NULL, *from_project = NULL;
+    if (o.from && (rc = envtest_run_from(g, o.from, o.failed, &o.suites, &from_compose,
+                                         &from_project)) != 0) {
+        envmgr_strv_free(&o.suites);
+        envmgr_strv_free(&o.tags);
+        return rc < 0 ? ENVTEST_EXIT_OK : rc;
+    }
     env_ctx_t env = {.keep_on_failure = o.keep_on_failure};
     pthread_mutex_init(&env.lock, NULL);
     envmgr_suite_list_t suites = {0};
@@ -813,6 +848,8 @@ int cmd_run(int argc, char **argv, envtest_globals_t *g)
         if (code == ENVTEST_EXIT_OK && o.fail_on_alert && n_alerts > 0)
             code = ENVTEST_EXIT_TESTS_FAILED;
     }
+    if (o.bundle_on_failure && code == ENVTEST_EXIT_TESTS_FAILED && !o.no_env)
+        envtest_bundle_after_run(g, env.engine, env.project, run->run_dir, o.bundle_output);
     free(live.running);
     free(live.since);
 finish_env:

@@ -23,6 +23,9 @@ static void up_usage(FILE *out)
             "      --wait-timeout S   seconds to wait for health (default 120)\n"
             "      --keep             on failure, keep what was created (for inspection)\n"
             "      --no-fixtures      do not load fixtures\n"
+            "      --from BUNDLE      recreate the environment saved by `envtest bundle create`\n"
+            "                         (or run --bundle-on-failure), with its state, under -p NAME\n"
+            "                         (default <its project>-repro)\n"
             "  -h, --help             this help\n\n"
             "Exit codes: 0 up and healthy, 2 invalid compose file or usage, 3 environment error\n"
             "(engine unreachable, image missing, unhealthy service), 130 interrupted.\n");
@@ -30,16 +33,18 @@ static void up_usage(FILE *out)
 
 int cmd_up(int argc, char **argv, envtest_globals_t *g)
 {
-    enum { OPT_WAIT_TIMEOUT = 256, OPT_KEEP, OPT_NO_FIXTURES };
+    enum { OPT_WAIT_TIMEOUT = 256, OPT_KEEP, OPT_NO_FIXTURES, OPT_FROM };
     static const struct option longopts[] = {
         ENVTEST_COMMON_LONGOPTS,
         {"wait-timeout", required_argument, NULL, OPT_WAIT_TIMEOUT},
         {"keep", no_argument, NULL, OPT_KEEP},
         {"no-fixtures", no_argument, NULL, OPT_NO_FIXTURES},
+        {"from", required_argument, NULL, OPT_FROM},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     envmgr_up_options_t opts = {.wait_timeout_ms = 120000};
+    const char *from = NULL;
     int opt;
     while ((opt = getopt_long(argc, argv, ENVTEST_COMMON_SHORTOPTS "h", longopts, NULL)) != -1) {
         if (envtest_common_option(g, opt, optarg))
@@ -62,6 +67,9 @@ int cmd_up(int argc, char **argv, envtest_globals_t *g)
         case OPT_NO_FIXTURES:
             opts.no_fixtures = true;
             break;
+        case OPT_FROM:
+            from = optarg;
+            break;
         case 'h':
             up_usage(stdout);
             return ENVTEST_EXIT_OK;
@@ -71,6 +79,8 @@ int cmd_up(int argc, char **argv, envtest_globals_t *g)
     }
     if (optind < argc)
         opts.services = (const char *const *)(argv + optind);
+    if (from)
+        return envtest_up_from(g, from, &opts, NULL, NULL);
 
     envmgr_error_t err = {0};
     envmgr_engine_t *engine = NULL;

@@ -80,6 +80,7 @@ struct llm_state {
     /* The cassette in force came from PUT /__admin/cassette: POST /__admin/reset keeps it (the
      * environment was set up with it); DELETE /__admin/cassette returns to the start-up one. */
     bool from_admin;
+    json_t *admin_doc;  /* the document given by PUT /__admin/cassette, for GET (or NULL) */
     llm_proxy_cb proxy; /* record mode: chat completions and embeddings go upstream */
     void *recorder;     /* the proxy's state */
 };

@@ -78,6 +78,7 @@ int envmgr_dl_open(const char *soname, const char *debian_package, const char *c
     X(archive_read_support_format_tar)                                                             \
     X(archive_read_support_format_zip)                                                             \
     X(archive_write_add_filter_gzip)                                                               \
+    X(archive_write_add_filter_zstd)                                                               \
     X(archive_write_close)                                                                         \
     X(archive_write_data)                                                                          \
     X(archive_write_free)                                                                          \
@@ -205,6 +206,7 @@ const envmgr_dl_sqlite_api_t *envmgr_dl_sqlite_api(void);
 #define archive_read_support_format_tar (envmgr_dl_archive_api()->archive_read_support_format_tar)
 #define archive_read_support_format_zip (envmgr_dl_archive_api()->archive_read_support_format_zip)
 #define archive_write_add_filter_gzip (envmgr_dl_archive_api()->archive_write_add_filter_gzip)
+#define archive_write_add_filter_zstd (envmgr_dl_archive_api()->archive_write_add_filter_zstd)
 #define archive_write_close (envmgr_dl_archive_api()->archive_write_close)
 #define archive_write_data (envmgr_dl_archive_api()->archive_write_data)
 #define archive_write_free (envmgr_dl_archive_api()->archive_write_free)

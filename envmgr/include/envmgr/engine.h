@@ -147,6 +147,25 @@ int envmgr_engine_exec(envmgr_engine_t *engine, const char *id, const char *cons
 int envmgr_engine_container_put_archive(envmgr_engine_t *engine, const char *id, const char *path,
                                         const void *tar_data, size_t tar_len, envmgr_error_t *err);
 
+/* ---- streams (envmgr/engine/engine_images.c) --------------------------------------------- */
+/* Produces a streamed request body: fills up to len bytes of buf and returns how many, 0 at the
+ * end, or < 0 after filling err. */
+typedef long (*envmgr_engine_source_cb)(void *userdata, char *buf, size_t len, envmgr_error_t *err);
+/* GET /images/get?names=NAME: the image (a tar as `docker save` writes it) to cb (stdout stream).
+ */
+int envmgr_engine_image_save(envmgr_engine_t *engine, const char *name, envmgr_engine_output_cb cb,
+                             void *userdata, envmgr_error_t *err);
+/* POST /images/load with the tar from source; the engine's stream error becomes ENVMGR_E_ENV. */
+int envmgr_engine_image_load(envmgr_engine_t *engine, envmgr_engine_source_cb source,
+                             void *userdata, envmgr_error_t *err);
+/* POST /images/{name}/tag?repo=&tag= */
+int envmgr_engine_image_tag(envmgr_engine_t *engine, const char *name, const char *repo,
+                            const char *tag, envmgr_error_t *err);
+/* envmgr_engine_container_put_archive with a streamed tar (plain, gzip, bzip2 or xz). */
+int envmgr_engine_container_put_archive_stream(envmgr_engine_t *engine, const char *id,
+                                               const char *path, envmgr_engine_source_cb source,
+                                               void *userdata, envmgr_error_t *err);
+
 /* Demultiplexes a Docker attach/log stream incrementally. Exposed for tests. */
 typedef struct envmgr_demux {
     unsigned char header[8];
