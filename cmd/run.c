@@ -37,7 +37,6 @@ typedef struct run_cli {
     const char *history; /* --history, or NULL */
     bool fail_on_alert;
     char **command;            /* after -- */
-    char **command;            /* after -- */
     const char *from;          /* --from BUNDLE */
     bool failed;               /* --failed */
     bool bundle_on_failure;    /* --bundle-on-failure[=FILE] */

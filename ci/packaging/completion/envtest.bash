@@ -10,7 +10,7 @@ _envtest()
         words=("${COMP_WORDS[@]}")
         cword=$COMP_CWORD
     }
-    local commands="config down env exec fixture gc keep logs ls report run status trends up version"
+    local commands="bundle config down env exec fixture gc keep logs ls report run status trends up version"
     local global="-f --file -p --project-name -H --host -v --verbose -q --quiet -h --help --version"
     case $prev in
     -f | --file | --report-dir | -o | --output | --history)
@@ -44,20 +44,21 @@ _envtest()
     local opts
     case $cmd in
     "") opts="$commands $global" ;;
-    up) opts="--wait-timeout --keep --no-fixtures" ;;
+    up) opts="--wait-timeout --keep --no-fixtures --from" ;;
     down) opts="-v --volumes --rmi" ;;
     status) opts="--json" ;;
     env) opts="--format" ;;
     exec) opts="-e --env" ;;
     logs) opts="--tail -f --follow --timestamps" ;;
     config) opts="--services -q --quiet --show-secrets" ;;
-    run) opts="-s --suite -j --jobs --timeout --retries --shard -t --tag --keep-on-failure --report-dir --no-env --history --fail-on-alert --" ;;
+    run) opts="-s --suite -j --jobs --timeout --retries --shard -t --tag --keep-on-failure --report-dir --no-env --history --fail-on-alert --from --failed --bundle-on-failure --" ;;
     report) opts="merge history --format -o --output -n --runs" ;;
     fixture) opts="load verify pack inspect --mysql --service -o --output --json" ;;
     trends) opts="--days --json --history" ;;
     ls) opts="--json" ;;
     keep) opts="--release" ;;
     gc) opts="--images" ;;
+    bundle) opts="create -o --output --run --no-run --without-base-images" ;;
     esac
     [ -n "$cmd" ] && opts="$opts -h --help -f --file -p --project-name -H --host"
     if [ "$cmd" = fixture ] || [ "$cmd" = report ] || [[ $cur == -* ]] || [ -z "$cmd" ]; then
