@@ -137,6 +137,19 @@ urlencode() {
     printf '%s' "$out"
 }
 
+# ---- build folders -------------------------------------------------------------------------------
+# ci_build_dirs: sets JOBS (ENVTEST_JOBS, default nproc) and BUILD_DIR (ENVTEST_BUILD_DIR, default
+# build; relative to the repository or absolute) and exports ENVTEST_BUILD_DIR as that absolute
+# path: compose/compose.yaml finds the mocks' build contexts through it (it resolves relative paths
+# against the compose file's folder).
+# shellcheck disable=SC2034 # JOBS and BUILD_DIR are for the scripts that call it
+ci_build_dirs() {
+    JOBS="${ENVTEST_JOBS:-$(nproc 2>/dev/null || echo 2)}"
+    BUILD_DIR="${ENVTEST_BUILD_DIR:-build}"
+    case "$BUILD_DIR" in /*) ;; *) BUILD_DIR="$ENVTEST_ROOT/$BUILD_DIR" ;; esac
+    export ENVTEST_BUILD_DIR="$BUILD_DIR"
+}
+
 # ---- the MySQL image -----------------------------------------------------------------------------
 # Sets and exports ENVTEST_MYSQL_IMAGE: the value already set by the user, else mysql:8.4 when it is
 # present in the engine, else envtest/mysql-offline:10.11 (built once when missing). Returns 1 (with

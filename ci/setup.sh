@@ -23,6 +23,7 @@ required_packages=(
     libhttp-parser-dev libyajl-dev libyaml-dev libsqlite3-dev libcmocka-dev nettle-dev
     libcsv-dev libmupdf-dev wrk
     debootstrap clang clang-format
+    sqlite3 time
 )
 # The fixture's PDF documents (cairo, fonts-nanum) and sca-api's PDF text module (MuPDF and the
 # libraries its static archive needs).
@@ -30,7 +31,8 @@ required_packages+=(
     libcairo2-dev fonts-nanum libmupdf-dev libmujs-dev libgumbo-dev libopenjp2-7-dev libjbig2dec0-dev
     libjpeg-dev libfreetype-dev zlib1g-dev
 )
-optional_packages=(busybox-static valgrind libclang-rt-14-dev)
+# chromium: the HTML report's browser test (tests/monitor/html_browser_test.sh skips without it).
+optional_packages=(busybox-static valgrind libclang-rt-14-dev chromium)
 
 installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
 

@@ -39,6 +39,7 @@ int cmd_ls(int argc, char **argv, envtest_globals_t *g);
 int cmd_report(int argc, char **argv, envtest_globals_t *g);
 int cmd_run(int argc, char **argv, envtest_globals_t *g);
 int cmd_status(int argc, char **argv, envtest_globals_t *g);
+int cmd_trends(int argc, char **argv, envtest_globals_t *g);
 int cmd_up(int argc, char **argv, envtest_globals_t *g);
 int cmd_version(int argc, char **argv, envtest_globals_t *g);
 

@@ -29,6 +29,7 @@ static const struct command commands[] = {
     {"report", cmd_report, "print or merge run reports"},
     {"run", cmd_run, "run the integration suites against the environment"},
     {"status", cmd_status, "show services, state, health and ports"},
+    {"trends", cmd_trends, "pass rate, durations, flaky and slow tests, alerts over the history"},
     {"up", cmd_up, "create the environment, wait for health, load fixtures"},
     {"version", cmd_version, "print envtest's and the engine's versions"},
 };

@@ -1,5 +1,6 @@
 /* envtest report: prints a past run's report, or merges shard reports. */
 #include <getopt.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,34 +8,38 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include <envmgr/monitor.h>
 #include <envmgr/report.h>
 #include <envmgr/util.h>
 
 #define RUNS_DIR ".envtest/runs"
-#define HISTORY ".envtest/history.sqlite"
+#define HISTORY envmgr_history_path(NULL)
 
 static void report_usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: envtest report [RUN] [--format md|json|junit]\n"
-            "       envtest report merge REPORT.json... [-o OUT] [--format md|json|junit]\n"
-            "       envtest report history [-n RUNS] [--format md|json]\n\n"
-            "Prints the report of a past run: RUN is a run id (or a unique prefix), a run folder\n"
-            "or a report.json; default the latest run in .envtest/runs.\n"
-            "`merge` combines the reports of the shards of one run (envtest run --shard K/N) into\n"
-            "one: OUT ending in .json gets report.json, any other OUT is a folder that gets\n"
-            "report.json, junit.xml and summary.md; without -o the merged report is printed.\n"
-            "`history` shows each suite over the last RUNS runs (default 20) from\n"
-            ".envtest/history.sqlite: runs, passed, flaky, failed, average and max time.\n\n"
-            "Options:\n"
-            "      --format F   md (default), json or junit\n"
-            "  -o, --output OUT (merge) where to write the merged report\n"
-            "  -n, --runs N     (history) how many recent runs (default 20)\n"
-            "  -h, --help       this help\n\n"
-            "Exit codes: 0 printed or merged, 2 usage or unreadable report, 3 run not found.\n");
+    fprintf(
+        out,
+        "Usage: envtest report [RUN] [--format md|json|junit|html] [-o FILE]\n"
+        "       envtest report merge REPORT.json... [-o OUT] [--format md|json|junit]\n"
+        "       envtest report history [-n RUNS] [--format md|json]\n\n"
+        "Prints the report of a past run: RUN is a run id (or a unique prefix), a run folder\n"
+        "or a report.json; default the latest run in .envtest/runs. html: the page envtest run\n"
+        "writes as report.html (charts over the history in $ENVTEST_HISTORY, else\n"
+        ".envtest/history.sqlite), to FILE with -o.\n"
+        "`merge` combines the reports of the shards of one run (envtest run --shard K/N) into\n"
+        "one: OUT ending in .json gets report.json, any other OUT is a folder that gets\n"
+        "report.json, junit.xml and summary.md; without -o the merged report is printed.\n"
+        "`history` shows each suite over the last RUNS runs (default 20) from\n"
+        ".envtest/history.sqlite: runs, passed, flaky, failed, average and max time.\n\n"
+        "Options:\n"
+        "      --format F   md (default), json, junit or html\n"
+        "  -o, --output OUT (merge) where to write the merged report; (html) the file\n"
+        "  -n, --runs N     (history) how many recent runs (default 20)\n"
+        "  -h, --help       this help\n\n"
+        "Exit codes: 0 printed or merged, 2 usage or unreadable report, 3 run not found.\n");
 }
 
-enum format { FORMAT_MD, FORMAT_JSON, FORMAT_JUNIT };
+enum format { FORMAT_MD, FORMAT_JSON, FORMAT_JUNIT, FORMAT_HTML };
 
 static void print_report(const json_t *report, enum format format)
 {
@@ -62,6 +67,39 @@ static int load_run(const char *run, json_t **out, envmgr_error_t *err)
     if (envmgr_report_find_run(RUNS_DIR, run, &dir, err) < 0)
         return -1;
     return envmgr_report_load(dir, out, err);
+}
+
+/* The HTML page of a run, with the history's runs for its charts when there is a history. */
+static int html(const char *run, const char *output)
+{
+    envmgr_error_t err = {0};
+    envmgr_cleanup_free char *dir = NULL;
+    struct stat st;
+    if (run != NULL && stat(run, &st) == 0) {
+        envmgr_cleanup_free char *copy = envmgr_xstrdup(run);
+        dir = envmgr_xstrdup(S_ISDIR(st.st_mode) ? run : dirname(copy));
+    }
+    if (dir == NULL && envmgr_report_find_run(RUNS_DIR, run, &dir, &err) < 0)
+        return envtest_report_error(&err);
+    json_t *report = NULL, *runs = NULL;
+    if (envmgr_report_load(dir, &report, &err) < 0)
+        return envtest_report_error(&err);
+    envmgr_history_t *h = NULL;
+    if (access(HISTORY, F_OK) == 0 && envmgr_history_open(HISTORY, true, &h, &err) == 0 &&
+        envmgr_history_runs(h, 50, &runs, &err) < 0)
+        fprintf(stderr, "envtest: warning: %s (charts show this run only)\n", err.message);
+    envmgr_history_close(h);
+    envmgr_buf_t b = ENVMGR_BUF_INIT;
+    envmgr_report_html(report, runs, dir, &b);
+    int code = ENVTEST_EXIT_OK;
+    if (output == NULL)
+        fwrite(b.data, 1, b.len, stdout);
+    else if (envmgr_write_file(output, b.data, b.len, &err) < 0)
+        code = envtest_report_error(&err);
+    envmgr_buf_free(&b);
+    json_decref(runs);
+    json_decref(report);
+    return code;
 }
 
 static int history(int runs, enum format format)
@@ -163,9 +201,11 @@ int cmd_report(int argc, char **argv, envtest_globals_t *g)
                 format = FORMAT_JSON;
             else if (strcmp(optarg, "junit") == 0 || strcmp(optarg, "xml") == 0)
                 format = FORMAT_JUNIT;
+            else if (strcmp(optarg, "html") == 0)
+                format = FORMAT_HTML;
             else
-                return envtest_usage_error("report", "--format: '%s' is not md, json or junit",
-                                           optarg);
+                return envtest_usage_error("report",
+                                           "--format: '%s' is not md, json, junit or html", optarg);
             break;
         case 'o':
             output = optarg;
@@ -190,10 +230,12 @@ int cmd_report(int argc, char **argv, envtest_globals_t *g)
     }
     if (optind < argc && strcmp(argv[optind], "history") == 0)
         return history(runs, format);
-    if (output != NULL)
-        return envtest_usage_error("report", "-o is for `envtest report merge`");
     if (argc - optind > 1)
         return envtest_usage_error("report", "one run at a time ('%s' is extra)", argv[optind + 1]);
+    if (format == FORMAT_HTML)
+        return html(optind < argc ? argv[optind] : NULL, output);
+    if (output != NULL)
+        return envtest_usage_error("report", "-o is for `envtest report merge` and --format html");
     envmgr_error_t err = {0};
     json_t *report = NULL;
     if (load_run(optind < argc ? argv[optind] : NULL, &report, &err) < 0)

@@ -10,9 +10,11 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "monitor.h"
 #include "progress.h"
 #include <envmgr/isolation.h>
 #include <envmgr/lifecycle.h>
+#include <envmgr/monitor.h>
 #include <envmgr/report.h>
 #include <envmgr/runner.h>
 #include <envmgr/util.h>
@@ -30,6 +32,8 @@ typedef struct run_cli {
     bool keep_on_failure;
     bool no_env;
     const char *report_dir;
+    const char *history; /* --history, or NULL */
+    bool fail_on_alert;
     char **command; /* after -- */
 } run_cli_t;
 
@@ -84,6 +88,9 @@ static void run_usage(FILE *out)
             "      --keep-on-failure   leave the environment up when anything failed\n"
             "                          (also ENVTEST_KEEP=on-failure)\n"
             "      --report-dir D      also write report.json, junit.xml, summary.md into D\n"
+            "      --history PATH      the run history (SQLite; default $ENVTEST_HISTORY, else\n"
+            "                          .envtest/history.sqlite)\n"
+            "      --fail-on-alert     exit 1 when an alert was raised (x-envtest.monitor.alerts)\n"
             "      --no-env            run without any environment (no engine needed)\n"
             "  -h, --help              this help\n\n"
             "Exit codes: 0 all passed (flaky counts as passed, with a warning), 1 a suite failed,\n"
@@ -104,7 +111,16 @@ static int parse_count(const char *arg, int min, int *out)
 
 static int parse_options(int argc, char **argv, envtest_globals_t *g, run_cli_t *o)
 {
-    enum { OPT_TIMEOUT = 256, OPT_RETRIES, OPT_SHARD, OPT_KEEP, OPT_REPORT_DIR, OPT_NO_ENV };
+    enum {
+        OPT_TIMEOUT = 256,
+        OPT_RETRIES,
+        OPT_SHARD,
+        OPT_KEEP,
+        OPT_REPORT_DIR,
+        OPT_NO_ENV,
+        OPT_HISTORY,
+        OPT_FAIL_ON_ALERT
+    };
     static const struct option longopts[] = {
         ENVTEST_COMMON_LONGOPTS,
         {"suite", required_argument, NULL, 's'},
@@ -116,6 +132,8 @@ static int parse_options(int argc, char **argv, envtest_globals_t *g, run_cli_t 
         {"keep-on-failure", no_argument, NULL, OPT_KEEP},
         {"report-dir", required_argument, NULL, OPT_REPORT_DIR},
         {"no-env", no_argument, NULL, OPT_NO_ENV},
+        {"history", required_argument, NULL, OPT_HISTORY},
+        {"fail-on-alert", no_argument, NULL, OPT_FAIL_ON_ALERT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -160,6 +178,12 @@ static int parse_options(int argc, char **argv, envtest_globals_t *g, run_cli_t 
             break;
         case OPT_NO_ENV:
             o->no_env = true;
+            break;
+        case OPT_HISTORY:
+            o->history = optarg;
+            break;
+        case OPT_FAIL_ON_ALERT:
+            o->fail_on_alert = true;
             break;
         case 'h':
             run_usage(stdout);
@@ -605,14 +629,16 @@ static void github_outputs(const json_t *report, const char *run_dir)
     envmgr_buf_free(&b);
 }
 
-static int write_reports(const envmgr_run_result_t *run, const json_t *report, const run_cli_t *o)
+static int write_reports(const envmgr_run_result_t *run, const json_t *report, const run_cli_t *o,
+                         envmgr_monitor_t *monitor)
 {
     envmgr_error_t err = {0};
     if (envmgr_report_write_run(run, report, run->run_dir, &err) < 0 ||
-        (o->report_dir && envmgr_report_write_run(run, report, o->report_dir, &err) < 0))
+        (o->report_dir && envmgr_report_write_run(run, report, o->report_dir, &err) < 0) ||
+        envmgr_monitor_record(monitor, run->run_dir, o->report_dir, &err) < 0)
         return envtest_report_error(&err);
-    if (envmgr_report_history_append(".envtest/history.sqlite", report, &err) < 0)
-        fprintf(stderr, "envtest: warning: %s\n", err.message);
+    if (envmgr_monitor_warning(monitor))
+        fprintf(stderr, "envtest: warning: %s\n", envmgr_monitor_warning(monitor));
     envmgr_cleanup_free char *tmp = envmgr_xasprintf("%s/.latest.tmp", RUNS_DIR);
     envmgr_cleanup_free char *latest = envmgr_xasprintf("%s/latest", RUNS_DIR);
     unlink(tmp);
@@ -633,7 +659,7 @@ static void print_summary(FILE *out, const envmgr_run_result_t *run, const json_
             N("skipped"));
     if (N("not_run"))
         fprintf(out, ", %lld not run", N("not_run"));
-    fprintf(out, " in %.2fs\nreport: %s/report.json (junit.xml, summary.md)\n",
+    fprintf(out, " in %.2fs\nreport: %s/report.json (report.html, junit.xml, summary.md)\n",
             json_number_value(json_object_get(s, "total_execution_time")), run->run_dir);
     if (N("flaky")) {
         fprintf(out, "warning: flaky suites (failed, then passed on retry):");
@@ -700,17 +726,23 @@ int cmd_run(int argc, char **argv, envtest_globals_t *g)
     }
     live_clear(&live);
     report = envmgr_report_from_run(run);
-    code = write_reports(run, report, &o);
+    envmgr_monitor_t *monitor = envtest_run_monitor(g, env.project, o.history, o.command != NULL);
+    size_t n_alerts = envmgr_monitor_analyze(monitor, report);
+    code = write_reports(run, report, &o, monitor);
+    envmgr_monitor_close(monitor);
     print_failures(stdout, run);
     if (!g->quiet ||
         json_integer_value(json_object_get(json_object_get(report, "summary"), "failed")))
         print_summary(stdout, run, report);
+    envtest_print_alerts(stdout, report, o.fail_on_alert);
     github_outputs(report, run->run_dir);
     if (code == 0) {
         const char *status = json_string_value(json_object_get(report, "status"));
         code = run->interrupted                ? ENVTEST_EXIT_INTERRUPTED
                : strcmp(status, "passed") != 0 ? ENVTEST_EXIT_TESTS_FAILED
                                                : ENVTEST_EXIT_OK;
+        if (code == ENVTEST_EXIT_OK && o.fail_on_alert && n_alerts > 0)
+            code = ENVTEST_EXIT_TESTS_FAILED;
     }
     free(live.running);
     free(live.since);

@@ -21,6 +21,33 @@ void llm_respond_error(mock_request_t *req, int status, const char *type, const 
 }
 
 /* The layer's own errors (413, bad HTTP, injected faults) in OpenAI's shape. */
+json_t *llm_request_parse(mock_request_t *req, const char **model)
+{
+    char msg[256];
+    json_t *doc =
+        mock_json_parse(mock_request_body(req), mock_request_body_len(req), msg, sizeof(msg), NULL);
+    const char *bad = NULL, *param = "model";
+    json_t *m = json_object_get(doc, "model");
+    if (!doc) {
+        bad = msg;
+        param = NULL;
+    } else if (!json_is_object(doc)) {
+        bad = "The request body must be a JSON object.";
+        param = NULL;
+    } else if (!m) {
+        bad = "Missing required parameter: 'model'.";
+    } else if (!json_is_string(m)) {
+        bad = "Invalid type for 'model': expected a string.";
+    }
+    if (bad) {
+        llm_respond_error(req, 400, "invalid_request_error", param, NULL, "%s", bad);
+        json_decref(doc);
+        return NULL;
+    }
+    *model = json_string_value(m);
+    return doc;
+}
+
 void llm_error(mock_request_t *req, int status, const char *message, void *user)
 {
     const char *type = "invalid_request_error", *code = NULL;

@@ -139,6 +139,8 @@ int envmgr_dl_open(const char *soname, const char *debian_package, const char *c
     X(sqlite3_exec)                                                                                \
     X(sqlite3_finalize)                                                                            \
     X(sqlite3_open)                                                                                \
+    X(sqlite3_open_v2)                                                                             \
+    X(sqlite3_column_type)                                                                         \
     X(sqlite3_prepare_v2)                                                                          \
     X(sqlite3_reset)                                                                               \
     X(sqlite3_step)                                                                                \
@@ -263,6 +265,8 @@ const envmgr_dl_sqlite_api_t *envmgr_dl_sqlite_api(void);
 #define sqlite3_exec (envmgr_dl_sqlite_api()->sqlite3_exec)
 #define sqlite3_finalize (envmgr_dl_sqlite_api()->sqlite3_finalize)
 #define sqlite3_open (envmgr_dl_sqlite_api()->sqlite3_open)
+#define sqlite3_open_v2 (envmgr_dl_sqlite_api()->sqlite3_open_v2)
+#define sqlite3_column_type (envmgr_dl_sqlite_api()->sqlite3_column_type)
 #define sqlite3_prepare_v2 (envmgr_dl_sqlite_api()->sqlite3_prepare_v2)
 #define sqlite3_reset (envmgr_dl_sqlite_api()->sqlite3_reset)
 #define sqlite3_step (envmgr_dl_sqlite_api()->sqlite3_step)

@@ -636,17 +636,10 @@ int envmgr_engine_image_pull(envmgr_engine_t *engine, const char *name,
         engine_query_add(&params, "tag", tag);
     envmgr_buf_add(&q, params.data, params.len);
     envmgr_buf_free(&params);
-    engine_jsonl_t stream = {.cb = cb, .userdata = userdata};
-    engine_call_t call = {
-        .method = "POST", .path = q.data, .sink = engine_jsonl_sink, .sink_userdata = &stream};
-    int r = engine_json_call(engine, &call, NULL, err);
-    if (r == 0)
-        r = engine_jsonl_finish(&stream, err);
-    if (r == 0 && stream.error)
-        r = envmgr_error_set(err, ENVMGR_E_ENV, 0, "%s", stream.error);
+    engine_call_t call = {.method = "POST", .path = q.data};
+    int r = engine_jsonl_call(engine, &call, cb, userdata, err);
     if (r < 0)
         envmgr_error_wrap(err, "pull %s", name);
-    engine_jsonl_free(&stream);
     envmgr_buf_free(&q);
     return r;
 }

@@ -354,3 +354,18 @@ void engine_jsonl_free(engine_jsonl_t *s)
     free(s->image_id);
     s->error = s->image_id = NULL;
 }
+
+int engine_jsonl_call(envmgr_engine_t *engine, engine_call_t *call, envmgr_engine_progress_cb cb,
+                      void *userdata, envmgr_error_t *err)
+{
+    engine_jsonl_t stream = {.cb = cb, .userdata = userdata};
+    call->sink = engine_jsonl_sink;
+    call->sink_userdata = &stream;
+    int r = engine_json_call(engine, call, NULL, err);
+    if (r == 0)
+        r = engine_jsonl_finish(&stream, err);
+    if (r == 0 && stream.error)
+        r = envmgr_error_set(err, ENVMGR_E_ENV, 0, "%s", stream.error);
+    engine_jsonl_free(&stream);
+    return r;
+}

@@ -104,5 +104,9 @@ int engine_jsonl_sink(void *userdata, const char *data, size_t len, envmgr_error
 /* Handles a last unterminated line. */
 int engine_jsonl_finish(engine_jsonl_t *s, envmgr_error_t *err);
 void engine_jsonl_free(engine_jsonl_t *s);
+/* Performs call (its sink set here) with its 2xx body read as such a stream: lines go to cb; the
+ * stream's own error becomes an ENVMGR_E_ENV error. For pull and build. */
+int engine_jsonl_call(envmgr_engine_t *engine, engine_call_t *call, envmgr_engine_progress_cb cb,
+                      void *userdata, envmgr_error_t *err);
 
 #endif

@@ -15,17 +15,6 @@ static const char *keep_string(envmgr_live_targets_t *t, const char *s)
     return t->strings.items[t->strings.n - 1];
 }
 
-static const char *container_env(json_t *env, const char *key)
-{
-    size_t klen = strlen(key);
-    for (size_t i = 0; i < json_array_size(env); i++) {
-        const char *e = json_string_value(json_array_get(env, i));
-        if (e && strncmp(e, key, klen) == 0 && e[klen] == '=')
-            return e + klen + 1;
-    }
-    return NULL;
-}
-
 int envmgr_live_targets_get(envmgr_engine_t *engine, const envmgr_project_t *project,
                             envmgr_live_targets_t *t, envmgr_error_t *err)
 {
@@ -72,14 +61,14 @@ int envmgr_live_targets_get(envmgr_engine_t *engine, const envmgr_project_t *pro
             return -1;
         }
         json_t *env = json_object_get(json_object_get(inspect, "Config"), "Env");
-        const char *root_pw = container_env(env, "MYSQL_ROOT_PASSWORD");
+        const char *root_pw = envmgr_project_container_env(env, "MYSQL_ROOT_PASSWORD");
         if (t->targets.mysql.host || !root_pw)
             continue;
         for (size_t p = 0; p < json_array_size(ports); p++) {
             json_t *pj = json_array_get(ports, p);
             if (json_integer_value(json_object_get(pj, "container_port")) != 3306)
                 continue;
-            const char *db = container_env(env, "MYSQL_DATABASE");
+            const char *db = envmgr_project_container_env(env, "MYSQL_DATABASE");
             t->targets.mysql.host = "127.0.0.1";
             t->targets.mysql.port = (unsigned)json_integer_value(json_object_get(pj, "host_port"));
             t->targets.mysql.user = "root";

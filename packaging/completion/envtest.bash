@@ -10,15 +10,15 @@ _envtest()
         words=("${COMP_WORDS[@]}")
         cword=$COMP_CWORD
     }
-    local commands="config down env exec fixture gc keep logs ls report run status up version"
+    local commands="config down env exec fixture gc keep logs ls report run status trends up version"
     local global="-f --file -p --project-name -H --host -v --verbose -q --quiet -h --help --version"
     case $prev in
-    -f | --file | --report-dir | -o | --output)
+    -f | --file | --report-dir | -o | --output | --history)
         COMPREPLY=($(compgen -f -- "$cur"))
         return
         ;;
     --format)
-        COMPREPLY=($(compgen -W "sh dotenv json github md junit" -- "$cur"))
+        COMPREPLY=($(compgen -W "sh dotenv json github md junit html" -- "$cur"))
         return
         ;;
     --rmi)
@@ -26,7 +26,7 @@ _envtest()
         return
         ;;
     -p | --project-name | -H | --host | --tail | --timeout | --retries | --shard | -j | --jobs | \
-        --wait-timeout | -t | --tag | -n | --runs | --mysql | --service | -e | --env)
+        --wait-timeout | -t | --tag | -n | --runs | --days | --mysql | --service | -e | --env)
         return
         ;;
     esac
@@ -51,9 +51,10 @@ _envtest()
     exec) opts="-e --env" ;;
     logs) opts="--tail -f --follow --timestamps" ;;
     config) opts="--services -q --quiet --show-secrets" ;;
-    run) opts="-s --suite -j --jobs --timeout --retries --shard -t --tag --keep-on-failure --report-dir --no-env --" ;;
+    run) opts="-s --suite -j --jobs --timeout --retries --shard -t --tag --keep-on-failure --report-dir --no-env --history --fail-on-alert --" ;;
     report) opts="merge history --format -o --output -n --runs" ;;
     fixture) opts="load verify pack inspect --mysql --service -o --output --json" ;;
+    trends) opts="--days --json --history" ;;
     ls) opts="--json" ;;
     keep) opts="--release" ;;
     gc) opts="--images" ;;
