@@ -4,7 +4,7 @@
  * envtest/reaper:<digest>, no registry), with the engine's socket mounted. When every connection
  * to it dropped (the envtests are gone, however they died) and none came back within the grace
  * (ENVTEST_REAPER_GRACE seconds, default 10), it removes the project's containers, networks and
- * volumes, unless the environment is kept, and then itself. See reaper/reaper.c. Works with
+ * volumes, unless the environment is kept, and then itself. See cmd/reaper/reaper.c. Works with
  * Docker and Podman (a unix:// socket); elsewhere envmgr_guard_open fails and the caller falls
  * back to the host-process reaper. */
 #ifndef ENVMGR_GUARD_H
