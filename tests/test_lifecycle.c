@@ -101,7 +101,9 @@ static void test_up_creates_labelled_objects(void **state)
     /* the named volume, and the ephemeral mark of an environment this up created (<envmgr/lock.h>:
      * `envtest up` clears it once up; envmgr_up alone leaves it) */
     assert_int_equal(fake_engine_count(e->fake, "volumes", PROJECT_LABEL), 2);
-    assert_non_null(fake_engine_object(e->fake, "volumes", "lc_envtest-ephemeral"));
+    json_t *mark = fake_engine_object(e->fake, "volumes", "lc_envtest-ephemeral");
+    assert_non_null(mark);
+    json_decref(mark);
     char db_id[80];
     envmgr_cleanup_free char *db_exec =
         envmgr_xasprintf("POST /containers/%s/exec", container_id(e->fake, "lc-db-1", db_id));
