@@ -13,6 +13,9 @@ unix://*) ENVTEST_DOCKER_SOCK="${DOCKER_HOST#unix://}" ;;
 *) ENVTEST_DOCKER_SOCK=/var/run/docker.sock ;; # tcp:// is for envtest itself; the ci scripts use the socket
 esac
 export ENVTEST_DOCKER_SOCK
+# Podman's rootful Docker-compatible service (ci/setup.sh setup_podman; ci/test.sh's Podman step)
+ENVTEST_PODMAN_SOCK="${ENVTEST_PODMAN_SOCK:-/run/podman/podman.sock}"
+export ENVTEST_PODMAN_SOCK
 
 # The Engine API version the scripts speak: 1.41 is Engine 20.10 (Debian 12) and still accepted by
 # current Docker releases.
@@ -83,6 +86,35 @@ docker_ping() {
         [ "$(curl -s --max-time 3 --unix-socket "$ENVTEST_DOCKER_SOCK" http://localhost/_ping 2>/dev/null)" = OK ]
 }
 
+# True when Podman's service answers on $ENVTEST_PODMAN_SOCK.
+podman_ping() {
+    [ -S "$ENVTEST_PODMAN_SOCK" ] &&
+        [ "$(curl -s --max-time 3 --unix-socket "$ENVTEST_PODMAN_SOCK" http://localhost/_ping 2>/dev/null)" = OK ]
+}
+
+# podman_copy_image NAME: copies an image from the Docker engine into Podman's own image store when
+# Podman lacks it (Docker's GET /images/{name}/get piped into Podman's POST /images/load). Podman
+# stores it as localhost/NAME and finds it by NAME.
+podman_copy_image() {
+    local image="$1" code out
+    code="$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$ENVTEST_PODMAN_SOCK" \
+        "http://localhost/${ENVTEST_DOCKER_API}/images/$image/json")" || return 1
+    if [ "$code" = 200 ]; then
+        ci_log "Podman has $image"
+        return 0
+    fi
+    ci_log "copying $image from the Docker engine into Podman"
+    out="$(set -o pipefail
+        curl -sS -f --unix-socket "$ENVTEST_DOCKER_SOCK" \
+            "http://localhost/${ENVTEST_DOCKER_API}/images/$(urlencode "$image")/get" |
+            curl -sS -f --unix-socket "$ENVTEST_PODMAN_SOCK" -X POST -H "Content-Type: application/x-tar" \
+                -T - "http://localhost/${ENVTEST_DOCKER_API}/images/load")" || {
+        ci_log "error: could not copy $image from Docker into Podman: $out"
+        return 1
+    }
+    ci_log "Podman: $out"
+}
+
 # True when the image exists in the engine.
 docker_image_exists() {
     local code
@@ -103,6 +135,19 @@ urlencode() {
         esac
     done
     printf '%s' "$out"
+}
+
+# ---- build folders -------------------------------------------------------------------------------
+# ci_build_dirs: sets JOBS (ENVTEST_JOBS, default nproc) and BUILD_DIR (ENVTEST_BUILD_DIR, default
+# build; relative to the repository or absolute) and exports ENVTEST_BUILD_DIR as that absolute
+# path: compose/compose.yaml finds the mocks' build contexts through it (it resolves relative paths
+# against the compose file's folder).
+# shellcheck disable=SC2034 # JOBS and BUILD_DIR are for the scripts that call it
+ci_build_dirs() {
+    JOBS="${ENVTEST_JOBS:-$(nproc 2>/dev/null || echo 2)}"
+    BUILD_DIR="${ENVTEST_BUILD_DIR:-build}"
+    case "$BUILD_DIR" in /*) ;; *) BUILD_DIR="$ENVTEST_ROOT/$BUILD_DIR" ;; esac
+    export ENVTEST_BUILD_DIR="$BUILD_DIR"
 }
 
 # ---- the MySQL image -----------------------------------------------------------------------------

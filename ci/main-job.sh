@@ -20,12 +20,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ENVTEST_ROOT"
 
-JOBS="${ENVTEST_JOBS:-$(nproc 2>/dev/null || echo 2)}"
-BUILD_DIR="${ENVTEST_BUILD_DIR:-build}"
-case "$BUILD_DIR" in /*) ;; *) BUILD_DIR="$ENVTEST_ROOT/$BUILD_DIR" ;; esac
-# compose/compose.yaml finds the mocks' build contexts through it (absolute: it resolves relative
-# paths against the compose file's folder)
-export ENVTEST_BUILD_DIR="$BUILD_DIR"
+ci_build_dirs
 ENVTEST="$BUILD_DIR/cmd/envtest"
 START="$(ci_now)"
 

@@ -7,6 +7,8 @@
 #   ENVTEST_SKIP_DOCKERD=1   do not start an engine
 #   ENVTEST_DOCKERD_LOG      dockerd's log file (default /var/log/envtest-dockerd.log)
 #   ENVTEST_DOCKERD_ARGS     more dockerd arguments; DOCKER_HOST=unix://PATH: dockerd listens there
+#   ENVTEST_SKIP_PODMAN=1    no Podman (setup_podman: the package, its containers.conf, the rootful
+#                            service on ENVTEST_PODMAN_SOCK, the MySQL image copied from Docker)
 set -euo pipefail
 # shellcheck source=ci/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -21,6 +23,7 @@ required_packages=(
     libhttp-parser-dev libyajl-dev libyaml-dev libsqlite3-dev libcmocka-dev nettle-dev
     libcsv-dev libmupdf-dev wrk
     debootstrap clang clang-format
+    sqlite3 time
 )
 # The fixture's PDF documents (cairo, fonts-nanum) and sca-api's PDF text module (MuPDF and the
 # libraries its static archive needs).
@@ -28,7 +31,8 @@ required_packages+=(
     libcairo2-dev fonts-nanum libmupdf-dev libmujs-dev libgumbo-dev libopenjp2-7-dev libjbig2dec0-dev
     libjpeg-dev libfreetype-dev zlib1g-dev
 )
-optional_packages=(busybox-static valgrind libclang-rt-14-dev)
+# chromium: the HTML report's browser test (tests/monitor/html_browser_test.sh skips without it).
+optional_packages=(busybox-static valgrind libclang-rt-14-dev chromium)
 
 installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
 
@@ -99,6 +103,63 @@ main() {
     ci_section "setup: Docker engine"
     start_engine
     ci_section_end
+
+    if [ "${ENVTEST_SKIP_PODMAN:-}" = 1 ]; then
+        ci_log "ENVTEST_SKIP_PODMAN=1: no Podman"
+    else
+        ci_section "setup: Podman"
+        setup_podman
+        ci_section_end
+    fi
+}
+
+# Podman's Docker-compatible API for the "docker tests (podman)" step of ci/test.sh: Debian's podman
+# package, the containers.conf lines it needs on CI machines, the rootful service on
+# $ENVTEST_PODMAN_SOCK (started when it does not answer), and the MySQL image copied from the Docker
+# engine into Podman's separate image store when Docker has it (ci/test.sh copies it again after
+# building it: podman_copy_image).
+setup_podman() {
+    if ! command -v podman >/dev/null; then
+        ci_log "installing podman"
+        ci_sudo apt-get install -y -q --no-install-recommends podman ||
+            ci_die "apt-get install podman failed (ENVTEST_SKIP_PODMAN=1 skips Podman)"
+    fi
+    # runc, not crun: crun refuses hybrid cgroup hierarchies (as on these CI machines); the ulimits
+    # keep MariaDB from sizing its tables by an unlimited nofile. Written only when the file does not
+    # set them already.
+    local conf=/etc/containers/containers.conf
+    if ! grep -qs '^[[:space:]]*runtime[[:space:]]*=' "$conf"; then
+        ci_log "writing the [containers] ulimits and [engine] runtime = \"runc\" to $conf"
+        ci_sudo mkdir -p /etc/containers
+        printf '%s\n' '[containers]' 'default_ulimits = ["nofile=10000:10000", "nproc=10000:10000"]' \
+            '[engine]' 'runtime = "runc"' | ci_sudo tee -a "$conf" >/dev/null
+    fi
+    command -v runc >/dev/null || ci_sudo apt-get install -y -q --no-install-recommends runc ||
+        ci_die "apt-get install runc failed"
+    if podman_ping; then
+        ci_log "Podman answers on $ENVTEST_PODMAN_SOCK"
+    else
+        local logfile="${ENVTEST_PODMAN_LOG:-/var/log/envtest-podman.log}" start
+        ci_sudo mkdir -p "$(dirname "$ENVTEST_PODMAN_SOCK")"
+        ci_log "starting podman system service on $ENVTEST_PODMAN_SOCK (log: $logfile)"
+        ci_sudo sh -c 'log="$1"; shift; exec setsid nohup podman system service --time=0 "$@" >"$log" 2>&1 </dev/null' \
+            sh "$logfile" "unix://$ENVTEST_PODMAN_SOCK" </dev/null >/dev/null 2>&1 &
+        start="$(ci_now)"
+        while ! podman_ping; do
+            if [ "$(awk -v s="$start" -v e="$(ci_now)" 'BEGIN { print (e - s > 30) }')" = 1 ]; then
+                tail -n 30 "$logfile" >&2 || true
+                ci_die "podman system service did not answer on $ENVTEST_PODMAN_SOCK within 30 s (log above)"
+            fi
+            sleep 0.2
+        done
+        ci_log "Podman answers after $(ci_elapsed "$start") s"
+    fi
+    local image="${ENVTEST_MYSQL_IMAGE:-$ENVTEST_MYSQL_OFFLINE_IMAGE}"
+    if docker_image_exists "$image"; then
+        podman_copy_image "$image" || return 1
+    else
+        ci_log "$image is not in the Docker engine yet: ci/test.sh copies it into Podman after building it"
+    fi
 }
 
 # Starts dockerd (overlay2) in the background unless an engine answers on the socket already.

@@ -3,14 +3,16 @@
 #   1. ci/setup.sh: packages and a Docker engine
 #   2. configure + build in build/ with -DENVTEST_WERROR=ON
 #   3. the MySQL image (mysql:8.4 if present, else envtest/mysql-offline:10.11, built once)
-#   4. ctest -L unit, then ctest -L docker with ENVTEST_REQUIRE_DOCKER=1 (no silent skips)
+#   4. ctest -L unit, then ctest -L docker with ENVTEST_REQUIRE_DOCKER=1 (no silent skips), then the
+#      docker tests that matter against Podman (DOCKER_HOST=unix://$ENVTEST_PODMAN_SOCK)
 #   5. ASan/UBSan build in build-asan/ and its unit tests
 #   6. the libFuzzer targets (clang, -DENVTEST_FUZZ=ON) in build-fuzz/ and their corpora replayed
 #   7. clang-format check of the C sources (prints the files that differ)
 # Ends with "N passed, N failed" (the ctest runs' tests); exit status 0 only when every step passed.
 #
 # Environment: ENVTEST_JOBS (build jobs, default nproc), ENVTEST_SKIP_SETUP=1, ENVTEST_SKIP_ASAN=1,
-# ENVTEST_DOCKER_CTEST_JOBS (parallel docker tests, default 1), ENVTEST_BUILD_DIR (default build;
+# ENVTEST_DOCKER_CTEST_JOBS (parallel docker tests, default 1), ENVTEST_SKIP_PODMAN=1 (no Podman
+# step; ci/setup.sh then installs no Podman either), ENVTEST_BUILD_DIR (default build;
 # relative to the repository or absolute),
 # ENVTEST_ASAN_BUILD_DIR (default build-asan), ENVTEST_SKIP_FUZZ=1, ENVTEST_FUZZ_BUILD_DIR
 # (default build-fuzz).
@@ -19,12 +21,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ENVTEST_ROOT"
 
-JOBS="${ENVTEST_JOBS:-$(nproc 2>/dev/null || echo 2)}"
-BUILD_DIR="${ENVTEST_BUILD_DIR:-build}"
-case "$BUILD_DIR" in /*) ;; *) BUILD_DIR="$ENVTEST_ROOT/$BUILD_DIR" ;; esac
-# compose/compose.yaml finds the mocks' build contexts through it (absolute: it resolves relative
-# paths against the compose file's folder)
-export ENVTEST_BUILD_DIR="$BUILD_DIR"
+ci_build_dirs
 ASAN_BUILD_DIR="${ENVTEST_ASAN_BUILD_DIR:-build-asan}"
 TOTAL_START="$(ci_now)"
 tests_passed=0 tests_failed=0 tests_skipped=0
@@ -67,7 +64,7 @@ configure_and_build() {
 run_ctest() {
     local dir="$1" label="$2" log status=0 total failed skipped
     shift 2
-    log="$dir/ctest-$label.log"
+    log="$dir/ctest-$label${CI_CTEST_LOG_SUFFIX:-}.log"
     ctest --test-dir "$dir" --output-on-failure -L "^$label\$" "$@" 2>&1 | tee "$log" || status=$?
     # "100% tests passed, 0 tests failed out of 12"
     total="$(sed -n 's/.* tests failed out of \([0-9][0-9]*\).*/\1/p' "$log" | tail -n1)"
@@ -99,6 +96,22 @@ docker_tests() {
     step_failed build && ci_log "note: the build failed; tests whose programs are missing will fail"
     step_failed "MySQL image" && ci_log "note: no MySQL image; tests that need one will fail"
     ENVTEST_REQUIRE_DOCKER=1 run_ctest "$BUILD_DIR" docker -j "${ENVTEST_DOCKER_CTEST_JOBS:-1}"
+}
+
+# The docker tests that matter, against Podman's Docker-compatible API (ci/setup.sh: setup_podman):
+# lifecycle (up/status/env/exec/down, health, failed ups cleaned, Ctrl-C, kill -9 reaped), fixtures
+# (MariaDB, copy steps), and the Seoul environment's up/status/env/run/down (test_podman_seoul).
+PODMAN_TESTS='^(test_lifecycle_docker|test_fixture_mysql|test_podman_seoul)$'
+podman_docker_tests() {
+    step_failed build && ci_log "note: the build failed; tests whose programs are missing will fail"
+    podman_ping || {
+        ci_log "error: Podman does not answer on $ENVTEST_PODMAN_SOCK (ci/setup.sh starts it; ENVTEST_SKIP_PODMAN=1 skips this step)"
+        return 1
+    }
+    # the MySQL image the Docker tests used, copied into Podman's own image store
+    podman_copy_image "${ENVTEST_MYSQL_IMAGE:-$ENVTEST_MYSQL_OFFLINE_IMAGE}" || return 1
+    DOCKER_HOST="unix://$ENVTEST_PODMAN_SOCK" ENVTEST_DOCKER_SOCK="$ENVTEST_PODMAN_SOCK" \
+        ENVTEST_REQUIRE_DOCKER=1 CI_CTEST_LOG_SUFFIX=-podman run_ctest "$BUILD_DIR" docker -R "$PODMAN_TESTS"
 }
 
 asan_build() { configure_and_build "$ASAN_BUILD_DIR" -DENVTEST_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug; }
@@ -157,6 +170,11 @@ main() {
     step "MySQL image" mysql_image
     step "unit tests" unit_tests
     step "docker tests" docker_tests
+    if [ "${ENVTEST_SKIP_PODMAN:-}" = 1 ]; then
+        ci_log "ENVTEST_SKIP_PODMAN=1: no docker tests on Podman"
+    else
+        step "docker tests (podman)" podman_docker_tests
+    fi
     if [ "${ENVTEST_SKIP_ASAN:-}" = 1 ]; then
         ci_log "ENVTEST_SKIP_ASAN=1: no ASan/UBSan build"
     else

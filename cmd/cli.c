@@ -77,10 +77,14 @@ const char *envtest_value(const envtest_ctx_t *ctx, const char *name)
 static void add_getopt(struct option *longopts, size_t *n, envmgr_buf_t *shorts,
                        const envtest_option_t *o, int val, bool with_short)
 {
-    longopts[(*n)++] = (struct option){o->name, o->arg ? required_argument : no_argument, NULL,
-                                       with_short && o->short_name ? o->short_name : val};
+    bool optional = o->arg && o->arg[0] == '['; /* "[=FILE]": --name or --name=FILE */
+    longopts[(*n)++] = (struct option){o->name,
+                                       optional ? optional_argument
+                                       : o->arg ? required_argument
+                                                : no_argument,
+                                       NULL, with_short && o->short_name ? o->short_name : val};
     if (with_short && o->short_name)
-        envmgr_buf_addf(shorts, "%c%s", o->short_name, o->arg ? ":" : "");
+        envmgr_buf_addf(shorts, "%c%s", o->short_name, optional ? "::" : o->arg ? ":" : "");
 }
 
 /* The getopt_long tables of cmd: its own options, then the common ones. */
@@ -164,17 +168,23 @@ static int parse_argv(envtest_ctx_t *ctx, int argc, char **argv)
 }
 
 /* The set-up the command's flags ask for, in one place. */
-static int set_up(envtest_ctx_t *ctx, envmgr_error_t *err)
+int envtest_command_setup(envtest_ctx_t *ctx, envmgr_error_t *err)
 {
     unsigned flags = ctx->command->flags;
     const envtest_globals_t *g = ctx->g;
-    if ((flags & ENVTEST_NEEDS_PROJECT_NAME) &&
+    if ((flags & (ENVTEST_NEEDS_PROJECT_NAME | ENVTEST_TAKES_LOCK)) &&
         envtest_project_name(g, &ctx->project_name, err) < 0)
         return -1;
     if ((flags & ENVTEST_NEEDS_PROJECT) && envtest_load_project(g, &ctx->project, err) < 0)
         return -1;
-    if ((flags & (ENVTEST_NEEDS_ENGINE | ENVTEST_NEEDS_LIVE_PROJECT)) &&
+    if ((flags & (ENVTEST_NEEDS_ENGINE | ENVTEST_NEEDS_LIVE_PROJECT | ENVTEST_TAKES_LOCK)) &&
         envtest_open_engine(g, &ctx->engine, err) < 0)
+        return -1;
+    /* under the lock from before the live project is read: its secrets are the network's, which
+     * a concurrent up may be creating */
+    if ((flags & ENVTEST_TAKES_LOCK) && envtest_lock_project(g, ctx->engine, ctx->project_name,
+                                                             ctx->command->name, &ctx->lock,
+                                                             err) < 0)
         return -1;
     envmgr_project_t *live = NULL;
     if ((flags & ENVTEST_NEEDS_LIVE_PROJECT) &&
@@ -192,6 +202,7 @@ static void ctx_free(envtest_ctx_t *ctx)
     for (size_t i = 0; i < count_options(ctx->command->options); i++)
         envmgr_strv_free(&ctx->values[i]);
     free(ctx->values);
+    envmgr_lock_release(ctx->lock);
     envmgr_engine_close(ctx->engine);
     envmgr_project_free(ctx->project);
     free(ctx->project_name);
@@ -211,7 +222,8 @@ int envtest_command_main(const envtest_command_t *cmd, int argc, char **argv, en
         code = ENVTEST_EXIT_OK;
     } else if (code == 0) {
         envmgr_error_t err = {0};
-        code = set_up(&ctx, &err) < 0 ? envtest_report_error(&err) : cmd->run(&ctx, opts);
+        code = !ctx.no_setup && envtest_command_setup(&ctx, &err) < 0 ? envtest_report_error(&err)
+                                                                      : cmd->run(&ctx, opts);
     }
     if (cmd->free_opts)
         cmd->free_opts(opts);
@@ -227,7 +239,7 @@ static void print_option(FILE *out, const envtest_option_t *o, bool with_short)
     char left[64];
     snprintf(left, sizeof(left), "%c%c%c --%s%s%s", with_short && o->short_name ? '-' : ' ',
              with_short && o->short_name ? o->short_name : ' ',
-             with_short && o->short_name ? ',' : ' ', o->name, o->arg ? " " : "",
+             with_short && o->short_name ? ',' : ' ', o->name, o->arg && o->arg[0] != '[' ? " " : "",
              o->arg ? o->arg : "");
     fprintf(out, "  %-26s %s\n", left, o->help);
 }

@@ -17,6 +17,7 @@
 #include <envmgr/engine.h>
 #include <envmgr/error.h>
 #include <envmgr/util.h>
+#include <envmgr/lock.h>
 
 typedef struct envtest_globals {
     const char *compose_file; /* -f / --file, or NULL */
@@ -35,7 +36,7 @@ typedef struct envtest_globals {
 typedef struct envtest_option {
     const char *name;
     char short_name; /* 0: none */
-    const char *arg; /* NULL: a flag */
+    const char *arg; /* NULL: a flag; "[=ARG]": an optional argument (its value "" when absent) */
     const char *help;
 } envtest_option_t;
 
@@ -51,6 +52,9 @@ enum envtest_command_flags {
     ENVTEST_OPTIONS_FIRST = 1 << 4,      /* options end at the first argument (what follows is a
                                             command's: exec, run) */
     ENVTEST_NO_ARGUMENTS = 1 << 5,       /* takes no arguments besides options */
+    ENVTEST_TAKES_LOCK = 1 << 6,         /* the engine, then the project's lock (<envmgr/lock.h>:
+                                            ctx->lock, held until the command is over) before the
+                                            live project is read: up, down */
 };
 
 typedef struct envtest_command envtest_command_t;
@@ -67,6 +71,8 @@ typedef struct envtest_ctx {
     envmgr_engine_t *engine;
     char *project_name;
     char *secrets;
+    envmgr_lock_t *lock; /* ENVTEST_TAKES_LOCK */
+    bool no_setup;       /* set by parse: the command does its own set-up (up --from) */
 } envtest_ctx_t;
 
 struct envtest_command {
@@ -87,9 +93,9 @@ struct envtest_command {
     const char *exit_codes;
 };
 
-extern const envtest_command_t envtest_cmd_config, envtest_cmd_down, envtest_cmd_env,
+extern const envtest_command_t envtest_cmd_bundle, envtest_cmd_config, envtest_cmd_down, envtest_cmd_env,
     envtest_cmd_exec, envtest_cmd_fixture, envtest_cmd_gc, envtest_cmd_keep, envtest_cmd_logs,
-    envtest_cmd_ls, envtest_cmd_report, envtest_cmd_run, envtest_cmd_status, envtest_cmd_up,
+    envtest_cmd_ls, envtest_cmd_report, envtest_cmd_run, envtest_cmd_status, envtest_cmd_trends, envtest_cmd_up,
     envtest_cmd_version;
 
 /* The option values of ctx: true when --name was given; its last value (NULL: not given); all of
@@ -103,6 +109,8 @@ int envtest_command_main(const envtest_command_t *cmd, int argc, char **argv, en
 /* Sets a common option (file, project-name, host, real, profile) given before or after the
  * command. */
 void envtest_set_global(envtest_globals_t *g, const char *name, const char *arg);
+/* The set-up the command's flags ask for (main.c calls it unless parse set ctx->no_setup). */
+int envtest_command_setup(envtest_ctx_t *ctx, envmgr_error_t *err);
 /* Prints a command's --help, generated from its table. */
 void envtest_command_help(const envtest_command_t *cmd, FILE *out);
 
@@ -138,6 +146,27 @@ int envtest_load_live_project(const envtest_globals_t *g, envmgr_engine_t *engin
 void envtest_print_shell_word(FILE *out, const char *s);
 /* Writes s in single quotes, always. */
 void envtest_print_shell_quoted(FILE *out, const char *s);
+
+/* Takes the project's lock (<envmgr/lock.h>) for command ("up", "run", "down"), printing on stderr
+ * who holds it while it waits (unless -q). ENVTEST_LOCK_TIMEOUT (seconds) bounds the wait; else it
+ * waits until the holder is done or gone, or Ctrl-C. */
+int envtest_lock_project(const envtest_globals_t *g, envmgr_engine_t *engine, const char *project,
+                         const char *command, envmgr_lock_t **out, envmgr_error_t *err);
+/* $ENVTEST_LOCK_TIMEOUT in milliseconds, 0 when unset (wait as long as it takes). */
+int64_t envtest_lock_timeout_ms(void);
+/* cmd/bundle.c: the --from side of up and run, and --bundle-on-failure. envtest_up_from brings
+ * up the bundle's environment with its state (idempotent: done when it is up from the same
+ * bundle) and returns the exit code; *compose_out and *project_out (malloc'ed) name the extracted
+ * compose file and the project. envtest_run_from does it, points g at them, and with failed adds
+ * the bundle's failed suites to suites (-1: none failed there). */
+#include <envmgr/lifecycle.h>
+int envtest_up_from(envtest_globals_t *g, const char *path, envmgr_up_options_t *opts,
+                    char **compose_out, char **project_out);
+int envtest_run_from(envtest_globals_t *g, const char *path, bool failed, envmgr_strv_t *suites,
+                     char **compose_out, char **project_out);
+int envtest_bundle_after_run(envtest_globals_t *g, envmgr_engine_t *engine,
+                             const envmgr_project_t *project, const char *run_dir,
+                             const char *output);
 
 /* GitHub Actions log masking (cmd/ci_mask.c): with GITHUB_ACTIONS=true, prints
  * "::add-mask::VALUE" on stdout (flushed) for every secret of the project and of vars

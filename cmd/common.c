@@ -46,9 +46,28 @@ int envtest_load_project(const envtest_globals_t *g, envmgr_project_t **out, env
     return envmgr_compose_load(g->compose_file, &opts, out, err);
 }
 
+/* The cheap check for leftovers of envtests that are gone (one engine call): names them. */
+static void gc_check(const envtest_globals_t *g, envmgr_engine_t *engine)
+{
+    envmgr_strv_t gone = {0};
+    envmgr_error_t ignored = {0};
+    if (!g->quiet && envmgr_gc_check(engine, &gone, &ignored) == 0 && gone.n > 0) {
+        fprintf(stderr, "envtest: note: left by an envtest that is gone:");
+        for (size_t i = 0; i < gone.n; i++)
+            fprintf(stderr, " %s", gone.items[i]);
+        fprintf(stderr, " ('envtest gc' removes %s)\n", gone.n == 1 ? "it" : "them");
+    }
+    envmgr_strv_free(&gone);
+    int removed = 0;
+    envmgr_gc_stale_marks(engine, &removed);
+}
+
 int envtest_open_engine(const envtest_globals_t *g, envmgr_engine_t **out, envmgr_error_t *err)
 {
-    return envmgr_engine_open(g->host, out, err);
+    if (envmgr_engine_open(g->host, out, err) < 0)
+        return -1;
+    gc_check(g, *out);
+    return 0;
 }
 
 int envtest_project_name(const envtest_globals_t *g, char **out, envmgr_error_t *err)
@@ -203,4 +222,29 @@ int envtest_load_live_project(const envtest_globals_t *g, envmgr_engine_t *engin
     json_decref(ctx.known);
     envmgr_kvlist_free(&real);
     return r;
+}
+
+static void lock_wait_cb(void *userdata, const char *project, const char *holder)
+{
+    const envtest_globals_t *g = userdata;
+    if (!g->quiet)
+        fprintf(stderr, "envtest: waiting for %s: its lock is held by %s\n", project, holder);
+}
+
+int envtest_lock_project(const envtest_globals_t *g, envmgr_engine_t *engine, const char *project,
+                         const char *command, envmgr_lock_t **out, envmgr_error_t *err)
+{
+    envmgr_lock_options_t opts = {
+        .command = command,
+        .wait = lock_wait_cb,
+        .userdata = (void *)g,
+    };
+    opts.timeout_ms = envtest_lock_timeout_ms();
+    return envmgr_lock_acquire(engine, project, &opts, out, err);
+}
+
+int64_t envtest_lock_timeout_ms(void)
+{
+    const char *timeout = getenv("ENVTEST_LOCK_TIMEOUT");
+    return timeout && *timeout ? (int64_t)(strtod(timeout, NULL) * 1000) : 0;
 }

@@ -59,12 +59,13 @@ const envtest_command_t envtest_cmd_down = {
     .name = "down",
     .parse = down_parse,
     .run = down_run,
-    .flags = ENVTEST_NEEDS_PROJECT_NAME | ENVTEST_NEEDS_ENGINE | ENVTEST_NO_ARGUMENTS,
+    .flags = ENVTEST_NEEDS_PROJECT_NAME | ENVTEST_TAKES_LOCK | ENVTEST_NO_ARGUMENTS,
     .usage = (const char *const[]){"[OPTIONS]", NULL},
     .summary = "remove the environment's containers, network (and volumes with -v)",
     .description = "Removes every container and network of the project (found by the label\n"
                    "io.envtest.project, so also what a crashed envtest left), and its keep mark.\n"
-                   "The Compose file is read only to learn the project name.",
+                   "It waits for an up of the project in progress (its lock), then removes all\n"
+                   "it made. The Compose file is read only to learn the project name.",
     .options =
         (const envtest_option_t[]){
             {"volumes", 'v', NULL, "also remove the project's volumes"},

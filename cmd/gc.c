@@ -1,16 +1,18 @@
-/* envtest gc --images: removes the images envtest built that no container uses. */
+/* envtest gc [--images]: remove what envtests that are gone left behind, and (--images) the images
+ * envtest built that no container uses. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd.h"
 #include <envmgr/images.h>
+#include <envmgr/lock.h>
 
-static int gc_parse(envtest_ctx_t *ctx, void *opts)
+static void gc_cb(void *userdata, const char *project, int removed)
 {
-    (void)opts;
-    if (!envtest_flag(ctx, "images"))
-        return envtest_usage_error("gc", "say what to collect: --images");
-    return 0;
+    const envtest_globals_t *g = userdata;
+    if (!g->quiet)
+        fprintf(stderr, "envtest: removed %s, left by an envtest that is gone (%d objects)\n",
+                project, removed);
 }
 
 /* --images; kept apart so that other kinds of garbage can join as flags of their own. */
@@ -29,22 +31,31 @@ static int gc_run(envtest_ctx_t *ctx, void *opts)
 {
     (void)opts;
     envmgr_error_t err = {0};
-    return gc_images(ctx->engine, ctx->g->quiet, &err) < 0 ? envtest_report_error(&err)
-                                                           : ENVTEST_EXIT_OK;
+    int removed = 0;
+    int r = envmgr_gc(ctx->engine, gc_cb, ctx->g, &removed, &err);
+    if (r == 0 && !ctx->g->quiet)
+        fprintf(stderr, "envtest: gc: %d object%s removed\n", removed, removed == 1 ? "" : "s");
+    if (r == 0 && envtest_flag(ctx, "images"))
+        r = gc_images(ctx->engine, ctx->g->quiet, &err);
+    return r < 0 ? envtest_report_error(&err) : ENVTEST_EXIT_OK;
 }
 
 const envtest_command_t envtest_cmd_gc = {
     .name = "gc",
-    .parse = gc_parse,
     .run = gc_run,
     .flags = ENVTEST_NEEDS_ENGINE | ENVTEST_NO_ARGUMENTS,
-    .usage = (const char *const[]){"--images [-H HOST]", NULL},
-    .summary = "remove what no environment uses (--images)",
-    .description = "Removes what no environment uses any more.",
+    .usage = (const char *const[]){"[--images] [-H HOST]", NULL},
+    .summary = "remove what envtests that are gone left behind (--images: unused images)",
+    .description =
+        "Removes the environments whose owner is gone: an 'up' or a 'run' of this machine\n"
+        "that was killed (SIGKILL, OOM, its CI job's cgroup) while it owned one, unless the\n"
+        "environment is kept, a live run uses it or its reaper container still watches it;\n"
+        "then the lock and use marks such envtests left. Every command checks for such\n"
+        "leftovers (one engine call) and names them.",
     .options =
         (const envtest_option_t[]){
             {"images", 0, NULL,
-             "the images envtest built (labelled io.envtest.context-digest, or with a project) "
+             "also the images envtest built (labelled io.envtest.context-digest, or with a project) "
              "that no container of any project uses, tagged or not"},
             {NULL, 0, NULL, NULL},
         },

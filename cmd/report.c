@@ -1,4 +1,5 @@
 /* envtest report: prints a past run's report, or merges shard reports. */
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,13 +8,14 @@
 
 #include "cmd.h"
 #include <envmgr/defaults.h>
+#include <envmgr/monitor.h>
 #include <envmgr/report.h>
 #include <envmgr/util.h>
 
 #define RUNS_DIR ENVMGR_DEFAULT_RUNS_DIR
-#define HISTORY ENVMGR_DEFAULT_HISTORY_PATH
+#define HISTORY envmgr_history_path(NULL)
 
-enum format { FORMAT_MD, FORMAT_JSON, FORMAT_JUNIT };
+enum format { FORMAT_MD, FORMAT_JSON, FORMAT_JUNIT, FORMAT_HTML };
 
 static void print_report(const json_t *report, enum format format)
 {
@@ -41,6 +43,39 @@ static int load_run(const char *run, json_t **out, envmgr_error_t *err)
     if (envmgr_report_find_run(RUNS_DIR, run, &dir, err) < 0)
         return -1;
     return envmgr_report_load(dir, out, err);
+}
+
+/* The HTML page of a run, with the history's runs for its charts when there is a history. */
+static int html(const char *run, const char *output)
+{
+    envmgr_error_t err = {0};
+    envmgr_cleanup_free char *dir = NULL;
+    struct stat st;
+    if (run != NULL && stat(run, &st) == 0) {
+        envmgr_cleanup_free char *copy = envmgr_xstrdup(run);
+        dir = envmgr_xstrdup(S_ISDIR(st.st_mode) ? run : dirname(copy));
+    }
+    if (dir == NULL && envmgr_report_find_run(RUNS_DIR, run, &dir, &err) < 0)
+        return envtest_report_error(&err);
+    json_t *report = NULL, *runs = NULL;
+    if (envmgr_report_load(dir, &report, &err) < 0)
+        return envtest_report_error(&err);
+    envmgr_history_t *h = NULL;
+    if (access(HISTORY, F_OK) == 0 && envmgr_history_open(HISTORY, true, &h, &err) == 0 &&
+        envmgr_history_runs(h, 50, &runs, &err) < 0)
+        fprintf(stderr, "envtest: warning: %s (charts show this run only)\n", err.message);
+    envmgr_history_close(h);
+    envmgr_buf_t b = ENVMGR_BUF_INIT;
+    envmgr_report_html(report, runs, dir, &b);
+    int code = ENVTEST_EXIT_OK;
+    if (output == NULL)
+        fwrite(b.data, 1, b.len, stdout);
+    else if (envmgr_write_file(output, b.data, b.len, &err) < 0)
+        code = envtest_report_error(&err);
+    envmgr_buf_free(&b);
+    json_decref(runs);
+    json_decref(report);
+    return code;
 }
 
 static int history(int runs, enum format format)
@@ -133,8 +168,11 @@ static int report_parse(envtest_ctx_t *ctx, void *opts)
         o->format = FORMAT_JSON;
     else if (strcmp(format, "junit") == 0 || strcmp(format, "xml") == 0)
         o->format = FORMAT_JUNIT;
+    else if (strcmp(format, "html") == 0)
+        o->format = FORMAT_HTML;
     else
-        return envtest_usage_error("report", "--format: '%s' is not md, json or junit", format);
+        return envtest_usage_error("report", "--format: '%s' is not md, json, junit or html",
+                                   format);
     if (runs && (o->runs = atoi(runs)) < 1)
         return envtest_usage_error("report", "--runs: '%s' is not a positive number", runs);
     return 0;
@@ -151,10 +189,12 @@ static int report_run(envtest_ctx_t *ctx, void *opts)
     }
     if (ctx->argc > 0 && strcmp(ctx->argv[0], "history") == 0)
         return history(o->runs, o->format);
-    if (output != NULL)
-        return envtest_usage_error("report", "-o is for `envtest report merge`");
     if (ctx->argc > 1)
         return envtest_usage_error("report", "one run at a time ('%s' is extra)", ctx->argv[1]);
+    if (o->format == FORMAT_HTML)
+        return html(ctx->argc > 0 ? ctx->argv[0] : NULL, output);
+    if (output != NULL)
+        return envtest_usage_error("report", "-o is for `envtest report merge` and --format html");
     envmgr_error_t err = {0};
     json_t *report = NULL;
     if (load_run(ctx->argc > 0 ? ctx->argv[0] : NULL, &report, &err) < 0)
@@ -171,7 +211,7 @@ const envtest_command_t envtest_cmd_report = {
     .opts_size = sizeof(report_opts_t),
     .usage =
         (const char *const[]){
-            "[RUN] [--format md|json|junit]",
+            "[RUN] [--format md|json|junit|html] [-o FILE]",
             "merge REPORT.json... [-o OUT] [--format md|json|junit]",
             "history [-n RUNS] [--format md|json]",
             NULL,
@@ -179,7 +219,9 @@ const envtest_command_t envtest_cmd_report = {
     .summary = "print or merge run reports",
     .description =
         "Prints the report of a past run: RUN is a run id (or a unique prefix), a run folder\n"
-        "or a report.json; default the latest run in .envtest/runs.\n"
+        "or a report.json; default the latest run in .envtest/runs. html: the page envtest run\n"
+        "writes as report.html (charts over the history in $ENVTEST_HISTORY, else\n"
+        ".envtest/history.sqlite), to FILE with -o.\n"
         "`merge` combines the reports of the shards of one run (envtest run --shard K/N) into\n"
         "one: OUT ending in .json gets report.json, any other OUT is a folder that gets\n"
         "report.json, junit.xml and summary.md; without -o the merged report is printed.\n"
@@ -187,8 +229,8 @@ const envtest_command_t envtest_cmd_report = {
         ".envtest/history.sqlite: runs, passed, flaky, failed, average and max time.",
     .options =
         (const envtest_option_t[]){
-            {"format", 0, "F", "md (default), json or junit"},
-            {"output", 'o', "OUT", "(merge) where to write the merged report"},
+            {"format", 0, "F", "md (default), json, junit or html"},
+            {"output", 'o', "OUT", "(merge) where to write the merged report; (html) the file"},
             {"runs", 'n', "N", "(history) how many recent runs (default 20)"},
             {NULL, 0, NULL, NULL},
         },

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "monitor.h"
 #include "progress.h"
 #include <envmgr/report.h>
 #include <envmgr/runner.h>
@@ -16,7 +17,7 @@
 #define FAILED_OUTPUT_MAX (1024 * 1024)
 
 typedef struct run_cli {
-    const envmgr_strv_t *suites; /* --suite */
+    envmgr_strv_t suites; /* --suite, and with --from --failed the bundle's failed suites */
     const envmgr_strv_t *tags;
     int jobs;
     int64_t timeout_ms;
@@ -25,7 +26,13 @@ typedef struct run_cli {
     bool keep_on_failure;
     bool no_env;
     const char *report_dir;
-    char **command; /* after -- */
+    const char *history; /* --history, or NULL */
+    bool fail_on_alert;
+    char **command;            /* after -- */
+    const char *from;          /* --from BUNDLE */
+    bool failed;               /* --failed */
+    bool bundle_on_failure;    /* --bundle-on-failure[=FILE] */
+    const char *bundle_output; /* its FILE, or NULL */
 } run_cli_t;
 
 typedef struct live {
@@ -42,8 +49,9 @@ typedef struct live {
 /* What the session's callbacks get as userdata. */
 typedef struct run_ctx {
     live_t *live;
-    const envtest_globals_t *g;
-    const envmgr_project_t *project;
+    envtest_globals_t *g;
+    const run_cli_t *o;
+    envmgr_engine_t *engine;
 } run_ctx_t;
 
 /* ---- options ------------------------------------------------------------------------------- */
@@ -77,10 +85,22 @@ static int run_parse(envtest_ctx_t *ctx, void *opts)
                                    ctx->argv[0]);
     if (ctx->argc > 0)
         o->command = ctx->argv;
-    o->suites = envtest_values(ctx, "suite");
+    const envmgr_strv_t *suites = envtest_values(ctx, "suite");
+    for (size_t i = 0; i < suites->n; i++)
+        envmgr_strv_push(&o->suites, suites->items[i]);
     o->tags = envtest_values(ctx, "tag");
-    if (o->command && o->suites->n)
+    if (o->command && o->suites.n)
         return envtest_usage_error("run", "--suite and a command after -- cannot be combined");
+    o->history = envtest_value(ctx, "history");
+    o->fail_on_alert = envtest_flag(ctx, "fail-on-alert");
+    o->from = envtest_value(ctx, "from");
+    o->failed = envtest_flag(ctx, "failed");
+    if (o->failed && !o->from)
+        return envtest_usage_error("run", "--failed needs --from BUNDLE");
+    o->bundle_on_failure = envtest_flag(ctx, "bundle-on-failure");
+    o->bundle_output = envtest_value(ctx, "bundle-on-failure");
+    if (o->bundle_output && !*o->bundle_output)
+        o->bundle_output = NULL;
     const char *keep = getenv("ENVTEST_KEEP");
     o->keep_on_failure =
         envtest_flag(ctx, "keep-on-failure") || (keep && strcmp(keep, "on-failure") == 0);
@@ -241,6 +261,15 @@ static void session_event(void *userdata, const envmgr_session_event_t *ev)
     const envtest_globals_t *g = ((run_ctx_t *)userdata)->g;
     const char *name = ev->project;
     switch (ev->kind) {
+    case ENVMGR_SESSION_LOCK_WAIT:
+        if (!g->quiet)
+            fprintf(stderr, "envtest: waiting for %s: its lock is held by %s\n", name, ev->message);
+        break;
+    case ENVMGR_SESSION_SHARED:
+        if (!g->quiet)
+            fprintf(stderr, "envtest: %s stays up: %d other run%s use%s it\n", name, ev->count,
+                    ev->count == 1 ? "" : "s", ev->count == 1 ? "s" : "");
+        break;
     case ENVMGR_SESSION_BRINGING_UP:
         if (!g->quiet)
             fprintf(stderr, "envtest: %s is not up: bringing it up for this run\n", name);
@@ -249,7 +278,7 @@ static void session_event(void *userdata, const envmgr_session_event_t *ev)
         fprintf(stderr, "envtest: note: %s\n", ev->message);
         break;
     case ENVMGR_SESSION_VARIABLES: /* before any suite can print one */
-        envtest_ci_mask_project(((run_ctx_t *)userdata)->project, ev->vars);
+        envtest_ci_mask_project(ev->model, ev->vars);
         break;
     case ENVMGR_SESSION_KEPT:
         fprintf(stderr,
@@ -338,7 +367,7 @@ static void print_summary(FILE *out, const envmgr_run_result_t *run, const json_
             N("skipped"));
     if (N("not_run"))
         fprintf(out, ", %lld not run", N("not_run"));
-    fprintf(out, " in %.2fs\nreport: %s/report.json (junit.xml, summary.md)\n",
+    fprintf(out, " in %.2fs\nreport: %s/report.json (report.html, junit.xml, summary.md)\n",
             json_number_value(json_object_get(s, "total_execution_time")), run->run_dir);
     if (N("flaky")) {
         fprintf(out, "warning: flaky suites (failed, then passed on retry):");
@@ -355,6 +384,28 @@ static int load_project_cb(void *userdata, envmgr_project_t **out, envmgr_error_
     return envtest_load_project(((run_ctx_t *)userdata)->g, out, err);
 }
 
+/* Under the project's lock: the project again with the live environment's secrets. */
+static int reload_project_cb(void *userdata, envmgr_project_t **out, envmgr_kvlist_t *labels,
+                             envmgr_error_t *err)
+{
+    run_ctx_t *ctx = userdata;
+    envmgr_cleanup_free char *secrets = NULL;
+    if (envtest_load_live_project(ctx->g, ctx->engine, out, &secrets, err) < 0)
+        return -1;
+    envtest_network_labels(*out, secrets, labels);
+    return 0;
+}
+
+/* A suite failed: with --bundle-on-failure, a repro bundle while the environment is still up. */
+static void after_run_cb(void *userdata, const envmgr_session_result_t *result,
+                         const envmgr_project_t *project)
+{
+    run_ctx_t *ctx = userdata;
+    if (ctx->o->bundle_on_failure && result->status == ENVMGR_SESSION_FAILED)
+        envtest_bundle_after_run(ctx->g, ctx->engine, project, result->run->run_dir,
+                                 ctx->o->bundle_output);
+}
+
 static int exit_code(enum envmgr_session_status status)
 {
     return status == ENVMGR_SESSION_INTERRUPTED ? ENVTEST_EXIT_INTERRUPTED
@@ -362,26 +413,28 @@ static int exit_code(enum envmgr_session_status status)
                                                 : ENVTEST_EXIT_OK;
 }
 
-/* After the run: the failing suites' output, the summary, GitHub's annotations. */
-static void print_results(const envtest_globals_t *g, const envmgr_session_result_t *result)
+/* After the run: the failing suites' output, the summary, the alerts, GitHub's annotations. */
+static void print_results(const envtest_globals_t *g, const run_cli_t *o,
+                          const envmgr_session_result_t *result)
 {
     print_failures(stdout, result->run);
     if (!g->quiet ||
         json_integer_value(json_object_get(json_object_get(result->report, "summary"), "failed")))
         print_summary(stdout, result->run, result->report);
+    envtest_print_alerts(stdout, result->report, o->fail_on_alert);
     github_outputs(result->report, result->run->run_dir);
 }
 
 static int run_session(envtest_globals_t *g, const run_cli_t *o, envmgr_session_options_t *so)
 {
     live_t live = {.out = stdout, .tty = g->stderr_is_tty, .quiet = g->quiet};
-    run_ctx_t ctx = {.live = &live, .g = g, .project = so->project};
+    run_ctx_t ctx = {.live = &live, .g = g, .o = o, .engine = so->engine};
     /* an up for this run shows the same per-service progress as `envtest up` */
     envtest_progress_t up_progress;
     envtest_progress_init(&up_progress, stderr, g->stderr_is_tty, g->quiet);
     so->up_progress = envtest_progress_cb;
     so->up_userdata = &up_progress;
-    so->suites = o->suites->n ? (const char *const *)o->suites->items : NULL;
+    so->suites = o->suites.n ? (const char *const *)o->suites.items : NULL;
     so->tags = o->tags->n ? (const char *const *)o->tags->items : NULL;
     so->command = (const char *const *)o->command;
     so->shard_index = o->shard_k;
@@ -391,7 +444,11 @@ static int run_session(envtest_globals_t *g, const run_cli_t *o, envmgr_session_
     so->retries = o->retries;
     so->keep_on_failure = o->keep_on_failure;
     so->report_dir = o->report_dir;
+    so->history_path = o->history;
+    so->lock_timeout_ms = envtest_lock_timeout_ms();
     so->load_project = load_project_cb;
+    so->reload_project = so->engine ? reload_project_cb : NULL;
+    so->after_run = after_run_cb;
     so->run_progress = progress_cb;
     so->event = session_event;
     so->userdata = &ctx;
@@ -405,16 +462,23 @@ static int run_session(envtest_globals_t *g, const run_cli_t *o, envmgr_session_
     if (rc < 0)
         return err.kind == ENVMGR_E_USAGE ? envtest_usage_error("run", "%s", err.message)
                                           : envtest_report_error(&err);
-    print_results(g, &result);
+    print_results(g, o, &result);
     int code = exit_code(result.status);
+    if (code == ENVTEST_EXIT_OK && o->fail_on_alert && result.n_alerts > 0)
+        code = ENVTEST_EXIT_TESTS_FAILED;
     envmgr_session_result_free(&result);
     return code;
 }
 
 static int run_run(envtest_ctx_t *ctx, void *opts)
 {
-    const run_cli_t *o = opts;
+    run_cli_t *o = opts;
     envtest_globals_t *g = ctx->g;
+    envmgr_cleanup_free char *from_compose = NULL, *from_project = NULL;
+    int rc;
+    if (o->from && (rc = envtest_run_from(g, o->from, o->failed, &o->suites, &from_compose,
+                                          &from_project)) != 0)
+        return rc < 0 ? ENVTEST_EXIT_OK : rc; /* -1: nothing failed there, nothing to run */
     envmgr_engine_t *engine = NULL;
     envmgr_project_t *project = NULL;
     envmgr_cleanup_free char *secrets = NULL;
@@ -434,7 +498,14 @@ static int run_run(envtest_ctx_t *ctx, void *opts)
     envmgr_kvlist_free(&labels);
     envmgr_project_free(project);
     envmgr_engine_close(engine);
+    g->compose_file = NULL; /* pointed at from_compose by --from */
+    g->project_name = NULL;
     return code;
+}
+
+static void run_free(void *opts)
+{
+    envmgr_strv_free(&((run_cli_t *)opts)->suites);
 }
 
 /* The set-up is the run's own: without --no-env it needs the engine and the live project, with it
@@ -443,6 +514,7 @@ const envtest_command_t envtest_cmd_run = {
     .name = "run",
     .parse = run_parse,
     .run = run_run,
+    .free_opts = run_free,
     .opts_size = sizeof(run_cli_t),
     .flags = ENVTEST_OPTIONS_FIRST,
     .usage = (const char *const[]){"[OPTIONS] [-- CMD ARGS...]", NULL},
@@ -450,9 +522,11 @@ const envtest_command_t envtest_cmd_run = {
     .description =
         "Runs the integration suites (x-envtest.suites of the compose file, or --suite, or\n"
         "one command after --) against the environment, in parallel, and writes reports to\n"
-        ".envtest/runs/<run-id>/ (report.json, junit.xml, summary.md, each suite's output).\n"
+        ".envtest/runs/<run-id>/ (report.json, report.html, junit.xml, summary.md, each\n"
+        "suite's output), and records the run in the history (alerts: x-envtest.monitor).\n"
         "A suite prints TAP; a command after -- is judged by its exit code. If no environment\n"
         "is up, it is brought up first and removed afterwards (see --keep-on-failure).\n"
+        "Runs of one project share its environment; the last one to leave removes it.\n"
         "A selection that matches no suite is a usage error; an empty shard passes.",
     .options =
         (const envtest_option_t[]){
@@ -466,6 +540,14 @@ const envtest_command_t envtest_cmd_run = {
             {"keep-on-failure", 0, NULL,
              "keep the environment when anything failed (or ENVTEST_KEEP=on-failure)"},
             {"report-dir", 0, "D", "also write report.json, junit.xml, summary.md into D"},
+            {"history", 0, "PATH",
+             "the run history (SQLite; default $ENVTEST_HISTORY, else .envtest/history.sqlite)"},
+            {"fail-on-alert", 0, NULL, "exit 1 when an alert was raised (x-envtest.monitor.alerts)"},
+            {"bundle-on-failure", 0, "[=FILE]",
+             "when a suite failed, save a repro bundle of the environment (default "
+             ".envtest/bundles/<project>-<time>.tar.zst)"},
+            {"from", 0, "BUNDLE", "run against the environment of a bundle (`up --from`)"},
+            {"failed", 0, NULL, "with --from: the suites that failed where it was made"},
             {"no-env", 0, NULL, "run without any environment (no engine needed)"},
             {NULL, 0, NULL, NULL},
         },

@@ -4,13 +4,19 @@
 
 #include "cmd.h"
 #include "progress.h"
+#include <envmgr/guard.h>
 #include <envmgr/lifecycle.h>
 #include <envmgr/util.h>
 
+typedef struct up_cli {
+    envmgr_up_options_t up;
+    const char *from; /* --from BUNDLE */
+} up_cli_t;
+
 static int up_parse(envtest_ctx_t *ctx, void *opts)
 {
-    envmgr_up_options_t *o = opts;
-    o->wait_timeout_ms = ENVMGR_DEFAULT_WAIT_TIMEOUT_MS;
+    up_cli_t *o = opts;
+    o->up.wait_timeout_ms = ENVMGR_DEFAULT_WAIT_TIMEOUT_MS;
     const char *wait = envtest_value(ctx, "wait-timeout");
     if (wait) {
         char *end;
@@ -18,33 +24,57 @@ static int up_parse(envtest_ctx_t *ctx, void *opts)
         if (*end || s <= 0)
             return envtest_usage_error(
                 "up", "--wait-timeout: '%s' is not a positive number of seconds", wait);
-        o->wait_timeout_ms = (int64_t)(s * 1000);
+        o->up.wait_timeout_ms = (int64_t)(s * 1000);
     }
-    o->keep_on_failure = envtest_flag(ctx, "keep");
-    o->no_fixtures = envtest_flag(ctx, "no-fixtures");
+    o->up.keep_on_failure = envtest_flag(ctx, "keep");
+    o->up.no_fixtures = envtest_flag(ctx, "no-fixtures");
+    o->from = envtest_value(ctx, "from");
+    ctx->no_setup = o->from != NULL; /* the bundle's Compose file, not this one */
     return 0;
+}
+
+/* The environment is the user's now, not a run's: no run and no reaper removes it. */
+static int hand_to_user(envmgr_engine_t *engine, const char *project, bool was_ephemeral,
+                        envmgr_error_t *err)
+{
+    if (envmgr_env_ephemeral_set(engine, project, false, err) < 0)
+        return -1;
+    return was_ephemeral ? envmgr_guard_release(engine, project, NULL, err) : 0;
 }
 
 static int up_run(envtest_ctx_t *ctx, void *opts)
 {
-    envmgr_up_options_t *o = opts;
+    up_cli_t *o = opts;
     if (ctx->argc > 0)
-        o->services = (const char *const *)ctx->argv;
+        o->up.services = (const char *const *)ctx->argv;
+    if (o->from)
+        return envtest_up_from(ctx->g, o->from, &o->up, NULL, NULL);
     envmgr_kvlist_t network_labels = {0};
     envtest_network_labels(ctx->project, ctx->secrets, &network_labels);
-    o->network_labels = &network_labels;
+    o->up.network_labels = &network_labels;
     envtest_progress_t progress;
     envtest_progress_init(&progress, stderr, ctx->g->stderr_is_tty, ctx->g->quiet);
-    o->progress = envtest_progress_cb;
-    o->userdata = &progress;
+    o->up.progress = envtest_progress_cb;
+    o->up.userdata = &progress;
     int64_t t0 = envmgr_now_ms();
     envmgr_error_t err = {0};
-    int r = envmgr_up(ctx->engine, ctx->project, o, &err);
+    bool was_ephemeral = false; /* a run's environment: its reaper must let go of it */
+    int r = envmgr_env_ephemeral_get(ctx->engine, ctx->project->name, &was_ephemeral, &err);
+    if (r == 0)
+        r = envmgr_up(ctx->engine, ctx->project, &o->up, &err);
+    if (r == 0 || o->up.keep_on_failure) {
+        envmgr_error_t mark_err = {0};
+        if (hand_to_user(ctx->engine, ctx->project->name, was_ephemeral, &mark_err) < 0) {
+            if (r == 0)
+                err = mark_err;
+            r = -1;
+        }
+    }
     envtest_progress_finish(&progress);
     envmgr_kvlist_free(&network_labels);
     if (r < 0) {
         int code = envtest_report_error(&err);
-        if (!o->keep_on_failure && err.kind != ENVMGR_E_CONFIG)
+        if (!o->up.keep_on_failure && err.kind != ENVMGR_E_CONFIG)
             fprintf(stderr, "envtest: removed what this 'up' created (use --keep to keep it)\n");
         return code;
     }
@@ -58,20 +88,24 @@ const envtest_command_t envtest_cmd_up = {
     .name = "up",
     .parse = up_parse,
     .run = up_run,
-    .opts_size = sizeof(envmgr_up_options_t),
-    .flags = ENVTEST_NEEDS_LIVE_PROJECT,
+    .opts_size = sizeof(up_cli_t),
+    .flags = ENVTEST_TAKES_LOCK | ENVTEST_NEEDS_LIVE_PROJECT,
     .usage = (const char *const[]){"[OPTIONS] [SERVICE...]", NULL},
     .summary = "create the environment, wait for health, load fixtures",
     .description =
         "Creates the project network and the services' containers (with their dependencies),\n"
         "starts them in dependency order, independent ones in parallel, waits until each is\n"
         "healthy, and loads the fixtures named in x-envtest.fixtures. Running it again on a\n"
-        "healthy environment changes nothing; a changed service is recreated alone.",
+        "healthy environment changes nothing; a changed service is recreated alone. It holds\n"
+        "the project's lock: a second up, run or down of the project waits for it.",
     .options =
         (const envtest_option_t[]){
             {"wait-timeout", 0, "S", "seconds to wait for health (default 120)"},
             {"keep", 0, NULL, "on failure, keep what was created (for inspection)"},
             {"no-fixtures", 0, NULL, "do not load fixtures"},
+            {"from", 0, "BUNDLE",
+             "recreate the environment saved by `envtest bundle create` (or run "
+             "--bundle-on-failure), with its state, under -p NAME (default <its project>-repro)"},
             {NULL, 0, NULL, NULL},
         },
     .exit_codes = "0 up and healthy, 2 invalid compose file or usage, 3 environment error\n"

@@ -1,11 +1,11 @@
 #!/bin/sh
-# unit test: the man page (packaging/envtest.1) and the bash/zsh completions know every command
+# unit test: the man page (ci/packaging/envtest.1) and the bash/zsh completions know every command
 # `envtest --help` lists, and every long option each `envtest COMMAND --help` prints. TAP output.
 #   man_check.sh ENVTEST SOURCE_DIR
 set -u
 envtest="$1" src="$2"
-man="$src/packaging/envtest.1" bash_c="$src/packaging/completion/envtest.bash"
-zsh_c="$src/packaging/completion/_envtest"
+man="$src/ci/packaging/envtest.1" bash_c="$src/ci/packaging/completion/envtest.bash"
+zsh_c="$src/ci/packaging/completion/_envtest"
 n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
@@ -31,7 +31,7 @@ for c in $commands; do
         # the common options: in the completions' common lists (checked below)
         case "${o#--}" in file | project-name | host | real | profile | help) continue ;; esac
         check "bash: $c $o" "grep -E '^    $c\\)' '$bash_c' | grep -q -- '$o'"
-        check "zsh: $c $o" "grep -E '^        $c\\)' -A3 '$zsh_c' | grep -q -- '$o'"
+        check "zsh: $c $o" "awk '/^        $c\\)/,/;;/' '$zsh_c' | grep -q -- '$o'"
     done
 done
 # the common options every command accepts, in both completions' common lists

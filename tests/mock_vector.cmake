@@ -16,7 +16,8 @@ if(TARGET mock-vector)
   find_program(NPM_EXECUTABLE npm)
   if(NODE_EXECUTABLE AND NPM_EXECUTABLE AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/clients/qdrant/run.sh)
     add_test(NAME test_mock_vector_qdrant_js
-             COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/clients/qdrant/run.sh $<TARGET_FILE:mock-vector>)
+             COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/clients/qdrant/run.sh $<TARGET_FILE:mock-vector>
+                     ${CMAKE_BINARY_DIR}/tests/clients/qdrant)
     set_tests_properties(test_mock_vector_qdrant_js PROPERTIES LABELS unit TIMEOUT 300
                          SKIP_RETURN_CODE 77)
   endif()

@@ -1,5 +1,6 @@
-/* Unit tests of the Engine client: the frame demultiplexer, and error handling against a scripted
- * fake engine (tests/fake_engine.c) that injects faults a real engine rarely shows. */
+/* Unit tests of the Engine client: the frame demultiplexer, and requests and error handling against
+ * the stateful fake engine (tests/fake_engine.h), whose injected faults show what a real engine
+ * rarely does. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -148,12 +149,12 @@ static envmgr_engine_t *open_fake(fake_engine_t *f)
 
 static void test_error_reply_carries_message_and_status(void **state)
 {
-    fake_reply_t replies[] = {
-        {.raw = fake_version("1.41")},
-        {.raw =
-             fake_json(500, "{\"message\":\"driver failed programming external connectivity\"}")},
-    };
-    fake_engine_t *f = fake_engine_start(replies, 2);
+    fake_engine_t *f = fake_engine_start();
+    fake_engine_fault(
+        f, "POST /containers/*/start",
+        &(fake_fault_t){.status = 500,
+                        .body =
+                            "{\"message\":\"driver failed programming external connectivity\"}"});
     envmgr_engine_t *e = open_fake(f);
     envmgr_error_t err = {0};
     json_t *reply = NULL;
@@ -165,7 +166,7 @@ static void test_error_reply_carries_message_and_status(void **state)
     assert_non_null(strstr(err.message, "driver failed programming external connectivity"));
     assert_non_null(strstr(err.message, "HTTP 500"));
     envmgr_engine_close(e);
-    assert_int_equal(fake_engine_stop(f, 2000), 2);
+    assert_int_equal(fake_engine_requests(f), 2);
     assert_string_equal(fake_engine_request(f, 0), "GET /_ping");
     assert_string_equal(fake_engine_request(f, 1), "POST /v1.41/containers/abc/start");
     fake_engine_free(f);
@@ -173,14 +174,9 @@ static void test_error_reply_carries_message_and_status(void **state)
 
 static void test_404_is_not_found(void **state)
 {
-    fake_reply_t replies[] = {
-        {.raw = fake_version("1.41")},
-        {.raw = fake_json(404, "{\"message\":\"No such container: abc\"}")},
-        {.raw =
-             fake_json(409, "{\"message\":\"Conflict. The container name \\\"/x\\\" is already in "
-                            "use\"}")},
-    };
-    fake_engine_t *f = fake_engine_start(replies, 3);
+    fake_engine_t *f = fake_engine_start();
+    fake_engine_add_image(f, "x", NULL);
+    fake_engine_add_container(f, "x", NULL);
     envmgr_engine_t *e = open_fake(f);
     envmgr_error_t err = {0};
     json_t *out = NULL;
@@ -196,7 +192,7 @@ static void test_404_is_not_found(void **state)
     assert_int_equal(err.code, 409);
     assert_non_null(strstr(err.message, "is already in use"));
     envmgr_engine_close(e);
-    assert_int_equal(fake_engine_stop(f, 2000), 3);
+    assert_int_equal(fake_engine_requests(f), 3);
     assert_int_equal(fake_engine_connections(f), 1); /* one connection, reused */
     assert_string_equal(fake_engine_request(f, 2), "POST /v1.41/containers/create?name=x");
     assert_string_equal(fake_engine_request_body(f, 2), "{\"Image\":\"x\"}");
@@ -205,11 +201,9 @@ static void test_404_is_not_found(void **state)
 
 static void test_truncated_json_names_endpoint(void **state)
 {
-    fake_reply_t replies[] = {
-        {.raw = fake_version("1.41")},
-        {.raw = fake_json(200, "{\"Id\":\"abc\",\"State\":{\"Sta")},
-    };
-    fake_engine_t *f = fake_engine_start(replies, 2);
+    fake_engine_t *f = fake_engine_start();
+    fake_engine_fault(f, "GET /containers/abc/json",
+                      &(fake_fault_t){.status = 200, .body = "{\"Id\":\"abc\",\"State\":{\"Sta"});
     envmgr_engine_t *e = open_fake(f);
     envmgr_error_t err = {0};
     json_t *out = NULL;
@@ -219,7 +213,6 @@ static void test_truncated_json_names_endpoint(void **state)
     assert_non_null(strstr(err.message, "GET /v1.41/containers/abc/json"));
     assert_non_null(strstr(err.message, "malformed JSON reply"));
     envmgr_engine_close(e);
-    fake_engine_stop(f, 2000);
     fake_engine_free(f);
 }
 
@@ -227,12 +220,8 @@ static void test_dropped_connection_then_recovers(void **state)
 {
     static const char partial[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                                   "Content-Length: 200\r\n\r\n[{\"Id\":\"ab";
-    fake_reply_t replies[] = {
-        {.raw = fake_version("1.41")},
-        {envmgr_xstrdup(partial), 0, true},
-        {.raw = fake_http(200, "text/plain", "OK")},
-    };
-    fake_engine_t *f = fake_engine_start(replies, 3);
+    fake_engine_t *f = fake_engine_start();
+    fake_engine_fault(f, "GET /containers/json", &(fake_fault_t){.raw = partial, .times = 1});
     envmgr_engine_t *e = open_fake(f);
     envmgr_error_t err = {0};
     json_t *out = NULL;
@@ -246,7 +235,7 @@ static void test_dropped_connection_then_recovers(void **state)
     envmgr_error_clear(&err);
     assert_int_equal(envmgr_engine_ping(e, &err), 0);
     envmgr_engine_close(e);
-    assert_int_equal(fake_engine_stop(f, 2000), 3);
+    assert_int_equal(fake_engine_requests(f), 3);
     assert_int_equal(fake_engine_connections(f), 2); /* a new one after the drop */
     /* filters={"label":["io.envtest.project=p1"]}, URL-encoded */
     assert_string_equal(fake_engine_request(f, 1),
@@ -293,11 +282,8 @@ static void test_unreachable_socket(void **state)
 
 static void open_with_version(const char *engine_api, const char *expected)
 {
-    fake_reply_t replies[] = {
-        {.raw = fake_version(engine_api)},
-        {.raw = fake_http(200, "text/plain", "OK")},
-    };
-    fake_engine_t *f = fake_engine_start(replies, 2);
+    fake_engine_t *f = fake_engine_start();
+    fake_engine_set_api_version(f, engine_api, NULL);
     /* DOCKER_HOST is honoured when no host is given */
     setenv("DOCKER_HOST", fake_engine_host(f), 1);
     envmgr_engine_t *e = NULL;
@@ -309,11 +295,11 @@ static void open_with_version(const char *engine_api, const char *expected)
     /* a dup'ed handle keeps the negotiated version without asking again */
     envmgr_engine_t *copy = NULL;
     assert_int_equal(envmgr_engine_dup(e, &copy, &err), 0);
-    envmgr_engine_close(e); /* the fake serves one connection at a time */
+    envmgr_engine_close(e);
     assert_string_equal(envmgr_engine_api_version(copy), expected);
     assert_int_equal(envmgr_engine_ping(copy, &err), 0);
     envmgr_engine_close(copy);
-    assert_int_equal(fake_engine_stop(f, 2000), 2);
+    assert_int_equal(fake_engine_requests(f), 2);
     envmgr_cleanup_free char *ping = envmgr_xasprintf("GET /v%s/_ping", expected);
     assert_string_equal(fake_engine_request(f, 1), ping);
     fake_engine_free(f);
@@ -325,38 +311,30 @@ static void test_version_negotiation(void **state)
     open_with_version("1.50", "1.47");
     open_with_version("1.45", "1.45");
 
-    fake_reply_t replies[] = {{.raw = fake_version("1.40")}};
-    fake_engine_t *f = fake_engine_start(replies, 1);
+    fake_engine_t *f = fake_engine_start();
+    fake_engine_set_api_version(f, "1.40", NULL);
     envmgr_engine_t *e = NULL;
     envmgr_error_t err = {0};
     assert_int_equal(envmgr_engine_open(fake_engine_host(f), &e, &err), -1);
     assert_non_null(strstr(err.message, "speaks API 1.40, older than 1.41"));
-    fake_engine_stop(f, 2000);
     fake_engine_free(f);
 
     /* a ping reply without the header (not a Docker engine, or a proxy that drops it) */
-    fake_reply_t bare[] = {{.raw = fake_http(200, "text/plain", "OK")}};
-    f = fake_engine_start(bare, 1);
+    f = fake_engine_start();
+    fake_engine_set_api_version(f, NULL, NULL);
     assert_int_equal(envmgr_engine_open(fake_engine_host(f), &e, &err), -1);
     assert_int_equal(err.kind, ENVMGR_E_ENGINE);
     assert_non_null(strstr(err.message, "gave no valid Api-Version header (got none)"));
-    fake_engine_stop(f, 2000);
     fake_engine_free(f);
 
     /* an engine whose minimum API is above ours says so in its first error; we add what to do */
-    fake_reply_t too_new[] = {
-        {.raw = fake_version("1.52")},
-        {.raw = fake_json(400, "{\"message\":\"client version 1.47 is too old. Minimum supported "
-                               "API version is 1.48, please upgrade your client to a newer "
-                               "version\"}")},
-    };
-    f = fake_engine_start(too_new, 2);
+    f = fake_engine_start();
+    fake_engine_set_api_version(f, "1.52", "1.48");
     assert_int_equal(envmgr_engine_open(fake_engine_host(f), &e, &err), 0);
     assert_int_equal(envmgr_engine_ping(e, &err), -1);
     assert_non_null(strstr(err.message, "Minimum supported API version is 1.48"));
     assert_non_null(strstr(err.hint, "upgrade envtest"));
     envmgr_engine_close(e);
-    fake_engine_stop(f, 2000);
     fake_engine_free(f);
 }
 
@@ -404,11 +382,8 @@ static void test_build_stream_error(void **state)
         "{\"stream\":\"Step 2/2 : COPY data.txt /\"}\r\n{\"stream\":\"\\n\"}\r\n"
         "{\"errorDetail\":{\"message\":\"COPY failed: no space left on device\"},"
         "\"error\":\"COPY failed: no space left on device\"}\r\n";
-    fake_reply_t replies[] = {
-        {.raw = fake_version("1.41")},
-        {.raw = fake_json(200, stream)},
-    };
-    fake_engine_t *f = fake_engine_start(replies, 2);
+    fake_engine_t *f = fake_engine_start();
+    fake_engine_fault(f, "POST /build", &(fake_fault_t){.status = 200, .body = stream});
     envmgr_engine_t *e = open_fake(f);
     envmgr_error_t err = {0};
     envmgr_kvlist_t args = {0};
@@ -421,7 +396,8 @@ static void test_build_stream_error(void **state)
                         "build envtest-x:latest: COPY failed: no space left on device");
     assert_string_equal(str(&lines), "Step 1/2 : FROM scratch| --->|Step 2/2 : COPY data.txt /|");
     envmgr_engine_close(e);
-    assert_int_equal(fake_engine_stop(f, 2000), 2);
+    assert_int_equal(fake_engine_requests(f), 2);
+    assert_int_equal(fake_engine_count(f, "images", NULL), 0);
     assert_string_equal(fake_engine_request(f, 1),
                         "POST /v1.41/build?t=envtest-x%3Alatest&dockerfile=Dockerfile&buildargs=%"
                         "7B%22VERSION%22%3A%221%202%22%7D&rm=1&forcerm=1");
@@ -449,17 +425,22 @@ static void test_build_context_tar(void **state)
         big[i] = (char)('a' + i % 23);
     envmgr_cleanup_free char *big_path = envmgr_xasprintf("%s/big.bin", ctx);
     assert_int_equal(envmgr_write_file(big_path, big, big_len, &err), 0);
-    fake_reply_t replies[] = {
-        {.raw = fake_version("1.41")},
-        {.raw = fake_json(200, "{\"stream\":\"Successfully built 0123456789ab\\n\"}\n"
-                               "{\"aux\":{\"ID\":\"sha256:0123456789ab\"}}\n")},
-    };
-    fake_engine_t *f = fake_engine_start(replies, 2);
+    fake_engine_t *f = fake_engine_start();
     envmgr_engine_t *e = open_fake(f);
-    envmgr_build_options_t opts = {.context_dir = ctx};
+    envmgr_kvlist_t labels = {0};
+    envmgr_kvlist_set(&labels, "io.envtest.project", "p1");
+    envmgr_build_options_t opts = {.context_dir = ctx, .tag = "p1-web:latest", .labels = &labels};
     assert_int_equal(envmgr_engine_image_build(e, &opts, NULL, NULL, &err), 0);
+    envmgr_kvlist_free(&labels);
+    /* the fake now has the image, labelled as asked */
+    envmgr_cleanup_json json_t *images = NULL;
+    assert_int_equal(envmgr_engine_image_list(e, "io.envtest.project=p1", &images, &err), 0);
+    assert_int_equal(json_array_size(images), 1);
+    assert_string_equal(json_string_value(json_array_get(
+                            json_object_get(json_array_get(images, 0), "RepoTags"), 0)),
+                        "p1-web:latest");
     envmgr_engine_close(e);
-    assert_int_equal(fake_engine_stop(f, 2000), 2);
+    assert_int_equal(fake_engine_requests(f), 3);
 
     /* read the tar the fake received: sorted entries, ignored file absent, contents intact */
     struct archive *a = archive_read_new();
@@ -516,27 +497,23 @@ static void test_context_digest(void **state)
 
 static void test_exec_against_fake(void **state)
 {
+    /* a stream cut inside a frame */
     char *frames = NULL;
     size_t frames_len = 0;
     fake_frame(&frames, &frames_len, 1, "hi\n", 3);
-    fake_frame(&frames, &frames_len, 2, "warn\n", 5);
-    size_t stream_len = 0;
-    char *stream =
-        fake_stream("application/vnd.docker.raw-stream", frames, frames_len, &stream_len);
-    /* the same stream cut inside a frame */
-    size_t cut_len = 0;
-    char *cut = fake_stream("application/vnd.docker.raw-stream", frames, frames_len - 2, &cut_len);
+    envmgr_buf_t cut = ENVMGR_BUF_INIT;
+    envmgr_buf_adds(&cut, "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
+                          "Connection: close\r\n\r\n");
+    envmgr_buf_add(&cut, frames, frames_len - 2);
     free(frames);
-    fake_reply_t replies[] = {
-        {.raw = fake_version("1.41")},
-        {.raw = fake_json(201, "{\"Id\":\"exec1\"}")},
-        {stream, stream_len, true},
-        {.raw = fake_json(200, "{\"Running\":true,\"ExitCode\":null}")},
-        {.raw = fake_json(200, "{\"Running\":false,\"ExitCode\":3}")},
-        {.raw = fake_json(201, "{\"Id\":\"exec2\"}")},
-        {cut, cut_len, true},
-    };
-    fake_engine_t *f = fake_engine_start(replies, ENVMGR_ARRAY_SIZE(replies));
+    fake_engine_t *f = fake_engine_start();
+    fake_engine_add_container(f, "ctr", NULL);
+    /* the exit code shows a moment after the output ends: the client asks again */
+    fake_exec_t result = {.exit_code = 3, .out = "hi\n", .err = "warn\n", .still_running = 1};
+    fake_engine_exec_script(f, "ctr", &result, 1);
+    fake_engine_fault(f, "POST /exec/*/start",
+                      &(fake_fault_t){.raw = cut.data, .raw_len = cut.len, .skip = 1});
+    envmgr_buf_free(&cut);
     envmgr_engine_t *e = open_fake(f);
     envmgr_error_t err = {0};
     collected_t c = {0};
@@ -550,10 +527,12 @@ static void test_exec_against_fake(void **state)
     assert_int_equal(envmgr_engine_exec(e, "ctr", argv, NULL, 5000, NULL, NULL, &code, &err), -1);
     assert_non_null(strstr(err.message, "ended inside a frame"));
     envmgr_engine_close(e);
-    assert_int_equal(fake_engine_stop(f, 2000), ENVMGR_ARRAY_SIZE(replies));
+    assert_int_equal(fake_engine_requests(f), 7);
     assert_string_equal(fake_engine_request(f, 1), "POST /v1.41/containers/ctr/exec");
-    assert_string_equal(fake_engine_request(f, 2), "POST /v1.41/exec/exec1/start");
-    assert_string_equal(fake_engine_request(f, 4), "GET /v1.41/exec/exec1/json");
+    assert_int_equal(fake_engine_count_requests(f, "POST /exec/*/start"), 2);
+    assert_int_equal(fake_engine_count_requests(f, "GET /exec/*/json"), 2);
+    assert_non_null(strstr(fake_engine_request(f, 4), "/json"));
+    assert_non_null(strstr(fake_engine_request(f, 6), "/start"));
     envmgr_cleanup_json json_t *body = json_loads(fake_engine_request_body(f, 1), 0, NULL);
     assert_string_equal(json_string_value(json_array_get(json_object_get(body, "Cmd"), 2)),
                         "echo hi");
@@ -564,14 +543,9 @@ static void test_exec_against_fake(void **state)
 static void test_exec_timeout(void **state)
 {
     /* the attached stream never ends: the fake sends a header and nothing more */
-    static const char hang[] = "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream"
-                               "\r\n\r\n";
-    fake_reply_t replies[] = {
-        {.raw = fake_version("1.41")},
-        {.raw = fake_json(201, "{\"Id\":\"exec1\"}")},
-        {.raw = envmgr_xstrdup(hang)},
-    };
-    fake_engine_t *f = fake_engine_start(replies, ENVMGR_ARRAY_SIZE(replies));
+    fake_engine_t *f = fake_engine_start();
+    fake_engine_add_container(f, "ctr", NULL);
+    fake_engine_exec_script(f, "ctr", &(fake_exec_t){.hang = true}, 1);
     envmgr_engine_t *e = open_fake(f);
     envmgr_error_t err = {0};
     int code = -1;
@@ -583,7 +557,6 @@ static void test_exec_timeout(void **state)
     assert_string_equal(err.message, "exec sleep in container ctr: timed out after 300 ms");
     assert_true(elapsed >= 250 && elapsed < 2000);
     envmgr_engine_close(e);
-    fake_engine_stop(f, 2000);
     fake_engine_free(f);
 }
 
@@ -593,16 +566,16 @@ static void test_logs_truncated_frame(void **state)
     size_t frames_len = 0;
     fake_frame(&frames, &frames_len, 1, "line1\n", 6);
     fake_frame(&frames, &frames_len, 1, "line2\n", 6);
-    size_t stream_len = 0;
-    char *stream =
-        fake_stream("application/vnd.docker.raw-stream", frames, frames_len - 3, &stream_len);
+    envmgr_buf_t cut = ENVMGR_BUF_INIT;
+    envmgr_buf_adds(&cut, "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
+                          "Connection: close\r\n\r\n");
+    envmgr_buf_add(&cut, frames, frames_len - 3);
     free(frames);
-    fake_reply_t replies[] = {
-        {.raw = fake_version("1.41")},
-        {.raw = fake_json(200, "{\"Id\":\"ctr\",\"Config\":{\"Tty\":false}}")},
-        {stream, stream_len, true},
-    };
-    fake_engine_t *f = fake_engine_start(replies, ENVMGR_ARRAY_SIZE(replies));
+    fake_engine_t *f = fake_engine_start();
+    fake_engine_add_container(f, "ctr", NULL);
+    fake_engine_fault(f, "GET /containers/ctr/logs",
+                      &(fake_fault_t){.raw = cut.data, .raw_len = cut.len});
+    envmgr_buf_free(&cut);
     envmgr_engine_t *e = open_fake(f);
     envmgr_error_t err = {0};
     collected_t c = {0};
@@ -612,7 +585,7 @@ static void test_logs_truncated_frame(void **state)
     assert_non_null(strstr(err.message, "ended inside a frame (3 bytes missing)"));
     assert_string_equal(str(&c.out), "line1\nlin");
     envmgr_engine_close(e);
-    assert_int_equal(fake_engine_stop(f, 2000), 3);
+    assert_int_equal(fake_engine_requests(f), 3);
     assert_string_equal(fake_engine_request(f, 2),
                         "GET /v1.41/containers/ctr/logs?stdout=1&stderr=1&follow=0&timestamps=0"
                         "&tail=5");
@@ -628,11 +601,8 @@ static void test_pull_stream(void **state)
         "\"progress\":\"[=>   ] 1MB/2MB\",\"id\":\"abc123\"}\n"
         "{\"errorDetail\":{\"message\":\"manifest for mysql:8.4 not found\"},"
         "\"error\":\"manifest for mysql:8.4 not found\"}\n";
-    fake_reply_t replies[] = {
-        {.raw = fake_version("1.41")},
-        {.raw = fake_json(200, stream)},
-    };
-    fake_engine_t *f = fake_engine_start(replies, 2);
+    fake_engine_t *f = fake_engine_start();
+    fake_engine_fault(f, "POST /images/create", &(fake_fault_t){.status = 200, .body = stream});
     envmgr_engine_t *e = open_fake(f);
     envmgr_error_t err = {0};
     envmgr_buf_t lines = ENVMGR_BUF_INIT;
@@ -642,7 +612,8 @@ static void test_pull_stream(void **state)
     assert_string_equal(str(&lines),
                         "8.4: Pulling from library/mysql|abc123: Downloading [=>   ] 1MB/2MB|");
     envmgr_engine_close(e);
-    assert_int_equal(fake_engine_stop(f, 2000), 2);
+    assert_int_equal(fake_engine_requests(f), 2);
+    assert_int_equal(fake_engine_count(f, "images", NULL), 0);
     assert_string_equal(fake_engine_request(f, 1),
                         "POST /v1.41/images/create?fromImage=mysql&tag=8.4");
     fake_engine_free(f);
@@ -659,14 +630,8 @@ static void *interrupt_later(void *arg)
 static void test_interrupt_stops_follow(void **state)
 {
     /* logs -f of a container that keeps running: the stream stays open */
-    static const char hang[] = "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream"
-                               "\r\n\r\n";
-    fake_reply_t replies[] = {
-        {.raw = fake_version("1.41")},
-        {.raw = fake_json(200, "{\"Id\":\"ctr\",\"Config\":{\"Tty\":true}}")},
-        {.raw = envmgr_xstrdup(hang)},
-    };
-    fake_engine_t *f = fake_engine_start(replies, ENVMGR_ARRAY_SIZE(replies));
+    fake_engine_t *f = fake_engine_start();
+    fake_engine_add_container(f, "ctr", "{\"Config\":{\"Tty\":true}}");
     envmgr_engine_t *e = open_fake(f);
     envmgr_error_t err = {0};
     pthread_t thread;
@@ -681,7 +646,6 @@ static void test_interrupt_stops_follow(void **state)
     assert_int_equal(envmgr_error_exit_code(&err), 130);
     assert_true(elapsed >= 150 && elapsed < 2500);
     envmgr_engine_close(e);
-    fake_engine_stop(f, 2000);
     assert_string_equal(fake_engine_request(f, 2), "GET /v1.41/containers/ctr/logs?stdout=1&"
                                                    "stderr=1&follow=1&timestamps=0&tail=all");
     fake_engine_free(f);

@@ -312,6 +312,44 @@ static void test_expect_over_limit_gets_413_at_once(void **state)
     free(out);
 }
 
+/* PUT /__admin/requests puts back what GET gave (ids, times, bodies, total): how a repro bundle
+ * restores a journal; a document with an incomplete entry is refused and changes nothing. */
+static void test_journal_put_restores_get(void **state)
+{
+    (void)state;
+    mock_child_t c;
+    assert_int_equal(mock_child_start(&c, MOCK_LLM_BIN, NULL), 0);
+    mock_http_resp_t r;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(request(&c, "POST", "/v1/chat/completions", chat_body, &r), 200);
+        mock_http_resp_free(&r);
+    }
+    long st;
+    json_t *saved = mock_http_json(&c, "GET", "/__admin/requests", NULL, &st);
+    assert_int_equal(st, 200);
+    char *text = json_dumps(saved, JSON_COMPACT);
+    json_decref(mock_http_json(&c, "DELETE", "/__admin/requests", NULL, &st));
+    json_decref(mock_http_json(&c, "PUT", "/__admin/requests", "{\"requests\":[{\"id\":1}]}", &st));
+    assert_int_equal(st, 400);
+    json_decref(mock_http_json(&c, "PUT", "/__admin/requests", text, &st));
+    assert_int_equal(st, 200);
+    json_t *back = mock_http_json(&c, "GET", "/__admin/requests", NULL, &st);
+    assert_true(json_equal(saved, back));
+    json_decref(back);
+    /* the next request gets the next id */
+    request(&c, "GET", "/v1/models", NULL, &r);
+    mock_http_resp_free(&r);
+    back = mock_http_json(&c, "GET", "/__admin/requests", NULL, &st);
+    json_t *reqs = json_object_get(back, "requests");
+    assert_int_equal(json_array_size(reqs), 4);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(reqs, 3), "id")),
+                     json_integer_value(json_object_get(json_array_get(reqs, 2), "id")) + 1);
+    json_decref(back);
+    json_decref(saved);
+    free(text);
+    mock_child_stop(&c);
+}
+
 /* --journal-max 0: nothing kept, requests still counted. */
 static void test_journal_max_zero_keeps_none(void **state)
 {
@@ -733,6 +771,7 @@ int main(void)
         cmocka_unit_test(test_bad_fault_config_names_the_field),
         cmocka_unit_test(test_healthcheck_mode),
         cmocka_unit_test(test_journal_max_zero_keeps_none),
+        cmocka_unit_test(test_journal_put_restores_get),
         cmocka_unit_test(test_sigterm_shutdown_is_clean),
     };
     int r = cmocka_run_group_tests(tests, setup, teardown);

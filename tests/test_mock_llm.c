@@ -257,7 +257,23 @@ static void test_reset_keeps_the_admin_cassette(void **state)
     json_decref(mock_http_json(&c, "POST", "/__admin/reset", "", &st));
     expect_reply(&c, "hello", "edited file");
     j = mock_http_json(&c, "GET", "/__admin/cassette", NULL, &st);
+    assert_int_equal(st, 200); /* the start-up cassette: GET names it, without the document */
+    assert_string_equal(json_string_value(json_object_get(j, "source")), "start-up");
+    json_decref(j);
+    j = mock_http_json(&c, "PATCH", "/__admin/cassette", "{}", &st);
     assert_int_equal(st, 405);
+    json_decref(j);
+    /* a PUT cassette is given back by GET as it was put (what a repro bundle saves) */
+    json_decref(mock_http_json(&c, "PUT", "/__admin/cassette",
+                               "{\"rules\":[{\"match\":{\"user\":\"x\"},\"reply\":\"y\"}]}", &st));
+    assert_int_equal(st, 200);
+    j = mock_http_json(&c, "GET", "/__admin/cassette", NULL, &st);
+    assert_int_equal(st, 200);
+    assert_string_equal(json_string_value(json_object_get(j, "source")), "admin");
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_array_get(json_object_get(json_object_get(j, "cassette"), "rules"), 0), "reply")),
+        "y");
     json_decref(j);
     mock_child_stop(&c);
     unlink(path);

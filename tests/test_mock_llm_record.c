@@ -193,6 +193,7 @@ static void test_record_and_replay(void **state)
     assert_int_equal(status, 500);
     assert_non_null(strstr(raw, "upstream exploded"));
     free(raw);
+    json_decref(j);
     json_t *got_emb = embed(&f->recorder, &status);
     assert_int_equal(status, 200);
     assert_true(json_equal(json_object_get(got_emb, "data"), json_object_get(want_emb, "data")));

@@ -21,12 +21,14 @@ command -v openssl >/dev/null || tap_need "no openssl"
 T="$(mktemp -d /tmp/envtest-remote-XXXXXX)"
 PORT=$((23760 + RANDOM % 200))
 DPID=""
+BRIDGE=""
 cleanup() {
     if [ -n "$DPID" ]; then
         kill "$DPID" 2>/dev/null
         for _ in $(seq 100); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
     fi
     umount -R "$T/exec" 2>/dev/null
+    [ -n "$BRIDGE" ] && ip link del "$BRIDGE" 2>/dev/null
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -51,9 +53,16 @@ check "certificates made" test -s "$T/client/cert.pem"
 
 # ---- the second dockerd ---------------------------------------------------------------------
 sock="$T/docker.sock"
+# A bridge of its own: a dockerd started with --bridge=none deletes the host's docker0, which the
+# shared engine's containers need (seen: every later docker test failed with "could not find bridge
+# docker0"). No traffic goes to it: the test starts no container that needs a network.
+BRIDGE="envtest-re$$"
+BRIDGE="${BRIDGE:0:15}"
+ip link add "$BRIDGE" type bridge && ip addr add 10.213.9.1/24 dev "$BRIDGE" && ip link set "$BRIDGE" up ||
+    tap_not_ok "a bridge of its own ($BRIDGE)"
 dockerd --data-root "$T/data" --exec-root "$T/exec" --pidfile "$T/dockerd.pid" \
     -H "unix://$sock" -H "tcp://127.0.0.1:$PORT" --tlsverify --tlscacert "$T/ca/ca.pem" \
-    --tlscert "$T/server/cert.pem" --tlskey "$T/server/key.pem" --bridge=none --iptables=false \
+    --tlscert "$T/server/cert.pem" --tlskey "$T/server/key.pem" --bridge="$BRIDGE" --iptables=false \
     --ip-masq=false --storage-driver=vfs >"$T/dockerd.log" 2>&1 &
 DPID=$!
 for _ in $(seq 600); do

@@ -160,20 +160,12 @@ static void test_report_fields(void **state)
 /* Removes what legitimately differs between runs: ids, times, output file names. */
 static void strip_variable(json_t *j)
 {
-    static const char *const keys[] = {"run_id",
-                                       "start",
-                                       "end",
-                                       "duration",
-                                       "execution_time",
-                                       "avg_execution_time",
-                                       "min_execution_time",
-                                       "max_execution_time",
-                                       "total_execution_time",
-                                       "slowest_suites",
-                                       "slowest_tests",
-                                       "merged_from",
-                                       "shard",
-                                       "output"};
+    static const char *const keys[] = {
+        "run_id", "start", "end", "duration", "execution_time", "avg_execution_time",
+        "min_execution_time", "max_execution_time", "total_execution_time", "slowest_suites",
+        "slowest_tests", "merged_from", "shard", "output",
+        /* measured (runner.h) */
+        "cpu_time", "cpu_user", "cpu_system", "peak_rss"};
     if (json_is_object(j)) {
         for (size_t i = 0; i < ENVMGR_ARRAY_SIZE(keys); i++)
             json_object_del(j, keys[i]);

@@ -13,36 +13,38 @@ cp /bin/busybox "$ctx/busybox"
 printf 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox","--install","-s","/bin"]\n' > "$ctx/Dockerfile"
 export BUSYBOX_CONTEXT="$ctx"
 
-# VG_UNTIL=S: Ctrl-C (SIGINT) after S seconds, for a command that runs until interrupted.
+# vg ARGS...: runs `envtest ARGS...` under valgrind. It fails when valgrind found anything (its log
+# is not empty: --quiet leaves it empty otherwise; or the exit status is valgrind's 99) or when
+# envtest's exit status is not the one expected: VG_EXPECT (default 0).
+# VG_UNTIL=S: Ctrl-C (SIGINT) after S seconds, for a command that runs until interrupted (timeout
+# --preserve-status passes envtest's own exit status on).
 vg() {
-    local log
+    local log status=0 expect="${VG_EXPECT:-0}"
     log="$(mktemp)"
     local until=()
-    [ -z "${VG_UNTIL:-}" ] || until=(timeout -s INT -k 30 "$VG_UNTIL")
-    if ! "${until[@]}" valgrind --quiet --error-exitcode=99 --leak-check=full \
+    [ -z "${VG_UNTIL:-}" ] || until=(timeout --preserve-status -s INT -k 30 "$VG_UNTIL")
+    "${until[@]}" valgrind --quiet --error-exitcode=99 --leak-check=full \
         --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
         --log-file="$log" "$envtest" -f "$src/tests/compose/lifecycle/unhealthy.yaml" \
-        -p "$project" "$@" >/dev/null 2>&1; then
-        local status=$?
-        if [ "$status" -eq 99 ] || [ -s "$log" ]; then
-            echo "not ok: envtest $* under valgrind (exit $status):"
-            cat "$log"
-            rm -f "$log"
-            return 1
-        fi
+        -p "$project" "$@" >/dev/null 2>&1 || status=$?
+    if [ "$status" -eq 99 ] || [ -s "$log" ] || [ "$status" -ne "$expect" ]; then
+        echo "not ok: envtest $* under valgrind (exit $status, expected $expect):"
+        cat "$log"
+        rm -f "$log"
+        return 1
     fi
     rm -f "$log"
-    echo "ok: envtest $*"
+    echo "ok: envtest $* (exit $status)"
 }
 
 failed=0
 vg up fine || failed=1
-vg status || true # exit 3: 'sick' is not up, on purpose; valgrind errors still fail vg
-vg status --json || true
+VG_EXPECT=3 vg status || failed=1 # exit 3: 'sick' is not up, on purpose
+VG_EXPECT=3 vg status --json || failed=1
 vg env --format json || failed=1
 vg logs --tail 5 fine || failed=1
 vg logs --tail 5 || failed=1 # all services: 'sick' has no container and is skipped
-VG_UNTIL=4 vg logs -f || failed=1
+VG_UNTIL=4 VG_EXPECT=130 vg logs -f || failed=1
 vg exec -e GREETING=hi fine sh -c "echo \$GREETING" || failed=1
 vg ls --json || failed=1
 vg config -q || failed=1

@@ -241,8 +241,7 @@ int main(int argc, char **argv)
         bench_search("search_filtered", dim, queries,
                      "{\"must\":[{\"key\":\"group\",\"match\":{\"value\":3}}]}", &seed) < 0 ||
         bench_search("search_selective", dim, queries / 5 + 1,
-                     "{\"must\":[{\"key\":\"doc\",\"match\":{\"value\":\"doc-7\"}}]}",
-                     &seed) < 0)
+                     "{\"must\":[{\"key\":\"doc\",\"match\":{\"value\":\"doc-7\"}}]}", &seed) < 0)
         return 1;
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);

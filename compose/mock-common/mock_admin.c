@@ -95,6 +95,80 @@ static json_t *journal_json(mock_server_t *srv, size_t limit)
                      (json_int_t)srv->journal_total);
 }
 
+/* PUT /__admin/requests: replaces the journal with a GET /__admin/requests document (ids, times,
+ * bodies kept; meta.total restored), so that a restored environment (envtest up --from) holds the
+ * journal of the one it was saved from. The whole document is checked before anything changes. */
+static void journal_put(mock_server_t *srv, mock_request_t *req)
+{
+    char msg[256];
+    bool bad_utf8;
+    json_t *doc = mock_json_parse(mock_request_body(req), mock_request_body_len(req), msg,
+                                  sizeof(msg), &bad_utf8);
+    if (!doc) {
+        mock_respond_error(req, 400, msg);
+        return;
+    }
+    json_t *requests = json_object_get(doc, "requests");
+    if (!json_is_array(requests)) {
+        json_decref(doc);
+        mock_respond_error(req, 400, "requests: expected an array");
+        return;
+    }
+    size_t i;
+    json_t *o;
+    json_array_foreach(requests, i, o)
+    {
+        if (!json_is_integer(json_object_get(o, "id")) ||
+            !json_is_integer(json_object_get(o, "time_ms")) ||
+            !json_is_string(json_object_get(o, "method")) ||
+            !json_is_string(json_object_get(o, "path")) ||
+            !json_is_string(json_object_get(o, "query")) ||
+            !json_is_integer(json_object_get(o, "status"))) {
+            snprintf(msg, sizeof(msg),
+                     "requests[%zu]: id, time_ms, method, path, query and status are required", i);
+            json_decref(doc);
+            mock_respond_error(req, 400, msg);
+            return;
+        }
+    }
+    mock_journal_clear(srv);
+    uint64_t next_id = srv->journal_next_id;
+    json_array_foreach(requests, i, o)
+    {
+        if (srv->cfg.journal_max == 0)
+            break;
+        if (srv->journal_len == srv->cfg.journal_max)
+            journal_drop_oldest(srv);
+        size_t slot = (srv->journal_head + srv->journal_len) % srv->cfg.journal_max;
+        mock_journal_entry_t *e = &srv->journal[slot];
+        const char *body = json_string_value(json_object_get(o, "body"));
+        const char *matched = json_string_value(json_object_get(o, "matched"));
+        const char *fault = json_string_value(json_object_get(o, "fault"));
+        e->id = (uint64_t)json_integer_value(json_object_get(o, "id"));
+        e->time_ms = json_integer_value(json_object_get(o, "time_ms"));
+        e->method = mock_xstrdup(json_string_value(json_object_get(o, "method")));
+        e->path = mock_xstrdup(json_string_value(json_object_get(o, "path")));
+        e->query = mock_xstrdup(json_string_value(json_object_get(o, "query")));
+        e->body_len = body ? json_string_length(json_object_get(o, "body")) : 0;
+        e->body = mock_xstrndup(body ? body : "", e->body_len);
+        e->body_truncated = json_is_true(json_object_get(o, "body_truncated"));
+        e->matched = mock_xstrdup(matched ? matched : "");
+        e->fault = mock_xstrdup(fault ? fault : "");
+        e->status = (int)json_integer_value(json_object_get(o, "status"));
+        e->latency_ms = json_number_value(json_object_get(o, "latency_ms"));
+        srv->journal_bytes += e->body_len;
+        srv->journal_len++;
+        if (e->id >= next_id)
+            next_id = e->id + 1;
+    }
+    srv->journal_next_id = next_id;
+    json_t *total = json_object_get(json_object_get(doc, "meta"), "total");
+    srv->journal_total =
+        json_is_integer(total) ? (uint64_t)json_integer_value(total) : json_array_size(requests);
+    json_decref(doc);
+    mock_respond_json(req, 200, json_pack("{s:I}", "requests", (json_int_t)srv->journal_len));
+}
+
 /* ---- faults ----------------------------------------------------------------------------- */
 static const char *const fault_names[] = {"none", "delay",     "status",
                                           "drop", "malformed", "stream_disconnect"};
@@ -238,8 +312,8 @@ static int parse_fault(json_t *o, size_t idx, mock_fault_t *f, char *msg, size_t
         else if (strcmp(key, "after_chunks") == 0 &&
                  (ok = json_is_integer(v) && json_integer_value(v) >= 0))
             f->after_chunks = (int)json_integer_value(v);
-        else if (strcmp(key, "times") == 0 &&
-                 (ok = json_is_integer(v) && json_integer_value(v) >= 0))
+        else if (strcmp(key, "times") == 0 && /* -1: unlimited, as GET shows it */
+                 (ok = json_is_integer(v) && json_integer_value(v) >= -1))
             f->times = (long)json_integer_value(v);
         else if (ok)
             return snprintf(msg, msgsize, "faults[%zu].%s: unknown field", idx, key), -1;
@@ -414,8 +488,10 @@ bool mock_admin_handle(mock_server_t *srv, mock_request_t *req)
         } else if (strcmp(m, "DELETE") == 0) {
             mock_journal_clear(srv);
             mock_respond_json(req, 200, json_pack("{s:b}", "cleared", 1));
+        } else if (strcmp(m, "PUT") == 0) {
+            journal_put(srv, req);
         } else {
-            mock_respond_error(req, 405, "/__admin/requests: use GET or DELETE");
+            mock_respond_error(req, 405, "/__admin/requests: use GET, PUT or DELETE");
         }
         return true;
     }

@@ -80,6 +80,7 @@ struct llm_state {
     /* The cassette in force came from PUT /__admin/cassette: POST /__admin/reset keeps it (the
      * environment was set up with it); DELETE /__admin/cassette returns to the start-up one. */
     bool from_admin;
+    json_t *admin_doc;  /* the document given by PUT /__admin/cassette, for GET (or NULL) */
     llm_proxy_cb proxy; /* record mode: chat completions and embeddings go upstream */
     void *recorder;     /* the proxy's state */
 };
@@ -102,6 +103,11 @@ void llm_embeddings(llm_state_t *st, mock_request_t *req);
 /* OpenAI-shaped error: {"error":{"message","type","param","code"}}. param/code may be NULL. */
 void llm_respond_error(mock_request_t *req, int status, const char *type, const char *param,
                        const char *code, const char *fmt, ...) MOCK_PRINTF(6, 7);
+
+/* The request's JSON body, checked to be an object with a string "model" (set in *model, borrowed
+ * from the document), as chat completions and embeddings both want it; otherwise answers 400 as
+ * OpenAI does and returns NULL. */
+json_t *llm_request_parse(mock_request_t *req, const char **model);
 
 /* Embedding of one text: feature hashing of code point 1-, 2- and 3-grams, L2-normalised. */
 void llm_embed_text(const char *text, size_t len, float *out, int dims);

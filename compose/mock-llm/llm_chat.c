@@ -136,16 +136,10 @@ static int parse_messages(mock_request_t *req, json_t *msgs, chat_request_t *cr)
     return 0;
 }
 
+/* doc: an object with a string "model" (llm_request_parse). */
 static int parse_chat(mock_request_t *req, json_t *doc, chat_request_t *cr)
 {
-    if (!json_is_object(doc))
-        return BAD(NULL, "The request body must be a JSON object.");
-    json_t *model = json_object_get(doc, "model"), *v;
-    if (!model)
-        return BAD("model", "Missing required parameter: 'model'.");
-    if (!json_is_string(model))
-        return BAD("model", "Invalid type for 'model': expected a string.");
-    cr->model = json_string_value(model);
+    json_t *v;
     if (parse_messages(req, json_object_get(doc, "messages"), cr) < 0)
         return -1;
     if ((v = json_object_get(doc, "stream")) && !json_is_null(v)) {
@@ -307,14 +301,10 @@ static void answer(llm_state_t *st, mock_request_t *req, const chat_request_t *c
 
 void llm_chat_completions(llm_state_t *st, mock_request_t *req)
 {
-    char msg[256];
-    json_t *doc =
-        mock_json_parse(mock_request_body(req), mock_request_body_len(req), msg, sizeof(msg), NULL);
-    if (!doc) {
-        llm_respond_error(req, 400, "invalid_request_error", NULL, NULL, "%s", msg);
-        return;
-    }
     chat_request_t cr = {0};
+    json_t *doc = llm_request_parse(req, &cr.model);
+    if (!doc)
+        return;
     if (parse_chat(req, doc, &cr) == 0)
         answer(st, req, &cr);
     mock_buf_free(&cr.system);

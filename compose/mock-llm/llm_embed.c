@@ -153,16 +153,10 @@ static int parse_input(mock_request_t *req, json_t *input, embed_request_t *er)
     return 0;
 }
 
+/* doc: an object with a string "model" (llm_request_parse). */
 static int parse_embed(mock_request_t *req, json_t *doc, embed_request_t *er)
 {
-    if (!json_is_object(doc))
-        return BAD(NULL, "The request body must be a JSON object.");
-    json_t *model = json_object_get(doc, "model"), *v;
-    if (!model)
-        return BAD("model", "Missing required parameter: 'model'.");
-    if (!json_is_string(model))
-        return BAD("model", "Invalid type for 'model': expected a string.");
-    er->model = json_string_value(model);
+    json_t *v;
     er->dims = LLM_DEFAULT_DIMENSIONS;
     if ((v = json_object_get(doc, "dimensions")) && !json_is_null(v)) {
         if (!json_is_integer(v) || json_integer_value(v) < 1 ||
@@ -254,14 +248,10 @@ static void respond(const llm_cassette_t *cassette, mock_request_t *req, const e
 
 void llm_embeddings(llm_state_t *st, mock_request_t *req)
 {
-    char msg[256];
-    json_t *doc =
-        mock_json_parse(mock_request_body(req), mock_request_body_len(req), msg, sizeof(msg), NULL);
-    if (!doc) {
-        llm_respond_error(req, 400, "invalid_request_error", NULL, NULL, "%s", msg);
-        return;
-    }
     embed_request_t er = {0};
+    json_t *doc = llm_request_parse(req, &er.model);
+    if (!doc)
+        return;
     if (parse_embed(req, doc, &er) == 0)
         respond(st->cassette, req, &er);
     if (er.owned)

@@ -21,6 +21,33 @@ void llm_respond_error(mock_request_t *req, int status, const char *type, const 
 }
 
 /* The layer's own errors (413, bad HTTP, injected faults) in OpenAI's shape. */
+json_t *llm_request_parse(mock_request_t *req, const char **model)
+{
+    char msg[256];
+    json_t *doc =
+        mock_json_parse(mock_request_body(req), mock_request_body_len(req), msg, sizeof(msg), NULL);
+    const char *bad = NULL, *param = "model";
+    json_t *m = json_object_get(doc, "model");
+    if (!doc) {
+        bad = msg;
+        param = NULL;
+    } else if (!json_is_object(doc)) {
+        bad = "The request body must be a JSON object.";
+        param = NULL;
+    } else if (!m) {
+        bad = "Missing required parameter: 'model'.";
+    } else if (!json_is_string(m)) {
+        bad = "Invalid type for 'model': expected a string.";
+    }
+    if (bad) {
+        llm_respond_error(req, 400, "invalid_request_error", param, NULL, "%s", bad);
+        json_decref(doc);
+        return NULL;
+    }
+    *model = json_string_value(m);
+    return doc;
+}
+
 void llm_error(mock_request_t *req, int status, const char *message, void *user)
 {
     const char *type = "invalid_request_error", *code = NULL;
@@ -99,14 +126,16 @@ static void cassette_put(llm_state_t *st, mock_request_t *req)
         return;
     }
     llm_cassette_t *c = llm_cassette_from_json(doc, msg, sizeof(msg));
-    json_decref(doc);
     if (!c) {
+        json_decref(doc);
         llm_respond_error(req, 400, "invalid_request_error", NULL, NULL, "cassette: %s", msg);
         return;
     }
     llm_cassette_free(st->cassette);
     st->cassette = c;
     st->from_admin = true;
+    json_decref(st->admin_doc);
+    st->admin_doc = doc;
     mock_respond_json(req, 200, json_pack("{s:I}", "rules", (json_int_t)c->nrules));
 }
 
@@ -120,10 +149,26 @@ static void cassette_delete(llm_state_t *st, mock_request_t *req)
         return;
     }
     st->from_admin = false;
+    json_decref(st->admin_doc);
+    st->admin_doc = NULL;
     json_t *src = st->cassette_path ? json_string(st->cassette_path) : json_string("built-in");
     mock_respond_json(
         req, 200,
         json_pack("{s:I,s:o}", "rules", (json_int_t)st->cassette->nrules, "cassette", src));
+}
+
+/* GET /__admin/cassette: {"source":"admin","cassette":{...}} for a cassette given by PUT (what
+ * `envtest bundle` saves and `up --from` puts back), else {"source":"start-up","rules":N}: the
+ * --cassette file or the built-in one, which the same image and command give again. */
+static void cassette_get(llm_state_t *st, mock_request_t *req)
+{
+    if (st->from_admin && st->admin_doc)
+        mock_respond_json(req, 200,
+                          json_pack("{s:s,s:O}", "source", "admin", "cassette", st->admin_doc));
+    else
+        mock_respond_json(req, 200,
+                          json_pack("{s:s,s:I}", "source", "start-up", "rules",
+                                    (json_int_t)st->cassette->nrules));
 }
 
 static bool method_is(mock_request_t *req, const char *want)
@@ -161,11 +206,14 @@ void llm_handle(mock_request_t *req, void *user)
     } else if (strcmp(path, "/__admin/cassette") == 0) {
         if (strcmp(mock_request_method(req), "DELETE") == 0)
             cassette_delete(st, req);
+        else if (strcmp(mock_request_method(req), "GET") == 0)
+            cassette_get(st, req);
         else if (strcmp(mock_request_method(req), "PUT") == 0)
             cassette_put(st, req);
         else
             llm_respond_error(req, 405, "invalid_request_error", NULL, "method_not_allowed",
-                              "%s /__admin/cassette: use PUT or DELETE", mock_request_method(req));
+                              "%s /__admin/cassette: use GET, PUT or DELETE",
+                              mock_request_method(req));
     } else {
         llm_respond_error(req, 404, "invalid_request_error", NULL, "unknown_url",
                           "Unknown request URL: %s %s", mock_request_method(req), path);

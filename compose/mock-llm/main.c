@@ -104,6 +104,7 @@ int main(int argc, char **argv)
     llm_record_free(&o.st);
 #endif
     llm_cassette_free(o.st.cassette);
+    json_decref(o.st.admin_doc);
     free(o.st.cassette_path);
     free(o.st.default_reply);
     free(o.record);

@@ -343,7 +343,10 @@ void vector_normalize(float *v, size_t dim)
     double sum = 0;
     for (size_t i = 0; i < dim; i++)
         sum += (double)v[i] * v[i];
-    if (sum <= 0)
+    /* Already of unit length (within float rounding): left as it is, so that normalising is
+     * idempotent and points read back (scroll) and upserted again keep their exact values, as a
+     * restored repro bundle must. The score changes by less than 1e-5. */
+    if (sum <= 0 || fabs(sum - 1.0) < 1e-5)
         return;
     float inv = (float)(1.0 / sqrt(sum));
     for (size_t i = 0; i < dim; i++)

@@ -443,16 +443,6 @@ static int load_secrets(compose_ctx_t *ctx, const compose_node_t *root,
 /* ---- top-level volumes and networks -----------------------------------------------------------
  */
 
-static bool valid_resource_name(const char *s)
-{
-    if (!*s)
-        return false;
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && *s != '.' && *s != '_' && *s != '-')
-            return false;
-    return true;
-}
-
 static int parse_volume_field(compose_ctx_t *ctx, envmgr_volume_def_t *vol, const compose_pair_t *f,
                               const char *path)
 {
@@ -500,7 +490,7 @@ static int parse_volumes(compose_ctx_t *ctx, const compose_node_t *node)
         envmgr_volume_def_t *vol = &p->volumes[p->n_volumes++];
         envmgr_cleanup_free char *path = envmgr_xasprintf("volumes.%s", pair->key->scalar);
         vol->key = envmgr_xstrdup(pair->key->scalar);
-        if (!valid_resource_name(vol->key))
+        if (!compose_valid_name(vol->key))
             return compose_error_at(ctx, pair->key, path,
                                     "invalid volume name: use letters, digits, '.', '_' and '-'");
         if (compose_node_is_null(pair->value))
@@ -621,6 +611,8 @@ static int parse_top_level(compose_ctx_t *ctx, compose_node_t *root,
         return -1;
     const compose_node_t *x = compose_node_get(root, "x-envtest");
     if (x && compose_node_to_json(ctx, x, "x-envtest", &ctx->project->x_envtest) < 0)
+        return -1;
+    if (compose_parse_monitor(ctx, x) < 0)
         return -1;
     return 0;
 }

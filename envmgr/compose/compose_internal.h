@@ -95,6 +95,10 @@ int compose_node_to_json(compose_ctx_t *ctx, const compose_node_t *node, const c
 char *compose_resolve_path(compose_ctx_t *ctx, const char *path);
 char *compose_path_normalize(const char *path);
 
+/* compose_monitor.c: `x-envtest.monitor` (node: the top-level x-envtest, or NULL) into
+ * ctx->project->alerts (defaults first). */
+int compose_parse_monitor(compose_ctx_t *ctx, const compose_node_t *x_envtest);
+
 /* compose_mounts.c: ports, expose, volumes, tmpfs of one service. */
 int compose_parse_ports(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
                         const char *path);
@@ -135,6 +139,9 @@ int compose_apply_extends(compose_ctx_t *ctx, compose_node_t *root);
 int compose_apply_include(compose_ctx_t *ctx, const compose_node_t *root,
                           const envmgr_compose_options_t *opts);
 void compose_resources_free(envmgr_project_t *project);
+
+/* A service, volume or network name: [A-Za-z0-9._-]+. */
+bool compose_valid_name(const char *s);
 
 int compose_parse_service(compose_ctx_t *ctx, const compose_pair_t *pair, envmgr_service_t *svc);
 void compose_service_clear(envmgr_service_t *svc);

@@ -463,7 +463,7 @@ static int service_key(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_
     return 0;
 }
 
-static bool valid_service_name(const char *s)
+bool compose_valid_name(const char *s)
 {
     if (!*s)
         return false;
@@ -483,7 +483,7 @@ int compose_parse_service(compose_ctx_t *ctx, const compose_pair_t *pair, envmgr
     svc->healthcheck.retries = 3;
     svc->stop_grace_period_ms = -1;
     envmgr_cleanup_free char *path = envmgr_xasprintf("services.%s", svc->name);
-    if (!valid_service_name(svc->name))
+    if (!compose_valid_name(svc->name))
         return compose_error_at(ctx, pair->key, path,
                                 "invalid service name '%s': use letters, digits, '.', '_' and '-'",
                                 svc->name);

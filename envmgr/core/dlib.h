@@ -78,6 +78,7 @@ int envmgr_dl_open(const char *soname, const char *debian_package, const char *c
     X(archive_read_support_format_tar)                                                             \
     X(archive_read_support_format_zip)                                                             \
     X(archive_write_add_filter_gzip)                                                               \
+    X(archive_write_add_filter_zstd)                                                               \
     X(archive_write_close)                                                                         \
     X(archive_write_data)                                                                          \
     X(archive_write_free)                                                                          \
@@ -121,7 +122,8 @@ int envmgr_dl_open(const char *soname, const char *debian_package, const char *c
     X(mysql_ping)                                                                                  \
     X(mysql_send_query)                                                                            \
     X(mysql_read_query_result)                                                                     \
-    X(mysql_thread_id)
+    X(mysql_thread_id)                                                                             \
+    X(mysql_get_socket)
 
 #define ENVMGR_DL_SQLITE_SYMBOLS(X)                                                                \
     X(sqlite3_bind_double)                                                                         \
@@ -139,6 +141,8 @@ int envmgr_dl_open(const char *soname, const char *debian_package, const char *c
     X(sqlite3_exec)                                                                                \
     X(sqlite3_finalize)                                                                            \
     X(sqlite3_open)                                                                                \
+    X(sqlite3_open_v2)                                                                             \
+    X(sqlite3_column_type)                                                                         \
     X(sqlite3_prepare_v2)                                                                          \
     X(sqlite3_reset)                                                                               \
     X(sqlite3_step)                                                                                \
@@ -202,6 +206,7 @@ const envmgr_dl_sqlite_api_t *envmgr_dl_sqlite_api(void);
 #define archive_read_support_format_tar (envmgr_dl_archive_api()->archive_read_support_format_tar)
 #define archive_read_support_format_zip (envmgr_dl_archive_api()->archive_read_support_format_zip)
 #define archive_write_add_filter_gzip (envmgr_dl_archive_api()->archive_write_add_filter_gzip)
+#define archive_write_add_filter_zstd (envmgr_dl_archive_api()->archive_write_add_filter_zstd)
 #define archive_write_close (envmgr_dl_archive_api()->archive_write_close)
 #define archive_write_data (envmgr_dl_archive_api()->archive_write_data)
 #define archive_write_free (envmgr_dl_archive_api()->archive_write_free)
@@ -247,6 +252,7 @@ const envmgr_dl_sqlite_api_t *envmgr_dl_sqlite_api(void);
 #define mysql_send_query (envmgr_dl_mysql_api()->mysql_send_query)
 #define mysql_read_query_result (envmgr_dl_mysql_api()->mysql_read_query_result)
 #define mysql_thread_id (envmgr_dl_mysql_api()->mysql_thread_id)
+#define mysql_get_socket (envmgr_dl_mysql_api()->mysql_get_socket)
 
 #define sqlite3_bind_double (envmgr_dl_sqlite_api()->sqlite3_bind_double)
 #define sqlite3_bind_int (envmgr_dl_sqlite_api()->sqlite3_bind_int)
@@ -263,6 +269,8 @@ const envmgr_dl_sqlite_api_t *envmgr_dl_sqlite_api(void);
 #define sqlite3_exec (envmgr_dl_sqlite_api()->sqlite3_exec)
 #define sqlite3_finalize (envmgr_dl_sqlite_api()->sqlite3_finalize)
 #define sqlite3_open (envmgr_dl_sqlite_api()->sqlite3_open)
+#define sqlite3_open_v2 (envmgr_dl_sqlite_api()->sqlite3_open_v2)
+#define sqlite3_column_type (envmgr_dl_sqlite_api()->sqlite3_column_type)
 #define sqlite3_prepare_v2 (envmgr_dl_sqlite_api()->sqlite3_prepare_v2)
 #define sqlite3_reset (envmgr_dl_sqlite_api()->sqlite3_reset)
 #define sqlite3_step (envmgr_dl_sqlite_api()->sqlite3_step)

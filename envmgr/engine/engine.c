@@ -133,7 +133,7 @@ static int engine_ping(envmgr_engine_t *e, bool unversioned, int timeout_ms, env
 /* GET /_ping, unversioned; negotiates from its Api-Version header. */
 static int engine_ping_negotiate(envmgr_engine_t *e, envmgr_error_t *err)
 {
-    if (engine_ping(e, true, 30000, err) < 0)
+    if (engine_ping(e, true, (int)(ENGINE_TIMEOUT_MS < 30000 ? ENGINE_TIMEOUT_MS : 30000), err) < 0)
         return -1;
     struct curl_header *h = NULL;
     const char *api = curl_easy_header(e->curl, "Api-Version", 0, CURLH_HEADER, -1, &h) == CURLHE_OK
@@ -293,6 +293,24 @@ char *engine_full_path(const envmgr_engine_t *engine, const engine_call_t *call)
     return envmgr_xasprintf("/v%s%s", engine->api_version, call->path);
 }
 
+static long timeout_ms_value = 120000L;
+static pthread_once_t timeout_once = PTHREAD_ONCE_INIT;
+
+static void timeout_init(void)
+{
+    const char *v = getenv("ENVTEST_ENGINE_TIMEOUT");
+    char *end;
+    double s = v && *v ? strtod(v, &end) : 0;
+    if (v && *v && *end == '\0' && s > 0)
+        timeout_ms_value = (long)(s * 1000);
+}
+
+long engine_timeout_ms(void)
+{
+    pthread_once(&timeout_once, timeout_init);
+    return timeout_ms_value;
+}
+
 static int engine_unreachable(envmgr_engine_t *e, const char *reason, envmgr_error_t *err)
 {
     envmgr_error_set(err, ENVMGR_E_ENGINE, 0, "cannot reach the Docker engine at %s: %s",
@@ -373,6 +391,10 @@ static void call_setup(envmgr_engine_t *e, const engine_call_t *call, const char
     }
     if (strcmp(call->method, "DELETE") == 0 && !call->body) {
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
+        return;
+    }
+    if (strcmp(call->method, "HEAD") == 0) {
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
         return;
     }
     if (call->source) {
@@ -559,7 +581,8 @@ int envmgr_engine_request(envmgr_engine_t *engine, const char *method, const cha
 
 int envmgr_engine_ping(envmgr_engine_t *engine, envmgr_error_t *err)
 {
-    return engine_ping(engine, false, 10000, err);
+    return engine_ping(engine, false, (int)(ENGINE_TIMEOUT_MS < 10000 ? ENGINE_TIMEOUT_MS : 10000),
+                       err);
 }
 
 int envmgr_engine_version(envmgr_engine_t *engine, json_t **out, envmgr_error_t *err)
@@ -632,17 +655,10 @@ int envmgr_engine_image_pull(envmgr_engine_t *engine, const char *name,
         engine_query_add(&params, "tag", tag);
     envmgr_buf_add(&q, params.data, params.len);
     envmgr_buf_free(&params);
-    engine_jsonl_t stream = {.cb = cb, .userdata = userdata};
-    engine_call_t call = {
-        .method = "POST", .path = q.data, .sink = engine_jsonl_sink, .sink_userdata = &stream};
-    int r = engine_json_call(engine, &call, NULL, err);
-    if (r == 0)
-        r = engine_jsonl_finish(&stream, err);
-    if (r == 0 && stream.error)
-        r = envmgr_error_set(err, ENVMGR_E_ENV, 0, "%s", stream.error);
+    engine_call_t call = {.method = "POST", .path = q.data};
+    int r = engine_jsonl_call(engine, &call, cb, userdata, err);
     if (r < 0)
         envmgr_error_wrap(err, "pull %s", name);
-    engine_jsonl_free(&stream);
     envmgr_buf_free(&q);
     return r;
 }
@@ -790,7 +806,16 @@ int envmgr_engine_container_inspect(envmgr_engine_t *engine, const char *id, jso
                                     envmgr_error_t *err)
 {
     envmgr_cleanup_free char *path = envmgr_xasprintf("/containers/%s/json", id);
-    return engine_simple(engine, "GET", path, NULL, ENGINE_TIMEOUT_MS, out, err);
+    if (engine_simple(engine, "GET", path, NULL, ENGINE_TIMEOUT_MS, out, err) < 0)
+        return -1;
+    /* Podman reports a container without a healthcheck as State.Health {"Status": ""}; Docker
+     * omits State.Health. Callers see Docker's shape. */
+    json_t *state = json_object_get(*out, "State");
+    const char *health =
+        json_string_value(json_object_get(json_object_get(state, "Health"), "Status"));
+    if (health && !*health)
+        json_object_del(state, "Health");
+    return 0;
 }
 
 int envmgr_engine_container_list(envmgr_engine_t *engine, const char *label_filter, bool all,
@@ -829,13 +854,23 @@ int envmgr_engine_container_put_archive(envmgr_engine_t *engine, const char *id,
     engine_query_add(&params, "path", path);
     envmgr_buf_add(&q, params.data, params.len);
     envmgr_buf_free(&params);
+    /* The destination must exist: Docker answers 404 to a PUT into a missing folder, Podman creates
+     * it. A HEAD first (the folder's stat) gives both engines Docker's behaviour. */
+    engine_call_t stat = {.method = "HEAD", .path = q.data, .timeout_ms = ENGINE_TIMEOUT_MS};
+    envmgr_buf_t body = ENVMGR_BUF_INIT;
+    long status = 0;
+    int r = engine_call(engine, &stat, &status, &body, err);
+    envmgr_buf_free(&body);
+    if (r == 0 && status == 404)
+        r = envmgr_error_set(err, ENVMGR_E_NOT_FOUND, 404, "%s: not found in the container", path);
     engine_call_t call = {.method = "PUT",
                           .path = q.data,
                           .body = tar_data ? tar_data : "",
                           .body_len = tar_len,
                           .content_type = "application/x-tar",
                           .timeout_ms = 0};
-    int r = engine_json_call(engine, &call, NULL, err);
+    if (r == 0)
+        r = engine_json_call(engine, &call, NULL, err);
     if (r < 0)
         envmgr_error_wrap(err, "copy archive to %s:%s", id, path);
     envmgr_buf_free(&q);

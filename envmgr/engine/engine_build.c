@@ -410,23 +410,15 @@ int envmgr_engine_image_build(envmgr_engine_t *engine, const envmgr_build_option
         return envmgr_error_wrap(err, "build %s", what);
     }
     envmgr_cleanup_free char *path = build_path(opts, dockerfile);
-    engine_jsonl_t stream = {.cb = cb, .userdata = userdata};
     engine_call_t call = {.method = "POST",
                           .path = path,
                           .source = tar_stream_read,
                           .source_userdata = &tar,
                           .content_type = "application/x-tar",
-                          .timeout_ms = 0,
-                          .sink = engine_jsonl_sink,
-                          .sink_userdata = &stream};
-    int r = engine_json_call(engine, &call, NULL, err);
-    if (r == 0)
-        r = engine_jsonl_finish(&stream, err);
-    if (r == 0 && stream.error)
-        r = envmgr_error_set(err, ENVMGR_E_ENV, 0, "%s", stream.error);
+                          .timeout_ms = 0};
+    int r = engine_jsonl_call(engine, &call, cb, userdata, err);
     if (r < 0)
         envmgr_error_wrap(err, "build %s", what);
-    engine_jsonl_free(&stream);
     tar_stream_free(&tar);
     return r;
 }

@@ -165,8 +165,19 @@ static int exec_create(envmgr_engine_t *engine, const char *id, const char *cons
                           .body_len = strlen(text),
                           .timeout_ms = timeout_ms ? timeout_ms : ENGINE_TIMEOUT_MS};
     envmgr_cleanup_json json_t *reply = NULL;
-    if (engine_json_call(engine, &call, &reply, err) < 0)
+    if (engine_json_call(engine, &call, &reply, err) < 0) {
+        /* Podman answers 500 "can only create exec sessions on running containers: container
+         * state improper" where Docker answers 409 "Container ... is not running". */
+        if (err && err->code == 500 &&
+            strstr(err->message, "can only create exec sessions on running")) {
+            envmgr_error_clear(err);
+            envmgr_error_set(err, ENVMGR_E_ENV, 409,
+                             "container %s is not running (HTTP 500 from "
+                             "Podman: container state improper)",
+                             id);
+        }
         return -1;
+    }
     const char *eid = json_string_value(json_object_get(reply, "Id"));
     if (!eid)
         return envmgr_error_set(err, ENVMGR_E_ENGINE, 0,
@@ -342,4 +353,19 @@ void engine_jsonl_free(engine_jsonl_t *s)
     free(s->error);
     free(s->image_id);
     s->error = s->image_id = NULL;
+}
+
+int engine_jsonl_call(envmgr_engine_t *engine, engine_call_t *call, envmgr_engine_progress_cb cb,
+                      void *userdata, envmgr_error_t *err)
+{
+    engine_jsonl_t stream = {.cb = cb, .userdata = userdata};
+    call->sink = engine_jsonl_sink;
+    call->sink_userdata = &stream;
+    int r = engine_json_call(engine, call, NULL, err);
+    if (r == 0)
+        r = engine_jsonl_finish(&stream, err);
+    if (r == 0 && stream.error)
+        r = envmgr_error_set(err, ENVMGR_E_ENV, 0, "%s", stream.error);
+    engine_jsonl_free(&stream);
+    return r;
 }

@@ -9,7 +9,9 @@
 
 #define ENGINE_API_VERSION_MAX "1.47" /* the newest API envtest speaks */
 #define ENGINE_API_VERSION_MIN "1.41" /* the oldest (Docker 20.10) */
-#define ENGINE_TIMEOUT_MS 120000L     /* default per-request timeout */
+/* The per-request timeout: ENVTEST_ENGINE_TIMEOUT seconds (read once), else 120 s. */
+long engine_timeout_ms(void);
+#define ENGINE_TIMEOUT_MS engine_timeout_ms()
 #define ENGINE_CONNECT_TIMEOUT_MS 5000L
 
 struct envmgr_engine {
@@ -104,5 +106,9 @@ int engine_jsonl_sink(void *userdata, const char *data, size_t len, envmgr_error
 /* Handles a last unterminated line. */
 int engine_jsonl_finish(engine_jsonl_t *s, envmgr_error_t *err);
 void engine_jsonl_free(engine_jsonl_t *s);
+/* Performs call (its sink set here) with its 2xx body read as such a stream: lines go to cb; the
+ * stream's own error becomes an ENVMGR_E_ENV error. For pull and build. */
+int engine_jsonl_call(envmgr_engine_t *engine, engine_call_t *call, envmgr_engine_progress_cb cb,
+                      void *userdata, envmgr_error_t *err);
 
 #endif

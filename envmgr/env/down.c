@@ -5,6 +5,7 @@
 
 #include "project.h"
 #include <envmgr/lifecycle.h>
+#include <envmgr/lock.h>
 #include <envmgr/log.h>
 
 /* Containers are removed in parallel, one thread each. Each first disconnects its container from
@@ -182,7 +183,9 @@ int envmgr_down(envmgr_engine_t *engine, const char *project_name, bool volumes,
     for (size_t i = 0; ret == 0 && i < json_array_size(vols); i++) {
         json_t *v = json_array_get(vols, i);
         const char *name = json_string_value(json_object_get(v, "Name"));
-        bool is_keep = json_object_get(json_object_get(v, "Labels"), ENVMGR_LABEL_KEEP) != NULL;
+        json_t *labels = json_object_get(v, "Labels");
+        bool is_keep = json_object_get(labels, ENVMGR_LABEL_KEEP) != NULL ||
+                       json_object_get(labels, ENVMGR_LABEL_EPHEMERAL) != NULL;
         if (!volumes && !is_keep)
             continue;
         if (envmgr_engine_volume_remove(engine, name, true, err) == 0) {

@@ -15,6 +15,7 @@
 #include "project.h"
 #include "reaper.h"
 #include <envmgr/images.h>
+#include <envmgr/lock.h>
 #include <envmgr/log.h>
 
 #define UP_LOG_TAIL_LINES 30
@@ -469,7 +470,7 @@ static int ensure_network(struct up_ctx *ctx, bool *created, envmgr_reaper_t **r
     if (lookup_err.kind != ENVMGR_E_NOT_FOUND)
         return envmgr_error_set(err, lookup_err.kind, lookup_err.code, "%s", lookup_err.message);
     if (!ctx->opts->keep_on_failure &&
-        envmgr_reaper_start(envmgr_engine_host(ctx->engine), project, reaper, &lookup_err) < 0)
+        envmgr_reaper_start(ctx->engine, project, reaper, &lookup_err) < 0)
         envmgr_warn("no reaper for %s: %s", project, lookup_err.message);
     envmgr_kvlist_t labels = {0};
     envmgr_kvlist_set(&labels, ENVMGR_LABEL_PROJECT, project);
@@ -484,7 +485,8 @@ static int ensure_network(struct up_ctx *ctx, bool *created, envmgr_reaper_t **r
     if (r < 0)
         return envmgr_error_wrap(err, "create network %s", name);
     *created = true;
-    return 0;
+    /* owned by this envtest until it is up (see <envmgr/lock.h>, envtest gc) */
+    return envmgr_env_ephemeral_set(ctx->engine, project, true, err);
 }
 
 /* Real services are not started: a container left from a run with the mock goes (its dependents
@@ -657,7 +659,7 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
         if (interrupted)
             envmgr_interrupt();
     }
-    envmgr_reaper_release(reaper);
+    envmgr_reaper_finish(engine, project->name, reaper, ret == 0 && !opts->owned);
     for (size_t i = 0; i < ctx.n_runs; i++) {
         free(ctx.runs[i].built_image_id);
         free(ctx.runs[i].container_id);

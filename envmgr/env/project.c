@@ -265,3 +265,14 @@ void envmgr_project_config_hash(const envmgr_service_t *service, const char *ima
     free(text);
     json_decref(j);
 }
+
+const char *envmgr_project_container_env(json_t *env, const char *key)
+{
+    size_t klen = strlen(key);
+    for (size_t i = 0; i < json_array_size(env); i++) {
+        const char *e = json_string_value(json_array_get(env, i));
+        if (e && strncmp(e, key, klen) == 0 && e[klen] == '=')
+            return e + klen + 1;
+    }
+    return NULL;
+}

@@ -44,6 +44,9 @@ int envmgr_real_env_vars(const envmgr_project_t *project, envmgr_kvlist_t *out,
 json_t *envmgr_project_container_config(const envmgr_project_t *project,
                                         const envmgr_service_t *service, const char *image,
                                         const char *config_hash);
+/* The value of key in a container's Config.Env (["KEY=value", ...]), or NULL. */
+const char *envmgr_project_container_env(json_t *env, const char *key);
+
 /* sha256 over the service's canonical JSON and the image id. */
 void envmgr_project_config_hash(const envmgr_service_t *service, const char *image_id,
                                 char out[65]);

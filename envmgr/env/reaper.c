@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -10,19 +11,25 @@
 #include <unistd.h>
 
 #include <envmgr/lifecycle.h>
+#include <envmgr/log.h>
 #include <envmgr/util.h>
 
 struct envmgr_reaper {
-    int fd; /* write end; closing it without writing 'k' means "clean up" */
+    int fd;                /* write end; closing it without writing 'k' means "clean up" */
+    envmgr_guard_t *guard; /* or the reaper container's connection */
 };
 
-static void close_other_fds(int keep)
+static void close_other_fds(int keep, const int *locks, int n_locks)
 {
     struct rlimit rl;
     int max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int)rl.rlim_cur : 4096;
-    for (int fd = 3; fd < max; fd++)
-        if (fd != keep)
+    for (int fd = 3; fd < max; fd++) {
+        bool held = fd == keep;
+        for (int i = 0; i < n_locks && !held; i++)
+            held = fd == locks[i];
+        if (!held)
             close(fd);
+    }
 }
 
 /* In the grandchild: wait for the verdict, then clean up if envtest died. Never returns. */
@@ -44,8 +51,8 @@ static void reaper_main(int fd, const char *host, const char *project)
     _exit(0);
 }
 
-int envmgr_reaper_start(const char *host, const char *project, envmgr_reaper_t **out,
-                        envmgr_error_t *err)
+static int process_start(const char *host, const char *project, envmgr_reaper_t **out,
+                         envmgr_error_t *err)
 {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) < 0)
@@ -66,7 +73,9 @@ int envmgr_reaper_start(const char *host, const char *project, envmgr_reaper_t *
         signal(SIGTERM, SIG_DFL);
         if (fork() != 0)
             _exit(0);
-        close_other_fds(fds[0]);
+        int locks[8];
+        int n_locks = lock_held_fds(locks, 8);
+        close_other_fds(fds[0], locks, n_locks);
         int devnull = open("/dev/null", O_RDWR);
         if (devnull >= 0) {
             dup2(devnull, STDIN_FILENO);
@@ -85,10 +94,42 @@ int envmgr_reaper_start(const char *host, const char *project, envmgr_reaper_t *
     return 0;
 }
 
-void envmgr_reaper_release(envmgr_reaper_t *r)
+int envmgr_reaper_start(envmgr_engine_t *engine, const char *project, envmgr_reaper_t **out,
+                        envmgr_error_t *err)
+{
+    const char *how = getenv("ENVTEST_REAPER");
+    if (!how || strcmp(how, "process") != 0) {
+        envmgr_guard_t *guard = NULL;
+        envmgr_error_t guard_err = {0};
+        if (envmgr_guard_open(engine, project, &guard, &guard_err) == 0) {
+            envmgr_reaper_t *r = envmgr_xcalloc(1, sizeof(*r));
+            r->fd = -1;
+            r->guard = guard;
+            *out = r;
+            return 0;
+        }
+        if (guard_err.kind == ENVMGR_E_INTERRUPTED) {
+            *err = guard_err;
+            return -1;
+        }
+        envmgr_debug("%s; the reaper is a host process", guard_err.message);
+    }
+    return process_start(envmgr_engine_host(engine), project, out, err);
+}
+
+void envmgr_reaper_finish(envmgr_engine_t *engine, const char *project, envmgr_reaper_t *r,
+                          bool hand_over)
 {
     if (!r)
         return;
+    if (r->guard) {
+        envmgr_error_t ignored = {0};
+        if (hand_over)
+            envmgr_guard_release(engine, project, r->guard, &ignored);
+        envmgr_guard_close(r->guard);
+        free(r);
+        return;
+    }
     char k = 'k';
     ssize_t n;
     do {

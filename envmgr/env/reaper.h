@@ -7,15 +7,26 @@
 
 #include <envmgr/engine.h>
 #include <envmgr/error.h>
+#include <envmgr/guard.h>
+
+#include <stdbool.h>
 
 typedef struct envmgr_reaper envmgr_reaper_t;
 
-/* Starts a reaper for project (engine host as given to envmgr_engine_open, NULL = default). Call
- * it before any worker thread starts (it forks). */
-int envmgr_reaper_start(const char *host, const char *project, envmgr_reaper_t **out,
+/* Starts a reaper for project: the reaper container (<envmgr/guard.h>) where the engine can run
+ * it, else (ENVTEST_REAPER=process, a tcp:// engine, no envtest-reaper program) the host process.
+ * Call it before any worker thread starts (it may fork). */
+int envmgr_reaper_start(envmgr_engine_t *engine, const char *project, envmgr_reaper_t **out,
                         envmgr_error_t *err);
-/* The environment is in good hands (up succeeded, or was cleaned up): the reaper exits without
- * touching anything. Frees r. NULL is fine. */
-void envmgr_reaper_release(envmgr_reaper_t *r);
+/* Up is over. hand_over: it succeeded and the environment is the user's now: the reaper exits
+ * without touching anything. Else (up cleaned up after itself, or the caller owns the environment
+ * and holds its own guard) the host process exits quietly and the container's connection drops.
+ * Frees r. NULL is fine. */
+void envmgr_reaper_finish(envmgr_engine_t *engine, const char *project, envmgr_reaper_t *r,
+                          bool hand_over);
+
+/* The local file locks this process holds (lock.c): the reaper keeps them open, so that the lock
+ * stays held until it has cleaned up after a killed envtest. Returns how many were stored. */
+int lock_held_fds(int *out, int max);
 
 #endif

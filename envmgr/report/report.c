@@ -65,6 +65,16 @@ static json_t *string_or_null(const char *s)
 
 /* ---- from a run ---------------------------------------------------------------------------- */
 
+void envmgr_report_add_usage(json_t *entry, const envmgr_suite_attempt_t *a)
+{
+    if (a == NULL || !a->measured)
+        return;
+    json_object_set_new(entry, "cpu_time", json_real(seconds(a->cpu_user_ms + a->cpu_system_ms)));
+    json_object_set_new(entry, "cpu_user", json_real(seconds(a->cpu_user_ms)));
+    json_object_set_new(entry, "cpu_system", json_real(seconds(a->cpu_system_ms)));
+    json_object_set_new(entry, "peak_rss", json_integer((json_int_t)a->peak_rss_kb * 1024));
+}
+
 static json_t *test_json(const envmgr_tap_test_t *t)
 {
     json_t *j = json_pack("{s:i, s:o, s:s, s:f}", "number", t->number, "name",
@@ -80,6 +90,10 @@ static json_t *test_json(const envmgr_tap_test_t *t)
         json_object_set_new(j, "severity", string_or_null(t->severity));
     if (t->reason)
         json_object_set_new(j, "reason", string_or_null(t->reason));
+    if (t->measured) {
+        json_object_set_new(j, "cpu_time", json_real(seconds(t->cpu_ms)));
+        json_object_set_new(j, "peak_rss", json_integer((json_int_t)t->peak_rss_kb * 1024));
+    }
     return j;
 }
 
@@ -113,6 +127,7 @@ static json_t *attempt_json(const envmgr_suite_attempt_t *a)
                   a->term_signal, "message", string_or_null(a->message), "output",
                   string_or_null(relative_output(a->output_path)), "output_bytes",
                   (json_int_t)a->output_bytes);
+    envmgr_report_add_usage(j, a);
     return j;
 }
 
@@ -138,6 +153,7 @@ json_t *envmgr_report_suite_json(const envmgr_suite_result_t *s)
                              s->attempts[0].message ? s->attempts[0].message : "failed");
         json_object_set_new(j, "message", string_or_null(msg));
     }
+    envmgr_report_add_usage(j, last);
     json_t *tests = json_array();
     if (last && last->tap) {
         json_object_set_new(j, "tap_summary", tap_json(last->tap));

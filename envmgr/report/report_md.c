@@ -1,4 +1,5 @@
 /* summary.md (GitHub job summary) and GitHub Actions annotations. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <envmgr/report.h>
@@ -81,6 +82,21 @@ static void md_failures(envmgr_buf_t *b, const json_t *suites)
                 envmgr_buf_addf(b, " (`%s:%lld`)", str_at(t, "file"), (long long)int_at(t, "line"));
             envmgr_buf_adds(b, "\n");
         }
+    }
+}
+
+static void md_alerts(envmgr_buf_t *b, const json_t *alerts)
+{
+    if (json_array_size(alerts) == 0)
+        return;
+    envmgr_buf_addf(b, "\n### Alerts (%zu)\n\n", json_array_size(alerts));
+    size_t i;
+    json_t *a;
+    json_array_foreach(alerts, i, a)
+    {
+        envmgr_buf_addf(b, "- :warning: **%s**: ", str_at(a, "type") ? str_at(a, "type") : "?");
+        md_text(b, str_at(a, "message"), 500);
+        envmgr_buf_adds(b, "\n");
     }
 }
 
@@ -169,6 +185,7 @@ void envmgr_report_markdown(const json_t *report, envmgr_buf_t *b)
                     (long long)int_at(tests, "failed"), (long long)int_at(tests, "skipped"),
                     (long long)int_at(tests, "todo"));
     md_failures(b, json_object_get(report, "suites"));
+    md_alerts(b, json_object_get(report, "alerts"));
     md_suites(b, report);
     md_analysis(b, report);
 }
@@ -197,6 +214,11 @@ static void annotation(envmgr_buf_t *b, const char *level, const char *file, jso
                        const char *title, const char *message)
 {
     envmgr_buf_addf(b, "::%s ", level);
+    /* GitHub wants the path from the repository's root: __FILE__ is often absolute */
+    const char *root = getenv("GITHUB_WORKSPACE");
+    size_t root_len = root ? strlen(root) : 0;
+    if (file && root_len && strncmp(file, root, root_len) == 0 && file[root_len] == '/')
+        file += root_len + 1;
     if (file) {
         envmgr_buf_adds(b, "file=");
         gh_escape(b, file, true);
@@ -211,10 +233,33 @@ static void annotation(envmgr_buf_t *b, const char *level, const char *file, jso
     envmgr_buf_adds(b, "\n");
 }
 
+/* The test an alert names, for its file and line. */
+static const json_t *alert_test(const json_t *report, const json_t *alert)
+{
+    const char *suite = str_at(alert, "suite"), *test = str_at(alert, "test");
+    size_t i, k;
+    json_t *s, *t;
+    json_array_foreach(json_object_get(report, "suites"), i, s)
+    {
+        if (suite == NULL || test == NULL || strcmp(str_at(s, "name"), suite) != 0)
+            continue;
+        json_array_foreach(json_object_get(s, "tests"), k,
+                           t) if (str_at(t, "name") && !strcmp(str_at(t, "name"), test)) return t;
+    }
+    return NULL;
+}
+
 void envmgr_report_github_annotations(const json_t *report, envmgr_buf_t *b)
 {
     size_t i;
     json_t *s;
+    json_array_foreach(json_object_get(report, "alerts"), i, s)
+    {
+        const json_t *t = alert_test(report, s);
+        envmgr_cleanup_free char *title =
+            envmgr_xasprintf("envtest alert: %s", str_at(s, "type") ? str_at(s, "type") : "?");
+        annotation(b, "warning", str_at(t, "file"), int_at(t, "line"), title, str_at(s, "message"));
+    }
     json_array_foreach(json_object_get(report, "suites"), i, s)
     {
         const char *name = str_at(s, "name");

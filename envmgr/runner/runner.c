@@ -13,6 +13,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -20,6 +21,8 @@
 #include <uv.h>
 
 #include <envmgr/log.h>
+
+#include "runner_measure.h"
 
 extern char **environ;
 
@@ -44,6 +47,8 @@ typedef struct job {
     bool spawned, exited, timed_out, interrupted, killed, timer_closing;
     int output_fd;
     envmgr_tap_parser_t *tap;
+    suite_meter_t meter;
+    struct rusage usage; /* from wait4 */
     int64_t start_mono;
     envmgr_suite_attempt_t outcome;
     char buffer[READ_BUFFER_SIZE];
@@ -206,8 +211,10 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
             }
             off += w;
         }
-        if (job->tap != NULL && stream == (uv_stream_t *)&job->out_pipe)
+        if (job->tap != NULL && stream == (uv_stream_t *)&job->out_pipe) {
             envmgr_tap_parser_feed(job->tap, buf->base, (size_t)nread);
+            suite_meter_sample(&job->meter, job->tap);
+        }
     } else if (nread < 0) {
         uv_close((uv_handle_t *)stream, handle_closed_cb);
     }
@@ -222,7 +229,7 @@ static void sigchld_cb(uv_signal_t *handle, int signum)
         if (job == NULL || !job->spawned || job->exited)
             continue;
         int status;
-        pid_t r = waitpid(job->pid, &status, WNOHANG);
+        pid_t r = wait4(job->pid, &status, WNOHANG, &job->usage);
         if (r != job->pid)
             continue;
         job->exited = true;
@@ -307,6 +314,7 @@ static char *start_process(job_t *job, const envmgr_suite_spec_t *spec)
         return envmgr_xasprintf("%s: cannot execute: %s", spec->argv.items[0], strerror(rc));
     }
     job->spawned = true;
+    suite_meter_start(&job->meter, job->pid);
     uv_pipe_open(&job->out_pipe, out[0]);
     uv_pipe_open(&job->err_pipe, errp[0]);
     return NULL;
@@ -326,6 +334,8 @@ static void spawn_job(job_t *job)
 
     job->start_mono = envmgr_now_ms();
     job->outcome.start_wall_ms = envmgr_wall_now_ms();
+    if (spec->is_tap) /* a test's clock starts with its suite's process, after the hooks */
+        job->tap = envmgr_tap_parser_new(NULL);
     char *problem =
         spec->argv.n ? check_executable(spec->argv.items[0]) : envmgr_xstrdup("empty command");
     if (problem == NULL)
@@ -359,6 +369,8 @@ static void judge_attempt(job_t *job)
     run_state_t *run = job->run;
     const envmgr_suite_spec_t *spec = &run->suites->items[job->index];
     envmgr_suite_attempt_t *o = &job->outcome;
+    if (job->spawned && job->exited)
+        suite_meter_finish(&job->meter, &job->usage, job->tap, o);
     if (job->tap != NULL) {
         envmgr_tap_parser_finish(job->tap);
         o->tap = envmgr_tap_parser_take_result(job->tap);
@@ -591,8 +603,6 @@ static void start_job(run_state_t *run, pending_t p)
     if (job->output_fd < 0)
         envmgr_warn("suite %s: cannot write %s: %s (output not kept)", spec->name,
                     job->outcome.output_path, strerror(errno));
-    if (spec->is_tap)
-        job->tap = envmgr_tap_parser_new(NULL);
     for (int i = 0; i < run->jobs; i++) {
         if (run->active[i] == NULL) {
             run->active[i] = job;

@@ -112,6 +112,12 @@ const envmgr_tap_result_t *envmgr_tap_parser_result(const envmgr_tap_parser_t *p
     return p->result;
 }
 
+envmgr_tap_test_t *envmgr_tap_parser_tests(envmgr_tap_parser_t *p, size_t *n)
+{
+    *n = p->result->n_tests;
+    return p->result->tests;
+}
+
 envmgr_tap_result_t *envmgr_tap_parser_take_result(envmgr_tap_parser_t *p)
 {
     envmgr_tap_result_t *r = p->result;

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <envmgr/env.h>
+#include <envmgr/guard.h>
+#include <envmgr/lock.h>
 #include <envmgr/isolation.h>
 #include <envmgr/log.h>
 #include <envmgr/report.h>
@@ -14,24 +16,32 @@
 typedef struct session {
     const envmgr_session_options_t *opts;
     const char *runs_dir;
-    envmgr_kvlist_t vars;      /* what every suite gets */
-    bool brought_up;           /* this session brought the environment up */
-    pthread_mutex_t lock;      /* serialises the isolation hooks */
-    envmgr_kvlist_t databases; /* "suite\x1fattempt" -> its cloned database */
+    const envmgr_project_t *project; /* the run's: opts->project, or reloaded under the lock */
+    envmgr_project_t *reloaded;      /* owned, when reloaded */
+    envmgr_kvlist_t network_labels;  /* owned, when reloaded */
+    envmgr_kvlist_t vars;            /* what every suite gets */
+    bool using;                      /* holds a use of the environment (see <envmgr/lock.h>) */
+    envmgr_guard_t *guard;           /* the reaper container's connection, while runs own it */
+    pthread_mutex_t lock;            /* serialises the isolation hooks */
+    envmgr_kvlist_t databases;       /* "suite\x1fattempt" -> its cloned database */
 } session_t;
+
+static void emit_event(const session_t *s, const envmgr_session_event_t *ev)
+{
+    if (s->opts->event)
+        s->opts->event(s->opts->userdata, ev);
+}
 
 static void emit(const session_t *s, enum envmgr_session_event_kind kind, const char *message,
                  const envmgr_error_t *error)
 {
-    if (!s->opts->event)
-        return;
     envmgr_session_event_t ev = {
         .kind = kind,
-        .project = s->opts->project ? s->opts->project->name : NULL,
+        .project = s->project ? s->project->name : NULL,
         .message = message,
         .error = error,
     };
-    s->opts->event(s->opts->userdata, &ev);
+    emit_event(s, &ev);
 }
 
 /* ---- per-suite databases (the runner's hooks, on worker threads) ---------------------------- */
@@ -42,7 +52,7 @@ static int before_suite(void *userdata, const envmgr_suite_spec_t *suite, int at
     session_t *s = userdata;
     char *db = NULL;
     pthread_mutex_lock(&s->lock);
-    int rc = envmgr_isolation_clone_db(s->opts->engine, s->opts->project, suite->name, attempt,
+    int rc = envmgr_isolation_clone_db(s->opts->engine, s->project, suite->name, attempt,
                                        env_to_add, &db, err);
     if (rc == 0 && db != NULL) {
         envmgr_cleanup_free char *key = envmgr_xasprintf("%s\x1f%d", suite->name, attempt);
@@ -64,7 +74,7 @@ static int after_suite(void *userdata, const envmgr_suite_spec_t *suite, int att
     bool keep = s->opts->keep_on_failure && !envmgr_suite_status_ok(outcome->status);
     int rc = 0;
     if (db != NULL && !keep)
-        rc = envmgr_isolation_drop_db(s->opts->engine, s->opts->project, db, err);
+        rc = envmgr_isolation_drop_db(s->opts->engine, s->project, db, err);
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
@@ -85,63 +95,146 @@ static void run_progress(void *userdata, const envmgr_run_event_t *ev)
 
 /* ---- the environment ------------------------------------------------------------------------ */
 
-/* Brings the environment up when it is not (and remembers it, for the policy), then reads the
- * variables every suite gets. */
-static int env_prepare(session_t *s, envmgr_error_t *err)
+static void lock_wait(void *userdata, const char *project, const char *holder)
+{
+    (void)project;
+    emit(userdata, ENVMGR_SESSION_LOCK_WAIT, holder, NULL);
+}
+
+static int take_lock(session_t *s, envmgr_lock_t **lock, envmgr_error_t *err)
+{
+    envmgr_lock_options_t lo = {
+        .command = "run",
+        .timeout_ms = s->opts->lock_timeout_ms,
+        .wait = lock_wait,
+        .userdata = s,
+    };
+    return envmgr_lock_acquire(s->opts->engine, s->opts->project->name, &lo, lock, err);
+}
+
+/* Under the lock: the project read again (a concurrent up may have made the network and its
+ * secrets), up when the environment is not (then it is the runs': the ephemeral mark, the reaper
+ * container), this run's use of it, the variables every suite gets. */
+static int env_prepare_locked(session_t *s, envmgr_error_t *err)
 {
     const envmgr_session_options_t *o = s->opts;
+    const envmgr_kvlist_t *labels = o->network_labels;
+    if (o->reload_project) {
+        if (o->reload_project(o->userdata, &s->reloaded, &s->network_labels, err) < 0)
+            return -1;
+        s->project = s->reloaded;
+        labels = &s->network_labels;
+    }
     envmgr_env_state_t state;
-    if (envmgr_env_inspect(o->engine, o->project, &state, err) < 0)
+    if (envmgr_env_inspect(o->engine, s->project, &state, err) < 0)
         return envmgr_error_wrap(err, "run: environment status");
-    bool healthy = envmgr_env_state_healthy(&state);
+    bool healthy = envmgr_env_state_healthy(&state), ephemeral = false;
+    if (envmgr_env_ephemeral_get(o->engine, s->project->name, &ephemeral, err) < 0) {
+        envmgr_env_state_free(&state);
+        return envmgr_error_wrap(err, "run: environment status");
+    }
+    if (!healthy || ephemeral) { /* the runs own it: the reaper removes it if they all die */
+        envmgr_error_t guard_err = {0};
+        if (envmgr_guard_open(o->engine, s->project->name, &s->guard, &guard_err) < 0)
+            envmgr_debug("run: no reaper container: %s", guard_err.message);
+    }
     if (!healthy) {
         envmgr_env_state_free(&state);
         emit(s, ENVMGR_SESSION_BRINGING_UP, NULL, NULL);
         envmgr_up_options_t up = {.wait_timeout_ms = ENVMGR_DEFAULT_WAIT_TIMEOUT_MS,
-                                  .network_labels = o->network_labels,
+                                  .network_labels = labels,
+                                  .owned = s->guard != NULL,
                                   .progress = o->up_progress,
                                   .userdata = o->up_userdata};
-        s->brought_up = true;
-        int rc = envmgr_up(o->engine, o->project, &up, err);
-        if (rc < 0)
+        if (envmgr_up(o->engine, s->project, &up, err) < 0)
             return envmgr_error_wrap(err, "run: up");
-        if (envmgr_env_inspect(o->engine, o->project, &state, err) < 0)
+        /* removed by the last run to leave it (env_finish) */
+        if (envmgr_env_ephemeral_set(o->engine, s->project->name, true, err) < 0 ||
+            envmgr_env_inspect(o->engine, s->project, &state, err) < 0)
             return envmgr_error_wrap(err, "run: environment status");
     }
-    int rc = envmgr_env_state_vars(&state, o->project, &s->vars, err);
+    int rc = envmgr_env_use_add(o->engine, s->project->name, err);
+    s->using = rc == 0;
+    if (rc == 0)
+        rc = envmgr_env_state_vars(&state, s->project, &s->vars, err);
     envmgr_env_state_free(&state);
     if (rc < 0)
         return envmgr_error_wrap(err, "run: environment variables");
-    if (o->event) { /* before any suite can print one */
-        envmgr_session_event_t ev = {
-            .kind = ENVMGR_SESSION_VARIABLES, .project = o->project->name, .vars = &s->vars};
-        o->event(o->userdata, &ev);
-    }
+    envmgr_session_event_t ev = {
+        .kind = ENVMGR_SESSION_VARIABLES,
+        .project = s->project->name,
+        .vars = &s->vars,
+        .model = s->project,
+    };
+    emit_event(s, &ev); /* before any suite can print one */
     return 0;
 }
 
-/* The policy: an environment this run brought up is removed, unless something failed and
- * keep_on_failure asks to keep it (then it is marked kept, whoever brought it up). */
-static void env_finish(session_t *s, bool failed)
+/* Runs of one project share its environment: under the project's lock, a run brings it up when
+ * it is not, and records its use of it; then it lets the next one in. */
+static int env_prepare(session_t *s, envmgr_error_t *err)
+{
+    envmgr_lock_t *lock = NULL;
+    if (take_lock(s, &lock, err) < 0)
+        return -1;
+    int rc = env_prepare_locked(s, err);
+    envmgr_lock_release(lock);
+    return rc;
+}
+
+/* The policy, under the lock: the use goes; after a failure with keep_on_failure the environment
+ * is marked kept, whoever brought it up; else one runs brought up (the ephemeral mark) is removed
+ * by the last run to leave it. */
+static void env_finish_locked(session_t *s, bool failed)
 {
     const envmgr_session_options_t *o = s->opts;
-    if (o->engine == NULL || o->project == NULL)
-        return;
+    const char *name = s->project->name;
     envmgr_error_t err = {0};
+    if (s->using && envmgr_env_use_remove(o->engine, name, &err) < 0)
+        emit(s, ENVMGR_SESSION_FINISH_FAILED, NULL, &err);
     if (failed && o->keep_on_failure) {
-        if (envmgr_keep_set(o->engine, o->project->name, true, &err) < 0)
+        if (envmgr_keep_set(o->engine, name, true, &err) < 0)
             emit(s, ENVMGR_SESSION_FINISH_FAILED, NULL, &err);
         emit(s, ENVMGR_SESSION_KEPT, NULL, NULL);
         return;
     }
-    if (!s->brought_up)
+    bool ephemeral = false, kept = false;
+    int others = 0;
+    if (envmgr_env_ephemeral_get(o->engine, name, &ephemeral, &err) < 0 ||
+        envmgr_keep_get(o->engine, name, &kept, &err) < 0 ||
+        envmgr_env_other_uses(o->engine, name, &others, &err) < 0) {
+        emit(s, ENVMGR_SESSION_FINISH_FAILED, NULL, &err);
         return;
-    envmgr_interrupt_reset(); /* clean up even after Ctrl-C */
+    }
+    if (!ephemeral || kept)
+        return;
+    if (others > 0) {
+        envmgr_session_event_t ev = {.kind = ENVMGR_SESSION_SHARED, .project = name, .count = others};
+        emit_event(s, &ev);
+        return;
+    }
     int removed = 0;
-    if (envmgr_down(o->engine, o->project->name, true, NULL, NULL, &removed, &err) < 0)
+    if (envmgr_down(o->engine, name, true, NULL, NULL, &removed, &err) < 0)
         emit(s, ENVMGR_SESSION_FINISH_FAILED, NULL, &err);
     else
         emit(s, ENVMGR_SESSION_REMOVED, NULL, NULL);
+}
+
+static void env_finish(session_t *s, bool failed)
+{
+    if (s->opts->engine == NULL || s->project == NULL)
+        return;
+    envmgr_interrupt_reset(); /* clean up even after Ctrl-C */
+    envmgr_error_t err = {0};
+    envmgr_lock_t *lock = NULL;
+    if (take_lock(s, &lock, &err) < 0) {
+        emit(s, ENVMGR_SESSION_FINISH_FAILED, NULL, &err);
+        return;
+    }
+    env_finish_locked(s, failed);
+    envmgr_guard_close(s->guard); /* its reaper finds nothing, or a kept environment */
+    s->guard = NULL;
+    envmgr_lock_release(lock);
 }
 
 /* ---- reports -------------------------------------------------------------------------------- */
@@ -156,19 +249,34 @@ static void update_latest_link(const char *runs_dir, const char *run_id)
 }
 
 static int write_reports(const session_t *s, const envmgr_run_result_t *run, const json_t *report,
-                         envmgr_error_t *err)
+                         envmgr_monitor_t *monitor, envmgr_error_t *err)
 {
     const envmgr_session_options_t *o = s->opts;
     if (envmgr_report_write_run(run, report, run->run_dir, err) < 0 ||
-        (o->report_dir && envmgr_report_write_run(run, report, o->report_dir, err) < 0))
+        (o->report_dir && envmgr_report_write_run(run, report, o->report_dir, err) < 0) ||
+        envmgr_monitor_record(monitor, run->run_dir, o->report_dir, err) < 0)
         return -1;
-    envmgr_error_t history_err = {0};
-    if (envmgr_report_history_append(o->history_path ? o->history_path
-                                                     : ENVMGR_DEFAULT_HISTORY_PATH,
-                                     report, &history_err) < 0)
-        envmgr_warn("%s", history_err.message);
+    if (envmgr_monitor_warning(monitor))
+        envmgr_warn("%s", envmgr_monitor_warning(monitor));
     update_latest_link(s->runs_dir, run->run_id);
     return 0;
+}
+
+/* The monitor's alert limits and identity come from the project; without an environment from the
+ * Compose file when there is one (not for a bare command). */
+static envmgr_monitor_t *open_monitor(const session_t *s)
+{
+    const envmgr_session_options_t *o = s->opts;
+    envmgr_project_t *loaded = NULL;
+    const envmgr_project_t *project = s->project;
+    envmgr_error_t ignored = {0};
+    if (!project && !o->command && o->load_project &&
+        o->load_project(o->userdata, &loaded, &ignored) == 0)
+        project = loaded;
+    envmgr_monitor_options_t mo = {.history_path = o->history_path, .project = project};
+    envmgr_monitor_t *monitor = envmgr_monitor_open(&mo);
+    envmgr_project_free(loaded);
+    return monitor;
 }
 
 static enum envmgr_session_status verdict(const envmgr_run_result_t *run, const json_t *report)
@@ -226,26 +334,39 @@ static int run_suites(session_t *s, envmgr_session_result_t *out, envmgr_error_t
         return -1;
     out->report = envmgr_report_from_run(out->run);
     out->status = verdict(out->run, out->report);
-    return write_reports(s, out->run, out->report, err);
+    envmgr_monitor_t *monitor = open_monitor(s);
+    out->n_alerts = envmgr_monitor_analyze(monitor, out->report);
+    int rc = write_reports(s, out->run, out->report, monitor, err);
+    envmgr_monitor_close(monitor);
+    if (rc == 0 && o->after_run && with_env)
+        o->after_run(o->userdata, out, s->project);
+    return rc;
 }
 
 int envmgr_session_run(const envmgr_session_options_t *opts, envmgr_session_result_t *out,
                        envmgr_error_t *err)
 {
     memset(out, 0, sizeof(*out));
-    session_t s = {.opts = opts, .runs_dir = opts->runs_dir ?: ENVMGR_DEFAULT_RUNS_DIR};
+    session_t s = {.opts = opts,
+                   .runs_dir = opts->runs_dir ?: ENVMGR_DEFAULT_RUNS_DIR,
+                   .project = opts->project};
     pthread_mutex_init(&s.lock, NULL);
     bool with_env = opts->engine && opts->project;
     int rc = select_suites(&s, &out->suites, err);
-    if (rc == 0 && with_env && out->suites.n > 0 && env_prepare(&s, err) < 0) {
+    bool prepare = rc == 0 && with_env && out->suites.n > 0; /* an empty shard leaves it be */
+    if (prepare && env_prepare(&s, err) < 0) {
         env_finish(&s, false);
         rc = -1;
     } else if (rc == 0) {
         rc = run_suites(&s, out, err);
-        env_finish(&s, rc < 0 || out->status != ENVMGR_SESSION_PASSED);
+        if (prepare)
+            env_finish(&s, rc < 0 || out->status != ENVMGR_SESSION_PASSED);
     }
+    envmgr_guard_close(s.guard); /* closed by env_finish, unless it could not take the lock */
     envmgr_kvlist_free(&s.vars);
     envmgr_kvlist_free(&s.databases);
+    envmgr_kvlist_free(&s.network_labels);
+    envmgr_project_free(s.reloaded);
     pthread_mutex_destroy(&s.lock);
     if (rc < 0)
         envmgr_session_result_free(out);

@@ -7,15 +7,7 @@ set -eu
 bin=$1
 work=$2
 src=$(cd "$(dirname "$0")" && pwd)
-mkdir -p "$work"
-cp "$src/package.json" "$src/package-lock.json" "$src/openai_client.mjs" "$work/"
+. "$src/npm_ci.sh"
+npm_ci_into "$work" "$src" openai_client.mjs
 cd "$work"
-if [ ! -d node_modules/openai ] || ! cmp -s package-lock.json node_modules/.package-lock.json.src 2>/dev/null; then
-  if ! npm ci --no-audit --no-fund --loglevel=error >npm.log 2>&1; then
-    cat npm.log >&2
-    echo "npm ci failed (no registry?): skipping the official client test" >&2
-    exit 77
-  fi
-  cp package-lock.json node_modules/.package-lock.json.src
-fi
 exec node openai_client.mjs "$bin"

@@ -215,6 +215,20 @@ typedef struct envmgr_volume_def {
     envmgr_kvlist_t labels;
 } envmgr_volume_def_t;
 
+/* Alert limits of `x-envtest: {monitor: {alerts: {...}}}` (ADR-009's IntegrationTestMonitor); a
+ * limit of 0 is off. Defaults: the ADR's three (duration 300 s, memory 1 GiB, error rate 0.10). */
+typedef struct envmgr_alert_limits {
+    int64_t duration_ms;  /* `duration`: a suite or a test slower than this (90, 90s, 5m) */
+    int64_t memory_bytes; /* `memory`: a suite's peak RSS (100MB, 1GiB; MB = MiB, as Compose) */
+    double error_rate;    /* `error_rate`: failed tests / tests of a suite, and of the run */
+    double flaky_rate;    /* `flaky_rate`: a suite's flaky runs / runs in its history */
+    double slower_than_median; /* `slower_than_median`: duration / the median of its history */
+} envmgr_alert_limits_t;
+#define ENVMGR_ALERT_LIMITS_DEFAULT                                                                \
+    {                                                                                              \
+        .duration_ms = 300 * 1000, .memory_bytes = 1LL << 30, .error_rate = 0.10                   \
+    }
+
 typedef struct envmgr_project {
     char *name; /* resolved: opts->project_name > ENVTEST_PROJECT > name: > directory name;
                    normalised to [a-z0-9_-], starting with a letter or digit */
@@ -238,6 +252,7 @@ typedef struct envmgr_project {
      * the file's ${ENVTEST_URL_<SERVICE>} is the URL; `envtest env` gives ENVTEST_<SERVICE>_URL,
      * _HOST and _PORT from it. */
     envmgr_kvlist_t real_services;
+    envmgr_alert_limits_t alerts; /* x-envtest.monitor.alerts over the defaults */
 } envmgr_project_t;
 
 /* The URL replacing service, or NULL when it is started as the file says. */

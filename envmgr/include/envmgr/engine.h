@@ -9,7 +9,9 @@
  * statuses ENVMGR_E_ENGINE. The message reads "<Engine message> (HTTP <status> from <METHOD>
  * <path>)". A 304 (start of a running container, stop of a stopped one) is success. A reply that is
  * not valid JSON, or a connection that closes mid-reply, is ENVMGR_E_ENGINE naming the endpoint.
- * Plain requests time out after 120 s (connect: 5 s); logs -f, wait, build, pull, put_archive and
+ * Plain requests time out after ENVTEST_ENGINE_TIMEOUT seconds, default 120 (connect: 5 s), with
+ * the call named in the error ("GET /v1.41/...: the Docker engine at ... did not answer within N
+ * ms", exit 3); logs -f, wait, build, pull, put_archive and
  * exec without timeout_ms have no limit. Every request gives up with ENVMGR_E_INTERRUPTED within
  * about a second of envmgr_interrupt(). Thread safety: curl_global_init runs once (pthread_once);
  * handles share nothing. */
@@ -144,6 +146,25 @@ int envmgr_engine_exec(envmgr_engine_t *engine, const char *id, const char *cons
  * path must exist in the container (else ENVMGR_E_NOT_FOUND). */
 int envmgr_engine_container_put_archive(envmgr_engine_t *engine, const char *id, const char *path,
                                         const void *tar_data, size_t tar_len, envmgr_error_t *err);
+
+/* ---- streams (envmgr/engine/engine_images.c) --------------------------------------------- */
+/* Produces a streamed request body: fills up to len bytes of buf and returns how many, 0 at the
+ * end, or < 0 after filling err. */
+typedef long (*envmgr_engine_source_cb)(void *userdata, char *buf, size_t len, envmgr_error_t *err);
+/* GET /images/get?names=NAME: the image (a tar as `docker save` writes it) to cb (stdout stream).
+ */
+int envmgr_engine_image_save(envmgr_engine_t *engine, const char *name, envmgr_engine_output_cb cb,
+                             void *userdata, envmgr_error_t *err);
+/* POST /images/load with the tar from source; the engine's stream error becomes ENVMGR_E_ENV. */
+int envmgr_engine_image_load(envmgr_engine_t *engine, envmgr_engine_source_cb source,
+                             void *userdata, envmgr_error_t *err);
+/* POST /images/{name}/tag?repo=&tag= */
+int envmgr_engine_image_tag(envmgr_engine_t *engine, const char *name, const char *repo,
+                            const char *tag, envmgr_error_t *err);
+/* envmgr_engine_container_put_archive with a streamed tar (plain, gzip, bzip2 or xz). */
+int envmgr_engine_container_put_archive_stream(envmgr_engine_t *engine, const char *id,
+                                               const char *path, envmgr_engine_source_cb source,
+                                               void *userdata, envmgr_error_t *err);
 
 /* Demultiplexes a Docker attach/log stream incrementally. Exposed for tests. */
 typedef struct envmgr_demux {

@@ -54,6 +54,9 @@ typedef struct envmgr_up_options {
     int64_t wait_timeout_ms; /* 0: ENVMGR_DEFAULT_WAIT_TIMEOUT_MS */
     bool keep_on_failure;    /* --keep: leave what was created when up fails */
     bool no_fixtures;
+    /* The caller owns the environment and holds its own guard (<envmgr/guard.h>): the reaper
+     * container is not released when up succeeds. */
+    bool owned;
     /* Extra labels for the project network (e.g. io.envtest.secrets), set when it is created. */
     const envmgr_kvlist_t *network_labels;
     envmgr_progress_cb progress;

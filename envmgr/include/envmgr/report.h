@@ -5,15 +5,19 @@
  * count}|null, "summary": {total, passed, failed, skipped, flaky, timed_out, errors, interrupted,
  * not_run, pass_rate, total_execution_time, start, end, tests: {total, passed, failed, skipped,
  * todo}}, "suites": [{name, status, message, duration, start, tags, output, tap (bool: judged as
- * TAP), rerun: [the `envtest run` arguments that select it again] (when known), attempts:
- * [{attempt, status, duration, start, exit_code, signal, message, output, output_bytes}],
- * tap_summary: {version, planned, ran, passed, failed, ...}, tests: [{number, name, status,
- * duration, message, file, line, severity, reason}]}],                                  (sorted by
- * name) "test_breakdown": {suite: {total_tests, passed_tests, failed_tests, skipped_tests,
- * todo_tests, avg_execution_time (suite time / tests), attempts}}, "performance_analysis":
- * {min_execution_time, max_execution_time, avg_execution_time, slowest_suites: [{name,
- * execution_time}] (5), slowest_tests: [{suite, name, execution_time}] (5)}, "error_analysis":
- * {total_errors, common_errors: [{message, count, suites}] (10)}}
+ * TAP), cpu_time, cpu_user, cpu_system, peak_rss (measured: see runner.h), rerun: [the `envtest run`
+ *                arguments that select it again] (when known),
+ *                attempts: [{attempt, status, duration, start, exit_code, signal, message, output,
+ *                output_bytes, cpu_time, cpu_user, cpu_system, peak_rss}],
+ *                tap_summary: {version, planned, ran, passed, failed, ...},
+ *                tests: [{number, name, status, duration, message, file, line, severity,
+ *                reason, cpu_time, peak_rss}]}],                                  (sorted by name)
+ *    "test_breakdown": {suite: {total_tests, passed_tests, failed_tests, skipped_tests, todo_tests,
+ *                               avg_execution_time (suite time / tests), attempts}},
+ *    "performance_analysis": {min_execution_time, max_execution_time, avg_execution_time,
+ *                             slowest_suites: [{name, execution_time}] (5),
+ *                             slowest_tests: [{suite, name, execution_time}] (5)},
+ *    "error_analysis": {total_errors, common_errors: [{message, count, suites}] (10)}}
  *
  * Counting: the summary counts suites (the unit that runs, retries and is flaky); `failed` includes
  * timeouts, errors and interrupted suites, which are also counted on their own. pass_rate is the
@@ -45,6 +49,10 @@ void envmgr_report_junit(const json_t *report, envmgr_buf_t *out);
 void envmgr_report_markdown(const json_t *report, envmgr_buf_t *out);
 /* GitHub Actions workflow commands: one ::error (or ::warning for flaky) per failure. */
 void envmgr_report_github_annotations(const json_t *report, envmgr_buf_t *out);
+
+/* Adds an attempt's measurements to its (or its suite's) entry: cpu_time, cpu_user, cpu_system
+ * (seconds) and peak_rss (bytes); nothing when it was not measured. */
+void envmgr_report_add_usage(json_t *entry, const envmgr_suite_attempt_t *a);
 
 /* One suite's entry of report.json. */
 json_t *envmgr_report_suite_json(const envmgr_suite_result_t *suite);

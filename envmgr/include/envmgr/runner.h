@@ -7,6 +7,22 @@
  * reaped on SIGCHLD through a uv_signal handle, by pid. Ctrl-C: envmgr_interrupted() is polled
  * every 50 ms; running suites get SIGTERM then SIGKILL, queued ones are "not_run".
  *
+ * Measurement (per attempt, and per recorded test): wall time from the suite's process start (a
+ * test's clock starts there too, after the before-hook's database clone); CPU time (user +
+ * system) and peak RSS from wait4's rusage of the suite's process when it is reaped: the CPU time
+ * of the process and of every descendant that was waited for (by it or its children), and the
+ * peak RSS of the largest single process among them (ru_maxrss: not a sum of processes that were
+ * alive at once; descendants still running when the suite exits are killed and not counted).
+ * Each suite is reaped by pid with its own rusage, so concurrent suites never mix (unlike
+ * RUSAGE_CHILDREN deltas). Per test: at each chunk of output that recorded tests, the CPU time
+ * of the tree so far (/proc/<pid>/stat utime+stime+cutime+cstime) minus the previous sample's,
+ * and the main process's peak RSS since the previous sample (VmHWM, whose mark is then reset with
+ * /proc/<pid>/clear_refs; the suite's peak is the greatest of these windows and ru_maxrss).
+ * A cgroup v2 per suite (memory.peak, cpu.stat) would sum concurrent processes of the tree, but it
+ * needs a delegated, writable cgroup v2 hierarchy with the memory controller and a spawn into it
+ * (clone3 CLONE_INTO_CGROUP instead of posix_spawn), which hybrid cgroup v1 hosts (this project's
+ * CI machine) and unprivileged runs do not have; rusage works everywhere, so it is the one source.
+ *
  * The runner never prints: it reports through the progress callback. Hooks (before/after each
  * attempt) run on libuv's thread pool, so that a slow hook (cloning a database) does not stall the
  * output of running suites; several hooks may run at the same time, so they must be thread-safe. */
@@ -85,6 +101,9 @@ typedef struct envmgr_suite_attempt {
     char *output_path;   /* absolute */
     int64_t output_bytes;
     envmgr_tap_result_t *tap; /* NULL for non-TAP suites and attempts that did not start */
+    bool measured;            /* the process ran and was reaped: the figures below are set */
+    int64_t cpu_user_ms, cpu_system_ms; /* of the process tree (see the top of this file) */
+    int64_t peak_rss_kb;                /* largest process of the tree, KiB */
 } envmgr_suite_attempt_t;
 
 typedef struct envmgr_suite_result {

@@ -1,7 +1,10 @@
-/* The run session (`envtest run`): which suites, then up if the environment is not, the
- * variables every suite gets, a database per suite (isolation hooks), the runner, the reports
- * (report.json, junit.xml, summary.md, the `latest` link, the history), and the keep/down policy.
- * It never prints: progress goes through the callbacks, warnings through the log handler. */
+/* The run session (`envtest run`): which suites, then, under the project's lock, up if the
+ * environment is not (guarded by the reaper container while the runs own it) and a use of it, the
+ * variables every suite gets, a database per suite (isolation hooks), the runner, the monitor's
+ * alerts, the reports (report.json, report.html, junit.xml, summary.md, the `latest` link, the
+ * history), and the keep/down policy: an environment runs brought up is removed by the last run to
+ * leave it. It never prints: progress goes through the callbacks, warnings through the log
+ * handler. */
 #ifndef ENVMGR_SESSION_H
 #define ENVMGR_SESSION_H
 
@@ -14,6 +17,7 @@
 #include <envmgr/engine.h>
 #include <envmgr/error.h>
 #include <envmgr/lifecycle.h>
+#include <envmgr/monitor.h>
 #include <envmgr/runner.h>
 #include <envmgr/util.h>
 
@@ -25,6 +29,8 @@ enum envmgr_session_event_kind {
     ENVMGR_SESSION_FINISH_FAILED, /* keeping or removing it failed (error) */
     ENVMGR_SESSION_VARIABLES,     /* the variables every suite gets (vars), before any suite runs
                                      (for CI log masking) */
+    ENVMGR_SESSION_LOCK_WAIT,     /* waiting for the project's lock: message names its holder */
+    ENVMGR_SESSION_SHARED,        /* the environment stays up: count other runs use it */
 };
 
 typedef struct envmgr_session_event {
@@ -33,9 +39,13 @@ typedef struct envmgr_session_event {
     const char *message;         /* EMPTY_SHARD: the note */
     const envmgr_error_t *error; /* FINISH_FAILED */
     const envmgr_kvlist_t *vars; /* VARIABLES */
+    const envmgr_project_t *model; /* VARIABLES: the project the run uses */
+    int count;                   /* SHARED */
 } envmgr_session_event_t;
 
 typedef void (*envmgr_session_event_cb)(void *userdata, const envmgr_session_event_t *event);
+
+struct envmgr_session_result;
 
 typedef struct envmgr_session_options {
     /* The environment: engine and project (loaded with the live environment's secrets), or both
@@ -50,6 +60,12 @@ typedef struct envmgr_session_options {
     /* Without an environment, the project whose x-envtest.suites are read when needed (loaded
      * by the caller's load_project on first use), or NULL. */
     int (*load_project)(void *userdata, envmgr_project_t **out, envmgr_error_t *err);
+    /* Under the project's lock, the project read again with the live environment's secrets (a
+     * concurrent up may have made its network meanwhile) and the labels of a new network; the
+     * session owns both. NULL: project and network_labels as given. */
+    int (*reload_project)(void *userdata, envmgr_project_t **out, envmgr_kvlist_t *network_labels,
+                          envmgr_error_t *err);
+    int64_t lock_timeout_ms; /* 0: wait for the lock until its holder is done or gone */
 
     /* What to run: names or paths (--suite), tags (--tag), or one command (after --). */
     const char *const *suites;    /* NULL-terminated, or NULL */
@@ -62,11 +78,15 @@ typedef struct envmgr_session_options {
     int retries;
     bool keep_on_failure;
     const char *runs_dir;     /* NULL: ENVMGR_DEFAULT_RUNS_DIR */
-    const char *history_path; /* NULL: ENVMGR_DEFAULT_HISTORY_PATH */
+    const char *history_path; /* NULL: envmgr_history_path(NULL) (<envmgr/monitor.h>) */
     const char *report_dir;   /* also write the reports there, or NULL */
 
     envmgr_run_progress_cb run_progress; /* the runner's events (after the suite is saved) */
     envmgr_session_event_cb event;
+    /* After the reports, before the keep/down policy, while the environment is still there (e.g.
+     * for a repro bundle of a failed run); project is the one the run used. May be NULL. */
+    void (*after_run)(void *userdata, const struct envmgr_session_result *result,
+                      const envmgr_project_t *project);
     void *userdata;
 } envmgr_session_options_t;
 
@@ -79,7 +99,9 @@ enum envmgr_session_status {
 typedef struct envmgr_session_result {
     envmgr_suite_list_t suites; /* what ran */
     envmgr_run_result_t *run;
-    json_t *report; /* report.json's analysis (envmgr_report_from_run) */
+    json_t *report; /* report.json's analysis (envmgr_report_from_run), with the monitor's
+                       "environment" and "alerts" */
+    size_t n_alerts;
     enum envmgr_session_status status;
 } envmgr_session_result_t;
 

@@ -45,7 +45,14 @@ typedef struct envmgr_tap_test {
     char *severity;      /* YAML `severity`, or NULL */
     char *file;          /* YAML `at.file` / `file`, or NULL */
     int line;            /* YAML `at.line` / `line`, or 0 */
-    int64_t duration_ms; /* YAML `duration_ms`, else time since the previous test line */
+    int64_t duration_ms; /* YAML `duration_ms`, else time since the previous test line (the first
+                            test: since the parser was made, i.e. its suite's process started) */
+    /* Measured by the runner (see runner.h) for recorded tests, when `measured`: CPU time (user +
+     * system) of the suite's process tree since the previous test line, and the peak RSS of the
+     * suite's main process over the same window, in KiB. */
+    bool measured;
+    int64_t cpu_ms;
+    int64_t peak_rss_kb;
 } envmgr_tap_test_t;
 
 typedef struct envmgr_tap_result {
@@ -82,6 +89,8 @@ const envmgr_tap_result_t *envmgr_tap_parser_result(const envmgr_tap_parser_t *p
 /* Moves the result out (the parser keeps an empty one). Free with envmgr_tap_result_free. */
 envmgr_tap_result_t *envmgr_tap_parser_take_result(envmgr_tap_parser_t *parser);
 void envmgr_tap_parser_free(envmgr_tap_parser_t *parser);
+/* The tests recorded so far, writable (the runner adds its measurements). */
+envmgr_tap_test_t *envmgr_tap_parser_tests(envmgr_tap_parser_t *parser, size_t *n);
 
 void envmgr_tap_result_free(envmgr_tap_result_t *result);
 void envmgr_tap_test_clear(envmgr_tap_test_t *test);

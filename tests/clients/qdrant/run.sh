@@ -1,16 +1,14 @@
 #!/bin/sh
-# Runs the official Qdrant JavaScript client against a mock-vector started on loopback.
-# usage: run.sh /path/to/mock-vector   (npm install happens here when node_modules is missing;
-# exit status 77, a skip for ctest, when it cannot be installed)
+# Runs the official Qdrant JavaScript client against a mock-vector started on loopback. Installs the
+# pinned npm packages with `npm ci` into WORKDIR (a build folder, not the source tree); exit 77 (a
+# skip for ctest) when they cannot be installed.
+# usage: run.sh /path/to/mock-vector WORKDIR
 set -eu
-bin=${1:?usage: run.sh /path/to/mock-vector}
+bin=${1:?usage: run.sh /path/to/mock-vector WORKDIR}
+work=${2:?usage: run.sh /path/to/mock-vector WORKDIR}
 here=$(cd "$(dirname "$0")" && pwd)
-if [ ! -d "$here/node_modules/@qdrant/js-client-rest" ]; then
-    (cd "$here" && npm install --no-audit --no-fund --silent) || {
-        echo "1..0 # SKIP npm install of @qdrant/js-client-rest failed (no registry?)"
-        exit 77
-    }
-fi
+. "$here/../npm_ci.sh"
+npm_ci_into "$work" "$here" qdrant_client_test.mjs
 tmp=$(mktemp -d)
 "$bin" --host 127.0.0.1 --port 0 --port-file "$tmp/port" --quiet &
 pid=$!
@@ -21,4 +19,4 @@ while [ ! -s "$tmp/port" ]; do
     [ $i -lt 100 ] || { echo "mock-vector did not start"; exit 1; }
     sleep 0.05
 done
-QDRANT_URL="http://127.0.0.1:$(cat "$tmp/port")" node "$here/qdrant_client_test.mjs"
+QDRANT_URL="http://127.0.0.1:$(cat "$tmp/port")" node "$work/qdrant_client_test.mjs"

@@ -10,23 +10,23 @@ _envtest()
         words=("${COMP_WORDS[@]}")
         cword=$COMP_CWORD
     }
-    local commands="config down env exec fixture gc keep logs ls report run status up version"
+    local commands="bundle config down env exec fixture gc keep logs ls report run status trends up version"
     local global="-f --file -p --project-name -H --host --real --profile -v --verbose -q --quiet -h --help --version"
     case $prev in
-    -f | --file | --report-dir | -o | --output)
+    -f | --file | --report-dir | -o | --output | --history)
         COMPREPLY=($(compgen -f -- "$cur"))
         return
         ;;
     --format)
-        COMPREPLY=($(compgen -W "sh dotenv json github md junit" -- "$cur"))
+        COMPREPLY=($(compgen -W "sh dotenv json github md junit html" -- "$cur"))
         return
         ;;
     --rmi)
         COMPREPLY=($(compgen -W "local" -- "$cur"))
         return
         ;;
-    -p | --project-name | -H | --host | --real | --profile | --tail | --timeout | --retries | --shard | -j | --jobs | \
-        --wait-timeout | -t | --tag | -n | --runs | --mysql | --service | -e | --env)
+    -p | --project-name | -H | --host | --tail | --timeout | --retries | --shard | -j | --jobs | \
+        --wait-timeout | -t | --tag | -n | --runs | --days | --mysql | --service | -e | --env)
         return
         ;;
     esac
@@ -44,19 +44,21 @@ _envtest()
     local opts
     case $cmd in
     "") opts="$commands $global" ;;
-    up) opts="--wait-timeout --keep --no-fixtures" ;;
+    up) opts="--wait-timeout --keep --no-fixtures --from" ;;
     down) opts="-v --volumes --rmi" ;;
     status) opts="--json" ;;
     env) opts="--format" ;;
     exec) opts="-e --env" ;;
     logs) opts="--tail -f --follow --timestamps" ;;
     config) opts="--services -q --quiet --show-secrets" ;;
-    run) opts="-s --suite -j --jobs --timeout --retries --shard -t --tag --keep-on-failure --report-dir --no-env --" ;;
+    run) opts="-s --suite -j --jobs --timeout --retries --shard -t --tag --keep-on-failure --report-dir --no-env --history --fail-on-alert --from --failed --bundle-on-failure --" ;;
     report) opts="merge history --format -o --output -n --runs" ;;
     fixture) opts="load verify pack inspect --mysql --service -o --output --json" ;;
+    trends) opts="--days --json --history" ;;
     ls) opts="--json" ;;
     keep) opts="--release" ;;
     gc) opts="--images" ;;
+    bundle) opts="create -o --output --run --no-run --without-base-images" ;;
     esac
     [ -n "$cmd" ] && opts="$opts -h --help -f --file -p --project-name -H --host --real --profile"
     if [ "$cmd" = fixture ] || [ "$cmd" = report ] || [[ $cur == -* ]] || [ -z "$cmd" ]; then

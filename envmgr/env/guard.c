@@ -1,0 +1,273 @@
+/* The reaper container's client side (see <envmgr/guard.h>). */
+#include <envmgr/guard.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libgen.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <envmgr/lock.h>
+#include <envmgr/log.h>
+#include <envmgr/util.h>
+
+#define REAPER_PORT "7777/tcp"
+#define CONNECT_DEADLINE_MS 15000
+#define RELEASE_CONNECT_MS 1000
+
+struct envmgr_guard {
+    int fd;
+};
+
+static char *reaper_binary(void)
+{
+    const char *env = getenv("ENVTEST_REAPER_BIN");
+    if (env && *env)
+        return envmgr_xstrdup(env);
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0)
+        return NULL;
+    self[n] = '\0';
+    return envmgr_xasprintf("%s/envtest-reaper", dirname(self));
+}
+
+/* envtest/reaper:<digest of the binary>, built from a FROM scratch context when absent. */
+static int reaper_image(envmgr_engine_t *engine, char **tag_out, envmgr_error_t *err)
+{
+    envmgr_cleanup_free char *bin = reaper_binary();
+    char *data = NULL;
+    size_t len = 0;
+    if (!bin || envmgr_read_file(bin, &data, &len, err) < 0)
+        return envmgr_error_wrap(err, "reaper container: its program envtest-reaper");
+    char digest[65];
+    envmgr_sha256_hex(data, len, digest);
+    char *tag = envmgr_xasprintf("envtest/reaper:%.12s", digest);
+    envmgr_cleanup_json json_t *inspect = NULL;
+    envmgr_error_t lookup_err = {0};
+    if (envmgr_engine_image_inspect(engine, tag, &inspect, &lookup_err) == 0) {
+        free(data);
+        *tag_out = tag;
+        return 0;
+    }
+    char dir[] = "/tmp/envtest-reaper-XXXXXX";
+    int r = -1;
+    if (mkdtemp(dir) == NULL) {
+        r = envmgr_error_errno(err, errno, "reaper container: a build context");
+    } else {
+        static const char dockerfile[] = "FROM scratch\n"
+                                         "COPY envtest-reaper /envtest-reaper\n"
+                                         "ENTRYPOINT [\"/envtest-reaper\"]\n";
+        envmgr_cleanup_free char *df = envmgr_xasprintf("%s/Dockerfile", dir);
+        envmgr_cleanup_free char *out = envmgr_xasprintf("%s/envtest-reaper", dir);
+        envmgr_kvlist_t labels = {0};
+        envmgr_kvlist_set(&labels, "io.envtest.reaper-image", "true");
+        envmgr_build_options_t opts = {.context_dir = dir, .tag = tag, .labels = &labels};
+        if (envmgr_write_file(df, dockerfile, sizeof(dockerfile) - 1, err) == 0 &&
+            envmgr_write_file(out, data, len, err) == 0 && chmod(out, 0755) == 0)
+            r = envmgr_engine_image_build(engine, &opts, NULL, NULL, err);
+        envmgr_kvlist_free(&labels);
+        unlink(out);
+        unlink(df);
+        rmdir(dir);
+    }
+    free(data);
+    if (r < 0) {
+        free(tag);
+        return envmgr_error_wrap(err, "reaper container: build its image");
+    }
+    *tag_out = tag;
+    return 0;
+}
+
+static char *container_name(const char *project)
+{
+    return envmgr_xasprintf("envtest-reaper-%s", project);
+}
+
+/* The host port of a running reaper container, 0 when it is not running, -1 on error. */
+static int running_port(envmgr_engine_t *engine, const char *name, envmgr_error_t *err)
+{
+    envmgr_cleanup_json json_t *c = NULL;
+    if (envmgr_engine_container_inspect(engine, name, &c, err) < 0)
+        return -1;
+    if (!json_is_true(json_object_get(json_object_get(c, "State"), "Running")))
+        return 0;
+    json_t *b = json_array_get(
+        json_object_get(json_object_get(json_object_get(c, "NetworkSettings"), "Ports"),
+                        REAPER_PORT),
+        0);
+    const char *port = json_string_value(json_object_get(b, "HostPort"));
+    return port ? atoi(port) : 0;
+}
+
+static int start_container(envmgr_engine_t *engine, const char *project, int *port,
+                           envmgr_error_t *err)
+{
+    const char *host = envmgr_engine_host(engine);
+    if (!host || strncmp(host, "unix://", 7) != 0)
+        return envmgr_error_set(err, ENVMGR_E_ENV, 0,
+                                "reaper container: the engine at %s is not a unix socket it "
+                                "could mount",
+                                host ? host : "(default)");
+    envmgr_cleanup_free char *name = container_name(project);
+    for (int attempt = 0; attempt < 3; attempt++) {
+        envmgr_error_t lookup_err = {0};
+        int p = running_port(engine, name, &lookup_err);
+        if (p > 0) {
+            *port = p;
+            return 0;
+        }
+        if (p == 0) /* there but not running: it is on its way out */
+            envmgr_engine_container_remove(engine, name, true, false, &lookup_err);
+        else if (lookup_err.kind != ENVMGR_E_NOT_FOUND)
+            return envmgr_error_set(err, lookup_err.kind, lookup_err.code, "%s",
+                                    lookup_err.message);
+        envmgr_cleanup_free char *image = NULL;
+        if (reaper_image(engine, &image, err) < 0)
+            return -1;
+        const char *grace = getenv("ENVTEST_REAPER_GRACE");
+        envmgr_cleanup_free char *bind = envmgr_xasprintf("%s:/engine.sock", host + 7);
+        envmgr_cleanup_json json_t *config = json_pack(
+            "{s:s, s:[s,s,s,s], s:{s:s}, s:{s:{}}, s:{s:[s], s:{s:[{s:s, s:s}]}, s:b}}", "Image",
+            image, "Cmd", "--project", project, "--grace", grace && *grace ? grace : "10", "Labels",
+            ENVMGR_LABEL_REAPER, project, "ExposedPorts", REAPER_PORT, "HostConfig", "Binds", bind,
+            "PortBindings", REAPER_PORT, "HostIp", "127.0.0.1", "HostPort", "", "AutoRemove", 1);
+        envmgr_cleanup_free char *id = NULL;
+        envmgr_error_t create_err = {0};
+        if (envmgr_engine_container_create(engine, name, config, &id, &create_err) < 0) {
+            if (create_err.kind == ENVMGR_E_ENV) /* 409: another envtest made it: join it */
+                continue;
+            *err = create_err;
+            return envmgr_error_wrap(err, "reaper container");
+        }
+        if (envmgr_engine_container_start(engine, id, &create_err) < 0) {
+            if (create_err.kind == ENVMGR_E_ENV) /* a conflict again: retry */
+                continue;
+            *err = create_err;
+            envmgr_engine_container_remove(engine, id, true, false, &create_err);
+            return envmgr_error_wrap(err, "reaper container");
+        }
+    }
+    envmgr_error_t last = {0};
+    int p = running_port(engine, name, &last);
+    if (p > 0) {
+        *port = p;
+        return 0;
+    }
+    return envmgr_error_set(err, ENVMGR_E_ENV, 0, "reaper container %s does not stay up", name);
+}
+
+/* Connects to 127.0.0.1:port and waits for the reaper's "ready" (the port may accept before the
+ * program inside listens: then the connection closes and it tries again, until the deadline). */
+static int connect_reaper(int port, int64_t within_ms, int *fd_out, envmgr_error_t *err)
+{
+    int64_t deadline = envmgr_now_ms() + within_ms;
+    int saved = 0;
+    while (envmgr_now_ms() < deadline && !envmgr_interrupted()) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return envmgr_error_errno(err, errno, "reaper container: socket");
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+            struct pollfd pf = {.fd = fd, .events = POLLIN};
+            char buf[8] = "";
+            /* the reply, or the close when nothing listens yet */
+            if (poll(&pf, 1, (int)(deadline - envmgr_now_ms())) == 1 && read(fd, buf, 6) == 6 &&
+                memcmp(buf, "ready\n", 6) == 0) {
+                *fd_out = fd;
+                return 0;
+            }
+        }
+        saved = errno;
+        close(fd);
+        envmgr_sleep_ms(20); /* the container's program is starting */
+    }
+    return envmgr_error_set(err, ENVMGR_E_ENV, saved,
+                            "reaper container: no answer on 127.0.0.1:%d within %.1f s", port,
+                            within_ms / 1000.0);
+}
+
+static int send_line(int fd, const char *line)
+{
+    size_t len = strlen(line);
+    return send(fd, line, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+}
+
+int envmgr_guard_open(envmgr_engine_t *engine, const char *project, envmgr_guard_t **out,
+                      envmgr_error_t *err)
+{
+    *out = NULL;
+    int port = 0, fd = -1;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (start_container(engine, project, &port, err) < 0)
+            return -1;
+        if (connect_reaper(port, CONNECT_DEADLINE_MS, &fd, err) == 0)
+            break;
+        /* a reaper that was reaping as we came: a new one */
+        envmgr_cleanup_free char *name = container_name(project);
+        envmgr_error_t ignored = {0};
+        envmgr_engine_container_remove(engine, name, true, false, &ignored);
+    }
+    if (fd < 0)
+        return -1;
+    envmgr_cleanup_free char *hello = envmgr_xasprintf("token %s\n", envmgr_lock_token());
+    if (send_line(fd, hello) < 0) {
+        close(fd);
+        return envmgr_error_errno(err, errno, "reaper container: send");
+    }
+    envmgr_error_clear(err);
+    *out = envmgr_xcalloc(1, sizeof(**out));
+    (*out)->fd = fd;
+    envmgr_debug("reaper container of %s on 127.0.0.1:%d", project, port);
+    return 0;
+}
+
+void envmgr_guard_close(envmgr_guard_t *guard)
+{
+    if (!guard)
+        return;
+    close(guard->fd);
+    free(guard);
+}
+
+int envmgr_guard_release(envmgr_engine_t *engine, const char *project, envmgr_guard_t *guard,
+                         envmgr_error_t *err)
+{
+    int fd = guard ? guard->fd : -1;
+    bool own = false;
+    if (fd < 0) {
+        envmgr_cleanup_free char *name = container_name(project);
+        envmgr_error_t lookup_err = {0};
+        int port = running_port(engine, name, &lookup_err);
+        if (port < 0 && lookup_err.kind == ENVMGR_E_NOT_FOUND)
+            return 0;
+        if (port < 0) {
+            *err = lookup_err;
+            return -1;
+        }
+        /* one that does not answer at once is on its way out: it watches nothing */
+        if (port == 0 || connect_reaper(port, RELEASE_CONNECT_MS, &fd, &lookup_err) < 0)
+            return 0;
+        own = true;
+    }
+    int r = send_line(fd, "release\n");
+    if (r == 0) { /* it exits at once: its close is the acknowledgement */
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        char buf[16];
+        while (poll(&pf, 1, 5000) == 1 && read(fd, buf, sizeof(buf)) > 0)
+            ;
+    }
+    if (own)
+        close(fd);
+    if (r < 0)
+        return envmgr_error_errno(err, errno, "reaper container of %s: release", project);
+    return 0;
+}

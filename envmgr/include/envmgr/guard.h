@@ -1,0 +1,32 @@
+/* The reaper container (issue 13): an envtest that owns an environment (up until it is up, a run
+ * that brought it up, up --session) holds a connection to the container envtest-reaper-<project>,
+ * built from envtest's own static envtest-reaper (FROM scratch, built locally as
+ * envtest/reaper:<digest>, no registry), with the engine's socket mounted. When every connection
+ * to it dropped (the envtests are gone, however they died) and none came back within the grace
+ * (ENVTEST_REAPER_GRACE seconds, default 10), it removes the project's containers, networks and
+ * volumes, unless the environment is kept, and then itself. See cmd/reaper/reaper.c. Works with
+ * Docker and Podman (a unix:// socket); elsewhere envmgr_guard_open fails and the caller falls
+ * back to the host-process reaper. */
+#ifndef ENVMGR_GUARD_H
+#define ENVMGR_GUARD_H
+
+#include <envmgr/engine.h>
+#include <envmgr/error.h>
+
+#define ENVMGR_LABEL_REAPER "io.envtest.reaper"
+
+typedef struct envmgr_guard envmgr_guard_t;
+
+/* Starts project's reaper container (building its image once) or joins the running one, and
+ * connects to it (the socket is close-on-exec: suites do not inherit it). */
+int envmgr_guard_open(envmgr_engine_t *engine, const char *project, envmgr_guard_t **out,
+                      envmgr_error_t *err);
+/* Drops the connection: the reaper reaps after its grace unless another envtest holds it. NULL is
+ * fine. */
+void envmgr_guard_close(envmgr_guard_t *guard);
+/* The environment is the user's now: a running reaper of project exits without touching anything
+ * (through guard when given, else through a new connection). 0 when there is none. */
+int envmgr_guard_release(envmgr_engine_t *engine, const char *project, envmgr_guard_t *guard,
+                         envmgr_error_t *err);
+
+#endif

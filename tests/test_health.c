@@ -1,0 +1,225 @@
+/* Health without Docker: envmgr_health_wait and friends against the stateful fake engine
+ * (fake_engine.h), whose execs give scripted results. Checks that pass after N tries, the engine's
+ * unhealthy verdict, containers that exit, checks that hang, deadlines, the port probe. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fake_engine.h"
+#include "health.h"
+
+struct env {
+    fake_engine_t *fake;
+    envmgr_engine_t *engine;
+    envmgr_healthcheck_t hc; /* CMD ready, timeout 1 s */
+    envmgr_buf_t output;
+};
+
+static int setup(void **state)
+{
+    struct env *e = envmgr_xcalloc(1, sizeof(*e));
+    e->fake = fake_engine_start();
+    envmgr_error_t err = {0};
+    if (envmgr_engine_open(fake_engine_host(e->fake), &e->engine, &err) < 0)
+        fail_msg("open: %s", err.message);
+    e->hc.kind = ENVMGR_HEALTHCHECK_CMD;
+    envmgr_strv_push(&e->hc.test, "ready");
+    e->hc.timeout_ms = 1000;
+    e->hc.interval_ms = 1000;
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct env *e = *state;
+    envmgr_engine_close(e->engine);
+    fake_engine_free(e->fake);
+    envmgr_healthcheck_clear(&e->hc);
+    envmgr_buf_free(&e->output);
+    free(e);
+    return 0;
+}
+
+static void test_passes_after_three_tries(void **state)
+{
+    struct env *e = *state;
+    const char *id = fake_engine_add_container(e->fake, "h", NULL);
+    fake_exec_t checks[] = {
+        {.exit_code = 1, .out = "no"}, {.exit_code = 7, .err = "still no"}, {.out = "yes\n"}};
+    fake_engine_exec_script(e->fake, "h", checks, 3);
+    envmgr_error_t err = {0};
+    assert_int_equal(
+        envmgr_health_wait(e->engine, id, &e->hc, envmgr_now_ms() + 10000, &e->output, &err), 0);
+    assert_int_equal(fake_engine_count_requests(e->fake, "POST /containers/*/exec"), 3);
+    assert_string_equal(e->output.data, "yes\n");
+    /* the check is the service's: CMD ready */
+    envmgr_cleanup_json json_t *body =
+        json_loads(fake_engine_request_body(e->fake, 2), 0, NULL); /* after ping and inspect */
+    assert_string_equal(json_string_value(json_array_get(json_object_get(body, "Cmd"), 0)),
+                        "ready");
+}
+
+static void test_never_passes_in_time(void **state)
+{
+    struct env *e = *state;
+    const char *id = fake_engine_add_container(e->fake, "h", NULL);
+    fake_engine_exec_script(e->fake, "h", &(fake_exec_t){.exit_code = 1, .out = "warming up"}, 1);
+    envmgr_error_t err = {0};
+    int64_t t0 = envmgr_now_ms();
+    assert_int_equal(envmgr_health_wait(e->engine, id, &e->hc, t0 + 300, &e->output, &err), -1);
+    int64_t elapsed = envmgr_now_ms() - t0;
+    assert_int_equal(err.kind, ENVMGR_E_ENV);
+    assert_non_null(strstr(err.message, "health check did not pass in time ("));
+    assert_true(fake_engine_count_requests(e->fake, "POST /containers/*/exec") >= 2);
+    assert_string_equal(e->output.data, "warming up");
+    assert_true(elapsed >= 300 && elapsed < 2000);
+}
+
+static void test_engine_says_unhealthy(void **state)
+{
+    struct env *e = *state;
+    const char *id = fake_engine_add_container(
+        e->fake, "h", "{\"State\":{\"Status\":\"running\",\"Health\":{\"Status\":\"unhealthy\"}}}");
+    envmgr_error_t err = {0};
+    assert_int_equal(
+        envmgr_health_wait(e->engine, id, &e->hc, envmgr_now_ms() + 10000, &e->output, &err), -1);
+    assert_string_equal(err.message, "the engine reports the container unhealthy");
+    assert_int_equal(fake_engine_count_requests(e->fake, "POST /containers/*/exec"), 0);
+}
+
+static void test_exited_container_fails_at_once(void **state)
+{
+    struct env *e = *state;
+    const char *id = fake_engine_add_container(
+        e->fake, "h", "{\"State\":{\"Status\":\"exited\",\"ExitCode\":3}}");
+    envmgr_error_t err = {0};
+    int64_t t0 = envmgr_now_ms();
+    assert_int_equal(envmgr_health_wait(e->engine, id, &e->hc, t0 + 10000, &e->output, &err), -1);
+    assert_string_equal(err.message, "container exited with code 3 while envtest waited for it");
+    assert_true(envmgr_now_ms() - t0 < 1000);
+    /* and so without a healthcheck */
+    assert_int_equal(envmgr_health_wait(e->engine, id, NULL, t0 + 10000, &e->output, &err), -1);
+    assert_string_equal(err.message, "container exited with code 3 while envtest waited for it");
+}
+
+static void test_hung_check_times_out_then_passes(void **state)
+{
+    struct env *e = *state;
+    const char *id = fake_engine_add_container(e->fake, "h", NULL);
+    fake_exec_t checks[] = {{.hang = true}, {.exit_code = 0, .out = "ok"}};
+    fake_engine_exec_script(e->fake, "h", checks, 2);
+    e->hc.timeout_ms = 200;
+    envmgr_error_t err = {0};
+    int64_t t0 = envmgr_now_ms();
+    assert_int_equal(envmgr_health_wait(e->engine, id, &e->hc, t0 + 10000, &e->output, &err), 0);
+    int64_t elapsed = envmgr_now_ms() - t0;
+    assert_true(elapsed >= 200 && elapsed < 3000);
+    assert_int_equal(fake_engine_count_requests(e->fake, "POST /containers/*/exec"), 2);
+    assert_string_equal(e->output.data, "ok");
+}
+
+static void test_probe_once(void **state)
+{
+    struct env *e = *state;
+    const char *id = fake_engine_add_container(e->fake, "h", NULL);
+    fake_exec_t checks[] = {{.exit_code = 1}, {.exit_code = 0}};
+    fake_engine_exec_script(e->fake, "h", checks, 2);
+    envmgr_error_t err = {0};
+    bool passed = true;
+    assert_int_equal(envmgr_health_probe(e->engine, id, &e->hc, &passed, &err), 0);
+    assert_false(passed);
+    assert_int_equal(envmgr_health_probe(e->engine, id, &e->hc, &passed, &err), 0);
+    assert_true(passed);
+    /* a container that is gone: the check cannot run */
+    assert_int_equal(envmgr_health_probe(e->engine, "missing", &e->hc, &passed, &err), -1);
+    assert_false(passed);
+}
+
+static void test_completed(void **state)
+{
+    struct env *e = *state;
+    const char *ok = fake_engine_add_container(
+        e->fake, "ok", "{\"State\":{\"Status\":\"exited\",\"ExitCode\":0}}");
+    const char *bad = fake_engine_add_container(
+        e->fake, "bad", "{\"State\":{\"Status\":\"exited\",\"ExitCode\":2}}");
+    const char *running = fake_engine_add_container(e->fake, "running", NULL);
+    envmgr_error_t err = {0};
+    int64_t t0 = envmgr_now_ms();
+    assert_int_equal(envmgr_health_wait_completed(e->engine, ok, t0 + 5000, &err), 0);
+    assert_int_equal(envmgr_health_wait_completed(e->engine, bad, t0 + 5000, &err), -1);
+    assert_string_equal(err.message, "exited with code 2 (expected 0)");
+    assert_int_equal(envmgr_health_wait_completed(e->engine, running, envmgr_now_ms() + 200, &err),
+                     -1);
+    assert_string_equal(err.message, "did not complete in time");
+}
+
+/* Without a healthcheck a container is ready when its TCP ports accept connections; the fake puts
+ * containers at 127.0.0.1, so a socket of the test's plays the service. */
+static void test_ports_probe(void **state)
+{
+    struct env *e = *state;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(addr);
+    assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
+    int port = ntohs(addr.sin_port);
+    envmgr_cleanup_free char *inspect = envmgr_xasprintf(
+        "{\"Config\":{\"ExposedPorts\":{\"%d/tcp\":{}}},"
+        "\"NetworkSettings\":{\"Networks\":{\"n\":{\"IPAddress\":\"127.0.0.1\"}}}}",
+        port);
+    const char *id = fake_engine_add_container(e->fake, "h", inspect);
+    envmgr_error_t err = {0};
+    /* bound but not listening: refused */
+    assert_int_equal(
+        envmgr_health_wait(e->engine, id, NULL, envmgr_now_ms() + 200, &e->output, &err), -1);
+    assert_string_equal(err.message, "ports did not accept connections in time (state running)");
+    assert_int_equal(listen(fd, 4), 0);
+    assert_int_equal(
+        envmgr_health_wait(e->engine, id, NULL, envmgr_now_ms() + 5000, &e->output, &err), 0);
+    close(fd);
+}
+
+static void test_resolve_from_image(void **state)
+{
+    (void)state;
+    envmgr_service_t service = {.name = "s"};
+    envmgr_cleanup_json json_t *image =
+        json_loads("{\"Config\":{\"Healthcheck\":{\"Test\":[\"CMD-SHELL\",\"pg_isready\"],"
+                   "\"Timeout\":5000000000}}}",
+                   0, NULL);
+    envmgr_healthcheck_t hc;
+    assert_true(envmgr_health_resolve(&service, image, &hc));
+    assert_int_equal(hc.kind, ENVMGR_HEALTHCHECK_CMD_SHELL);
+    assert_string_equal(hc.test.items[0], "pg_isready");
+    assert_int_equal(hc.timeout_ms, 5000);
+    envmgr_healthcheck_clear(&hc);
+    service.healthcheck.kind = ENVMGR_HEALTHCHECK_NONE;
+    assert_false(envmgr_health_resolve(&service, image, &hc));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_passes_after_three_tries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_never_passes_in_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_engine_says_unhealthy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exited_container_fails_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hung_check_times_out_then_passes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_probe_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_completed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ports_probe, setup, teardown),
+        cmocka_unit_test(test_resolve_from_image),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,278 @@
+#!/usr/bin/env bash
+# docker test (issue 13, item 2): the reaper container. envtest is killed with SIGKILL at random
+# points of `up` and of `run` (which brings the environment up), and its whole cgroup is killed
+# (the freezer: frozen, every task SIGKILLed, thawed; so the host-process reaper dies with it):
+# 15 s later nothing of the project is left, the reaper container included. Then the same against
+# a Podman engine when one answers on /run/podman/podman.sock (Testcontainers' Ryuk does not run
+# there). Also: a kept environment is never reaped; `envtest gc` removes what a killed envtest left
+# when no reaper container could run (ENVTEST_REAPER=process, its cgroup killed).
+# TAP output. Skips (77) without an engine unless ENVTEST_REQUIRE_DOCKER=1.
+#   ENVTEST_TEST_PROJECT   project name stem (default envtest-reap)
+#   ENVTEST_REAPER_KILLS   kill points, half in up, half in run (default 20)
+#   ENVTEST_PODMAN_SOCK    the Podman socket (default /run/podman/podman.sock)
+set -uo pipefail
+src="${ENVTEST_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+bin="${ENVTEST_BINARY_DIR:-$src/build}"
+# shellcheck source=ci/lib.sh
+source "$src/ci/lib.sh"
+envtest="$bin/cmd/envtest"
+stem="${ENVTEST_TEST_PROJECT:-envtest-reap}"
+kills="${ENVTEST_REAPER_KILLS:-20}"
+podman_sock="${ENVTEST_PODMAN_SOCK:-/run/podman/podman.sock}"
+TMP="$(mktemp -d)"
+export ENVTEST_LOCK_DIR="$TMP"
+unset ENVTEST_REAPER
+n=0 failed=0
+
+ok() {
+    n=$((n + 1))
+    if [ "$1" -eq 0 ]; then
+        echo "ok $n - $2"
+    else
+        failed=$((failed + 1))
+        echo "not ok $n - $2"
+        [ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/#   /'
+    fi
+    return 0
+}
+is() { if [ "$1" = "$2" ]; then ok 0 "$3"; else ok 1 "$3" "got:      '$1'
+expected: '$2'
+${4:-}"; fi; }
+skip_all() {
+    echo "1..0 # SKIP $1"
+    exit 77
+}
+need() { [ "${ENVTEST_REQUIRE_DOCKER:-0}" = 1 ] && { echo "Bail out! $1"; exit 1; }; skip_all "$1"; }
+
+docker_ping || need "no Docker engine at $ENVTEST_DOCKER_SOCK"
+[ -x "$envtest" ] || need "no envtest at $envtest"
+[ -x "$bin/cmd/envtest-reaper" ] || need "no envtest-reaper beside envtest"
+[ -x /bin/busybox ] || need "no /bin/busybox (apt-get install busybox-static)"
+mkdir -p "$TMP/busybox"
+cp /bin/busybox "$TMP/busybox/"
+printf '%s\n' 'FROM scratch' 'COPY busybox /bin/busybox' 'RUN ["/bin/busybox", "--install", "-s", "/bin"]' \
+    'RUN ["/bin/busybox", "mkdir", "-p", "/www", "/tmp"]' 'CMD ["sh"]' >"$TMP/busybox/Dockerfile"
+export BUSYBOX_CONTEXT="$TMP/busybox"
+compose="$src/tests/compose/reaper/two.yaml"
+host="unix://$ENVTEST_DOCKER_SOCK"
+et() { "$envtest" -H "$host" -f "$compose" "$@"; }
+
+main_sock="$ENVTEST_DOCKER_SOCK"
+cleanup() {
+    ENVTEST_DOCKER_SOCK="$main_sock" host="unix://$main_sock"
+    et -p "$stem" down -v --rmi local >/dev/null 2>&1
+    if [ -S "$podman_sock" ]; then
+        "$envtest" -H "unix://$podman_sock" -f "$compose" -p "$stem" down -v --rmi local >/dev/null 2>&1
+    fi
+    [ -n "${cg:-}" ] && [ -d "$cg" ] && rmdir "$cg" 2>/dev/null
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# objects PROJECT: what the engine at $ENVTEST_DOCKER_SOCK holds of it (containers, networks and
+# volumes labelled with it, its reaper container, its lock and use marks)
+objects() {
+    local f r c nw v l
+    f="$(urlencode "{\"label\":[\"io.envtest.project=$1\"]}")"
+    r="$(urlencode "{\"label\":[\"io.envtest.reaper=$1\"]}")"
+    c="$(docker_api_ok GET "/containers/json?all=1&filters=$f" | jq length)"
+    c=$((c + $(docker_api_ok GET "/containers/json?all=1&filters=$r" | jq length)))
+    nw="$(docker_api_ok GET "/networks?filters=$f" | jq length)"
+    v="$(docker_api_ok GET "/volumes?filters=$f" | jq '.Volumes // [] | length')"
+    l="$(docker_api_ok GET "/volumes" |
+        jq --arg p "$1" '[.Volumes // [] | .[].Name | select(. == "envtest-lock-" + $p or
+            startswith("envtest-lock-" + $p + "-beat-") or startswith("envtest-use-" + $p + "-"))] | length')"
+    echo $((c + nw + v + l))
+}
+# lock_only PROJECT: true when what is left of PROJECT is only its lock marks (the lock volume,
+# heartbeats, uses): the known gap of issue 13, envtest killed after taking the lock and before its
+# reaper container watched; the next envtest command on the project removes them.
+lock_only() {
+    local f c nw v
+    f="$(urlencode "{\"label\":[\"io.envtest.project=$1\"]}")"
+    c="$(docker_api_ok GET "/containers/json?all=1&filters=$f" | jq length)"
+    nw="$(docker_api_ok GET "/networks?filters=$f" | jq length)"
+    v="$(docker_api_ok GET "/volumes?filters=$f" | jq '.Volumes // [] | length')"
+    [ $((c + nw + v)) -eq 0 ]
+}
+# todo DESCRIPTION REASON: a TAP TODO point (a known gap, printed, not counted as a failure)
+todo() {
+    n=$((n + 1))
+    echo "not ok $n - $1 # TODO $2"
+}
+# left_after PROJECT SECONDS: polls until nothing is left (prints 0 and how long it took) or the
+# time is up (prints what is left)
+left_after() {
+    local t0=$SECONDS left
+    while :; do
+        left="$(objects "$1")"
+        if [ "$left" = 0 ] || [ $((SECONDS - t0)) -ge "$2" ]; then
+            [ "$left" = 0 ] && [ $((SECONDS - t0)) -gt "$2" ] && left="0, but after ${2} s"
+            echo "$left $((SECONDS - t0))"
+            return
+        fi
+        sleep 0.25
+    done
+}
+rand_delay() { # a kill point: 0.2 to $1 seconds
+    awk -v s="$RANDOM" -v max="$1" 'BEGIN { srand(s); printf "%.2f", 0.2 + rand() * (max - 0.2) }'
+}
+
+# one_kill OP DELAY: starts envtest OP, SIGKILLs it after DELAY s; prints "killed" or "finished"
+one_kill() {
+    local op="$1" pid
+    # exec: $! is envtest itself, not a subshell around it
+    if [ "$op" = up ]; then
+        (exec "$envtest" -H "$host" -f "$compose" -p "$stem" up) >"$TMP/op.log" 2>&1 &
+    else
+        (exec "$envtest" -H "$host" -f "$compose" -p "$stem" run -- sh -c 'sleep 30') >"$TMP/op.log" 2>&1 &
+    fi
+    pid=$!
+    sleep "$2"
+    if kill -9 "$pid" 2>/dev/null; then
+        wait "$pid" 2>/dev/null
+        echo killed
+    else
+        wait "$pid" 2>/dev/null
+        echo finished
+    fi
+}
+
+# warm up: images built (web, worker, the reaper's) outside the kill points
+et -p "$stem" up >"$TMP/warm.log" 2>&1
+is "$?" 0 "warm-up up" "$(cat "$TMP/warm.log")"
+et -p "$stem" down -v >/dev/null 2>&1
+
+# ---- kill -9 at random points of up and run ------------------------------------------------------
+worst=0 bad=0 points=0 detail="" lock_left=0
+for ((i = 1; i <= kills; i++)); do
+    op=up
+    [ $((i % 2)) -eq 0 ] && op=run
+    d="$(rand_delay 6)"
+    what="$(one_kill "$op" "$d")"
+    if [ "$what" = finished ]; then # up was over before the kill: not a kill point
+        et -p "$stem" down -v >/dev/null 2>&1
+        i=$((i - 1))
+        continue
+    fi
+    points=$((points + 1))
+    read -r left took < <(left_after "$stem" 15)
+    [ "$took" -gt "$worst" ] && worst=$took
+    if [ "$left" != 0 ]; then
+        if lock_only "$stem"; then
+            lock_left=$((lock_left + 1))
+        else
+            bad=$((bad + 1))
+            detail+="$op killed at ${d}s: $left objects left after 15 s"$'\n'
+        fi
+        et -p "$stem" down -v >/dev/null 2>&1
+    fi
+done
+is "$bad" 0 "kill -9 at $points random points of up and run: no container, network or volume left within 15 s (slowest: ${worst} s)" "$detail"
+if [ "$lock_left" -eq 0 ]; then
+    ok 0 "... and no lock mark left either"
+else
+    todo "kill -9: the lock mark left at $lock_left of $points points" \
+        "killed between taking the lock and its reaper watching (issue 13); the next command removes it"
+fi
+
+# ---- the whole cgroup killed ---------------------------------------------------------------------
+freezer=/sys/fs/cgroup/freezer
+if [ -w "$freezer" ]; then
+    for op in up run; do
+        cg="$freezer/envtest-test-$$-$op"
+        mkdir "$cg"
+        (
+            echo "$BASHPID" >"$cg/cgroup.procs"
+            if [ "$op" = up ]; then exec "$envtest" -H "$host" -f "$compose" -p "$stem" up
+            else exec "$envtest" -H "$host" -f "$compose" -p "$stem" run -- sh -c 'sleep 30'; fi
+        ) >"$TMP/cg.log" 2>&1 &
+        sleep "$(rand_delay 4)"
+        echo FROZEN >"$cg/freezer.state"
+        tasks="$(wc -l <"$cg/cgroup.procs")"
+        xargs -r kill -9 <"$cg/cgroup.procs"
+        echo THAWED >"$cg/freezer.state"
+        wait
+        until [ ! -s "$cg/cgroup.procs" ]; do sleep 0.05; done
+        rmdir "$cg"
+        read -r left took < <(left_after "$stem" 15)
+        if [ "$left" != 0 ] && lock_only "$stem"; then
+            todo "$op: its whole cgroup killed: the lock mark left" \
+                "killed between taking the lock and its reaper watching (issue 13)"
+        else
+            is "$left" 0 "$op: its whole cgroup killed ($tasks tasks, the host reaper among them): nothing left within 15 s (${took} s)"
+        fi
+        [ "$left" = 0 ] || et -p "$stem" down -v >/dev/null 2>&1
+    done
+    cg=""
+
+    # without the container, the host-process reaper dies with the cgroup: gc removes the rest
+    cg="$freezer/envtest-test-$$-gc"
+    mkdir "$cg"
+    (
+        echo "$BASHPID" >"$cg/cgroup.procs"
+        ENVTEST_REAPER=process exec "$envtest" -H "$host" -f "$compose" -p "$stem" up
+    ) >"$TMP/cg.log" 2>&1 &
+    end=$((SECONDS + 60))
+    until [ "$(objects "$stem")" -ge 3 ] || [ $SECONDS -ge $end ]; do sleep 0.05; done
+    echo FROZEN >"$cg/freezer.state"
+    xargs -r kill -9 <"$cg/cgroup.procs"
+    echo THAWED >"$cg/freezer.state"
+    wait
+    until [ ! -s "$cg/cgroup.procs" ]; do sleep 0.05; done
+    rmdir "$cg"
+    cg=""
+    ok "$([ "$(objects "$stem")" -gt 0 ]; echo $?)" "with the host-process reaper only, a killed cgroup leaves objects behind"
+    et -p "$stem" ls >"$TMP/ls.log" 2>&1
+    ok "$(grep -q "left by an envtest that is gone: $stem" "$TMP/ls.log"; echo $?)" \
+        "the next command names the leftover" "$(cat "$TMP/ls.log")"
+    et -p "$stem" gc >"$TMP/gc.log" 2>&1
+    is "$? $(objects "$stem")" "0 0" "envtest gc removes it" "$(cat "$TMP/gc.log")"
+else
+    ok 0 "# SKIP no writable cgroup v1 freezer at $freezer"
+fi
+
+# ---- a kept environment is never reaped ----------------------------------------------------------
+et -p "$stem" run --keep-on-failure -- sh -c 'exit 1' >"$TMP/keep.log" 2>&1
+is "$?" 1 "a failing run with --keep-on-failure" "$(cat "$TMP/keep.log")"
+sleep 13 # the reaper's grace (10 s) is over: had it reaped, it would be now
+"$envtest" -H "$host" -f "$compose" -p "$stem" status >/dev/null 2>&1
+is "$?" 0 "the kept environment is still up after the reaper's grace"
+et -p "$stem" down -v >/dev/null 2>&1
+is "$(objects "$stem")" 0 "down removes it"
+
+# ---- Podman ---------------------------------------------------------------------------------------
+if [ -S "$podman_sock" ] &&
+    [ "$(curl -s --max-time 3 --unix-socket "$podman_sock" http://localhost/_ping)" = OK ]; then
+    ENVTEST_DOCKER_SOCK="$podman_sock"
+    host="unix://$podman_sock"
+    et -p "$stem" up >"$TMP/pwarm.log" 2>&1
+    is "$?" 0 "Podman: up (its own reaper image built through Podman's build endpoint)" "$(tail -20 "$TMP/pwarm.log")"
+    et -p "$stem" down -v >/dev/null 2>&1
+    bad=0 detail="" lock_left=0
+    for op in up run up; do
+        d="$(rand_delay 5)"
+        what="$(one_kill "$op" "$d")"
+        [ "$what" = finished ] && { et -p "$stem" down -v >/dev/null 2>&1; continue; }
+        read -r left took < <(left_after "$stem" 15)
+        if [ "$left" != 0 ]; then
+            if lock_only "$stem"; then
+                lock_left=$((lock_left + 1))
+            else
+                bad=$((bad + 1))
+                detail+="$op killed at ${d}s: $left left"$'\n'
+            fi
+            et -p "$stem" down -v >/dev/null 2>&1
+        fi
+    done
+    is "$bad" 0 "Podman: kill -9 during up and run: no container, network or volume left within 15 s" "$detail"
+    [ "$lock_left" -eq 0 ] || todo "Podman: kill -9: the lock mark left at $lock_left points" \
+        "killed between taking the lock and its reaper watching (issue 13)"
+    ENVTEST_DOCKER_SOCK="$main_sock"
+    host="unix://$main_sock"
+else
+    ok 0 "# SKIP no Podman engine at $podman_sock"
+fi
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
