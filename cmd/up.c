@@ -28,6 +28,7 @@ static int up_parse(envtest_ctx_t *ctx, void *opts)
     }
     o->up.keep_on_failure = envtest_flag(ctx, "keep");
     o->up.no_fixtures = envtest_flag(ctx, "no-fixtures");
+    o->up.no_snapshot = envtest_flag(ctx, "no-snapshot");
     o->from = envtest_value(ctx, "from");
     ctx->no_setup = o->from != NULL; /* the bundle's Compose file, not this one */
     return 0;
@@ -97,12 +98,17 @@ const envtest_command_t envtest_cmd_up = {
         "starts them in dependency order, independent ones in parallel, waits until each is\n"
         "healthy, and loads the fixtures named in x-envtest.fixtures. Running it again on a\n"
         "healthy environment changes nothing; a changed service is recreated alone. It holds\n"
-        "the project's lock: a second up, run or down of the project waits for it.",
+        "the project's lock: a second up, run or down of the project waits for it.\n"
+        "When every fixture loads into MySQL, its loaded data is saved as a state snapshot, and\n"
+        "a later up (any project) with the same image, configuration and fixtures puts it back\n"
+        "instead of loading (\"mysql: loaded ... state from snapshot KEY\"); see `envtest snapshot`.",
     .options =
         (const envtest_option_t[]){
             {"wait-timeout", 0, "S", "seconds to wait for health (default 120)"},
             {"keep", 0, NULL, "on failure, keep what was created (for inspection)"},
             {"no-fixtures", 0, NULL, "do not load fixtures"},
+            {"no-snapshot", 0, NULL,
+             "load the fixtures even when a state snapshot holds them (see `envtest snapshot`)"},
             {"from", 0, "BUNDLE",
              "recreate the environment saved by `envtest bundle create` (or run "
              "--bundle-on-failure), with its state, under -p NAME (default <its project>-repro)"},

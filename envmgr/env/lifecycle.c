@@ -14,6 +14,7 @@
 #include "health.h"
 #include "project.h"
 #include "reaper.h"
+#include "snapshot_internal.h"
 #include <envmgr/images.h>
 #include <envmgr/lock.h>
 #include <envmgr/log.h>
@@ -49,6 +50,7 @@ struct up_ctx {
     size_t n_runs;
     int64_t t0;
     int64_t deadline;
+    envmgr_snapshot_plan_t *snapshot; /* NULL: fixtures load as they are (snapshot.c) */
 };
 
 const char *envmgr_service_phase_name(enum envmgr_service_phase phase)
@@ -333,9 +335,12 @@ static int ensure_container(struct service_run *run, envmgr_engine_t *engine, co
         return -1;
     envmgr_cleanup_json json_t *config =
         envmgr_project_container_config(ctx->project, s, image, hash);
-    if (envmgr_engine_container_create(engine, name, config, &run->container_id, err) < 0)
+    int r = envmgr_snapshot_container_create(ctx->snapshot, engine, ctx->project, s, name, config,
+                                             image_id, ctx->opts->progress, ctx->opts->userdata,
+                                             &run->container_id, err);
+    run->created_by_us = run->container_id != NULL;
+    if (r < 0)
         return -1;
-    run->created_by_us = true;
     if (envmgr_project_container_connect(engine, ctx->project, s, run->container_id, err) < 0)
         return -1;
     progress(ctx, s->name, ENVMGR_PHASE_STARTING, NULL);
@@ -606,6 +611,8 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
         ret = ensure_volumes(&ctx, err);
     if (ret == 0)
         ret = remove_real_services(&ctx, err);
+    if (ret == 0 && !opts->no_fixtures && !opts->services && !opts->no_snapshot)
+        ret = envmgr_snapshot_plan_make(project, &ctx.snapshot, err);
     if (ret == 0) {
         for (size_t i = 0; i < ctx.n_runs; i++) {
             if (pthread_create(&ctx.runs[i].thread, NULL, service_thread, &ctx.runs[i]) != 0) {
@@ -636,7 +643,8 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
     }
 
     if (ret == 0 && !opts->no_fixtures && !opts->services)
-        ret = envmgr_fixtures_up(engine, project, opts->progress, opts->userdata, err);
+        ret = envmgr_snapshot_fixtures_up(ctx.snapshot, engine, project, opts->progress,
+                                          opts->userdata, err);
 
     if (ret < 0 && !opts->keep_on_failure) {
         /* Leave nothing half-done: a fresh environment goes entirely; on a live one, only what
@@ -666,6 +674,7 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
         envmgr_buf_free(&ctx.runs[i].health_output);
     }
     free(ctx.runs);
+    envmgr_snapshot_plan_free(ctx.snapshot);
     pthread_cond_destroy(&ctx.cond);
     pthread_mutex_destroy(&ctx.lock);
     return ret;

@@ -154,6 +154,12 @@ static int fixture_mark_loaded(envmgr_engine_t *engine, const char *project, con
     return r;
 }
 
+int envmgr_fixture_mark_loaded(envmgr_engine_t *engine, const char *project, const char *name,
+                               const char *digest, const char *mysql_id, envmgr_error_t *err)
+{
+    return fixture_mark_loaded(engine, project, name, digest, mysql_id, err);
+}
+
 int envmgr_fixtures_up(envmgr_engine_t *engine, const envmgr_project_t *project,
                        envmgr_progress_cb progress, void *userdata, envmgr_error_t *err)
 {

@@ -80,4 +80,9 @@ int envmgr_project_files_write(const envmgr_project_t *project, envmgr_error_t *
 /* Removes that folder (down). */
 void envmgr_project_files_remove(const char *project_name);
 
+/* Marks fixture name (digest) loaded into the MySQL container mysql_id (lifecycle_fixtures.c), as
+ * envmgr_fixtures_up does after a load: a restored snapshot counts as one. */
+int envmgr_fixture_mark_loaded(envmgr_engine_t *engine, const char *project, const char *name,
+                               const char *digest, const char *mysql_id, envmgr_error_t *err);
+
 #endif

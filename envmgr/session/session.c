@@ -144,6 +144,7 @@ static int env_prepare_locked(session_t *s, envmgr_error_t *err)
         envmgr_up_options_t up = {.wait_timeout_ms = ENVMGR_DEFAULT_WAIT_TIMEOUT_MS,
                                   .network_labels = labels,
                                   .owned = s->guard != NULL,
+                                  .no_snapshot = o->no_snapshot,
                                   .progress = o->up_progress,
                                   .userdata = o->up_userdata};
         if (envmgr_up(o->engine, s->project, &up, err) < 0)

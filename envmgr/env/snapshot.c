@@ -1,0 +1,392 @@
+/* State snapshots at `up` (see <envmgr/snapshot.h>): the plan made before the services start, the
+ * container of the MySQL service created with a snapshot's data put in, and after the services are
+ * up either the check of the restored data or the fixtures loaded and then saved. Only the MySQL
+ * service is snapshotted: an environment whose fixtures also load into another service (e.g.
+ * documents into mock-vector) loads them as before. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "project.h"
+#include "snapshot_internal.h"
+#include <envmgr/env.h>
+#include <envmgr/fixture.h>
+#include <envmgr/log.h>
+
+struct envmgr_snapshot_plan {
+    const envmgr_service_t *service; /* the MySQL service */
+    envmgr_strv_t names, digests;    /* per fixture archive */
+    char key[65];
+    bool keyed;     /* key computed (the service's container was created by this up) */
+    bool restored;  /* its data was put in from the snapshot */
+    json_t *meta;   /* of the snapshot restored */
+    char *image;    /* the service's image reference */
+};
+
+static bool is_database(const envmgr_service_t *s)
+{
+    bool port = false;
+    for (size_t i = 0; i < s->n_ports; i++)
+        port = port || s->ports[i].container_port == ENVMGR_MYSQL_PORT;
+    static const char *const names[] = {"MYSQL_ROOT_PASSWORD",   "MYSQL_USER",
+                                        "MYSQL_DATABASE",        "MARIADB_ROOT_PASSWORD",
+                                        "MARIADB_USER",          "MARIADB_DATABASE",
+                                        "MYSQL_ALLOW_EMPTY_PASSWORD"};
+    bool env = false;
+    for (size_t i = 0; i < ENVMGR_ARRAY_SIZE(names); i++)
+        env = env || envmgr_kvlist_find(&s->environment, names[i]);
+    return port && env;
+}
+
+/* NULL when the service's data can be snapshotted, else why not. */
+static const char *service_unsupported(const envmgr_service_t *s)
+{
+    if (s->user)
+        return "it runs as another user (user:)";
+    for (size_t i = 0; i < s->n_mounts; i++)
+        if (strcmp(s->mounts[i].target, SNAP_DATADIR) == 0 &&
+            s->mounts[i].type != ENVMGR_MOUNT_TMPFS && s->mounts[i].source)
+            return "its data folder is a named volume or a bind mount (kept between ups)";
+    for (size_t i = 0; i < s->command.n; i++)
+        if (strstr(s->command.items[i], "datadir") || strstr(s->command.items[i], "init-file") ||
+            strstr(s->command.items[i], "init_file"))
+            return "its command sets the data folder or an init file";
+    return NULL;
+}
+
+void envmgr_snapshot_plan_free(envmgr_snapshot_plan_t *plan)
+{
+    if (!plan)
+        return;
+    envmgr_strv_free(&plan->names);
+    envmgr_strv_free(&plan->digests);
+    json_decref(plan->meta);
+    free(plan->image);
+    free(plan);
+}
+
+/* Every step of the fixture goes into MySQL. */
+static int fixture_mysql_only(envmgr_fixture_t *fixture, bool *only, envmgr_error_t *err)
+{
+    envmgr_cleanup_json json_t *doc = NULL;
+    if (envmgr_fixture_inspect(fixture, &doc, err) < 0)
+        return -1;
+    *only = true;
+    size_t i;
+    json_t *step;
+    json_array_foreach(json_object_get(doc, "steps"), i, step)
+    {
+        const char *type = json_string_value(json_object_get(step, "type"));
+        *only = *only && type && strcmp(type, "mysql") == 0;
+    }
+    return 0;
+}
+
+int envmgr_snapshot_plan_make(const envmgr_project_t *project, envmgr_snapshot_plan_t **out,
+                              envmgr_error_t *err)
+{
+    *out = NULL;
+    json_t *list = json_object_get(project->x_envtest, "fixtures");
+    if (json_array_size(list) == 0)
+        return 0;
+    const envmgr_service_t *db = NULL;
+    for (size_t i = 0; i < project->n_services && !db; i++)
+        if (is_database(&project->services[i]))
+            db = &project->services[i];
+    if (!db)
+        return 0;
+    const char *why = service_unsupported(db);
+    if (why) {
+        envmgr_debug("snapshot: not for service %s: %s", db->name, why);
+        return 0;
+    }
+    envmgr_snapshot_plan_t *plan = envmgr_xcalloc(1, sizeof(*plan));
+    plan->service = db;
+    plan->image = envmgr_service_image(project, db);
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        json_t *item = json_array_get(list, i);
+        const char *path = json_is_string(item) ? json_string_value(item)
+                                                : json_string_value(json_object_get(item, "path"));
+        if (!path)
+            break; /* envmgr_fixtures_up says what is wrong */
+        envmgr_cleanup_free char *full =
+            path[0] == '/' ? envmgr_xstrdup(path) : envmgr_xasprintf("%s/%s", project->dir, path);
+        envmgr_fixture_t *fixture = NULL;
+        envmgr_error_t open_err = {0};
+        if (envmgr_fixture_open_streamed(full, NULL, &fixture, &open_err) < 0)
+            break; /* the same: loading reports it */
+        bool only = false;
+        int r = fixture_mysql_only(fixture, &only, err);
+        if (r == 0 && only) {
+            envmgr_strv_push(&plan->names, envmgr_fixture_name(fixture));
+            envmgr_strv_push(&plan->digests, envmgr_fixture_digest(fixture));
+        } else if (r == 0) {
+            envmgr_debug("snapshot: fixture %s loads into other services than MySQL",
+                         envmgr_fixture_name(fixture));
+        }
+        envmgr_fixture_free(fixture);
+        if (r < 0) {
+            envmgr_snapshot_plan_free(plan);
+            return -1;
+        }
+        if (!only)
+            break;
+    }
+    if (plan->names.n != json_array_size(list)) {
+        envmgr_snapshot_plan_free(plan);
+        return 0;
+    }
+    *out = plan;
+    return 0;
+}
+
+/* text with every generated secret's value replaced by ${NAME} */
+static char *mask_secrets(const envmgr_project_t *project, const char *text)
+{
+    char *s = envmgr_xstrdup(text);
+    for (size_t i = 0; i < project->secret_values.n; i++) {
+        const envmgr_kv_t *kv = &project->secret_values.items[i];
+        if (!kv->value || strlen(kv->value) < 4)
+            continue;
+        envmgr_buf_t b = ENVMGR_BUF_INIT;
+        envmgr_buf_adds(&b, "");
+        size_t vl = strlen(kv->value);
+        const char *p = s;
+        for (const char *hit; (hit = strstr(p, kv->value)); p = hit + vl) {
+            envmgr_buf_add(&b, p, (size_t)(hit - p));
+            envmgr_buf_addf(&b, "${%s}", kv->key);
+        }
+        envmgr_buf_adds(&b, p);
+        free(s);
+        s = envmgr_buf_detach(&b);
+    }
+    return s;
+}
+
+static void hash_file(envmgr_sha256_t *h, const char *path)
+{
+    char *data = NULL;
+    size_t len = 0;
+    envmgr_error_t ignored = {0};
+    if (envmgr_read_file(path, &data, &len, &ignored) == 0) {
+        envmgr_sha256_update(h, path, strlen(path) + 1);
+        envmgr_sha256_update(h, data, len);
+    }
+    free(data);
+}
+
+/* The bind-mounted files (one level of a folder): init scripts change what the data holds. */
+static void hash_binds(envmgr_sha256_t *h, const envmgr_service_t *s)
+{
+    for (size_t i = 0; i < s->n_mounts; i++) {
+        const envmgr_mount_t *m = &s->mounts[i];
+        struct stat st;
+        if (m->type != ENVMGR_MOUNT_BIND || stat(m->source, &st) < 0)
+            continue;
+        if (S_ISREG(st.st_mode)) {
+            hash_file(h, m->source);
+            continue;
+        }
+        struct dirent **names = NULL;
+        int n = scandir(m->source, &names, NULL, alphasort);
+        for (int k = 0; k < n; k++) {
+            envmgr_cleanup_free char *p = envmgr_xasprintf("%s/%s", m->source, names[k]->d_name);
+            if (stat(p, &st) == 0 && S_ISREG(st.st_mode))
+                hash_file(h, p);
+            free(names[k]);
+        }
+        free(names);
+    }
+}
+
+static void make_key(envmgr_snapshot_plan_t *plan, const envmgr_project_t *project,
+                     const char *image_id)
+{
+    envmgr_sha256_t h;
+    envmgr_sha256_init(&h);
+    envmgr_cleanup_free char *head =
+        envmgr_xasprintf("envtest-snapshot %d\n%s\n", ENVMGR_SNAPSHOT_FORMAT, image_id ?: "");
+    envmgr_sha256_update(&h, head, strlen(head));
+    json_t *j = envmgr_service_to_json(plan->service);
+    envmgr_cleanup_free char *text = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
+    json_decref(j);
+    envmgr_cleanup_free char *masked = mask_secrets(project, text ? text : "");
+    envmgr_sha256_update(&h, masked, strlen(masked) + 1);
+    hash_binds(&h, plan->service);
+    for (size_t i = 0; i < plan->names.n; i++) {
+        envmgr_cleanup_free char *line =
+            envmgr_xasprintf("%s %s\n", plan->names.items[i], plan->digests.items[i]);
+        envmgr_sha256_update(&h, line, strlen(line));
+    }
+    envmgr_sha256_final_hex(&h, plan->key);
+    plan->keyed = true;
+}
+
+/* The snapshot of the key when it is complete, whole and for this image; else NULL (an unusable
+ * one is removed, with a warning). */
+static json_t *usable_snapshot(const char *key, envmgr_progress_cb progress, void *userdata,
+                               const char *service)
+{
+    json_t *meta = NULL;
+    envmgr_error_t err = {0};
+    if (snap_meta_read(key, &meta, &err) < 0) {
+        if (err.kind != ENVMGR_E_NOT_FOUND)
+            envmgr_warn("snapshot %.12s unusable (%s): removed, loading the fixtures", key,
+                        err.message);
+        if (err.kind != ENVMGR_E_NOT_FOUND)
+            snap_discard(key);
+        return NULL;
+    }
+    envmgr_cleanup_free char *state = snap_path(key, SNAP_STATE_FILE);
+    struct stat st;
+    json_int_t size = json_integer_value(json_object_get(meta, "size"));
+    if (stat(state, &st) < 0 || st.st_size != size) {
+        envmgr_warn("snapshot %.12s unusable (%s is %s, %lld bytes expected): removed, loading "
+                    "the fixtures",
+                    key, state, access(state, F_OK) == 0 ? "of another size" : "missing",
+                    (long long)size);
+        snap_discard(key);
+        json_decref(meta);
+        return NULL;
+    }
+    if (progress)
+        progress(userdata, service, ENVMGR_PHASE_LOADING, 0, "state from a snapshot");
+    return meta;
+}
+
+int envmgr_snapshot_container_create(envmgr_snapshot_plan_t *plan, envmgr_engine_t *engine,
+                                     const envmgr_project_t *project, const envmgr_service_t *s,
+                                     const char *name, json_t *config, const char *image_id,
+                                     envmgr_progress_cb progress, void *userdata, char **id,
+                                     envmgr_error_t *err)
+{
+    if (!plan || s != plan->service)
+        return envmgr_engine_container_create(engine, name, config, id, err);
+    make_key(plan, project, image_id);
+    envmgr_cleanup_json json_t *image = NULL;
+    envmgr_error_t lookup = {0};
+    json_t *meta = NULL;
+    if (envmgr_engine_image_inspect(engine, image_id, &image, &lookup) == 0)
+        meta = usable_snapshot(plan->key, progress, userdata, s->name);
+    if (!meta)
+        return envmgr_engine_container_create(engine, name, config, id, err);
+    envmgr_cleanup_json json_t *wrapped = json_deep_copy(config);
+    snap_mysql_wrap_config(s, json_object_get(image, "Config"), wrapped);
+    if (envmgr_engine_container_create(engine, name, wrapped, id, err) < 0) {
+        json_decref(meta);
+        return -1;
+    }
+    envmgr_error_t put_err = {0};
+    if (snap_mysql_put(engine, *id, project, plan->key, meta, &put_err) == 0) {
+        plan->restored = true;
+        plan->meta = meta;
+        return 0;
+    }
+    /* a snapshot that cannot be put in: the container as without one */
+    json_decref(meta);
+    envmgr_warn("snapshot %.12s not restored (%s): loading the fixtures", plan->key,
+                put_err.message);
+    if (envmgr_engine_container_remove(engine, *id, true, true, err) < 0)
+        return -1;
+    free(*id);
+    *id = NULL;
+    return envmgr_engine_container_create(engine, name, config, id, err);
+}
+
+static int save(envmgr_snapshot_plan_t *plan, envmgr_engine_t *engine,
+                const envmgr_project_t *project, const char *container_id,
+                envmgr_progress_cb progress, void *userdata, envmgr_error_t *err)
+{
+    int64_t t0 = envmgr_now_ms();
+    /* made aside and renamed into place: two ups saving the same key do not mix */
+    envmgr_cleanup_free char *staging = envmgr_xasprintf("%s.%ld.tmp", plan->key, (long)getpid());
+    if (snap_begin(staging, err) < 0)
+        return -1;
+    json_t *meta = json_pack("{s:i,s:s,s:s,s:s,s:s,s:I}", "format", ENVMGR_SNAPSHOT_FORMAT, "key",
+                             plan->key, "service", plan->service->name, "image", plan->image,
+                             "project", project->name, "created_ms",
+                             (json_int_t)envmgr_wall_now_ms());
+    json_t *fixtures = json_array();
+    for (size_t i = 0; i < plan->names.n; i++)
+        json_array_append_new(fixtures, json_pack("{s:s,s:s}", "name", plan->names.items[i],
+                                                  "digest", plan->digests.items[i]));
+    json_object_set_new(meta, "fixtures", fixtures);
+    int r = snap_mysql_save(engine, container_id, project,
+                            (const char *const *)plan->digests.items, plan->digests.n, staging,
+                            meta, err);
+    if (r == 0)
+        r = snap_commit(staging, plan->key, meta, err);
+    if (r < 0)
+        snap_discard(staging);
+    else if (progress) {
+        char detail[160];
+        snprintf(detail, sizeof(detail), "snapshot %.12s saved (%.1f MB)", plan->key,
+                 (double)json_integer_value(json_object_get(meta, "size")) / 1e6);
+        progress(userdata, plan->service->name, ENVMGR_PHASE_LOADED, envmgr_now_ms() - t0, detail);
+    }
+    json_decref(meta);
+    return r;
+}
+
+static int restored_check(envmgr_snapshot_plan_t *plan, envmgr_engine_t *engine,
+                          const envmgr_project_t *project, const char *container_id, bool *use,
+                          envmgr_progress_cb progress, void *userdata, envmgr_error_t *err)
+{
+    envmgr_cleanup_free char *why = NULL;
+    int r = snap_mysql_check(engine, container_id, (const char *const *)plan->digests.items,
+                             plan->digests.n, plan->meta, &why, err);
+    if (r < 0) { /* the data is there but not as saved: up fails, the snapshot goes */
+        snap_discard(plan->key);
+        envmgr_error_wrap(err, "service %s: snapshot %.12s (removed)", plan->service->name,
+                          plan->key);
+        return envmgr_error_hint(err, "run up again: it loads the fixtures and saves a new one");
+    }
+    if (r == 0) {
+        envmgr_warn("snapshot %.12s could not be restored (%s): removed, loading the fixtures",
+                    plan->key, why ? why : "?");
+        snap_discard(plan->key);
+        *use = false;
+        return 0;
+    }
+    snap_touch(plan->key);
+    *use = true;
+    if (progress) {
+        char detail[96];
+        snprintf(detail, sizeof(detail), "state from snapshot %.12s", plan->key);
+        progress(userdata, plan->service->name, ENVMGR_PHASE_LOADED, 0, detail);
+    }
+    (void)project;
+    return 0;
+}
+
+int envmgr_snapshot_fixtures_up(envmgr_snapshot_plan_t *plan, envmgr_engine_t *engine,
+                                const envmgr_project_t *project, envmgr_progress_cb progress,
+                                void *userdata, envmgr_error_t *err)
+{
+    if (!plan || !plan->keyed) /* no snapshot, or a container this up did not create */
+        return envmgr_fixtures_up(engine, project, progress, userdata, err);
+    envmgr_cleanup_free char *container_id = NULL;
+    if (envmgr_service_container(engine, project->name, plan->service->name, &container_id, err) <
+        0)
+        return -1;
+    if (plan->restored) {
+        bool use = false;
+        if (restored_check(plan, engine, project, container_id, &use, progress, userdata, err) < 0)
+            return -1;
+        for (size_t i = 0; use && i < plan->names.n; i++) /* loaded, as a load marks them */
+            if (envmgr_fixture_mark_loaded(engine, project->name, plan->names.items[i],
+                                           plan->digests.items[i], container_id, err) < 0)
+                return -1;
+        if (use)
+            return 0;
+    }
+    if (envmgr_fixtures_up(engine, project, progress, userdata, err) < 0)
+        return -1;
+    envmgr_error_t save_err = {0};
+    if (save(plan, engine, project, container_id, progress, userdata, &save_err) < 0)
+        envmgr_warn("no snapshot saved: %s", save_err.message);
+    return 0;
+}

@@ -1,0 +1,381 @@
+/* The MySQL service's snapshot: its data folder as a tar, taken in the container and unpacked in
+ * the next container before the server starts.
+ *
+ * Save (after the fixtures loaded): with FLUSH TABLES WITH READ LOCK held and InnoDB's dirty pages
+ * flushed to none (innodb_max_dirty_pages_pct 0 for the while, its value put back after), `tar
+ * --sparse` of the data folder runs through the client's `system` command (the lock lives as long
+ * as that session) and streams out of the exec's stdout into <key>/datadir.tar, which is wrapped
+ * as the one member of state.tar (what PUT /containers/{id}/archive takes).
+ *
+ * Restore: the new container is created with its entrypoint wrapped (see wrapper below); state.tar
+ * and init.sql are put into /run/envtest-snapshot before it starts (a tmpfs data folder is mounted
+ * only at start: no engine call can write into it before). The wrapper unpacks into the data
+ * folder, hands --init-file=init.sql (the new project's passwords for the accounts that used the
+ * old ones) to the server, and execs the image's own entrypoint, which finds the data initialized.
+ * If unpacking fails it empties the data folder and says so in status: the image initializes it as
+ * usual, and `up` loads the fixtures. Compared with a `docker commit` (misses volumes and tmpfs) or
+ * a volume copy (a helper container per up: about a second of engine work), this is one PUT. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dlib.h"
+#include "snapshot_internal.h"
+
+#define SNAP_INNER_FILE "datadir.tar"
+
+static const char client_preamble[] =
+    "set -e; export MYSQL_PWD=\"${MYSQL_ROOT_PASSWORD:-${MARIADB_ROOT_PASSWORD:-}}\"; "
+    "c=$(command -v mariadb || command -v mysql); ";
+
+/* Which accounts' password is a generated secret: "<i>\t<user>\t<host>" lines. The values come as
+ * hex in the exec's environment, never on a command line. */
+static const char accounts_script[] =
+    "i=0; while :; do eval \"h=\\${ENVTEST_SNAPSHOT_HEX_$i:-}\"; [ -n \"$h\" ] || break; "
+    "\"$c\" -uroot -N -B -e \"SELECT $i, User, Host FROM mysql.user WHERE authentication_string "
+    "= PASSWORD(UNHEX('$h'))\"; i=$((i + 1)); done";
+
+/* What the restored server must show: the fixtures' bookkeeping digests. */
+#define CHECK_QUERY                                                                                \
+    "\"$c\" -uroot -h127.0.0.1 --protocol=tcp -N -B -e \"SELECT COALESCE(GROUP_CONCAT(DISTINCT "  \
+    "digest ORDER BY digest), '') FROM \\`${MYSQL_DATABASE:-${MARIADB_DATABASE:-mysql}}\\`."       \
+    "_envtest_fixture\" 2>&1 || echo none"
+
+static const char tar_script[] =
+    "rm -f /tmp/envtest-snapshot.ok; "
+    "cat >/tmp/envtest-snapshot.sh <<'EOF'\n"
+    "n=0\n"
+    "while [ \"$(\"$c\" -uroot -N -B -e \"SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "
+    "WHERE VARIABLE_NAME = 'INNODB_BUFFER_POOL_PAGES_DIRTY'\")\" != 0 ]; do\n"
+    "  n=$((n + 1)); [ $n -lt 600 ] || { echo 'InnoDB still has dirty pages after 60 s' >&2; exit "
+    "1; }\n"
+    "  sleep 0.1\n"
+    "done\n"
+    "tar --sparse -c -C " SNAP_DATADIR " . && : >/tmp/envtest-snapshot.ok\n"
+    "EOF\n"
+    "export c; \"$c\" -uroot -N -B -e \"SET @p = @@GLOBAL.innodb_max_dirty_pages_pct; SET GLOBAL "
+    "innodb_max_dirty_pages_pct = 0; FLUSH TABLES WITH READ LOCK; system sh "
+    "/tmp/envtest-snapshot.sh; UNLOCK TABLES; SET GLOBAL innodb_max_dirty_pages_pct = @p\"; "
+    "rm -f /tmp/envtest-snapshot.sh; "
+    "[ -f /tmp/envtest-snapshot.ok ] || { echo 'tar of the data folder failed' >&2; exit 1; }; "
+    "rm -f /tmp/envtest-snapshot.ok";
+
+/* The restored container's entrypoint: sh -c WRAPPER envtest-snapshot <entrypoint...> <cmd...>. */
+static const char wrapper_script[] =
+    "s=" SNAP_RUN_DIR " d=" SNAP_DATADIR "; "
+    "if [ -f \"$s/" SNAP_INNER_FILE "\" ] && [ ! -d \"$d/mysql\" ]; then "
+    "mkdir -p \"$d\"; "
+    "if tar -x -f \"$s/" SNAP_INNER_FILE "\" -C \"$d\" 2>\"$s/error\"; then "
+    "echo ok >\"$s/status\"; chown mysql:mysql \"$s/init.sql\"; "
+    "set -- \"$@\" \"--init-file=$s/init.sql\"; "
+    "else "
+    "find \"$d\" -mindepth 1 -delete; echo failed >\"$s/status\"; "
+    "echo \"envtest: the snapshot could not be unpacked: $(head -c 300 \"$s/error\")\" >&2; "
+    "fi; "
+    "rm -f \"$s/" SNAP_INNER_FILE "\"; "
+    "fi; "
+    "exec \"$@\"";
+
+struct exec_capture {
+    FILE *out;
+    envmgr_buf_t text; /* stdout when out is NULL */
+    envmgr_buf_t errors;
+    bool write_failed;
+};
+
+static int capture_cb(void *userdata, enum envmgr_stream stream, const char *data, size_t len)
+{
+    struct exec_capture *c = userdata;
+    if (stream == ENVMGR_STREAM_STDOUT && c->out) {
+        if (fwrite(data, 1, len, c->out) != len)
+            c->write_failed = true;
+    } else if (stream == ENVMGR_STREAM_STDOUT) {
+        if (c->text.len < 65536)
+            envmgr_buf_add(&c->text, data, len);
+    } else if (c->errors.len < 4096) {
+        envmgr_buf_add(&c->errors, data, len);
+    }
+    return 0;
+}
+
+/* Runs the script in the container; stdout to out (a file) or into *text. */
+static int exec_script(envmgr_engine_t *engine, const char *id, const char *script,
+                       const char *const *env, FILE *out, char **text, const char *what,
+                       envmgr_error_t *err)
+{
+    const char *argv[] = {"sh", "-c", script, NULL};
+    struct exec_capture cap = {.out = out};
+    int status = 0;
+    int r = envmgr_engine_exec(engine, id, argv, env, 0, capture_cb, &cap, &status, err);
+    if (r == 0 && cap.write_failed)
+        r = envmgr_error_errno(err, errno, "%s: write", what);
+    if (r == 0 && status != 0)
+        r = envmgr_error_set(err, ENVMGR_E_ENV, status, "%s exited with %d: %.400s", what, status,
+                             cap.errors.data ? cap.errors.data : "");
+    if (r == 0 && text)
+        *text = envmgr_buf_detach(&cap.text);
+    envmgr_buf_free(&cap.text);
+    envmgr_buf_free(&cap.errors);
+    return r;
+}
+
+static char *hex(const char *s)
+{
+    envmgr_buf_t b = ENVMGR_BUF_INIT;
+    envmgr_buf_adds(&b, "");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        envmgr_buf_addf(&b, "%02x", *p);
+    return envmgr_buf_detach(&b);
+}
+
+static int save_accounts(envmgr_engine_t *engine, const char *id, const envmgr_project_t *project,
+                         json_t *meta, envmgr_error_t *err)
+{
+    const envmgr_kvlist_t *secrets = &project->secret_values;
+    envmgr_strv_t env = {0};
+    for (size_t i = 0; i < secrets->n; i++) {
+        envmgr_cleanup_free char *h = hex(secrets->items[i].value ? secrets->items[i].value : "");
+        envmgr_cleanup_free char *kv = envmgr_xasprintf("ENVTEST_SNAPSHOT_HEX_%zu=%s", i, h);
+        envmgr_strv_push(&env, kv);
+    }
+    envmgr_strv_push(&env, NULL);
+    envmgr_cleanup_free char *script = envmgr_xasprintf("%s%s", client_preamble, accounts_script);
+    envmgr_cleanup_free char *out = NULL;
+    int r = exec_script(engine, id, script, (const char *const *)env.items, NULL, &out,
+                        "reading the accounts", err);
+    envmgr_strv_free(&env);
+    if (r < 0)
+        return -1;
+    json_t *accounts = json_array();
+    for (char *line = out, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        char *user = strchr(line, '\t');
+        char *host = user ? strchr(user + 1, '\t') : NULL;
+        if (!host)
+            continue;
+        *user++ = '\0';
+        *host++ = '\0';
+        size_t i = strtoul(line, NULL, 10);
+        if (i < secrets->n)
+            json_array_append_new(accounts, json_pack("{s:s,s:s,s:s}", "user", user, "host", host,
+                                                      "secret", secrets->items[i].key));
+    }
+    json_object_set_new(meta, "accounts", accounts);
+    return 0;
+}
+
+static la_ssize_t buf_write_cb(struct archive *a, void *ud, const void *data, size_t len)
+{
+    (void)a;
+    envmgr_buf_add(ud, data, len);
+    return (la_ssize_t)len;
+}
+
+/* A tar of one member: from the file at src (data NULL) or from data; to the file at path (out
+ * NULL) or into out. */
+static int tar_one(const char *member, int mode, const char *src, const char *data, size_t len,
+                   const char *path, envmgr_buf_t *out, envmgr_error_t *err)
+{
+    if (envmgr_dl_archive(err) < 0)
+        return -1;
+    envmgr_cleanup_close int in = src ? open(src, O_RDONLY | O_CLOEXEC) : -1;
+    struct stat st;
+    if (src && (in < 0 || fstat(in, &st) < 0))
+        return envmgr_error_errno(err, errno, "open %s", src);
+    struct archive *a = archive_write_new();
+    archive_write_set_format_pax_restricted(a);
+    archive_write_set_bytes_in_last_block(a, 1);
+    int r = out ? archive_write_open(a, out, NULL, buf_write_cb, NULL)
+                : archive_write_open_filename(a, path);
+    struct archive_entry *e = archive_entry_new();
+    archive_entry_set_pathname(e, member);
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, mode);
+    archive_entry_set_size(e, src ? (la_int64_t)st.st_size : (la_int64_t)len);
+    if (r == ARCHIVE_OK)
+        r = archive_write_header(a, e);
+    if (r == ARCHIVE_OK && !src && archive_write_data(a, data, len) != (la_ssize_t)len)
+        r = ARCHIVE_FATAL;
+    envmgr_cleanup_free char *chunk = src ? envmgr_xmalloc(1 << 16) : NULL;
+    ssize_t n = 0;
+    while (r == ARCHIVE_OK && src && (n = read(in, chunk, 1 << 16)) > 0)
+        if (archive_write_data(a, chunk, (size_t)n) != n)
+            r = ARCHIVE_FATAL;
+    if (n < 0)
+        r = ARCHIVE_FATAL;
+    if (r == ARCHIVE_OK)
+        r = archive_write_close(a);
+    int ret = 0;
+    if (n < 0)
+        ret = envmgr_error_errno(err, errno, "read %s", src);
+    else if (r != ARCHIVE_OK)
+        ret = envmgr_error_set(err, ENVMGR_E_SYSTEM, 0, "tar of %s: %s", member,
+                               archive_error_string(a) ? archive_error_string(a) : "failed");
+    archive_entry_free(e);
+    archive_write_free(a);
+    return ret;
+}
+
+int snap_mysql_save(envmgr_engine_t *engine, const char *container_id,
+                    const envmgr_project_t *project, const char *const *digests, size_t n_digests,
+                    const char *key, json_t *meta, envmgr_error_t *err)
+{
+    (void)digests, (void)n_digests;
+    if (save_accounts(engine, container_id, project, meta, err) < 0)
+        return -1;
+    envmgr_cleanup_free char *check_script = envmgr_xasprintf("%s%s", client_preamble, CHECK_QUERY);
+    envmgr_cleanup_free char *check = NULL;
+    if (exec_script(engine, container_id, check_script, NULL, NULL, &check, "reading the fixtures",
+                    err) < 0)
+        return -1;
+    json_object_set_new(meta, "check", json_string(check));
+
+    envmgr_cleanup_free char *inner = snap_path(key, SNAP_INNER_FILE);
+    FILE *f = fopen(inner, "we");
+    if (!f)
+        return envmgr_error_errno(err, errno, "create %s", inner);
+    envmgr_cleanup_free char *script = envmgr_xasprintf("%s%s", client_preamble, tar_script);
+    int r = exec_script(engine, container_id, script, NULL, f, NULL, "tar of " SNAP_DATADIR, err);
+    if (fclose(f) != 0 && r == 0)
+        r = envmgr_error_errno(err, errno, "write %s", inner);
+    envmgr_cleanup_free char *state = snap_path(key, SNAP_STATE_FILE);
+    if (r == 0)
+        r = tar_one("envtest-snapshot/" SNAP_INNER_FILE, 0600, inner, NULL, 0, state, NULL, err);
+    unlink(inner);
+    struct stat st;
+    if (r == 0 && stat(state, &st) < 0)
+        r = envmgr_error_errno(err, errno, "stat %s", state);
+    if (r == 0)
+        json_object_set_new(meta, "size", json_integer((json_int_t)st.st_size));
+    return r;
+}
+
+void snap_mysql_wrap_config(const envmgr_service_t *s, const json_t *image_config, json_t *config)
+{
+    json_t *entrypoint = json_pack("[s,s,s,s]", "/bin/sh", "-c", wrapper_script, "envtest-snapshot");
+    if (s->has_entrypoint) {
+        for (size_t i = 0; i < s->entrypoint.n; i++)
+            json_array_append_new(entrypoint, json_string(s->entrypoint.items[i]));
+    } else {
+        json_array_extend(entrypoint, json_object_get(image_config, "Entrypoint"));
+    }
+    json_object_set_new(config, "Entrypoint", entrypoint);
+    if (!s->has_command) {
+        json_t *cmd = json_object_get(image_config, "Cmd");
+        json_object_set_new(config, "Cmd", json_is_array(cmd) ? json_deep_copy(cmd) : json_array());
+    }
+}
+
+static void sql_quoted(envmgr_buf_t *b, const char *s)
+{
+    envmgr_buf_adds(b, "'");
+    for (; *s; s++) {
+        if (*s == '\'' || *s == '\\')
+            envmgr_buf_add(b, "\\", 1);
+        if (*s == '\n')
+            envmgr_buf_adds(b, "\\n");
+        else
+            envmgr_buf_add(b, s, 1);
+    }
+    envmgr_buf_adds(b, "'");
+}
+
+struct file_source {
+    int fd;
+    const char *path;
+};
+
+static long file_read(void *userdata, char *buf, size_t len, envmgr_error_t *err)
+{
+    struct file_source *s = userdata;
+    ssize_t n = read(s->fd, buf, len);
+    if (n < 0)
+        return envmgr_error_errno(err, errno, "read %s", s->path);
+    return n;
+}
+
+int snap_mysql_put(envmgr_engine_t *engine, const char *container_id,
+                   const envmgr_project_t *project, const char *key, const json_t *meta,
+                   envmgr_error_t *err)
+{
+    /* one statement a line: the server reads an init file line by line */
+    envmgr_buf_t sql = ENVMGR_BUF_INIT;
+    envmgr_buf_adds(&sql, "SET SESSION sql_log_bin = 0;\n");
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(meta, "accounts"), i, a)
+    {
+        const char *name = json_string_value(json_object_get(a, "secret"));
+        const envmgr_kv_t *kv = name ? envmgr_kvlist_find(&project->secret_values, name) : NULL;
+        if (!kv || !kv->value)
+            continue;
+        envmgr_buf_adds(&sql, "ALTER USER ");
+        sql_quoted(&sql, json_string_value(json_object_get(a, "user")) ?: "");
+        envmgr_buf_adds(&sql, "@");
+        sql_quoted(&sql, json_string_value(json_object_get(a, "host")) ?: "");
+        envmgr_buf_adds(&sql, " IDENTIFIED BY ");
+        sql_quoted(&sql, kv->value);
+        envmgr_buf_adds(&sql, ";\n");
+    }
+    envmgr_buf_adds(&sql, "FLUSH PRIVILEGES;\n");
+    envmgr_buf_t tar = ENVMGR_BUF_INIT;
+    int r = tar_one("envtest-snapshot/init.sql", 0600, NULL, sql.data, sql.len, NULL, &tar, err);
+    memset(sql.data, 0, sql.len); /* passwords */
+    envmgr_buf_free(&sql);
+    if (r == 0)
+        r = envmgr_engine_container_put_archive(engine, container_id, "/run", tar.data, tar.len,
+                                                err);
+    if (tar.data)
+        memset(tar.data, 0, tar.len);
+    envmgr_buf_free(&tar);
+    if (r < 0)
+        return -1;
+    envmgr_cleanup_free char *state = snap_path(key, SNAP_STATE_FILE);
+    struct file_source src = {.fd = open(state, O_RDONLY | O_CLOEXEC), .path = state};
+    if (src.fd < 0)
+        return envmgr_error_errno(err, errno, "open %s", state);
+    r = envmgr_engine_container_put_archive_stream(engine, container_id, "/run", file_read, &src,
+                                                   err);
+    close(src.fd);
+    return r;
+}
+
+int snap_mysql_check(envmgr_engine_t *engine, const char *container_id, const char *const *digests,
+                     size_t n_digests, const json_t *meta, char **why, envmgr_error_t *err)
+{
+    (void)digests, (void)n_digests;
+    *why = NULL;
+    envmgr_cleanup_free char *script = envmgr_xasprintf(
+        "s=" SNAP_RUN_DIR "; st=$(cat \"$s/status\" 2>/dev/null || echo missing); "
+        "if [ \"$st\" != ok ]; then echo \"$st: $(head -c 300 \"$s/error\" 2>/dev/null)\"; exit 0; "
+        "fi; rm -f \"$s/init.sql\" \"$s/error\"; %secho \"check $(%s)\"",
+        client_preamble, CHECK_QUERY);
+    envmgr_cleanup_free char *out = NULL;
+    if (exec_script(engine, container_id, script, NULL, NULL, &out, "checking the restored data",
+                    err) < 0)
+        return -1;
+    size_t len = strlen(out);
+    while (len && out[len - 1] == '\n')
+        out[--len] = '\0';
+    if (strncmp(out, "check ", 6) != 0) {
+        *why = envmgr_xstrdup(out);
+        return 0;
+    }
+    const char *want = json_string_value(json_object_get(meta, "check")) ?: "";
+    envmgr_cleanup_free char *want_trimmed = envmgr_xstrdup(want);
+    size_t wl = strlen(want_trimmed);
+    while (wl && want_trimmed[wl - 1] == '\n')
+        want_trimmed[--wl] = '\0';
+    if (strcmp(out + 6, want_trimmed) != 0)
+        return envmgr_error_set(err, ENVMGR_E_ENV, 0,
+                                "the restored server does not hold the snapshot's fixtures "
+                                "(expected %.200s, got %.300s)",
+                                want_trimmed, out + 6);
+    return 1;
+}
