@@ -1,9 +1,11 @@
 /* State snapshots at `up` (see <envmgr/snapshot.h>): the plan made before the services start, the
  * container of the MySQL service created with a snapshot's data put in, and after the services are
- * up either the check of the restored data or the fixtures loaded and then saved. Only the MySQL
- * service is snapshotted: an environment whose fixtures also load into another service (e.g.
- * documents into mock-vector) loads them as before. */
+ * up either the check of the restored data (and the mocks' state put back through their admin
+ * APIs, snapshot_mocks.c) or the fixtures loaded and then saved. A fixture with a step whose
+ * result no snapshot holds (a copy step, an http step outside a mock's /__admin/) is loaded as
+ * before. */
 #include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,21 +70,100 @@ void envmgr_snapshot_plan_free(envmgr_snapshot_plan_t *plan)
     free(plan);
 }
 
-/* Every step of the fixture goes into MySQL. */
-static int fixture_mysql_only(envmgr_fixture_t *fixture, bool *only, envmgr_error_t *err)
+/* Every step of the fixture puts state where a snapshot holds it: MySQL, the mocks' admin APIs
+ * (http steps to /__admin/...), a vector collection (documents steps). */
+static int fixture_snapshottable(envmgr_fixture_t *fixture, bool *ok, envmgr_error_t *err)
 {
     envmgr_cleanup_json json_t *doc = NULL;
     if (envmgr_fixture_inspect(fixture, &doc, err) < 0)
         return -1;
-    *only = true;
+    *ok = true;
     size_t i;
     json_t *step;
     json_array_foreach(json_object_get(doc, "steps"), i, step)
     {
-        const char *type = json_string_value(json_object_get(step, "type"));
-        *only = *only && type && strcmp(type, "mysql") == 0;
+        const char *type = json_string_value(json_object_get(step, "type")) ?: "";
+        const char *path = json_string_value(json_object_get(step, "path")) ?: "";
+        bool held = strcmp(type, "mysql") == 0 || strcmp(type, "documents") == 0 ||
+                    (strcmp(type, "http") == 0 && strncmp(path, "/__admin/", 9) == 0);
+        if (!held)
+            envmgr_debug("snapshot: fixture %s: step %zu (%s) is not one a snapshot holds",
+                         envmgr_fixture_name(fixture), i + 1, type);
+        *ok = *ok && held;
     }
     return 0;
+}
+
+/* A fixture's name, digest and whether a snapshot can hold it, remembered per file (path, size,
+ * inode, modification and change times) in <dir>/fixture-digests.json: the digest of the
+ * 1,000,000-row archive is a second of reading, more than a restore. */
+static json_t *digest_cache_read(void)
+{
+    envmgr_cleanup_free char *dir = envmgr_snapshot_dir();
+    envmgr_cleanup_free char *path = envmgr_xasprintf("%s/fixture-digests.json", dir);
+    json_t *cache = json_load_file(path, 0, NULL);
+    if (!json_is_object(cache)) {
+        json_decref(cache);
+        cache = json_object();
+    }
+    return cache;
+}
+
+static void digest_cache_write(const json_t *cache)
+{
+    envmgr_cleanup_free char *dir = envmgr_snapshot_dir();
+    envmgr_error_t ignored = {0};
+    if (envmgr_mkdir_p(dir, 0700, &ignored) < 0)
+        return;
+    envmgr_cleanup_free char *path = envmgr_xasprintf("%s/fixture-digests.json", dir);
+    envmgr_cleanup_free char *tmp = envmgr_xasprintf("%s.%ld.tmp", path, (long)getpid());
+    if (json_dump_file(cache, tmp, JSON_INDENT(1) | JSON_SORT_KEYS) == 0 && rename(tmp, path) == 0)
+        return;
+    unlink(tmp);
+}
+
+static char *file_stamp(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return NULL;
+    return envmgr_xasprintf("%lld %llu %lld.%09ld %lld.%09ld", (long long)st.st_size,
+                            (unsigned long long)st.st_ino, (long long)st.st_mtim.tv_sec,
+                            st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+}
+
+/* *entry: {"stamp","name","digest","ok"} of the fixture at full, from the cache or by opening it;
+ * NULL when it cannot be opened (loading reports why). */
+static int fixture_entry(json_t *cache, const char *full, bool *changed, json_t **entry,
+                         envmgr_error_t *err)
+{
+    *entry = NULL;
+    char resolved[PATH_MAX];
+    envmgr_cleanup_free char *stamp = file_stamp(full);
+    if (!stamp || !realpath(full, resolved))
+        return 0;
+    json_t *hit = json_object_get(cache, resolved);
+    if (hit && strcmp(json_string_value(json_object_get(hit, "stamp")) ?: "", stamp) == 0 &&
+        json_string_value(json_object_get(hit, "digest"))) {
+        *entry = hit;
+        return 0;
+    }
+    envmgr_fixture_t *fixture = NULL;
+    envmgr_error_t open_err = {0};
+    if (envmgr_fixture_open_streamed(full, NULL, &fixture, &open_err) < 0)
+        return 0;
+    bool ok = false;
+    int r = fixture_snapshottable(fixture, &ok, err);
+    if (r == 0) {
+        json_object_set_new(cache, resolved,
+                            json_pack("{s:s,s:s,s:s,s:b}", "stamp", stamp, "name",
+                                      envmgr_fixture_name(fixture), "digest",
+                                      envmgr_fixture_digest(fixture), "ok", ok));
+        *entry = json_object_get(cache, resolved);
+        *changed = true;
+    }
+    envmgr_fixture_free(fixture);
+    return r;
 }
 
 int envmgr_snapshot_plan_make(const envmgr_project_t *project, envmgr_snapshot_plan_t **out,
@@ -106,38 +187,32 @@ int envmgr_snapshot_plan_make(const envmgr_project_t *project, envmgr_snapshot_p
     envmgr_snapshot_plan_t *plan = envmgr_xcalloc(1, sizeof(*plan));
     plan->service = db;
     plan->image = envmgr_service_image(project, db);
-    for (size_t i = 0; i < json_array_size(list); i++) {
+    envmgr_cleanup_json json_t *cache = digest_cache_read();
+    bool changed = false, ok = true;
+    int r = 0;
+    for (size_t i = 0; i < json_array_size(list) && ok && r == 0; i++) {
         json_t *item = json_array_get(list, i);
         const char *path = json_is_string(item) ? json_string_value(item)
                                                 : json_string_value(json_object_get(item, "path"));
-        if (!path)
-            break; /* envmgr_fixtures_up says what is wrong */
+        if (!path) {
+            ok = false; /* envmgr_fixtures_up says what is wrong */
+            break;
+        }
         envmgr_cleanup_free char *full =
             path[0] == '/' ? envmgr_xstrdup(path) : envmgr_xasprintf("%s/%s", project->dir, path);
-        envmgr_fixture_t *fixture = NULL;
-        envmgr_error_t open_err = {0};
-        if (envmgr_fixture_open_streamed(full, NULL, &fixture, &open_err) < 0)
-            break; /* the same: loading reports it */
-        bool only = false;
-        int r = fixture_mysql_only(fixture, &only, err);
-        if (r == 0 && only) {
-            envmgr_strv_push(&plan->names, envmgr_fixture_name(fixture));
-            envmgr_strv_push(&plan->digests, envmgr_fixture_digest(fixture));
-        } else if (r == 0) {
-            envmgr_debug("snapshot: fixture %s loads into other services than MySQL",
-                         envmgr_fixture_name(fixture));
+        json_t *entry = NULL;
+        r = fixture_entry(cache, full, &changed, &entry, err);
+        ok = r == 0 && entry && json_is_true(json_object_get(entry, "ok"));
+        if (ok) {
+            envmgr_strv_push(&plan->names, json_string_value(json_object_get(entry, "name")));
+            envmgr_strv_push(&plan->digests, json_string_value(json_object_get(entry, "digest")));
         }
-        envmgr_fixture_free(fixture);
-        if (r < 0) {
-            envmgr_snapshot_plan_free(plan);
-            return -1;
-        }
-        if (!only)
-            break;
     }
-    if (plan->names.n != json_array_size(list)) {
+    if (changed)
+        digest_cache_write(cache);
+    if (r < 0 || !ok) {
         envmgr_snapshot_plan_free(plan);
-        return 0;
+        return r;
     }
     *out = plan;
     return 0;
@@ -216,6 +291,20 @@ static void make_key(envmgr_snapshot_plan_t *plan, const envmgr_project_t *proje
     envmgr_cleanup_free char *masked = mask_secrets(project, text ? text : "");
     envmgr_sha256_update(&h, masked, strlen(masked) + 1);
     hash_binds(&h, plan->service);
+    /* the other services (the mocks the fixtures fill, and any that writes into MySQL): their
+     * configuration and image reference (envtest's own images are tagged by their content) */
+    for (size_t i = 0; i < project->n_services; i++) {
+        const envmgr_service_t *other = &project->services[i];
+        if (other == plan->service)
+            continue;
+        json_t *oj = envmgr_service_to_json(other);
+        envmgr_cleanup_free char *image = envmgr_service_image(project, other);
+        json_object_set_new(oj, "image_ref", json_string(image ? image : ""));
+        envmgr_cleanup_free char *otext = json_dumps(oj, JSON_SORT_KEYS | JSON_COMPACT);
+        json_decref(oj);
+        envmgr_cleanup_free char *omasked = mask_secrets(project, otext ? otext : "");
+        envmgr_sha256_update(&h, omasked, strlen(omasked) + 1);
+    }
     for (size_t i = 0; i < plan->names.n; i++) {
         envmgr_cleanup_free char *line =
             envmgr_xasprintf("%s %s\n", plan->names.items[i], plan->digests.items[i]);
@@ -296,6 +385,49 @@ int envmgr_snapshot_container_create(envmgr_snapshot_plan_t *plan, envmgr_engine
     return envmgr_engine_container_create(engine, name, config, id, err);
 }
 
+static int save_mocks(envmgr_snapshot_plan_t *plan, envmgr_engine_t *engine,
+                      const envmgr_project_t *project, const char *staging, json_t *meta,
+                      envmgr_error_t *err)
+{
+    envmgr_live_targets_t live;
+    if (envmgr_live_targets_get(engine, project, &live, err) < 0)
+        return -1;
+    json_t *mocks = NULL;
+    int r = snap_mocks_save(&live, plan->service->name, &mocks, err);
+    envmgr_live_targets_free(&live);
+    envmgr_cleanup_free char *path = snap_path(staging, SNAP_MOCKS_FILE);
+    if (r == 0 && json_object_size(mocks)) {
+        if (json_dump_file(mocks, path, JSON_COMPACT) < 0)
+            r = envmgr_error_set(err, ENVMGR_E_SYSTEM, 0, "cannot write %s", path);
+        json_object_set_new(meta, "mocks", json_pack("[]"));
+        const char *name;
+        json_t *v;
+        json_object_foreach(mocks, name, v)
+            json_array_append_new(json_object_get(meta, "mocks"), json_string(name));
+    }
+    json_decref(mocks);
+    return r;
+}
+
+static int restore_mocks(envmgr_snapshot_plan_t *plan, envmgr_engine_t *engine,
+                         const envmgr_project_t *project, envmgr_error_t *err)
+{
+    if (json_array_size(json_object_get(plan->meta, "mocks")) == 0)
+        return 0;
+    envmgr_cleanup_free char *path = snap_path(plan->key, SNAP_MOCKS_FILE);
+    json_error_t je;
+    envmgr_cleanup_json json_t *mocks = json_load_file(path, 0, &je);
+    if (!json_is_object(mocks))
+        return envmgr_error_set(err, ENVMGR_E_CONFIG, 0, "%s:%d: %s", path, je.line,
+                                je.text[0] ? je.text : "not a JSON object");
+    envmgr_live_targets_t live;
+    if (envmgr_live_targets_get(engine, project, &live, err) < 0)
+        return -1;
+    int r = snap_mocks_restore(&live, mocks, err);
+    envmgr_live_targets_free(&live);
+    return r;
+}
+
 static int save(envmgr_snapshot_plan_t *plan, envmgr_engine_t *engine,
                 const envmgr_project_t *project, const char *container_id,
                 envmgr_progress_cb progress, void *userdata, envmgr_error_t *err)
@@ -317,6 +449,8 @@ static int save(envmgr_snapshot_plan_t *plan, envmgr_engine_t *engine,
     int r = snap_mysql_save(engine, container_id, project,
                             (const char *const *)plan->digests.items, plan->digests.n, staging,
                             meta, err);
+    if (r == 0)
+        r = save_mocks(plan, engine, project, staging, meta, err);
     if (r == 0)
         r = snap_commit(staging, plan->key, meta, err);
     if (r < 0)
@@ -351,6 +485,11 @@ static int restored_check(envmgr_snapshot_plan_t *plan, envmgr_engine_t *engine,
         *use = false;
         return 0;
     }
+    if (restore_mocks(plan, engine, project, err) < 0) {
+        snap_discard(plan->key);
+        envmgr_error_wrap(err, "snapshot %.12s (removed): the mocks' state", plan->key);
+        return envmgr_error_hint(err, "run up again: it loads the fixtures and saves a new one");
+    }
     snap_touch(plan->key);
     *use = true;
     if (progress) {
@@ -358,7 +497,6 @@ static int restored_check(envmgr_snapshot_plan_t *plan, envmgr_engine_t *engine,
         snprintf(detail, sizeof(detail), "state from snapshot %.12s", plan->key);
         progress(userdata, plan->service->name, ENVMGR_PHASE_LOADED, 0, detail);
     }
-    (void)project;
     return 0;
 }
 

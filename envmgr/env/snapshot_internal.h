@@ -10,6 +10,7 @@
 
 #define SNAP_STATE_FILE "state.tar"
 #define SNAP_META_FILE "meta.json"
+#define SNAP_MOCKS_FILE "mocks.json"
 #define SNAP_DATADIR "/var/lib/mysql"
 #define SNAP_RUN_DIR "/run/envtest-snapshot"
 
@@ -46,6 +47,12 @@ int snap_mysql_put(envmgr_engine_t *engine, const char *container_id,
  * and err. */
 int snap_mysql_check(envmgr_engine_t *engine, const char *container_id, const char *const *digests,
                      size_t n_digests, const json_t *meta, char **why, envmgr_error_t *err);
+
+/* ---- snapshot_mocks.c: the mocks' state through their admin APIs ---------------------------- */
+/* *out: {"<service>": {...}} for every mock among live's services but db_service. */
+int snap_mocks_save(const envmgr_live_targets_t *live, const char *db_service, json_t **out,
+                    envmgr_error_t *err);
+int snap_mocks_restore(const envmgr_live_targets_t *live, const json_t *mocks, envmgr_error_t *err);
 
 /* ---- snapshot.c: the hooks of up (lifecycle.c) ---------------------------------------------- */
 typedef struct envmgr_snapshot_plan envmgr_snapshot_plan_t;

@@ -136,18 +136,18 @@ static int save_accounts(envmgr_engine_t *engine, const char *id, const envmgr_p
                          json_t *meta, envmgr_error_t *err)
 {
     const envmgr_kvlist_t *secrets = &project->secret_values;
-    envmgr_strv_t env = {0};
+    char **env = envmgr_xcalloc(secrets->n + 1, sizeof(char *)); /* NULL-terminated */
     for (size_t i = 0; i < secrets->n; i++) {
         envmgr_cleanup_free char *h = hex(secrets->items[i].value ? secrets->items[i].value : "");
-        envmgr_cleanup_free char *kv = envmgr_xasprintf("ENVTEST_SNAPSHOT_HEX_%zu=%s", i, h);
-        envmgr_strv_push(&env, kv);
+        env[i] = envmgr_xasprintf("ENVTEST_SNAPSHOT_HEX_%zu=%s", i, h);
     }
-    envmgr_strv_push(&env, NULL);
     envmgr_cleanup_free char *script = envmgr_xasprintf("%s%s", client_preamble, accounts_script);
     envmgr_cleanup_free char *out = NULL;
-    int r = exec_script(engine, id, script, (const char *const *)env.items, NULL, &out,
+    int r = exec_script(engine, id, script, (const char *const *)env, NULL, &out,
                         "reading the accounts", err);
-    envmgr_strv_free(&env);
+    for (size_t i = 0; i < secrets->n; i++)
+        free(env[i]);
+    free(env);
     if (r < 0)
         return -1;
     json_t *accounts = json_array();
