@@ -612,7 +612,7 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
     if (ret == 0)
         ret = remove_real_services(&ctx, err);
     if (ret == 0 && !opts->no_fixtures && !opts->services && !opts->no_snapshot)
-        ret = envmgr_snapshot_plan_make(project, &ctx.snapshot, err);
+        ret = envmgr_snapshot_plan_make(engine, project, &ctx.snapshot, err);
     if (ret == 0) {
         for (size_t i = 0; i < ctx.n_runs; i++) {
             if (pthread_create(&ctx.runs[i].thread, NULL, service_thread, &ctx.runs[i]) != 0) {

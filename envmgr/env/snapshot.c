@@ -166,13 +166,18 @@ static int fixture_entry(json_t *cache, const char *full, bool *changed, json_t 
     return r;
 }
 
-int envmgr_snapshot_plan_make(const envmgr_project_t *project, envmgr_snapshot_plan_t **out,
-                              envmgr_error_t *err)
+int envmgr_snapshot_plan_make(envmgr_engine_t *engine, const envmgr_project_t *project,
+                              envmgr_snapshot_plan_t **out, envmgr_error_t *err)
 {
     *out = NULL;
     json_t *list = json_object_get(project->x_envtest, "fixtures");
     if (json_array_size(list) == 0)
         return 0;
+    const char *host = envmgr_engine_host(engine);
+    if (!host || strncmp(host, "unix://", 7) != 0) {
+        envmgr_debug("snapshot: not with the remote engine %s", host ? host : "?");
+        return 0;
+    }
     const envmgr_service_t *db = NULL;
     for (size_t i = 0; i < project->n_services && !db; i++)
         if (is_database(&project->services[i]))
@@ -363,13 +368,17 @@ int envmgr_snapshot_container_create(envmgr_snapshot_plan_t *plan, envmgr_engine
     if (!meta)
         return envmgr_engine_container_create(engine, name, config, id, err);
     envmgr_cleanup_json json_t *wrapped = json_deep_copy(config);
-    snap_mysql_wrap_config(s, json_object_get(image, "Config"), wrapped);
+    envmgr_cleanup_free char *state = snap_path(plan->key, SNAP_STATE_FILE);
+    char state_abs[PATH_MAX];
+    if (!realpath(state, state_abs))
+        snprintf(state_abs, sizeof(state_abs), "%s", state);
+    snap_mysql_wrap_config(s, json_object_get(image, "Config"), state_abs, wrapped);
     if (envmgr_engine_container_create(engine, name, wrapped, id, err) < 0) {
         json_decref(meta);
         return -1;
     }
     envmgr_error_t put_err = {0};
-    if (snap_mysql_put(engine, *id, project, plan->key, meta, &put_err) == 0) {
+    if (snap_mysql_put(engine, *id, project, meta, &put_err) == 0) {
         plan->restored = true;
         plan->meta = meta;
         return 0;

@@ -8,11 +8,12 @@
 #include <envmgr/lifecycle.h>
 #include <envmgr/snapshot.h>
 
-#define SNAP_STATE_FILE "state.tar"
+#define SNAP_STATE_FILE "datadir.tar"
 #define SNAP_META_FILE "meta.json"
 #define SNAP_MOCKS_FILE "mocks.json"
 #define SNAP_DATADIR "/var/lib/mysql"
 #define SNAP_RUN_DIR "/run/envtest-snapshot"
+#define SNAP_BIND_TARGET "/run/envtest-snapshot.tar"
 
 /* ---- snapshot_store.c: the folder ------------------------------------------------------------ */
 /* <dir>/<key>[/file] (malloc'ed). */
@@ -30,18 +31,19 @@ int snap_meta_read(const char *key, json_t **out, envmgr_error_t *err);
 void snap_touch(const char *key);
 
 /* ---- snapshot_mysql.c: the MySQL service ------------------------------------------------------ */
-/* Saves the running server's data into <key>/state.tar; fills meta's "accounts" (which account
+/* Saves the running server's data into <key>/datadir.tar; fills meta's "accounts" (which account
  * uses which generated secret) and "check" (what snap_mysql_check expects). */
 int snap_mysql_save(envmgr_engine_t *engine, const char *container_id,
                     const envmgr_project_t *project, const char *const *digests, size_t n_digests,
                     const char *key, json_t *meta, envmgr_error_t *err);
-/* The container config of a restored server: its entrypoint wrapped by a shell that unpacks the
- * data before the image's entrypoint runs. image_config: the image's Config (Entrypoint, Cmd). */
-void snap_mysql_wrap_config(const envmgr_service_t *s, const json_t *image_config, json_t *config);
-/* Puts state.tar and the set-up SQL (the new project's passwords) into the created container. */
+/* The container config of a restored server: state_path (absolute) bind-mounted read-only, the
+ * entrypoint wrapped by a shell that unpacks it before the image's entrypoint runs. image_config:
+ * the image's Config (Entrypoint, Cmd). */
+void snap_mysql_wrap_config(const envmgr_service_t *s, const json_t *image_config,
+                            const char *state_path, json_t *config);
+/* Puts the set-up SQL (the new project's passwords) into the created container. */
 int snap_mysql_put(envmgr_engine_t *engine, const char *container_id,
-                   const envmgr_project_t *project, const char *key, const json_t *meta,
-                   envmgr_error_t *err);
+                   const envmgr_project_t *project, const json_t *meta, envmgr_error_t *err);
 /* After start: 1 when the data came from the snapshot and holds what meta says, 0 when the
  * unpacking failed in the container (*why: its message; the server was initialized empty), else -1
  * and err. */
@@ -56,10 +58,11 @@ int snap_mocks_restore(const envmgr_live_targets_t *live, const json_t *mocks, e
 
 /* ---- snapshot.c: the hooks of up (lifecycle.c) ---------------------------------------------- */
 typedef struct envmgr_snapshot_plan envmgr_snapshot_plan_t;
-/* Before the services start: *out the plan when the project's fixtures all load into its MySQL
- * service and that service's data can be snapshotted, else NULL. */
-int envmgr_snapshot_plan_make(const envmgr_project_t *project, envmgr_snapshot_plan_t **out,
-                              envmgr_error_t *err);
+/* Before the services start: *out the plan when the engine is local (a unix socket: the snapshot
+ * is bind-mounted), the project's fixtures all load where a snapshot holds their result and its
+ * MySQL service's data can be snapshotted, else NULL. */
+int envmgr_snapshot_plan_make(envmgr_engine_t *engine, const envmgr_project_t *project,
+                              envmgr_snapshot_plan_t **out, envmgr_error_t *err);
 void envmgr_snapshot_plan_free(envmgr_snapshot_plan_t *plan);
 /* ensure_container's create: for the planned service, its key is computed and, when a usable
  * snapshot has it, the container is created with the data put in (entrypoint wrapped); any other

@@ -1,13 +1,17 @@
-/* State snapshots (issue 16): the MySQL service's data once its fixtures are loaded, saved by `up`
- * and put back by a later `up` (any project) whose key is the same, instead of loading again.
+/* State snapshots (issue 16): the MySQL service's data (and the mocks' state) once the fixtures are
+ * loaded, saved by `up` and put back by a later `up` (any project) whose key is the same, instead
+ * of loading again.
  *
- * The key is the SHA-256 of the image id, the service's resolved configuration (generated secret
- * values replaced by their names: every project generates its own), the content of its bind-mounted
- * files (e.g. /docker-entrypoint-initdb.d scripts) and the digest of every fixture archive.
+ * The key is the SHA-256 of the MySQL image id, the service's resolved configuration (generated
+ * secret values replaced by their names: every project generates its own), the content of its
+ * bind-mounted files (e.g. /docker-entrypoint-initdb.d scripts), every other service's configuration
+ * and image reference, and the digest of every fixture archive.
  *
- * Each snapshot is a folder <dir>/<key>/ holding state.tar (a tar with one member, datadir.tar: the
- * server's data folder, read under FLUSH TABLES WITH READ LOCK once InnoDB has no dirty page) and
- * meta.json (what it was made from, its size, which accounts use which generated secret, so that a
+ * Each snapshot is a folder <dir>/<key>/ holding datadir.tar (the server's data folder, read under
+ * FLUSH TABLES WITH READ LOCK once InnoDB has no dirty page; bind-mounted read-only into the next
+ * container and unpacked before its server starts, so snapshots need a local engine), mocks.json
+ * (the mocks' state the fixtures put there, through their admin APIs) and meta.json (what it was
+ * made from, its size, which accounts use which generated secret, so that a
  * restored server takes the new project's passwords). <dir> is $ENVTEST_SNAPSHOT_DIR, else
  * $XDG_CACHE_HOME/envtest/snapshots, else ~/.cache/envtest/snapshots. A save is made in
  * <key>.<pid>.tmp and renamed into place when complete: such a folder is never used, and prune
