@@ -23,8 +23,8 @@ static int snapshot_parse(envtest_ctx_t *ctx, void *opts)
     o->all = envtest_flag(ctx, "all");
     const char *older = envtest_value(ctx, "older-than");
     if (envmgr_parse_duration_ms(older ? older : DEFAULT_OLDER_THAN, &o->older_than_ms) < 0)
-        return envtest_usage_error("snapshot", "--older-than: '%s' is not a duration (168h, 12h, 30m)",
-                                   older);
+        return envtest_usage_error("snapshot",
+                                   "--older-than: '%s' is not a duration (168h, 12h, 30m)", older);
     if (ctx->argc < 1)
         return envtest_usage_error("snapshot", "expected a verb (ls, rm KEY, prune)");
     const char *verb = ctx->argv[0];

@@ -101,7 +101,8 @@ const envtest_command_t envtest_cmd_up = {
         "the project's lock: a second up, run or down of the project waits for it.\n"
         "When every fixture loads into MySQL, its loaded data is saved as a state snapshot, and\n"
         "a later up (any project) with the same image, configuration and fixtures puts it back\n"
-        "instead of loading (\"mysql: loaded ... state from snapshot KEY\"); see `envtest snapshot`.",
+        "instead of loading (\"mysql: loaded ... state from snapshot KEY\"); see `envtest "
+        "snapshot`.",
     .options =
         (const envtest_option_t[]){
             {"wait-timeout", 0, "S", "seconds to wait for health (default 120)"},

@@ -22,10 +22,10 @@ struct envmgr_snapshot_plan {
     const envmgr_service_t *service; /* the MySQL service */
     envmgr_strv_t names, digests;    /* per fixture archive */
     char key[65];
-    bool keyed;     /* key computed (the service's container was created by this up) */
-    bool restored;  /* its data was put in from the snapshot */
-    json_t *meta;   /* of the snapshot restored */
-    char *image;    /* the service's image reference */
+    bool keyed;    /* key computed (the service's container was created by this up) */
+    bool restored; /* its data was put in from the snapshot */
+    json_t *meta;  /* of the snapshot restored */
+    char *image;   /* the service's image reference */
 };
 
 static bool is_database(const envmgr_service_t *s)
@@ -33,10 +33,10 @@ static bool is_database(const envmgr_service_t *s)
     bool port = false;
     for (size_t i = 0; i < s->n_ports; i++)
         port = port || s->ports[i].container_port == ENVMGR_MYSQL_PORT;
-    static const char *const names[] = {"MYSQL_ROOT_PASSWORD",   "MYSQL_USER",
-                                        "MYSQL_DATABASE",        "MARIADB_ROOT_PASSWORD",
-                                        "MARIADB_USER",          "MARIADB_DATABASE",
-                                        "MYSQL_ALLOW_EMPTY_PASSWORD"};
+    static const char *const names[] = {
+        "MYSQL_ROOT_PASSWORD",       "MYSQL_USER",   "MYSQL_DATABASE",
+        "MARIADB_ROOT_PASSWORD",     "MARIADB_USER", "MARIADB_DATABASE",
+        "MYSQL_ALLOW_EMPTY_PASSWORD"};
     bool env = false;
     for (size_t i = 0; i < ENVMGR_ARRAY_SIZE(names); i++)
         env = env || envmgr_kvlist_find(&s->environment, names[i]);
@@ -446,18 +446,17 @@ static int save(envmgr_snapshot_plan_t *plan, envmgr_engine_t *engine,
     envmgr_cleanup_free char *staging = envmgr_xasprintf("%s.%ld.tmp", plan->key, (long)getpid());
     if (snap_begin(staging, err) < 0)
         return -1;
-    json_t *meta = json_pack("{s:i,s:s,s:s,s:s,s:s,s:I}", "format", ENVMGR_SNAPSHOT_FORMAT, "key",
-                             plan->key, "service", plan->service->name, "image", plan->image,
-                             "project", project->name, "created_ms",
-                             (json_int_t)envmgr_wall_now_ms());
+    json_t *meta =
+        json_pack("{s:i,s:s,s:s,s:s,s:s,s:I}", "format", ENVMGR_SNAPSHOT_FORMAT, "key", plan->key,
+                  "service", plan->service->name, "image", plan->image, "project", project->name,
+                  "created_ms", (json_int_t)envmgr_wall_now_ms());
     json_t *fixtures = json_array();
     for (size_t i = 0; i < plan->names.n; i++)
         json_array_append_new(fixtures, json_pack("{s:s,s:s}", "name", plan->names.items[i],
                                                   "digest", plan->digests.items[i]));
     json_object_set_new(meta, "fixtures", fixtures);
-    int r = snap_mysql_save(engine, container_id, project,
-                            (const char *const *)plan->digests.items, plan->digests.n, staging,
-                            meta, err);
+    int r = snap_mysql_save(engine, container_id, project, (const char *const *)plan->digests.items,
+                            plan->digests.n, staging, meta, err);
     if (r == 0)
         r = save_mocks(plan, engine, project, staging, meta, err);
     if (r == 0)

@@ -30,7 +30,8 @@ int snap_meta_read(const char *key, json_t **out, envmgr_error_t *err);
 /* Marks the snapshot used now (meta.json's mtime). */
 void snap_touch(const char *key);
 
-/* ---- snapshot_mysql.c: the MySQL service ------------------------------------------------------ */
+/* ---- snapshot_mysql.c: the MySQL service ------------------------------------------------------
+ */
 /* Saves the running server's data into <key>/datadir.tar; fills meta's "accounts" (which account
  * uses which generated secret) and "check" (what snap_mysql_check expects). */
 int snap_mysql_save(envmgr_engine_t *engine, const char *container_id,

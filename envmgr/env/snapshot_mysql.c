@@ -30,7 +30,6 @@
 #include "dlib.h"
 #include "snapshot_internal.h"
 
-
 static const char client_preamble[] =
     "set -e; export MYSQL_PWD=\"${MYSQL_ROOT_PASSWORD:-${MARIADB_ROOT_PASSWORD:-}}\"; "
     "c=$(command -v mariadb || command -v mysql); ";
@@ -44,7 +43,7 @@ static const char accounts_script[] =
 
 /* What the restored server must show: the fixtures' bookkeeping digests. */
 #define CHECK_QUERY                                                                                \
-    "\"$c\" -uroot -h127.0.0.1 --protocol=tcp -N -B -e \"SELECT COALESCE(GROUP_CONCAT(DISTINCT "  \
+    "\"$c\" -uroot -h127.0.0.1 --protocol=tcp -N -B -e \"SELECT COALESCE(GROUP_CONCAT(DISTINCT "   \
     "digest ORDER BY digest), '') FROM \\`${MYSQL_DATABASE:-${MARIADB_DATABASE:-mysql}}\\`."       \
     "_envtest_fixture\" 2>&1 || echo none"
 
@@ -52,7 +51,8 @@ static const char tar_script[] =
     "rm -f /tmp/envtest-snapshot.ok; "
     "cat >/tmp/envtest-snapshot.sh <<'EOF'\n"
     "n=0\n"
-    "while [ \"$(\"$c\" -uroot -N -B -e \"SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "
+    "while [ \"$(\"$c\" -uroot -N -B -e \"SELECT VARIABLE_VALUE FROM "
+    "information_schema.GLOBAL_STATUS "
     "WHERE VARIABLE_NAME = 'INNODB_BUFFER_POOL_PAGES_DIRTY'\")\" != 0 ]; do\n"
     "  n=$((n + 1)); [ $n -lt 600 ] || { echo 'InnoDB still has dirty pages after 60 s' >&2; exit "
     "1; }\n"
@@ -251,7 +251,8 @@ void snap_mysql_wrap_config(const envmgr_service_t *s, const json_t *image_confi
     }
     json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:b}", "Type", "bind", "Source",
                                             state_path, "Target", SNAP_BIND_TARGET, "ReadOnly", 1));
-    json_t *entrypoint = json_pack("[s,s,s,s]", "/bin/sh", "-c", wrapper_script, "envtest-snapshot");
+    json_t *entrypoint =
+        json_pack("[s,s,s,s]", "/bin/sh", "-c", wrapper_script, "envtest-snapshot");
     if (s->has_entrypoint) {
         for (size_t i = 0; i < s->entrypoint.n; i++)
             json_array_append_new(entrypoint, json_string(s->entrypoint.items[i]));
@@ -333,6 +334,9 @@ int snap_mysql_check(envmgr_engine_t *engine, const char *container_id, const ch
     while (len && out[len - 1] == '\n')
         out[--len] = '\0';
     if (strncmp(out, "check ", 6) != 0) {
+        for (char *p = out; *p; p++)
+            if (*p == '\n')
+                *p = ' ';
         *why = envmgr_xstrdup(out);
         return 0;
     }

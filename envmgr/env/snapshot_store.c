@@ -29,7 +29,8 @@ char *envmgr_snapshot_dir(void)
 char *snap_path(const char *key, const char *file)
 {
     envmgr_cleanup_free char *dir = envmgr_snapshot_dir();
-    return file ? envmgr_xasprintf("%s/%s/%s", dir, key, file) : envmgr_xasprintf("%s/%s", dir, key);
+    return file ? envmgr_xasprintf("%s/%s/%s", dir, key, file)
+                : envmgr_xasprintf("%s/%s", dir, key);
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -159,10 +160,9 @@ static void info_fill(envmgr_snapshot_info_t *info, const char *name)
     envmgr_buf_t fx = ENVMGR_BUF_INIT;
     size_t i;
     json_t *f;
-    json_array_foreach(json_object_get(meta, "fixtures"), i, f)
-        envmgr_buf_addf(&fx, "%s%s@%.12s", i ? ", " : "",
-                        json_string_value(json_object_get(f, "name")) ?: "?",
-                        json_string_value(json_object_get(f, "digest")) ?: "?");
+    json_array_foreach(json_object_get(meta, "fixtures"), i, f) envmgr_buf_addf(
+        &fx, "%s%s@%.12s", i ? ", " : "", json_string_value(json_object_get(f, "name")) ?: "?",
+        json_string_value(json_object_get(f, "digest")) ?: "?");
     info->fixtures = envmgr_buf_detach(&fx);
     json_decref(meta);
 }
@@ -234,8 +234,9 @@ int envmgr_snapshot_remove(const char *key, char removed[65], envmgr_error_t *er
     if (found == 0)
         r = envmgr_error_set(err, ENVMGR_E_NOT_FOUND, 0, "no snapshot %s", key);
     else if (found > 1)
-        r = envmgr_error_set(err, ENVMGR_E_CONFIG, 0, "%s names %zu snapshots (%s): give more digits",
-                             key, found, matches.data);
+        r = envmgr_error_set(err, ENVMGR_E_CONFIG, 0,
+                             "%s names %zu snapshots (%s): give more digits", key, found,
+                             matches.data);
     if (r == 0) {
         envmgr_cleanup_free char *dir = snap_path(list[at].folder, NULL);
         if (remove_tree(dir) < 0)
@@ -260,9 +261,9 @@ int envmgr_snapshot_prune(int64_t older_than_ms, size_t *removed, uint64_t *free
     int64_t now = envmgr_wall_now_ms();
     int r = 0;
     for (size_t i = 0; i < n && r == 0; i++) {
-        /* an unfinished one may be a save in progress: left alone for a minute */
+        /* an unfinished one may be a save in progress: left alone for an hour */
         bool stale = list[i].complete ? older_than_ms < 0 || now - list[i].used_ms > older_than_ms
-                                      : older_than_ms < 0 || now - list[i].used_ms > 60000;
+                                      : older_than_ms < 0 || now - list[i].used_ms > 3600000;
         if (!stale)
             continue;
         envmgr_cleanup_free char *dir = snap_path(list[i].folder, NULL);

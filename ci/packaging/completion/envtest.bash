@@ -10,7 +10,7 @@ _envtest()
         words=("${COMP_WORDS[@]}")
         cword=$COMP_CWORD
     }
-    local commands="bundle config down env exec fixture gc keep logs ls report run status trends up version"
+    local commands="bundle config down env exec fixture gc keep logs ls report run snapshot status trends up version"
     local global="-f --file -p --project-name -H --host --real --profile -v --verbose -q --quiet -h --help --version"
     case $prev in
     -f | --file | --report-dir | -o | --output | --history)
@@ -44,24 +44,25 @@ _envtest()
     local opts
     case $cmd in
     "") opts="$commands $global" ;;
-    up) opts="--wait-timeout --keep --no-fixtures --from" ;;
+    up) opts="--wait-timeout --keep --no-fixtures --no-snapshot --from" ;;
     down) opts="-v --volumes --rmi" ;;
     status) opts="--json" ;;
     env) opts="--format" ;;
     exec) opts="-e --env" ;;
     logs) opts="--tail -f --follow --timestamps" ;;
     config) opts="--services -q --quiet --show-secrets" ;;
-    run) opts="-s --suite -j --jobs --timeout --retries --shard -t --tag --keep-on-failure --report-dir --no-env --history --fail-on-alert --from --failed --bundle-on-failure --" ;;
+    run) opts="-s --suite -j --jobs --timeout --retries --shard -t --tag --keep-on-failure --report-dir --no-env --no-snapshot --history --fail-on-alert --from --failed --bundle-on-failure --" ;;
     report) opts="merge history --format -o --output -n --runs" ;;
     fixture) opts="load verify pack inspect --mysql --service -o --output --json" ;;
     trends) opts="--days --json --history" ;;
     ls) opts="--json" ;;
     keep) opts="--release" ;;
     gc) opts="--images" ;;
+    snapshot) opts="ls rm prune --json --older-than --all" ;;
     bundle) opts="create -o --output --run --no-run --without-base-images" ;;
     esac
     [ -n "$cmd" ] && opts="$opts -h --help -f --file -p --project-name -H --host --real --profile"
-    if [ "$cmd" = fixture ] || [ "$cmd" = report ] || [[ $cur == -* ]] || [ -z "$cmd" ]; then
+    if [ "$cmd" = fixture ] || [ "$cmd" = report ] || [ "$cmd" = snapshot ] || [[ $cur == -* ]] || [ -z "$cmd" ]; then
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
     else
         COMPREPLY=($(compgen -W "$opts" -f -- "$cur"))

@@ -54,7 +54,7 @@ typedef struct envmgr_up_options {
     int64_t wait_timeout_ms; /* 0: ENVMGR_DEFAULT_WAIT_TIMEOUT_MS */
     bool keep_on_failure;    /* --keep: leave what was created when up fails */
     bool no_fixtures;
-    bool no_snapshot; /* load the fixtures even when a state snapshot has them (<envmgr/snapshot.h>) */
+    bool no_snapshot; /* load the fixtures even if a state snapshot has them (envmgr/snapshot.h) */
     /* The caller owns the environment and holds its own guard (<envmgr/guard.h>): the reaper
      * container is not released when up succeeds. */
     bool owned;

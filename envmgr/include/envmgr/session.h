@@ -77,7 +77,7 @@ typedef struct envmgr_session_options {
     int64_t timeout_ms; /* 0: ENVMGR_RUNNER_DEFAULT_TIMEOUT_MS */
     int retries;
     bool keep_on_failure;
-    bool no_snapshot; /* the up it does loads the fixtures, not a state snapshot */
+    bool no_snapshot;         /* the up it does loads the fixtures, not a state snapshot */
     const char *runs_dir;     /* NULL: ENVMGR_DEFAULT_RUNS_DIR */
     const char *history_path; /* NULL: envmgr_history_path(NULL) (<envmgr/monitor.h>) */
     const char *report_dir;   /* also write the reports there, or NULL */

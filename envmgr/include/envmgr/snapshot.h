@@ -4,8 +4,8 @@
  *
  * The key is the SHA-256 of the MySQL image id, the service's resolved configuration (generated
  * secret values replaced by their names: every project generates its own), the content of its
- * bind-mounted files (e.g. /docker-entrypoint-initdb.d scripts), every other service's configuration
- * and image reference, and the digest of every fixture archive.
+ * bind-mounted files (e.g. /docker-entrypoint-initdb.d scripts), every other service's
+ * configuration and image reference, and the digest of every fixture archive.
  *
  * Each snapshot is a folder <dir>/<key>/ holding datadir.tar (the server's data folder, read under
  * FLUSH TABLES WITH READ LOCK once InnoDB has no dirty page; bind-mounted read-only into the next
@@ -15,7 +15,7 @@
  * restored server takes the new project's passwords). <dir> is $ENVTEST_SNAPSHOT_DIR, else
  * $XDG_CACHE_HOME/envtest/snapshots, else ~/.cache/envtest/snapshots. A save is made in
  * <key>.<pid>.tmp and renamed into place when complete: such a folder is never used, and prune
- * removes it once it is a minute old. */
+ * removes it once it is an hour old. */
 #ifndef ENVMGR_SNAPSHOT_H
 #define ENVMGR_SNAPSHOT_H
 
@@ -29,11 +29,11 @@
 
 typedef struct envmgr_snapshot_info {
     char key[65];
-    char *service;  /* Compose service name (e.g. mysql) */
-    char *image;    /* image reference as the service named it */
-    char *project;  /* the project whose up made it */
-    char *fixtures; /* "name@digest12, ..." */
-    uint64_t size;  /* bytes on disk */
+    char *service;               /* Compose service name (e.g. mysql) */
+    char *image;                 /* image reference as the service named it */
+    char *project;               /* the project whose up made it */
+    char *fixtures;              /* "name@digest12, ..." */
+    uint64_t size;               /* bytes on disk */
     int64_t created_ms, used_ms; /* wall clock; used: made or last restored */
     bool complete;               /* false: unfinished (a save in progress or cut short) */
     char *folder;                /* its folder's name under envmgr_snapshot_dir() */
