@@ -136,6 +136,14 @@ const envtest_command_t envtest_cmd_bundle = {
 
 /* ---- up --from, run --from ------------------------------------------------------------------ */
 
+void envtest_bundle_forget(const char *project)
+{
+    envmgr_cleanup_free char *dir = envmgr_xasprintf("%s/%s", FROM_DIR, project);
+    envmgr_error_t ignored = {0};
+    if (access(dir, F_OK) == 0)
+        envmgr_bundle_remove_tree(dir, &ignored);
+}
+
 /* The label the network of an environment restored from a bundle carries, or NULL. */
 static char *live_bundle_id(envmgr_engine_t *engine, const char *project, bool *exists)
 {
