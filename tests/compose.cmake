@@ -3,6 +3,8 @@ envtest_add_test(test_compose SOURCES test_compose.c test_compose_lib.c corpus.c
                  LABEL unit)
 envtest_add_test(test_compose_errors SOURCES test_compose_errors.c test_compose_lib.c
                  LIBS envmgr_compose LABEL unit)
+envtest_add_test(test_compose_files SOURCES test_compose_files.c test_compose_lib.c
+                 LIBS envmgr_compose LABEL unit)
 
 if(ENVTEST_FUZZ)
   # The compose sources are compiled into the fuzzer itself so that they get coverage
