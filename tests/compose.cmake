@@ -34,3 +34,9 @@ set_tests_properties(test_compose_corpus PROPERTIES LABELS unit TIMEOUT 300)
 add_test(NAME test_compose_compat_docker
          COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/compose/compat/run.sh $<TARGET_FILE:envtest>)
 set_tests_properties(test_compose_compat_docker PROPERTIES LABELS docker TIMEOUT 600)
+
+# Secrets and configs with uid, gid and mode (owner and mode inside the container) and platform:
+# passed to the engine, refused clearly.
+add_test(NAME test_compose_files_docker
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/compose/files/run.sh $<TARGET_FILE:envtest>)
+set_tests_properties(test_compose_files_docker PROPERTIES LABELS docker TIMEOUT 600)
