@@ -120,6 +120,10 @@ static void test_extends_file_errors(void **state)
     m = load_error("services:\n  web:\n    extends: {file: common/absent.yaml, service: base}\n");
     assert_non_null(strstr(m, "compose.yaml:3:"));
     assert_non_null(strstr(m, "absent.yaml"));
+    /* an error in the extended service names its own file and line */
+    write_file("common/bad.yaml", "services:\n  base:\n    image: busybox\n    mem_limit: lots\n");
+    m = load_error("services:\n  web:\n    extends: {file: common/bad.yaml, service: base}\n");
+    assert_non_null(strstr(m, "/common/bad.yaml:4:16: services.web.mem_limit: invalid size"));
 }
 
 /* ---- include: long form -----------------------------------------------------------------------

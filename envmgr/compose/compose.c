@@ -64,8 +64,9 @@ int compose_error_at(compose_ctx_t *ctx, const compose_node_t *node, const char 
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     if (node)
-        return envmgr_error_set(ctx->err, ENVMGR_E_CONFIG, 0, "%s:%d:%d: %s: %s", ctx->file,
-                                node->line, node->column, path, msg);
+        return envmgr_error_set(ctx->err, ENVMGR_E_CONFIG, 0, "%s:%d:%d: %s: %s",
+                                node->file ? node->file : ctx->file, node->line, node->column, path,
+                                msg);
     return envmgr_error_set(ctx->err, ENVMGR_E_CONFIG, 0, "%s: %s: %s", ctx->file, path, msg);
 }
 
@@ -320,7 +321,13 @@ char *compose_resolve_path(compose_ctx_t *ctx, const char *path)
 
 char *compose_resolve_path_at(compose_ctx_t *ctx, const compose_node_t *node, const char *path)
 {
-    return resolve_in(node && node->dir ? node->dir : ctx->dir, path);
+    if (!node || !node->file)
+        return resolve_in(ctx->dir, path);
+    envmgr_cleanup_free char *dir = envmgr_xstrdup(node->file);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        slash[slash == dir ? 1 : 0] = '\0';
+    return resolve_in(dir, path);
 }
 
 static char *absolute_path(const char *path)

@@ -99,19 +99,21 @@ static compose_node_t *merge_nodes(compose_node_t *base, compose_node_t *over, c
 
 static int extends_one(compose_ctx_t *ctx, compose_node_t *services, size_t index, int depth);
 
-/* Marks every node of a file's tree with the file's folder, so that the relative paths of a
- * service extended from it (build context, env_file, bind sources, its own extends.file) still
- * point where they did, as the Compose specification says. A node marked already was visited
- * (aliases share nodes). */
-static void node_set_dir(compose_node_t *n, const char *dir)
+/* Marks every node of a file's tree with the file, so that the relative paths of a service
+ * extended from it (build context, env_file, bind sources, its own extends.file) still point into
+ * its folder, as the Compose specification says, and errors name it. A node marked already was
+ * visited (aliases share nodes). */
+static void node_set_file(compose_node_t *n, const char *file)
 {
-    if (!n || n->dir)
+    if (!n || n->file)
         return;
-    n->dir = envmgr_xstrdup(dir);
+    n->file = envmgr_xstrdup(file);
     for (size_t i = 0; i < n->n_items; i++)
-        node_set_dir(n->items[i], dir);
-    for (size_t i = 0; i < n->n_pairs; i++)
-        node_set_dir(n->pairs[i].value, dir);
+        node_set_file(n->items[i], file);
+    for (size_t i = 0; i < n->n_pairs; i++) {
+        node_set_file(n->pairs[i].key, file);
+        node_set_file(n->pairs[i].value, file);
+    }
 }
 
 /* The base service's node (with its own extends applied), a new reference. */
@@ -150,9 +152,7 @@ static int extends_base(compose_ctx_t *ctx, compose_node_t *services, const comp
     }
     if (compose_yaml_parse(data, len, abs, &root, ctx->err) < 0)
         return -1;
-    envmgr_cleanup_free char *dir = envmgr_xstrdup(abs);
-    *strrchr(dir, '/') = '\0';
-    node_set_dir(root, *dir ? dir : "/");
+    node_set_file(root, abs);
     compose_node_t *other = root ? compose_node_get(root, "services") : NULL;
     int ret = -1;
     for (size_t i = 0; other && other->kind == COMPOSE_MAP && i < other->n_pairs; i++)

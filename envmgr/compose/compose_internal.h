@@ -31,8 +31,9 @@ struct compose_node {
     size_t n_items;
     compose_pair_t *pairs; /* COMPOSE_MAP, after merge keys (`<<`) were applied */
     size_t n_pairs;
-    char *dir; /* the folder relative paths in this node resolve against when it comes from
-                  another file (extends: file:), or NULL: the project's (ctx->dir) */
+    char *file; /* the file this node comes from when it is another one (extends: file:): its
+                   relative paths resolve against that file's folder and errors name it; NULL:
+                   the project's own (ctx->file, ctx->dir) */
 };
 
 /* Parses one YAML document. Aliases share nodes; merge keys are resolved; duplicate keys are an
@@ -97,7 +98,7 @@ int compose_node_to_json(compose_ctx_t *ctx, const compose_node_t *node, const c
                          json_t **out);
 /* Resolves path against the compose file's directory ("~" against $HOME); lexical normalisation. */
 char *compose_resolve_path(compose_ctx_t *ctx, const char *path);
-/* Same, against node->dir when the node came from another file (extends: file:). */
+/* Same, against the folder of node->file when the node came from another file (extends: file:). */
 char *compose_resolve_path_at(compose_ctx_t *ctx, const compose_node_t *node, const char *path);
 char *compose_path_normalize(const char *path);
 
