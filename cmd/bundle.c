@@ -330,7 +330,9 @@ int envtest_up_from(envtest_globals_t *g, const char *path, envmgr_up_options_t 
         opts->progress = envtest_progress_cb;
         opts->userdata = &progress;
         created = true;
-        if (from_up_with_state(engine, b, project, opts, &progress, &err) < 0)
+        /* the user's, as after `envtest up`: no run and no reaper removes it */
+        if (from_up_with_state(engine, b, project, opts, &progress, &err) < 0 ||
+            envmgr_env_ephemeral_set(engine, name, false, &err) < 0)
             goto fail;
     }
     envtest_progress_finish(&progress);
