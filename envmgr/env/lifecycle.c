@@ -156,6 +156,7 @@ static int build_image(struct service_run *run, envmgr_engine_t *engine, const c
         .tag = tag,
         .args = args,
         .labels = &labels,
+        .platform = s->platform,
     };
     int r = envmgr_engine_image_build(engine, &bo, build_progress_cb, run, err);
     envmgr_kvlist_free(&labels);
@@ -193,6 +194,7 @@ static int ensure_image(struct service_run *run, envmgr_engine_t *engine, char *
         if (envmgr_image_build_digest(context, s->build ? s->build->dockerfile : NULL,
                                       s->build ? &s->build->args : NULL, digest, err) < 0)
             return envmgr_error_wrap(err, "build context %s", context);
+        envmgr_project_platform_digest(s->platform, digest);
         if (builtin || !s->image) {
             envmgr_cleanup_free char *repo =
                 builtin ? envmgr_xstrdup(*image) : envmgr_xasprintf("envtest/%s", s->name);
@@ -220,7 +222,8 @@ static int ensure_image(struct service_run *run, envmgr_engine_t *engine, char *
         }
     } else if (!found) {
         progress(ctx, s->name, ENVMGR_PHASE_PULLING, *image);
-        if (envmgr_engine_image_pull(engine, *image, build_progress_cb, run, err) < 0) {
+        if (envmgr_engine_image_pull_platform(engine, *image, s->platform, build_progress_cb, run,
+                                              err) < 0) {
             envmgr_error_wrap(err, "image %s is not present and could not be pulled", *image);
             if (strstr(*image, "mysql"))
                 envmgr_error_hint(err,
@@ -340,8 +343,9 @@ static int ensure_container(struct service_run *run, envmgr_engine_t *engine, co
                                              &run->container_id, err);
     run->created_by_us = run->container_id != NULL;
     if (r < 0)
-        return -1;
-    if (envmgr_project_container_connect(engine, ctx->project, s, run->container_id, err) < 0)
+        return envmgr_project_platform_error(s, err);
+    if (envmgr_project_container_connect(engine, ctx->project, s, run->container_id, err) < 0 ||
+        envmgr_project_files_copy(engine, ctx->project, s, run->container_id, err) < 0)
         return -1;
     progress(ctx, s->name, ENVMGR_PHASE_STARTING, NULL);
     return start_container(s, engine, run->container_id, err);
@@ -477,6 +481,10 @@ static int ensure_network(struct up_ctx *ctx, bool *created, envmgr_reaper_t **r
     if (!ctx->opts->keep_on_failure &&
         envmgr_reaper_start(ctx->engine, project, reaper, &lookup_err) < 0)
         envmgr_warn("no reaper for %s: %s", project, lookup_err.message);
+    /* owned by this envtest until it is up (see <envmgr/lock.h>, envtest gc): marked before the
+     * network exists, so that a reaper finds the mark whenever there is something to remove */
+    if (envmgr_env_ephemeral_set(ctx->engine, project, true, err) < 0)
+        return envmgr_error_wrap(err, "create network %s", name);
     envmgr_kvlist_t labels = {0};
     envmgr_kvlist_set(&labels, ENVMGR_LABEL_PROJECT, project);
     envmgr_kvlist_set(&labels, "com.docker.compose.project", project);
@@ -490,8 +498,7 @@ static int ensure_network(struct up_ctx *ctx, bool *created, envmgr_reaper_t **r
     if (r < 0)
         return envmgr_error_wrap(err, "create network %s", name);
     *created = true;
-    /* owned by this envtest until it is up (see <envmgr/lock.h>, envtest gc) */
-    return envmgr_env_ephemeral_set(ctx->engine, project, true, err);
+    return 0;
 }
 
 /* Real services are not started: a container left from a run with the mock goes (its dependents

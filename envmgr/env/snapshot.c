@@ -358,7 +358,7 @@ int envmgr_snapshot_container_create(envmgr_snapshot_plan_t *plan, envmgr_engine
                                      envmgr_error_t *err)
 {
     if (!plan || s != plan->service)
-        return envmgr_engine_container_create(engine, name, config, id, err);
+        return envmgr_engine_container_create_platform(engine, name, s->platform, config, id, err);
     make_key(plan, project, image_id);
     envmgr_cleanup_json json_t *image = NULL;
     envmgr_error_t lookup = {0};
@@ -366,14 +366,14 @@ int envmgr_snapshot_container_create(envmgr_snapshot_plan_t *plan, envmgr_engine
     if (envmgr_engine_image_inspect(engine, image_id, &image, &lookup) == 0)
         meta = usable_snapshot(plan->key, progress, userdata, s->name);
     if (!meta)
-        return envmgr_engine_container_create(engine, name, config, id, err);
+        return envmgr_engine_container_create_platform(engine, name, s->platform, config, id, err);
     envmgr_cleanup_json json_t *wrapped = json_deep_copy(config);
     envmgr_cleanup_free char *state = snap_path(plan->key, SNAP_STATE_FILE);
     char state_abs[PATH_MAX];
     if (!realpath(state, state_abs))
         snprintf(state_abs, sizeof(state_abs), "%s", state);
     snap_mysql_wrap_config(s, json_object_get(image, "Config"), state_abs, wrapped);
-    if (envmgr_engine_container_create(engine, name, wrapped, id, err) < 0) {
+    if (envmgr_engine_container_create_platform(engine, name, s->platform, wrapped, id, err) < 0) {
         json_decref(meta);
         return -1;
     }
@@ -391,7 +391,7 @@ int envmgr_snapshot_container_create(envmgr_snapshot_plan_t *plan, envmgr_engine
         return -1;
     free(*id);
     *id = NULL;
-    return envmgr_engine_container_create(engine, name, config, id, err);
+    return envmgr_engine_container_create_platform(engine, name, s->platform, config, id, err);
 }
 
 static int save_mocks(envmgr_snapshot_plan_t *plan, envmgr_engine_t *engine,
