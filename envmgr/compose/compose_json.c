@@ -367,7 +367,8 @@ static json_t *service_json(const json_opts_t *o, const envmgr_service_t *s)
     set_if(j, "expose", expose, s->n_expose > 0);
     bool health_set = s->healthcheck.kind != ENVMGR_HEALTHCHECK_UNSET ||
                       s->healthcheck.interval_ms != 30000 || s->healthcheck.timeout_ms != 30000 ||
-                      s->healthcheck.start_period_ms != 0 || s->healthcheck.retries != 3;
+                      s->healthcheck.start_period_ms != 0 || s->healthcheck.retries != 3 ||
+                      s->healthcheck.start_interval_ms != 0;
     set_if(j, "healthcheck", healthcheck_json(o, &s->healthcheck), health_set);
     set_if(j, "depends_on", depends_json(s), s->n_depends_on > 0);
     set_if(j, "labels", kv_json(o, &s->labels), s->labels.n > 0);
