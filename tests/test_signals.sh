@@ -101,11 +101,12 @@ reaped() {
 # left_after PROJECT SECONDS: polls until nothing (the reaper container included) is left: prints
 # 0 and how long it took, or what is left when the time is up
 left_after() {
-    local t0=$SECONDS left
+    local t0=$SECONDS left at
     while :; do
+        at=$((SECONDS - t0)) # when the check starts (it takes a while on a busy engine)
         left="$(reaped "$1")"
-        if [ "$left" = 0 ] || [ $((SECONDS - t0)) -ge "$2" ]; then
-            echo "$left $((SECONDS - t0))"
+        if [ "$left" = 0 ] || [ "$at" -ge "$2" ]; then
+            echo "$left $at"
             return
         fi
         sleep 0.25
