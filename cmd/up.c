@@ -42,8 +42,8 @@ static int hand_to_user(envmgr_engine_t *engine, const char *project, envmgr_err
 }
 
 /* Under the lock: the live project, then up. *handed: the environment is the user's now. */
-static int up_locked(envtest_ctx_t *ctx, up_cli_t *o, bool owned, bool *was_ephemeral,
-                     bool *handed, envmgr_error_t *err)
+static int up_locked(envtest_ctx_t *ctx, up_cli_t *o, bool owned, bool *was_ephemeral, bool *handed,
+                     envmgr_error_t *err)
 {
     if (envtest_load_live_project(ctx->g, ctx->engine, &ctx->project, &ctx->secrets, err) < 0)
         return -1;

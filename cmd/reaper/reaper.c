@@ -10,9 +10,9 @@
  * exit at once without touching anything. When the last connection drops, and no new one comes
  * within the grace (10 s), or when no envtest connected within --first-client seconds (10), it
  * reaps: under the project's lock (the engine's volume envtest-lock-P, taken over only from one of
- * its own clients), unless the environment is kept (the volume P_envtest-keep) or no envtest owns it
- * (no ephemeral mark, the volume P_envtest-ephemeral: an up handed it to the user, or its clients
- * died before they made anything; then only their lock marks go), it removes every
+ * its own clients), unless the environment is kept (the volume P_envtest-keep) or no envtest owns
+ * it (no ephemeral mark, the volume P_envtest-ephemeral: an up handed it to the user, or its
+ * clients died before they made anything; then only their lock marks go), it removes every
  * container, network and volume labelled io.envtest.project=P and its clients' use marks, through
  * the engine's socket mounted at PATH (/engine.sock); then it exits (the container is created with
  * AutoRemove). It needs no registry, no shell, no libc at run time: HTTP/1.1 requests are written

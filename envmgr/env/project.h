@@ -46,6 +46,10 @@ json_t *envmgr_project_container_config(const envmgr_project_t *project,
                                         const char *config_hash);
 /* The value of key in a container's Config.Env (["KEY=value", ...]), or NULL. */
 const char *envmgr_project_container_env(json_t *env, const char *key);
+/* A mark: a small volume name with labels (keep.c), or removed with labels NULL (absent is fine).
+ */
+int envmgr_env_mark_set(envmgr_engine_t *engine, const char *name, const envmgr_kvlist_t *labels,
+                        envmgr_error_t *err);
 
 /* sha256 over the service's canonical JSON and the image id. */
 void envmgr_project_config_hash(const envmgr_service_t *service, const char *image_id,
@@ -79,5 +83,19 @@ int envmgr_project_container_connect(envmgr_engine_t *engine, const envmgr_proje
 int envmgr_project_files_write(const envmgr_project_t *project, envmgr_error_t *err);
 /* Removes that folder (down). */
 void envmgr_project_files_remove(const char *project_name);
+
+/* project_files.c: whether a service's secret/config is copied into its container (it has uid,
+ * gid or mode, and the root is not read_only) rather than bind-mounted. */
+bool envmgr_project_file_copied(const envmgr_service_t *service, const envmgr_file_ref_t *ref);
+/* Copies those files into the created container, owned uid:gid (default 0) with mode (default
+ * 0444). */
+int envmgr_project_files_copy(envmgr_engine_t *engine, const envmgr_project_t *project,
+                              const envmgr_service_t *service, const char *container_id,
+                              envmgr_error_t *err);
+/* A build digest for another platform: digest (64 hex) mixed with platform (NULL: unchanged). */
+void envmgr_project_platform_digest(const char *platform, char digest[65]);
+/* When err is the engine refusing the service's platform (400/404 naming it), says so with the
+ * service, the platform and what to do. Returns -1. */
+int envmgr_project_platform_error(const envmgr_service_t *service, envmgr_error_t *err);
 
 #endif

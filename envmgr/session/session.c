@@ -8,8 +8,8 @@
 
 #include <envmgr/env.h>
 #include <envmgr/guard.h>
-#include <envmgr/lock.h>
 #include <envmgr/isolation.h>
+#include <envmgr/lock.h>
 #include <envmgr/log.h>
 #include <envmgr/report.h>
 
@@ -218,7 +218,8 @@ static void env_finish_locked(session_t *s, bool failed)
     if (!ephemeral || kept)
         return;
     if (others > 0) {
-        envmgr_session_event_t ev = {.kind = ENVMGR_SESSION_SHARED, .project = name, .count = others};
+        envmgr_session_event_t ev = {
+            .kind = ENVMGR_SESSION_SHARED, .project = name, .count = others};
         emit_event(s, &ev);
         return;
     }

@@ -24,7 +24,8 @@ typedef struct envmgr_guard envmgr_guard_t;
 int envmgr_guard_open(envmgr_engine_t *engine, const char *project, envmgr_guard_t **out,
                       envmgr_error_t *err);
 /* Whether an envtest about to take project's lock for an up or a run should hold a guard first:
- * there is no environment yet (no network) or one that envtests own (the ephemeral mark). Held
+ * there is no environment yet (no network) or one that envtests own (the ephemeral mark), and
+ * ENVTEST_REAPER is not "process". Held
  * before the lock, a guard covers every point after it: killed while it holds the lock, envtest
  * leaves its lock mark to the reaper (which removes the environment only when it is owned). */
 int envmgr_guard_wanted(envmgr_engine_t *engine, const char *project, bool *wanted,
