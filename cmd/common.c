@@ -115,8 +115,11 @@ static void on_signal(int sig)
 {
     static volatile sig_atomic_t count;
     if (++count > 1) {
-        /* A second Ctrl-C: the user wants out now. */
+        /* A second Ctrl-C: the user wants out now. The suites run in their own sessions (the
+         * terminal's Ctrl-C does not reach them): they go with it. The reaper container removes
+         * an environment envtest owned. */
         const char msg[] = "\nenvtest: interrupted again, exiting without cleanup\n";
+        envmgr_kill_children(SIGKILL);
         ssize_t r = write(STDERR_FILENO, msg, sizeof(msg) - 1);
         (void)r;
         _exit(ENVTEST_EXIT_INTERRUPTED);

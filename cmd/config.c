@@ -13,11 +13,9 @@ static int config_run(envtest_ctx_t *ctx, void *opts)
         for (size_t i = 0; i < project->n_services; i++)
             puts(project->services[i].name);
     } else if (!envtest_flag(ctx, "quiet")) {
-        json_t *j = envmgr_project_to_json(project, !envtest_flag(ctx, "show-secrets"));
-        char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+        char *text = envmgr_project_config_text(project, !envtest_flag(ctx, "show-secrets"));
         puts(text);
         free(text);
-        json_decref(j);
     }
     return ENVTEST_EXIT_OK;
 }

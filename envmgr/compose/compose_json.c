@@ -157,6 +157,8 @@ static json_t *mount_json(const envmgr_mount_t *m)
         json_object_set_new(j, "read_only", json_true());
     if (m->tmpfs_size)
         json_object_set_new(j, "tmpfs", json_pack("{s:I}", "size", (json_int_t)m->tmpfs_size));
+    if (m->type == ENVMGR_MOUNT_BIND && m->create_host_path) /* the short syntax's, as Compose */
+        json_object_set_new(j, "bind", json_pack("{s:b}", "create_host_path", 1));
     return j;
 }
 
@@ -365,7 +367,8 @@ static json_t *service_json(const json_opts_t *o, const envmgr_service_t *s)
     set_if(j, "expose", expose, s->n_expose > 0);
     bool health_set = s->healthcheck.kind != ENVMGR_HEALTHCHECK_UNSET ||
                       s->healthcheck.interval_ms != 30000 || s->healthcheck.timeout_ms != 30000 ||
-                      s->healthcheck.start_period_ms != 0 || s->healthcheck.retries != 3;
+                      s->healthcheck.start_period_ms != 0 || s->healthcheck.retries != 3 ||
+                      s->healthcheck.start_interval_ms != 0;
     set_if(j, "healthcheck", healthcheck_json(o, &s->healthcheck), health_set);
     set_if(j, "depends_on", depends_json(s), s->n_depends_on > 0);
     set_if(j, "labels", kv_json(o, &s->labels), s->labels.n > 0);
@@ -424,4 +427,44 @@ json_t *envmgr_project_to_json(const envmgr_project_t *project, bool mask_secret
     if (project->real_services.n)
         json_object_set_new(j, "real_services", kv_json(&o, &project->real_services));
     return j;
+}
+
+/* Every string value with '$' written "$$": the loader interpolates every value (keys are not),
+ * so that the output loads again into the same model. */
+static json_t *escape_dollars(json_t *j)
+{
+    if (json_is_string(j)) {
+        const char *s = json_string_value(j);
+        size_t len = json_string_length(j);
+        if (!memchr(s, '$', len))
+            return j;
+        envmgr_buf_t b = ENVMGR_BUF_INIT;
+        for (size_t i = 0; i < len; i++)
+            envmgr_buf_add(&b, s[i] == '$' ? "$$" : s + i, s[i] == '$' ? 2 : 1);
+        json_t *escaped = json_stringn_nocheck(b.data, b.len);
+        envmgr_buf_free(&b);
+        json_decref(j);
+        return escaped;
+    }
+    if (json_is_object(j)) {
+        const char *key;
+        json_t *value;
+        void *tmp;
+        json_object_foreach_safe(j, tmp, key, value)
+        {
+            json_object_set_new_nocheck(j, key, escape_dollars(json_incref(value)));
+        }
+    } else if (json_is_array(j)) {
+        for (size_t i = 0; i < json_array_size(j); i++)
+            json_array_set_new(j, i, escape_dollars(json_incref(json_array_get(j, i))));
+    }
+    return j;
+}
+
+char *envmgr_project_config_text(const envmgr_project_t *project, bool mask_secrets)
+{
+    json_t *j = escape_dollars(envmgr_project_to_json(project, mask_secrets));
+    char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(j);
+    return text ? text : envmgr_xstrdup("");
 }

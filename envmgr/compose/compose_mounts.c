@@ -400,6 +400,11 @@ static int volume_long_field(compose_ctx_t *ctx, envmgr_mount_t *m, const compos
                                     "invalid size '%s': expected bytes or e.g. 64m, 1g", s);
         return 0;
     }
+    if (!strcmp(key, "bind") && m->type == ENVMGR_MOUNT_BIND) {
+        const compose_node_t *create = compose_node_get(f->value, "create_host_path");
+        envmgr_cleanup_free char *create_path = envmgr_xasprintf("%s.create_host_path", kpath);
+        return create ? compose_get_bool(ctx, create, create_path, &m->create_host_path) : 0;
+    }
     if (strcmp(key, "type") && strcmp(key, "bind") && strcmp(key, "volume") &&
         strcmp(key, "consistency") && strncmp(key, "x-", 2))
         envmgr_warn("%s:%d: unknown key '%s' in %s ignored", ctx->file, f->key->line, key, path);

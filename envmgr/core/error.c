@@ -2,10 +2,14 @@
 
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
 static volatile sig_atomic_t interrupted_flag;
+/* 0: a free slot; more children than slots run at once only with --jobs above it */
+#define CHILD_GROUP_SLOTS 1024
+static atomic_int child_groups[CHILD_GROUP_SLOTS];
 
 static void error_vset(envmgr_error_t *err, enum envmgr_error_kind kind, int code, const char *fmt,
                        va_list ap) ENVMGR_PRINTF(4, 0);
@@ -111,4 +115,31 @@ bool envmgr_interrupted(void)
 void envmgr_interrupt_reset(void)
 {
     interrupted_flag = 0;
+}
+
+void envmgr_child_group_add(int pgid)
+{
+    for (size_t i = 0; i < CHILD_GROUP_SLOTS; i++) {
+        int expected = 0;
+        if (atomic_compare_exchange_strong(&child_groups[i], &expected, pgid))
+            return;
+    }
+}
+
+void envmgr_child_group_remove(int pgid)
+{
+    for (size_t i = 0; i < CHILD_GROUP_SLOTS; i++) {
+        int expected = pgid;
+        if (atomic_compare_exchange_strong(&child_groups[i], &expected, 0))
+            return;
+    }
+}
+
+void envmgr_kill_children(int sig)
+{
+    for (size_t i = 0; i < CHILD_GROUP_SLOTS; i++) {
+        int pgid = atomic_load(&child_groups[i]);
+        if (pgid > 0)
+            kill(-pgid, sig);
+    }
 }

@@ -243,6 +243,7 @@ struct call_state {
     envmgr_error_t *err;
     long status;
     bool stopped, sink_failed, source_failed, interrupted;
+    bool runs_to_its_end; /* see engine_call */
 };
 
 static size_t call_read_cb(char *buf, size_t size, size_t nitems, void *userdata)
@@ -279,7 +280,7 @@ static int call_progress_cb(void *userdata, curl_off_t dltotal, curl_off_t dlnow
                             curl_off_t ultotal, curl_off_t ulnow)
 {
     struct call_state *st = userdata;
-    if (envmgr_interrupted()) {
+    if (envmgr_interrupted() && !st->runs_to_its_end) {
         st->interrupted = true;
         return 1;
     }
@@ -414,8 +415,21 @@ int engine_call(envmgr_engine_t *e, const engine_call_t *call, long *status, env
 {
     envmgr_cleanup_free char *path = engine_full_path(e, call);
     envmgr_cleanup_free char *url = envmgr_xasprintf("%s%s", e->base_url, path);
+    /* Ctrl-C: no new call starts, and a read or an unbounded one (a build, a pull, logs, wait)
+     * stops at once; a bounded call that changes something runs to its end: cut mid-way, the
+     * engine would finish it alone, and what it made would outlive the clean-up, which removes
+     * only what it knows of. */
+    bool changes = strcmp(call->method, "GET") != 0 && strcmp(call->method, "HEAD") != 0;
+    struct call_state st = {.engine = e,
+                            .call = call,
+                            .body = body,
+                            .err = err,
+                            .runs_to_its_end = changes && call->timeout_ms > 0};
+    *status = 0;
+    if (envmgr_interrupted())
+        return envmgr_error_set(err, ENVMGR_E_INTERRUPTED, EINTR, "%s %s: interrupted",
+                                call->method, path);
     struct curl_slist *headers = call_headers(call);
-    struct call_state st = {.engine = e, .call = call, .body = body, .err = err};
     e->curl_error[0] = '\0';
     call_setup(e, call, url, headers, &st);
     int64_t t0 = envmgr_now_ms();

@@ -108,6 +108,18 @@ static int running_port(envmgr_engine_t *engine, const char *name, envmgr_error_
     return port ? atoi(port) : 0;
 }
 
+/* Removes a reaper container this envtest created and could not start, even after Ctrl-C (the
+ * engine calls refuse to start while interrupted): else it stays, created, for good. */
+static void remove_unstarted(envmgr_engine_t *engine, const char *id)
+{
+    envmgr_error_t ignored = {0};
+    bool interrupted = envmgr_interrupted();
+    envmgr_interrupt_reset();
+    envmgr_engine_container_remove(engine, id, true, false, &ignored);
+    if (interrupted)
+        envmgr_interrupt();
+}
+
 static int start_container(envmgr_engine_t *engine, const char *project, int *port,
                            envmgr_error_t *err)
 {
@@ -145,6 +157,8 @@ static int start_container(envmgr_engine_t *engine, const char *project, int *po
         if (envmgr_engine_container_create(engine, name, config, &id, &create_err) < 0) {
             if (create_err.kind == ENVMGR_E_ENV) /* 409: another envtest made it: join it */
                 continue;
+            if (create_err.kind == ENVMGR_E_INTERRUPTED) /* the engine may have made it */
+                remove_unstarted(engine, name);
             *err = create_err;
             return envmgr_error_wrap(err, "reaper container");
         }
@@ -152,7 +166,7 @@ static int start_container(envmgr_engine_t *engine, const char *project, int *po
             if (create_err.kind == ENVMGR_E_ENV) /* a conflict again: retry */
                 continue;
             *err = create_err;
-            envmgr_engine_container_remove(engine, id, true, false, &create_err);
+            remove_unstarted(engine, id);
             return envmgr_error_wrap(err, "reaper container");
         }
     }

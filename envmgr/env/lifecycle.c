@@ -482,7 +482,10 @@ static int ensure_network(struct up_ctx *ctx, bool *created, envmgr_reaper_t **r
         envmgr_reaper_start(ctx->engine, project, reaper, &lookup_err) < 0)
         envmgr_warn("no reaper for %s: %s", project, lookup_err.message);
     /* owned by this envtest until it is up (see <envmgr/lock.h>, envtest gc): marked before the
-     * network exists, so that a reaper finds the mark whenever there is something to remove */
+     * network exists, so that a reaper finds the mark whenever there is something to remove.
+     * From here on a failure removes the whole environment: a call cut short (Ctrl-C) may have
+     * made the mark or the network all the same. */
+    *created = true;
     if (envmgr_env_ephemeral_set(ctx->engine, project, true, err) < 0)
         return envmgr_error_wrap(err, "create network %s", name);
     envmgr_kvlist_t labels = {0};
@@ -497,7 +500,6 @@ static int ensure_network(struct up_ctx *ctx, bool *created, envmgr_reaper_t **r
     envmgr_kvlist_free(&labels);
     if (r < 0)
         return envmgr_error_wrap(err, "create network %s", name);
-    *created = true;
     return 0;
 }
 

@@ -237,6 +237,7 @@ static void sigchld_cb(uv_signal_t *handle, int signum)
         job->outcome.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
         /* whatever the suite left behind in its group goes too (and releases the pipes) */
         kill(-job->pid, SIGKILL);
+        envmgr_child_group_remove(job->pid);
         close_timer_when_done(job);
     }
 }
@@ -314,6 +315,7 @@ static char *start_process(job_t *job, const envmgr_suite_spec_t *spec)
         return envmgr_xasprintf("%s: cannot execute: %s", spec->argv.items[0], strerror(rc));
     }
     job->spawned = true;
+    envmgr_child_group_add(job->pid); /* a forced exit kills it (envmgr_kill_children) */
     suite_meter_start(&job->meter, job->pid);
     uv_pipe_open(&job->out_pipe, out[0]);
     uv_pipe_open(&job->err_pipe, errp[0]);

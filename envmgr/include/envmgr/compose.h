@@ -301,6 +301,10 @@ const envmgr_file_def_t *envmgr_project_config(const envmgr_project_t *project, 
  * secret's value (project->secret_values) in a string, whole or inside e.g. a URL, is "********".
  */
 json_t *envmgr_project_to_json(const envmgr_project_t *project, bool mask_secrets);
+/* What `envtest config` prints (without its final newline): envmgr_project_to_json indented, keys
+ * sorted, '$' in values written "$$": itself a Compose file that loads into the same model
+ * (tests/test_compose_property.c). malloc'ed. */
+char *envmgr_project_config_text(const envmgr_project_t *project, bool mask_secrets);
 /* Secrets the project hands out, for CI log masking (GitHub's ::add-mask::): every x-envtest
  * secret's value; the value of every service environment variable and of every var in vars (e.g.
  * `envtest env`'s) whose name says it is a credential (envmgr_secret_name); and the password of

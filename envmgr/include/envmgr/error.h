@@ -55,5 +55,11 @@ int envmgr_error_exit_code(const envmgr_error_t *err);
 void envmgr_interrupt(void);
 bool envmgr_interrupted(void);
 void envmgr_interrupt_reset(void);
+/* The process groups of the children envmgr runs in their own session (the runner's suites): a
+ * forced exit (the CLI's second Ctrl-C) must not leave them running, and a terminal's Ctrl-C does
+ * not reach them. envmgr_kill_children() is async-signal-safe (lock-free atomics and kill(2)). */
+void envmgr_child_group_add(int pgid);
+void envmgr_child_group_remove(int pgid);
+void envmgr_kill_children(int sig);
 
 #endif
