@@ -28,6 +28,7 @@ static int up_parse(envtest_ctx_t *ctx, void *opts)
     }
     o->up.keep_on_failure = envtest_flag(ctx, "keep");
     o->up.no_fixtures = envtest_flag(ctx, "no-fixtures");
+    o->up.pod = envtest_flag(ctx, "pod");
     o->from = envtest_value(ctx, "from");
     ctx->no_setup = o->from != NULL; /* the bundle's Compose file, not this one */
     return 0;
@@ -103,6 +104,9 @@ const envtest_command_t envtest_cmd_up = {
             {"wait-timeout", 0, "S", "seconds to wait for health (default 120)"},
             {"keep", 0, NULL, "on failure, keep what was created (for inspection)"},
             {"no-fixtures", 0, NULL, "do not load fixtures"},
+            {"pod", 0, NULL,
+             "pod mode (also x-envtest.pod: true): one network namespace for all services, held "
+             "by a pause container that publishes every port; names resolve to 127.0.0.1"},
             {"from", 0, "BUNDLE",
              "recreate the environment saved by `envtest bundle create` (or run "
              "--bundle-on-failure), with its state, under -p NAME (default <its project>-repro)"},

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "health.h"
+#include "pod.h"
 #include "project.h"
 #include "reaper.h"
 #include <envmgr/images.h>
@@ -49,6 +50,7 @@ struct up_ctx {
     size_t n_runs;
     int64_t t0;
     int64_t deadline;
+    envmgr_pod_t *pod; /* pod mode (pod.h), or NULL */
 };
 
 const char *envmgr_service_phase_name(enum envmgr_service_phase phase)
@@ -282,7 +284,10 @@ static int ensure_container(struct service_run *run, envmgr_engine_t *engine, co
     const envmgr_service_t *s = run->service;
     envmgr_cleanup_free char *name = envmgr_project_service_container_name(ctx->project, s);
     char hash[65];
-    envmgr_project_config_hash(s, image_id, hash);
+    if (ctx->pod)
+        envmgr_pod_config_hash(ctx->pod, s, image_id, hash);
+    else
+        envmgr_project_config_hash(s, image_id, hash);
 
     envmgr_cleanup_json json_t *existing = NULL;
     envmgr_error_t lookup_err = {0};
@@ -318,6 +323,8 @@ static int ensure_container(struct service_run *run, envmgr_engine_t *engine, co
                 progress(ctx, s->name, ENVMGR_PHASE_UNCHANGED, NULL);
                 return 0;
             }
+            if (ctx->pod && envmgr_pod_wait_running(ctx->pod, err) < 0)
+                return -1;
             progress(ctx, s->name, ENVMGR_PHASE_STARTING, NULL);
             return start_container(s, engine, id, err);
         }
@@ -333,10 +340,14 @@ static int ensure_container(struct service_run *run, envmgr_engine_t *engine, co
         return -1;
     envmgr_cleanup_json json_t *config =
         envmgr_project_container_config(ctx->project, s, image, hash);
+    if (ctx->pod)
+        envmgr_pod_container_config(ctx->pod, s, config);
     if (envmgr_engine_container_create(engine, name, config, &run->container_id, err) < 0)
         return -1;
     run->created_by_us = true;
     if (envmgr_project_container_connect(engine, ctx->project, s, run->container_id, err) < 0)
+        return -1;
+    if (ctx->pod && envmgr_pod_wait_running(ctx->pod, err) < 0)
         return -1;
     progress(ctx, s->name, ENVMGR_PHASE_STARTING, NULL);
     return start_container(s, engine, run->container_id, err);
@@ -596,8 +607,14 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
     pthread_cond_init(&ctx.cond, NULL);
 
     envmgr_reaper_t *reaper = NULL;
-    bool network_created = false;
-    int ret = ensure_network(&ctx, &network_created, &reaper, err);
+    bool network_created = false, pod = false;
+    int ret = envmgr_pod_wanted(project, opts->pod, &pod, err);
+    if (ret == 0 && pod)
+        ret = envmgr_pod_check(project, err);
+    if (ret == 0)
+        ret = ensure_network(&ctx, &network_created, &reaper, err);
+    if (ret == 0 && pod)
+        ret = envmgr_pod_open(engine, project, &ctx.pod, err);
     if (ret == 0)
         ret = envmgr_project_networks_ensure(engine, project, err);
     if (ret == 0)
@@ -638,6 +655,7 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
     if (ret == 0 && !opts->no_fixtures && !opts->services)
         ret = envmgr_fixtures_up(engine, project, opts->progress, opts->userdata, err);
 
+    envmgr_pod_close(engine, ctx.pod, ret < 0 && !opts->keep_on_failure);
     if (ret < 0 && !opts->keep_on_failure) {
         /* Leave nothing half-done: a fresh environment goes entirely; on a live one, only what
          * this run created. */

@@ -54,6 +54,11 @@ typedef struct envmgr_up_options {
     int64_t wait_timeout_ms; /* 0: ENVMGR_DEFAULT_WAIT_TIMEOUT_MS */
     bool keep_on_failure;    /* --keep: leave what was created when up fails */
     bool no_fixtures;
+    /* Pod mode (also x-envtest.pod: true): one network namespace for the environment, held by
+     * a pause container that publishes every port; services reach each other by name at
+     * 127.0.0.1. A Compose model it cannot keep (two services on one port, networks, aliases,
+     * network_mode, hostname, extra_hosts, dns, links) is refused with ENVMGR_E_CONFIG. */
+    bool pod;
     /* The caller owns the environment and holds its own guard (<envmgr/guard.h>): the reaper
      * container is not released when up succeeds. */
     bool owned;
