@@ -652,6 +652,8 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
         }
     }
 
+    if (ret == 0 && !pod && !opts->services)
+        ret = envmgr_pod_remove_stale(engine, project, err);
     if (ret == 0 && !opts->no_fixtures && !opts->services)
         ret = envmgr_fixtures_up(engine, project, opts->progress, opts->userdata, err);
 

@@ -190,6 +190,11 @@ static int pause_image(envmgr_engine_t *engine, char **tag_out, envmgr_error_t *
 
 /* ---- the holder ----------------------------------------------------------------------------- */
 
+static char *holder_name(const envmgr_project_t *p)
+{
+    return envmgr_xasprintf("%s-pod-holder", p->name);
+}
+
 static json_t *holder_config(const envmgr_project_t *p, const char *image)
 {
     envmgr_cleanup_free char *network = envmgr_project_network_engine_name(p, "default");
@@ -283,7 +288,7 @@ int envmgr_pod_open(envmgr_engine_t *engine, const envmgr_project_t *p, envmgr_p
     envmgr_pod_t *pod = envmgr_xcalloc(1, sizeof(*pod));
     pthread_mutex_init(&pod->lock, NULL);
     pthread_cond_init(&pod->cond, NULL);
-    pod->holder = envmgr_xasprintf("%s-pod-holder", p->name);
+    pod->holder = holder_name(p);
     envmgr_cleanup_json json_t *config = holder_config(p, image);
     char *text = json_dumps(config, JSON_SORT_KEYS | JSON_COMPACT);
     envmgr_sha256_hex(text, strlen(text), pod->hash);
@@ -421,4 +426,19 @@ size_t envmgr_pod_tcp_ports(json_t *inspect, int *ports, size_t max)
         p = p ? p + 1 : NULL;
     }
     return n;
+}
+
+int envmgr_pod_remove_stale(envmgr_engine_t *engine, const envmgr_project_t *p, envmgr_error_t *err)
+{
+    envmgr_cleanup_free char *holder = holder_name(p);
+    envmgr_cleanup_json json_t *existing = NULL;
+    envmgr_error_t lookup_err = {0};
+    if (envmgr_engine_container_inspect(engine, holder, &existing, &lookup_err) < 0)
+        return lookup_err.kind == ENVMGR_E_NOT_FOUND ? 0 : (*err = lookup_err, -1);
+    json_t *labels = json_object_get(json_object_get(existing, "Config"), "Labels");
+    const char *owner = json_string_value(json_object_get(labels, ENVMGR_LABEL_PROJECT));
+    if (!owner || strcmp(owner, p->name) != 0 || !json_object_get(labels, ENVMGR_LABEL_POD))
+        return 0;
+    envmgr_info("pod holder %s: not in pod mode any more, removing it", holder);
+    return envmgr_engine_container_remove(engine, holder, true, true, err);
 }

@@ -51,6 +51,10 @@ void envmgr_pod_container_config(const envmgr_pod_t *pod, const envmgr_service_t
 /* Joins the start thread; failed: removes the holder when this call created it. Frees pod. */
 void envmgr_pod_close(envmgr_engine_t *engine, envmgr_pod_t *pod, bool failed);
 
+/* Up without pod mode: a holder left from an up in pod mode goes (its services were recreated). */
+int envmgr_pod_remove_stale(envmgr_engine_t *engine, const envmgr_project_t *project,
+                            envmgr_error_t *err);
+
 /* The holder's inspect when the container of inspect is in a pod (*holder NULL otherwise). */
 int envmgr_pod_holder_inspect(envmgr_engine_t *engine, json_t *inspect, json_t **holder,
                               envmgr_error_t *err);
