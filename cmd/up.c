@@ -105,8 +105,8 @@ const envtest_command_t envtest_cmd_up = {
             {"keep", 0, NULL, "on failure, keep what was created (for inspection)"},
             {"no-fixtures", 0, NULL, "do not load fixtures"},
             {"pod", 0, NULL,
-             "pod mode (also x-envtest.pod: true): one network namespace for all services, held "
-             "by a pause container that publishes every port; names resolve to 127.0.0.1"},
+             "one network namespace for all services, held by a pause container that publishes "
+             "every port (also x-envtest.pod: true)"},
             {"from", 0, "BUNDLE",
              "recreate the environment saved by `envtest bundle create` (or run "
              "--bundle-on-failure), with its state, under -p NAME (default <its project>-repro)"},
