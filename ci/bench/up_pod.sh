@@ -10,6 +10,7 @@
 # Usage: ci/bench/up_pod.sh [RUNS]           (default 9)
 #        ci/bench/up_pod.sh --cycle MODE     one up + down of MODE (pod, current or cli), for a
 #                                            whole-process timer that runs two commands in turn
+#                                            (cli: set ENVTEST_BENCH_LLM_IMAGE/_VECTOR_IMAGE)
 # Needs a built tree (build/ or $ENVTEST_BUILD_DIR) and dockerd. ENVTEST_BENCH_PROJECT names the
 # projects (default envtest-bench-pod: <name>, <name>-cur, <name>-cli).
 set -euo pipefail
@@ -25,8 +26,11 @@ cli_project="$project-cli"
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 now() { date +%s.%N; }
 
-# The images envtest builds are reused by the CLI script (same bits, same engine).
+# The images envtest builds are reused by the CLI script (same bits, same engine);
+# ENVTEST_BENCH_LLM_IMAGE and ENVTEST_BENCH_VECTOR_IMAGE name them without an up first.
 images() {
+    llm_image="${ENVTEST_BENCH_LLM_IMAGE:-}" vector_image="${ENVTEST_BENCH_VECTOR_IMAGE:-}"
+    [ -n "$llm_image" ] && [ -n "$vector_image" ] && return 0
     "$envtest" -q -f "$file" -p "$cur_project" up >/dev/null
     llm_image=$(docker inspect -f '{{.Config.Image}}' "$cur_project-mock-llm-1")
     vector_image=$(docker inspect -f '{{.Config.Image}}' "$cur_project-mock-vector-1")
