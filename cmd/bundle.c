@@ -29,9 +29,8 @@ static char *default_output(const char *project)
 
 /* Creates the bundle of the session's environment; prints where it is. */
 static int bundle_write(envtest_globals_t *g, envmgr_engine_t *engine,
-                        const envmgr_project_t *project,
-                        const char *output, const char *run_dir, bool without_base,
-                        envmgr_error_t *err)
+                        const envmgr_project_t *project, const char *output, const char *run_dir,
+                        bool without_base, envmgr_error_t *err)
 {
     envmgr_cleanup_free char *out = output ? envmgr_xstrdup(output) : default_output(project->name);
     envmgr_cleanup_free char *parent = envmgr_xstrdup(out);
@@ -253,16 +252,17 @@ static void from_done(const envtest_globals_t *g, const envmgr_bundle_t *b, cons
     if (g->quiet)
         return;
     const json_t *failed = json_object_get(envmgr_bundle_manifest(b), "failed_suites");
-    fprintf(stderr, "envtest: %s is up from %s with its state (%.1fs). Connect: envtest -p %s env\n",
-            name, path, (envmgr_now_ms() - t0) / 1000.0, name);
+    fprintf(stderr,
+            "envtest: %s is up from %s with its state (%.1fs). Connect: envtest -p %s env\n", name,
+            path, (envmgr_now_ms() - t0) / 1000.0, name);
     if (json_array_size(failed))
         fprintf(stderr, "  re-run what failed there: envtest -p %s run --from %s --failed\n", name,
                 path);
 }
 
 /* A failed up --from: what it created goes (unless --keep), and the extracted bundle. */
-static void from_failed(envmgr_engine_t *engine, envmgr_bundle_t *b, const char *name,
-                        bool created, bool keep)
+static void from_failed(envmgr_engine_t *engine, envmgr_bundle_t *b, const char *name, bool created,
+                        bool keep)
 {
     envmgr_error_t ignored = {0};
     if (created && !keep) {

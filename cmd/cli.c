@@ -182,9 +182,9 @@ int envtest_command_setup(envtest_ctx_t *ctx, envmgr_error_t *err)
         return -1;
     /* under the lock from before the live project is read: its secrets are the network's, which
      * a concurrent up may be creating */
-    if ((flags & ENVTEST_TAKES_LOCK) && envtest_lock_project(g, ctx->engine, ctx->project_name,
-                                                             ctx->command->name, &ctx->lock,
-                                                             err) < 0)
+    if ((flags & ENVTEST_TAKES_LOCK) &&
+        envtest_lock_project(g, ctx->engine, ctx->project_name, ctx->command->name, &ctx->lock,
+                             err) < 0)
         return -1;
     envmgr_project_t *live = NULL;
     if ((flags & ENVTEST_NEEDS_LIVE_PROJECT) &&
@@ -239,8 +239,8 @@ static void print_option(FILE *out, const envtest_option_t *o, bool with_short)
     char left[64];
     snprintf(left, sizeof(left), "%c%c%c --%s%s%s", with_short && o->short_name ? '-' : ' ',
              with_short && o->short_name ? o->short_name : ' ',
-             with_short && o->short_name ? ',' : ' ', o->name, o->arg && o->arg[0] != '[' ? " " : "",
-             o->arg ? o->arg : "");
+             with_short && o->short_name ? ',' : ' ', o->name,
+             o->arg && o->arg[0] != '[' ? " " : "", o->arg ? o->arg : "");
     fprintf(out, "  %-26s %s\n", left, o->help);
 }
 

@@ -16,8 +16,8 @@
 #include <envmgr/compose.h>
 #include <envmgr/engine.h>
 #include <envmgr/error.h>
-#include <envmgr/util.h>
 #include <envmgr/lock.h>
+#include <envmgr/util.h>
 
 typedef struct envtest_globals {
     const char *compose_file; /* -f / --file, or NULL */
@@ -93,10 +93,10 @@ struct envtest_command {
     const char *exit_codes;
 };
 
-extern const envtest_command_t envtest_cmd_bundle, envtest_cmd_config, envtest_cmd_down, envtest_cmd_env,
-    envtest_cmd_exec, envtest_cmd_fixture, envtest_cmd_gc, envtest_cmd_keep, envtest_cmd_logs,
-    envtest_cmd_ls, envtest_cmd_report, envtest_cmd_run, envtest_cmd_status, envtest_cmd_trends, envtest_cmd_up,
-    envtest_cmd_version;
+extern const envtest_command_t envtest_cmd_bundle, envtest_cmd_config, envtest_cmd_down,
+    envtest_cmd_env, envtest_cmd_exec, envtest_cmd_fixture, envtest_cmd_gc, envtest_cmd_keep,
+    envtest_cmd_logs, envtest_cmd_ls, envtest_cmd_report, envtest_cmd_run, envtest_cmd_status,
+    envtest_cmd_trends, envtest_cmd_up, envtest_cmd_version;
 
 /* The option values of ctx: true when --name was given; its last value (NULL: not given); all of
  * them. name must be in the command's table. */

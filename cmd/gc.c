@@ -55,7 +55,8 @@ const envtest_command_t envtest_cmd_gc = {
     .options =
         (const envtest_option_t[]){
             {"images", 0, NULL,
-             "also the images envtest built (labelled io.envtest.context-digest, or with a project) "
+             "also the images envtest built (labelled io.envtest.context-digest, or with a "
+             "project) "
              "that no container of any project uses, tagged or not"},
             {NULL, 0, NULL, NULL},
         },

@@ -12,10 +12,10 @@
 /* The command table, sorted by name; `envtest --help` lists them in this order. Each entry carries
  * its flags, options and help (cmd/<name>.c). */
 static const envtest_command_t *const commands[] = {
-    &envtest_cmd_bundle, &envtest_cmd_config, &envtest_cmd_down,   &envtest_cmd_env,
-    &envtest_cmd_exec,   &envtest_cmd_fixture, &envtest_cmd_gc,    &envtest_cmd_keep,
-    &envtest_cmd_logs,   &envtest_cmd_ls,     &envtest_cmd_report, &envtest_cmd_run,
-    &envtest_cmd_status, &envtest_cmd_trends, &envtest_cmd_up,     &envtest_cmd_version,
+    &envtest_cmd_bundle, &envtest_cmd_config,  &envtest_cmd_down,   &envtest_cmd_env,
+    &envtest_cmd_exec,   &envtest_cmd_fixture, &envtest_cmd_gc,     &envtest_cmd_keep,
+    &envtest_cmd_logs,   &envtest_cmd_ls,      &envtest_cmd_report, &envtest_cmd_run,
+    &envtest_cmd_status, &envtest_cmd_trends,  &envtest_cmd_up,     &envtest_cmd_version,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -542,7 +542,8 @@ const envtest_command_t envtest_cmd_run = {
             {"report-dir", 0, "D", "also write report.json, junit.xml, summary.md into D"},
             {"history", 0, "PATH",
              "the run history (SQLite; default $ENVTEST_HISTORY, else .envtest/history.sqlite)"},
-            {"fail-on-alert", 0, NULL, "exit 1 when an alert was raised (x-envtest.monitor.alerts)"},
+            {"fail-on-alert", 0, NULL,
+             "exit 1 when an alert was raised (x-envtest.monitor.alerts)"},
             {"bundle-on-failure", 0, "[=FILE]",
              "when a suite failed, save a repro bundle of the environment (default "
              ".envtest/bundles/<project>-<time>.tar.zst)"},

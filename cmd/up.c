@@ -6,6 +6,7 @@
 #include "progress.h"
 #include <envmgr/guard.h>
 #include <envmgr/lifecycle.h>
+#include <envmgr/log.h>
 #include <envmgr/util.h>
 
 typedef struct up_cli {
@@ -34,15 +35,46 @@ static int up_parse(envtest_ctx_t *ctx, void *opts)
     return 0;
 }
 
-/* The environment is the user's now, not a run's: no run and no reaper removes it. */
-static int hand_to_user(envmgr_engine_t *engine, const char *project, bool was_ephemeral,
-                        envmgr_error_t *err)
+/* The environment is the user's now, not a run's: no run and no reaper removes it (the mark goes
+ * under the lock; the reaper is let go after it). */
+static int hand_to_user(envmgr_engine_t *engine, const char *project, envmgr_error_t *err)
 {
-    if (envmgr_env_ephemeral_set(engine, project, false, err) < 0)
-        return -1;
-    return was_ephemeral ? envmgr_guard_release(engine, project, NULL, err) : 0;
+    return envmgr_env_ephemeral_set(engine, project, false, err);
 }
 
+/* Under the lock: the live project, then up. *handed: the environment is the user's now. */
+static int up_locked(envtest_ctx_t *ctx, up_cli_t *o, bool owned, bool *was_ephemeral, bool *handed,
+                     envmgr_error_t *err)
+{
+    if (envtest_load_live_project(ctx->g, ctx->engine, &ctx->project, &ctx->secrets, err) < 0)
+        return -1;
+    envmgr_kvlist_t network_labels = {0};
+    envtest_network_labels(ctx->project, ctx->secrets, &network_labels);
+    o->up.network_labels = &network_labels;
+    o->up.owned = owned; /* the guard below is this up's: the reaper stays until it is let go */
+    envtest_progress_t progress;
+    envtest_progress_init(&progress, stderr, ctx->g->stderr_is_tty, ctx->g->quiet);
+    o->up.progress = envtest_progress_cb;
+    o->up.userdata = &progress;
+    int r = envmgr_env_ephemeral_get(ctx->engine, ctx->project->name, was_ephemeral, err);
+    if (r == 0)
+        r = envmgr_up(ctx->engine, ctx->project, &o->up, err);
+    if (r == 0 || o->up.keep_on_failure) {
+        envmgr_error_t mark_err = {0};
+        *handed = hand_to_user(ctx->engine, ctx->project->name, &mark_err) == 0;
+        if (!*handed) {
+            if (r == 0)
+                *err = mark_err;
+            r = -1;
+        }
+    }
+    envtest_progress_finish(&progress);
+    envmgr_kvlist_free(&network_labels);
+    return r;
+}
+
+/* An up that may own the environment holds its reaper container's connection before it takes the
+ * project's lock (<envmgr/guard.h>): killed at any point after, it leaves nothing behind. */
 static int up_run(envtest_ctx_t *ctx, void *opts)
 {
     up_cli_t *o = opts;
@@ -50,38 +82,35 @@ static int up_run(envtest_ctx_t *ctx, void *opts)
         o->up.services = (const char *const *)ctx->argv;
     if (o->from)
         return envtest_up_from(ctx->g, o->from, &o->up, NULL, NULL);
-    envmgr_kvlist_t network_labels = {0};
-    envtest_network_labels(ctx->project, ctx->secrets, &network_labels);
-    o->up.network_labels = &network_labels;
-    envtest_progress_t progress;
-    envtest_progress_init(&progress, stderr, ctx->g->stderr_is_tty, ctx->g->quiet);
-    o->up.progress = envtest_progress_cb;
-    o->up.userdata = &progress;
+    const char *name = ctx->project_name;
     int64_t t0 = envmgr_now_ms();
-    envmgr_error_t err = {0};
-    bool was_ephemeral = false; /* a run's environment: its reaper must let go of it */
-    int r = envmgr_env_ephemeral_get(ctx->engine, ctx->project->name, &was_ephemeral, &err);
+    envmgr_error_t err = {0}, guard_err = {0};
+    envmgr_guard_t *guard = NULL;
+    bool wanted = false, was_ephemeral = false, handed = false;
+    if (!o->up.keep_on_failure &&
+        envmgr_guard_wanted(ctx->engine, name, &wanted, &guard_err) == 0 && wanted &&
+        envmgr_guard_open(ctx->engine, name, &guard, &guard_err) < 0)
+        envmgr_debug("up: no reaper container: %s", guard_err.message);
+    envmgr_lock_t *lock = NULL;
+    int r = envtest_lock_project(ctx->g, ctx->engine, name, "up", &lock, &err);
     if (r == 0)
-        r = envmgr_up(ctx->engine, ctx->project, &o->up, &err);
-    if (r == 0 || o->up.keep_on_failure) {
-        envmgr_error_t mark_err = {0};
-        if (hand_to_user(ctx->engine, ctx->project->name, was_ephemeral, &mark_err) < 0) {
-            if (r == 0)
-                err = mark_err;
-            r = -1;
-        }
+        r = up_locked(ctx, o, guard != NULL, &was_ephemeral, &handed, &err);
+    envmgr_lock_release(lock);
+    if (handed && (guard || was_ephemeral) &&
+        envmgr_guard_release(ctx->engine, name, guard, &guard_err) < 0 && r == 0) {
+        err = guard_err; /* a reaper that was not let go would remove the user's environment */
+        r = -1;
     }
-    envtest_progress_finish(&progress);
-    envmgr_kvlist_free(&network_labels);
+    envmgr_guard_close(guard);
     if (r < 0) {
         int code = envtest_report_error(&err);
-        if (!o->up.keep_on_failure && err.kind != ENVMGR_E_CONFIG)
+        if (!o->up.keep_on_failure && err.kind != ENVMGR_E_CONFIG && ctx->project)
             fprintf(stderr, "envtest: removed what this 'up' created (use --keep to keep it)\n");
         return code;
     }
     if (!ctx->g->quiet)
-        fprintf(stderr, "envtest: %s is up (%.1fs). Connection variables: envtest env\n",
-                ctx->project->name, (envmgr_now_ms() - t0) / 1000.0);
+        fprintf(stderr, "envtest: %s is up (%.1fs). Connection variables: envtest env\n", name,
+                (envmgr_now_ms() - t0) / 1000.0);
     return ENVTEST_EXIT_OK;
 }
 
@@ -90,7 +119,7 @@ const envtest_command_t envtest_cmd_up = {
     .parse = up_parse,
     .run = up_run,
     .opts_size = sizeof(up_cli_t),
-    .flags = ENVTEST_TAKES_LOCK | ENVTEST_NEEDS_LIVE_PROJECT,
+    .flags = ENVTEST_NEEDS_PROJECT_NAME | ENVTEST_NEEDS_ENGINE, /* the rest in up_run */
     .usage = (const char *const[]){"[OPTIONS] [SERVICE...]", NULL},
     .summary = "create the environment, wait for health, load fixtures",
     .description =

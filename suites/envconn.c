@@ -324,18 +324,22 @@ void http_response_free(http_response_t *r)
     memset(r, 0, sizeof(*r));
 }
 
+size_t envconn_body_append(char **body, size_t *len, const char *data, size_t add)
+{
+    char *grown = realloc(*body, *len + add + 1);
+    if (!grown)
+        return 0;
+    *body = grown;
+    memcpy(*body + *len, data, add);
+    *len += add;
+    (*body)[*len] = '\0';
+    return add;
+}
+
 static size_t http_write_cb(char *data, size_t size, size_t n, void *ud)
 {
     http_response_t *r = ud;
-    size_t add = size * n;
-    char *grown = realloc(r->body, r->len + add + 1);
-    if (!grown)
-        return 0;
-    r->body = grown;
-    memcpy(r->body + r->len, data, add);
-    r->len += add;
-    r->body[r->len] = '\0';
-    return add;
+    return envconn_body_append(&r->body, &r->len, data, size * n);
 }
 
 static char *header_value(const char *line, size_t n, const char *name)

@@ -87,6 +87,9 @@ typedef struct http_response {
     double total_ms;
 } http_response_t;
 void http_response_free(http_response_t *r);
+/* A libcurl write callback's body: appends add bytes of data to *body (NUL-terminated, *len
+ * grows); returns add, or 0 when memory ran out (libcurl then fails the transfer). */
+size_t envconn_body_append(char **body, size_t *len, const char *data, size_t add);
 #define cleanup_http __attribute__((cleanup(http_response_free)))
 
 /* Performs a request (body may be NULL; content type application/json when body is given).

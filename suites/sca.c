@@ -132,15 +132,7 @@ void sca_resp_free(sca_resp_t *r)
 static size_t sca_write_cb(char *data, size_t size, size_t n, void *ud)
 {
     sca_resp_t *r = ud;
-    size_t add = size * n;
-    char *grown = realloc(r->body, r->len + add + 1);
-    if (!grown)
-        return 0;
-    r->body = grown;
-    memcpy(r->body + r->len, data, add);
-    r->len += add;
-    r->body[r->len] = '\0';
-    return add;
+    return envconn_body_append(&r->body, &r->len, data, size * n);
 }
 
 static size_t sca_header_cb(char *data, size_t size, size_t n, void *ud)

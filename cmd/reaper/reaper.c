@@ -13,7 +13,9 @@
  * exit at once without touching anything. When the last connection drops, and no new one comes
  * within the grace (10 s), or when no envtest connected within --first-client seconds (10), it
  * reaps: under the project's lock (the engine's volume envtest-lock-P, taken over only from one of
- * its own clients), unless the environment is kept (the volume P_envtest-keep), it removes every
+ * its own clients), unless the environment is kept (the volume P_envtest-keep) or no envtest owns
+ * it (no ephemeral mark, the volume P_envtest-ephemeral: an up handed it to the user, or its
+ * clients died before they made anything; then only their lock marks go), it removes every
  * container, network and volume labelled io.envtest.project=P and its clients' use marks, through
  * the engine's socket mounted at PATH (/engine.sock); then it exits (the container is created with
  * AutoRemove). It needs no registry, no shell, no libc at run time: HTTP/1.1 requests are written
@@ -260,16 +262,34 @@ static int remove_listed(const char *list_path, const char *array_key, const cha
     return n;
 }
 
+/* The gone clients' lock heartbeats. */
+static void remove_client_beats(void)
+{
+    for (size_t i = 0; i < n_tokens; i++) {
+        char *f = label_filter("io.envtest.lock-beat", tokens[i]);
+        char path[1024];
+        snprintf(path, sizeof(path), "/volumes?filters=%s", f);
+        remove_listed(path, "Volumes", "Name", "/volumes/", "?force=1");
+        free(f);
+    }
+}
+
 static void reap(void)
 {
-    char my_token[128], lock_path[512], keep_path[512];
+    char my_token[128], lock_path[512], keep_path[512], mark_path[512];
     snprintf(my_token, sizeof(my_token), "reaper-%s-%lld", host_id, (long long)time(NULL));
     snprintf(lock_path, sizeof(lock_path), "/volumes/envtest-lock-%s", project);
     snprintf(keep_path, sizeof(keep_path), "/volumes/%s_envtest-keep", project);
     if (!take_lock(lock_path, my_token))
         return;
+    snprintf(mark_path, sizeof(mark_path), "/volumes/%s_envtest-ephemeral", project);
     if (engine("GET", keep_path, NULL, NULL) == 200) {
         logf_("%s is kept: nothing removed", project);
+    } else if (engine("GET", mark_path, NULL, NULL) == 404) {
+        /* no envtest owns it (an up handed it to the user, or none was made): only the gone
+         * clients' lock marks go */
+        logf_("%s is not owned by an envtest (no ephemeral mark): nothing removed", project);
+        remove_client_beats();
     } else {
         char *f = label_filter("io.envtest.project", project);
         char path[1024];
@@ -284,12 +304,7 @@ static void reap(void)
         snprintf(path, sizeof(path), "/volumes?filters=%s", f);
         remove_listed(path, "Volumes", "Name", "/volumes/", "?force=1");
         free(f);
-        for (size_t i = 0; i < n_tokens; i++) { /* the gone clients' lock heartbeats */
-            f = label_filter("io.envtest.lock-beat", tokens[i]);
-            snprintf(path, sizeof(path), "/volumes?filters=%s", f);
-            remove_listed(path, "Volumes", "Name", "/volumes/", "?force=1");
-            free(f);
-        }
+        remove_client_beats();
         logf_("%s: removed %d containers, %d networks, %d volumes", project, c, nw, v);
     }
     char del[600];

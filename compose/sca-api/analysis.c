@@ -70,6 +70,16 @@ static int record_analysis(sca_app_t *app, const char *id, const char *question,
     return rc;
 }
 
+/* Caches a reply under key (freed here) for ttl_s seconds. */
+static void cache_reply(sca_app_t *app, char *key, const json_t *reply, int ttl_s)
+{
+    char *text = json_dumps(reply, JSON_COMPACT);
+    if (text)
+        sca_cache_put(app->cache, key, text, ttl_s);
+    free(text);
+    free(key);
+}
+
 json_t *sca_analysis_run(sca_app_t *app, const char *question, bool use_cache, sca_error_t *e)
 {
     uint64_t t0 = uv_hrtime();
@@ -149,11 +159,7 @@ json_t *sca_analysis_run(sca_app_t *app, const char *question, bool use_cache, s
         "row_count", (json_int_t)nrows, "elapsed_ms", ms_since(t0), "cached", 0, "fallback", 0);
     json_decref(result);
     free(clean);
-    char *text = json_dumps(reply, JSON_COMPACT);
-    if (text)
-        sca_cache_put(app->cache, key, text, s.cache_ttl_s);
-    free(text);
-    free(key);
+    cache_reply(app, key, reply, s.cache_ttl_s);
     return reply;
 }
 
@@ -237,12 +243,7 @@ json_t *sca_search_run(sca_app_t *app, const char *query, int top_k, bool use_ca
         return NULL;
     }
     json_t *reply = json_pack("{s:o,s:b}", "results", results, "cached", 0);
-    char *text = json_dumps(reply, JSON_COMPACT);
-    sca_settings_t s = sca_app_settings(app);
-    if (text)
-        sca_cache_put(app->cache, key, text, s.cache_ttl_s);
-    free(text);
-    free(key);
+    cache_reply(app, key, reply, sca_app_settings(app).cache_ttl_s);
     return reply;
 }
 

@@ -530,3 +530,12 @@ const char *envmgr_bundle_id(const envmgr_bundle_t *b)
 {
     return b->id;
 }
+
+long bun_file_read(void *userdata, char *buf, size_t len, envmgr_error_t *err)
+{
+    bun_file_source_t *s = userdata;
+    ssize_t n = read(s->fd, buf, len);
+    if (n < 0)
+        return envmgr_error_errno(err, errno, "read %s", s->path);
+    return n;
+}

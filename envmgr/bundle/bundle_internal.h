@@ -20,6 +20,12 @@ int bun_archive_write(const char *dir, const char *path, envmgr_error_t *err);
 /* Writes JSON to dir/rel (parents made). */
 int bun_write_json(const char *dir, const char *rel, const json_t *doc, envmgr_error_t *err);
 json_t *bun_read_json(const char *path, envmgr_error_t *err);
+/* A file as the engine's upload callbacks read it (envmgr_engine_image_load, archive puts). */
+typedef struct bun_file_source {
+    int fd;
+    const char *path;
+} bun_file_source_t;
+long bun_file_read(void *userdata, char *buf, size_t len, envmgr_error_t *err);
 
 /* ---- bundle_http.c: the mocks' admin APIs over the published port --------------------------- */
 /* One request; *status the HTTP status (0 when nothing answered), reply the body. 0 unless the

@@ -78,20 +78,6 @@ int envmgr_bundle_localize_suites(envmgr_bundle_t *b, const envmgr_project_t *lo
     return 0;
 }
 
-struct file_source {
-    int fd;
-    const char *path;
-};
-
-static long file_read(void *userdata, char *buf, size_t len, envmgr_error_t *err)
-{
-    struct file_source *s = userdata;
-    ssize_t n = read(s->fd, buf, len);
-    if (n < 0)
-        return envmgr_error_errno(err, errno, "read %s", s->path);
-    return n;
-}
-
 static int tag_ref(envmgr_engine_t *engine, const char *id, const char *ref, envmgr_error_t *err)
 {
     envmgr_cleanup_free char *repo = envmgr_xstrdup(ref);
@@ -128,10 +114,10 @@ int envmgr_bundle_load_images(envmgr_engine_t *engine, const envmgr_bundle_t *b,
             envmgr_cleanup_free char *path = envmgr_xasprintf("%s/%s", b->dir, file);
             if (progress)
                 progress(userdata, ref, ENVMGR_PHASE_PULLING, 0, "loading from the bundle");
-            struct file_source src = {.fd = open(path, O_RDONLY | O_CLOEXEC), .path = path};
+            bun_file_source_t src = {.fd = open(path, O_RDONLY | O_CLOEXEC), .path = path};
             if (src.fd < 0)
                 return envmgr_error_errno(err, errno, "open %s", path);
-            int r = envmgr_engine_image_load(engine, file_read, &src, err);
+            int r = envmgr_engine_image_load(engine, bun_file_read, &src, err);
             close(src.fd);
             if (r < 0)
                 return -1;

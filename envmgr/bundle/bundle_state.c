@@ -86,20 +86,6 @@ static int mysql_save(envmgr_engine_t *engine, const bun_service_t *svc, const c
     return r;
 }
 
-struct file_source {
-    int fd;
-    const char *path;
-};
-
-static long file_read(void *userdata, char *buf, size_t len, envmgr_error_t *err)
-{
-    struct file_source *s = userdata;
-    ssize_t n = read(s->fd, buf, len);
-    if (n < 0)
-        return envmgr_error_errno(err, errno, "read %s", s->path);
-    return n;
-}
-
 /* The dump as a one-file tar (what PUT /containers/{id}/archive takes), written with libarchive. */
 static int mysql_restore_tar(const char *sql, const char *tar, envmgr_error_t *err)
 {
@@ -141,12 +127,12 @@ static int mysql_restore(envmgr_engine_t *engine, const bun_service_t *svc, cons
     envmgr_cleanup_free char *tar = envmgr_xasprintf("%s/.restore.tar", sdir);
     int r = mysql_restore_tar(sql, tar, err);
     if (r == 0) {
-        struct file_source src = {.fd = open(tar, O_RDONLY | O_CLOEXEC), .path = tar};
+        bun_file_source_t src = {.fd = open(tar, O_RDONLY | O_CLOEXEC), .path = tar};
         if (src.fd < 0)
             r = envmgr_error_errno(err, errno, "open %s", tar);
         else
             r = envmgr_engine_container_put_archive_stream(engine, svc->container_id, "/tmp",
-                                                           file_read, &src, err);
+                                                           bun_file_read, &src, err);
         if (src.fd >= 0)
             close(src.fd);
     }

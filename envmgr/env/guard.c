@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "project.h"
 #include <envmgr/lock.h>
 #include <envmgr/log.h>
 #include <envmgr/util.h>
@@ -268,6 +269,26 @@ int envmgr_guard_open(envmgr_engine_t *engine, const char *project, envmgr_guard
     *out = envmgr_xcalloc(1, sizeof(**out));
     (*out)->fd = fd;
     envmgr_debug("reaper container of %s on 127.0.0.1:%d", project, port);
+    return 0;
+}
+
+int envmgr_guard_wanted(envmgr_engine_t *engine, const char *project, bool *wanted,
+                        envmgr_error_t *err)
+{
+    *wanted = false;
+    const char *how = getenv("ENVTEST_REAPER");
+    if (how && strcmp(how, "process") == 0) /* the host-process reaper only (see reaper.h) */
+        return 0;
+    if (envmgr_env_ephemeral_get(engine, project, wanted, err) < 0 || *wanted)
+        return *wanted ? 0 : -1;
+    envmgr_cleanup_free char *net = envmgr_project_network_name(project);
+    envmgr_cleanup_json json_t *info = NULL;
+    if (envmgr_engine_network_inspect(engine, net, &info, err) == 0)
+        return 0;
+    if (err->kind != ENVMGR_E_NOT_FOUND)
+        return -1;
+    envmgr_error_clear(err);
+    *wanted = true;
     return 0;
 }
 

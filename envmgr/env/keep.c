@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "project.h"
 #include <envmgr/lifecycle.h>
 
 static char *keep_volume_name(const char *project_name)
@@ -10,21 +11,25 @@ static char *keep_volume_name(const char *project_name)
     return envmgr_xasprintf("%s_envtest-keep", project_name);
 }
 
+int envmgr_env_mark_set(envmgr_engine_t *engine, const char *name, const envmgr_kvlist_t *labels,
+                        envmgr_error_t *err)
+{
+    if (labels)
+        return envmgr_engine_volume_create(engine, name, labels, err);
+    if (envmgr_engine_volume_remove(engine, name, true, err) < 0 && err->kind != ENVMGR_E_NOT_FOUND)
+        return -1;
+    envmgr_error_clear(err);
+    return 0;
+}
+
 int envmgr_keep_set(envmgr_engine_t *engine, const char *project_name, bool keep,
                     envmgr_error_t *err)
 {
     envmgr_cleanup_free char *name = keep_volume_name(project_name);
-    if (!keep) {
-        if (envmgr_engine_volume_remove(engine, name, true, err) < 0 &&
-            err->kind != ENVMGR_E_NOT_FOUND)
-            return -1;
-        envmgr_error_clear(err);
-        return 0;
-    }
     envmgr_kvlist_t labels = {0};
     envmgr_kvlist_set(&labels, ENVMGR_LABEL_PROJECT, project_name);
     envmgr_kvlist_set(&labels, ENVMGR_LABEL_KEEP, "true");
-    int r = envmgr_engine_volume_create(engine, name, &labels, err);
+    int r = envmgr_env_mark_set(engine, name, keep ? &labels : NULL, err);
     envmgr_kvlist_free(&labels);
     return r;
 }

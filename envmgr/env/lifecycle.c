@@ -483,6 +483,10 @@ static int ensure_network(struct up_ctx *ctx, bool *created, envmgr_reaper_t **r
     if (!ctx->opts->keep_on_failure &&
         envmgr_reaper_start(ctx->engine, project, reaper, &lookup_err) < 0)
         envmgr_warn("no reaper for %s: %s", project, lookup_err.message);
+    /* owned by this envtest until it is up (see <envmgr/lock.h>, envtest gc): marked before the
+     * network exists, so that a reaper finds the mark whenever there is something to remove */
+    if (envmgr_env_ephemeral_set(ctx->engine, project, true, err) < 0)
+        return envmgr_error_wrap(err, "create network %s", name);
     envmgr_kvlist_t labels = {0};
     envmgr_kvlist_set(&labels, ENVMGR_LABEL_PROJECT, project);
     envmgr_kvlist_set(&labels, "com.docker.compose.project", project);
@@ -496,8 +500,7 @@ static int ensure_network(struct up_ctx *ctx, bool *created, envmgr_reaper_t **r
     if (r < 0)
         return envmgr_error_wrap(err, "create network %s", name);
     *created = true;
-    /* owned by this envtest until it is up (see <envmgr/lock.h>, envtest gc) */
-    return envmgr_env_ephemeral_set(ctx->engine, project, true, err);
+    return 0;
 }
 
 /* Real services are not started: a container left from a run with the mock goes (its dependents

@@ -19,6 +19,7 @@
 #include <envmgr/log.h>
 #include <envmgr/util.h>
 
+#include "project.h"
 #include "reaper.h"
 
 #define LOCK_POLL_MS 50
@@ -592,17 +593,10 @@ int envmgr_env_ephemeral_set(envmgr_engine_t *engine, const char *project, bool 
                              envmgr_error_t *err)
 {
     envmgr_cleanup_free char *name = ephemeral_volume_name(project);
-    if (!on) {
-        if (envmgr_engine_volume_remove(engine, name, true, err) < 0 &&
-            err->kind != ENVMGR_E_NOT_FOUND)
-            return -1;
-        envmgr_error_clear(err);
-        return 0;
-    }
     envmgr_kvlist_t labels = {0};
     identity_labels(&labels, ENVMGR_LABEL_EPHEMERAL, project, "");
     envmgr_kvlist_set(&labels, "io.envtest.project", project);
-    int r = envmgr_engine_volume_create(engine, name, &labels, err);
+    int r = envmgr_env_mark_set(engine, name, on ? &labels : NULL, err);
     envmgr_kvlist_free(&labels);
     return r;
 }

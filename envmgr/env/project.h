@@ -46,6 +46,10 @@ json_t *envmgr_project_container_config(const envmgr_project_t *project,
                                         const char *config_hash);
 /* The value of key in a container's Config.Env (["KEY=value", ...]), or NULL. */
 const char *envmgr_project_container_env(json_t *env, const char *key);
+/* A mark: a small volume name with labels (keep.c), or removed with labels NULL (absent is fine).
+ */
+int envmgr_env_mark_set(envmgr_engine_t *engine, const char *name, const envmgr_kvlist_t *labels,
+                        envmgr_error_t *err);
 
 /* sha256 over the service's canonical JSON and the image id. */
 void envmgr_project_config_hash(const envmgr_service_t *service, const char *image_id,

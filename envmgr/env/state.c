@@ -11,28 +11,16 @@
 #include "project.h"
 #include <envmgr/lifecycle.h>
 
-/* The value of KEY in a container's Config.Env ("KEY=value" strings), or NULL. */
-static const char *container_env(json_t *env, const char *key)
-{
-    size_t klen = strlen(key);
-    for (size_t i = 0; i < json_array_size(env); i++) {
-        const char *e = json_string_value(json_array_get(env, i));
-        if (e && strncmp(e, key, klen) == 0 && e[klen] == '=')
-            return e + klen + 1;
-    }
-    return NULL;
-}
-
 /* The one rule for a database setting: MYSQL_<name>, else MARIADB_<name>. */
 static const char *db_setting(json_t *env, const char *name)
 {
     char key[64];
     snprintf(key, sizeof(key), "MYSQL_%s", name);
-    const char *value = container_env(env, key);
+    const char *value = envmgr_project_container_env(env, key);
     if (value)
         return value;
     snprintf(key, sizeof(key), "MARIADB_%s", name);
-    return container_env(env, key);
+    return envmgr_project_container_env(env, key);
 }
 
 static envmgr_db_credentials_t *db_credentials(json_t *env, const envmgr_service_state_t *s)

@@ -8,8 +8,8 @@
 
 #include <envmgr/env.h>
 #include <envmgr/guard.h>
-#include <envmgr/lock.h>
 #include <envmgr/isolation.h>
+#include <envmgr/lock.h>
 #include <envmgr/log.h>
 #include <envmgr/report.h>
 
@@ -133,7 +133,8 @@ static int env_prepare_locked(session_t *s, envmgr_error_t *err)
         envmgr_env_state_free(&state);
         return envmgr_error_wrap(err, "run: environment status");
     }
-    if (!healthy || ephemeral) { /* the runs own it: the reaper removes it if they all die */
+    if ((!healthy || ephemeral) && !s->guard) { /* the runs own it: the reaper removes it if they
+                                                   all die */
         envmgr_error_t guard_err = {0};
         if (envmgr_guard_open(o->engine, s->project->name, &s->guard, &guard_err) < 0)
             envmgr_debug("run: no reaper container: %s", guard_err.message);
@@ -141,6 +142,10 @@ static int env_prepare_locked(session_t *s, envmgr_error_t *err)
     if (!healthy) {
         envmgr_env_state_free(&state);
         emit(s, ENVMGR_SESSION_BRINGING_UP, NULL, NULL);
+        /* the runs' from now on (the mark first: a reaper removes only what envtests own), removed
+         * by the last run to leave it (env_finish) */
+        if (envmgr_env_ephemeral_set(o->engine, s->project->name, true, err) < 0)
+            return envmgr_error_wrap(err, "run: up");
         envmgr_up_options_t up = {.wait_timeout_ms = ENVMGR_DEFAULT_WAIT_TIMEOUT_MS,
                                   .network_labels = labels,
                                   .owned = s->guard != NULL,
@@ -148,9 +153,7 @@ static int env_prepare_locked(session_t *s, envmgr_error_t *err)
                                   .userdata = o->up_userdata};
         if (envmgr_up(o->engine, s->project, &up, err) < 0)
             return envmgr_error_wrap(err, "run: up");
-        /* removed by the last run to leave it (env_finish) */
-        if (envmgr_env_ephemeral_set(o->engine, s->project->name, true, err) < 0 ||
-            envmgr_env_inspect(o->engine, s->project, &state, err) < 0)
+        if (envmgr_env_inspect(o->engine, s->project, &state, err) < 0)
             return envmgr_error_wrap(err, "run: environment status");
     }
     int rc = envmgr_env_use_add(o->engine, s->project->name, err);
@@ -174,6 +177,12 @@ static int env_prepare_locked(session_t *s, envmgr_error_t *err)
  * it is not, and records its use of it; then it lets the next one in. */
 static int env_prepare(session_t *s, envmgr_error_t *err)
 {
+    /* a run that may own the environment holds its guard before the lock (see <envmgr/guard.h>) */
+    bool wanted = false;
+    envmgr_error_t guard_err = {0};
+    if (envmgr_guard_wanted(s->opts->engine, s->project->name, &wanted, &guard_err) == 0 &&
+        wanted && envmgr_guard_open(s->opts->engine, s->project->name, &s->guard, &guard_err) < 0)
+        envmgr_debug("run: no reaper container: %s", guard_err.message);
     envmgr_lock_t *lock = NULL;
     if (take_lock(s, &lock, err) < 0)
         return -1;
@@ -209,7 +218,8 @@ static void env_finish_locked(session_t *s, bool failed)
     if (!ephemeral || kept)
         return;
     if (others > 0) {
-        envmgr_session_event_t ev = {.kind = ENVMGR_SESSION_SHARED, .project = name, .count = others};
+        envmgr_session_event_t ev = {
+            .kind = ENVMGR_SESSION_SHARED, .project = name, .count = others};
         emit_event(s, &ev);
         return;
     }
@@ -232,9 +242,10 @@ static void env_finish(session_t *s, bool failed)
         return;
     }
     env_finish_locked(s, failed);
-    envmgr_guard_close(s->guard); /* its reaper finds nothing, or a kept environment */
-    s->guard = NULL;
     envmgr_lock_release(lock);
+    envmgr_guard_close(s->guard); /* after the lock: its reaper finds nothing or what envtests
+                                     own, and the lock marks are gone */
+    s->guard = NULL;
 }
 
 /* ---- reports -------------------------------------------------------------------------------- */

@@ -10,6 +10,8 @@
 #ifndef ENVMGR_GUARD_H
 #define ENVMGR_GUARD_H
 
+#include <stdbool.h>
+
 #include <envmgr/engine.h>
 #include <envmgr/error.h>
 
@@ -21,6 +23,13 @@ typedef struct envmgr_guard envmgr_guard_t;
  * connects to it (the socket is close-on-exec: suites do not inherit it). */
 int envmgr_guard_open(envmgr_engine_t *engine, const char *project, envmgr_guard_t **out,
                       envmgr_error_t *err);
+/* Whether an envtest about to take project's lock for an up or a run should hold a guard first:
+ * there is no environment yet (no network) or one that envtests own (the ephemeral mark), and
+ * ENVTEST_REAPER is not "process". Held
+ * before the lock, a guard covers every point after it: killed while it holds the lock, envtest
+ * leaves its lock mark to the reaper (which removes the environment only when it is owned). */
+int envmgr_guard_wanted(envmgr_engine_t *engine, const char *project, bool *wanted,
+                        envmgr_error_t *err);
 /* Drops the connection: the reaper reaps after its grace unless another envtest holds it. NULL is
  * fine. */
 void envmgr_guard_close(envmgr_guard_t *guard);

@@ -5,10 +5,9 @@
  * count}|null, "summary": {total, passed, failed, skipped, flaky, timed_out, errors, interrupted,
  * not_run, pass_rate, total_execution_time, start, end, tests: {total, passed, failed, skipped,
  * todo}}, "suites": [{name, status, message, duration, start, tags, output, tap (bool: judged as
- * TAP), cpu_time, cpu_user, cpu_system, peak_rss (measured: see runner.h), rerun: [the `envtest run`
- *                arguments that select it again] (when known),
- *                attempts: [{attempt, status, duration, start, exit_code, signal, message, output,
- *                output_bytes, cpu_time, cpu_user, cpu_system, peak_rss}],
+ * TAP), cpu_time, cpu_user, cpu_system, peak_rss (measured: see runner.h), rerun: [the `envtest
+ * run` arguments that select it again] (when known), attempts: [{attempt, status, duration, start,
+ * exit_code, signal, message, output, output_bytes, cpu_time, cpu_user, cpu_system, peak_rss}],
  *                tap_summary: {version, planned, ran, passed, failed, ...},
  *                tests: [{number, name, status, duration, message, file, line, severity,
  *                reason, cpu_time, peak_rss}]}],                                  (sorted by name)

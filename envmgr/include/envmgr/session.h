@@ -35,12 +35,12 @@ enum envmgr_session_event_kind {
 
 typedef struct envmgr_session_event {
     enum envmgr_session_event_kind kind;
-    const char *project;         /* the project's name, or NULL without an environment */
-    const char *message;         /* EMPTY_SHARD: the note */
-    const envmgr_error_t *error; /* FINISH_FAILED */
-    const envmgr_kvlist_t *vars; /* VARIABLES */
+    const char *project;           /* the project's name, or NULL without an environment */
+    const char *message;           /* EMPTY_SHARD: the note */
+    const envmgr_error_t *error;   /* FINISH_FAILED */
+    const envmgr_kvlist_t *vars;   /* VARIABLES */
     const envmgr_project_t *model; /* VARIABLES: the project the run uses */
-    int count;                   /* SHARED */
+    int count;                     /* SHARED */
 } envmgr_session_event_t;
 
 typedef void (*envmgr_session_event_cb)(void *userdata, const envmgr_session_event_t *event);
