@@ -136,6 +136,14 @@ const envtest_command_t envtest_cmd_bundle = {
 
 /* ---- up --from, run --from ------------------------------------------------------------------ */
 
+void envtest_bundle_forget(const char *project)
+{
+    envmgr_cleanup_free char *dir = envmgr_xasprintf("%s/%s", FROM_DIR, project);
+    envmgr_error_t ignored = {0};
+    if (access(dir, F_OK) == 0)
+        envmgr_bundle_remove_tree(dir, &ignored);
+}
+
 /* The label the network of an environment restored from a bundle carries, or NULL. */
 static char *live_bundle_id(envmgr_engine_t *engine, const char *project, bool *exists)
 {
@@ -322,7 +330,9 @@ int envtest_up_from(envtest_globals_t *g, const char *path, envmgr_up_options_t 
         opts->progress = envtest_progress_cb;
         opts->userdata = &progress;
         created = true;
-        if (from_up_with_state(engine, b, project, opts, &progress, &err) < 0)
+        /* the user's, as after `envtest up`: no run and no reaper removes it */
+        if (from_up_with_state(engine, b, project, opts, &progress, &err) < 0 ||
+            envmgr_env_ephemeral_set(engine, name, false, &err) < 0)
             goto fail;
     }
     envtest_progress_finish(&progress);

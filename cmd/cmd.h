@@ -164,6 +164,9 @@ int envtest_up_from(envtest_globals_t *g, const char *path, envmgr_up_options_t 
                     char **compose_out, char **project_out);
 int envtest_run_from(envtest_globals_t *g, const char *path, bool failed, envmgr_strv_t *suites,
                      char **compose_out, char **project_out);
+/* down: the extracted bundle of an environment made by up --from (.envtest/from/<project>) goes
+ * with it. */
+void envtest_bundle_forget(const char *project);
 int envtest_bundle_after_run(envtest_globals_t *g, envmgr_engine_t *engine,
                              const envmgr_project_t *project, const char *run_dir,
                              const char *output);

@@ -44,6 +44,7 @@ static int down_run(envtest_ctx_t *ctx, void *opts)
     envmgr_strv_free(&image_ids);
     if (r < 0)
         return envtest_report_error(&err);
+    envtest_bundle_forget(name); /* up --from's extracted bundle goes with it */
     removed += images_removed;
     if (!ctx->g->quiet) {
         if (removed)

@@ -6,3 +6,8 @@ set_tests_properties(bundle_docker PROPERTIES LABELS docker TIMEOUT 900
   WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
   ENVIRONMENT "ENVTEST_BUILD_DIR=${PROJECT_BINARY_DIR}")
 envtest_add_test(test_bundle SOURCES test_bundle.c LIBS envmgr LABEL unit)
+# From a red run to a local reproduction: run --bundle-on-failure, run --from --failed elsewhere,
+# down removes the restored environment and its extracted bundle.
+add_test(NAME test_bundle_failed COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/bundle_failed_docker.sh)
+set_tests_properties(test_bundle_failed PROPERTIES LABELS docker TIMEOUT 600 SKIP_RETURN_CODE 77
+  ENVIRONMENT "ENVTEST_SOURCE_DIR=${PROJECT_SOURCE_DIR};ENVTEST_BINARY_DIR=${PROJECT_BINARY_DIR}")

@@ -3,6 +3,8 @@ envtest_add_test(test_compose SOURCES test_compose.c test_compose_lib.c corpus.c
                  LABEL unit)
 envtest_add_test(test_compose_errors SOURCES test_compose_errors.c test_compose_lib.c
                  LIBS envmgr_compose LABEL unit)
+envtest_add_test(test_compose_files SOURCES test_compose_files.c test_compose_lib.c
+                 LIBS envmgr_compose LABEL unit)
 
 if(ENVTEST_FUZZ)
   # The compose sources are compiled into the fuzzer itself so that they get coverage
@@ -32,3 +34,9 @@ set_tests_properties(test_compose_corpus PROPERTIES LABELS unit TIMEOUT 300)
 add_test(NAME test_compose_compat_docker
          COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/compose/compat/run.sh $<TARGET_FILE:envtest>)
 set_tests_properties(test_compose_compat_docker PROPERTIES LABELS docker TIMEOUT 600)
+
+# Secrets and configs with uid, gid and mode (owner and mode inside the container) and platform:
+# passed to the engine, refused clearly.
+add_test(NAME test_compose_files_docker
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/compose/files/run.sh $<TARGET_FILE:envtest>)
+set_tests_properties(test_compose_files_docker PROPERTIES LABELS docker TIMEOUT 600)

@@ -43,6 +43,9 @@ const char *compose_ctx_lookup(void *userdata, const char *name)
         envmgr_kvlist_set(&ctx->project->secret_values, name, v);
     if (v)
         return v;
+    /* an included file: the including project's environment overrides its env_file */
+    if (ctx->parent && (v = compose_ctx_lookup(ctx->parent, name)))
+        return v;
     if ((kv = envmgr_kvlist_find(&ctx->dotenv, name)) && kv->value)
         return kv->value;
     if ((kv = envmgr_kvlist_find(&ctx->secrets, name)) && kv->value)
@@ -61,8 +64,9 @@ int compose_error_at(compose_ctx_t *ctx, const compose_node_t *node, const char 
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     if (node)
-        return envmgr_error_set(ctx->err, ENVMGR_E_CONFIG, 0, "%s:%d:%d: %s: %s", ctx->file,
-                                node->line, node->column, path, msg);
+        return envmgr_error_set(ctx->err, ENVMGR_E_CONFIG, 0, "%s:%d:%d: %s: %s",
+                                node->file ? node->file : ctx->file, node->line, node->column, path,
+                                msg);
     return envmgr_error_set(ctx->err, ENVMGR_E_CONFIG, 0, "%s: %s: %s", ctx->file, path, msg);
 }
 
@@ -297,7 +301,7 @@ char *compose_path_normalize(const char *path)
     return envmgr_buf_detach(&b);
 }
 
-char *compose_resolve_path(compose_ctx_t *ctx, const char *path)
+static char *resolve_in(const char *dir, const char *path)
 {
     envmgr_cleanup_free char *joined = NULL;
     const char *home = getenv("HOME");
@@ -306,8 +310,24 @@ char *compose_resolve_path(compose_ctx_t *ctx, const char *path)
     if ((path[0] == '~' && (path[1] == '/' || !path[1])) && home)
         joined = envmgr_xasprintf("%s/%s", home, path + 1);
     else
-        joined = envmgr_xasprintf("%s/%s", ctx->dir, path);
+        joined = envmgr_xasprintf("%s/%s", dir, path);
     return compose_path_normalize(joined);
+}
+
+char *compose_resolve_path(compose_ctx_t *ctx, const char *path)
+{
+    return resolve_in(ctx->dir, path);
+}
+
+char *compose_resolve_path_at(compose_ctx_t *ctx, const compose_node_t *node, const char *path)
+{
+    if (!node || !node->file)
+        return resolve_in(ctx->dir, path);
+    envmgr_cleanup_free char *dir = envmgr_xstrdup(node->file);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        slash[slash == dir ? 1 : 0] = '\0';
+    return resolve_in(dir, path);
 }
 
 static char *absolute_path(const char *path)
@@ -372,16 +392,28 @@ static int resolve_project_name(compose_ctx_t *ctx, const compose_node_t *root,
 
 /* ---- .env and secrets ------------------------------------------------------------------------ */
 
-static int load_dotenv(compose_ctx_t *ctx)
+static int load_env_file(compose_ctx_t *ctx, const char *path)
 {
-    envmgr_cleanup_free char *path = envmgr_xasprintf("%s/.env", ctx->dir);
     envmgr_cleanup_free char *data = NULL;
     size_t len;
-    if (access(path, F_OK) != 0)
-        return 0;
     if (envmgr_read_file(path, &data, &len, ctx->err) < 0)
         return -1;
     return compose_dotenv_parse(data, path, NULL, NULL, &ctx->dotenv, ctx->err);
+}
+
+/* .env in the project directory, or an included file's env_file list (later files win). */
+static int load_dotenv(compose_ctx_t *ctx, const compose_include_t *inc)
+{
+    if (inc && inc->env_files && inc->env_files->n) {
+        for (size_t i = 0; i < inc->env_files->n; i++)
+            if (load_env_file(ctx, inc->env_files->items[i]) < 0)
+                return envmgr_error_wrap(ctx->err, "%s: include env_file", ctx->file);
+        return 0;
+    }
+    envmgr_cleanup_free char *path = envmgr_xasprintf("%s/.env", ctx->dir);
+    if (access(path, F_OK) != 0)
+        return 0;
+    return load_env_file(ctx, path);
 }
 
 static bool valid_variable_name(const char *s)
@@ -618,7 +650,7 @@ static int parse_top_level(compose_ctx_t *ctx, compose_node_t *root,
 }
 
 static int load_project(compose_ctx_t *ctx, compose_node_t *root,
-                        const envmgr_compose_options_t *opts)
+                        const envmgr_compose_options_t *opts, const compose_include_t *inc)
 {
     if (!root)
         return envmgr_error_set(ctx->err, ENVMGR_E_CONFIG, 0,
@@ -628,30 +660,32 @@ static int load_project(compose_ctx_t *ctx, compose_node_t *root,
         return compose_error_at(ctx, root, "(top level)",
                                 "expected a mapping with 'services:', got %s",
                                 compose_node_kind_name(root));
-    if (load_dotenv(ctx) < 0 || load_secrets(ctx, root, opts) < 0 ||
+    if (load_dotenv(ctx, inc) < 0 || load_secrets(ctx, root, opts) < 0 ||
         compose_load_real(ctx, root, opts) < 0 || resolve_project_name(ctx, root, opts) < 0 ||
         parse_top_level(ctx, root, opts) < 0)
         return -1;
     return 0;
 }
 
-int envmgr_compose_load_string(const char *yaml, size_t len, const char *file,
-                               const envmgr_compose_options_t *opts, envmgr_project_t **out,
-                               envmgr_error_t *err)
+static int load_string(const char *yaml, size_t len, const char *file,
+                       const envmgr_compose_options_t *opts, const compose_include_t *inc,
+                       envmgr_project_t **out, envmgr_error_t *err)
 {
     envmgr_project_t *p = envmgr_xcalloc(1, sizeof(*p));
     compose_node_t *root = NULL;
-    compose_ctx_t ctx = {.file = file, .err = err, .project = p};
+    compose_ctx_t ctx = {
+        .file = file, .err = err, .project = p, .parent = inc ? inc->parent : NULL};
     *out = NULL;
     p->file = absolute_path(file);
     envmgr_cleanup_free char *file_copy = envmgr_xstrdup(p->file);
-    p->dir = envmgr_xstrdup(dirname(file_copy));
+    p->dir = inc && inc->project_dir ? compose_path_normalize(inc->project_dir)
+                                     : envmgr_xstrdup(dirname(file_copy));
     ctx.dir = p->dir;
     ctx.extra_vars = opts ? opts->extra_vars : NULL;
     ctx.no_interpolate = opts && opts->no_interpolate;
     int ret = compose_yaml_parse(yaml, len, file, &root, err);
     if (ret == 0)
-        ret = load_project(&ctx, root, opts);
+        ret = load_project(&ctx, root, opts, inc);
     compose_node_unref(root);
     envmgr_kvlist_free(&ctx.dotenv);
     envmgr_kvlist_free(&ctx.secrets);
@@ -662,6 +696,25 @@ int envmgr_compose_load_string(const char *yaml, size_t len, const char *file,
     }
     *out = p;
     return 0;
+}
+
+int envmgr_compose_load_string(const char *yaml, size_t len, const char *file,
+                               const envmgr_compose_options_t *opts, envmgr_project_t **out,
+                               envmgr_error_t *err)
+{
+    return load_string(yaml, len, file, opts, NULL, out, err);
+}
+
+int compose_load_included(const char *file, const compose_include_t *inc,
+                          const envmgr_compose_options_t *opts, envmgr_project_t **out,
+                          envmgr_error_t *err)
+{
+    envmgr_cleanup_free char *data = NULL;
+    size_t len = 0;
+    *out = NULL;
+    if (envmgr_read_file(file, &data, &len, err) < 0)
+        return envmgr_error_wrap(err, "compose file");
+    return load_string(data, len, file, opts, inc, out, err);
 }
 
 static const char *find_default_file(void)

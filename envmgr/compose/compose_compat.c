@@ -521,6 +521,30 @@ static int field_volumes_from(compose_ctx_t *ctx, envmgr_service_t *svc, const c
     return 0;
 }
 
+/* os[/architecture[/variant]] (linux/amd64, linux/arm64/v8), as the engine's create and build
+ * take it; whether the engine can run it is the engine's answer (envtest names it then). */
+static int field_platform(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
+                          const char *path)
+{
+    if (compose_get_string(ctx, node, path, &svc->platform) < 0)
+        return -1;
+    int parts = 1;
+    bool ok = *svc->platform != '\0';
+    for (const char *c = svc->platform; ok && *c; c++) {
+        if (*c == '/')
+            ok = ++parts <= 3 && c != svc->platform && c[1] != '\0' && c[-1] != '/';
+        else
+            ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+                 *c == '_' || *c == '-' || *c == '.';
+    }
+    if (!ok)
+        return compose_error_at(ctx, node, path,
+                                "invalid platform '%s': expected os[/architecture[/variant]], "
+                                "e.g. linux/amd64 or linux/arm64/v8",
+                                svc->platform);
+    return 0;
+}
+
 static int field_namespace(compose_ctx_t *ctx, const char *key, const compose_node_t *node,
                            const char *path, char **out)
 {
@@ -636,7 +660,7 @@ int compose_parse_compat_key(compose_ctx_t *ctx, envmgr_service_t *svc, const co
     if (!strcmp(key, "stdin_open"))
         return compose_get_bool(ctx, v, path, &svc->stdin_open);
     if (!strcmp(key, "platform"))
-        return compose_get_string(ctx, v, path, &svc->platform);
+        return field_platform(ctx, svc, v, path);
     if (!strcmp(key, "pid"))
         return field_namespace(ctx, key, v, path, &svc->pid);
     if (!strcmp(key, "ipc"))

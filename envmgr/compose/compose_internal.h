@@ -31,6 +31,9 @@ struct compose_node {
     size_t n_items;
     compose_pair_t *pairs; /* COMPOSE_MAP, after merge keys (`<<`) were applied */
     size_t n_pairs;
+    char *file; /* the file this node comes from when it is another one (extends: file:): its
+                   relative paths resolve against that file's folder and errors name it; NULL:
+                   the project's own (ctx->file, ctx->dir) */
 };
 
 /* Parses one YAML document. Aliases share nodes; merge keys are resolved; duplicate keys are an
@@ -59,7 +62,8 @@ int compose_dotenv_parse(const char *data, const char *file, envmgr_lookup_cb lo
 int compose_shell_split(const char *s, envmgr_strv_t *out, envmgr_error_t *err);
 
 /* ---- the loader's context (compose.c, compose_service.c) ------------------------------------- */
-typedef struct compose_ctx {
+typedef struct compose_ctx compose_ctx_t;
+struct compose_ctx {
     const char *file;               /* as given, for messages */
     const char *dir;                /* absolute directory of the file (the project's) */
     const compose_node_t *services; /* the services mapping (to check depends_on) */
@@ -70,7 +74,8 @@ typedef struct compose_ctx {
     const envmgr_kvlist_t *extra_vars;
     bool no_interpolate;
     envmgr_project_t *project;
-} compose_ctx_t;
+    compose_ctx_t *parent; /* the file that includes this one (its variables win), or NULL */
+};
 
 const char *compose_ctx_lookup(void *userdata, const char *name);
 /* "file:line:column: path: message"; returns -1. */
@@ -93,6 +98,8 @@ int compose_node_to_json(compose_ctx_t *ctx, const compose_node_t *node, const c
                          json_t **out);
 /* Resolves path against the compose file's directory ("~" against $HOME); lexical normalisation. */
 char *compose_resolve_path(compose_ctx_t *ctx, const char *path);
+/* Same, against the folder of node->file when the node came from another file (extends: file:). */
+char *compose_resolve_path_at(compose_ctx_t *ctx, const compose_node_t *node, const char *path);
 char *compose_path_normalize(const char *path);
 
 /* compose_monitor.c: `x-envtest.monitor` (node: the top-level x-envtest, or NULL) into
@@ -135,6 +142,16 @@ int compose_parse_file_defs(compose_ctx_t *ctx, const compose_node_t *node, bool
 int compose_resolve_references(compose_ctx_t *ctx, const envmgr_compose_options_t *opts);
 /* Replaces each service's node by its merge with what it extends (services.*.extends). */
 int compose_apply_extends(compose_ctx_t *ctx, compose_node_t *root);
+/* An included file's project directory and environment files (include: long form). */
+typedef struct compose_include {
+    const char *project_dir;        /* absolute, or NULL: the included file's folder */
+    const envmgr_strv_t *env_files; /* absolute paths, or NULL: .env in project_dir if present */
+    compose_ctx_t *parent;          /* the including file's context */
+} compose_include_t;
+/* envmgr_compose_load for an included file (compose.c). */
+int compose_load_included(const char *file, const compose_include_t *inc,
+                          const envmgr_compose_options_t *opts, envmgr_project_t **out,
+                          envmgr_error_t *err);
 /* Loads the files of top-level include: into the project. */
 int compose_apply_include(compose_ctx_t *ctx, const compose_node_t *root,
                           const envmgr_compose_options_t *opts);

@@ -307,7 +307,7 @@ static int mount_source(compose_ctx_t *ctx, envmgr_mount_t *m, const compose_nod
                         const char *path, const char *source)
 {
     if (m->type == ENVMGR_MOUNT_BIND) {
-        m->source = compose_resolve_path(ctx, source);
+        m->source = compose_resolve_path_at(ctx, node, source);
         return 0;
     }
     if (check_volume_declared(ctx, node, path, source) < 0)

@@ -101,7 +101,7 @@ static int build_context(compose_ctx_t *ctx, envmgr_build_t *b, const compose_no
         return compose_error_at(ctx, node, path,
                                 "remote build context '%s' is not supported: use a directory", s);
     free(b->context);
-    b->context = compose_resolve_path(ctx, *s ? s : ".");
+    b->context = compose_resolve_path_at(ctx, node, *s ? s : ".");
     return 0;
 }
 
@@ -115,7 +115,7 @@ static int field_build(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_
     if (node->kind != COMPOSE_MAP)
         return compose_error_at(ctx, node, path, "expected a directory or a mapping, got %s",
                                 compose_node_kind_name(node));
-    b->context = compose_resolve_path(ctx, ".");
+    b->context = compose_resolve_path_at(ctx, node, ".");
     for (size_t i = 0; i < node->n_pairs; i++) {
         const char *key = node->pairs[i].key->scalar;
         const compose_node_t *v = node->pairs[i].value;
@@ -159,7 +159,7 @@ static int env_file_one(compose_ctx_t *ctx, envmgr_service_t *svc, const compose
     }
     if (compose_get_string(ctx, name_node, path, &name) < 0)
         return -1;
-    file = compose_resolve_path(ctx, name);
+    file = compose_resolve_path_at(ctx, name_node, name);
     if (access(file, F_OK) != 0) {
         if (!required)
             return 0;

@@ -58,6 +58,7 @@ void compose_node_unref(compose_node_t *n)
         compose_node_unref(n->pairs[i].value);
     }
     free(n->pairs);
+    free(n->file);
     free(n);
 }
 

@@ -636,6 +636,13 @@ int envmgr_engine_image_remove(envmgr_engine_t *engine, const char *name, bool f
 int envmgr_engine_image_pull(envmgr_engine_t *engine, const char *name,
                              envmgr_engine_progress_cb cb, void *userdata, envmgr_error_t *err)
 {
+    return envmgr_engine_image_pull_platform(engine, name, NULL, cb, userdata, err);
+}
+
+int envmgr_engine_image_pull_platform(envmgr_engine_t *engine, const char *name,
+                                      const char *platform, envmgr_engine_progress_cb cb,
+                                      void *userdata, envmgr_error_t *err)
+{
     /* Split "repo:tag" (a ':' after the last '/') so that the engine pulls one tag, not all. */
     envmgr_cleanup_free char *repo = envmgr_xstrdup(name);
     const char *tag = "latest";
@@ -653,6 +660,8 @@ int envmgr_engine_image_pull(envmgr_engine_t *engine, const char *name,
     engine_query_add(&params, "fromImage", repo);
     if (tag)
         engine_query_add(&params, "tag", tag);
+    if (platform)
+        engine_query_add(&params, "platform", platform);
     envmgr_buf_add(&q, params.data, params.len);
     envmgr_buf_free(&params);
     engine_call_t call = {.method = "POST", .path = q.data};
@@ -747,11 +756,20 @@ int envmgr_engine_volume_list(envmgr_engine_t *engine, const char *label_filter,
 int envmgr_engine_container_create(envmgr_engine_t *engine, const char *name, json_t *config,
                                    char **id_out, envmgr_error_t *err)
 {
+    return envmgr_engine_container_create_platform(engine, name, NULL, config, id_out, err);
+}
+
+int envmgr_engine_container_create_platform(envmgr_engine_t *engine, const char *name,
+                                            const char *platform, json_t *config, char **id_out,
+                                            envmgr_error_t *err)
+{
     envmgr_buf_t q = ENVMGR_BUF_INIT;
     envmgr_buf_adds(&q, "/containers/create");
     envmgr_buf_t params = ENVMGR_BUF_INIT;
     if (name)
         engine_query_add(&params, "name", name);
+    if (platform)
+        engine_query_add(&params, "platform", platform);
     if (params.len)
         envmgr_buf_add(&q, params.data, params.len);
     envmgr_buf_free(&params);

@@ -388,6 +388,8 @@ static char *build_path(const envmgr_build_options_t *opts, const char *dockerfi
         engine_query_add_kvlist(&params, "buildargs", opts->args);
     if (opts->labels && opts->labels->n)
         engine_query_add_kvlist(&params, "labels", opts->labels);
+    if (opts->platform)
+        engine_query_add(&params, "platform", opts->platform);
     engine_query_add(&params, "rm", "1");
     engine_query_add(&params, "forcerm", "1");
     envmgr_buf_add(&q, params.data, params.len);

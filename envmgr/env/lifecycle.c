@@ -156,6 +156,7 @@ static int build_image(struct service_run *run, envmgr_engine_t *engine, const c
         .tag = tag,
         .args = args,
         .labels = &labels,
+        .platform = s->platform,
     };
     int r = envmgr_engine_image_build(engine, &bo, build_progress_cb, run, err);
     envmgr_kvlist_free(&labels);
@@ -193,6 +194,7 @@ static int ensure_image(struct service_run *run, envmgr_engine_t *engine, char *
         if (envmgr_image_build_digest(context, s->build ? s->build->dockerfile : NULL,
                                       s->build ? &s->build->args : NULL, digest, err) < 0)
             return envmgr_error_wrap(err, "build context %s", context);
+        envmgr_project_platform_digest(s->platform, digest);
         if (builtin || !s->image) {
             envmgr_cleanup_free char *repo =
                 builtin ? envmgr_xstrdup(*image) : envmgr_xasprintf("envtest/%s", s->name);
@@ -220,7 +222,8 @@ static int ensure_image(struct service_run *run, envmgr_engine_t *engine, char *
         }
     } else if (!found) {
         progress(ctx, s->name, ENVMGR_PHASE_PULLING, *image);
-        if (envmgr_engine_image_pull(engine, *image, build_progress_cb, run, err) < 0) {
+        if (envmgr_engine_image_pull_platform(engine, *image, s->platform, build_progress_cb, run,
+                                              err) < 0) {
             envmgr_error_wrap(err, "image %s is not present and could not be pulled", *image);
             if (strstr(*image, "mysql"))
                 envmgr_error_hint(err,
@@ -342,10 +345,12 @@ static int ensure_container(struct service_run *run, envmgr_engine_t *engine, co
         envmgr_project_container_config(ctx->project, s, image, hash);
     if (ctx->pod)
         envmgr_pod_container_config(ctx->pod, s, config);
-    if (envmgr_engine_container_create(engine, name, config, &run->container_id, err) < 0)
-        return -1;
+    if (envmgr_engine_container_create_platform(engine, name, s->platform, config,
+                                                &run->container_id, err) < 0)
+        return envmgr_project_platform_error(s, err);
     run->created_by_us = true;
-    if (envmgr_project_container_connect(engine, ctx->project, s, run->container_id, err) < 0)
+    if (envmgr_project_container_connect(engine, ctx->project, s, run->container_id, err) < 0 ||
+        envmgr_project_files_copy(engine, ctx->project, s, run->container_id, err) < 0)
         return -1;
     if (ctx->pod && envmgr_pod_wait_running(ctx->pod, err) < 0)
         return -1;

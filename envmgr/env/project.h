@@ -84,4 +84,18 @@ int envmgr_project_files_write(const envmgr_project_t *project, envmgr_error_t *
 /* Removes that folder (down). */
 void envmgr_project_files_remove(const char *project_name);
 
+/* project_files.c: whether a service's secret/config is copied into its container (it has uid,
+ * gid or mode, and the root is not read_only) rather than bind-mounted. */
+bool envmgr_project_file_copied(const envmgr_service_t *service, const envmgr_file_ref_t *ref);
+/* Copies those files into the created container, owned uid:gid (default 0) with mode (default
+ * 0444). */
+int envmgr_project_files_copy(envmgr_engine_t *engine, const envmgr_project_t *project,
+                              const envmgr_service_t *service, const char *container_id,
+                              envmgr_error_t *err);
+/* A build digest for another platform: digest (64 hex) mixed with platform (NULL: unchanged). */
+void envmgr_project_platform_digest(const char *platform, char digest[65]);
+/* When err is the engine refusing the service's platform (400/404 naming it), says so with the
+ * service, the platform and what to do. Returns -1. */
+int envmgr_project_platform_error(const envmgr_service_t *service, envmgr_error_t *err);
+
 #endif

@@ -97,8 +97,8 @@ static void add_file_mounts(const envmgr_project_t *project, const envmgr_servic
         const envmgr_file_ref_t *r = secret ? &s->secrets[i] : &s->configs[i - s->n_secrets];
         const envmgr_file_def_t *d = secret ? envmgr_project_secret(project, r->source)
                                             : envmgr_project_config(project, r->source);
-        if (!d)
-            continue;
+        if (!d || envmgr_project_file_copied(s, r))
+            continue; /* copied in with its owner and mode (project_files.c) */
         envmgr_cleanup_free char *source =
             d->source == ENVMGR_SOURCE_FILE
                 ? envmgr_xstrdup(d->value)

@@ -58,6 +58,11 @@ int envmgr_engine_image_inspect(envmgr_engine_t *engine, const char *name, json_
  * ("errorDetail") become ENVMGR_E_ENV errors with the Engine's text. */
 int envmgr_engine_image_pull(envmgr_engine_t *engine, const char *name,
                              envmgr_engine_progress_cb cb, void *userdata, envmgr_error_t *err);
+/* Same for one platform (os[/arch[/variant]], the `platform` query parameter); NULL: the engine's.
+ */
+int envmgr_engine_image_pull_platform(envmgr_engine_t *engine, const char *name,
+                                      const char *platform, envmgr_engine_progress_cb cb,
+                                      void *userdata, envmgr_error_t *err);
 
 typedef struct envmgr_build_options {
     const char *context_dir;       /* absolute */
@@ -65,6 +70,7 @@ typedef struct envmgr_build_options {
     const char *tag;               /* e.g. "envtest-seoul-mock-llm:latest" */
     const envmgr_kvlist_t *args;   /* build args, may be NULL */
     const envmgr_kvlist_t *labels; /* image labels, may be NULL */
+    const char *platform;          /* os[/arch[/variant]] (the `platform` query), or NULL */
 } envmgr_build_options_t;
 /* Makes a tar of context_dir with libarchive (honouring .dockerignore's simple patterns), streams
  * it to POST /build, and reports the build output lines through cb. The build's own error
@@ -107,6 +113,12 @@ int envmgr_engine_volume_list(envmgr_engine_t *engine, const char *label_filter,
  * borrowed. On 409 (name in use) ENVMGR_E_ENV with the Engine's message. */
 int envmgr_engine_container_create(envmgr_engine_t *engine, const char *name, json_t *config,
                                    char **id_out, envmgr_error_t *err);
+/* Same with the `platform` query parameter (os[/arch[/variant]], NULL: none): the engine refuses
+ * an image of another platform (404 "... does not match the specified platform") and a platform
+ * it does not know (400). */
+int envmgr_engine_container_create_platform(envmgr_engine_t *engine, const char *name,
+                                            const char *platform, json_t *config, char **id_out,
+                                            envmgr_error_t *err);
 int envmgr_engine_container_start(envmgr_engine_t *engine, const char *id, envmgr_error_t *err);
 int envmgr_engine_container_stop(envmgr_engine_t *engine, const char *id, int timeout_s,
                                  envmgr_error_t *err);
