@@ -30,6 +30,7 @@ static int up_parse(envtest_ctx_t *ctx, void *opts)
     o->up.keep_on_failure = envtest_flag(ctx, "keep");
     o->up.no_fixtures = envtest_flag(ctx, "no-fixtures");
     o->up.no_snapshot = envtest_flag(ctx, "no-snapshot");
+    o->up.pod = envtest_flag(ctx, "pod");
     o->from = envtest_value(ctx, "from");
     ctx->no_setup = o->from != NULL; /* the bundle's Compose file, not this one */
     return 0;
@@ -139,6 +140,9 @@ const envtest_command_t envtest_cmd_up = {
             {"no-fixtures", 0, NULL, "do not load fixtures"},
             {"no-snapshot", 0, NULL,
              "load the fixtures even when a state snapshot holds them (see `envtest snapshot`)"},
+            {"pod", 0, NULL,
+             "one network namespace for all services, held by a pause container that publishes "
+             "every port (also x-envtest.pod: true)"},
             {"from", 0, "BUNDLE",
              "recreate the environment saved by `envtest bundle create` (or run "
              "--bundle-on-failure), with its state, under -p NAME (default <its project>-repro)"},

@@ -23,54 +23,9 @@ llm_image=$(docker inspect -f '{{.Config.Image}}' "$project-mock-llm-1")
 vector_image=$(docker inspect -f '{{.Config.Image}}' "$project-mock-vector-1")
 "$envtest" -p "$project" down -v >/dev/null 2>&1
 
-# The health checks run by the script itself, every 0.1 s, as envtest runs them.
-cli_up() {
-    docker network create "${cli_project}_default" >/dev/null
-    docker run -d --name "$cli_project-mysql-1" --network "${cli_project}_default" \
-        --network-alias mysql -p 127.0.0.1::3306 --tmpfs /var/lib/mysql \
-        -e MYSQL_DATABASE=seoul -e MYSQL_USER=seoul -e MYSQL_PASSWORD=benchpw \
-        -e MYSQL_ROOT_PASSWORD=benchroot "$ENVTEST_MYSQL_IMAGE" \
-        --local-infile=1 --character-set-server=utf8mb4 >/dev/null &
-    docker run -d --name "$cli_project-mock-llm-1" --network "${cli_project}_default" \
-        --network-alias mock-llm -p 127.0.0.1::8080 "$llm_image" --port 8080 >/dev/null &
-    docker run -d --name "$cli_project-mock-vector-1" --network "${cli_project}_default" \
-        --network-alias mock-vector -p 127.0.0.1::6333 "$vector_image" --port 6333 >/dev/null &
-    wait
-    until docker exec "$cli_project-mock-llm-1" /mock-llm --healthcheck >/dev/null 2>&1; do sleep 0.1; done
-    until docker exec "$cli_project-mock-vector-1" /mock-vector --healthcheck >/dev/null 2>&1; do sleep 0.1; done
-    until docker exec "$cli_project-mysql-1" sh -c \
-        'mysqladmin ping -h127.0.0.1 --protocol=tcp -uroot -pbenchroot --silent' >/dev/null 2>&1; do
-        sleep 0.1
-    done
-}
-
-# The same containers, health left to the engine as `docker compose up --wait` does: the Compose
-# file's healthcheck for MySQL (--health-*), the mock images' own HEALTHCHECK, and `docker inspect`
-# polled every 0.1 s until all three report healthy.
-cli_up_engine_health() {
-    docker network create "${cli_project}_default" >/dev/null
-    docker run -d --name "$cli_project-mysql-1" --network "${cli_project}_default" \
-        --network-alias mysql -p 127.0.0.1::3306 --tmpfs /var/lib/mysql \
-        -e MYSQL_DATABASE=seoul -e MYSQL_USER=seoul -e MYSQL_PASSWORD=benchpw \
-        -e MYSQL_ROOT_PASSWORD=benchroot \
-        --health-cmd 'mysqladmin ping -h127.0.0.1 --protocol=tcp -uroot -p"$MYSQL_ROOT_PASSWORD" --silent' \
-        --health-interval 2s --health-timeout 5s --health-retries 60 --health-start-period 5s \
-        "$ENVTEST_MYSQL_IMAGE" --local-infile=1 --character-set-server=utf8mb4 >/dev/null &
-    docker run -d --name "$cli_project-mock-llm-1" --network "${cli_project}_default" \
-        --network-alias mock-llm -p 127.0.0.1::8080 "$llm_image" --port 8080 >/dev/null &
-    docker run -d --name "$cli_project-mock-vector-1" --network "${cli_project}_default" \
-        --network-alias mock-vector -p 127.0.0.1::6333 "$vector_image" --port 6333 >/dev/null &
-    wait
-    until [ "$(docker inspect -f '{{.State.Health.Status}}' "$cli_project-mysql-1" \
-        "$cli_project-mock-llm-1" "$cli_project-mock-vector-1" | sort -u)" = healthy ]; do
-        sleep 0.1
-    done
-}
-
-cli_down() {
-    docker rm -f "$cli_project-mysql-1" "$cli_project-mock-llm-1" "$cli_project-mock-vector-1" >/dev/null
-    docker network rm "${cli_project}_default" >/dev/null
-}
+# cli_up, cli_up_engine_health, cli_down
+# shellcheck source=ci/bench/docker_cli_up.sh
+source ci/bench/docker_cli_up.sh
 
 declare -a e_up e_down c_up c_down h_up rss
 for i in $(seq "$runs"); do

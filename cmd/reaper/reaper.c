@@ -2,9 +2,12 @@
  * so that it outlives whatever kills envtest: SIGKILL, the OOM killer, a CI job whose whole cgroup
  * is killed. A static binary, the only file of a FROM scratch image that envtest builds locally.
  *
- *   envtest-reaper --project P [--grace S] [--port N] [--socket PATH] [--first-client S]
+ *   envtest-reaper --project P [--grace S] [--port N] [--listen ADDR] [--socket PATH]
+ *                  [--first-client S]
  *
- * It listens on TCP port N (7777) of the container, which envtest publishes on 127.0.0.1 only. An
+ * It listens on TCP port N (7777) of ADDR (all of the container's addresses; envtest runs it in the
+ * host's network namespace with --listen 127.0.0.1 and a free port it chose, so that the engine
+ * sets up no network for it). An
  * envtest that owns project P's environment holds a connection to it: it sends "token <its lock
  * token>\n" and gets "ready\n". "release\n" (the environment is the user's now) makes the reaper
  * exit at once without touching anything. When the last connection drops, and no new one comes
@@ -18,6 +21,7 @@
  * AutoRemove). It needs no registry, no shell, no libc at run time: HTTP/1.1 requests are written
  * by hand, replies parsed with http_parser, JSON with jansson. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <http_parser.h>
 #include <jansson.h>
@@ -338,6 +342,7 @@ static bool client_lines(client_t *c)
 int main(int argc, char **argv)
 {
     int port = 7777;
+    const char *listen_addr = NULL;
     long long grace_ms = 10000, first_ms = 10000;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--project") == 0)
@@ -346,13 +351,16 @@ int main(int argc, char **argv)
             grace_ms = (long long)(atof(argv[i + 1]) * 1000);
         else if (strcmp(argv[i], "--port") == 0)
             port = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--listen") == 0)
+            listen_addr = argv[i + 1];
         else if (strcmp(argv[i], "--socket") == 0)
             engine_socket = argv[i + 1];
         else if (strcmp(argv[i], "--first-client") == 0)
             first_ms = (long long)(atof(argv[i + 1]) * 1000);
     }
     if (!project) {
-        logf_("usage: envtest-reaper --project P [--grace S] [--port N] [--socket PATH]");
+        logf_("usage: envtest-reaper --project P [--grace S] [--port N] [--listen ADDR] "
+              "[--socket PATH]");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -361,6 +369,10 @@ int main(int argc, char **argv)
     int one = 1;
     setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (listen_addr && inet_pton(AF_INET, listen_addr, &sa.sin_addr) != 1) {
+        logf_("--listen %s: not an IPv4 address", listen_addr);
+        return 2;
+    }
     if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(ls, 16) < 0) {
         logf_("listen on port %d: %s", port, strerror(errno));
         return 1;

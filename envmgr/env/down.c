@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pod.h"
 #include "project.h"
 #include <envmgr/lifecycle.h>
 #include <envmgr/lock.h>
@@ -114,8 +115,10 @@ static int remove_containers_and_networks(envmgr_engine_t *engine, json_t *list,
         jobs[i].id = json_string_value(json_object_get(c, "Id"));
         jobs[i].service =
             json_string_value(json_object_get(json_object_get(c, "Labels"), ENVMGR_LABEL_SERVICE));
-        if (!jobs[i].service)
-            jobs[i].service = jobs[i].id;
+        if (!jobs[i].service) /* the pod holder (pod.h), or a container of unknown service */
+            jobs[i].service = json_object_get(json_object_get(c, "Labels"), ENVMGR_LABEL_POD)
+                                  ? "pod holder"
+                                  : jobs[i].id;
         jobs[i].networks = json_object_get(json_object_get(c, "NetworkSettings"), "Networks");
         jobs[i].volumes = volumes;
         jobs[i].progress = progress;

@@ -92,7 +92,8 @@ static char *container_name(const char *project)
     return envmgr_xasprintf("envtest-reaper-%s", project);
 }
 
-/* The host port of a running reaper container, 0 when it is not running, -1 on error. */
+/* The host port of a running reaper container, 0 when it is not running, -1 on error. In the
+ * host's network namespace: its --port argument; else its published 7777. */
 static int running_port(envmgr_engine_t *engine, const char *name, envmgr_error_t *err)
 {
     envmgr_cleanup_json json_t *c = NULL;
@@ -100,6 +101,15 @@ static int running_port(envmgr_engine_t *engine, const char *name, envmgr_error_
         return -1;
     if (!json_is_true(json_object_get(json_object_get(c, "State"), "Running")))
         return 0;
+    const char *mode =
+        json_string_value(json_object_get(json_object_get(c, "HostConfig"), "NetworkMode"));
+    if (mode && strcmp(mode, "host") == 0) {
+        json_t *cmd = json_object_get(json_object_get(c, "Config"), "Cmd");
+        for (size_t i = 0; i + 1 < json_array_size(cmd); i++)
+            if (strcmp(json_string_value(json_array_get(cmd, i)) ?: "", "--port") == 0)
+                return atoi(json_string_value(json_array_get(cmd, i + 1)) ?: "0");
+        return 0;
+    }
     json_t *b = json_array_get(
         json_object_get(json_object_get(json_object_get(c, "NetworkSettings"), "Ports"),
                         REAPER_PORT),
@@ -118,6 +128,39 @@ static void remove_unstarted(envmgr_engine_t *engine, const char *id)
     envmgr_engine_container_remove(engine, id, true, false, &ignored);
     if (interrupted)
         envmgr_interrupt();
+}
+
+/* A free TCP port on 127.0.0.1 (the kernel's choice; the reaper binds it a moment later, and a
+ * reaper that finds it taken exits: the next attempt picks another). */
+static int free_port(envmgr_error_t *err)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(sa);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+        int saved = errno;
+        if (fd >= 0)
+            close(fd);
+        return envmgr_error_errno(err, saved, "reaper container: a free port");
+    }
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+/* The reaper container's create body. It runs in the host's network namespace, listening on
+ * 127.0.0.1:port only: the engine then sets up no network for it (no libnetwork-setkey hook, no
+ * port forward), which was a whole container's network set-up on every cold up. */
+static json_t *reaper_config(const char *image, const char *project, const char *bind, int port)
+{
+    const char *grace = getenv("ENVTEST_REAPER_GRACE");
+    char port_text[16];
+    snprintf(port_text, sizeof(port_text), "%d", port);
+    return json_pack("{s:s, s:[s,s,s,s,s,s,s,s], s:{s:s}, s:{s:[s], s:s, s:b}}", "Image", image,
+                     "Cmd", "--project", project, "--grace", grace && *grace ? grace : "10",
+                     "--port", port_text, "--listen", "127.0.0.1", "Labels", ENVMGR_LABEL_REAPER,
+                     project, "HostConfig", "Binds", bind, "NetworkMode", "host", "AutoRemove", 1);
 }
 
 static int start_container(envmgr_engine_t *engine, const char *project, int *port,
@@ -145,13 +188,11 @@ static int start_container(envmgr_engine_t *engine, const char *project, int *po
         envmgr_cleanup_free char *image = NULL;
         if (reaper_image(engine, &image, err) < 0)
             return -1;
-        const char *grace = getenv("ENVTEST_REAPER_GRACE");
+        int chosen = free_port(err);
+        if (chosen < 0)
+            return -1;
         envmgr_cleanup_free char *bind = envmgr_xasprintf("%s:/engine.sock", host + 7);
-        envmgr_cleanup_json json_t *config = json_pack(
-            "{s:s, s:[s,s,s,s], s:{s:s}, s:{s:{}}, s:{s:[s], s:{s:[{s:s, s:s}]}, s:b}}", "Image",
-            image, "Cmd", "--project", project, "--grace", grace && *grace ? grace : "10", "Labels",
-            ENVMGR_LABEL_REAPER, project, "ExposedPorts", REAPER_PORT, "HostConfig", "Binds", bind,
-            "PortBindings", REAPER_PORT, "HostIp", "127.0.0.1", "HostPort", "", "AutoRemove", 1);
+        envmgr_cleanup_json json_t *config = reaper_config(image, project, bind, chosen);
         envmgr_cleanup_free char *id = NULL;
         envmgr_error_t create_err = {0};
         if (envmgr_engine_container_create(engine, name, config, &id, &create_err) < 0) {

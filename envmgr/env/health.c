@@ -1,4 +1,5 @@
 #include "health.h"
+#include "pod.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -134,6 +135,9 @@ static int container_state_get(envmgr_engine_t *engine, const char *id, struct c
             st->n_tcp_ports < ENVMGR_ARRAY_SIZE(st->tcp_ports))
             st->tcp_ports[st->n_tcp_ports++] = port;
     }
+    if (!st->ip[0] && envmgr_pod_address(engine, inspect, st->ip, sizeof(st->ip), err) > 0)
+        st->n_tcp_ports =
+            envmgr_pod_tcp_ports(inspect, st->tcp_ports, ENVMGR_ARRAY_SIZE(st->tcp_ports));
     return 0;
 }
 

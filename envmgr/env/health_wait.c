@@ -4,6 +4,7 @@
  * container fails at once. HTTP, SQL and ports talk to the container's address on its first
  * network, as the port probe does. */
 #include "health.h"
+#include "pod.h"
 
 #include <curl/curl.h>
 #include <regex.h>
@@ -47,6 +48,11 @@ static int target_get(envmgr_engine_t *engine, const char *id, struct target *t,
         if (port > 0 && (!t->first_port || port < t->first_port))
             t->first_port = port;
     }
+    int pod_ports[32];
+    if (!t->ip[0] && envmgr_pod_address(engine, inspect, t->ip, sizeof(t->ip), err) > 0)
+        for (size_t i = envmgr_pod_tcp_ports(inspect, pod_ports, 32); i > 0; i--)
+            if (!t->first_port || pod_ports[i - 1] < t->first_port)
+                t->first_port = pod_ports[i - 1];
     return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "health.h"
+#include "pod.h"
 #include "project.h"
 #include "reaper.h"
 #include "snapshot_internal.h"
@@ -51,6 +52,7 @@ struct up_ctx {
     int64_t t0;
     int64_t deadline;
     envmgr_snapshot_plan_t *snapshot; /* NULL: fixtures load as they are (snapshot.c) */
+    envmgr_pod_t *pod; /* pod mode (pod.h), or NULL */
 };
 
 const char *envmgr_service_phase_name(enum envmgr_service_phase phase)
@@ -287,7 +289,10 @@ static int ensure_container(struct service_run *run, envmgr_engine_t *engine, co
     const envmgr_service_t *s = run->service;
     envmgr_cleanup_free char *name = envmgr_project_service_container_name(ctx->project, s);
     char hash[65];
-    envmgr_project_config_hash(s, image_id, hash);
+    if (ctx->pod)
+        envmgr_pod_config_hash(ctx->pod, s, image_id, hash);
+    else
+        envmgr_project_config_hash(s, image_id, hash);
 
     envmgr_cleanup_json json_t *existing = NULL;
     envmgr_error_t lookup_err = {0};
@@ -323,6 +328,8 @@ static int ensure_container(struct service_run *run, envmgr_engine_t *engine, co
                 progress(ctx, s->name, ENVMGR_PHASE_UNCHANGED, NULL);
                 return 0;
             }
+            if (ctx->pod && envmgr_pod_wait_running(ctx->pod, err) < 0)
+                return -1;
             progress(ctx, s->name, ENVMGR_PHASE_STARTING, NULL);
             return start_container(s, engine, id, err);
         }
@@ -338,6 +345,8 @@ static int ensure_container(struct service_run *run, envmgr_engine_t *engine, co
         return -1;
     envmgr_cleanup_json json_t *config =
         envmgr_project_container_config(ctx->project, s, image, hash);
+    if (ctx->pod)
+        envmgr_pod_container_config(ctx->pod, s, config);
     int r = envmgr_snapshot_container_create(ctx->snapshot, engine, ctx->project, s, name, config,
                                              image_id, ctx->opts->progress, ctx->opts->userdata,
                                              &run->container_id, err);
@@ -346,6 +355,8 @@ static int ensure_container(struct service_run *run, envmgr_engine_t *engine, co
         return envmgr_project_platform_error(s, err);
     if (envmgr_project_container_connect(engine, ctx->project, s, run->container_id, err) < 0 ||
         envmgr_project_files_copy(engine, ctx->project, s, run->container_id, err) < 0)
+        return -1;
+    if (ctx->pod && envmgr_pod_wait_running(ctx->pod, err) < 0)
         return -1;
     progress(ctx, s->name, ENVMGR_PHASE_STARTING, NULL);
     return start_container(s, engine, run->container_id, err);
@@ -610,8 +621,14 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
     pthread_cond_init(&ctx.cond, NULL);
 
     envmgr_reaper_t *reaper = NULL;
-    bool network_created = false;
-    int ret = ensure_network(&ctx, &network_created, &reaper, err);
+    bool network_created = false, pod = false;
+    int ret = envmgr_pod_wanted(project, opts->pod, &pod, err);
+    if (ret == 0 && pod)
+        ret = envmgr_pod_check(project, err);
+    if (ret == 0)
+        ret = ensure_network(&ctx, &network_created, &reaper, err);
+    if (ret == 0 && pod)
+        ret = envmgr_pod_open(engine, project, &ctx.pod, err);
     if (ret == 0)
         ret = envmgr_project_networks_ensure(engine, project, err);
     if (ret == 0)
@@ -651,10 +668,13 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
         }
     }
 
+    if (ret == 0 && !pod && !opts->services)
+        ret = envmgr_pod_remove_stale(engine, project, err);
     if (ret == 0 && !opts->no_fixtures && !opts->services)
         ret = envmgr_snapshot_fixtures_up(ctx.snapshot, engine, project, opts->progress,
                                           opts->userdata, err);
 
+    envmgr_pod_close(engine, ctx.pod, ret < 0 && !opts->keep_on_failure);
     if (ret < 0 && !opts->keep_on_failure) {
         /* Leave nothing half-done: a fresh environment goes entirely; on a live one, only what
          * this run created. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "health.h"
+#include "pod.h"
 #include "project.h"
 #include <envmgr/lifecycle.h>
 
@@ -44,13 +45,28 @@ static envmgr_db_credentials_t *db_credentials(json_t *env, const envmgr_service
     return db;
 }
 
-static void read_ports(json_t *inspect, envmgr_service_state_t *s)
+/* only: NULL, or a pod's ports label ("3306/tcp,8080/tcp"): the holder's bindings of those. */
+static bool port_listed(const char *only, const char *key)
+{
+    size_t n = strlen(key);
+    for (const char *p = only; p && *p;) {
+        if (strncmp(p, key, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+            return true;
+        p = strchr(p, ',');
+        p = p ? p + 1 : NULL;
+    }
+    return false;
+}
+
+static void read_ports(json_t *inspect, const char *only, envmgr_service_state_t *s)
 {
     json_t *ports = json_object_get(json_object_get(inspect, "NetworkSettings"), "Ports");
     const char *key;
     json_t *bindings;
     json_object_foreach(ports, key, bindings)
     {
+        if (only && !port_listed(only, key))
+            continue;
         int cport = 0;
         char proto[8] = "tcp";
         sscanf(key, "%d/%7s", &cport, proto);
@@ -106,7 +122,12 @@ static int inspect_service(envmgr_engine_t *engine, json_t *containers, envmgr_s
     s->state = envmgr_xstrdup(json_string_value(json_object_get(state, "Status")) ?: "unknown");
     s->health = envmgr_xstrdup(health ? health : "none");
     s->health_checked_by = envmgr_xstrdup(health ? "engine" : "none");
-    read_ports(inspect, s);
+    read_ports(inspect, NULL, s);
+    envmgr_cleanup_json json_t *holder = NULL; /* pod mode: the ports are the holder's */
+    if (envmgr_pod_holder_inspect(engine, inspect, &holder, err) < 0)
+        return -1;
+    if (holder)
+        read_ports(holder, envmgr_pod_ports_label(inspect), s);
     s->db = db_credentials(json_object_get(json_object_get(inspect, "Config"), "Env"), s);
     return 0;
 }

@@ -55,6 +55,11 @@ typedef struct envmgr_up_options {
     bool keep_on_failure;    /* --keep: leave what was created when up fails */
     bool no_fixtures;
     bool no_snapshot; /* load the fixtures even if a state snapshot has them (envmgr/snapshot.h) */
+    /* Pod mode (also x-envtest.pod: true): one network namespace for the environment, held by
+     * a pause container that publishes every port; services reach each other by name at
+     * 127.0.0.1. A Compose model it cannot keep (two services on one port, networks, aliases,
+     * network_mode, hostname, extra_hosts, dns, links) is refused with ENVMGR_E_CONFIG. */
+    bool pod;
     /* The caller owns the environment and holds its own guard (<envmgr/guard.h>): the reaper
      * container is not released when up succeeds. */
     bool owned;
