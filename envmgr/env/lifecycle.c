@@ -52,7 +52,7 @@ struct up_ctx {
     int64_t t0;
     int64_t deadline;
     envmgr_snapshot_plan_t *snapshot; /* NULL: fixtures load as they are (snapshot.c) */
-    envmgr_pod_t *pod; /* pod mode (pod.h), or NULL */
+    envmgr_pod_t *pod;                /* pod mode (pod.h), or NULL */
 };
 
 const char *envmgr_service_phase_name(enum envmgr_service_phase phase)
