@@ -34,7 +34,7 @@ typedef struct gen {
     envmgr_buf_t y; /* the Compose file */
     int port;       /* next host port: published ports are unique */
     int n_volumes, n_networks, n_secrets, n_configs;
-    char services[MAX_SERVICES][16];
+    char services[MAX_SERVICES][24]; /* "s<i><word>": up to 23 */
     bool has_profile[MAX_SERVICES];
 } gen_t;
 
