@@ -18,7 +18,7 @@ now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 # The images envtest builds are reused by the CLI script (same bits, same engine).
-"$envtest" -p "$project" up --no-fixtures >/dev/null 2>&1
+"$envtest" -p "$project" up --no-fixtures mysql mock-llm mock-vector >/dev/null 2>&1
 llm_image=$(docker inspect -f '{{.Config.Image}}' "$project-mock-llm-1")
 vector_image=$(docker inspect -f '{{.Config.Image}}' "$project-mock-vector-1")
 "$envtest" -p "$project" down -v >/dev/null 2>&1
@@ -30,7 +30,7 @@ source ci/bench/docker_cli_up.sh
 declare -a e_up e_down c_up c_down h_up rss
 for i in $(seq "$runs"); do
     t0=$(now)
-    /usr/bin/time -f %M -o /tmp/envtest-bench-rss "$envtest" -q -p "$project" up --no-fixtures
+    /usr/bin/time -f %M -o /tmp/envtest-bench-rss "$envtest" -q -p "$project" up --no-fixtures mysql mock-llm mock-vector
     t1=$(now)
     rss+=("$(cat /tmp/envtest-bench-rss)")
     "$envtest" -q -p "$project" down -v
