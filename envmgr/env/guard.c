@@ -3,7 +3,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <libgen.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -28,15 +27,7 @@ struct envmgr_guard {
 
 static char *reaper_binary(void)
 {
-    const char *env = getenv("ENVTEST_REAPER_BIN");
-    if (env && *env)
-        return envmgr_xstrdup(env);
-    char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n <= 0)
-        return NULL;
-    self[n] = '\0';
-    return envmgr_xasprintf("%s/envtest-reaper", dirname(self));
+    return envmgr_project_sibling_program("ENVTEST_REAPER_BIN", "envtest-reaper");
 }
 
 /* envtest/reaper:<digest of the binary>, built from a FROM scratch context when absent. */

@@ -2,7 +2,6 @@
 #include "pod.h"
 
 #include <errno.h>
-#include <libgen.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,15 +123,7 @@ int envmgr_pod_check(const envmgr_project_t *p, envmgr_error_t *err)
 
 static char *pause_binary(void)
 {
-    const char *env = getenv("ENVTEST_PAUSE_BIN");
-    if (env && *env)
-        return envmgr_xstrdup(env);
-    char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n <= 0)
-        return NULL;
-    self[n] = '\0';
-    return envmgr_xasprintf("%s/envtest-pause", dirname(self));
+    return envmgr_project_sibling_program("ENVTEST_PAUSE_BIN", "envtest-pause");
 }
 
 static int build_scratch(envmgr_engine_t *engine, const char *tag, const char *data, size_t len,
@@ -206,25 +197,7 @@ static json_t *holder_config(const envmgr_project_t *p, const char *image)
             continue;
         json_array_append_new(hosts, json_sprintf("%s:127.0.0.1", s->name));
         json_array_append_new(aliases, json_string(s->name));
-        for (size_t k = 0; k < s->n_ports; k++) {
-            const envmgr_port_t *port = &s->ports[k];
-            envmgr_cleanup_free char *key =
-                envmgr_xasprintf("%d/%s", port->container_port, port->protocol);
-            json_object_set_new(exposed, key, json_object());
-            json_t *list = json_object_get(bindings, key);
-            if (!list) {
-                list = json_array();
-                json_object_set_new(bindings, key, list);
-            }
-            envmgr_cleanup_free char *host_port =
-                port->host_port ? envmgr_xasprintf("%d", port->host_port) : envmgr_xstrdup("");
-            json_array_append_new(
-                list, json_pack("{s:s, s:s}", "HostIp", port->host_ip, "HostPort", host_port));
-        }
-        for (size_t k = 0; k < s->n_expose; k++) {
-            envmgr_cleanup_free char *key = envmgr_xasprintf("%d/tcp", s->expose[k]);
-            json_object_set_new(exposed, key, json_object());
-        }
+        envmgr_project_port_bindings(s, exposed, bindings);
     }
     return json_pack("{s:s, s:{s:s, s:s}, s:o, s:{s:o, s:s, s:o}, s:{s:{s:{s:o}}}}", "Image", image,
                      "Labels", ENVMGR_LABEL_PROJECT, p->name, ENVMGR_LABEL_POD, "holder",

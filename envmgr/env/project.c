@@ -1,7 +1,10 @@
 #include "project.h"
 
 #include <ctype.h>
+#include <libgen.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <envmgr/util.h>
 
@@ -217,24 +220,7 @@ json_t *envmgr_project_container_config(const envmgr_project_t *project, const e
 
     json_t *exposed = json_object();
     json_t *bindings = json_object();
-    for (size_t i = 0; i < s->n_ports; i++) {
-        const envmgr_port_t *p = &s->ports[i];
-        envmgr_cleanup_free char *key = envmgr_xasprintf("%d/%s", p->container_port, p->protocol);
-        json_object_set_new(exposed, key, json_object());
-        json_t *list = json_object_get(bindings, key);
-        if (!list) {
-            list = json_array();
-            json_object_set_new(bindings, key, list);
-        }
-        envmgr_cleanup_free char *host_port =
-            p->host_port ? envmgr_xasprintf("%d", p->host_port) : envmgr_xstrdup("");
-        json_array_append_new(list,
-                              json_pack("{s:s, s:s}", "HostIp", p->host_ip, "HostPort", host_port));
-    }
-    for (size_t i = 0; i < s->n_expose; i++) {
-        envmgr_cleanup_free char *key = envmgr_xasprintf("%d/tcp", s->expose[i]);
-        json_object_set_new(exposed, key, json_object());
-    }
+    envmgr_project_port_bindings(s, exposed, bindings);
 
     json_t *host = json_pack("{s:o, s:s, s:o, s:b}", "PortBindings", bindings, "NetworkMode",
                              network, "Mounts", mounts_json(project, s), "Init", s->init);
@@ -264,6 +250,41 @@ void envmgr_project_config_hash(const envmgr_service_t *service, const char *ima
     envmgr_sha256_hex(text, strlen(text), out);
     free(text);
     json_decref(j);
+}
+
+void envmgr_project_port_bindings(const envmgr_service_t *s, json_t *exposed, json_t *bindings)
+{
+    for (size_t i = 0; i < s->n_ports; i++) {
+        const envmgr_port_t *p = &s->ports[i];
+        envmgr_cleanup_free char *key = envmgr_xasprintf("%d/%s", p->container_port, p->protocol);
+        json_object_set_new(exposed, key, json_object());
+        json_t *list = json_object_get(bindings, key);
+        if (!list) {
+            list = json_array();
+            json_object_set_new(bindings, key, list);
+        }
+        envmgr_cleanup_free char *host_port =
+            p->host_port ? envmgr_xasprintf("%d", p->host_port) : envmgr_xstrdup("");
+        json_array_append_new(list,
+                              json_pack("{s:s, s:s}", "HostIp", p->host_ip, "HostPort", host_port));
+    }
+    for (size_t i = 0; i < s->n_expose; i++) {
+        envmgr_cleanup_free char *key = envmgr_xasprintf("%d/tcp", s->expose[i]);
+        json_object_set_new(exposed, key, json_object());
+    }
+}
+
+char *envmgr_project_sibling_program(const char *env_var, const char *name)
+{
+    const char *env = getenv(env_var);
+    if (env && *env)
+        return envmgr_xstrdup(env);
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0)
+        return NULL;
+    self[n] = '\0';
+    return envmgr_xasprintf("%s/%s", dirname(self), name);
 }
 
 const char *envmgr_project_container_env(json_t *env, const char *key)

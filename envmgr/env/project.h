@@ -46,6 +46,12 @@ json_t *envmgr_project_container_config(const envmgr_project_t *project,
                                         const char *config_hash);
 /* The value of key in a container's Config.Env (["KEY=value", ...]), or NULL. */
 const char *envmgr_project_container_env(json_t *env, const char *key);
+/* A service's ExposedPorts and PortBindings (published ports, and exposed ones), added to the
+ * two objects given. */
+void envmgr_project_port_bindings(const envmgr_service_t *s, json_t *exposed, json_t *bindings);
+/* The path of a program installed beside envtest (envtest-reaper, envtest-pause), or $env_var
+ * when it is set; NULL when /proc/self/exe cannot be read. Malloc'ed. */
+char *envmgr_project_sibling_program(const char *env_var, const char *name);
 /* A mark: a small volume name with labels (keep.c), or removed with labels NULL (absent is fine).
  */
 int envmgr_env_mark_set(envmgr_engine_t *engine, const char *name, const envmgr_kvlist_t *labels,
