@@ -16,6 +16,7 @@
 #include <envmgr/compose.h>
 #include <envmgr/engine.h>
 #include <envmgr/error.h>
+#include <envmgr/lifecycle.h>
 #include <envmgr/lock.h>
 #include <envmgr/util.h>
 
@@ -140,6 +141,18 @@ void envtest_network_labels(const envmgr_project_t *project, const char *secrets
  * *secrets_label (malloc'ed JSON, may be NULL) is what `up` stores on a new network. */
 int envtest_load_live_project(const envtest_globals_t *g, envmgr_engine_t *engine,
                               envmgr_project_t **out, char **secrets_label, envmgr_error_t *err);
+
+/* cmd/session_events.c: what run and up --session share. The session's events on stderr (what
+ * names the holder in "brought up for this run"); the project read again under the lock with the
+ * live environment's secrets, and the labels of a new network. */
+struct envmgr_session_event;
+void envtest_session_event_print(const envtest_globals_t *g, const struct envmgr_session_event *ev,
+                                 const char *what);
+int envtest_reload_live_project(const envtest_globals_t *g, envmgr_engine_t *engine,
+                                envmgr_project_t **out, envmgr_kvlist_t *labels,
+                                envmgr_error_t *err);
+/* cmd/up_session.c: `envtest up --session`. */
+int envtest_up_session(envtest_ctx_t *ctx, const envmgr_up_options_t *up);
 
 /* Writes s as one word for sh: as it is when it has only safe characters (A-Za-z0-9 and
  * -_./=:,@%+), else in single quotes ('\'' for a quote). */

@@ -12,6 +12,7 @@
 typedef struct up_cli {
     envmgr_up_options_t up;
     const char *from; /* --from BUNDLE */
+    bool session;     /* --session */
 } up_cli_t;
 
 static int up_parse(envtest_ctx_t *ctx, void *opts)
@@ -32,6 +33,10 @@ static int up_parse(envtest_ctx_t *ctx, void *opts)
     o->up.no_snapshot = envtest_flag(ctx, "no-snapshot");
     o->up.pod = envtest_flag(ctx, "pod");
     o->from = envtest_value(ctx, "from");
+    o->session = envtest_flag(ctx, "session");
+    if (o->session && (o->from || o->up.keep_on_failure || ctx->argc > 0))
+        return envtest_usage_error("up", "--session brings up every service of this project's "
+                                         "file: it takes no SERVICE, --from or --keep");
     ctx->no_setup = o->from != NULL; /* the bundle's Compose file, not this one */
     return 0;
 }
@@ -83,6 +88,8 @@ static int up_run(envtest_ctx_t *ctx, void *opts)
         o->up.services = (const char *const *)ctx->argv;
     if (o->from)
         return envtest_up_from(ctx->g, o->from, &o->up, NULL, NULL);
+    if (o->session)
+        return envtest_up_session(ctx, &o->up);
     const char *name = ctx->project_name;
     int64_t t0 = envmgr_now_ms();
     envmgr_error_t err = {0}, guard_err = {0};
@@ -143,6 +150,9 @@ const envtest_command_t envtest_cmd_up = {
             {"pod", 0, NULL,
              "one network namespace for all services, held by a pause container that publishes "
              "every port (also x-envtest.pod: true)"},
+            {"session", 0, NULL,
+             "stay in the foreground: Ctrl-C (or SIGTERM, SIGHUP) ends the session and removes "
+             "the environment; killed outright, the reaper container removes it"},
             {"from", 0, "BUNDLE",
              "recreate the environment saved by `envtest bundle create` (or run "
              "--bundle-on-failure), with its state, under -p NAME (default <its project>-repro)"},

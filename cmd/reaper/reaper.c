@@ -10,7 +10,9 @@
  * sets up no network for it). An
  * envtest that owns project P's environment holds a connection to it: it sends "token <its lock
  * token>\n" and gets "ready\n". "release\n" (the environment is the user's now) makes the reaper
- * exit at once without touching anything. When the last connection drops, and no new one comes
+ * exit at once without touching anything; "done\n" (this client removed the environment itself)
+ * makes it exit at once when no other client is connected, else it answers "watching\n" and
+ * drops that client. When the last connection drops, and no new one comes
  * within the grace (10 s), or when no envtest connected within --first-client seconds (10), it
  * reaps: under the project's lock (the engine's volume envtest-lock-P, taken over only from one of
  * its own clients), unless the environment is kept (the volume P_envtest-keep) or no envtest owns
@@ -319,14 +321,18 @@ typedef struct client {
     size_t len;
 } client_t;
 
-/* Handles what a client sent; returns false when it asked for the release. */
-static bool client_lines(client_t *c)
+enum client_said { SAID_LINES, SAID_RELEASE, SAID_DONE };
+
+/* Handles what a client sent: lines, "release", or "done". */
+static enum client_said client_lines(client_t *c)
 {
     char *nl;
     while ((nl = memchr(c->line, '\n', c->len)) != NULL) {
         *nl = '\0';
         if (strcmp(c->line, "release") == 0)
-            return false;
+            return SAID_RELEASE;
+        if (strcmp(c->line, "done") == 0)
+            return SAID_DONE;
         if (strncmp(c->line, "token ", 6) == 0 && n_tokens < MAX_CLIENTS &&
             !is_client_token(c->line + 6))
             tokens[n_tokens++] = strdup(c->line + 6);
@@ -336,7 +342,7 @@ static bool client_lines(client_t *c)
     }
     if (c->len == sizeof(c->line))
         c->len = 0; /* a line too long: dropped */
-    return true;
+    return SAID_LINES;
 }
 
 int main(int argc, char **argv)
@@ -404,11 +410,19 @@ int main(int argc, char **argv)
             ssize_t got = read(c->fd, c->line + c->len, sizeof(c->line) - c->len);
             if (got > 0) {
                 c->len += (size_t)got;
-                if (!client_lines(c)) {
+                enum client_said said = client_lines(c);
+                if (said == SAID_RELEASE) {
                     logf_("released: %s is the user's now", project);
                     return 0;
                 }
-                continue;
+                if (said == SAID_DONE && n == 1) {
+                    logf_("done: the last envtest removed %s itself", project);
+                    return 0;
+                }
+                if (said == SAID_DONE && write(c->fd, "watching\n", 9) != 9)
+                    logf_("a client left at once");
+                if (said == SAID_LINES)
+                    continue;
             }
             if (got < 0 && errno == EINTR)
                 continue;

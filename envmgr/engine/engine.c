@@ -877,6 +877,19 @@ int envmgr_engine_container_wait(envmgr_engine_t *engine, const char *id, int64_
     return 0;
 }
 
+int envmgr_engine_container_wait_removed(envmgr_engine_t *engine, const char *id,
+                                         envmgr_error_t *err)
+{
+    envmgr_cleanup_free char *path = envmgr_xasprintf("/containers/%s/wait?condition=removed", id);
+    envmgr_cleanup_json json_t *reply = NULL;
+    if (engine_simple(engine, "POST", path, NULL, 0, &reply, err) == 0)
+        return 0;
+    if (err->kind != ENVMGR_E_NOT_FOUND)
+        return envmgr_error_wrap(err, "wait for the removal of container %s", id);
+    envmgr_error_clear(err); /* gone already */
+    return 0;
+}
+
 int envmgr_engine_container_put_archive(envmgr_engine_t *engine, const char *id, const char *path,
                                         const void *tar_data, size_t tar_len, envmgr_error_t *err)
 {

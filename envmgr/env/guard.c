@@ -338,3 +338,24 @@ int envmgr_guard_release(envmgr_engine_t *engine, const char *project, envmgr_gu
         return envmgr_error_errno(err, errno, "reaper container of %s: release", project);
     return 0;
 }
+
+int envmgr_guard_done(envmgr_engine_t *engine, const char *project, envmgr_guard_t *guard,
+                      envmgr_error_t *err)
+{
+    if (!guard)
+        return 0;
+    char buf[16];
+    ssize_t got = 0;
+    if (send_line(guard->fd, "done\n") == 0) { /* "watching", or its close when it exits */
+        struct pollfd pf = {.fd = guard->fd, .events = POLLIN};
+        if (poll(&pf, 1, RELEASE_CONNECT_MS) == 1)
+            got = read(guard->fd, buf, sizeof(buf));
+    } else {
+        got = 1; /* gone already, or an older reaper: it reaps an empty project */
+    }
+    envmgr_guard_close(guard);
+    if (got != 0)
+        return 0;
+    envmgr_cleanup_free char *name = container_name(project);
+    return envmgr_engine_container_wait_removed(engine, name, err);
+}

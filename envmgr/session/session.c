@@ -22,6 +22,7 @@ typedef struct session {
     envmgr_kvlist_t vars;            /* what every suite gets */
     bool using;                      /* holds a use of the environment (see <envmgr/lock.h>) */
     envmgr_guard_t *guard;           /* the reaper container's connection, while runs own it */
+    bool removed;                    /* the environment was removed by this session */
     pthread_mutex_t lock;            /* serialises the isolation hooks */
     envmgr_kvlist_t databases;       /* "suite\x1fattempt" -> its cloned database */
 } session_t;
@@ -225,10 +226,14 @@ static void env_finish_locked(session_t *s, bool failed)
         return;
     }
     int removed = 0;
-    if (envmgr_down(o->engine, name, true, NULL, NULL, &removed, &err) < 0)
+    if (envmgr_down(o->engine, name, true, NULL, NULL, &removed, &err) < 0) {
         emit(s, ENVMGR_SESSION_FINISH_FAILED, NULL, &err);
-    else
-        emit(s, ENVMGR_SESSION_REMOVED, NULL, NULL);
+        return;
+    }
+    /* its reaper container goes too when no other envtest holds it (the lock marks go with the
+       lock, after this) */
+    s->removed = true;
+    emit(s, ENVMGR_SESSION_REMOVED, NULL, NULL);
 }
 
 static void env_finish(session_t *s, bool failed)
@@ -244,8 +249,11 @@ static void env_finish(session_t *s, bool failed)
     }
     env_finish_locked(s, failed);
     envmgr_lock_release(lock);
-    envmgr_guard_close(s->guard); /* after the lock: its reaper finds nothing or what envtests
-                                     own, and the lock marks are gone */
+    /* after the lock: its reaper finds nothing or what envtests own, and the lock marks are gone */
+    if (s->removed && envmgr_guard_done(s->opts->engine, s->project->name, s->guard, &err) < 0)
+        envmgr_debug("run: reaper container of %s: %s", s->project->name, err.message);
+    else if (!s->removed)
+        envmgr_guard_close(s->guard);
     s->guard = NULL;
 }
 
@@ -382,6 +390,26 @@ int envmgr_session_run(const envmgr_session_options_t *opts, envmgr_session_resu
     pthread_mutex_destroy(&s.lock);
     if (rc < 0)
         envmgr_session_result_free(out);
+    return rc;
+}
+
+int envmgr_session_hold(const envmgr_session_options_t *opts,
+                        int (*wait)(void *userdata, const envmgr_kvlist_t *vars),
+                        envmgr_error_t *err)
+{
+    if (opts->engine == NULL || opts->project == NULL)
+        return envmgr_error_set(err, ENVMGR_E_USAGE, 0, "a session needs an environment");
+    session_t s = {.opts = opts, .project = opts->project};
+    pthread_mutex_init(&s.lock, NULL);
+    int rc = env_prepare(&s, err);
+    if (rc == 0)
+        rc = wait(opts->userdata, &s.vars);
+    env_finish(&s, false);
+    envmgr_guard_close(s.guard);
+    envmgr_kvlist_free(&s.vars);
+    envmgr_kvlist_free(&s.network_labels);
+    envmgr_project_free(s.reloaded);
+    pthread_mutex_destroy(&s.lock);
     return rc;
 }
 

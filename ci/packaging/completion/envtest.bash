@@ -44,7 +44,7 @@ _envtest()
     local opts
     case $cmd in
     "") opts="$commands $global" ;;
-    up) opts="--wait-timeout --keep --no-fixtures --no-snapshot --pod --from" ;;
+    up) opts="--wait-timeout --keep --no-fixtures --no-snapshot --pod --session --from" ;;
     down) opts="-v --volumes --rmi" ;;
     status) opts="--json" ;;
     env) opts="--format" ;;

@@ -130,6 +130,10 @@ int envmgr_engine_container_inspect(envmgr_engine_t *engine, const char *id, jso
 /* GET /containers/json?all=1&filters={"label":[label_filter]}; out: JSON array. */
 int envmgr_engine_container_list(envmgr_engine_t *engine, const char *label_filter, bool all,
                                  json_t **out, envmgr_error_t *err);
+/* Blocks until an auto-removed container is gone (POST /wait?condition=removed); 0 when it is
+ * gone already. */
+int envmgr_engine_container_wait_removed(envmgr_engine_t *engine, const char *id,
+                                         envmgr_error_t *err);
 /* Blocks until the container exits (POST /wait). */
 int envmgr_engine_container_wait(envmgr_engine_t *engine, const char *id, int64_t *exit_code,
                                  envmgr_error_t *err);

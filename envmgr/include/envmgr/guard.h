@@ -33,6 +33,11 @@ int envmgr_guard_wanted(envmgr_engine_t *engine, const char *project, bool *want
 /* Drops the connection: the reaper reaps after its grace unless another envtest holds it. NULL is
  * fine. */
 void envmgr_guard_close(envmgr_guard_t *guard);
+/* The holder removed the environment itself (the last run or session to leave it): closes guard;
+ * when no other envtest holds the reaper, it exits at once and this returns once its container is
+ * gone, so that nothing of the project is left as envtest exits. NULL is fine. */
+int envmgr_guard_done(envmgr_engine_t *engine, const char *project, envmgr_guard_t *guard,
+                      envmgr_error_t *err);
 /* The environment is the user's now: a running reaper of project exits without touching anything
  * (through guard when given, else through a new connection). 0 when there is none. */
 int envmgr_guard_release(envmgr_engine_t *engine, const char *project, envmgr_guard_t *guard,

@@ -115,6 +115,19 @@ int envmgr_session_run(const envmgr_session_options_t *opts, envmgr_session_resu
                        envmgr_error_t *err);
 void envmgr_session_result_free(envmgr_session_result_t *result);
 
+/* `envtest up --session`: the environment for as long as wait() lasts, as a run without suites
+ * holds it. Under the project's lock it is brought up when it is not (then it is the sessions' and
+ * runs': the ephemeral mark, held by the reaper container, so that a killed session leaves nothing)
+ * and this session's use is recorded; wait(userdata, vars) is called with the connection variables
+ * once the lock is released (opts->event sees VARIABLES first); then the last to leave removes an
+ * environment the runs and sessions own, as after a run. Uses opts' environment fields (engine,
+ * project, network_labels, up_progress, reload_project, lock_timeout_ms, no_snapshot, event,
+ * userdata); the suite and report fields are ignored. Returns wait()'s value, or negative with
+ * *err when the environment could not be brought up (what the session brought up is removed). */
+int envmgr_session_hold(const envmgr_session_options_t *opts,
+                        int (*wait)(void *userdata, const envmgr_kvlist_t *vars),
+                        envmgr_error_t *err);
+
 /* The suites the options select (without running anything): x-envtest.suites of project (when
  * needed and project is non-NULL), --suite names or paths, tags, shard. Sets each suite's rerun
  * arguments. *empty_shard is set when the shard leaves none of a non-empty selection. */
