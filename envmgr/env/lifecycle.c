@@ -489,7 +489,8 @@ static int ensure_network(struct up_ctx *ctx, bool *created, envmgr_reaper_t **r
         return 0;
     if (lookup_err.kind != ENVMGR_E_NOT_FOUND)
         return envmgr_error_set(err, lookup_err.kind, lookup_err.code, "%s", lookup_err.message);
-    if (!ctx->opts->keep_on_failure &&
+    /* a caller that owns the environment holds the guard already: no second connection */
+    if (!ctx->opts->keep_on_failure && !ctx->opts->owned &&
         envmgr_reaper_start(ctx->engine, project, reaper, &lookup_err) < 0)
         envmgr_warn("no reaper for %s: %s", project, lookup_err.message);
     /* owned by this envtest until it is up (see <envmgr/lock.h>, envtest gc): marked before the

@@ -60,8 +60,8 @@ typedef struct envmgr_up_options {
      * 127.0.0.1. A Compose model it cannot keep (two services on one port, networks, aliases,
      * network_mode, hostname, extra_hosts, dns, links) is refused with ENVMGR_E_CONFIG. */
     bool pod;
-    /* The caller owns the environment and holds its own guard (<envmgr/guard.h>): the reaper
-     * container is not released when up succeeds. */
+    /* The caller owns the environment and holds its own guard (<envmgr/guard.h>): up starts no
+     * reaper of its own, and the reaper container is not released when up succeeds. */
     bool owned;
     /* Extra labels for the project network (e.g. io.envtest.secrets), set when it is created. */
     const envmgr_kvlist_t *network_labels;
