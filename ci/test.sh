@@ -3,9 +3,10 @@
 #   1. ci/setup.sh: packages and a Docker engine
 #   2. configure + build in build/ with -DENVTEST_WERROR=ON
 #   3. the MySQL image (mysql:8.4 if present, else envtest/mysql-offline:10.11, built once)
-#   4. ctest -L unit, then ctest -L docker with ENVTEST_REQUIRE_DOCKER=1 (no silent skips), then the
-#      docker tests that matter against Podman (DOCKER_HOST=unix://$ENVTEST_PODMAN_SOCK)
-#   5. ASan/UBSan build in build-asan/ and its unit tests
+#   4. ctest -L unit; the ASan/UBSan build in build-asan/ and its unit tests
+#   5. ctest -L docker with ENVTEST_REQUIRE_DOCKER=1 (no silent skips): most on the ASan/UBSan
+#      build, valgrind's and the shipped artefacts' on the plain one; then the docker tests that
+#      matter against Podman (DOCKER_HOST=unix://$ENVTEST_PODMAN_SOCK)
 #   6. the libFuzzer targets (clang, -DENVTEST_FUZZ=ON) in build-fuzz/ and their corpora replayed
 #   7. clang-format check of the C sources (prints the files that differ)
 # Ends with "N passed, N failed" (the ctest runs' tests); exit status 0 only when every step passed.
@@ -92,10 +93,25 @@ unit_tests() {
     run_ctest "$BUILD_DIR" unit -j "$JOBS"
 }
 
+# The docker tests run once, most of them on the ASan/UBSan build (envtest, its suites and helper
+# programs sanitized: any memory error, undefined behaviour or leak in any envtest process fails
+# the test). On the plain build: valgrind's own tests (valgrind cannot run sanitized programs) and
+# the tests of what is shipped (the package, the images of static mocks, the MySQL image). With
+# ENVTEST_SKIP_ASAN=1 they all run on the plain build.
+PLAIN_DOCKER_TESTS='^(valgrind_e2e|test_sca_api_valgrind|test_install|test_images|test_mock_llm_image|test_mysql_image|test_podman_seoul)$'
 docker_tests() {
     step_failed build && ci_log "note: the build failed; tests whose programs are missing will fail"
     step_failed "MySQL image" && ci_log "note: no MySQL image; tests that need one will fail"
-    ENVTEST_REQUIRE_DOCKER=1 run_ctest "$BUILD_DIR" docker -j "${ENVTEST_DOCKER_CTEST_JOBS:-1}"
+    local only=()
+    [ "${ENVTEST_SKIP_ASAN:-}" = 1 ] || only=(-R "$PLAIN_DOCKER_TESTS")
+    ENVTEST_REQUIRE_DOCKER=1 run_ctest "$BUILD_DIR" docker -j "${ENVTEST_DOCKER_CTEST_JOBS:-1}" "${only[@]}"
+}
+asan_docker_tests() {
+    step_failed "ASan/UBSan build" && ci_log "note: the build failed; tests whose programs are missing will fail"
+    ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}" \
+        UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
+        ENVTEST_REQUIRE_DOCKER=1 CI_CTEST_LOG_SUFFIX=-asan run_ctest "$ASAN_BUILD_DIR" docker \
+        -j "${ENVTEST_DOCKER_CTEST_JOBS:-1}" -E "$PLAIN_DOCKER_TESTS"
 }
 
 # The docker tests that matter, against Podman's Docker-compatible API (ci/setup.sh: setup_podman):
@@ -169,17 +185,18 @@ main() {
     step build configure_and_build "$BUILD_DIR"
     step "MySQL image" mysql_image
     step "unit tests" unit_tests
-    step "docker tests" docker_tests
-    if [ "${ENVTEST_SKIP_PODMAN:-}" = 1 ]; then
-        ci_log "ENVTEST_SKIP_PODMAN=1: no docker tests on Podman"
-    else
-        step "docker tests (podman)" podman_docker_tests
-    fi
     if [ "${ENVTEST_SKIP_ASAN:-}" = 1 ]; then
         ci_log "ENVTEST_SKIP_ASAN=1: no ASan/UBSan build"
     else
         step "ASan/UBSan build" asan_build
         step "ASan/UBSan unit tests" asan_unit_tests
+    fi
+    step "docker tests" docker_tests
+    [ "${ENVTEST_SKIP_ASAN:-}" = 1 ] || step "docker tests (ASan/UBSan)" asan_docker_tests
+    if [ "${ENVTEST_SKIP_PODMAN:-}" = 1 ]; then
+        ci_log "ENVTEST_SKIP_PODMAN=1: no docker tests on Podman"
+    else
+        step "docker tests (podman)" podman_docker_tests
     fi
     if [ "${ENVTEST_SKIP_FUZZ:-}" = 1 ]; then
         ci_log "ENVTEST_SKIP_FUZZ=1: no fuzz targets"

@@ -3,8 +3,9 @@
 # image build context is ${CMAKE_BINARY_DIR}/compose/<service>/context/ = {Dockerfile, binary}:
 # compose.yaml's build.context points there (see mock-llm/README.md).
 #
-# With ENVTEST_SANITIZE the mocks link dynamically (ASan cannot link statically): good for the
-# tests, not for the images.
+# With ENVTEST_SANITIZE the mocks link dynamically (ASan cannot link statically): their image
+# contexts then get the shared libraries and the loader too (mock-common/dynamic-context.sh), so
+# the docker tests of a sanitizer build run sanitized mocks.
 
 find_library(MOCK_UV_STATIC NAMES libuv_a.a libuv.a)
 find_library(MOCK_HTTP_PARSER_STATIC NAMES libhttp_parser.a)
@@ -73,7 +74,13 @@ function(mock_add_service name)
     target_sources(${name} PRIVATE ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/mock-common/mock_static_nss.c)
   endif()
   set(dockerfile ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/${name}/Dockerfile)
-  if(EXISTS ${dockerfile})
+  if(EXISTS ${dockerfile} AND NOT MOCK_STATIC)
+    # dynamic (a sanitizer build): the image gets the shared libraries and the loader too
+    add_custom_command(TARGET ${name} POST_BUILD
+      COMMAND sh ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/mock-common/dynamic-context.sh ${context}
+              $<TARGET_FILE:${name}> ${dockerfile}
+      COMMENT "${name}: image context with its shared libraries (dynamic build)")
+  elseif(EXISTS ${dockerfile})
     configure_file(${dockerfile} ${context}/Dockerfile COPYONLY)
   endif()
 endfunction()

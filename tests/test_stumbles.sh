@@ -26,7 +26,7 @@ echo "TAP version 13"
 
 long=a-service-with-a-rather-long-name-for-the-table
 mkdir -p "$TMP/env/ctx" "$TMP/user"
-cp "$bin/compose/mock-llm/context/"* "$TMP/env/ctx/"
+cp -r "$bin/compose/mock-llm/context/"* "$TMP/env/ctx/"
 cat >"$TMP/env/compose.yaml" <<YAML
 x-envtest:
   suites:

@@ -10,15 +10,8 @@ rm -rf "$ctx"
 mkdir -p "$ctx/rootfs"
 cp "$dockerfile" "$ctx/Dockerfile"
 cp "$bin" "$ctx/rootfs/sca-api"
-copy_deps() {
-    # "libx.so => /path (0x...)" and "/lib64/ld-linux-x86-64.so.2 (0x...)"
-    ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
-        while read -r lib; do
-            mkdir -p "$ctx/rootfs$(dirname "$lib")"
-            cp -L "$lib" "$ctx/rootfs$lib"
-        done
-}
-copy_deps "$bin"
+deps="$(dirname "$0")/../mock-common/copy-deps.sh"
+sh "$deps" "$ctx/rootfs" "$bin"
 plugins=""
 for d in /usr/lib/x86_64-linux-gnu/libmariadb3/plugin /usr/lib/aarch64-linux-gnu/libmariadb3/plugin \
     /usr/lib/mysql/plugin; do
@@ -28,6 +21,6 @@ if [ -n "$plugins" ]; then
     mkdir -p "$ctx/rootfs$plugins"
     for p in "$plugins"/*.so; do
         cp -L "$p" "$ctx/rootfs$p"
-        copy_deps "$p"
+        sh "$deps" "$ctx/rootfs" "$p"
     done
 fi
