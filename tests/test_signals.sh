@@ -132,12 +132,23 @@ log_has() { grep -q "$1" "$TMP/op.log"; }
 procs_at_least() { [ "$(suite_procs)" -ge "$1" ]; }
 objects_at_least() { [ "$(objects "$1")" -ge "$2" ]; }
 
-# start PROJECT COMPOSE ARGS...: envtest in the background ($! is envtest itself), log in $TMP/op.log
+# handlers_ready: envtest (not yet the shell before its exec) catches SIGINT, SIGTERM and SIGHUP
+# (/proc's SigCgt mask): a signal before that point would test the kernel's default action, not
+# envtest (a sanitizer build takes a while to reach main)
+handlers_ready() {
+    local mask
+    [[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" == */envtest ]] || return 1
+    mask="$(awk '/^SigCgt:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)"
+    [ -n "$mask" ] && (((16#$mask & 0x4003) == 0x4003))
+}
+# start PROJECT COMPOSE ARGS...: envtest in the background ($! is envtest itself), log in
+# $TMP/op.log; returns once its signal handlers are in place
 start() {
     local p="$1" f="$2"
     shift 2
     (exec "$envtest" -H "$host" -f "$f" -p "$p" "$@") >"$TMP/op.log" 2>&1 &
     pid=$!
+    wait_for 10 handlers_ready
 }
 # stop SIG: sends SIG to envtest (when it still runs) and waits; sets rc and was ("signalled" or
 # "finished": it was over before the signal)
