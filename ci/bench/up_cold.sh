@@ -89,7 +89,9 @@ mkdir -p "$work/snapshots"
 # The images envtest builds (and the pod's pause image) made once, outside the figures; the CLI
 # script runs the same images.
 "$envtest" -q -f "$file" -p "$project-pod" up --pod --no-snapshot >/dev/null
+# shellcheck disable=SC2034 # llm_image and vector_image are for cli_up
 llm_image=$(docker inspect -f '{{.Config.Image}}' "$project-pod-mock-llm-1")
+# shellcheck disable=SC2034
 vector_image=$(docker inspect -f '{{.Config.Image}}' "$project-pod-mock-vector-1")
 env_down pod
 
@@ -124,6 +126,7 @@ for i in $(seq "$runs"); do
     loads+=("$(cut -d' ' -f1 /proc/loadavg)")
     echo "${line%|} (SELECT 1 answered in each; load $(cut -d' ' -f1 /proc/loadavg))"
 done
+# shellcheck disable=SC2086 # the times are words
 med() { printf '%s\n' ${times[$1]} | median; }
 m_cli=$(med cli) m_nosnap=$(med nosnap) m_init=$(med init) m_pod=$(med pod)
 ratio() { echo "$1 / $m_cli" | bc -l; }
