@@ -27,6 +27,7 @@ cat >"$work/compose.yaml" <<'YAML'
 name: snapinit
 x-envtest:
   secrets: [ENVTEST_MYSQL_PASSWORD, ENVTEST_MYSQL_ROOT_PASSWORD]
+  environment: {TEST_ROOT_PASSWORD: "$${ENVTEST_MYSQL_ROOT_PASSWORD}"}
 services:
   mysql:
     image: ${ENVTEST_MYSQL_IMAGE:-mysql:8.4}
@@ -47,7 +48,9 @@ down_all
 up() { # up PROJECT [options]: the log in $work/PROJECT.log
     p="$1"
     shift
-    et -p "$p" up "$@" >"$work/$p.log" 2>&1 && return 0
+    # the secrets generated for this project, not those of an earlier one (vars exports them)
+    env -u ENVTEST_MYSQL_PASSWORD -u ENVTEST_MYSQL_ROOT_PASSWORD "$envtest" -f "$work/compose.yaml" \
+        -p "$p" up "$@" >"$work/$p.log" 2>&1 && return 0
     sed 's/^/# /' "$work/$p.log"
     return 1
 }
@@ -70,7 +73,7 @@ key="$(snapshots)"
     "$work/snapshots/$key/meta.json" >/dev/null
 check $? "snapshot ls lists it, an init snapshot without fixtures ($(echo "$key" | cut -c1-12))"
 vars snapinit-t1
-t1_port="$ENVTEST_MYSQL_PORT" t1_pw="$ENVTEST_MYSQL_PASSWORD" t1_root="$ENVTEST_MYSQL_ROOT_PASSWORD"
+t1_port="$ENVTEST_MYSQL_PORT" t1_pw="$ENVTEST_MYSQL_PASSWORD" t1_root="$TEST_ROOT_PASSWORD"
 login "$t1_port" app "$t1_pw"
 check $? "the first project's app user logs in"
 
@@ -81,11 +84,11 @@ up snapinit-t2 && grep -q "mysql: loaded .*state from snapshot $short" "$work/sn
 check $? "an up in another project restores it (the image does not initialize the data)"
 vars snapinit-t2
 [ -n "$ENVTEST_MYSQL_PASSWORD" ] && [ "$ENVTEST_MYSQL_PASSWORD" != "$t1_pw" ] &&
-    [ "$ENVTEST_MYSQL_ROOT_PASSWORD" != "$t1_root" ]
+    [ "$TEST_ROOT_PASSWORD" != "$t1_root" ]
 check $? "the second project generated other passwords"
 login "$ENVTEST_MYSQL_PORT" app "$ENVTEST_MYSQL_PASSWORD"
 check $? "the app user logs in with the new project's password"
-login "$ENVTEST_MYSQL_PORT" root "$ENVTEST_MYSQL_ROOT_PASSWORD"
+login "$ENVTEST_MYSQL_PORT" root "$TEST_ROOT_PASSWORD"
 check $? "root logs in with the new project's password"
 ! login "$ENVTEST_MYSQL_PORT" app "$t1_pw" && ! login "$ENVTEST_MYSQL_PORT" root "$t1_root"
 check $? "the first project's passwords do not log in"
