@@ -73,6 +73,15 @@ restored() { # restored MODE LOG: yes/no, and a failure when it is not what the 
     esac
 }
 
+# MySQL's own start in the container: from the engine's StartedAt to its log's "ready for
+# connections" (the entrypoint, the data set-up or unpacking, the server's start), in seconds.
+mysql_start() { # mysql_start CONTAINER
+    local started ready
+    started=$(docker inspect -f '{{.State.StartedAt}}' "$1")
+    ready=$(docker logs -t "$1" 2>&1 | grep -m 1 'ready for connections' | cut -d' ' -f1)
+    echo "$(date -d "$ready" +%s.%N) - $(date -d "$started" +%s.%N)" | bc
+}
+
 cleanup() {
     for m in nosnap init pod; do
         "$envtest" -q -f "$file" -p "$project-$m" down -v >/dev/null 2>&1 || true
@@ -107,7 +116,7 @@ printf 'first ever up (snapshot folder empty: MySQL initialized by the image, th
     "$(echo "$t1 - $t0" | bc)" "$saved"
 echo "load average before the rounds: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-declare -A times
+declare -A times mysqld
 declare -a loads
 for i in $(seq "$runs"); do
     line="round $i:"
@@ -118,6 +127,9 @@ for i in $(seq "$runs"); do
         t=$(echo "$t1 - $t0" | bc)
         times[$mode]+="$t "
         usable "$mode"
+        c="$project-$mode-mysql-1"
+        [ "$mode" = cli ] && c="$cli_project-mysql-1"
+        mysqld[$mode]+="$(mysql_start "$c") "
         r=""
         [ "$mode" = cli ] || r=", snapshot restored: $(restored "$mode" "$work/$mode.log")"
         if [ "$mode" = cli ]; then cli_down; else env_down "$mode"; fi
@@ -128,6 +140,8 @@ for i in $(seq "$runs"); do
 done
 # shellcheck disable=SC2086 # the times are words
 med() { printf '%s\n' ${times[$1]} | median; }
+# shellcheck disable=SC2086
+med_mysqld() { printf '%s\n' ${mysqld[$1]} | median; }
 m_cli=$(med cli) m_nosnap=$(med nosnap) m_init=$(med init) m_pod=$(med pod)
 ratio() { echo "$1 / $m_cli" | bc -l; }
 echo
@@ -137,4 +151,6 @@ printf '  envtest up --no-snapshot                %.2f s  %.2fx the CLI script\n
 printf '  envtest up (init snapshot cached)       %.2f s  %.2fx the CLI script\n' "$m_init" "$(ratio "$m_init")"
 printf '  envtest up --pod (init snapshot cached) %.2f s  %.2fx the CLI script (target <= 0.6)\n' "$m_pod" "$(ratio "$m_pod")"
 printf '  init snapshot vs --no-snapshot          %.2fx\n' "$(echo "$m_init / $m_nosnap" | bc -l)"
+printf '  MySQL container start to "ready for connections" (medians): CLI script %.2f s, --no-snapshot %.2f s, init snapshot %.2f s, --pod %.2f s\n' \
+    "$(med_mysqld cli)" "$(med_mysqld nosnap)" "$(med_mysqld init)" "$(med_mysqld pod)"
 echo "  load average (1 min) after each round: ${loads[*]}"

@@ -522,11 +522,33 @@ static int restored_check(envmgr_snapshot_plan_t *plan, envmgr_engine_t *engine,
     return 0;
 }
 
+int envmgr_snapshot_service_ready(envmgr_snapshot_plan_t *plan, envmgr_engine_t *engine,
+                                  const envmgr_project_t *project, const envmgr_service_t *s,
+                                  const char *container_id, envmgr_progress_cb progress,
+                                  void *userdata, envmgr_error_t *err)
+{
+    if (!plan || !plan->init || !plan->keyed || s != plan->service)
+        return 0;
+    if (plan->restored) {
+        bool use = false;
+        if (restored_check(plan, engine, project, container_id, &use, progress, userdata, err) < 0)
+            return -1;
+        if (use)
+            return 0;
+    }
+    envmgr_error_t save_err = {0};
+    if (save(plan, engine, project, container_id, progress, userdata, &save_err) < 0)
+        envmgr_warn("no snapshot saved: %s", save_err.message);
+    return 0;
+}
+
 int envmgr_snapshot_fixtures_up(envmgr_snapshot_plan_t *plan, envmgr_engine_t *engine,
                                 const envmgr_project_t *project, envmgr_progress_cb progress,
                                 void *userdata, envmgr_error_t *err)
 {
-    if (!plan || !plan->keyed) /* no snapshot, or a container this up did not create */
+    /* no snapshot, a container this up did not create, or an init snapshot (restored or saved
+     * when the service turned healthy) */
+    if (!plan || !plan->keyed || plan->init)
         return envmgr_fixtures_up(engine, project, progress, userdata, err);
     envmgr_cleanup_free char *container_id = NULL;
     if (envmgr_service_container(engine, project->name, plan->service->name, &container_id, err) <

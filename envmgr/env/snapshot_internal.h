@@ -69,8 +69,9 @@ int snap_mocks_restore(const envmgr_live_targets_t *live, const json_t *mocks, e
 /* ---- snapshot.c: the hooks of up (lifecycle.c) ---------------------------------------------- */
 typedef struct envmgr_snapshot_plan envmgr_snapshot_plan_t;
 /* Before the services start: *out the plan when the engine is local (a unix socket: the snapshot
- * is bind-mounted), the project's fixtures all load where a snapshot holds their result and its
- * MySQL service's data can be snapshotted, else NULL. */
+ * is bind-mounted), the project's fixtures all load where a snapshot holds their result (or it has
+ * none: an init snapshot, of the MySQL service's initialized, empty data) and its MySQL service's
+ * data can be snapshotted, else NULL. */
 int envmgr_snapshot_plan_make(envmgr_engine_t *engine, const envmgr_project_t *project,
                               envmgr_snapshot_plan_t **out, envmgr_error_t *err);
 void envmgr_snapshot_plan_free(envmgr_snapshot_plan_t *plan);
@@ -82,6 +83,13 @@ int envmgr_snapshot_container_create(envmgr_snapshot_plan_t *plan, envmgr_engine
                                      const char *name, json_t *config, const char *image_id,
                                      envmgr_progress_cb progress, void *userdata, char **id,
                                      envmgr_error_t *err);
+/* After the service s turned healthy (from its worker thread, before its dependents start): for
+ * the planned service of an init snapshot (a project without fixtures), the restored data checked,
+ * or its initialized, still empty data saved (a failed save is a warning). Else nothing. */
+int envmgr_snapshot_service_ready(envmgr_snapshot_plan_t *plan, envmgr_engine_t *engine,
+                                  const envmgr_project_t *project, const envmgr_service_t *s,
+                                  const char *container_id, envmgr_progress_cb progress,
+                                  void *userdata, envmgr_error_t *err);
 /* After the services are up, instead of envmgr_fixtures_up: the restored data checked and the
  * fixtures marked loaded, or the fixtures loaded and a snapshot saved (a failed save is a
  * warning). */
