@@ -1,6 +1,6 @@
 #!/bin/sh
 # Init snapshots on the real engine (issue 16), TAP: a project without fixtures whose MySQL
-# passwords are generated secrets.
+# passwords are generated secrets, with ENVTEST_INIT_SNAPSHOT=1 (without it: none).
 #   1. the first up initializes MySQL as the image does and saves the init snapshot;
 #   2. an up in another project restores it (the image does not initialize the data): the app user
 #      and root log in with that project's generated passwords, the first project's do not;
@@ -22,7 +22,7 @@ down_all() { for p in $projects; do et -q -p "$p" down -v >/dev/null 2>&1; done;
 cleanup() { down_all; rm -rf "$work"; }
 trap cleanup EXIT INT TERM
 mkdir -p "$work/snapshots"
-export ENVTEST_SNAPSHOT_DIR="$work/snapshots"
+export ENVTEST_SNAPSHOT_DIR="$work/snapshots" ENVTEST_INIT_SNAPSHOT=1
 cat >"$work/compose.yaml" <<'YAML'
 name: snapinit
 x-envtest:
@@ -63,7 +63,13 @@ login() {
 snapshots() { "$envtest" snapshot ls --json | jq -r '.[] | select(.complete) | .key'; }
 image_initialized() { docker logs "$1-mysql-1" 2>&1 | grep -q 'initializing the database'; }
 
-echo "1..16"
+echo "1..17"
+# 0. not without ENVTEST_INIT_SNAPSHOT=1
+(ENVTEST_INIT_SNAPSHOT='' && up snapinit-t1) && ! grep -q snapshot "$work/snapinit-t1.log" &&
+    [ -z "$(snapshots)" ]
+check $? "without ENVTEST_INIT_SNAPSHOT=1 no init snapshot is saved"
+et -q -p snapinit-t1 down -v >/dev/null 2>&1
+
 # 1. the first up saves it
 up snapinit-t1 && grep -q 'snapshot [0-9a-f]* saved' "$work/snapinit-t1.log" &&
     image_initialized snapinit-t1

@@ -29,7 +29,8 @@ cli_project="$project-cli"
 [ -x "$envtest" ] || { echo "error: $envtest not built" >&2; exit 1; }
 command -v mariadb >/dev/null || { echo "error: the mariadb client is needed (apt-get install mariadb-client)" >&2; exit 1; }
 work="$(mktemp -d /tmp/envtest-bench-cold.XXXXXX)"
-export ENVTEST_SNAPSHOT_DIR="$work/snapshots"
+# init snapshots are asked for (up and up --pod use one; --no-snapshot does not)
+export ENVTEST_SNAPSHOT_DIR="$work/snapshots" ENVTEST_INIT_SNAPSHOT=1
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 now() { date +%s.%N; }
 
