@@ -25,6 +25,7 @@ typedef struct run_cli {
     int shard_k, shard_n;
     bool keep_on_failure;
     bool no_snapshot;
+    bool pod;
     bool no_env;
     const char *report_dir;
     const char *history; /* --history, or NULL */
@@ -104,6 +105,7 @@ static int run_parse(envtest_ctx_t *ctx, void *opts)
         o->bundle_output = NULL;
     const char *keep = getenv("ENVTEST_KEEP");
     o->no_snapshot = envtest_flag(ctx, "no-snapshot");
+    o->pod = envtest_flag(ctx, "pod");
     o->keep_on_failure =
         envtest_flag(ctx, "keep-on-failure") || (keep && strcmp(keep, "on-failure") == 0);
     o->report_dir = envtest_value(ctx, "report-dir");
@@ -405,6 +407,7 @@ static int run_session(envtest_globals_t *g, const run_cli_t *o, envmgr_session_
     so->retries = o->retries;
     so->keep_on_failure = o->keep_on_failure;
     so->no_snapshot = o->no_snapshot;
+    so->pod = o->pod;
     so->report_dir = o->report_dir;
     so->history_path = o->history;
     so->lock_timeout_ms = envtest_lock_timeout_ms();
@@ -514,6 +517,9 @@ const envtest_command_t envtest_cmd_run = {
             {"no-env", 0, NULL, "run without any environment (no engine needed)"},
             {"no-snapshot", 0, NULL,
              "when run brings the environment up: load the fixtures, not a state snapshot"},
+            {"pod", 0, NULL,
+             "when run brings the environment up: pod mode, as `up --pod` (one network "
+             "namespace)"},
             {NULL, 0, NULL, NULL},
         },
     .exit_codes = "0 all passed (flaky counts as passed, with a warning), 1 a suite failed,\n"

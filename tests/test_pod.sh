@@ -6,7 +6,8 @@
 #          mock-llm:8080 and mock-vector:6333, mysqladmin pings mysql:3306); `envtest env` and
 #          `status --json` give the holder's ports, which answer on 127.0.0.1; a second up changes
 #          nothing; an up without --pod recreates the services on their own network and removes
-#          the holder; down (of a pod again) removes the holder, the services and the network.
+#          the holder; down (of a pod again) removes the holder, the services and the network;
+#          `run --pod -- CMD` brings the environment up in pod mode (and `run` without it does not).
 #   clash: two services on one container port are refused before anything is created, with an
 #          error naming both services and the port (--pod and x-envtest.pod: true); a service with
 #          network aliases too; x-envtest.pod: 3 is a config error; nothing is left.
@@ -135,6 +136,17 @@ test_up() {
     check_eq "down exits 0" 0 "$?"
     check "down says it removed the pod holder" grep -q "pod holder: removed" <<<"$out"
     check "down removed the holder, the services and the network" nothing_left
+    # run --pod: the up that run does is in pod mode (its command sees the holder and a service
+    # in the holder's namespace); without --pod the same command fails
+    local in_pod="docker inspect -f '{{.State.Running}}' $holder 2>/dev/null | grep -q true &&
+        docker inspect -f '{{.HostConfig.NetworkMode}}' $project-mock-llm-1 | grep -q '^container:'"
+    out=$(et run --pod -- bash -c "$in_pod" 2>&1)
+    check_eq "run --pod brings the environment up in pod mode" 0 "$?"
+    [ $? -eq 0 ] || printf '%s\n' "$out" | tail -20 | sed 's/^/# /'
+    check "... and removes it after the run" nothing_left
+    et run -- bash -c "$in_pod" >/dev/null 2>&1
+    check_eq "run without --pod: not in pod mode (the command exits 1)" 1 "$?"
+    check "... and nothing is left" nothing_left
 }
 
 test_clash() {

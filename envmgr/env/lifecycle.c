@@ -402,7 +402,8 @@ static int service_up(struct service_run *run, envmgr_engine_t *engine, envmgr_e
     if (r < 0)
         return -1;
     progress(ctx, s->name, has_hc ? ENVMGR_PHASE_HEALTHY : ENVMGR_PHASE_RUNNING, NULL);
-    return 0;
+    return envmgr_snapshot_service_ready(ctx->snapshot, engine, ctx->project, s, run->container_id,
+                                         ctx->opts->progress, ctx->opts->userdata, err);
 }
 
 static void *service_thread(void *arg)

@@ -24,6 +24,7 @@ struct envmgr_snapshot_plan {
     char key[65];
     bool keyed;    /* key computed (the service's container was created by this up) */
     bool restored; /* its data was put in from the snapshot */
+    bool init;     /* an init snapshot: no fixtures, the server's initialized, empty data */
     json_t *meta;  /* of the snapshot restored */
     char *image;   /* the service's image reference */
 };
@@ -171,7 +172,10 @@ int envmgr_snapshot_plan_make(envmgr_engine_t *engine, const envmgr_project_t *p
 {
     *out = NULL;
     json_t *list = json_object_get(project->x_envtest, "fixtures");
-    if (json_array_size(list) == 0)
+    /* init snapshots only when asked for: with envtest/mysql-offline they measured no faster and
+     * the first up of every key pays the save (README, "Init snapshots") */
+    const char *init = getenv("ENVTEST_INIT_SNAPSHOT");
+    if (json_array_size(list) == 0 && !(init && strcmp(init, "1") == 0))
         return 0;
     const char *host = envmgr_engine_host(engine);
     if (!host || strncmp(host, "unix://", 7) != 0) {
@@ -192,6 +196,11 @@ int envmgr_snapshot_plan_make(envmgr_engine_t *engine, const envmgr_project_t *p
     envmgr_snapshot_plan_t *plan = envmgr_xcalloc(1, sizeof(*plan));
     plan->service = db;
     plan->image = envmgr_service_image(project, db);
+    if (json_array_size(list) == 0) { /* the init snapshot */
+        plan->init = true;
+        *out = plan;
+        return 0;
+    }
     envmgr_cleanup_json json_t *cache = digest_cache_read();
     bool changed = false, ok = true;
     int r = 0;
@@ -288,7 +297,8 @@ static void make_key(envmgr_snapshot_plan_t *plan, const envmgr_project_t *proje
     envmgr_sha256_t h;
     envmgr_sha256_init(&h);
     envmgr_cleanup_free char *head =
-        envmgr_xasprintf("envtest-snapshot %d\n%s\n", ENVMGR_SNAPSHOT_FORMAT, image_id ?: "");
+        envmgr_xasprintf("envtest-snapshot %d%s\n%s\n", ENVMGR_SNAPSHOT_FORMAT,
+                         plan->init ? " init" : "", image_id ?: "");
     envmgr_sha256_update(&h, head, strlen(head));
     json_t *j = envmgr_service_to_json(plan->service);
     envmgr_cleanup_free char *text = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
@@ -298,7 +308,7 @@ static void make_key(envmgr_snapshot_plan_t *plan, const envmgr_project_t *proje
     hash_binds(&h, plan->service);
     /* the other services (the mocks the fixtures fill, and any that writes into MySQL): their
      * configuration and image reference (envtest's own images are tagged by their content) */
-    for (size_t i = 0; i < project->n_services; i++) {
+    for (size_t i = 0; i < project->n_services && !plan->init; i++) {
         const envmgr_service_t *other = &project->services[i];
         if (other == plan->service)
             continue;
@@ -321,15 +331,21 @@ static void make_key(envmgr_snapshot_plan_t *plan, const envmgr_project_t *proje
 
 /* The snapshot of the key when it is complete, whole and for this image; else NULL (an unusable
  * one is removed, with a warning). */
-static json_t *usable_snapshot(const char *key, envmgr_progress_cb progress, void *userdata,
-                               const char *service)
+static const char *fallback(const envmgr_snapshot_plan_t *plan)
 {
+    return plan->init ? "the image initializes the server" : "loading the fixtures";
+}
+
+static json_t *usable_snapshot(const envmgr_snapshot_plan_t *plan, envmgr_progress_cb progress,
+                               void *userdata, const char *service)
+{
+    const char *key = plan->key;
     json_t *meta = NULL;
     envmgr_error_t err = {0};
     if (snap_meta_read(key, &meta, &err) < 0) {
         if (err.kind != ENVMGR_E_NOT_FOUND)
-            envmgr_warn("snapshot %.12s unusable (%s): removed, loading the fixtures", key,
-                        err.message);
+            envmgr_warn("snapshot %.12s unusable (%s): removed, %s", key, err.message,
+                        fallback(plan));
         if (err.kind != ENVMGR_E_NOT_FOUND)
             snap_discard(key);
         return NULL;
@@ -338,10 +354,9 @@ static json_t *usable_snapshot(const char *key, envmgr_progress_cb progress, voi
     struct stat st;
     json_int_t size = json_integer_value(json_object_get(meta, "size"));
     if (stat(state, &st) < 0 || st.st_size != size) {
-        envmgr_warn("snapshot %.12s unusable (%s is %s, %lld bytes expected): removed, loading "
-                    "the fixtures",
-                    key, state, access(state, F_OK) == 0 ? "of another size" : "missing",
-                    (long long)size);
+        envmgr_warn("snapshot %.12s unusable (%s is %s, %lld bytes expected): removed, %s", key,
+                    state, access(state, F_OK) == 0 ? "of another size" : "missing",
+                    (long long)size, fallback(plan));
         snap_discard(key);
         json_decref(meta);
         return NULL;
@@ -364,7 +379,7 @@ int envmgr_snapshot_container_create(envmgr_snapshot_plan_t *plan, envmgr_engine
     envmgr_error_t lookup = {0};
     json_t *meta = NULL;
     if (envmgr_engine_image_inspect(engine, image_id, &image, &lookup) == 0)
-        meta = usable_snapshot(plan->key, progress, userdata, s->name);
+        meta = usable_snapshot(plan, progress, userdata, s->name);
     if (!meta)
         return envmgr_engine_container_create_platform(engine, name, s->platform, config, id, err);
     envmgr_cleanup_json json_t *wrapped = json_deep_copy(config);
@@ -385,8 +400,7 @@ int envmgr_snapshot_container_create(envmgr_snapshot_plan_t *plan, envmgr_engine
     }
     /* a snapshot that cannot be put in: the container as without one */
     json_decref(meta);
-    envmgr_warn("snapshot %.12s not restored (%s): loading the fixtures", plan->key,
-                put_err.message);
+    envmgr_warn("snapshot %.12s not restored (%s): %s", plan->key, put_err.message, fallback(plan));
     if (envmgr_engine_container_remove(engine, *id, true, true, err) < 0)
         return -1;
     free(*id);
@@ -457,7 +471,9 @@ static int save(envmgr_snapshot_plan_t *plan, envmgr_engine_t *engine,
     json_object_set_new(meta, "fixtures", fixtures);
     int r = snap_mysql_save(engine, container_id, project, (const char *const *)plan->digests.items,
                             plan->digests.n, staging, meta, err);
-    if (r == 0)
+    if (plan->init)
+        json_object_set_new(meta, "init", json_true());
+    else if (r == 0)
         r = save_mocks(plan, engine, project, staging, meta, err);
     if (r == 0)
         r = snap_commit(staging, plan->key, meta, err);
@@ -478,8 +494,10 @@ static int restored_check(envmgr_snapshot_plan_t *plan, envmgr_engine_t *engine,
                           envmgr_progress_cb progress, void *userdata, envmgr_error_t *err)
 {
     envmgr_cleanup_free char *why = NULL;
-    int r = snap_mysql_check(engine, container_id, (const char *const *)plan->digests.items,
-                             plan->digests.n, plan->meta, &why, err);
+    int r = plan->init
+                ? snap_mysql_unpacked(engine, container_id, &why, err)
+                : snap_mysql_check(engine, container_id, (const char *const *)plan->digests.items,
+                                   plan->digests.n, plan->meta, &why, err);
     if (r < 0) { /* the data is there but not as saved: up fails, the snapshot goes */
         snap_discard(plan->key);
         envmgr_error_wrap(err, "service %s: snapshot %.12s (removed)", plan->service->name,
@@ -487,8 +505,9 @@ static int restored_check(envmgr_snapshot_plan_t *plan, envmgr_engine_t *engine,
         return envmgr_error_hint(err, "run up again: it loads the fixtures and saves a new one");
     }
     if (r == 0) {
-        envmgr_warn("snapshot %.12s could not be restored (%s): removed, loading the fixtures",
-                    plan->key, why ? why : "?");
+        envmgr_warn("snapshot %.12s could not be restored (%s): removed, %s", plan->key,
+                    why ? why : "?",
+                    plan->init ? "the image initialized the server" : fallback(plan));
         snap_discard(plan->key);
         *use = false;
         return 0;
@@ -508,11 +527,33 @@ static int restored_check(envmgr_snapshot_plan_t *plan, envmgr_engine_t *engine,
     return 0;
 }
 
+int envmgr_snapshot_service_ready(envmgr_snapshot_plan_t *plan, envmgr_engine_t *engine,
+                                  const envmgr_project_t *project, const envmgr_service_t *s,
+                                  const char *container_id, envmgr_progress_cb progress,
+                                  void *userdata, envmgr_error_t *err)
+{
+    if (!plan || !plan->init || !plan->keyed || s != plan->service)
+        return 0;
+    if (plan->restored) {
+        bool use = false;
+        if (restored_check(plan, engine, project, container_id, &use, progress, userdata, err) < 0)
+            return -1;
+        if (use)
+            return 0;
+    }
+    envmgr_error_t save_err = {0};
+    if (save(plan, engine, project, container_id, progress, userdata, &save_err) < 0)
+        envmgr_warn("no snapshot saved: %s", save_err.message);
+    return 0;
+}
+
 int envmgr_snapshot_fixtures_up(envmgr_snapshot_plan_t *plan, envmgr_engine_t *engine,
                                 const envmgr_project_t *project, envmgr_progress_cb progress,
                                 void *userdata, envmgr_error_t *err)
 {
-    if (!plan || !plan->keyed) /* no snapshot, or a container this up did not create */
+    /* no snapshot, a container this up did not create, or an init snapshot (restored or saved
+     * when the service turned healthy) */
+    if (!plan || !plan->keyed || plan->init)
         return envmgr_fixtures_up(engine, project, progress, userdata, err);
     envmgr_cleanup_free char *container_id = NULL;
     if (envmgr_service_container(engine, project->name, plan->service->name, &container_id, err) <

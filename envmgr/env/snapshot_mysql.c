@@ -67,18 +67,23 @@ static const char tar_script[] =
     "[ -f /tmp/envtest-snapshot.ok ] || { echo 'tar of the data folder failed' >&2; exit 1; }; "
     "rm -f /tmp/envtest-snapshot.ok";
 
+#define UNPACK_FAILED "envtest: the snapshot could not be unpacked: "
+
 /* The restored container's entrypoint: sh -c WRAPPER envtest-snapshot <entrypoint...> <cmd...>.
  * The data comes read-only from the snapshot's file, bind-mounted at SNAP_BIND_TARGET. */
 static const char wrapper_script[] =
     "s=" SNAP_RUN_DIR " d=" SNAP_DATADIR " t=" SNAP_BIND_TARGET "; "
-    "if [ -f \"$t\" ] && [ -d \"$s\" ] && [ ! -d \"$d/mysql\" ]; then "
-    "mkdir -p \"$d\"; "
+    "if [ -f \"$t\" ] && [ ! -d \"$d/mysql\" ]; then "
+    "mkdir -p \"$s\" \"$d\"; "
     "if tar -x -f \"$t\" -C \"$d\" 2>\"$s/error\"; then "
-    "echo ok >\"$s/status\"; chown mysql:mysql \"$s/init.sql\"; "
-    "set -- \"$@\" \"--init-file=$s/init.sql\"; "
+    "echo ok >\"$s/status\"; "
+    "if [ -f \"$s/init.sql\" ]; then "
+    "exec 9<\"$s/init.sql\"; chown mysql:mysql \"$s/init.sql\"; rm -f \"$s/init.sql\"; "
+    "set -- \"$@\" --init-file=/dev/fd/9; "
+    "fi; "
     "else "
     "find \"$d\" -mindepth 1 -delete; echo failed >\"$s/status\"; "
-    "echo \"envtest: the snapshot could not be unpacked: $(head -c 300 \"$s/error\")\" >&2; "
+    "echo \"" UNPACK_FAILED "$(head -c 300 \"$s/error\")\" >&2; "
     "fi; "
     "fi; "
     "exec \"$@\"";
@@ -302,6 +307,10 @@ int snap_mysql_put(envmgr_engine_t *engine, const char *container_id,
         sql_quoted(&sql, kv->value);
         envmgr_buf_adds(&sql, ";\n");
     }
+    if (!strstr(sql.data, "ALTER USER")) { /* no account takes a new password */
+        envmgr_buf_free(&sql);
+        return 0;
+    }
     envmgr_buf_adds(&sql, "FLUSH PRIVILEGES;\n");
     envmgr_buf_t tar = ENVMGR_BUF_INIT;
     int r = tar_one("envtest-snapshot/init.sql", 0600, sql.data, sql.len, &tar, err);
@@ -314,6 +323,33 @@ int snap_mysql_put(envmgr_engine_t *engine, const char *container_id,
         memset(tar.data, 0, tar.len);
     envmgr_buf_free(&tar);
     return r;
+}
+
+static int logs_cb(void *userdata, enum envmgr_stream stream, const char *data, size_t len)
+{
+    envmgr_buf_t *b = userdata;
+    if (stream == ENVMGR_STREAM_STDERR && b->len < 1 << 20)
+        envmgr_buf_add(b, data, len);
+    return 0;
+}
+
+int snap_mysql_unpacked(envmgr_engine_t *engine, const char *container_id, char **why,
+                        envmgr_error_t *err)
+{
+    *why = NULL;
+    envmgr_buf_t logs = ENVMGR_BUF_INIT;
+    envmgr_buf_adds(&logs, "");
+    if (envmgr_engine_container_logs(engine, container_id, -1, false, false, logs_cb, &logs, err) <
+        0) {
+        envmgr_buf_free(&logs);
+        return -1;
+    }
+    const char *hit = strstr(logs.data, UNPACK_FAILED);
+    if (hit)
+        *why = envmgr_xasprintf("%.*s", (int)strcspn(hit + strlen(UNPACK_FAILED), "\n"),
+                                hit + strlen(UNPACK_FAILED));
+    envmgr_buf_free(&logs);
+    return hit ? 0 : 1;
 }
 
 int snap_mysql_check(envmgr_engine_t *engine, const char *container_id, const char *const *digests,

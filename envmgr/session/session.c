@@ -151,6 +151,7 @@ static int env_prepare_locked(session_t *s, envmgr_error_t *err)
                                   .network_labels = labels,
                                   .owned = s->guard != NULL,
                                   .no_snapshot = o->no_snapshot,
+                                  .pod = o->pod,
                                   .progress = o->up_progress,
                                   .userdata = o->up_userdata};
         if (envmgr_up(o->engine, s->project, &up, err) < 0)

@@ -78,6 +78,7 @@ typedef struct envmgr_session_options {
     int retries;
     bool keep_on_failure;
     bool no_snapshot;         /* the up it does loads the fixtures, not a state snapshot */
+    bool pod;                 /* the up it does is in pod mode (envmgr_up_options_t.pod) */
     const char *runs_dir;     /* NULL: ENVMGR_DEFAULT_RUNS_DIR */
     const char *history_path; /* NULL: envmgr_history_path(NULL) (<envmgr/monitor.h>) */
     const char *report_dir;   /* also write the reports there, or NULL */

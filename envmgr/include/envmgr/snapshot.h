@@ -15,7 +15,11 @@
  * restored server takes the new project's passwords). <dir> is $ENVTEST_SNAPSHOT_DIR, else
  * $XDG_CACHE_HOME/envtest/snapshots, else ~/.cache/envtest/snapshots. A save is made in
  * <key>.<pid>.tmp and renamed into place when complete: such a folder is never used, and prune
- * removes it once it is an hour old. */
+ * removes it once it is an hour old.
+ *
+ * With ENVTEST_INIT_SNAPSHOT=1, a project without fixtures gets an init snapshot: the MySQL
+ * service's data as the image initialized it, saved when the service turns healthy, keyed by the
+ * image id and that service's configuration only, restored in the same way. */
 #ifndef ENVMGR_SNAPSHOT_H
 #define ENVMGR_SNAPSHOT_H
 

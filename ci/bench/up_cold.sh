@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Benchmark (issue 16, a faster cold up): a cold `up` of MySQL + two small HTTP services
+# (ci/bench/up3.yaml: mysql, mock-llm, mock-vector; no fixtures) to all healthy, four ways in turn
+# in each round: the docker CLI script of up_down.sh (docker_cli_up.sh), `envtest up
+# --no-snapshot` (MySQL initializes its data as the image does), `envtest up` (its data from the
+# init snapshot: the initialized, empty data folder saved by an earlier up) and `envtest up --pod`
+# (the same, in pod mode). Every container is fresh each time ("cold up"); the snapshot cache is
+# warm: before the rounds, a first `up` with an empty snapshot folder saves the init snapshot, and
+# its time (the "first ever up") and the save's are printed apart. After each up, outside the
+# timing, a `SELECT 1` as the application user through the published port must answer (the
+# environment is usable), and the log must say whether the snapshot was restored (it must be for
+# up and up --pod, must not be for --no-snapshot). Prints every round, the medians side by side,
+# the ratios to the CLI script (issue 16 asks <= 0.6x) and the load average.
+#
+# Usage: ci/bench/up_cold.sh [RUNS]   (default 9)
+# Needs a built tree (build/ or $ENVTEST_BUILD_DIR), dockerd and the mariadb client.
+# ENVTEST_BENCH_PROJECT names the projects (default envtest-bench-cold: <name>-cli, -nosnap,
+# -init, -pod). Snapshots go to a temporary $ENVTEST_SNAPSHOT_DIR, removed at the end.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+runs="${1:-9}"
+build="${ENVTEST_BUILD_DIR:-$PWD/build}"
+envtest="$build/cmd/envtest"
+export ENVTEST_BUILD_DIR="$build"
+export ENVTEST_MYSQL_IMAGE="${ENVTEST_MYSQL_IMAGE:-envtest/mysql-offline:10.11}"
+file=ci/bench/up3.yaml
+project="${ENVTEST_BENCH_PROJECT:-envtest-bench-cold}"
+cli_project="$project-cli"
+[ -x "$envtest" ] || { echo "error: $envtest not built" >&2; exit 1; }
+command -v mariadb >/dev/null || { echo "error: the mariadb client is needed (apt-get install mariadb-client)" >&2; exit 1; }
+work="$(mktemp -d /tmp/envtest-bench-cold.XXXXXX)"
+# init snapshots are asked for (up and up --pod use one; --no-snapshot does not)
+export ENVTEST_SNAPSHOT_DIR="$work/snapshots" ENVTEST_INIT_SNAPSHOT=1
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+now() { date +%s.%N; }
+
+# shellcheck source=ci/bench/docker_cli_up.sh
+source ci/bench/docker_cli_up.sh
+
+# mode -> project and options of `envtest up`
+opts() {
+    case "$1" in
+    nosnap) echo "--no-snapshot" ;;
+    init) echo "" ;;
+    pod) echo "--pod" ;;
+    esac
+}
+env_up() { # env_up MODE LOG
+    # shellcheck disable=SC2046
+    "$envtest" -f "$file" -p "$project-$1" up $(opts "$1") >"$2" 2>&1 || { cat "$2" >&2; exit 1; }
+}
+env_down() { "$envtest" -q -f "$file" -p "$project-$1" down -v >/dev/null; }
+
+# SELECT 1 as the application user through the published port.
+select1() { # select1 PORT
+    [ "$(mariadb -h127.0.0.1 -P"$1" -useoul -pbenchpw seoul -N -B -e 'SELECT 1')" = 1 ]
+}
+usable() { # usable MODE: the environment answers SELECT 1
+    local port
+    if [ "$1" = cli ]; then
+        port="$(docker port "$cli_project-mysql-1" 3306/tcp | head -n 1)"
+        port="${port##*:}"
+    else
+        port="$(eval "$("$envtest" -f "$file" -p "$project-$1" env)" && echo "$ENVTEST_MYSQL_PORT")"
+    fi
+    select1 "$port" || { echo "error: $1: SELECT 1 as seoul on port $port failed" >&2; exit 1; }
+}
+restored() { # restored MODE LOG: yes/no, and a failure when it is not what the mode wants
+    local r=no
+    grep -q 'state from snapshot' "$2" && r=yes
+    case "$1:$r" in
+    nosnap:no | init:yes | pod:yes) echo "$r" ;;
+    *) echo "error: $1: snapshot restored: $r" >&2 && cat "$2" >&2 && exit 1 ;;
+    esac
+}
+
+# MySQL's own start in the container: from the engine's StartedAt to its log's "ready for
+# connections" (the entrypoint, the data set-up or unpacking, the server's start), in seconds.
+mysql_start() { # mysql_start CONTAINER
+    local started ready
+    started=$(docker inspect -f '{{.State.StartedAt}}' "$1")
+    ready=$(docker logs -t "$1" 2>&1 | grep -m 1 'ready for connections' | cut -d' ' -f1)
+    echo "$(date -d "$ready" +%s.%N) - $(date -d "$started" +%s.%N)" | bc
+}
+
+cleanup() {
+    for m in nosnap init pod; do
+        "$envtest" -q -f "$file" -p "$project-$m" down -v >/dev/null 2>&1 || true
+    done
+    docker rm -f "$cli_project-mysql-1" "$cli_project-mock-llm-1" "$cli_project-mock-vector-1" \
+        >/dev/null 2>&1 || true
+    docker network rm "${cli_project}_default" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+cleanup
+mkdir -p "$work/snapshots"
+
+# The images envtest builds (and the pod's pause image) made once, outside the figures; the CLI
+# script runs the same images.
+"$envtest" -q -f "$file" -p "$project-pod" up --pod --no-snapshot >/dev/null
+# shellcheck disable=SC2034 # llm_image and vector_image are for cli_up
+llm_image=$(docker inspect -f '{{.Config.Image}}' "$project-pod-mock-llm-1")
+# shellcheck disable=SC2034
+vector_image=$(docker inspect -f '{{.Config.Image}}' "$project-pod-mock-vector-1")
+env_down pod
+
+# The first ever up: no snapshot yet, it initializes MySQL as the image does and saves one.
+t0=$(now)
+env_up init "$work/first.log"
+t1=$(now)
+usable init
+saved=$(sed -n 's/.*mysql: loaded (\([0-9.]*\)s) snapshot \([0-9a-f]*\) saved (\(.*\))/\2 (\3), saved in \1 s/p' "$work/first.log")
+[ -n "$saved" ] || { echo "error: the first up saved no snapshot:" >&2; cat "$work/first.log" >&2; exit 1; }
+env_down init
+printf 'first ever up (snapshot folder empty: MySQL initialized by the image, then saved): %.2f s; init snapshot %s\n' \
+    "$(echo "$t1 - $t0" | bc)" "$saved"
+echo "load average before the rounds: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+declare -A times mysqld
+declare -a loads
+for i in $(seq "$runs"); do
+    line="round $i:"
+    for mode in cli nosnap init pod; do
+        t0=$(now)
+        if [ "$mode" = cli ]; then cli_up; else env_up "$mode" "$work/$mode.log"; fi
+        t1=$(now)
+        t=$(echo "$t1 - $t0" | bc)
+        times[$mode]+="$t "
+        usable "$mode"
+        c="$project-$mode-mysql-1"
+        [ "$mode" = cli ] && c="$cli_project-mysql-1"
+        mysqld[$mode]+="$(mysql_start "$c") "
+        r=""
+        [ "$mode" = cli ] || r=", snapshot restored: $(restored "$mode" "$work/$mode.log")"
+        if [ "$mode" = cli ]; then cli_down; else env_down "$mode"; fi
+        line+=$(printf ' %s %.2f s%s |' "$mode" "$t" "$r")
+    done
+    loads+=("$(cut -d' ' -f1 /proc/loadavg)")
+    echo "${line%|} (SELECT 1 answered in each; load $(cut -d' ' -f1 /proc/loadavg))"
+done
+# shellcheck disable=SC2086 # the times are words
+med() { printf '%s\n' ${times[$1]} | median; }
+# shellcheck disable=SC2086
+med_mysqld() { printf '%s\n' ${mysqld[$1]} | median; }
+m_cli=$(med cli) m_nosnap=$(med nosnap) m_init=$(med init) m_pod=$(med pod)
+ratio() { echo "$1 / $m_cli" | bc -l; }
+echo
+echo "median of $runs rounds, cold up to all healthy (fresh containers; MySQL + mock-llm + mock-vector):"
+printf '  docker CLI script                       %.2f s\n' "$m_cli"
+printf '  envtest up --no-snapshot                %.2f s  %.2fx the CLI script\n' "$m_nosnap" "$(ratio "$m_nosnap")"
+printf '  envtest up (init snapshot cached)       %.2f s  %.2fx the CLI script\n' "$m_init" "$(ratio "$m_init")"
+printf '  envtest up --pod (init snapshot cached) %.2f s  %.2fx the CLI script (target <= 0.6)\n' "$m_pod" "$(ratio "$m_pod")"
+printf '  init snapshot vs --no-snapshot          %.2fx\n' "$(echo "$m_init / $m_nosnap" | bc -l)"
+printf '  MySQL container start to "ready for connections" (medians): CLI script %.2f s, --no-snapshot %.2f s, init snapshot %.2f s, --pod %.2f s\n' \
+    "$(med_mysqld cli)" "$(med_mysqld nosnap)" "$(med_mysqld init)" "$(med_mysqld pod)"
+echo "  load average (1 min) after each round: ${loads[*]}"
