@@ -84,6 +84,7 @@ int envtest_up_session(envtest_ctx_t *ctx, const envmgr_up_options_t *up)
         .reload_project = on_reload,
         .lock_timeout_ms = envtest_lock_timeout_ms(),
         .no_snapshot = up->no_snapshot,
+        .pod = up->pod,
         .event = on_event,
         .userdata = &s,
     };
