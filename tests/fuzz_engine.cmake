@@ -21,7 +21,9 @@ if(ENVTEST_FUZZ)
                                             PkgConfig::JANSSON PkgConfig::ARCHIVE PkgConfig::MYSQL
                                             PkgConfig::SQLITE)
     envtest_target_defaults(${target})
-    target_compile_options(${target} PRIVATE -fsanitize=fuzzer,address,undefined)
+    # -fno-sanitize-recover: undefined behaviour is a finding (the input is kept)
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer,address,undefined
+                                             -fno-sanitize-recover=undefined)
     target_link_options(${target} PRIVATE -fsanitize=fuzzer,address,undefined)
   endforeach()
   # Replay the committed corpora (no fuzzing): a quick regression check in fuzz builds.

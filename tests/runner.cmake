@@ -7,7 +7,9 @@ if(ENVTEST_FUZZ)
   add_executable(fuzz_tap fuzz/fuzz_tap.c ${PROJECT_SOURCE_DIR}/envmgr/runner/tap.c)
   target_link_libraries(fuzz_tap PRIVATE envmgr_core PkgConfig::YAML)
   envtest_target_defaults(fuzz_tap)
-  target_compile_options(fuzz_tap PRIVATE -fsanitize=fuzzer,address,undefined)
+  # -fno-sanitize-recover: undefined behaviour is a finding (the input is kept), not a line in a log
+  target_compile_options(fuzz_tap PRIVATE -fsanitize=fuzzer,address,undefined
+                                          -fno-sanitize-recover=undefined)
   target_link_options(fuzz_tap PRIVATE -fsanitize=fuzzer,address,undefined)
 endif()
 envtest_add_test(test_runner SOURCES test_runner.c LIBS envmgr_runner LABEL unit TIMEOUT 120)
