@@ -34,3 +34,15 @@ if(ENVTEST_FUZZ)
   set_tests_properties(fuzz_engine_stream_corpus fuzz_engine_reply_corpus
                        PROPERTIES LABELS unit TIMEOUT 120)
 endif()
+
+# The same checks over the committed corpora in every build (fuzz/replay_main.c, no libFuzzer), ASan
+# builds included: the engine's library with its private header.
+foreach(target engine_stream engine_reply)
+  add_executable(${target}_fuzz_replay fuzz/fuzz_${target}.c fuzz/replay_main.c)
+  target_link_libraries(${target}_fuzz_replay PRIVATE envmgr)
+  target_include_directories(${target}_fuzz_replay PRIVATE ${PROJECT_SOURCE_DIR}/envmgr/engine)
+  envtest_target_defaults(${target}_fuzz_replay)
+  add_test(NAME ${target}_fuzz_replay
+           COMMAND ${target}_fuzz_replay ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/${target})
+  set_tests_properties(${target}_fuzz_replay PROPERTIES LABELS unit TIMEOUT 120)
+endforeach()
