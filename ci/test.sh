@@ -144,7 +144,8 @@ fuzz_corpora() {
     CC=clang cmake -S . -B "$FUZZ_BUILD_DIR" -DENVTEST_FUZZ=ON -DENVTEST_WERROR=ON \
         -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null || return 1
     cmake --build "$FUZZ_BUILD_DIR" -j "$JOBS" --target fuzz_compose fuzz_manifest fuzz_csv \
-        fuzz_tap fuzz_mock_llm fuzz_mock_vector fuzz_sca_pdf fuzz_sca_request || return 1
+        fuzz_tap fuzz_mock_llm fuzz_mock_vector fuzz_sca_pdf fuzz_sca_request fuzz_engine_stream \
+        fuzz_engine_reply || return 1
     run_ctest "$FUZZ_BUILD_DIR" unit -R '^fuzz_.*_corpus$'
 }
 

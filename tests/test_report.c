@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include <envmgr/monitor.h>
 #include <envmgr/report.h>
 #include <envmgr/runner.h>
 #include <envmgr/util.h>
@@ -237,7 +238,10 @@ static void test_streamed_equals_dom(void **state)
 {
     envmgr_suite_list_t l = {0};
     make_suites(&l);
-    const char *many[] = {"sh", "-c", "echo 1..50; for i in $(seq 50); do echo ok $i - t$i; done",
+    /* 50 passing tests, the slowest last (YAML durations): the run's 10 slowest are all here */
+    const char *many[] = {"sh", "-c",
+                          "echo 1..50; for i in $(seq 50); do echo ok $i - t$i; echo '  ---';"
+                          " echo \"  duration_ms: $((i * 10))\"; echo '  ...'; done",
                           NULL};
     envmgr_suite_list_add(&l, "many", many, true);
     json_t *dom = run_report(&l);
@@ -251,7 +255,8 @@ static void test_streamed_equals_dom(void **state)
     envmgr_error_t err = {0};
     assert_int_equal(envmgr_runner_run(&l, &o, &r, &err), 0);
     const envmgr_suite_result_t *m = &r->suites[l.n - 1];
-    assert_int_equal(envmgr_suite_result_last(m)->tap->n_tests, 5); /* compacted */
+    assert_int_equal(envmgr_suite_result_last(m)->tap->n_tests,
+                     ENVMGR_RUNNER_KEEP_SLOWEST); /* compacted */
     json_t *light = envmgr_report_from_run(r);
     envmgr_cleanup_free char *dir = envmgr_xasprintf("%s/streamed", runs_dir);
     assert_int_equal(envmgr_report_write_run(r, light, dir, &err), 0);
@@ -264,6 +269,15 @@ static void test_streamed_equals_dom(void **state)
         envmgr_cleanup_free char *cmd = envmgr_xasprintf("xmllint --noout '%s/junit.xml'", dir);
         assert_int_equal(system(cmd), 0);
     }
+    /* report.html is drawn from the compacted report (envmgr_monitor_record_run): the same page
+     * as from the full one (slowest tests, failures) */
+    envmgr_buf_t from_light = ENVMGR_BUF_INIT, from_full = ENVMGR_BUF_INIT;
+    envmgr_report_html(light, NULL, r->run_dir, &from_light);
+    envmgr_report_html(streamed, NULL, r->run_dir, &from_full);
+    assert_non_null(strstr(from_full.data, "many: t41"));
+    assert_string_equal(from_light.data, from_full.data);
+    envmgr_buf_free(&from_light);
+    envmgr_buf_free(&from_full);
     strip_variable(dom);
     strip_variable(streamed);
     if (!json_equal(dom, streamed)) {

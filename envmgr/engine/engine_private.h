@@ -14,8 +14,17 @@ long engine_timeout_ms(void);
 #define ENGINE_TIMEOUT_MS engine_timeout_ms()
 #define ENGINE_CONNECT_TIMEOUT_MS 5000L
 
+struct engine_call;
+/* A transport without a socket (engine_replay_open): answers a call with a status and a body,
+ * which is handed to the call in pieces of `piece` bytes (0: whole), as curl's write callback
+ * would; < 0 for a transport failure (err filled). */
+typedef int (*engine_replay_fn)(void *userdata, const struct engine_call *call, long *status,
+                                const char **body, size_t *len, size_t *piece, envmgr_error_t *err);
+
 struct envmgr_engine {
     CURL *curl;
+    engine_replay_fn replay; /* instead of curl, or NULL */
+    void *replay_userdata;
     char *host;        /* "unix:///var/run/docker.sock" or "tcp://h:p" */
     char *socket_path; /* unix socket path, or NULL for tcp */
     char *base_url;    /* "http://localhost" or "http://h:p" */
@@ -75,6 +84,12 @@ typedef struct engine_call {
  * err. A sink that stopped quietly gives 0. */
 int engine_call(envmgr_engine_t *engine, const engine_call_t *call, long *status,
                 envmgr_buf_t *body, envmgr_error_t *err);
+
+/* An engine whose calls are answered by replay (no socket, no curl), speaking api_version: the
+ * reply readers (JSON replies, errors, progress streams, multiplexed output) run exactly as behind
+ * curl. For the fuzz targets (tests/fuzz/fuzz_engine_*.c); close with envmgr_engine_close. */
+envmgr_engine_t *engine_replay_open(engine_replay_fn replay, void *userdata,
+                                    const char *api_version);
 
 /* Turns a non-2xx reply into an error carrying the Engine's "message" and the status in err->code:
  * 404 -> ENVMGR_E_NOT_FOUND, 409 -> ENVMGR_E_ENV, others ENVMGR_E_ENGINE. Returns -1. */

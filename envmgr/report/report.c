@@ -598,7 +598,7 @@ int envmgr_report_save_suite(const envmgr_suite_result_t *suite, const char *run
     return 0;
 }
 
-static json_t *load_saved_suite(void *userdata, const json_t *light)
+json_t *envmgr_report_saved_suite(void *userdata, const json_t *light)
 {
     const char *run_dir = userdata;
     envmgr_cleanup_free char *path = envmgr_suite_file_name(
@@ -626,7 +626,7 @@ static int dump_json_streamed(const json_t *light, const char *run_dir, FILE *f)
     json_t *s;
     json_array_foreach(json_object_get(light, "suites"), i, s)
     {
-        json_t *full = load_saved_suite((void *)run_dir, s);
+        json_t *full = envmgr_report_saved_suite((void *)run_dir, s);
         fputs(i ? ",\n    " : "\n    ", f);
         int rc = json_dumpf(full, f, JSON_COMPACT | JSON_PRESERVE_ORDER);
         json_decref(full);
@@ -645,7 +645,7 @@ static int write_streamed(const char *dir, const char *name, const json_t *light
     FILE *f = fopen(tmp, "w");
     if (f == NULL)
         return envmgr_error_errno(err, errno, "report: writing %s", tmp);
-    int rc = junit ? envmgr_report_junit_file(light, load_saved_suite, (void *)run_dir, f)
+    int rc = junit ? envmgr_report_junit_file(light, envmgr_report_saved_suite, (void *)run_dir, f)
                    : dump_json_streamed(light, run_dir, f);
     if (fclose(f) != 0 || rc < 0 || rename(tmp, path) < 0) {
         int e = errno;

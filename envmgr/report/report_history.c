@@ -344,7 +344,10 @@ static int record_tests(statements_t *s, const json_t *suite, const char *run_id
     return 0;
 }
 
-static int record_suites(statements_t *s, const json_t *report, const char *run_id)
+/* The suites' rows, and their tests from each suite's full entry (load, one at a time: a run of
+ * 100,000 tests is never in memory at once), then the alerts. */
+static int record_suites(statements_t *s, const json_t *report, const char *run_id,
+                         envmgr_report_suite_loader load, void *userdata)
 {
     const char *start = str_at(json_object_get(report, "summary"), "start");
     const json_t *breakdown = json_object_get(report, "test_breakdown");
@@ -369,7 +372,12 @@ static int record_suites(statements_t *s, const json_t *report, const char *run_
         bind_text(st, 11, str_at(suite, "message"));
         bind_json_number(st, 12, json_object_get(suite, "cpu_time"));
         bind_json_number(st, 13, json_object_get(suite, "peak_rss"));
-        if (step_reset(st) < 0 || record_tests(s, suite, run_id, start ? start : "now") < 0)
+        if (step_reset(st) < 0)
+            return -1;
+        json_t *full = load ? load(userdata, suite) : json_incref(suite);
+        int rc = record_tests(s, full, run_id, start ? start : "now");
+        json_decref(full);
+        if (rc < 0)
             return -1;
     }
     json_t *a;
@@ -411,12 +419,20 @@ static int forget_run(sqlite3 *db, const char *run_id)
 
 int envmgr_history_record(envmgr_history_t *h, const json_t *report, envmgr_error_t *err)
 {
+    return envmgr_history_record_suites(h, report, NULL, NULL, err);
+}
+
+int envmgr_history_record_suites(envmgr_history_t *h, const json_t *report,
+                                 envmgr_report_suite_loader load, void *userdata,
+                                 envmgr_error_t *err)
+{
     const char *run_id = str_at(report, "run_id") ? str_at(report, "run_id") : "?";
     statements_t s = {0};
     if (sqlite3_exec(h->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return history_error(h, "recording", err);
     if (forget_run(h->db, run_id) < 0 || prepare(h->db, &s) < 0 ||
-        record_run(&s, report, run_id) < 0 || record_suites(&s, report, run_id) < 0) {
+        record_run(&s, report, run_id) < 0 ||
+        record_suites(&s, report, run_id, load, userdata) < 0) {
         history_error(h, "recording", err);
         statements_free(&s);
         sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);

@@ -304,14 +304,13 @@ static int write_html(const char *dir, const envmgr_buf_t *html, envmgr_error_t 
     return 0;
 }
 
-int envmgr_monitor_record(envmgr_monitor_t *m, const char *run_dir, const char *extra_dir,
-                          envmgr_error_t *err)
+int envmgr_monitor_record_run(envmgr_monitor_t *m, const json_t *report, const char *run_dir,
+                              const char *extra_dir, envmgr_error_t *err)
 {
-    json_t *report = NULL, *runs = NULL;
-    if (envmgr_report_load(run_dir, &report, err) < 0)
-        return -1;
+    json_t *runs = NULL;
     envmgr_error_t herr = {0};
-    if (m->history && (envmgr_history_record(m->history, report, &herr) < 0 ||
+    if (m->history && (envmgr_history_record_suites(m->history, report, envmgr_report_saved_suite,
+                                                    (void *)run_dir, &herr) < 0 ||
                        envmgr_history_runs(m->history, CHART_RUNS, &runs, &herr) < 0))
         monitor_warn(m, &herr);
     envmgr_buf_t html = ENVMGR_BUF_INIT;
@@ -321,6 +320,16 @@ int envmgr_monitor_record(envmgr_monitor_t *m, const char *run_dir, const char *
         rc = write_html(extra_dir, &html, err);
     envmgr_buf_free(&html);
     json_decref(runs);
+    return rc;
+}
+
+int envmgr_monitor_record(envmgr_monitor_t *m, const char *run_dir, const char *extra_dir,
+                          envmgr_error_t *err)
+{
+    json_t *report = NULL;
+    if (envmgr_report_load(run_dir, &report, err) < 0)
+        return -1;
+    int rc = envmgr_monitor_record_run(m, report, run_dir, extra_dir, err);
     json_decref(report);
     return rc;
 }

@@ -500,7 +500,7 @@ static void record_attempt(job_t *job)
     if (!retry) {
         emit(run, ENVMGR_RUN_SUITE_FINISHED, spec, res->n_attempts, res);
         if (run->opts->compact_finished)
-            envmgr_suite_result_compact(res, 5);
+            envmgr_suite_result_compact(res, ENVMGR_RUNNER_KEEP_SLOWEST);
     }
     schedule(run);
 }

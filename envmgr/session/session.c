@@ -275,7 +275,7 @@ static int write_reports(const session_t *s, const envmgr_run_result_t *run, con
     const envmgr_session_options_t *o = s->opts;
     if (envmgr_report_write_run(run, report, run->run_dir, err) < 0 ||
         (o->report_dir && envmgr_report_write_run(run, report, o->report_dir, err) < 0) ||
-        envmgr_monitor_record(monitor, run->run_dir, o->report_dir, err) < 0)
+        envmgr_monitor_record_run(monitor, report, run->run_dir, o->report_dir, err) < 0)
         return -1;
     if (envmgr_monitor_warning(monitor))
         envmgr_warn("%s", envmgr_monitor_warning(monitor));

@@ -23,6 +23,7 @@
 #include <envmgr/compose.h>
 #include <envmgr/defaults.h>
 #include <envmgr/error.h>
+#include <envmgr/report.h>
 #include <envmgr/util.h>
 
 #define ENVMGR_HISTORY_SCHEMA 2
@@ -40,6 +41,12 @@ void envmgr_history_close(envmgr_history_t *history);
 /* Records a full report (with its environment and alerts) in one transaction; a run id recorded
  * before is replaced. */
 int envmgr_history_record(envmgr_history_t *history, const json_t *report, envmgr_error_t *err);
+/* The same, each suite's tests taken from load(userdata, suite) (a new reference, released before
+ * the next suite is loaded), e.g. envmgr_report_saved_suite over a run's compacted report: memory
+ * bounded by the largest suite, whatever the run's size. load NULL: the report's own entries. */
+int envmgr_history_record_suites(envmgr_history_t *history, const json_t *report,
+                                 envmgr_report_suite_loader load, void *userdata,
+                                 envmgr_error_t *err);
 /* The last `limit` runs before now, oldest first: [{run_id, start, status, duration, pass_rate,
  * suites, failed, flaky, tests, alerts}]. */
 int envmgr_history_runs(envmgr_history_t *history, int limit, json_t **out, envmgr_error_t *err);
@@ -71,8 +78,14 @@ typedef struct envmgr_monitor envmgr_monitor_t;
 envmgr_monitor_t *envmgr_monitor_open(const envmgr_monitor_options_t *opts);
 /* Adds "environment" and "alerts" to report. Returns the number of alerts. */
 size_t envmgr_monitor_analyze(envmgr_monitor_t *monitor, json_t *report);
-/* Records <run_dir>/report.json in the history and writes <run_dir>/report.html (also into
- * extra_dir when not NULL). Fails only when the HTML cannot be written. */
+/* Records a run in the history and writes <run_dir>/report.html (also into extra_dir when not
+ * NULL). Fails only when the HTML cannot be written. report is the run's report as analysed, which
+ * may be compacted (see envmgr_run_options_t.compact_finished): each suite's tests are recorded
+ * from its saved entry in run_dir (envmgr_report_saved_suite), one suite at a time, and the HTML
+ * is drawn from report itself (its failing tests and slowest ones are all there). */
+int envmgr_monitor_record_run(envmgr_monitor_t *monitor, const json_t *report, const char *run_dir,
+                              const char *extra_dir, envmgr_error_t *err);
+/* The same for a run folder's report.json, loaded whole. */
 int envmgr_monitor_record(envmgr_monitor_t *monitor, const char *run_dir, const char *extra_dir,
                           envmgr_error_t *err);
 /* The one warning about the history (malloc'ed by the monitor), or NULL when it worked. */

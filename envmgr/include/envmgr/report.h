@@ -69,6 +69,9 @@ int envmgr_report_write_run(const envmgr_run_result_t *run, const json_t *light,
 /* Returns a new reference to the full entry of a suite given its entry in a report (which may have
  * been compacted). */
 typedef json_t *(*envmgr_report_suite_loader)(void *userdata, const json_t *suite);
+/* The loader of a run's saved entries: userdata is the run folder; the entry saved by
+ * envmgr_report_save_suite, else (a suite that never finished) a reference to `suite` itself. */
+json_t *envmgr_report_saved_suite(void *userdata, const json_t *suite);
 /* junit.xml into out, one suite at a time (each loaded with load, or the report's own entry when
  * load is NULL). Returns -1 on a write error (errno). */
 int envmgr_report_junit_file(const json_t *report, envmgr_report_suite_loader load, void *userdata,

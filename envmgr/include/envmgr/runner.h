@@ -165,9 +165,9 @@ typedef struct envmgr_run_options {
     const char *run_id;   /* or NULL: generated (20261124T063012Z-1a2b) */
     const envmgr_kvlist_t *env;   /* added to every suite's environment (envtest env), or NULL */
     int shard_index, shard_count; /* recorded in the result only */
-    /* After a suite's FINISHED event, drop its passing test records except the 5 slowest (the
-     * progress callback saves the full suite first: envmgr_report_save_suite), so that memory does
-     * not grow with the number of suites. */
+    /* After a suite's FINISHED event, drop its passing test records except the
+     * ENVMGR_RUNNER_KEEP_SLOWEST slowest (the progress callback saves the full suite first:
+     * envmgr_report_save_suite), so that memory does not grow with the number of suites. */
     bool compact_finished;
     envmgr_run_progress_cb progress;
     envmgr_run_before_cb before_suite;
@@ -181,6 +181,10 @@ typedef struct envmgr_run_options {
  * ENVTEST_ATTEMPT and ENVTEST_RUN_DIR in its environment. */
 int envmgr_runner_run(const envmgr_suite_list_t *suites, const envmgr_run_options_t *opts,
                       envmgr_run_result_t **out, envmgr_error_t *err);
+
+/* What compact_finished keeps of a suite's passing tests: the slowest 10, so that the compacted
+ * run still holds the run's 10 slowest tests (report.html's chart; the analysis lists 5). */
+#define ENVMGR_RUNNER_KEEP_SLOWEST 10
 
 /* Drops a suite's passing test records except the `keep_slowest` slowest (failures, skips and
  * TODOs stay). */
