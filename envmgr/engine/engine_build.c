@@ -419,6 +419,12 @@ int envmgr_engine_image_build(envmgr_engine_t *engine, const envmgr_build_option
                           .content_type = "application/x-tar",
                           .timeout_ms = 0};
     int r = engine_jsonl_call(engine, &call, cb, userdata, err);
+    if (r < 0 && strcasestr(err->message, "no space left on device")) {
+        /* the engine's errorDetail (or error reply) says ENOSPC: where its data lives is full */
+        envmgr_error_wrap(err, "the Docker engine is out of disk space");
+        envmgr_error_hint(err, "free space where the engine keeps its data (docker system df; "
+                               "envtest gc --images; docker builder prune), or give it more");
+    }
     if (r < 0)
         envmgr_error_wrap(err, "build %s", what);
     tar_stream_free(&tar);

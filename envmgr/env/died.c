@@ -1,0 +1,154 @@
+/* How a service's container died, in words a user can act on: killed by the OOM killer (the
+ * engine's State.OOMKilled) with its memory limit and what to raise, or its exit code. Used by the
+ * health wait of up (a container that dies while waited for) and by run (a service that died while
+ * the suites ran). */
+#include "health.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <envmgr/env.h>
+#include <envmgr/lifecycle.h>
+#include <envmgr/log.h>
+
+/* How long run waits for the engine to report a death its processes already show. */
+#define DEATH_SETTLE_MS 5000
+
+static void add_size(envmgr_buf_t *b, json_int_t bytes)
+{
+    if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0)
+        envmgr_buf_addf(b, "%lld MiB", (long long)(bytes / (1024 * 1024)));
+    else
+        envmgr_buf_addf(b, "%lld bytes", (long long)bytes);
+}
+
+bool envmgr_container_died(json_t *inspect, envmgr_buf_t *why, envmgr_buf_t *hint)
+{
+    json_t *state = json_object_get(inspect, "State");
+    const char *status = json_string_value(json_object_get(state, "Status"));
+    bool oom = json_is_true(json_object_get(state, "OOMKilled"));
+    int code = (int)json_integer_value(json_object_get(state, "ExitCode"));
+    bool gone = status && (strcmp(status, "exited") == 0 || strcmp(status, "dead") == 0);
+    if (!oom && !gone)
+        return false;
+    if (oom) {
+        json_int_t limit =
+            json_integer_value(json_object_get(json_object_get(inspect, "HostConfig"), "Memory"));
+        envmgr_buf_addf(why,
+                        "killed by the OOM killer (the engine's State.OOMKilled; %s, exit code %d)",
+                        status ? status : "?", code);
+        if (limit > 0) {
+            envmgr_buf_adds(why, ": it needs more memory than its limit of ");
+            add_size(why, limit);
+            envmgr_buf_adds(hint, "raise the service's mem_limit (or "
+                                  "deploy.resources.limits.memory) in the Compose file, or make it "
+                                  "use less memory");
+        } else {
+            envmgr_buf_adds(why, ": the machine (or the engine's VM) ran out of memory");
+            envmgr_buf_adds(hint, "give the engine more memory, or set a mem_limit on the services "
+                                  "that grow so that the culprit is the one killed");
+        }
+        return true;
+    }
+    envmgr_buf_addf(why, "exited with code %d", code);
+    if (code == 137)
+        envmgr_buf_adds(why, " (SIGKILL: killed from outside, not by the OOM killer)");
+    return true;
+}
+
+/* The engine learns of a container's death from containerd a little after the kernel killed it, and
+ * a suite that ended because the service hung up asks in between. So a container the engine still
+ * calls running is checked: its main process (State.Pid, when envtest sees the engine's pid
+ * namespace), else the engine's own process list (top: none, or an error, when it is dead). */
+static bool still_running(envmgr_engine_t *engine, const char *id, json_t *inspect)
+{
+    json_int_t pid = json_integer_value(json_object_get(json_object_get(inspect, "State"), "Pid"));
+    if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+        return true;
+    envmgr_cleanup_free char *path = envmgr_xasprintf("/containers/%s/top", id);
+    envmgr_cleanup_json json_t *top = NULL;
+    envmgr_error_t err = {0};
+    if (envmgr_engine_request(engine, "GET", path, NULL, &top, &err) < 0)
+        return err.kind == ENVMGR_E_ENGINE && strstr(err.message, "cannot reach");
+    return json_array_size(json_object_get(top, "Processes")) > 0;
+}
+
+/* Inspects the container; when it is running as far as the engine knows but its processes are
+ * gone, again until the engine has caught up (bounded: DEATH_SETTLE_MS). */
+static int inspect_settled(envmgr_engine_t *engine, const char *id, json_t **inspect,
+                           envmgr_error_t *err)
+{
+    int64_t end = envmgr_now_ms() + DEATH_SETTLE_MS;
+    for (;;) {
+        if (envmgr_engine_container_inspect(engine, id, inspect, err) < 0)
+            return -1;
+        const char *status =
+            json_string_value(json_object_get(json_object_get(*inspect, "State"), "Status"));
+        if (!status || strcmp(status, "running") != 0 || still_running(engine, id, *inspect) ||
+            envmgr_now_ms() >= end)
+            return 0;
+        envmgr_debug("run: %.12s: its processes are gone, the engine still says running", id);
+        json_decref(*inspect);
+        *inspect = NULL;
+        envmgr_sleep_ms(20);
+    }
+}
+
+/* A service container that died: not running and either OOM-killed or exited non-zero (a one-shot
+ * service that exited 0 did its job). */
+static json_t *service_failure(envmgr_engine_t *engine, json_t *summary, envmgr_error_t *err)
+{
+    const char *id = json_string_value(json_object_get(summary, "Id"));
+    const char *service = json_string_value(
+        json_object_get(json_object_get(summary, "Labels"), ENVMGR_LABEL_SERVICE));
+    if (!id || !service)
+        return NULL;
+    envmgr_cleanup_json json_t *inspect = NULL;
+    if (inspect_settled(engine, id, &inspect, err) < 0)
+        return NULL; /* removed meanwhile: nothing to say */
+    json_t *state = json_object_get(inspect, "State");
+    bool oom = json_is_true(json_object_get(state, "OOMKilled"));
+    int code = (int)json_integer_value(json_object_get(state, "ExitCode"));
+    const char *status = json_string_value(json_object_get(state, "Status"));
+    if (!oom && (code == 0 || (status && strcmp(status, "running") == 0)))
+        return NULL;
+    envmgr_buf_t why = ENVMGR_BUF_INIT, hint = ENVMGR_BUF_INIT;
+    if (!envmgr_container_died(inspect, &why, &hint)) {
+        envmgr_buf_free(&why);
+        envmgr_buf_free(&hint);
+        return NULL;
+    }
+    json_t *f = json_pack(
+        "{s:s, s:s, s:s, s:i, s:b, s:I, s:s, s:s}", "service", service, "container", id, "state",
+        status ? status : "", "exit_code", code, "oom_killed", oom, "memory_limit",
+        json_integer_value(json_object_get(json_object_get(inspect, "HostConfig"), "Memory")),
+        "message", why.data ? why.data : "", "hint", hint.data ? hint.data : "");
+    envmgr_buf_free(&why);
+    envmgr_buf_free(&hint);
+    return f;
+}
+
+int envmgr_env_service_failures(envmgr_engine_t *engine, const char *project_name, json_t **out,
+                                envmgr_error_t *err)
+{
+    *out = NULL;
+    envmgr_cleanup_free char *filter =
+        envmgr_xasprintf("%s=%s", ENVMGR_LABEL_PROJECT, project_name);
+    envmgr_cleanup_json json_t *list = NULL;
+    if (envmgr_engine_container_list(engine, filter, true, &list, err) < 0)
+        return -1;
+    json_t *failures = json_array();
+    size_t i;
+    json_t *summary;
+    json_array_foreach(list, i, summary)
+    {
+        envmgr_error_t ignored = {0};
+        json_t *f = service_failure(engine, summary, &ignored);
+        if (f)
+            json_array_append_new(failures, f);
+    }
+    *out = failures;
+    return 0;
+}
