@@ -295,7 +295,7 @@ int envmgr_health_wait_completed(envmgr_engine_t *engine, const char *id, int64_
         if (st.died[0]) {
             if (st.exit_code == 0)
                 return 0;
-            envmgr_error_set(err, ENVMGR_E_ENV, 0, "%s (expected to exit with 0)", st.died);
+            envmgr_error_set(err, ENVMGR_E_ENV, 0, "%s (expected 0)", st.died);
             return st.died_hint[0] ? envmgr_error_hint(err, "%s", st.died_hint) : -1;
         }
         if (envmgr_now_ms() >= deadline_ms)
