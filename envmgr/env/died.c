@@ -4,8 +4,7 @@
  * the suites ran). */
 #include "health.h"
 
-#include <errno.h>
-#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,11 +60,32 @@ bool envmgr_container_died(json_t *inspect, envmgr_buf_t *why, envmgr_buf_t *hin
 /* The engine learns of a container's death from containerd a little after the kernel killed it, and
  * a suite that ended because the service hung up asks in between. So a container the engine still
  * calls running is checked: its main process (State.Pid, when envtest sees the engine's pid
- * namespace), else the engine's own process list (top: none, or an error, when it is dead). */
+ * namespace: not a zombie), else the engine's own process list (top: none, or an error, when it
+ * is dead). */
+/* 'R', 'S', ... from /proc/PID/stat, or 0 when envtest cannot see the process (another pid
+ * namespace, or gone). A zombie ('Z') has exited: its sockets are closed (the suite saw the service
+ * hang up) before its parent, the runtime's shim, reaps it. */
+static char proc_state(json_int_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%lld/stat", (long long)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *paren = strrchr(buf, ')'); /* after the command name, which may hold anything */
+    return paren && paren[1] == ' ' ? paren[2] : 0;
+}
+
 static bool still_running(envmgr_engine_t *engine, const char *id, json_t *inspect)
 {
     json_int_t pid = json_integer_value(json_object_get(json_object_get(inspect, "State"), "Pid"));
-    if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+    char state = pid > 0 ? proc_state(pid) : 0;
+    if (state == 'Z' || state == 'X')
+        return false;
+    if (state)
         return true;
     envmgr_cleanup_free char *path = envmgr_xasprintf("/containers/%s/top", id);
     envmgr_cleanup_json json_t *top = NULL;
