@@ -109,6 +109,14 @@ static int container_state_get(envmgr_engine_t *engine, const char *id, struct c
     envmgr_cleanup_json json_t *inspect = NULL;
     if (envmgr_engine_container_inspect(engine, id, &inspect, err) < 0)
         return -1;
+    const char *status =
+        json_string_value(json_object_get(json_object_get(inspect, "State"), "Status"));
+    if (status && (strcmp(status, "exited") == 0 || strcmp(status, "dead") == 0)) {
+        json_decref(inspect); /* died: as the engine will tell it (an OOM kill may come late) */
+        inspect = NULL;
+        if (envmgr_container_inspect_settled(engine, id, &inspect, err) < 0)
+            return -1;
+    }
     memset(st, 0, sizeof(*st));
     json_t *state = json_object_get(inspect, "State");
     snprintf(st->status, sizeof(st->status), "%s",
