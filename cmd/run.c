@@ -376,6 +376,24 @@ static int exit_code(enum envmgr_session_status status)
                                                 : ENVTEST_EXIT_OK;
 }
 
+/* Services that died while the suites ran: an environment error (exit 3) whatever the suites
+ * said, since they ran against a broken environment. Returns how many. */
+static size_t print_service_failures(const json_t *failures)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(failures, i, f)
+    {
+        const char *hint = json_string_value(json_object_get(f, "hint"));
+        fprintf(stderr, "envtest: error: service %s died while the suites ran: %s\n",
+                json_string_value(json_object_get(f, "service")),
+                json_string_value(json_object_get(f, "message")));
+        if (hint && *hint)
+            fprintf(stderr, "  hint: %s\n", hint);
+    }
+    return json_array_size(failures);
+}
+
 /* After the run: the failing suites' output, the summary, the alerts, GitHub's annotations. */
 static void print_results(const envtest_globals_t *g, const run_cli_t *o,
                           const envmgr_session_result_t *result)
@@ -431,6 +449,8 @@ static int run_session(envtest_globals_t *g, const run_cli_t *o, envmgr_session_
     int code = exit_code(result.status);
     if (code == ENVTEST_EXIT_OK && o->fail_on_alert && result.n_alerts > 0)
         code = ENVTEST_EXIT_TESTS_FAILED;
+    if (print_service_failures(result.service_failures) && code != ENVTEST_EXIT_INTERRUPTED)
+        code = ENVTEST_EXIT_ENVIRONMENT;
     envmgr_session_result_free(&result);
     return code;
 }
@@ -522,6 +542,8 @@ const envtest_command_t envtest_cmd_run = {
              "namespace)"},
             {NULL, 0, NULL, NULL},
         },
-    .exit_codes = "0 all passed (flaky counts as passed, with a warning), 1 a suite failed,\n"
-                  "2 usage or configuration error, 3 environment error, 130 interrupted.",
+    .exit_codes =
+        "0 all passed (flaky counts as passed, with a warning), 1 a suite failed,\n"
+        "2 usage or configuration error, 3 environment error (also: a service died while\n"
+        "the suites ran, e.g. OOM-killed), 130 interrupted.",
 };

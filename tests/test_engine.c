@@ -377,9 +377,11 @@ static void test_build_stream_error(void **state)
 {
     envmgr_cleanup_free char *ctx = make_context();
     static const char stream[] =
-        "{\"stream\":\"Step 1/2 : FROM scratch\\n\"}\r\n"
+        "{\"stream\":\"Step 1/3 : FROM scratch\\n\"}\r\n"
         "{\"stream\":\" ---\\u003e \\n\"}\r\n"
-        "{\"stream\":\"Step 2/2 : COPY data.txt /\"}\r\n{\"stream\":\"\\n\"}\r\n"
+        "{\"stream\":\"Step 2/3 : COPY data.txt /a\\n\"}\r\n"
+        "{\"stream\":\" ---\\u003e 0123456789ab\\n\"}\r\n"
+        "{\"stream\":\"Step 3/3 : COPY data.txt /\"}\r\n{\"stream\":\"\\n\"}\r\n"
         "{\"errorDetail\":{\"message\":\"COPY failed: no space left on device\"},"
         "\"error\":\"COPY failed: no space left on device\"}\r\n";
     fake_engine_t *f = fake_engine_start();
@@ -392,11 +394,22 @@ static void test_build_stream_error(void **state)
     envmgr_build_options_t opts = {.context_dir = ctx, .tag = "envtest-x:latest", .args = &args};
     assert_int_equal(envmgr_engine_image_build(e, &opts, progress_collect, &lines, &err), -1);
     assert_int_equal(err.kind, ENVMGR_E_ENV);
-    assert_string_equal(err.message,
-                        "build envtest-x:latest: COPY failed: no space left on device");
-    assert_string_equal(str(&lines), "Step 1/2 : FROM scratch| --->|Step 2/2 : COPY data.txt /|");
+    /* ENOSPC: the engine's disk named, with a hint; the step's last output lines */
+    assert_string_equal(err.message, "build envtest-x:latest: the Docker engine is out of disk "
+                                     "space: COPY failed: no space left on device\n"
+                                     "  last build output:\n"
+                                     "    Step 1/3 : FROM scratch\n"
+                                     "     --->\n"
+                                     "    Step 2/3 : COPY data.txt /a\n"
+                                     "     ---> 0123456789ab\n"
+                                     "    Step 3/3 : COPY data.txt /");
+    assert_non_null(strstr(err.hint, "free space where the engine keeps its data"));
+    assert_string_equal(str(&lines), "Step 1/3 : FROM scratch| --->|Step 2/3 : COPY data.txt /a| "
+                                     "---> 0123456789ab|Step 3/3 : COPY data.txt /|");
     envmgr_engine_close(e);
-    assert_int_equal(fake_engine_requests(f), 2);
+    /* the image of the step it made is removed (nothing labels it) */
+    assert_int_equal(fake_engine_requests(f), 3);
+    assert_int_equal(fake_engine_count_requests(f, "DELETE /images/0123456789ab"), 1);
     assert_int_equal(fake_engine_count(f, "images", NULL), 0);
     assert_string_equal(fake_engine_request(f, 1),
                         "POST /v1.41/build?t=envtest-x%3Alatest&dockerfile=Dockerfile&buildargs=%"

@@ -112,6 +112,29 @@ static void test_exited_container_fails_at_once(void **state)
     assert_string_equal(err.message, "container exited with code 3 while envtest waited for it");
 }
 
+/* The engine's State.OOMKilled: said, with the limit and what to do, at once. */
+static void test_oom_killed_says_so(void **state)
+{
+    struct env *e = *state;
+    const char *id = fake_engine_add_container(
+        e->fake, "h",
+        "{\"State\":{\"Status\":\"exited\",\"ExitCode\":137,\"OOMKilled\":true},"
+        "\"HostConfig\":{\"Memory\":16777216}}");
+    envmgr_error_t err = {0};
+    int64_t t0 = envmgr_now_ms();
+    assert_int_equal(envmgr_health_wait(e->engine, id, &e->hc, t0 + 10000, &e->output, &err), -1);
+    assert_string_equal(err.message, "container killed by the OOM killer (the engine's "
+                                     "State.OOMKilled; exited, exit code 137): it needs more "
+                                     "memory than its limit of 16 MiB while envtest waited for it");
+    assert_non_null(strstr(err.hint, "raise the service's mem_limit"));
+    assert_true(envmgr_now_ms() - t0 < 1000);
+    /* without a limit: the machine's memory */
+    const char *id2 = fake_engine_add_container(
+        e->fake, "h2", "{\"State\":{\"Status\":\"exited\",\"ExitCode\":137,\"OOMKilled\":true}}");
+    assert_int_equal(envmgr_health_wait(e->engine, id2, NULL, t0 + 10000, &e->output, &err), -1);
+    assert_non_null(strstr(err.message, "the machine (or the engine's VM) ran out of memory"));
+}
+
 static void test_hung_check_times_out_then_passes(void **state)
 {
     struct env *e = *state;
@@ -215,6 +238,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_never_passes_in_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_engine_says_unhealthy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exited_container_fails_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_oom_killed_says_so, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hung_check_times_out_then_passes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_probe_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_completed, setup, teardown),

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "dlib.h"
+#include <envmgr/log.h>
 
 /* ---- .dockerignore -------------------------------------------------------------------------- */
 
@@ -397,6 +398,92 @@ static char *build_path(const envmgr_build_options_t *opts, const char *dockerfi
     return envmgr_buf_detach(&q);
 }
 
+/* What a failed build needs from its output: the last lines (the step's own error, e.g. "dd: error
+ * writing '/fill': No space left on device", where the engine's errorDetail only says "returned a
+ * non-zero code: 1"), and the images of the steps it made (" ---> <id>" after a step that did not
+ * come from the cache): untagged and unlabelled (the labels are only on the last step), nothing
+ * else would ever remove them. */
+#define BUILD_TAIL_LINES 8
+typedef struct build_watch {
+    envmgr_engine_progress_cb cb;
+    void *userdata;
+    char *tail[BUILD_TAIL_LINES]; /* a ring */
+    size_t n_lines;
+    envmgr_strv_t made; /* short image ids, in build order */
+    bool cached;        /* the step's last line was " ---> Using cache" */
+} build_watch_t;
+
+static void build_watch_cb(void *userdata, const char *line)
+{
+    build_watch_t *w = userdata;
+    if (w->cb)
+        w->cb(w->userdata, line);
+    /* the engine colours a step's stderr (ESC [91m ... ESC [0m): plain text for the error */
+    char *plain = envmgr_xstrdup(line), *to = plain;
+    for (const char *from = line; *from; from++) {
+        if (from[0] == '\x1b' && from[1] == '[') {
+            from += 2 + strspn(from + 2, "0123456789;");
+            if (!*from)
+                break;
+            continue;
+        }
+        *to++ = *from;
+    }
+    *to = '\0';
+    if (*plain) {
+        free(w->tail[w->n_lines % BUILD_TAIL_LINES]);
+        w->tail[w->n_lines++ % BUILD_TAIL_LINES] = plain;
+    } else {
+        free(plain);
+    }
+    if (strncmp(line, " ---> ", 6) != 0)
+        return;
+    const char *id = line + 6;
+    if (strcmp(id, "Using cache") == 0) {
+        w->cached = true;
+        return;
+    }
+    size_t n = strspn(id, "0123456789abcdef");
+    if (n >= 12 && id[n] == '\0' && !w->cached)
+        envmgr_strv_push(&w->made, id);
+    w->cached = false;
+}
+
+static void build_watch_free(build_watch_t *w)
+{
+    for (size_t i = 0; i < BUILD_TAIL_LINES; i++)
+        free(w->tail[i]);
+    envmgr_strv_free(&w->made);
+}
+
+/* A failed build: the output's last lines in the error, the engine's disk named when it is full,
+ * and the images of the steps it made removed (newest first; one another build uses stays). */
+static void build_failed(envmgr_engine_t *engine, build_watch_t *w, envmgr_error_t *err)
+{
+    bool enospc = strcasestr(err->message, "no space left on device") != NULL;
+    size_t first = w->n_lines > BUILD_TAIL_LINES ? w->n_lines - BUILD_TAIL_LINES : 0;
+    envmgr_buf_t tail = ENVMGR_BUF_INIT;
+    for (size_t i = first; i < w->n_lines; i++) {
+        const char *line = w->tail[i % BUILD_TAIL_LINES];
+        enospc = enospc || strcasestr(line, "no space left on device");
+        envmgr_buf_addf(&tail, "\n    %s", line);
+    }
+    if (tail.len && err->kind == ENVMGR_E_ENV) /* a step failed: what it said */
+        snprintf(err->message + strlen(err->message), sizeof(err->message) - strlen(err->message),
+                 "\n  last build output:%s", tail.data);
+    envmgr_buf_free(&tail);
+    if (enospc) {
+        envmgr_error_wrap(err, "the Docker engine is out of disk space");
+        envmgr_error_hint(err, "free space where the engine keeps its data (docker system df; "
+                               "envtest gc --images; docker builder prune), or give it more");
+    }
+    for (size_t i = w->made.n; i > 0; i--) {
+        envmgr_error_t ignored = {0};
+        if (envmgr_engine_image_remove(engine, w->made.items[i - 1], false, &ignored) == 0)
+            envmgr_debug("build failed: removed its step image %s", w->made.items[i - 1]);
+    }
+}
+
 int envmgr_engine_image_build(envmgr_engine_t *engine, const envmgr_build_options_t *opts,
                               envmgr_engine_progress_cb cb, void *userdata, envmgr_error_t *err)
 {
@@ -418,9 +505,13 @@ int envmgr_engine_image_build(envmgr_engine_t *engine, const envmgr_build_option
                           .source_userdata = &tar,
                           .content_type = "application/x-tar",
                           .timeout_ms = 0};
-    int r = engine_jsonl_call(engine, &call, cb, userdata, err);
+    build_watch_t watch = {.cb = cb, .userdata = userdata};
+    int r = engine_jsonl_call(engine, &call, build_watch_cb, &watch, err);
+    if (r < 0 && err->kind != ENVMGR_E_INTERRUPTED)
+        build_failed(engine, &watch, err);
     if (r < 0)
         envmgr_error_wrap(err, "build %s", what);
+    build_watch_free(&watch);
     tar_stream_free(&tar);
     return r;
 }

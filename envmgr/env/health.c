@@ -96,6 +96,8 @@ struct container_state {
     char status[32]; /* created, running, exited, ... */
     char health[32]; /* engine's health status or "" */
     int exit_code;
+    char died[512]; /* exited or dead: how (envmgr_container_died), else "" */
+    char died_hint[256];
     char ip[64];       /* first network's IP */
     int tcp_ports[32]; /* exposed tcp ports */
     size_t n_tcp_ports;
@@ -107,6 +109,14 @@ static int container_state_get(envmgr_engine_t *engine, const char *id, struct c
     envmgr_cleanup_json json_t *inspect = NULL;
     if (envmgr_engine_container_inspect(engine, id, &inspect, err) < 0)
         return -1;
+    const char *status =
+        json_string_value(json_object_get(json_object_get(inspect, "State"), "Status"));
+    if (status && (strcmp(status, "exited") == 0 || strcmp(status, "dead") == 0)) {
+        json_decref(inspect); /* died: as the engine will tell it (an OOM kill may come late) */
+        inspect = NULL;
+        if (envmgr_container_inspect_settled(engine, id, &inspect, err) < 0)
+            return -1;
+    }
     memset(st, 0, sizeof(*st));
     json_t *state = json_object_get(inspect, "State");
     snprintf(st->status, sizeof(st->status), "%s",
@@ -114,6 +124,14 @@ static int container_state_get(envmgr_engine_t *engine, const char *id, struct c
     snprintf(st->health, sizeof(st->health), "%s",
              json_string_value(json_object_get(json_object_get(state, "Health"), "Status")) ?: "");
     st->exit_code = (int)json_integer_value(json_object_get(state, "ExitCode"));
+    if (strcmp(st->status, "exited") == 0 || strcmp(st->status, "dead") == 0) {
+        envmgr_buf_t why = ENVMGR_BUF_INIT, hint = ENVMGR_BUF_INIT;
+        envmgr_container_died(inspect, &why, &hint);
+        snprintf(st->died, sizeof(st->died), "%s", why.data ? why.data : "exited");
+        snprintf(st->died_hint, sizeof(st->died_hint), "%s", hint.data ? hint.data : "");
+        envmgr_buf_free(&why);
+        envmgr_buf_free(&hint);
+    }
     json_t *networks = json_object_get(json_object_get(inspect, "NetworkSettings"), "Networks");
     const char *key;
     json_t *net;
@@ -197,6 +215,13 @@ static bool ports_accept(const struct container_state *st)
     return true;
 }
 
+/* The container died while waited for: at once, with how (an OOM kill says so, with its hint). */
+static int died_error(const struct container_state *st, envmgr_error_t *err)
+{
+    envmgr_error_set(err, ENVMGR_E_ENV, 0, "container %s while envtest waited for it", st->died);
+    return st->died_hint[0] ? envmgr_error_hint(err, "%s", st->died_hint) : -1;
+}
+
 int envmgr_health_wait(envmgr_engine_t *engine, const char *id, const envmgr_healthcheck_t *hc,
                        int64_t deadline_ms, envmgr_buf_t *last_output, envmgr_error_t *err)
 {
@@ -211,10 +236,8 @@ int envmgr_health_wait(envmgr_engine_t *engine, const char *id, const envmgr_hea
             return envmgr_error_set(err, ENVMGR_E_INTERRUPTED, 0, "interrupted");
         if (container_state_get(engine, id, &st, err) < 0)
             return -1;
-        if (strcmp(st.status, "exited") == 0 || strcmp(st.status, "dead") == 0)
-            return envmgr_error_set(err, ENVMGR_E_ENV, 0,
-                                    "container exited with code %d while envtest waited for it",
-                                    st.exit_code);
+        if (st.died[0])
+            return died_error(&st, err);
         if (strcmp(st.health, "unhealthy") == 0)
             return envmgr_error_set(err, ENVMGR_E_ENV, 0,
                                     "the engine reports the container unhealthy");
@@ -277,11 +300,11 @@ int envmgr_health_wait_completed(envmgr_engine_t *engine, const char *id, int64_
             return envmgr_error_set(err, ENVMGR_E_INTERRUPTED, 0, "interrupted");
         if (container_state_get(engine, id, &st, err) < 0)
             return -1;
-        if (strcmp(st.status, "exited") == 0 || strcmp(st.status, "dead") == 0) {
+        if (st.died[0]) {
             if (st.exit_code == 0)
                 return 0;
-            return envmgr_error_set(err, ENVMGR_E_ENV, 0, "exited with code %d (expected 0)",
-                                    st.exit_code);
+            envmgr_error_set(err, ENVMGR_E_ENV, 0, "%s (expected 0)", st.died);
+            return st.died_hint[0] ? envmgr_error_hint(err, "%s", st.died_hint) : -1;
         }
         if (envmgr_now_ms() >= deadline_ms)
             return envmgr_error_set(err, ENVMGR_E_ENV, 0, "did not complete in time");

@@ -40,6 +40,17 @@ int envmgr_health_probe(envmgr_engine_t *engine, const char *container_id,
 int envmgr_health_wait_completed(envmgr_engine_t *engine, const char *container_id,
                                  int64_t deadline_ms, envmgr_error_t *err);
 
+/* died.c: when the inspected container is gone (exited, dead) or was OOM-killed, appends to why
+ * how it died ("killed by the OOM killer (...): it needs more memory than its limit of 16 MiB",
+ * "exited with code 2") and to hint what to do (may stay empty), and returns true. */
+bool envmgr_container_died(json_t *inspect, envmgr_buf_t *why, envmgr_buf_t *hint);
+/* Inspects the container (*inspect: new reference) once the engine has caught up with its death:
+ * while it says "running" but the main process is exiting or gone (/proc, else the engine's top),
+ * up to 5 s; while it says "exited" with code 137 and no OOMKilled yet (containerd's OOM event
+ * may come after its exit event), up to 1 s. Otherwise at once. */
+int envmgr_container_inspect_settled(envmgr_engine_t *engine, const char *id, json_t **inspect,
+                                     envmgr_error_t *err);
+
 /* true when a TCP connection to host:port succeeds within timeout_ms. */
 bool envmgr_tcp_probe(const char *host, int port, int timeout_ms);
 

@@ -333,6 +333,24 @@ static int select_suites(session_t *s, envmgr_suite_list_t *out, envmgr_error_t 
     return rc;
 }
 
+/* A service that died while the suites ran (OOM-killed, exited non-zero) makes their verdict
+ * suspect: said in report.json ("service_failures") and in out->service_failures. */
+static void note_service_failures(session_t *s, envmgr_session_result_t *out)
+{
+    json_t *failures = NULL;
+    envmgr_error_t err = {0};
+    if (envmgr_env_service_failures(s->opts->engine, s->project->name, &failures, &err) < 0) {
+        envmgr_debug("run: service states after the suites: %s", err.message);
+        return;
+    }
+    if (json_array_size(failures) > 0) {
+        json_object_set(out->report, "service_failures", failures);
+        out->service_failures = failures;
+    } else {
+        json_decref(failures);
+    }
+}
+
 static int run_suites(session_t *s, envmgr_session_result_t *out, envmgr_error_t *err)
 {
     const envmgr_session_options_t *o = s->opts;
@@ -355,6 +373,8 @@ static int run_suites(session_t *s, envmgr_session_result_t *out, envmgr_error_t
         return -1;
     out->report = envmgr_report_from_run(out->run);
     out->status = verdict(out->run, out->report);
+    if (with_env)
+        note_service_failures(s, out);
     envmgr_monitor_t *monitor = open_monitor(s);
     out->n_alerts = envmgr_monitor_analyze(monitor, out->report);
     int rc = write_reports(s, out->run, out->report, monitor, err);
@@ -417,6 +437,7 @@ int envmgr_session_hold(const envmgr_session_options_t *opts,
 void envmgr_session_result_free(envmgr_session_result_t *result)
 {
     json_decref(result->report);
+    json_decref(result->service_failures);
     envmgr_run_result_free(result->run);
     envmgr_suite_list_free(&result->suites);
     memset(result, 0, sizeof(*result));

@@ -103,6 +103,12 @@ char *envmgr_project_env_stem(const char *service);
 int envmgr_service_container(envmgr_engine_t *engine, const char *project_name, const char *service,
                              char **id_out, envmgr_error_t *err);
 
+/* The project's service containers that died (OOM-killed, or exited with a non-zero code), for
+ * `run` after its suites: [{"service", "container", "state", "exit_code", "oom_killed",
+ * "memory_limit" (bytes, 0: none), "message", "hint"}], empty when none. New reference. */
+int envmgr_env_service_failures(envmgr_engine_t *engine, const char *project_name, json_t **out,
+                                envmgr_error_t *err);
+
 /* ---- every project on the engine (`envtest ls`) ------------------------------------------- */
 
 typedef struct envmgr_project_summary {

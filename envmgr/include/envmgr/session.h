@@ -105,6 +105,9 @@ typedef struct envmgr_session_result {
                        "environment" and "alerts" */
     size_t n_alerts;
     enum envmgr_session_status status;
+    /* services that died while the suites ran (envmgr_env_service_failures; also report.json's
+       "service_failures"), or NULL: the CLI reports them and exits 3 */
+    json_t *service_failures;
 } envmgr_session_result_t;
 
 /* Selects the suites, prepares the environment, runs, writes the reports and applies the keep/down
