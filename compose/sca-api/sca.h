@@ -205,6 +205,9 @@ void sca_route_audit(sca_job_t *job);
 
 /* The analysis itself (shared by /analysis/sql and /reports): the reply object or NULL + e. */
 json_t *sca_analysis_run(sca_app_t *app, const char *question, bool use_cache, sca_error_t *e);
+/* A job's {"question"} (checked) and its analysis (cached), or NULL with the job's error reply
+ * set. */
+json_t *sca_job_analysis(sca_job_t *job, const char **question);
 /* Document search (shared by /documents/search and /reports). */
 json_t *sca_search_run(sca_app_t *app, const char *query, int top_k, bool use_cache,
                        sca_error_t *e);

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,18 +38,6 @@ static int get_cpus(compose_ctx_t *ctx, const compose_node_t *node, const char *
         return compose_error_at(ctx, node, path, "invalid number of CPUs '%s': expected e.g. 0.5",
                                 s);
     *nano = (int64_t)(v * 1e9 + 0.5);
-    return 0;
-}
-
-static int get_duration(compose_ctx_t *ctx, const compose_node_t *node, const char *path,
-                        int64_t *out)
-{
-    envmgr_cleanup_free char *s = NULL;
-    if (compose_get_string(ctx, node, path, &s) < 0)
-        return -1;
-    if (envmgr_parse_duration_ms(s, out) < 0)
-        return compose_error_at(ctx, node, path,
-                                "invalid duration '%s': expected e.g. 30s, 1m30s or 500ms", s);
     return 0;
 }
 
@@ -483,42 +472,50 @@ static int field_devices(compose_ctx_t *ctx, envmgr_service_t *svc, const compos
     return 0;
 }
 
+/* links and volumes_from: a list of SERVICE or SERVICE:suffix into *list; 1 with *bad set to the
+ * index of the first whose SERVICE is not a service of the file (or, refuse_container, is
+ * "container": volumes_from's container:ID form). */
+static int service_refs(compose_ctx_t *ctx, const compose_node_t *node, const char *path,
+                        bool refuse_container, envmgr_strv_t *list, size_t *bad)
+{
+    if (compose_get_strv(ctx, node, path, false, list) < 0)
+        return -1;
+    for (size_t i = 0; i < list->n; i++) {
+        envmgr_cleanup_free char *name =
+            envmgr_xstrndup(list->items[i], strcspn(list->items[i], ":"));
+        if ((refuse_container && !strcmp(name, "container")) ||
+            !compose_node_get(ctx->services, name)) {
+            *bad = i;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int field_links(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
                        const char *path)
 {
-    if (compose_get_strv(ctx, node, path, false, &svc->links) < 0)
-        return -1;
-    for (size_t i = 0; i < svc->links.n; i++) {
-        envmgr_cleanup_free char *name = envmgr_xstrdup(svc->links.items[i]);
-        char *colon = strchr(name, ':');
-        if (colon)
-            *colon = '\0';
-        if (!compose_node_get(ctx->services, name))
-            return compose_error_at(ctx, node, path,
-                                    "links to unknown service '%s' (a container outside the "
-                                    "file, external_links, is not supported)",
-                                    name);
-    }
-    return 0;
+    size_t bad;
+    int r = service_refs(ctx, node, path, false, &svc->links, &bad);
+    if (r <= 0)
+        return r;
+    return compose_error_at(ctx, node, path,
+                            "links to unknown service '%.*s' (a container outside the file, "
+                            "external_links, is not supported)",
+                            (int)strcspn(svc->links.items[bad], ":"), svc->links.items[bad]);
 }
 
 static int field_volumes_from(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
                               const char *path)
 {
-    if (compose_get_strv(ctx, node, path, false, &svc->volumes_from) < 0)
-        return -1;
-    for (size_t i = 0; i < svc->volumes_from.n; i++) {
-        envmgr_cleanup_free char *name = envmgr_xstrdup(svc->volumes_from.items[i]);
-        char *colon = strchr(name, ':');
-        if (colon)
-            *colon = '\0';
-        if (!strcmp(name, "container") || !compose_node_get(ctx->services, name))
-            return compose_error_at(ctx, node, path,
-                                    "'%s': only services of this file are supported (a container "
-                                    "outside the project may belong to another environment)",
-                                    svc->volumes_from.items[i]);
-    }
-    return 0;
+    size_t bad;
+    int r = service_refs(ctx, node, path, true, &svc->volumes_from, &bad);
+    if (r <= 0)
+        return r;
+    return compose_error_at(ctx, node, path,
+                            "'%s': only services of this file are supported (a container outside "
+                            "the project may belong to another environment)",
+                            svc->volumes_from.items[bad]);
 }
 
 /* os[/architecture[/variant]] (linux/amd64, linux/arm64/v8), as the engine's create and build
@@ -561,14 +558,56 @@ static int field_namespace(compose_ctx_t *ctx, const char *key, const compose_no
     return 0;
 }
 
-static int field_profiles(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
-                          const char *path)
-{
-    return compose_get_strv(ctx, node, path, false, &svc->profiles);
-}
-
 /* ---- the table --------------------------------------------------------------------------------
  */
+
+/* The keys read as they are into a field of the service. */
+enum plain_kind { PLAIN_STRING, PLAIN_STRV, PLAIN_KVLIST, PLAIN_BOOL };
+static const struct {
+    const char *key;
+    enum plain_kind kind;
+    size_t offset; /* in envmgr_service_t */
+} plain_keys[] = {
+    {"container_name", PLAIN_STRING, offsetof(envmgr_service_t, container_name)},
+    {"stop_signal", PLAIN_STRING, offsetof(envmgr_service_t, stop_signal)},
+    {"profiles", PLAIN_STRV, offsetof(envmgr_service_t, profiles)},
+    {"dns", PLAIN_STRV, offsetof(envmgr_service_t, dns)},
+    {"dns_search", PLAIN_STRV, offsetof(envmgr_service_t, dns_search)},
+    {"dns_opt", PLAIN_STRV, offsetof(envmgr_service_t, dns_opt)},
+    {"group_add", PLAIN_STRV, offsetof(envmgr_service_t, group_add)},
+    {"sysctls", PLAIN_KVLIST, offsetof(envmgr_service_t, sysctls)},
+    {"read_only", PLAIN_BOOL, offsetof(envmgr_service_t, read_only)},
+    {"tty", PLAIN_BOOL, offsetof(envmgr_service_t, tty)},
+    {"stdin_open", PLAIN_BOOL, offsetof(envmgr_service_t, stdin_open)},
+};
+
+/* 1 when key is one of plain_keys (read into svc), 0 when not, -1 on error. */
+static int plain_key(compose_ctx_t *ctx, envmgr_service_t *svc, const char *key,
+                     const compose_node_t *v, const char *path)
+{
+    for (size_t i = 0; i < ENVMGR_ARRAY_SIZE(plain_keys); i++) {
+        if (strcmp(key, plain_keys[i].key) != 0)
+            continue;
+        void *field = (char *)svc + plain_keys[i].offset;
+        int r = 0;
+        switch (plain_keys[i].kind) {
+        case PLAIN_STRING:
+            r = compose_get_string(ctx, v, path, field);
+            break;
+        case PLAIN_STRV:
+            r = compose_get_strv(ctx, v, path, false, field);
+            break;
+        case PLAIN_KVLIST:
+            r = compose_get_kvlist(ctx, v, path, false, field);
+            break;
+        case PLAIN_BOOL:
+            r = compose_get_bool(ctx, v, path, field);
+            break;
+        }
+        return r < 0 ? -1 : 1;
+    }
+    return 0;
+}
 
 int compose_parse_compat_key(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_pair_t *f,
                              const char *path, bool *handled)
@@ -578,6 +617,9 @@ int compose_parse_compat_key(compose_ctx_t *ctx, envmgr_service_t *svc, const co
     *handled = true;
     if (compose_node_is_null(v) && strcmp(key, "network_mode") != 0)
         return 0;
+    int plain = plain_key(ctx, svc, key, v, path);
+    if (plain != 0)
+        return plain < 0 ? -1 : 0;
     if (!strcmp(key, "networks"))
         return field_networks(ctx, svc, v, path);
     if (!strcmp(key, "network_mode"))
@@ -586,32 +628,18 @@ int compose_parse_compat_key(compose_ctx_t *ctx, envmgr_service_t *svc, const co
         return field_secrets(ctx, svc, v, path);
     if (!strcmp(key, "configs"))
         return field_configs(ctx, svc, v, path);
-    if (!strcmp(key, "container_name"))
-        return compose_get_string(ctx, v, path, &svc->container_name);
     if (!strcmp(key, "deploy"))
         return field_deploy(ctx, svc, v, path);
     if (!strcmp(key, "mem_limit") || !strcmp(key, "mem_reservation") ||
         !strcmp(key, "memswap_limit") || !strcmp(key, "shm_size") || !strcmp(key, "cpus") ||
         !strcmp(key, "cpuset") || !strcmp(key, "pids_limit") || !strcmp(key, "cpu_shares"))
         return field_resource(ctx, svc, key, v, path);
-    if (!strcmp(key, "profiles"))
-        return field_profiles(ctx, svc, v, path);
     if (!strcmp(key, "stop_grace_period"))
-        return get_duration(ctx, v, path, &svc->stop_grace_period_ms);
-    if (!strcmp(key, "stop_signal"))
-        return compose_get_string(ctx, v, path, &svc->stop_signal);
+        return compose_get_duration(ctx, v, path, &svc->stop_grace_period_ms);
     if (!strcmp(key, "extra_hosts"))
         return field_extra_hosts(ctx, svc, v, path);
-    if (!strcmp(key, "dns"))
-        return compose_get_strv(ctx, v, path, false, &svc->dns);
-    if (!strcmp(key, "dns_search"))
-        return compose_get_strv(ctx, v, path, false, &svc->dns_search);
-    if (!strcmp(key, "dns_opt"))
-        return compose_get_strv(ctx, v, path, false, &svc->dns_opt);
     if (!strcmp(key, "ulimits"))
         return field_ulimits(ctx, svc, v, path);
-    if (!strcmp(key, "sysctls"))
-        return compose_get_kvlist(ctx, v, path, false, &svc->sysctls);
     if (!strcmp(key, "cap_add") || !strcmp(key, "cap_drop")) {
         envmgr_strv_t *caps = key[4] == 'a' ? &svc->cap_add : &svc->cap_drop;
         if (compose_get_strv(ctx, v, path, false, caps) < 0)
@@ -636,8 +664,6 @@ int compose_parse_compat_key(compose_ctx_t *ctx, envmgr_service_t *svc, const co
                             ctx->file, f->key->line, svc->name, svc->security_opt.items[i]);
         return 0;
     }
-    if (!strcmp(key, "group_add"))
-        return compose_get_strv(ctx, v, path, false, &svc->group_add);
     if (!strcmp(key, "links"))
         return field_links(ctx, svc, v, path);
     if (!strcmp(key, "volumes_from"))
@@ -653,12 +679,6 @@ int compose_parse_compat_key(compose_ctx_t *ctx, envmgr_service_t *svc, const co
                         ctx->file, f->key->line, svc->name);
         return 0;
     }
-    if (!strcmp(key, "read_only"))
-        return compose_get_bool(ctx, v, path, &svc->read_only);
-    if (!strcmp(key, "tty"))
-        return compose_get_bool(ctx, v, path, &svc->tty);
-    if (!strcmp(key, "stdin_open"))
-        return compose_get_bool(ctx, v, path, &svc->stdin_open);
     if (!strcmp(key, "platform"))
         return field_platform(ctx, svc, v, path);
     if (!strcmp(key, "pid"))

@@ -27,7 +27,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dlib.h"
 #include "snapshot_internal.h"
 
 static const char client_preamble[] =
@@ -173,43 +172,6 @@ static int save_accounts(envmgr_engine_t *engine, const char *id, const envmgr_p
     return 0;
 }
 
-static la_ssize_t buf_write_cb(struct archive *a, void *ud, const void *data, size_t len)
-{
-    (void)a;
-    envmgr_buf_add(ud, data, len);
-    return (la_ssize_t)len;
-}
-
-/* A tar of one member (data) into out, with its folder. */
-static int tar_one(const char *member, int mode, const char *data, size_t len, envmgr_buf_t *out,
-                   envmgr_error_t *err)
-{
-    if (envmgr_dl_archive(err) < 0)
-        return -1;
-    struct archive *a = archive_write_new();
-    archive_write_set_format_pax_restricted(a);
-    archive_write_set_bytes_in_last_block(a, 1);
-    int r = archive_write_open(a, out, NULL, buf_write_cb, NULL);
-    struct archive_entry *e = archive_entry_new();
-    archive_entry_set_pathname(e, member);
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, mode);
-    archive_entry_set_size(e, (la_int64_t)len);
-    if (r == ARCHIVE_OK)
-        r = archive_write_header(a, e);
-    if (r == ARCHIVE_OK && archive_write_data(a, data, len) != (la_ssize_t)len)
-        r = ARCHIVE_FATAL;
-    if (r == ARCHIVE_OK)
-        r = archive_write_close(a);
-    int ret = 0;
-    if (r != ARCHIVE_OK)
-        ret = envmgr_error_set(err, ENVMGR_E_SYSTEM, 0, "tar of %s: %s", member,
-                               archive_error_string(a) ? archive_error_string(a) : "failed");
-    archive_entry_free(e);
-    archive_write_free(a);
-    return ret;
-}
-
 int snap_mysql_save(envmgr_engine_t *engine, const char *container_id,
                     const envmgr_project_t *project, const char *const *digests, size_t n_digests,
                     const char *key, json_t *meta, envmgr_error_t *err)
@@ -303,16 +265,11 @@ int snap_mysql_put(envmgr_engine_t *engine, const char *container_id,
         envmgr_buf_adds(&sql, ";\n");
     }
     envmgr_buf_adds(&sql, "FLUSH PRIVILEGES;\n");
-    envmgr_buf_t tar = ENVMGR_BUF_INIT;
-    int r = tar_one("envtest-snapshot/init.sql", 0600, sql.data, sql.len, &tar, err);
+    envmgr_engine_file_t file = {
+        .member = "envtest-snapshot/init.sql", .data = sql.data, .len = sql.len, .mode = 0600};
+    int r = envmgr_engine_container_put_file(engine, container_id, "/run", &file, err);
     memset(sql.data, 0, sql.len); /* passwords */
     envmgr_buf_free(&sql);
-    if (r == 0)
-        r = envmgr_engine_container_put_archive(engine, container_id, "/run", tar.data, tar.len,
-                                                err);
-    if (tar.data)
-        memset(tar.data, 0, tar.len);
-    envmgr_buf_free(&tar);
     return r;
 }
 
