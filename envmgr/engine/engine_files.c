@@ -1,8 +1,10 @@
-/* One file into a container: a one-member tar made with libarchive, put with
- * PUT /containers/{id}/archive (see <envmgr/engine.h>). */
+/* One file into a container (a one-member tar made with libarchive, put with
+ * PUT /containers/{id}/archive) and a shell script's output out of one (see <envmgr/engine.h>). */
 #include "dlib.h"
 #include "engine_private.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -50,5 +52,47 @@ int envmgr_engine_container_put_file(envmgr_engine_t *engine, const char *id, co
     if (tar.data)
         memset(tar.data, 0, tar.len); /* it may hold a secret */
     envmgr_buf_free(&tar);
+    return r;
+}
+
+struct exec_capture {
+    FILE *out;
+    envmgr_buf_t text; /* stdout when out is NULL */
+    envmgr_buf_t errors;
+    bool write_failed;
+};
+
+static int capture_cb(void *userdata, enum envmgr_stream stream, const char *data, size_t len)
+{
+    struct exec_capture *c = userdata;
+    if (stream == ENVMGR_STREAM_STDOUT && c->out) {
+        if (fwrite(data, 1, len, c->out) != len)
+            c->write_failed = true;
+    } else if (stream == ENVMGR_STREAM_STDOUT) {
+        if (c->text.len < 65536)
+            envmgr_buf_add(&c->text, data, len);
+    } else if (c->errors.len < 4096) {
+        envmgr_buf_add(&c->errors, data, len);
+    }
+    return 0;
+}
+
+int envmgr_engine_exec_script(envmgr_engine_t *engine, const char *id, const char *script,
+                              const char *const *env, FILE *out, char **text, const char *what,
+                              envmgr_error_t *err)
+{
+    const char *argv[] = {"sh", "-c", script, NULL};
+    struct exec_capture cap = {.out = out};
+    int status = 0;
+    int r = envmgr_engine_exec(engine, id, argv, env, 0, capture_cb, &cap, &status, err);
+    if (r == 0 && cap.write_failed)
+        r = envmgr_error_errno(err, errno, "%s: write", what);
+    if (r == 0 && status != 0)
+        r = envmgr_error_set(err, ENVMGR_E_ENV, status, "%s exited with %d: %.400s", what, status,
+                             cap.errors.data ? cap.errors.data : "");
+    if (r == 0 && text)
+        *text = envmgr_buf_detach(&cap.text);
+    envmgr_buf_free(&cap.text);
+    envmgr_buf_free(&cap.errors);
     return r;
 }

@@ -21,16 +21,33 @@ bool envmgr_project_file_copied(const envmgr_service_t *s, const envmgr_file_ref
     return (r->uid >= 0 || r->gid >= 0 || r->mode >= 0) && !s->read_only;
 }
 
+const envmgr_file_def_t *envmgr_project_file_ref(const envmgr_project_t *project,
+                                                 const envmgr_service_t *s, size_t i,
+                                                 const envmgr_file_ref_t **ref, bool *secret)
+{
+    *secret = i < s->n_secrets;
+    *ref = *secret ? &s->secrets[i] : &s->configs[i - s->n_secrets];
+    return *secret ? envmgr_project_secret(project, (*ref)->source)
+                   : envmgr_project_config(project, (*ref)->source);
+}
+
+char *envmgr_project_file_path(const envmgr_project_t *project, const envmgr_file_def_t *d,
+                               bool secret)
+{
+    if (d->source == ENVMGR_SOURCE_FILE)
+        return envmgr_xstrdup(d->value);
+    envmgr_cleanup_free char *dir = envmgr_project_secrets_dir(project->name);
+    return envmgr_xasprintf("%s/%s-%s", dir, secret ? "secret" : "config", d->key);
+}
+
 int envmgr_project_files_copy(envmgr_engine_t *engine, const envmgr_project_t *project,
                               const envmgr_service_t *s, const char *container_id,
                               envmgr_error_t *err)
 {
-    envmgr_cleanup_free char *dir = envmgr_project_secrets_dir(project->name);
     for (size_t i = 0; i < s->n_secrets + s->n_configs; i++) {
-        bool secret = i < s->n_secrets;
-        const envmgr_file_ref_t *r = secret ? &s->secrets[i] : &s->configs[i - s->n_secrets];
-        const envmgr_file_def_t *d = secret ? envmgr_project_secret(project, r->source)
-                                            : envmgr_project_config(project, r->source);
+        bool secret;
+        const envmgr_file_ref_t *r;
+        const envmgr_file_def_t *d = envmgr_project_file_ref(project, s, i, &r, &secret);
         if (!d || (r->uid < 0 && r->gid < 0 && r->mode < 0))
             continue;
         if (!envmgr_project_file_copied(s, r)) {
@@ -39,10 +56,7 @@ int envmgr_project_files_copy(envmgr_engine_t *engine, const envmgr_project_t *p
                         s->name, secret ? "secret" : "config", r->source);
             continue;
         }
-        envmgr_cleanup_free char *path =
-            d->source == ENVMGR_SOURCE_FILE
-                ? envmgr_xstrdup(d->value)
-                : envmgr_xasprintf("%s/%s-%s", dir, secret ? "secret" : "config", d->key);
+        envmgr_cleanup_free char *path = envmgr_project_file_path(project, d, secret);
         envmgr_cleanup_free char *data = NULL;
         size_t len = 0;
         int ret = envmgr_read_file(path, &data, &len, err);

@@ -82,49 +82,6 @@ static const char wrapper_script[] =
     "fi; "
     "exec \"$@\"";
 
-struct exec_capture {
-    FILE *out;
-    envmgr_buf_t text; /* stdout when out is NULL */
-    envmgr_buf_t errors;
-    bool write_failed;
-};
-
-static int capture_cb(void *userdata, enum envmgr_stream stream, const char *data, size_t len)
-{
-    struct exec_capture *c = userdata;
-    if (stream == ENVMGR_STREAM_STDOUT && c->out) {
-        if (fwrite(data, 1, len, c->out) != len)
-            c->write_failed = true;
-    } else if (stream == ENVMGR_STREAM_STDOUT) {
-        if (c->text.len < 65536)
-            envmgr_buf_add(&c->text, data, len);
-    } else if (c->errors.len < 4096) {
-        envmgr_buf_add(&c->errors, data, len);
-    }
-    return 0;
-}
-
-/* Runs the script in the container; stdout to out (a file) or into *text. */
-static int exec_script(envmgr_engine_t *engine, const char *id, const char *script,
-                       const char *const *env, FILE *out, char **text, const char *what,
-                       envmgr_error_t *err)
-{
-    const char *argv[] = {"sh", "-c", script, NULL};
-    struct exec_capture cap = {.out = out};
-    int status = 0;
-    int r = envmgr_engine_exec(engine, id, argv, env, 0, capture_cb, &cap, &status, err);
-    if (r == 0 && cap.write_failed)
-        r = envmgr_error_errno(err, errno, "%s: write", what);
-    if (r == 0 && status != 0)
-        r = envmgr_error_set(err, ENVMGR_E_ENV, status, "%s exited with %d: %.400s", what, status,
-                             cap.errors.data ? cap.errors.data : "");
-    if (r == 0 && text)
-        *text = envmgr_buf_detach(&cap.text);
-    envmgr_buf_free(&cap.text);
-    envmgr_buf_free(&cap.errors);
-    return r;
-}
-
 static char *hex(const char *s)
 {
     envmgr_buf_t b = ENVMGR_BUF_INIT;
@@ -145,8 +102,8 @@ static int save_accounts(envmgr_engine_t *engine, const char *id, const envmgr_p
     }
     envmgr_cleanup_free char *script = envmgr_xasprintf("%s%s", client_preamble, accounts_script);
     envmgr_cleanup_free char *out = NULL;
-    int r = exec_script(engine, id, script, (const char *const *)env, NULL, &out,
-                        "reading the accounts", err);
+    int r = envmgr_engine_exec_script(engine, id, script, (const char *const *)env, NULL, &out,
+                                      "reading the accounts", err);
     for (size_t i = 0; i < secrets->n; i++)
         free(env[i]);
     free(env);
@@ -181,8 +138,8 @@ int snap_mysql_save(envmgr_engine_t *engine, const char *container_id,
         return -1;
     envmgr_cleanup_free char *check_script = envmgr_xasprintf("%s%s", client_preamble, CHECK_QUERY);
     envmgr_cleanup_free char *check = NULL;
-    if (exec_script(engine, container_id, check_script, NULL, NULL, &check, "reading the fixtures",
-                    err) < 0)
+    if (envmgr_engine_exec_script(engine, container_id, check_script, NULL, NULL, &check,
+                                  "reading the fixtures", err) < 0)
         return -1;
     json_object_set_new(meta, "check", json_string(check));
 
@@ -191,7 +148,8 @@ int snap_mysql_save(envmgr_engine_t *engine, const char *container_id,
     if (!f)
         return envmgr_error_errno(err, errno, "create %s", state);
     envmgr_cleanup_free char *script = envmgr_xasprintf("%s%s", client_preamble, tar_script);
-    int r = exec_script(engine, container_id, script, NULL, f, NULL, "tar of " SNAP_DATADIR, err);
+    int r = envmgr_engine_exec_script(engine, container_id, script, NULL, f, NULL,
+                                      "tar of " SNAP_DATADIR, err);
     if (fclose(f) != 0 && r == 0)
         r = envmgr_error_errno(err, errno, "write %s", state);
     struct stat st;
@@ -284,8 +242,8 @@ int snap_mysql_check(envmgr_engine_t *engine, const char *container_id, const ch
         "fi; rm -f \"$s/init.sql\" \"$s/error\"; %secho \"check $(%s)\"",
         client_preamble, CHECK_QUERY);
     envmgr_cleanup_free char *out = NULL;
-    if (exec_script(engine, container_id, script, NULL, NULL, &out, "checking the restored data",
-                    err) < 0)
+    if (envmgr_engine_exec_script(engine, container_id, script, NULL, NULL, &out,
+                                  "checking the restored data", err) < 0)
         return -1;
     size_t len = strlen(out);
     while (len && out[len - 1] == '\n')
