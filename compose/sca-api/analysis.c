@@ -168,24 +168,25 @@ json_t *sca_analysis_run(sca_app_t *app, const char *question, bool use_cache, s
     return reply;
 }
 
-json_t *sca_job_analysis(sca_job_t *job, const char **question)
+json_t *sca_job_analysis(sca_job_t *job, const char **question_out)
 {
     sca_error_t e = {0};
-    *question = question_of(job->input, &e);
-    json_t *r = *question ? sca_analysis_run(job->app, *question, true, &e) : NULL;
+    const char *question = question_of(job->input, &e);
+    json_t *r = question ? sca_analysis_run(job->app, question, true, &e) : NULL;
     if (!r)
         sca_job_error(job, &e);
+    if (question_out)
+        *question_out = question;
     return r;
 }
 
 void sca_route_analysis(sca_job_t *job)
 {
-    const char *question;
-    json_t *r = sca_job_analysis(job, &question);
-    if (!r)
-        return;
-    job->status = 200;
-    job->reply = r;
+    json_t *r = sca_job_analysis(job, NULL);
+    if (r) {
+        job->status = 200;
+        job->reply = r;
+    }
 }
 
 void sca_route_feedback(sca_job_t *job)
@@ -197,11 +198,9 @@ void sca_route_feedback(sca_job_t *job)
         sca_job_error(job, &e);
         return;
     }
-    MYSQL *m = sca_db_get(job->app->db, &e);
-    if (!m) {
-        sca_job_error(job, &e);
+    MYSQL *m = sca_job_db(job, &e);
+    if (!m)
         return;
-    }
     char *id = sca_db_quote(m, job->id, strlen(job->id));
     char q[256];
     snprintf(q, sizeof(q), "UPDATE analyses SET correct = %d WHERE id = %s", json_is_true(c), id);

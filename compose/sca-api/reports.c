@@ -287,11 +287,9 @@ void sca_route_reports_create(sca_job_t *job)
 void sca_route_reports_get(sca_job_t *job)
 {
     sca_error_t e = {0};
-    MYSQL *m = sca_db_get(job->app->db, &e);
-    if (!m) {
-        sca_job_error(job, &e);
+    MYSQL *m = sca_job_db(job, &e);
+    if (!m)
         return;
-    }
     char *id = sca_db_quote(m, job->id, strlen(job->id));
     char q[256];
     snprintf(q, sizeof(q), "SELECT body FROM reports WHERE id = %s", id);

@@ -67,34 +67,27 @@ static envmgr_service_network_t *add_network(envmgr_service_t *svc, const char *
     return n;
 }
 
-static int network_options(compose_ctx_t *ctx, envmgr_service_network_t *n,
-                           const compose_node_t *node, const char *path)
+/* A key of networks.NAME in a service (compose_each_field). */
+static int network_option(compose_ctx_t *ctx, void *def, const compose_pair_t *f, const char *path)
 {
-    if (compose_node_is_null(node))
-        return 0;
-    if (expect_map(ctx, node, path) < 0)
-        return -1;
-    for (size_t i = 0; i < node->n_pairs; i++) {
-        const char *key = node->pairs[i].key->scalar;
-        const compose_node_t *v = node->pairs[i].value;
-        envmgr_cleanup_free char *kpath = envmgr_xasprintf("%s.%s", path, key);
-        long prio;
-        int r = 0;
-        if (!strcmp(key, "aliases"))
-            r = compose_get_strv(ctx, v, kpath, false, &n->aliases);
-        else if (!strcmp(key, "ipv4_address"))
-            r = compose_get_string(ctx, v, kpath, &n->ipv4_address);
-        else if (!strcmp(key, "ipv6_address"))
-            r = compose_get_string(ctx, v, kpath, &n->ipv6_address);
-        else if (!strcmp(key, "priority")) {
-            r = compose_get_int(ctx, v, kpath, -1000000, 1000000, &prio);
-            n->priority = (int)prio;
-        } else if (strncmp(key, "x-", 2) != 0)
-            warn_ignored(ctx, node->pairs[i].key, kpath, "not supported by envtest");
-        if (r < 0)
-            return -1;
-    }
-    return 0;
+    envmgr_service_network_t *n = def;
+    const char *key = f->key->scalar;
+    const compose_node_t *v = f->value;
+    envmgr_cleanup_free char *kpath = envmgr_xasprintf("%s.%s", path, key);
+    long prio;
+    int r = 0;
+    if (!strcmp(key, "aliases"))
+        r = compose_get_strv(ctx, v, kpath, false, &n->aliases);
+    else if (!strcmp(key, "ipv4_address"))
+        r = compose_get_string(ctx, v, kpath, &n->ipv4_address);
+    else if (!strcmp(key, "ipv6_address"))
+        r = compose_get_string(ctx, v, kpath, &n->ipv6_address);
+    else if (!strcmp(key, "priority")) {
+        r = compose_get_int(ctx, v, kpath, -1000000, 1000000, &prio);
+        n->priority = (int)prio;
+    } else if (strncmp(key, "x-", 2) != 0)
+        warn_ignored(ctx, f->key, kpath, "not supported by envtest");
+    return r < 0 ? -1 : 0;
 }
 
 static int cmp_priority(const void *a, const void *b)
@@ -118,7 +111,7 @@ static int field_networks(compose_ctx_t *ctx, envmgr_service_t *svc, const compo
             envmgr_cleanup_free char *kpath =
                 envmgr_xasprintf("%s.%s", path, node->pairs[i].key->scalar);
             envmgr_service_network_t *n = add_network(svc, node->pairs[i].key->scalar);
-            if (network_options(ctx, n, node->pairs[i].value, kpath) < 0)
+            if (compose_each_field(ctx, node->pairs[i].value, kpath, network_option, n) < 0)
                 return -1;
         }
     } else {
@@ -248,37 +241,35 @@ static int field_configs(compose_ctx_t *ctx, envmgr_service_t *svc, const compos
 /* ---- resources --------------------------------------------------------------------------------
  */
 
-static int resource_block(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
-                          const char *path, bool limits)
+typedef struct resource_block {
+    envmgr_resources_t *r;
+    bool limits; /* deploy.resources.limits, else .reservations */
+} resource_block_t;
+
+/* A key of deploy.resources.limits or .reservations (compose_each_field). */
+static int resource_key(compose_ctx_t *ctx, void *def, const compose_pair_t *f, const char *path)
 {
-    envmgr_resources_t *r = &svc->resources;
-    if (compose_node_is_null(node))
-        return 0;
-    if (expect_map(ctx, node, path) < 0)
-        return -1;
-    for (size_t i = 0; i < node->n_pairs; i++) {
-        const char *key = node->pairs[i].key->scalar;
-        const compose_node_t *v = node->pairs[i].value;
-        envmgr_cleanup_free char *kpath = envmgr_xasprintf("%s.%s", path, key);
-        long n;
-        int ret = 0;
-        if (!strcmp(key, "cpus"))
-            ret = get_cpus(ctx, v, kpath, limits ? &r->nano_cpus : &r->cpu_reservation_nano);
-        else if (!strcmp(key, "memory"))
-            ret = get_size(ctx, v, kpath, limits ? &r->memory_limit : &r->memory_reservation);
-        else if (!strcmp(key, "pids") && limits) {
-            ret = compose_get_int(ctx, v, kpath, -1, 0x7fffffff, &n);
-            r->pids_limit = n;
-        } else if (!strcmp(key, "devices") && !limits)
-            return compose_error_at(ctx, v, kpath,
-                                    "device reservations (GPUs) are not supported by envtest; "
-                                    "remove them, or give the device with `devices:`");
-        else if (strncmp(key, "x-", 2) != 0)
-            warn_ignored(ctx, node->pairs[i].key, kpath, "not supported by envtest");
-        if (ret < 0)
-            return -1;
-    }
-    return 0;
+    const resource_block_t *b = def;
+    envmgr_resources_t *r = b->r;
+    const char *key = f->key->scalar;
+    const compose_node_t *v = f->value;
+    envmgr_cleanup_free char *kpath = envmgr_xasprintf("%s.%s", path, key);
+    long n;
+    int ret = 0;
+    if (!strcmp(key, "cpus"))
+        ret = get_cpus(ctx, v, kpath, b->limits ? &r->nano_cpus : &r->cpu_reservation_nano);
+    else if (!strcmp(key, "memory"))
+        ret = get_size(ctx, v, kpath, b->limits ? &r->memory_limit : &r->memory_reservation);
+    else if (!strcmp(key, "pids") && b->limits) {
+        ret = compose_get_int(ctx, v, kpath, -1, 0x7fffffff, &n);
+        r->pids_limit = n;
+    } else if (!strcmp(key, "devices") && !b->limits)
+        return compose_error_at(ctx, v, kpath,
+                                "device reservations (GPUs) are not supported by envtest; "
+                                "remove them, or give the device with `devices:`");
+    else if (strncmp(key, "x-", 2) != 0)
+        warn_ignored(ctx, f->key, kpath, "not supported by envtest");
+    return ret < 0 ? -1 : 0;
 }
 
 static int field_deploy(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
@@ -299,7 +290,8 @@ static int field_deploy(compose_ctx_t *ctx, envmgr_service_t *svc, const compose
                 const char *rk = v->pairs[j].key->scalar;
                 envmgr_cleanup_free char *rpath = envmgr_xasprintf("%s.%s", kpath, rk);
                 if (!strcmp(rk, "limits") || !strcmp(rk, "reservations")) {
-                    if (resource_block(ctx, svc, v->pairs[j].value, rpath, rk[0] == 'l') < 0)
+                    resource_block_t block = {&svc->resources, rk[0] == 'l'};
+                    if (compose_each_field(ctx, v->pairs[j].value, rpath, resource_key, &block) < 0)
                         return -1;
                 } else if (strncmp(rk, "x-", 2) != 0)
                     warn_ignored(ctx, v->pairs[j].key, rpath, "unknown key");
