@@ -38,21 +38,7 @@ json_t *point_id_to_json(const point_id_t *id)
 
 /* ---- validation ----------------------------------------------------------------------------- */
 
-static int invalid(char *err, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int invalid(char *err, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, size, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-static int validate_filter(const json_t *f, const char *where, int depth, char *err, size_t size);
-
-/* snprintf for the paths in messages; a truncated path is fine. */
+/* snprintf for the paths and messages; a truncated one is fine. */
 static void path_fmt(char *dst, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -63,6 +49,11 @@ static void path_fmt(char *dst, size_t size, const char *fmt, ...)
     vsnprintf(dst, size, fmt, ap);
     va_end(ap);
 }
+
+/* The message into err; -1. */
+#define invalid(err, size, ...) (path_fmt((err), (size), __VA_ARGS__), -1)
+
+static int validate_filter(const json_t *f, const char *where, int depth, char *err, size_t size);
 
 static bool is_number(const json_t *v)
 {

@@ -85,11 +85,9 @@ void sca_route_kpi(sca_job_t *job)
     sca_app_t *app = job->app;
     sca_error_t e = {0};
     sca_audit_flush(app); /* every request answered before this one is counted */
-    MYSQL *m = sca_db_get(app->db, &e);
-    if (!m) {
-        sca_job_error(job, &e);
+    MYSQL *m = sca_job_db(job, &e);
+    if (!m)
         return;
-    }
     json_t *acc = select_one(app, m,
                              "SELECT SUM(correct = 1), SUM(correct = 0) FROM analyses "
                              "WHERE correct IS NOT NULL",
@@ -220,11 +218,9 @@ void sca_route_audit(sca_job_t *job)
         }
     }
     sca_audit_flush(app);
-    MYSQL *m = sca_db_get(app->db, &e);
-    if (!m) {
-        sca_job_error(job, &e);
+    MYSQL *m = sca_job_db(job, &e);
+    if (!m)
         return;
-    }
     char q[256];
     snprintf(q, sizeof(q),
              "SELECT DATE_FORMAT(time, '%%Y-%%m-%%dT%%H:%%i:%%s.%%fZ'), role, method, path, "

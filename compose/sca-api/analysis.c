@@ -25,8 +25,7 @@ static double ms_since(uint64_t t0)
 }
 
 /* Checks {"question"}: a non-empty string of at most SCA_QUESTION_MAX characters. */
-const char *sca_question_of(const json_t *input, sca_error_t *e);
-const char *sca_question_of(const json_t *input, sca_error_t *e)
+static const char *question_of(const json_t *input, sca_error_t *e)
 {
     json_t *q = json_object_get(input, "question");
     if (!q)
@@ -70,6 +69,17 @@ static int record_analysis(sca_app_t *app, const char *id, const char *question,
     return rc;
 }
 
+/* The cached reply under key, marked "cached": true, or NULL. */
+static json_t *cache_hit(sca_app_t *app, const char *key)
+{
+    char *hit = sca_cache_get(app->cache, key);
+    json_t *doc = hit ? json_loads(hit, 0, NULL) : NULL;
+    free(hit);
+    if (doc)
+        json_object_set_new(doc, "cached", json_true());
+    return doc;
+}
+
 /* Caches a reply under key (freed here) for ttl_s seconds. */
 static void cache_reply(sca_app_t *app, char *key, const json_t *reply, int ttl_s)
 {
@@ -86,16 +96,11 @@ json_t *sca_analysis_run(sca_app_t *app, const char *question, bool use_cache, s
     size_t klen = strlen(question) + 8;
     char *key = mock_xmalloc(klen);
     snprintf(key, klen, "sql:%s", question);
-    if (use_cache) {
-        char *hit = sca_cache_get(app->cache, key);
-        json_t *doc = hit ? json_loads(hit, 0, NULL) : NULL;
-        free(hit);
-        if (doc) {
-            free(key);
-            json_object_set_new(doc, "cached", json_true());
-            json_object_set_new(doc, "elapsed_ms", json_real(ms_since(t0)));
-            return doc;
-        }
+    json_t *doc = use_cache ? cache_hit(app, key) : NULL;
+    if (doc) {
+        free(key);
+        json_object_set_new(doc, "elapsed_ms", json_real(ms_since(t0)));
+        return doc;
     }
     char id[48];
     sca_new_id("an", id, sizeof(id));
@@ -163,17 +168,25 @@ json_t *sca_analysis_run(sca_app_t *app, const char *question, bool use_cache, s
     return reply;
 }
 
-void sca_route_analysis(sca_job_t *job)
+json_t *sca_job_analysis(sca_job_t *job, const char **question_out)
 {
     sca_error_t e = {0};
-    const char *question = sca_question_of(job->input, &e);
+    const char *question = question_of(job->input, &e);
     json_t *r = question ? sca_analysis_run(job->app, question, true, &e) : NULL;
-    if (!r) {
+    if (!r)
         sca_job_error(job, &e);
-        return;
+    if (question_out)
+        *question_out = question;
+    return r;
+}
+
+void sca_route_analysis(sca_job_t *job)
+{
+    json_t *r = sca_job_analysis(job, NULL);
+    if (r) {
+        job->status = 200;
+        job->reply = r;
     }
-    job->status = 200;
-    job->reply = r;
 }
 
 void sca_route_feedback(sca_job_t *job)
@@ -185,11 +198,9 @@ void sca_route_feedback(sca_job_t *job)
         sca_job_error(job, &e);
         return;
     }
-    MYSQL *m = sca_db_get(job->app->db, &e);
-    if (!m) {
-        sca_job_error(job, &e);
+    MYSQL *m = sca_job_db(job, &e);
+    if (!m)
         return;
-    }
     char *id = sca_db_quote(m, job->id, strlen(job->id));
     char q[256];
     snprintf(q, sizeof(q), "UPDATE analyses SET correct = %d WHERE id = %s", json_is_true(c), id);
@@ -225,15 +236,10 @@ json_t *sca_search_run(sca_app_t *app, const char *query, int top_k, bool use_ca
     size_t klen = strlen(query) + 32;
     char *key = mock_xmalloc(klen);
     snprintf(key, klen, "search:%d:%s", top_k, query);
-    if (use_cache) {
-        char *hit = sca_cache_get(app->cache, key);
-        json_t *doc = hit ? json_loads(hit, 0, NULL) : NULL;
-        free(hit);
-        if (doc) {
-            free(key);
-            json_object_set_new(doc, "cached", json_true());
-            return doc;
-        }
+    json_t *doc = use_cache ? cache_hit(app, key) : NULL;
+    if (doc) {
+        free(key);
+        return doc;
     }
     json_t *results = sca_vector_search(app, query, top_k, e);
     if (!results && e->status == 200) /* no collection yet: no documents */

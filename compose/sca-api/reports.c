@@ -11,7 +11,6 @@
 #define CITATION_MIN_SCORE 0.15
 
 void sca_new_id(const char *prefix, char *out, size_t len);
-const char *sca_question_of(const json_t *input, sca_error_t *e);
 
 static void xml_escape(mock_buf_t *b, const char *s)
 {
@@ -244,14 +243,11 @@ static json_t *build_report(const char *id, const char *question, json_t *analys
 
 void sca_route_reports_create(sca_job_t *job)
 {
-    sca_error_t e = {0};
-    const char *question = sca_question_of(job->input, &e);
-    json_t *analysis = question ? sca_analysis_run(job->app, question, true, &e) : NULL;
-    if (!analysis) {
-        sca_job_error(job, &e);
+    const char *question;
+    json_t *analysis = sca_job_analysis(job, &question);
+    if (!analysis)
         return;
-    }
-    sca_error_t se = {0};
+    sca_error_t e = {0}, se = {0};
     json_t *search = sca_search_run(job->app, question, 3, true, &se);
     if (!search) /* citations are evidence, not a condition: a report without them */
         search = json_pack("{s:[]}", "results");
@@ -291,11 +287,9 @@ void sca_route_reports_create(sca_job_t *job)
 void sca_route_reports_get(sca_job_t *job)
 {
     sca_error_t e = {0};
-    MYSQL *m = sca_db_get(job->app->db, &e);
-    if (!m) {
-        sca_job_error(job, &e);
+    MYSQL *m = sca_job_db(job, &e);
+    if (!m)
         return;
-    }
     char *id = sca_db_quote(m, job->id, strlen(job->id));
     char q[256];
     snprintf(q, sizeof(q), "SELECT body FROM reports WHERE id = %s", id);

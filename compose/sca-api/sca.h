@@ -185,6 +185,9 @@ struct sca_job {
     const char *content_type;
 };
 void sca_job_error(sca_job_t *job, const sca_error_t *e);
+/* A pooled database connection for the job (give it back with sca_db_put), or NULL with the
+ * job's error reply set. */
+MYSQL *sca_job_db(sca_job_t *job, sca_error_t *e);
 json_t *sca_error_json(const char *code, const char *message);
 
 /* Route handlers (run on pool threads). */
@@ -205,6 +208,9 @@ void sca_route_audit(sca_job_t *job);
 
 /* The analysis itself (shared by /analysis/sql and /reports): the reply object or NULL + e. */
 json_t *sca_analysis_run(sca_app_t *app, const char *question, bool use_cache, sca_error_t *e);
+/* A job's {"question"} (checked; into *question_out unless NULL) and its analysis (cached), or
+ * NULL with the job's error reply set. */
+json_t *sca_job_analysis(sca_job_t *job, const char **question);
 /* Document search (shared by /documents/search and /reports). */
 json_t *sca_search_run(sca_app_t *app, const char *query, int top_k, bool use_cache,
                        sca_error_t *e);

@@ -63,6 +63,14 @@ void sca_job_error(sca_job_t *job, const sca_error_t *e)
     job->reply = sca_error_json(e->code ? e->code : "internal_error", e->message);
 }
 
+MYSQL *sca_job_db(sca_job_t *job, sca_error_t *e)
+{
+    MYSQL *m = sca_db_get(job->app->db, e);
+    if (!m)
+        sca_job_error(job, e);
+    return m;
+}
+
 /* Constant-time comparison: the keys are secrets. */
 static bool key_equal(const char *a, const char *b)
 {

@@ -108,36 +108,6 @@ json_t *bun_read_json(const char *path, envmgr_error_t *err)
 
 /* ---- writing -------------------------------------------------------------------------------- */
 
-static void list_files(const char *root, const char *rel, envmgr_strv_t *out)
-{
-    envmgr_cleanup_free char *path =
-        rel[0] ? envmgr_xasprintf("%s/%s", root, rel) : envmgr_xstrdup(root);
-    DIR *d = opendir(path);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        envmgr_cleanup_free char *r =
-            rel[0] ? envmgr_xasprintf("%s/%s", rel, e->d_name) : envmgr_xstrdup(e->d_name);
-        envmgr_cleanup_free char *full = envmgr_xasprintf("%s/%s", root, r);
-        struct stat st;
-        if (lstat(full, &st) < 0)
-            continue;
-        if (S_ISDIR(st.st_mode))
-            list_files(root, r, out);
-        else if (S_ISREG(st.st_mode))
-            envmgr_strv_push(out, r);
-    }
-    closedir(d);
-}
-
-static int strp_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int archive_fail(struct archive *a, const char *path, const char *what, envmgr_error_t *err)
 {
     return envmgr_error_set(err, ENVMGR_E_SYSTEM, archive_errno(a), "write bundle %s: %s: %s", path,
@@ -189,9 +159,7 @@ int bun_archive_write(const char *dir, const char *path, envmgr_error_t *err)
     if (envmgr_dl_archive(err) < 0)
         return -1;
     envmgr_strv_t files = {0};
-    list_files(dir, "", &files);
-    if (files.n > 1)
-        qsort(files.items, files.n, sizeof(files.items[0]), strp_cmp);
+    envmgr_list_files(dir, false, &files, err); /* not strict: it cannot fail */
     envmgr_cleanup_free char *tmp = envmgr_xasprintf("%s.tmp", path);
     struct archive *a = archive_write_new();
     int r = 0;

@@ -28,10 +28,6 @@ typedef struct bun_file_source {
 long bun_file_read(void *userdata, char *buf, size_t len, envmgr_error_t *err);
 
 /* ---- bundle_http.c: the mocks' admin APIs over the published port --------------------------- */
-/* One request; *status the HTTP status (0 when nothing answered), reply the body. 0 unless the
- * transfer failed. */
-int bun_http(const char *method, const char *url, const char *body, size_t body_len,
-             envmgr_buf_t *reply, long *status, long timeout_ms, envmgr_error_t *err);
 /* A request whose 2xx body is JSON: *out (may be NULL). Non-2xx is ENVMGR_E_ENV naming the URL. */
 int bun_http_json(const char *method, const char *url, const json_t *body, json_t **out,
                   envmgr_error_t *err);

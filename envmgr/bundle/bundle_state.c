@@ -18,6 +18,7 @@
 
 #include "bundle_internal.h"
 #include "dlib.h"
+#include <envmgr/http.h>
 
 #define SCROLL_PAGE 256
 #define MYSQL_RESTORE_FILE "envtest-restore.sql"
@@ -38,41 +39,6 @@ static const char mysql_restore_script[] =
     "c=$(command -v mariadb || command -v mysql); "
     "\"$c\" -uroot < /tmp/" MYSQL_RESTORE_FILE "; rm -f /tmp/" MYSQL_RESTORE_FILE;
 
-struct exec_capture {
-    FILE *out;
-    envmgr_buf_t errors;
-    bool write_failed;
-};
-
-static int capture_cb(void *userdata, enum envmgr_stream stream, const char *data, size_t len)
-{
-    struct exec_capture *c = userdata;
-    if (stream == ENVMGR_STREAM_STDOUT && c->out) {
-        if (fwrite(data, 1, len, c->out) != len)
-            c->write_failed = true;
-    } else if (c->errors.len < 4096) {
-        envmgr_buf_add(&c->errors, data, len);
-    }
-    return 0;
-}
-
-static int exec_script(envmgr_engine_t *engine, const bun_service_t *svc, const char *script,
-                       FILE *out, const char *what, envmgr_error_t *err)
-{
-    const char *argv[] = {"sh", "-c", script, NULL};
-    struct exec_capture cap = {.out = out};
-    int status = 0;
-    int r = envmgr_engine_exec(engine, svc->container_id, argv, NULL, 0, capture_cb, &cap, &status,
-                               err);
-    if (r == 0 && cap.write_failed)
-        r = envmgr_error_errno(err, errno, "%s: write", what);
-    if (r == 0 && status != 0)
-        r = envmgr_error_set(err, ENVMGR_E_ENV, status, "%s exited with %d: %.400s", what, status,
-                             cap.errors.data ? cap.errors.data : "");
-    envmgr_buf_free(&cap.errors);
-    return r;
-}
-
 static int mysql_save(envmgr_engine_t *engine, const bun_service_t *svc, const char *sdir,
                       envmgr_error_t *err)
 {
@@ -80,7 +46,8 @@ static int mysql_save(envmgr_engine_t *engine, const bun_service_t *svc, const c
     FILE *f = fopen(path, "we");
     if (!f)
         return envmgr_error_errno(err, errno, "create %s", path);
-    int r = exec_script(engine, svc, mysql_dump_script, f, "mysqldump", err);
+    int r = envmgr_engine_exec_script(engine, svc->container_id, mysql_dump_script, NULL, f, NULL,
+                                      "mysqldump", err);
     if (fclose(f) != 0 && r == 0)
         r = envmgr_error_errno(err, errno, "write %s", path);
     return r;
@@ -138,7 +105,8 @@ static int mysql_restore(envmgr_engine_t *engine, const bun_service_t *svc, cons
     }
     unlink(tar);
     if (r == 0)
-        r = exec_script(engine, svc, mysql_restore_script, NULL, "mysql restore", err);
+        r = envmgr_engine_exec_script(engine, svc->container_id, mysql_restore_script, NULL, NULL,
+                                      NULL, "mysql restore", err);
     return r;
 }
 
@@ -167,7 +135,8 @@ static json_t *probe(const bun_service_t *svc, const char *path)
     long status = 0;
     envmgr_error_t ignored = {0};
     json_t *doc = NULL;
-    if (bun_http("GET", u, NULL, 0, &reply, &status, 5000, &ignored) == 0 && status == 200)
+    if (envmgr_http_request("GET", u, NULL, 0, 5000, &reply, &status, &ignored) == 0 &&
+        status == 200)
         doc = json_loadb(reply.data ? reply.data : "", reply.len, 0, NULL);
     envmgr_buf_free(&reply);
     return doc;

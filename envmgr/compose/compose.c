@@ -124,6 +124,32 @@ int compose_get_int(compose_ctx_t *ctx, const compose_node_t *node, const char *
     return 0;
 }
 
+int compose_each_field(compose_ctx_t *ctx, const compose_node_t *node, const char *path,
+                       compose_field_fn field, void *def)
+{
+    if (compose_node_is_null(node))
+        return 0;
+    if (node->kind != COMPOSE_MAP)
+        return compose_error_at(ctx, node, path, "expected a mapping, got %s",
+                                compose_node_kind_name(node));
+    for (size_t i = 0; i < node->n_pairs; i++)
+        if (field(ctx, def, &node->pairs[i], path) < 0)
+            return -1;
+    return 0;
+}
+
+int compose_get_duration(compose_ctx_t *ctx, const compose_node_t *node, const char *path,
+                         int64_t *out_ms)
+{
+    envmgr_cleanup_free char *s = NULL;
+    if (compose_get_string(ctx, node, path, &s) < 0)
+        return -1;
+    if (envmgr_parse_duration_ms(s, out_ms) < 0)
+        return compose_error_at(ctx, node, path,
+                                "invalid duration '%s': expected e.g. 30s, 1m30s or 500ms", s);
+    return 0;
+}
+
 int compose_get_strv(compose_ctx_t *ctx, const compose_node_t *node, const char *path, bool split,
                      envmgr_strv_t *out)
 {
@@ -475,9 +501,10 @@ static int load_secrets(compose_ctx_t *ctx, const compose_node_t *root,
 /* ---- top-level volumes and networks -----------------------------------------------------------
  */
 
-static int parse_volume_field(compose_ctx_t *ctx, envmgr_volume_def_t *vol, const compose_pair_t *f,
+static int parse_volume_field(compose_ctx_t *ctx, void *def, const compose_pair_t *f,
                               const char *path)
 {
+    envmgr_volume_def_t *vol = def;
     const char *key = f->key->scalar;
     envmgr_cleanup_free char *fpath = envmgr_xasprintf("%s.%s", path, key);
     if (!strcmp(key, "name"))
@@ -525,14 +552,8 @@ static int parse_volumes(compose_ctx_t *ctx, const compose_node_t *node)
         if (!compose_valid_name(vol->key))
             return compose_error_at(ctx, pair->key, path,
                                     "invalid volume name: use letters, digits, '.', '_' and '-'");
-        if (compose_node_is_null(pair->value))
-            continue;
-        if (pair->value->kind != COMPOSE_MAP)
-            return compose_error_at(ctx, pair->value, path, "expected a mapping, got %s",
-                                    compose_node_kind_name(pair->value));
-        for (size_t j = 0; j < pair->value->n_pairs; j++)
-            if (parse_volume_field(ctx, vol, &pair->value->pairs[j], path) < 0)
-                return -1;
+        if (compose_each_field(ctx, pair->value, path, parse_volume_field, vol) < 0)
+            return -1;
     }
     return 0;
 }

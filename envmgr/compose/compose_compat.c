@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,18 +41,6 @@ static int get_cpus(compose_ctx_t *ctx, const compose_node_t *node, const char *
     return 0;
 }
 
-static int get_duration(compose_ctx_t *ctx, const compose_node_t *node, const char *path,
-                        int64_t *out)
-{
-    envmgr_cleanup_free char *s = NULL;
-    if (compose_get_string(ctx, node, path, &s) < 0)
-        return -1;
-    if (envmgr_parse_duration_ms(s, out) < 0)
-        return compose_error_at(ctx, node, path,
-                                "invalid duration '%s': expected e.g. 30s, 1m30s or 500ms", s);
-    return 0;
-}
-
 static int expect_map(compose_ctx_t *ctx, const compose_node_t *node, const char *path)
 {
     if (node->kind != COMPOSE_MAP)
@@ -78,34 +67,27 @@ static envmgr_service_network_t *add_network(envmgr_service_t *svc, const char *
     return n;
 }
 
-static int network_options(compose_ctx_t *ctx, envmgr_service_network_t *n,
-                           const compose_node_t *node, const char *path)
+/* A key of networks.NAME in a service (compose_each_field). */
+static int network_option(compose_ctx_t *ctx, void *def, const compose_pair_t *f, const char *path)
 {
-    if (compose_node_is_null(node))
-        return 0;
-    if (expect_map(ctx, node, path) < 0)
-        return -1;
-    for (size_t i = 0; i < node->n_pairs; i++) {
-        const char *key = node->pairs[i].key->scalar;
-        const compose_node_t *v = node->pairs[i].value;
-        envmgr_cleanup_free char *kpath = envmgr_xasprintf("%s.%s", path, key);
-        long prio;
-        int r = 0;
-        if (!strcmp(key, "aliases"))
-            r = compose_get_strv(ctx, v, kpath, false, &n->aliases);
-        else if (!strcmp(key, "ipv4_address"))
-            r = compose_get_string(ctx, v, kpath, &n->ipv4_address);
-        else if (!strcmp(key, "ipv6_address"))
-            r = compose_get_string(ctx, v, kpath, &n->ipv6_address);
-        else if (!strcmp(key, "priority")) {
-            r = compose_get_int(ctx, v, kpath, -1000000, 1000000, &prio);
-            n->priority = (int)prio;
-        } else if (strncmp(key, "x-", 2) != 0)
-            warn_ignored(ctx, node->pairs[i].key, kpath, "not supported by envtest");
-        if (r < 0)
-            return -1;
-    }
-    return 0;
+    envmgr_service_network_t *n = def;
+    const char *key = f->key->scalar;
+    const compose_node_t *v = f->value;
+    envmgr_cleanup_free char *kpath = envmgr_xasprintf("%s.%s", path, key);
+    long prio;
+    int r = 0;
+    if (!strcmp(key, "aliases"))
+        r = compose_get_strv(ctx, v, kpath, false, &n->aliases);
+    else if (!strcmp(key, "ipv4_address"))
+        r = compose_get_string(ctx, v, kpath, &n->ipv4_address);
+    else if (!strcmp(key, "ipv6_address"))
+        r = compose_get_string(ctx, v, kpath, &n->ipv6_address);
+    else if (!strcmp(key, "priority")) {
+        r = compose_get_int(ctx, v, kpath, -1000000, 1000000, &prio);
+        n->priority = (int)prio;
+    } else if (strncmp(key, "x-", 2) != 0)
+        warn_ignored(ctx, f->key, kpath, "not supported by envtest");
+    return r < 0 ? -1 : 0;
 }
 
 static int cmp_priority(const void *a, const void *b)
@@ -129,7 +111,7 @@ static int field_networks(compose_ctx_t *ctx, envmgr_service_t *svc, const compo
             envmgr_cleanup_free char *kpath =
                 envmgr_xasprintf("%s.%s", path, node->pairs[i].key->scalar);
             envmgr_service_network_t *n = add_network(svc, node->pairs[i].key->scalar);
-            if (network_options(ctx, n, node->pairs[i].value, kpath) < 0)
+            if (compose_each_field(ctx, node->pairs[i].value, kpath, network_option, n) < 0)
                 return -1;
         }
     } else {
@@ -259,37 +241,35 @@ static int field_configs(compose_ctx_t *ctx, envmgr_service_t *svc, const compos
 /* ---- resources --------------------------------------------------------------------------------
  */
 
-static int resource_block(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
-                          const char *path, bool limits)
+typedef struct resource_block {
+    envmgr_resources_t *r;
+    bool limits; /* deploy.resources.limits, else .reservations */
+} resource_block_t;
+
+/* A key of deploy.resources.limits or .reservations (compose_each_field). */
+static int resource_key(compose_ctx_t *ctx, void *def, const compose_pair_t *f, const char *path)
 {
-    envmgr_resources_t *r = &svc->resources;
-    if (compose_node_is_null(node))
-        return 0;
-    if (expect_map(ctx, node, path) < 0)
-        return -1;
-    for (size_t i = 0; i < node->n_pairs; i++) {
-        const char *key = node->pairs[i].key->scalar;
-        const compose_node_t *v = node->pairs[i].value;
-        envmgr_cleanup_free char *kpath = envmgr_xasprintf("%s.%s", path, key);
-        long n;
-        int ret = 0;
-        if (!strcmp(key, "cpus"))
-            ret = get_cpus(ctx, v, kpath, limits ? &r->nano_cpus : &r->cpu_reservation_nano);
-        else if (!strcmp(key, "memory"))
-            ret = get_size(ctx, v, kpath, limits ? &r->memory_limit : &r->memory_reservation);
-        else if (!strcmp(key, "pids") && limits) {
-            ret = compose_get_int(ctx, v, kpath, -1, 0x7fffffff, &n);
-            r->pids_limit = n;
-        } else if (!strcmp(key, "devices") && !limits)
-            return compose_error_at(ctx, v, kpath,
-                                    "device reservations (GPUs) are not supported by envtest; "
-                                    "remove them, or give the device with `devices:`");
-        else if (strncmp(key, "x-", 2) != 0)
-            warn_ignored(ctx, node->pairs[i].key, kpath, "not supported by envtest");
-        if (ret < 0)
-            return -1;
-    }
-    return 0;
+    const resource_block_t *b = def;
+    envmgr_resources_t *r = b->r;
+    const char *key = f->key->scalar;
+    const compose_node_t *v = f->value;
+    envmgr_cleanup_free char *kpath = envmgr_xasprintf("%s.%s", path, key);
+    long n;
+    int ret = 0;
+    if (!strcmp(key, "cpus"))
+        ret = get_cpus(ctx, v, kpath, b->limits ? &r->nano_cpus : &r->cpu_reservation_nano);
+    else if (!strcmp(key, "memory"))
+        ret = get_size(ctx, v, kpath, b->limits ? &r->memory_limit : &r->memory_reservation);
+    else if (!strcmp(key, "pids") && b->limits) {
+        ret = compose_get_int(ctx, v, kpath, -1, 0x7fffffff, &n);
+        r->pids_limit = n;
+    } else if (!strcmp(key, "devices") && !b->limits)
+        return compose_error_at(ctx, v, kpath,
+                                "device reservations (GPUs) are not supported by envtest; "
+                                "remove them, or give the device with `devices:`");
+    else if (strncmp(key, "x-", 2) != 0)
+        warn_ignored(ctx, f->key, kpath, "not supported by envtest");
+    return ret < 0 ? -1 : 0;
 }
 
 static int field_deploy(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
@@ -310,7 +290,8 @@ static int field_deploy(compose_ctx_t *ctx, envmgr_service_t *svc, const compose
                 const char *rk = v->pairs[j].key->scalar;
                 envmgr_cleanup_free char *rpath = envmgr_xasprintf("%s.%s", kpath, rk);
                 if (!strcmp(rk, "limits") || !strcmp(rk, "reservations")) {
-                    if (resource_block(ctx, svc, v->pairs[j].value, rpath, rk[0] == 'l') < 0)
+                    resource_block_t block = {&svc->resources, rk[0] == 'l'};
+                    if (compose_each_field(ctx, v->pairs[j].value, rpath, resource_key, &block) < 0)
                         return -1;
                 } else if (strncmp(rk, "x-", 2) != 0)
                     warn_ignored(ctx, v->pairs[j].key, rpath, "unknown key");
@@ -483,42 +464,50 @@ static int field_devices(compose_ctx_t *ctx, envmgr_service_t *svc, const compos
     return 0;
 }
 
+/* links and volumes_from: a list of SERVICE or SERVICE:suffix into *list; 1 with *bad set to the
+ * index of the first whose SERVICE is not a service of the file (or, refuse_container, is
+ * "container": volumes_from's container:ID form). */
+static int service_refs(compose_ctx_t *ctx, const compose_node_t *node, const char *path,
+                        bool refuse_container, envmgr_strv_t *list, size_t *bad)
+{
+    if (compose_get_strv(ctx, node, path, false, list) < 0)
+        return -1;
+    for (size_t i = 0; i < list->n; i++) {
+        envmgr_cleanup_free char *name =
+            envmgr_xstrndup(list->items[i], strcspn(list->items[i], ":"));
+        if ((refuse_container && !strcmp(name, "container")) ||
+            !compose_node_get(ctx->services, name)) {
+            *bad = i;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int field_links(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
                        const char *path)
 {
-    if (compose_get_strv(ctx, node, path, false, &svc->links) < 0)
-        return -1;
-    for (size_t i = 0; i < svc->links.n; i++) {
-        envmgr_cleanup_free char *name = envmgr_xstrdup(svc->links.items[i]);
-        char *colon = strchr(name, ':');
-        if (colon)
-            *colon = '\0';
-        if (!compose_node_get(ctx->services, name))
-            return compose_error_at(ctx, node, path,
-                                    "links to unknown service '%s' (a container outside the "
-                                    "file, external_links, is not supported)",
-                                    name);
-    }
-    return 0;
+    size_t bad;
+    int r = service_refs(ctx, node, path, false, &svc->links, &bad);
+    if (r <= 0)
+        return r;
+    return compose_error_at(ctx, node, path,
+                            "links to unknown service '%.*s' (a container outside the file, "
+                            "external_links, is not supported)",
+                            (int)strcspn(svc->links.items[bad], ":"), svc->links.items[bad]);
 }
 
 static int field_volumes_from(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
                               const char *path)
 {
-    if (compose_get_strv(ctx, node, path, false, &svc->volumes_from) < 0)
-        return -1;
-    for (size_t i = 0; i < svc->volumes_from.n; i++) {
-        envmgr_cleanup_free char *name = envmgr_xstrdup(svc->volumes_from.items[i]);
-        char *colon = strchr(name, ':');
-        if (colon)
-            *colon = '\0';
-        if (!strcmp(name, "container") || !compose_node_get(ctx->services, name))
-            return compose_error_at(ctx, node, path,
-                                    "'%s': only services of this file are supported (a container "
-                                    "outside the project may belong to another environment)",
-                                    svc->volumes_from.items[i]);
-    }
-    return 0;
+    size_t bad;
+    int r = service_refs(ctx, node, path, true, &svc->volumes_from, &bad);
+    if (r <= 0)
+        return r;
+    return compose_error_at(ctx, node, path,
+                            "'%s': only services of this file are supported (a container outside "
+                            "the project may belong to another environment)",
+                            svc->volumes_from.items[bad]);
 }
 
 /* os[/architecture[/variant]] (linux/amd64, linux/arm64/v8), as the engine's create and build
@@ -561,14 +550,56 @@ static int field_namespace(compose_ctx_t *ctx, const char *key, const compose_no
     return 0;
 }
 
-static int field_profiles(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_node_t *node,
-                          const char *path)
-{
-    return compose_get_strv(ctx, node, path, false, &svc->profiles);
-}
-
 /* ---- the table --------------------------------------------------------------------------------
  */
+
+/* The keys read as they are into a field of the service. */
+enum plain_kind { PLAIN_STRING, PLAIN_STRV, PLAIN_KVLIST, PLAIN_BOOL };
+static const struct {
+    const char *key;
+    enum plain_kind kind;
+    size_t offset; /* in envmgr_service_t */
+} plain_keys[] = {
+    {"container_name", PLAIN_STRING, offsetof(envmgr_service_t, container_name)},
+    {"stop_signal", PLAIN_STRING, offsetof(envmgr_service_t, stop_signal)},
+    {"profiles", PLAIN_STRV, offsetof(envmgr_service_t, profiles)},
+    {"dns", PLAIN_STRV, offsetof(envmgr_service_t, dns)},
+    {"dns_search", PLAIN_STRV, offsetof(envmgr_service_t, dns_search)},
+    {"dns_opt", PLAIN_STRV, offsetof(envmgr_service_t, dns_opt)},
+    {"group_add", PLAIN_STRV, offsetof(envmgr_service_t, group_add)},
+    {"sysctls", PLAIN_KVLIST, offsetof(envmgr_service_t, sysctls)},
+    {"read_only", PLAIN_BOOL, offsetof(envmgr_service_t, read_only)},
+    {"tty", PLAIN_BOOL, offsetof(envmgr_service_t, tty)},
+    {"stdin_open", PLAIN_BOOL, offsetof(envmgr_service_t, stdin_open)},
+};
+
+/* 1 when key is one of plain_keys (read into svc), 0 when not, -1 on error. */
+static int plain_key(compose_ctx_t *ctx, envmgr_service_t *svc, const char *key,
+                     const compose_node_t *v, const char *path)
+{
+    for (size_t i = 0; i < ENVMGR_ARRAY_SIZE(plain_keys); i++) {
+        if (strcmp(key, plain_keys[i].key) != 0)
+            continue;
+        void *field = (char *)svc + plain_keys[i].offset;
+        int r = 0;
+        switch (plain_keys[i].kind) {
+        case PLAIN_STRING:
+            r = compose_get_string(ctx, v, path, field);
+            break;
+        case PLAIN_STRV:
+            r = compose_get_strv(ctx, v, path, false, field);
+            break;
+        case PLAIN_KVLIST:
+            r = compose_get_kvlist(ctx, v, path, false, field);
+            break;
+        case PLAIN_BOOL:
+            r = compose_get_bool(ctx, v, path, field);
+            break;
+        }
+        return r < 0 ? -1 : 1;
+    }
+    return 0;
+}
 
 int compose_parse_compat_key(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_pair_t *f,
                              const char *path, bool *handled)
@@ -578,6 +609,9 @@ int compose_parse_compat_key(compose_ctx_t *ctx, envmgr_service_t *svc, const co
     *handled = true;
     if (compose_node_is_null(v) && strcmp(key, "network_mode") != 0)
         return 0;
+    int plain = plain_key(ctx, svc, key, v, path);
+    if (plain != 0)
+        return plain < 0 ? -1 : 0;
     if (!strcmp(key, "networks"))
         return field_networks(ctx, svc, v, path);
     if (!strcmp(key, "network_mode"))
@@ -586,32 +620,18 @@ int compose_parse_compat_key(compose_ctx_t *ctx, envmgr_service_t *svc, const co
         return field_secrets(ctx, svc, v, path);
     if (!strcmp(key, "configs"))
         return field_configs(ctx, svc, v, path);
-    if (!strcmp(key, "container_name"))
-        return compose_get_string(ctx, v, path, &svc->container_name);
     if (!strcmp(key, "deploy"))
         return field_deploy(ctx, svc, v, path);
     if (!strcmp(key, "mem_limit") || !strcmp(key, "mem_reservation") ||
         !strcmp(key, "memswap_limit") || !strcmp(key, "shm_size") || !strcmp(key, "cpus") ||
         !strcmp(key, "cpuset") || !strcmp(key, "pids_limit") || !strcmp(key, "cpu_shares"))
         return field_resource(ctx, svc, key, v, path);
-    if (!strcmp(key, "profiles"))
-        return field_profiles(ctx, svc, v, path);
     if (!strcmp(key, "stop_grace_period"))
-        return get_duration(ctx, v, path, &svc->stop_grace_period_ms);
-    if (!strcmp(key, "stop_signal"))
-        return compose_get_string(ctx, v, path, &svc->stop_signal);
+        return compose_get_duration(ctx, v, path, &svc->stop_grace_period_ms);
     if (!strcmp(key, "extra_hosts"))
         return field_extra_hosts(ctx, svc, v, path);
-    if (!strcmp(key, "dns"))
-        return compose_get_strv(ctx, v, path, false, &svc->dns);
-    if (!strcmp(key, "dns_search"))
-        return compose_get_strv(ctx, v, path, false, &svc->dns_search);
-    if (!strcmp(key, "dns_opt"))
-        return compose_get_strv(ctx, v, path, false, &svc->dns_opt);
     if (!strcmp(key, "ulimits"))
         return field_ulimits(ctx, svc, v, path);
-    if (!strcmp(key, "sysctls"))
-        return compose_get_kvlist(ctx, v, path, false, &svc->sysctls);
     if (!strcmp(key, "cap_add") || !strcmp(key, "cap_drop")) {
         envmgr_strv_t *caps = key[4] == 'a' ? &svc->cap_add : &svc->cap_drop;
         if (compose_get_strv(ctx, v, path, false, caps) < 0)
@@ -636,8 +656,6 @@ int compose_parse_compat_key(compose_ctx_t *ctx, envmgr_service_t *svc, const co
                             ctx->file, f->key->line, svc->name, svc->security_opt.items[i]);
         return 0;
     }
-    if (!strcmp(key, "group_add"))
-        return compose_get_strv(ctx, v, path, false, &svc->group_add);
     if (!strcmp(key, "links"))
         return field_links(ctx, svc, v, path);
     if (!strcmp(key, "volumes_from"))
@@ -653,12 +671,6 @@ int compose_parse_compat_key(compose_ctx_t *ctx, envmgr_service_t *svc, const co
                         ctx->file, f->key->line, svc->name);
         return 0;
     }
-    if (!strcmp(key, "read_only"))
-        return compose_get_bool(ctx, v, path, &svc->read_only);
-    if (!strcmp(key, "tty"))
-        return compose_get_bool(ctx, v, path, &svc->tty);
-    if (!strcmp(key, "stdin_open"))
-        return compose_get_bool(ctx, v, path, &svc->stdin_open);
     if (!strcmp(key, "platform"))
         return field_platform(ctx, svc, v, path);
     if (!strcmp(key, "pid"))

@@ -87,6 +87,15 @@ int compose_get_string(compose_ctx_t *ctx, const compose_node_t *node, const cha
 int compose_get_bool(compose_ctx_t *ctx, const compose_node_t *node, const char *path, bool *out);
 int compose_get_int(compose_ctx_t *ctx, const compose_node_t *node, const char *path, long min,
                     long max, long *out);
+/* The fields of a definition (volumes.NAME, networks.NAME): null (none) or a mapping, each pair of
+ * which field(ctx, def, pair, path) reads; stops at the first error. */
+typedef int (*compose_field_fn)(compose_ctx_t *ctx, void *def, const compose_pair_t *f,
+                                const char *path);
+int compose_each_field(compose_ctx_t *ctx, const compose_node_t *node, const char *path,
+                       compose_field_fn field, void *def);
+/* A duration (30s, 1m30s, 500ms) in milliseconds. */
+int compose_get_duration(compose_ctx_t *ctx, const compose_node_t *node, const char *path,
+                         int64_t *out_ms);
 /* A string or a list of strings (string: split shell-style when split, else one item). */
 int compose_get_strv(compose_ctx_t *ctx, const compose_node_t *node, const char *path, bool split,
                      envmgr_strv_t *out);

@@ -19,9 +19,9 @@ static envmgr_network_def_t *network_add(envmgr_project_t *p, const char *key)
     return n;
 }
 
-static int network_field(compose_ctx_t *ctx, envmgr_network_def_t *n, const compose_pair_t *f,
-                         const char *path)
+static int network_field(compose_ctx_t *ctx, void *def, const compose_pair_t *f, const char *path)
 {
+    envmgr_network_def_t *n = def;
     const char *key = f->key->scalar;
     const compose_node_t *v = f->value;
     envmgr_cleanup_free char *kpath = envmgr_xasprintf("%s.%s", path, key);
@@ -90,14 +90,8 @@ int compose_parse_networks(compose_ctx_t *ctx, const compose_node_t *node)
         const compose_pair_t *pair = &node->pairs[i];
         envmgr_cleanup_free char *path = envmgr_xasprintf("networks.%s", pair->key->scalar);
         envmgr_network_def_t *n = network_add(ctx->project, pair->key->scalar);
-        if (compose_node_is_null(pair->value))
-            continue;
-        if (pair->value->kind != COMPOSE_MAP)
-            return compose_error_at(ctx, pair->value, path, "expected a mapping, got %s",
-                                    compose_node_kind_name(pair->value));
-        for (size_t j = 0; j < pair->value->n_pairs; j++)
-            if (network_field(ctx, n, &pair->value->pairs[j], path) < 0)
-                return -1;
+        if (compose_each_field(ctx, pair->value, path, network_field, n) < 0)
+            return -1;
     }
     return 0;
 }

@@ -228,18 +228,6 @@ static int health_test(compose_ctx_t *ctx, envmgr_healthcheck_t *h, const compos
     return ret;
 }
 
-static int health_duration(compose_ctx_t *ctx, const compose_node_t *node, const char *path,
-                           int64_t *out)
-{
-    envmgr_cleanup_free char *s = NULL;
-    if (compose_get_string(ctx, node, path, &s) < 0)
-        return -1;
-    if (envmgr_parse_duration_ms(s, out) < 0)
-        return compose_error_at(ctx, node, path,
-                                "invalid duration '%s': expected e.g. 30s, 1m30s or 500ms", s);
-    return 0;
-}
-
 static int health_field(compose_ctx_t *ctx, envmgr_service_t *svc, const compose_pair_t *f,
                         const char *path, bool *disable)
 {
@@ -250,13 +238,13 @@ static int health_field(compose_ctx_t *ctx, envmgr_service_t *svc, const compose
     if (!strcmp(key, "test"))
         return health_test(ctx, h, f->value, kpath);
     if (!strcmp(key, "interval"))
-        return health_duration(ctx, f->value, kpath, &h->interval_ms);
+        return compose_get_duration(ctx, f->value, kpath, &h->interval_ms);
     if (!strcmp(key, "timeout"))
-        return health_duration(ctx, f->value, kpath, &h->timeout_ms);
+        return compose_get_duration(ctx, f->value, kpath, &h->timeout_ms);
     if (!strcmp(key, "start_period"))
-        return health_duration(ctx, f->value, kpath, &h->start_period_ms);
+        return compose_get_duration(ctx, f->value, kpath, &h->start_period_ms);
     if (!strcmp(key, "start_interval"))
-        return health_duration(ctx, f->value, kpath, &h->start_interval_ms);
+        return compose_get_duration(ctx, f->value, kpath, &h->start_interval_ms);
     if (!strcmp(key, "disable"))
         return compose_get_bool(ctx, f->value, kpath, disable);
     if (!strcmp(key, "retries")) {

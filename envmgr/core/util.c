@@ -1,5 +1,6 @@
 #include <envmgr/util.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -427,4 +428,52 @@ int envmgr_mkdir_p(const char *path, int mode, envmgr_error_t *err)
     if (mkdir(copy, (mode_t)mode) < 0 && errno != EEXIST)
         return envmgr_error_errno(err, errno, "mkdir %s", copy);
     return 0;
+}
+
+static int list_files(const char *root, const char *rel, bool strict, int depth, envmgr_strv_t *out,
+                      envmgr_error_t *err)
+{
+    envmgr_cleanup_free char *dir =
+        rel[0] ? envmgr_xasprintf("%s/%s", root, rel) : envmgr_xstrdup(root);
+    if (depth > 32)
+        return strict ? envmgr_error_set(err, ENVMGR_E_CONFIG, 0, "%s: nested too deeply", dir) : 0;
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return strict ? envmgr_error_errno(err, errno, "open directory `%s`", dir) : 0;
+    int r = 0;
+    struct dirent *de;
+    while (r == 0 && (de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        envmgr_cleanup_free char *relpath =
+            rel[0] ? envmgr_xasprintf("%s/%s", rel, de->d_name) : envmgr_xstrdup(de->d_name);
+        envmgr_cleanup_free char *full = envmgr_xasprintf("%s/%s", root, relpath);
+        struct stat st;
+        if (lstat(full, &st) < 0)
+            r = strict ? envmgr_error_errno(err, errno, "stat `%s`", full) : 0;
+        else if (S_ISDIR(st.st_mode))
+            r = list_files(root, relpath, strict, depth + 1, out, err);
+        else if (S_ISREG(st.st_mode))
+            envmgr_strv_push(out, relpath);
+        else if (strict)
+            r = envmgr_error_set(err, ENVMGR_E_CONFIG, 0,
+                                 "`%s` is not a regular file (links and devices are not taken)",
+                                 full);
+    }
+    closedir(d);
+    return r;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int envmgr_list_files(const char *root, bool strict, envmgr_strv_t *out, envmgr_error_t *err)
+{
+    size_t first = out->n;
+    int r = list_files(root, "", strict, 0, out, err);
+    if (out->n - first > 1)
+        qsort(out->items + first, out->n - first, sizeof(*out->items), cmp_str);
+    return r;
 }

@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "project.h"
+#include "scratch_image.h"
 #include <envmgr/lock.h>
 #include <envmgr/log.h>
 #include <envmgr/util.h>
@@ -25,58 +25,9 @@ struct envmgr_guard {
     int fd;
 };
 
-static char *reaper_binary(void)
-{
-    return envmgr_project_sibling_program("ENVTEST_REAPER_BIN", "envtest-reaper");
-}
-
 /* envtest/reaper:<digest of the binary>, built from a FROM scratch context when absent. */
-static int reaper_image(envmgr_engine_t *engine, char **tag_out, envmgr_error_t *err)
-{
-    envmgr_cleanup_free char *bin = reaper_binary();
-    char *data = NULL;
-    size_t len = 0;
-    if (!bin || envmgr_read_file(bin, &data, &len, err) < 0)
-        return envmgr_error_wrap(err, "reaper container: its program envtest-reaper");
-    char digest[65];
-    envmgr_sha256_hex(data, len, digest);
-    char *tag = envmgr_xasprintf("envtest/reaper:%.12s", digest);
-    envmgr_cleanup_json json_t *inspect = NULL;
-    envmgr_error_t lookup_err = {0};
-    if (envmgr_engine_image_inspect(engine, tag, &inspect, &lookup_err) == 0) {
-        free(data);
-        *tag_out = tag;
-        return 0;
-    }
-    char dir[] = "/tmp/envtest-reaper-XXXXXX";
-    int r = -1;
-    if (mkdtemp(dir) == NULL) {
-        r = envmgr_error_errno(err, errno, "reaper container: a build context");
-    } else {
-        static const char dockerfile[] = "FROM scratch\n"
-                                         "COPY envtest-reaper /envtest-reaper\n"
-                                         "ENTRYPOINT [\"/envtest-reaper\"]\n";
-        envmgr_cleanup_free char *df = envmgr_xasprintf("%s/Dockerfile", dir);
-        envmgr_cleanup_free char *out = envmgr_xasprintf("%s/envtest-reaper", dir);
-        envmgr_kvlist_t labels = {0};
-        envmgr_kvlist_set(&labels, "io.envtest.reaper-image", "true");
-        envmgr_build_options_t opts = {.context_dir = dir, .tag = tag, .labels = &labels};
-        if (envmgr_write_file(df, dockerfile, sizeof(dockerfile) - 1, err) == 0 &&
-            envmgr_write_file(out, data, len, err) == 0 && chmod(out, 0755) == 0)
-            r = envmgr_engine_image_build(engine, &opts, NULL, NULL, err);
-        envmgr_kvlist_free(&labels);
-        unlink(out);
-        unlink(df);
-        rmdir(dir);
-    }
-    free(data);
-    if (r < 0) {
-        free(tag);
-        return envmgr_error_wrap(err, "reaper container: build its image");
-    }
-    *tag_out = tag;
-    return 0;
-}
+static const envmgr_scratch_program_t reaper_program = {
+    .name = "reaper", .env_var = "ENVTEST_REAPER_BIN", .what = "reaper container"};
 
 static char *container_name(const char *project)
 {
@@ -177,7 +128,7 @@ static int start_container(envmgr_engine_t *engine, const char *project, int *po
             return envmgr_error_set(err, lookup_err.kind, lookup_err.code, "%s",
                                     lookup_err.message);
         envmgr_cleanup_free char *image = NULL;
-        if (reaper_image(engine, &image, err) < 0)
+        if (envmgr_scratch_image_ensure(engine, &reaper_program, &image, err) < 0)
             return -1;
         int chosen = free_port(err);
         if (chosen < 0)

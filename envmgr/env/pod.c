@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "project.h"
+#include "scratch_image.h"
 #include <envmgr/log.h>
 #include <envmgr/util.h>
 
@@ -121,63 +121,12 @@ int envmgr_pod_check(const envmgr_project_t *p, envmgr_error_t *err)
 
 /* ---- the holder's image: envtest/pause:<digest of envtest-pause>, FROM scratch ------------- */
 
-static char *pause_binary(void)
-{
-    return envmgr_project_sibling_program("ENVTEST_PAUSE_BIN", "envtest-pause");
-}
-
-static int build_scratch(envmgr_engine_t *engine, const char *tag, const char *data, size_t len,
-                         envmgr_error_t *err)
-{
-    char dir[] = "/tmp/envtest-pause-XXXXXX";
-    if (mkdtemp(dir) == NULL)
-        return envmgr_error_errno(err, errno, "pod holder: a build context");
-    static const char dockerfile[] = "FROM scratch\n"
-                                     "COPY envtest-pause /envtest-pause\n"
-                                     "ENTRYPOINT [\"/envtest-pause\"]\n";
-    envmgr_cleanup_free char *df = envmgr_xasprintf("%s/Dockerfile", dir);
-    envmgr_cleanup_free char *bin = envmgr_xasprintf("%s/envtest-pause", dir);
-    envmgr_kvlist_t labels = {0};
-    envmgr_kvlist_set(&labels, "io.envtest.pause-image", "true");
-    envmgr_build_options_t opts = {.context_dir = dir, .tag = tag, .labels = &labels};
-    int r = -1;
-    if (envmgr_write_file(df, dockerfile, sizeof(dockerfile) - 1, err) == 0 &&
-        envmgr_write_file(bin, data, len, err) == 0) {
-        if (chmod(bin, 0755) < 0)
-            envmgr_error_errno(err, errno, "chmod %s", bin);
-        else
-            r = envmgr_engine_image_build(engine, &opts, NULL, NULL, err);
-    }
-    envmgr_kvlist_free(&labels);
-    unlink(bin);
-    unlink(df);
-    rmdir(dir);
-    return r;
-}
-
-static int pause_image(envmgr_engine_t *engine, char **tag_out, envmgr_error_t *err)
-{
-    envmgr_cleanup_free char *bin = pause_binary();
-    envmgr_cleanup_free char *data = NULL;
-    size_t len = 0;
-    if (!bin || envmgr_read_file(bin, &data, &len, err) < 0) {
-        envmgr_error_wrap(err, "pod holder: its program envtest-pause");
-        return envmgr_error_hint(err, "install envtest (cmake --install), or set "
-                                      "ENVTEST_PAUSE_BIN to the built cmd/envtest-pause");
-    }
-    char digest[65];
-    envmgr_sha256_hex(data, len, digest);
-    char *tag = envmgr_xasprintf("envtest/pause:%.12s", digest);
-    envmgr_cleanup_json json_t *inspect = NULL;
-    envmgr_error_t lookup_err = {0};
-    if (envmgr_engine_image_inspect(engine, tag, &inspect, &lookup_err) < 0 &&
-        build_scratch(engine, tag, data, len, err) < 0) {
-        free(tag);
-        return envmgr_error_wrap(err, "pod holder: build its image");
-    }
-    *tag_out = tag;
-    return 0;
-}
+static const envmgr_scratch_program_t pause_program = {
+    .name = "pause",
+    .env_var = "ENVTEST_PAUSE_BIN",
+    .what = "pod holder",
+    .hint = "install envtest (cmake --install), or set ENVTEST_PAUSE_BIN to the built "
+            "cmd/envtest-pause"};
 
 /* ---- the holder ----------------------------------------------------------------------------- */
 
@@ -256,7 +205,7 @@ int envmgr_pod_open(envmgr_engine_t *engine, const envmgr_project_t *p, envmgr_p
 {
     *out = NULL;
     envmgr_cleanup_free char *image = NULL;
-    if (pause_image(engine, &image, err) < 0)
+    if (envmgr_scratch_image_ensure(engine, &pause_program, &image, err) < 0)
         return -1;
     envmgr_pod_t *pod = envmgr_xcalloc(1, sizeof(*pod));
     pthread_mutex_init(&pod->lock, NULL);

@@ -90,7 +90,16 @@ int envmgr_project_files_write(const envmgr_project_t *project, envmgr_error_t *
 /* Removes that folder (down). */
 void envmgr_project_files_remove(const char *project_name);
 
-/* project_files.c: whether a service's secret/config is copied into its container (it has uid,
+/* project_files.c: a service's i-th file reference, its secrets then its configs (i < n_secrets +
+ * n_configs): *ref, *secret, and its definition (NULL when the file has none). */
+const envmgr_file_def_t *envmgr_project_file_ref(const envmgr_project_t *project,
+                                                 const envmgr_service_t *service, size_t i,
+                                                 const envmgr_file_ref_t **ref, bool *secret);
+/* Where a definition's content is on the host: its file:, else the private file that
+ * envmgr_project_files_write writes. Malloc'ed. */
+char *envmgr_project_file_path(const envmgr_project_t *project, const envmgr_file_def_t *def,
+                               bool secret);
+/* Whether a service's secret/config is copied into its container (it has uid,
  * gid or mode, and the root is not read_only) rather than bind-mounted. */
 bool envmgr_project_file_copied(const envmgr_service_t *service, const envmgr_file_ref_t *ref);
 /* Copies those files into the created container, owned uid:gid (default 0) with mode (default

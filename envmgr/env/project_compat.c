@@ -91,18 +91,13 @@ json_t *envmgr_project_endpoint_config(const envmgr_project_t *project, const en
 static void add_file_mounts(const envmgr_project_t *project, const envmgr_service_t *s,
                             json_t *mounts)
 {
-    envmgr_cleanup_free char *dir = envmgr_project_secrets_dir(project->name);
     for (size_t i = 0; i < s->n_secrets + s->n_configs; i++) {
-        bool secret = i < s->n_secrets;
-        const envmgr_file_ref_t *r = secret ? &s->secrets[i] : &s->configs[i - s->n_secrets];
-        const envmgr_file_def_t *d = secret ? envmgr_project_secret(project, r->source)
-                                            : envmgr_project_config(project, r->source);
+        bool secret;
+        const envmgr_file_ref_t *r;
+        const envmgr_file_def_t *d = envmgr_project_file_ref(project, s, i, &r, &secret);
         if (!d || envmgr_project_file_copied(s, r))
             continue; /* copied in with its owner and mode (project_files.c) */
-        envmgr_cleanup_free char *source =
-            d->source == ENVMGR_SOURCE_FILE
-                ? envmgr_xstrdup(d->value)
-                : envmgr_xasprintf("%s/%s-%s", dir, secret ? "secret" : "config", d->key);
+        envmgr_cleanup_free char *source = envmgr_project_file_path(project, d, secret);
         json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:b}", "Type", "bind", "Source",
                                                 source, "Target", r->target, "ReadOnly", 1));
     }
@@ -368,8 +363,7 @@ int envmgr_project_files_write(const envmgr_project_t *project, envmgr_error_t *
                 return envmgr_error_errno(err, errno, "create %s", dir);
             made = true;
         }
-        envmgr_cleanup_free char *path =
-            envmgr_xasprintf("%s/%s-%s", dir, secret ? "secret" : "config", d->key);
+        envmgr_cleanup_free char *path = envmgr_project_file_path(project, d, secret);
         /* a secret is readable by its owner only (the container's root); a config by all */
         if (write_private(path, data, strlen(data), secret ? 0400 : 0444, err) < 0)
             return -1;

@@ -5,7 +5,6 @@
  * specification asks (uid/gid default 0, mode 0444). Others stay bind-mounted read-only. A
  * read_only: true container's root cannot be written: there the file stays bind-mounted, with a
  * warning. */
-#include "dlib.h"
 #include "project.h"
 
 #include <errno.h>
@@ -22,52 +21,33 @@ bool envmgr_project_file_copied(const envmgr_service_t *s, const envmgr_file_ref
     return (r->uid >= 0 || r->gid >= 0 || r->mode >= 0) && !s->read_only;
 }
 
-static la_ssize_t tar_to_buf_cb(struct archive *a, void *userdata, const void *data, size_t len)
+const envmgr_file_def_t *envmgr_project_file_ref(const envmgr_project_t *project,
+                                                 const envmgr_service_t *s, size_t i,
+                                                 const envmgr_file_ref_t **ref, bool *secret)
 {
-    (void)a;
-    envmgr_buf_add(userdata, data, len);
-    return (la_ssize_t)len;
+    *secret = i < s->n_secrets;
+    *ref = *secret ? &s->secrets[i] : &s->configs[i - s->n_secrets];
+    return *secret ? envmgr_project_secret(project, (*ref)->source)
+                   : envmgr_project_config(project, (*ref)->source);
 }
 
-/* A tar holding `data` at `target` (without its leading '/'), owned by uid:gid with mode. */
-static int file_tar(const char *target, const char *data, size_t len, long uid, long gid, int mode,
-                    envmgr_buf_t *out, envmgr_error_t *err)
+char *envmgr_project_file_path(const envmgr_project_t *project, const envmgr_file_def_t *d,
+                               bool secret)
 {
-    if (envmgr_dl_archive(err) < 0)
-        return -1;
-    struct archive *a = archive_write_new();
-    struct archive_entry *e = archive_entry_new();
-    int r = 0;
-    archive_write_set_format_pax_restricted(a);
-    archive_write_set_bytes_in_last_block(a, 1);
-    archive_entry_set_pathname(e, target + strspn(target, "/"));
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, (mode_t)mode);
-    archive_entry_set_uid(e, uid);
-    archive_entry_set_gid(e, gid);
-    archive_entry_set_size(e, (la_int64_t)len);
-    archive_entry_set_mtime(e, time(NULL), 0);
-    if (archive_write_open(a, out, NULL, tar_to_buf_cb, NULL) != ARCHIVE_OK ||
-        archive_write_header(a, e) != ARCHIVE_OK ||
-        (len && archive_write_data(a, data, len) != (la_ssize_t)len) ||
-        archive_write_close(a) != ARCHIVE_OK)
-        r = envmgr_error_set(err, ENVMGR_E_ENV, 0, "tar of %s: %s", target,
-                             archive_error_string(a) ? archive_error_string(a) : "failed");
-    archive_entry_free(e);
-    archive_write_free(a);
-    return r;
+    if (d->source == ENVMGR_SOURCE_FILE)
+        return envmgr_xstrdup(d->value);
+    envmgr_cleanup_free char *dir = envmgr_project_secrets_dir(project->name);
+    return envmgr_xasprintf("%s/%s-%s", dir, secret ? "secret" : "config", d->key);
 }
 
 int envmgr_project_files_copy(envmgr_engine_t *engine, const envmgr_project_t *project,
                               const envmgr_service_t *s, const char *container_id,
                               envmgr_error_t *err)
 {
-    envmgr_cleanup_free char *dir = envmgr_project_secrets_dir(project->name);
     for (size_t i = 0; i < s->n_secrets + s->n_configs; i++) {
-        bool secret = i < s->n_secrets;
-        const envmgr_file_ref_t *r = secret ? &s->secrets[i] : &s->configs[i - s->n_secrets];
-        const envmgr_file_def_t *d = secret ? envmgr_project_secret(project, r->source)
-                                            : envmgr_project_config(project, r->source);
+        bool secret;
+        const envmgr_file_ref_t *r;
+        const envmgr_file_def_t *d = envmgr_project_file_ref(project, s, i, &r, &secret);
         if (!d || (r->uid < 0 && r->gid < 0 && r->mode < 0))
             continue;
         if (!envmgr_project_file_copied(s, r)) {
@@ -76,23 +56,21 @@ int envmgr_project_files_copy(envmgr_engine_t *engine, const envmgr_project_t *p
                         s->name, secret ? "secret" : "config", r->source);
             continue;
         }
-        envmgr_cleanup_free char *path =
-            d->source == ENVMGR_SOURCE_FILE
-                ? envmgr_xstrdup(d->value)
-                : envmgr_xasprintf("%s/%s-%s", dir, secret ? "secret" : "config", d->key);
+        envmgr_cleanup_free char *path = envmgr_project_file_path(project, d, secret);
         envmgr_cleanup_free char *data = NULL;
         size_t len = 0;
-        envmgr_buf_t tar = ENVMGR_BUF_INIT;
         int ret = envmgr_read_file(path, &data, &len, err);
+        envmgr_engine_file_t file = {.member = r->target,
+                                     .data = data,
+                                     .len = len,
+                                     .mode = r->mode >= 0 ? r->mode : 0444,
+                                     .uid = r->uid >= 0 ? r->uid : 0,
+                                     .gid = r->gid >= 0 ? r->gid : 0,
+                                     .mtime = time(NULL)};
         if (ret == 0)
-            ret = file_tar(r->target, data, len, r->uid >= 0 ? r->uid : 0, r->gid >= 0 ? r->gid : 0,
-                           r->mode >= 0 ? r->mode : 0444, &tar, err);
-        if (ret == 0)
-            ret = envmgr_engine_container_put_archive(engine, container_id, "/", tar.data, tar.len,
-                                                      err);
+            ret = envmgr_engine_container_put_file(engine, container_id, "/", &file, err);
         if (data)
             memset(data, 0, len); /* a secret's bytes do not linger in freed memory */
-        envmgr_buf_free(&tar);
         if (ret < 0)
             return envmgr_error_wrap(err, "service %s: %s %s at %s", s->name,
                                      secret ? "secret" : "config", r->source, r->target);

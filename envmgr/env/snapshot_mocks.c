@@ -11,15 +11,10 @@
 #include <string.h>
 
 #include "snapshot_internal.h"
+#include <envmgr/http.h>
 
 #define SCROLL_PAGE 256
 #define HTTP_TIMEOUT_MS 120000L
-
-static size_t write_cb(char *data, size_t size, size_t n, void *userdata)
-{
-    envmgr_buf_add(userdata, data, size * n);
-    return size * n;
-}
 
 /* One request with a JSON body (or none); *out the JSON reply (may be NULL). probe: a failure is
  * no error, *out stays NULL. */
@@ -28,43 +23,23 @@ static int http_json(const char *method, const char *url, const json_t *body, js
 {
     if (out)
         *out = NULL;
-    CURL *c = curl_easy_init();
-    if (!c)
-        return envmgr_error_set(err, ENVMGR_E_SYSTEM, 0, "curl_easy_init failed");
     envmgr_cleanup_free char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     envmgr_buf_t reply = ENVMGR_BUF_INIT;
-    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
-    headers = curl_slist_append(headers, "Expect:");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, probe ? 5000L : HTTP_TIMEOUT_MS);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply);
-    if (text) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(text));
-    }
-    CURLcode rc = curl_easy_perform(c);
     long status = 0;
-    if (rc == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(c);
+    envmgr_error_t transfer_err = {0};
+    bool sent = envmgr_http_request(method, url, text, text ? strlen(text) : 0,
+                                    probe ? 5000L : HTTP_TIMEOUT_MS, &reply, &status,
+                                    probe ? &transfer_err : err) == 0;
     int r = 0;
-    if (rc != CURLE_OK)
-        r = probe ? 0
-                  : envmgr_error_set(err, ENVMGR_E_ENV, 0, "%s %s: %s", method, url,
-                                     curl_easy_strerror(rc));
+    if (!sent)
+        r = probe ? 0 : -1;
     else if (status < 200 || status > 299)
         r = probe ? 0
                   : envmgr_error_set(err, ENVMGR_E_ENV, (int)status, "%s %s: HTTP %ld: %.300s",
                                      method, url, status, reply.data ? reply.data : "");
     else if (out)
         *out = json_loadb(reply.data ? reply.data : "", reply.len, 0, NULL);
-    if (r == 0 && out && !*out && !probe && rc == CURLE_OK && status >= 200 && status <= 299)
+    if (r == 0 && out && !*out && !probe && sent && status >= 200 && status <= 299)
         r = envmgr_error_set(err, ENVMGR_E_ENV, 0, "%s %s: the reply is not JSON", method, url);
     envmgr_buf_free(&reply);
     return r;

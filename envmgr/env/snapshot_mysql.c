@@ -27,7 +27,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dlib.h"
 #include "snapshot_internal.h"
 
 static const char client_preamble[] =
@@ -88,49 +87,6 @@ static const char wrapper_script[] =
     "fi; "
     "exec \"$@\"";
 
-struct exec_capture {
-    FILE *out;
-    envmgr_buf_t text; /* stdout when out is NULL */
-    envmgr_buf_t errors;
-    bool write_failed;
-};
-
-static int capture_cb(void *userdata, enum envmgr_stream stream, const char *data, size_t len)
-{
-    struct exec_capture *c = userdata;
-    if (stream == ENVMGR_STREAM_STDOUT && c->out) {
-        if (fwrite(data, 1, len, c->out) != len)
-            c->write_failed = true;
-    } else if (stream == ENVMGR_STREAM_STDOUT) {
-        if (c->text.len < 65536)
-            envmgr_buf_add(&c->text, data, len);
-    } else if (c->errors.len < 4096) {
-        envmgr_buf_add(&c->errors, data, len);
-    }
-    return 0;
-}
-
-/* Runs the script in the container; stdout to out (a file) or into *text. */
-static int exec_script(envmgr_engine_t *engine, const char *id, const char *script,
-                       const char *const *env, FILE *out, char **text, const char *what,
-                       envmgr_error_t *err)
-{
-    const char *argv[] = {"sh", "-c", script, NULL};
-    struct exec_capture cap = {.out = out};
-    int status = 0;
-    int r = envmgr_engine_exec(engine, id, argv, env, 0, capture_cb, &cap, &status, err);
-    if (r == 0 && cap.write_failed)
-        r = envmgr_error_errno(err, errno, "%s: write", what);
-    if (r == 0 && status != 0)
-        r = envmgr_error_set(err, ENVMGR_E_ENV, status, "%s exited with %d: %.400s", what, status,
-                             cap.errors.data ? cap.errors.data : "");
-    if (r == 0 && text)
-        *text = envmgr_buf_detach(&cap.text);
-    envmgr_buf_free(&cap.text);
-    envmgr_buf_free(&cap.errors);
-    return r;
-}
-
 static char *hex(const char *s)
 {
     envmgr_buf_t b = ENVMGR_BUF_INIT;
@@ -151,8 +107,8 @@ static int save_accounts(envmgr_engine_t *engine, const char *id, const envmgr_p
     }
     envmgr_cleanup_free char *script = envmgr_xasprintf("%s%s", client_preamble, accounts_script);
     envmgr_cleanup_free char *out = NULL;
-    int r = exec_script(engine, id, script, (const char *const *)env, NULL, &out,
-                        "reading the accounts", err);
+    int r = envmgr_engine_exec_script(engine, id, script, (const char *const *)env, NULL, &out,
+                                      "reading the accounts", err);
     for (size_t i = 0; i < secrets->n; i++)
         free(env[i]);
     free(env);
@@ -178,43 +134,6 @@ static int save_accounts(envmgr_engine_t *engine, const char *id, const envmgr_p
     return 0;
 }
 
-static la_ssize_t buf_write_cb(struct archive *a, void *ud, const void *data, size_t len)
-{
-    (void)a;
-    envmgr_buf_add(ud, data, len);
-    return (la_ssize_t)len;
-}
-
-/* A tar of one member (data) into out, with its folder. */
-static int tar_one(const char *member, int mode, const char *data, size_t len, envmgr_buf_t *out,
-                   envmgr_error_t *err)
-{
-    if (envmgr_dl_archive(err) < 0)
-        return -1;
-    struct archive *a = archive_write_new();
-    archive_write_set_format_pax_restricted(a);
-    archive_write_set_bytes_in_last_block(a, 1);
-    int r = archive_write_open(a, out, NULL, buf_write_cb, NULL);
-    struct archive_entry *e = archive_entry_new();
-    archive_entry_set_pathname(e, member);
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, mode);
-    archive_entry_set_size(e, (la_int64_t)len);
-    if (r == ARCHIVE_OK)
-        r = archive_write_header(a, e);
-    if (r == ARCHIVE_OK && archive_write_data(a, data, len) != (la_ssize_t)len)
-        r = ARCHIVE_FATAL;
-    if (r == ARCHIVE_OK)
-        r = archive_write_close(a);
-    int ret = 0;
-    if (r != ARCHIVE_OK)
-        ret = envmgr_error_set(err, ENVMGR_E_SYSTEM, 0, "tar of %s: %s", member,
-                               archive_error_string(a) ? archive_error_string(a) : "failed");
-    archive_entry_free(e);
-    archive_write_free(a);
-    return ret;
-}
-
 int snap_mysql_save(envmgr_engine_t *engine, const char *container_id,
                     const envmgr_project_t *project, const char *const *digests, size_t n_digests,
                     const char *key, json_t *meta, envmgr_error_t *err)
@@ -224,8 +143,8 @@ int snap_mysql_save(envmgr_engine_t *engine, const char *container_id,
         return -1;
     envmgr_cleanup_free char *check_script = envmgr_xasprintf("%s%s", client_preamble, CHECK_QUERY);
     envmgr_cleanup_free char *check = NULL;
-    if (exec_script(engine, container_id, check_script, NULL, NULL, &check, "reading the fixtures",
-                    err) < 0)
+    if (envmgr_engine_exec_script(engine, container_id, check_script, NULL, NULL, &check,
+                                  "reading the fixtures", err) < 0)
         return -1;
     json_object_set_new(meta, "check", json_string(check));
 
@@ -234,7 +153,8 @@ int snap_mysql_save(envmgr_engine_t *engine, const char *container_id,
     if (!f)
         return envmgr_error_errno(err, errno, "create %s", state);
     envmgr_cleanup_free char *script = envmgr_xasprintf("%s%s", client_preamble, tar_script);
-    int r = exec_script(engine, container_id, script, NULL, f, NULL, "tar of " SNAP_DATADIR, err);
+    int r = envmgr_engine_exec_script(engine, container_id, script, NULL, f, NULL,
+                                      "tar of " SNAP_DATADIR, err);
     if (fclose(f) != 0 && r == 0)
         r = envmgr_error_errno(err, errno, "write %s", state);
     struct stat st;
@@ -312,16 +232,11 @@ int snap_mysql_put(envmgr_engine_t *engine, const char *container_id,
         return 0;
     }
     envmgr_buf_adds(&sql, "FLUSH PRIVILEGES;\n");
-    envmgr_buf_t tar = ENVMGR_BUF_INIT;
-    int r = tar_one("envtest-snapshot/init.sql", 0600, sql.data, sql.len, &tar, err);
+    envmgr_engine_file_t file = {
+        .member = "envtest-snapshot/init.sql", .data = sql.data, .len = sql.len, .mode = 0600};
+    int r = envmgr_engine_container_put_file(engine, container_id, "/run", &file, err);
     memset(sql.data, 0, sql.len); /* passwords */
     envmgr_buf_free(&sql);
-    if (r == 0)
-        r = envmgr_engine_container_put_archive(engine, container_id, "/run", tar.data, tar.len,
-                                                err);
-    if (tar.data)
-        memset(tar.data, 0, tar.len);
-    envmgr_buf_free(&tar);
     return r;
 }
 
@@ -363,8 +278,8 @@ int snap_mysql_check(envmgr_engine_t *engine, const char *container_id, const ch
         "fi; rm -f \"$s/init.sql\" \"$s/error\"; %secho \"check $(%s)\"",
         client_preamble, CHECK_QUERY);
     envmgr_cleanup_free char *out = NULL;
-    if (exec_script(engine, container_id, script, NULL, NULL, &out, "checking the restored data",
-                    err) < 0)
+    if (envmgr_engine_exec_script(engine, container_id, script, NULL, NULL, &out,
+                                  "checking the restored data", err) < 0)
         return -1;
     size_t len = strlen(out);
     while (len && out[len - 1] == '\n')

@@ -1,6 +1,7 @@
 /* report.json: built from a run, analysed (ADR-009 fields), merged, written and found again. */
 #include <envmgr/report.h>
 
+#include "report_json.h"
 #include <dirent.h>
 #include <errno.h>
 #include <libgen.h>
@@ -195,16 +196,6 @@ typedef struct counts {
     int total, passed, failed, skipped, flaky, timed_out, errors, interrupted, not_run;
     json_int_t tests, tests_passed, tests_failed, tests_skipped, tests_todo;
 } counts_t;
-
-static json_int_t int_at(const json_t *o, const char *key)
-{
-    return json_integer_value(json_object_get(o, key));
-}
-
-static double real_at(const json_t *o, const char *key)
-{
-    return json_number_value(json_object_get(o, key));
-}
 
 static void count_suite(counts_t *c, int status)
 {

@@ -7,6 +7,7 @@
 
 #include "dlib.h"
 #include "report_history.h"
+#include "report_json.h"
 #include <envmgr/monitor.h>
 #include <envmgr/report.h>
 
@@ -193,21 +194,6 @@ int envmgr_history_open(const char *path, bool read_only, envmgr_history_t **out
 
 /* ---- recording ----------------------------------------------------------------------------- */
 
-static const char *str_at(const json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
-static json_int_t int_at(const json_t *o, const char *key)
-{
-    return json_integer_value(json_object_get(o, key));
-}
-
-static double real_at(const json_t *o, const char *key)
-{
-    return json_number_value(json_object_get(o, key));
-}
-
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
 {
     if (s)
@@ -218,6 +204,21 @@ static void bind_json_number(sqlite3_stmt *st, int i, const json_t *v)
 {
     if (json_is_number(v))
         sqlite3_bind_double(st, i, json_number_value(v));
+}
+
+/* Binds members of o to the parameters from first on, one a letter of kinds: 's' text (absent:
+ * NULL), 'i' an integer, 'd' a double (absent: 0). */
+static void bind_members(sqlite3_stmt *st, int first, const json_t *o, const char *kinds,
+                         const char *const keys[])
+{
+    for (int k = 0; kinds[k]; k++) {
+        if (kinds[k] == 's')
+            bind_text(st, first + k, str_at(o, keys[k]));
+        else if (kinds[k] == 'i')
+            sqlite3_bind_int64(st, first + k, int_at(o, keys[k]));
+        else
+            sqlite3_bind_double(st, first + k, real_at(o, keys[k]));
+    }
 }
 
 static int step_reset(sqlite3_stmt *st)
@@ -283,14 +284,9 @@ static int record_run(statements_t *s, const json_t *report, const char *run_id)
     bind_text(st, 3, str_at(sum, "end"));
     bind_text(st, 4, str_at(report, "status"));
     sqlite3_bind_double(st, 5, real_at(sum, "total_execution_time"));
-    sqlite3_bind_int64(st, 6, int_at(sum, "total"));
-    sqlite3_bind_int64(st, 7, int_at(sum, "passed"));
-    sqlite3_bind_int64(st, 8, int_at(sum, "failed"));
-    sqlite3_bind_int64(st, 9, int_at(sum, "flaky"));
-    sqlite3_bind_int64(st, 10, int_at(sum, "skipped"));
-    sqlite3_bind_int64(st, 11, int_at(tests, "total"));
-    sqlite3_bind_int64(st, 12, int_at(tests, "passed"));
-    sqlite3_bind_int64(st, 13, int_at(tests, "failed"));
+    bind_members(st, 6, sum, "iiiii",
+                 (const char *const[]){"total", "passed", "failed", "flaky", "skipped"});
+    bind_members(st, 11, tests, "iii", (const char *const[]){"total", "passed", "failed"});
     sqlite3_bind_double(st, 14, real_at(sum, "pass_rate"));
     sqlite3_bind_int64(st, 15, (sqlite3_int64)json_array_size(json_object_get(report, "alerts")));
     bind_text(st, 16, str_at(env, "compose_hash"));
@@ -365,10 +361,9 @@ static int record_suites(statements_t *s, const json_t *report, const char *run_
         sqlite3_bind_double(st, 5, real_at(suite, "duration"));
         sqlite3_bind_int64(st, 6,
                            (sqlite3_int64)json_array_size(json_object_get(suite, "attempts")));
-        sqlite3_bind_int64(st, 7, int_at(b, "total_tests"));
-        sqlite3_bind_int64(st, 8, int_at(b, "passed_tests"));
-        sqlite3_bind_int64(st, 9, int_at(b, "failed_tests"));
-        sqlite3_bind_int64(st, 10, int_at(b, "skipped_tests"));
+        bind_members(
+            st, 7, b, "iiii",
+            (const char *const[]){"total_tests", "passed_tests", "failed_tests", "skipped_tests"});
         bind_text(st, 11, str_at(suite, "message"));
         bind_json_number(st, 12, json_object_get(suite, "cpu_time"));
         bind_json_number(st, 13, json_object_get(suite, "peak_rss"));
@@ -385,12 +380,8 @@ static int record_suites(statements_t *s, const json_t *report, const char *run_
     {
         sqlite3_stmt *st = s->alert;
         bind_text(st, 1, run_id);
-        bind_text(st, 2, str_at(a, "suite"));
-        bind_text(st, 3, str_at(a, "test"));
-        bind_text(st, 4, str_at(a, "type"));
-        sqlite3_bind_double(st, 5, real_at(a, "value"));
-        sqlite3_bind_double(st, 6, real_at(a, "limit"));
-        bind_text(st, 7, str_at(a, "message"));
+        bind_members(st, 2, a, "sssdds",
+                     (const char *const[]){"suite", "test", "type", "value", "limit", "message"});
         if (step_reset(st) < 0)
             return -1;
     }

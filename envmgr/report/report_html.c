@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "report_json.h"
 #include <envmgr/monitor.h>
 #include <envmgr/report.h>
 
@@ -39,24 +40,17 @@ static const char style[] =
     "svg text{font:11px system-ui,sans-serif;fill:#57606a}.alert{color:#9a6700}"
     "details{margin:8px 0}summary{cursor:pointer;font-weight:600}.muted{color:#57606a}";
 
-static const char *str_at(const json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
-static json_int_t int_at(const json_t *o, const char *key)
-{
-    return json_integer_value(json_object_get(o, key));
-}
-
-static double real_at(const json_t *o, const char *key)
-{
-    return json_number_value(json_object_get(o, key));
-}
-
 static void text(envmgr_buf_t *b, const char *s)
 {
     envmgr_xml_escape(b, s ? s : "");
+}
+
+/* before, s escaped, after. */
+static void text_in(envmgr_buf_t *b, const char *before, const char *s, const char *after)
+{
+    envmgr_buf_adds(b, before);
+    text(b, s);
+    envmgr_buf_adds(b, after);
 }
 
 static void status_badge(envmgr_buf_t *b, const char *status)
@@ -265,13 +259,9 @@ static void header(envmgr_buf_t *b, const json_t *report)
 {
     const json_t *sum = json_object_get(report, "summary");
     const json_t *env = json_object_get(report, "environment");
-    envmgr_buf_adds(b, "<h1>envtest run <code>");
-    text(b, str_at(report, "run_id"));
-    envmgr_buf_adds(b, "</code> ");
+    text_in(b, "<h1>envtest run <code>", str_at(report, "run_id"), "</code> ");
     status_badge(b, str_at(report, "status"));
-    envmgr_buf_adds(b, "</h1><p class=\"muted\">");
-    text(b, str_at(sum, "start"));
-    envmgr_buf_adds(b, " &#8594; ");
+    text_in(b, "</h1><p class=\"muted\">", str_at(sum, "start"), " &#8594; ");
     text(b, str_at(sum, "end"));
     if (str_at(env, "git_commit")) {
         envmgr_buf_adds(b, " &#183; commit <code>");
@@ -306,19 +296,15 @@ static void alerts_section(envmgr_buf_t *b, const json_t *report)
         return;
     }
     envmgr_buf_adds(b, "<table><tr><th>Type</th><th>Suite</th><th>Test</th><th>Message</th></tr>");
+    static const char *const columns[] = {"type", "suite", "test", "message"};
     size_t i;
     json_t *a;
     json_array_foreach(alerts, i, a)
     {
-        envmgr_buf_adds(b, "<tr class=\"alert\"><td>");
-        text(b, str_at(a, "type"));
-        envmgr_buf_adds(b, "</td><td>");
-        text(b, str_at(a, "suite"));
-        envmgr_buf_adds(b, "</td><td>");
-        text(b, str_at(a, "test"));
-        envmgr_buf_adds(b, "</td><td>");
-        text(b, str_at(a, "message"));
-        envmgr_buf_adds(b, "</td></tr>");
+        envmgr_buf_adds(b, "<tr class=\"alert\">");
+        for (size_t c = 0; c < ENVMGR_ARRAY_SIZE(columns); c++)
+            text_in(b, "<td>", str_at(a, columns[c]), "</td>");
+        envmgr_buf_adds(b, "</tr>");
     }
     envmgr_buf_adds(b, "</table></section>\n");
 }
@@ -335,9 +321,7 @@ static void suites_section(envmgr_buf_t *b, const json_t *report)
     json_array_foreach(json_object_get(report, "suites"), i, s)
     {
         const json_t *bd = json_object_get(breakdown, str_at(s, "name"));
-        envmgr_buf_adds(b, "<tr><td>");
-        text(b, str_at(s, "name"));
-        envmgr_buf_adds(b, "</td><td>");
+        text_in(b, "<tr><td>", str_at(s, "name"), "</td><td>");
         status_badge(b, str_at(s, "status"));
         envmgr_buf_addf(b,
                         "</td><td class=\"n\">%lld</td><td class=\"n\">%lld</td><td "
@@ -370,10 +354,8 @@ static void output_tail(envmgr_buf_t *b, const char *run_dir, const char *output
     if (n > 0) {
         buf[n] = '\0';
         envmgr_buf_addf(b, "<p class=\"muted\">Output (%s", from ? "last 8 KiB of " : "");
-        text(b, output);
-        envmgr_buf_adds(b, ")</p><pre>");
-        text(b, buf);
-        envmgr_buf_adds(b, "</pre>");
+        text_in(b, "", output, ")</p><pre>");
+        text_in(b, "", buf, "</pre>");
     }
     free(buf);
 }
@@ -389,9 +371,7 @@ static void failures_section(envmgr_buf_t *b, const json_t *report, const char *
         if (st < 0 || envmgr_suite_status_ok(st) || st == ENVMGR_SUITE_NOT_RUN)
             continue;
         count++;
-        envmgr_buf_adds(b, "<details open><summary>");
-        text(b, str_at(s, "name"));
-        envmgr_buf_adds(b, ": ");
+        text_in(b, "<details open><summary>", str_at(s, "name"), ": ");
         text(b, str_at(s, "message") ? str_at(s, "message") : str_at(s, "status"));
         envmgr_buf_adds(b, "</summary><ul>");
         size_t k;
@@ -401,24 +381,17 @@ static void failures_section(envmgr_buf_t *b, const json_t *report, const char *
             if (strcmp(str_at(t, "status") ? str_at(t, "status") : "", "failed") != 0)
                 continue;
             envmgr_buf_addf(b, "<li><b>not ok %lld - ", (long long)int_at(t, "number"));
-            text(b, str_at(t, "name"));
-            envmgr_buf_adds(b, "</b>");
-            if (str_at(t, "message")) {
-                envmgr_buf_adds(b, "<br>");
-                text(b, str_at(t, "message"));
-            }
+            text_in(b, "", str_at(t, "name"), "</b>");
+            if (str_at(t, "message"))
+                text_in(b, "<br>", str_at(t, "message"), "");
             if (str_at(t, "file")) {
-                envmgr_buf_adds(b, "<br><code>");
-                text(b, str_at(t, "file"));
+                text_in(b, "<br><code>", str_at(t, "file"), "");
                 if (int_at(t, "line") > 0)
                     envmgr_buf_addf(b, ":%lld", (long long)int_at(t, "line"));
                 envmgr_buf_adds(b, "</code>");
             }
-            if (str_at(t, "severity")) {
-                envmgr_buf_adds(b, " <span class=\"muted\">severity ");
-                text(b, str_at(t, "severity"));
-                envmgr_buf_adds(b, "</span>");
-            }
+            if (str_at(t, "severity"))
+                text_in(b, " <span class=\"muted\">severity ", str_at(t, "severity"), "</span>");
             envmgr_buf_adds(b, "</li>");
         }
         envmgr_buf_adds(b, "</ul>");

@@ -3,6 +3,7 @@
  * hand with one escaping function: the format is small and fixed. */
 #include <string.h>
 
+#include "report_json.h"
 #include <envmgr/report.h>
 
 static size_t utf8_char(const unsigned char *s, unsigned *cp)
@@ -102,11 +103,6 @@ static void attr(envmgr_buf_t *b, const char *name, const char *value)
     envmgr_buf_addf(b, " %s=\"", name);
     envmgr_xml_escape(b, value);
     envmgr_buf_adds(b, "\"");
-}
-
-static const char *str_at(const json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
 }
 
 typedef struct tally {

@@ -2,17 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report_json.h"
 #include <envmgr/report.h>
-
-static const char *str_at(const json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
-static json_int_t int_at(const json_t *o, const char *key)
-{
-    return json_integer_value(json_object_get(o, key));
-}
 
 /* Text for a table cell or a list item: one line, pipes escaped. */
 static void md_text(envmgr_buf_t *b, const char *s, size_t max)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "report_history.h"
+#include "report_json.h"
 #include <envmgr/monitor.h>
 #include <envmgr/report.h>
 
@@ -19,16 +20,6 @@
 #define CHART_RUNS 50
 
 extern char **environ;
-
-static const char *str_at(const json_t *o, const char *key)
-{
-    return json_string_value(json_object_get(o, key));
-}
-
-static double real_at(const json_t *o, const char *key)
-{
-    return json_number_value(json_object_get(o, key));
-}
 
 static double mib(double bytes)
 {

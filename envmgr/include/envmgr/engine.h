@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <envmgr/error.h>
 #include <envmgr/util.h>
@@ -162,6 +163,29 @@ int envmgr_engine_exec(envmgr_engine_t *engine, const char *id, const char *cons
  * path must exist in the container (else ENVMGR_E_NOT_FOUND). */
 int envmgr_engine_container_put_archive(envmgr_engine_t *engine, const char *id, const char *path,
                                         const void *tar_data, size_t tar_len, envmgr_error_t *err);
+
+/* One file for envmgr_engine_container_put_file. */
+typedef struct {
+    const char *member; /* its path under the destination ("a/b" makes the folder a; a leading '/'
+                           is dropped) */
+    const void *data;
+    size_t len;
+    int mode; /* permission bits, e.g. 0644 */
+    long uid, gid;
+    long long mtime; /* seconds since the epoch (0: the epoch) */
+} envmgr_engine_file_t;
+/* envmgr_engine_container_put_archive of a tar holding only file (made with libarchive, wiped
+ * before it is freed: the file may be a secret). */
+int envmgr_engine_container_put_file(envmgr_engine_t *engine, const char *id, const char *path,
+                                     const envmgr_engine_file_t *file, envmgr_error_t *err);
+
+/* Runs `sh -c script` in the container (env as envmgr_engine_exec's, or NULL): its stdout into
+ * out (a file), else, text not NULL, into *text (malloc'ed, the first 64 KiB). A failed write to
+ * out, or an exit status other than 0, is an error naming what (with the first 4 KiB of stderr:
+ * "<what> exited with N: ..."). */
+int envmgr_engine_exec_script(envmgr_engine_t *engine, const char *id, const char *script,
+                              const char *const *env, FILE *out, char **text, const char *what,
+                              envmgr_error_t *err);
 
 /* ---- streams (envmgr/engine/engine_images.c) --------------------------------------------- */
 /* Produces a streamed request body: fills up to len bytes of buf and returns how many, 0 at the

@@ -118,5 +118,10 @@ int envmgr_read_file(const char *path, char **out, size_t *len, envmgr_error_t *
 int envmgr_write_file(const char *path, const void *data, size_t len, envmgr_error_t *err);
 /* mkdir -p */
 int envmgr_mkdir_p(const char *path, int mode, envmgr_error_t *err);
+/* The regular files below root (links not followed), as paths relative to root, sorted bytewise,
+ * pushed to out. strict: a folder that cannot be read, an entry that cannot be stat'ed, anything
+ * else than a regular file or a folder, or folders nested over 32 levels is an error naming it;
+ * not strict: those are passed over (and 0 is returned). */
+int envmgr_list_files(const char *root, bool strict, envmgr_strv_t *out, envmgr_error_t *err);
 
 #endif
