@@ -22,27 +22,8 @@ TMP="$(mktemp -d)"
 sock="$TMP/docker.sock"
 export ENVTEST_LOCK_DIR="$TMP/locks" ENVTEST_ENGINE_TIMEOUT=30
 n=0 failed=0
-ok() { # ok STATUS DESCRIPTION [DIAGNOSTIC]
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else
-        failed=$((failed + 1))
-        echo "not ok $n - $2"
-        [ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/#   /'
-    fi
-    return 0
-}
-is() { if [ "$1" = "$2" ]; then ok 0 "$3"; else ok 1 "$3" "got:      '$1'
-expected: '$2'
-${4:-}"; fi; }
-has() { # has FILE TEXT DESCRIPTION: FILE contains TEXT (fixed string)
-    if grep -qF -- "$2" "$1"; then ok 0 "$3"; else ok 1 "$3" "no '$2' in:
-$(cat "$1")"; fi
-}
-need() {
-    [ "${ENVTEST_REQUIRE_DOCKER:-0}" = 1 ] && { echo "Bail out! $1"; exit 1; }
-    echo "1..0 # SKIP $1"
-    exit 77
-}
+# shellcheck source=tests/tap_counts.sh
+source "$src/tests/tap_counts.sh"
 [ "$(id -u)" = 0 ] || need "needs root (it mounts a tmpfs and starts a dockerd of its own)"
 command -v dockerd >/dev/null || need "no dockerd"
 [ -x /bin/busybox ] || need "no /bin/busybox (apt-get install busybox-static)"

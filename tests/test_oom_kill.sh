@@ -24,27 +24,8 @@ project="${ENVTEST_TEST_PROJECT:-envtest-oom}"
 TMP="$(mktemp -d)"
 export ENVTEST_LOCK_DIR="$TMP"
 n=0 failed=0
-ok() { # ok STATUS DESCRIPTION [DIAGNOSTIC]
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else
-        failed=$((failed + 1))
-        echo "not ok $n - $2"
-        [ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/#   /'
-    fi
-    return 0
-}
-is() { if [ "$1" = "$2" ]; then ok 0 "$3"; else ok 1 "$3" "got:      '$1'
-expected: '$2'
-${4:-}"; fi; }
-has() { # has FILE TEXT DESCRIPTION: FILE contains TEXT (fixed string)
-    if grep -qF -- "$2" "$1"; then ok 0 "$3"; else ok 1 "$3" "no '$2' in:
-$(cat "$1")"; fi
-}
-need() {
-    [ "${ENVTEST_REQUIRE_DOCKER:-0}" = 1 ] && { echo "Bail out! $1"; exit 1; }
-    echo "1..0 # SKIP $1"
-    exit 77
-}
+# shellcheck source=tests/tap_counts.sh
+source "$src/tests/tap_counts.sh"
 docker_ping || need "no Docker engine at $ENVTEST_DOCKER_SOCK"
 [ -x "$envtest" ] || need "no envtest at $envtest"
 [ -x "$hog" ] || need "no static hog at $hog (cmake --build: target oom_hog)"
