@@ -71,6 +71,8 @@ void fake_engine_container_behaviour(fake_engine_t *f, const char *name,
 /* ---- seeding (as a previous or a crashed envtest left things) ------------------------------- */
 /* config: the image's Config ({"Labels":{...},"Healthcheck":{...}}), may be NULL. */
 void fake_engine_add_image(fake_engine_t *f, const char *name, const char *config_json);
+/* An image no name refers to (RepoTags []), as a build step leaves one; found by its id. */
+void fake_engine_add_dangling_image(fake_engine_t *f, const char *id);
 /* inspect: a partial inspect object merged over the defaults (Config.Labels, Config.Env,
  * State.Status "running"...; NetworkSettings.Ports with fixed host ports). Returns the id (owned
  * by the fake). */

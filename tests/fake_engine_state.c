@@ -847,6 +847,14 @@ void fake_engine_add_image(fake_engine_t *f, const char *name, const char *confi
     pthread_mutex_unlock(&f->lock);
 }
 
+void fake_engine_add_dangling_image(fake_engine_t *f, const char *id)
+{
+    pthread_mutex_lock(&f->lock);
+    json_array_append_new(
+        f->images, json_pack("{s:s+, s:[], s:{}}", "Id", "sha256:", id, "RepoTags", "Config"));
+    pthread_mutex_unlock(&f->lock);
+}
+
 const char *fake_engine_add_container(fake_engine_t *f, const char *name, const char *inspect_json)
 {
     envmgr_cleanup_json json_t *over = load(inspect_json);

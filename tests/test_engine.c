@@ -386,6 +386,7 @@ static void test_build_stream_error(void **state)
         "\"error\":\"COPY failed: no space left on device\"}\r\n";
     fake_engine_t *f = fake_engine_start();
     fake_engine_fault(f, "POST /build", &(fake_fault_t){.status = 200, .body = stream});
+    fake_engine_add_dangling_image(f, "0123456789ab"); /* what step 2 made */
     envmgr_engine_t *e = open_fake(f);
     envmgr_error_t err = {0};
     envmgr_kvlist_t args = {0};
@@ -407,8 +408,9 @@ static void test_build_stream_error(void **state)
     assert_string_equal(str(&lines), "Step 1/3 : FROM scratch| --->|Step 2/3 : COPY data.txt /a| "
                                      "---> 0123456789ab|Step 3/3 : COPY data.txt /|");
     envmgr_engine_close(e);
-    /* the image of the step it made is removed (nothing labels it) */
-    assert_int_equal(fake_engine_requests(f), 3);
+    /* the image of the step it made is removed (nothing labels it), once found untagged */
+    assert_int_equal(fake_engine_requests(f), 4);
+    assert_int_equal(fake_engine_count_requests(f, "GET /images/0123456789ab/json"), 1);
     assert_int_equal(fake_engine_count_requests(f, "DELETE /images/0123456789ab"), 1);
     assert_int_equal(fake_engine_count(f, "images", NULL), 0);
     assert_string_equal(fake_engine_request(f, 1),

@@ -234,6 +234,9 @@ static void test_image_build_error(void **state)
     assert_non_null(strstr(err.message, "returned a non-zero code: 3"));
     assert_non_null(strstr(lines.data ? lines.data : "", "failing"));
     envmgr_buf_free(&lines);
+    /* the failed build removes the step images it made, never its base (the FROM step's id) */
+    envmgr_cleanup_json json_t *base = NULL;
+    assert_int_equal(envmgr_engine_image_inspect(g_engine, TEST_IMAGE, &base, &err), 0);
 }
 
 static void test_network(void **state)

@@ -436,9 +436,14 @@ static void build_watch_cb(void *userdata, const char *line)
     } else {
         free(plain);
     }
-    if (strncmp(line, " ---> ", 6) != 0)
+    /* "Step 1/3 : FROM base": the id that follows is the base image's, not one this build made */
+    if (strncmp(line, "Step ", 5) == 0 && strcasestr(line, " : FROM ") != NULL) {
+        w->cached = true;
         return;
-    const char *id = line + 6;
+    }
+    if (strncmp(line, " --->", 5) != 0) /* " ---> " with no id after FROM scratch */
+        return;
+    const char *id = line + 5 + strspn(line + 5, " ");
     if (strcmp(id, "Using cache") == 0) {
         w->cached = true;
         return;
@@ -454,6 +459,24 @@ static void build_watch_free(build_watch_t *w)
     for (size_t i = 0; i < BUILD_TAIL_LINES; i++)
         free(w->tail[i]);
     envmgr_strv_free(&w->made);
+}
+
+/* Whether id is an image no name refers to (a step's): never a tagged one, whatever the output
+ * said (a base image is the user's). */
+static bool step_image_dangling(envmgr_engine_t *engine, const char *id)
+{
+    envmgr_error_t ignored = {0};
+    envmgr_cleanup_json json_t *info = NULL;
+    if (envmgr_engine_image_inspect(engine, id, &info, &ignored) < 0)
+        return false;
+    json_t *tags = json_object_get(info, "RepoTags"), *tag;
+    size_t i;
+    json_array_foreach(tags, i, tag)
+    {
+        if (strcmp(json_string_value(tag) ?: "", "<none>:<none>") != 0)
+            return false;
+    }
+    return true;
 }
 
 /* A failed build: the output's last lines in the error, the engine's disk named when it is full,
@@ -479,7 +502,8 @@ static void build_failed(envmgr_engine_t *engine, build_watch_t *w, envmgr_error
     }
     for (size_t i = w->made.n; i > 0; i--) {
         envmgr_error_t ignored = {0};
-        if (envmgr_engine_image_remove(engine, w->made.items[i - 1], false, &ignored) == 0)
+        if (step_image_dangling(engine, w->made.items[i - 1]) &&
+            envmgr_engine_image_remove(engine, w->made.items[i - 1], false, &ignored) == 0)
             envmgr_debug("build failed: removed its step image %s", w->made.items[i - 1]);
     }
 }
