@@ -295,15 +295,13 @@ int envmgr_guard_done(envmgr_engine_t *engine, const char *project, envmgr_guard
 {
     if (!guard)
         return 0;
+    /* "watching" (another envtest holds it), or its close (0) as it exits; no answer within the
+       second (an older reaper, which knows no "done"): it reaps an empty project after its grace */
     char buf[16];
-    ssize_t got = 0;
-    if (send_line(guard->fd, "done\n") == 0) { /* "watching", or its close when it exits */
-        struct pollfd pf = {.fd = guard->fd, .events = POLLIN};
-        if (poll(&pf, 1, RELEASE_CONNECT_MS) == 1)
-            got = read(guard->fd, buf, sizeof(buf));
-    } else {
-        got = 1; /* gone already, or an older reaper: it reaps an empty project */
-    }
+    ssize_t got = -1;
+    struct pollfd pf = {.fd = guard->fd, .events = POLLIN};
+    if (send_line(guard->fd, "done\n") == 0 && poll(&pf, 1, RELEASE_CONNECT_MS) == 1)
+        got = read(guard->fd, buf, sizeof(buf));
     envmgr_guard_close(guard);
     if (got != 0)
         return 0;
