@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # TAP test points counted in n and failed, for the docker tests written with them
-# (test_oom_kill.sh, test_disk_full.sh, test_engine_restart.sh); source it, then `n=0 failed=0`.
+# (test_oom_kill.sh, test_disk_full.sh, test_engine_restart.sh, test_reaper.sh,
+# test_concurrency.sh); source it, then `n=0 failed=0`.
 #   ok STATUS DESCRIPTION [DIAGNOSTIC]   a point from a status
 #   is GOT EXPECTED DESCRIPTION [MORE]   a point from a comparison
 #   has FILE TEXT DESCRIPTION            FILE contains TEXT (a fixed string)

@@ -22,25 +22,8 @@ TMP="$(mktemp -d)"
 export ENVTEST_LOCK_DIR="$TMP" # this test's own local locks
 n=0 failed=0
 
-ok() { # ok STATUS DESCRIPTION [DIAGNOSTIC]
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $n - $2"
-    else
-        failed=$((failed + 1))
-        echo "not ok $n - $2"
-        [ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/#   /'
-    fi
-    return 0
-}
-is() { if [ "$1" = "$2" ]; then ok 0 "$3"; else ok 1 "$3" "got:      '$1'
-expected: '$2'
-${4:-}"; fi; }
-skip_all() {
-    echo "1..0 # SKIP $1"
-    exit 77
-}
-need() { [ "${ENVTEST_REQUIRE_DOCKER:-0}" = 1 ] && { echo "Bail out! $1"; exit 1; }; skip_all "$1"; }
+# shellcheck source=tests/tap_counts.sh
+source "$src/tests/tap_counts.sh"
 
 docker_ping || need "no Docker engine at $ENVTEST_DOCKER_SOCK"
 docker_image_exists "$ENVTEST_MYSQL_IMAGE" || need "no image $ENVTEST_MYSQL_IMAGE"
