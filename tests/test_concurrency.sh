@@ -95,19 +95,26 @@ et -p "$p" down -v >/dev/null 2>&1
 is "$(objects "$p")" 0 "nothing left after down"
 
 # ---- two run at once on a project that is not up -------------------------------------------------
-cmd='test -n "$DATABASE_URL" && echo "${DATABASE_URL%/*}" > "$OUT" && sleep 2' # each has its own database
-OUT="$TMP/run1.url" et -p "$p" run -- sh -c "$cmd" >"$TMP/run1.log" 2>&1 &
+# Each writes its DATABASE_URL's host:port (each has its own database; no password in the log),
+# then waits for the other's (2 minutes at most): both are inside their run at once, however long
+# the first one's up takes (under ASan on a slow runner, longer than any fixed sleep), so they
+# must share the environment.
+cmd='test -n "$DATABASE_URL" || exit 1; u="${DATABASE_URL##*@}"
+    echo "${u%%/*}" >"$OUT.tmp" && mv "$OUT.tmp" "$OUT" || exit 1
+    i=0; until [ -s "$OTHER" ] || [ $i -ge 1200 ]; do sleep 0.1; i=$((i + 1)); done; test -s "$OTHER"'
+OUT="$TMP/run1.url" OTHER="$TMP/run2.url" et -p "$p" run -- sh -c "$cmd" >"$TMP/run1.log" 2>&1 &
 a=$!
-OUT="$TMP/run2.url" et -p "$p" run -- sh -c "$cmd" >"$TMP/run2.log" 2>&1 &
+OUT="$TMP/run2.url" OTHER="$TMP/run1.url" et -p "$p" run -- sh -c "$cmd" >"$TMP/run2.log" 2>&1 &
 b=$!
 wait $a
 ra=$?
 wait $b
 rb=$?
 is "$ra $rb" "0 0" "two run at once: both exit 0" "$(cat "$TMP/run1.log" "$TMP/run2.log")"
-ok "$(cmp -s "$TMP/run1.url" "$TMP/run2.url"; echo $?)" "they shared one environment (same DATABASE_URL)"
+is "$(cat "$TMP/run1.url" 2>/dev/null)" "$(cat "$TMP/run2.url" 2>/dev/null)" \
+    "they shared one environment (same DATABASE_URL)" "$(cat "$TMP/run1.log" "$TMP/run2.log")"
 ok "$(grep -q 'stays up: 1 other run uses it' "$TMP/run1.log" "$TMP/run2.log"; echo $?)" \
-    "the first to finish left it to the other"
+    "the first to finish left it to the other" "$(cat "$TMP/run1.log" "$TMP/run2.log")"
 is "$(objects "$p")" 0 "the last run removed it: nothing left"
 
 # ---- down during another's up --------------------------------------------------------------------
