@@ -570,7 +570,7 @@ static void test_exec_timeout(void **state)
     int64_t elapsed = envmgr_now_ms() - start;
     assert_int_equal(err.kind, ENVMGR_E_ENV);
     assert_string_equal(err.message, "exec sleep in container ctr: timed out after 300 ms");
-    assert_true(elapsed >= 250 && elapsed < 2000);
+    assert_true(elapsed >= 250 && elapsed < 10000); /* the timeout, not a hang (loose: CI, ASan) */
     envmgr_engine_close(e);
     fake_engine_free(f);
 }
@@ -659,7 +659,8 @@ static void test_interrupt_stops_follow(void **state)
     assert_int_equal(r, -1);
     assert_int_equal(err.kind, ENVMGR_E_INTERRUPTED);
     assert_int_equal(envmgr_error_exit_code(&err), 130);
-    assert_true(elapsed >= 150 && elapsed < 2500);
+    /* the interrupt, not a hang (the bound loose for a loaded machine: CI, ASan) */
+    assert_true(elapsed >= 150 && elapsed < 10000);
     envmgr_engine_close(e);
     assert_string_equal(fake_engine_request(f, 2), "GET /v1.41/containers/ctr/logs?stdout=1&"
                                                    "stderr=1&follow=1&timestamps=0&tail=all");

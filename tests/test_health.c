@@ -82,7 +82,8 @@ static void test_never_passes_in_time(void **state)
     assert_non_null(strstr(err.message, "health check did not pass in time ("));
     assert_true(fake_engine_count_requests(e->fake, "POST /containers/*/exec") >= 2);
     assert_string_equal(e->output.data, "warming up");
-    assert_true(elapsed >= 300 && elapsed < 2000);
+    /* stopped at the deadline: the bound is loose for a loaded machine (a sanitizer build, CI) */
+    assert_true(elapsed >= 300 && elapsed < 5000);
 }
 
 static void test_engine_says_unhealthy(void **state)
@@ -106,7 +107,7 @@ static void test_exited_container_fails_at_once(void **state)
     int64_t t0 = envmgr_now_ms();
     assert_int_equal(envmgr_health_wait(e->engine, id, &e->hc, t0 + 10000, &e->output, &err), -1);
     assert_string_equal(err.message, "container exited with code 3 while envtest waited for it");
-    assert_true(envmgr_now_ms() - t0 < 1000);
+    assert_true(envmgr_now_ms() - t0 < 5000); /* at once: not the 10 s deadline */
     /* and so without a healthcheck */
     assert_int_equal(envmgr_health_wait(e->engine, id, NULL, t0 + 10000, &e->output, &err), -1);
     assert_string_equal(err.message, "container exited with code 3 while envtest waited for it");
@@ -127,7 +128,7 @@ static void test_oom_killed_says_so(void **state)
                                      "State.OOMKilled; exited, exit code 137): it needs more "
                                      "memory than its limit of 16 MiB while envtest waited for it");
     assert_non_null(strstr(err.hint, "raise the service's mem_limit"));
-    assert_true(envmgr_now_ms() - t0 < 1000);
+    assert_true(envmgr_now_ms() - t0 < 5000); /* at once: not the 10 s deadline */
     /* without a limit: the machine's memory */
     const char *id2 = fake_engine_add_container(
         e->fake, "h2", "{\"State\":{\"Status\":\"exited\",\"ExitCode\":137,\"OOMKilled\":true}}");
@@ -146,7 +147,7 @@ static void test_hung_check_times_out_then_passes(void **state)
     int64_t t0 = envmgr_now_ms();
     assert_int_equal(envmgr_health_wait(e->engine, id, &e->hc, t0 + 10000, &e->output, &err), 0);
     int64_t elapsed = envmgr_now_ms() - t0;
-    assert_true(elapsed >= 200 && elapsed < 3000);
+    assert_true(elapsed >= 200 && elapsed < 8000); /* the hung check cut: not the deadline */
     assert_int_equal(fake_engine_count_requests(e->fake, "POST /containers/*/exec"), 2);
     assert_string_equal(e->output.data, "ok");
 }

@@ -208,7 +208,7 @@ static void test_timeout_kills_group(void **state)
     int64_t t0 = envmgr_now_ms();
     envmgr_run_result_t *r = run(&l, &o);
     int64_t elapsed = envmgr_now_ms() - t0;
-    assert_true(elapsed < 3000);
+    assert_true(elapsed < 10000); /* the timeouts and the grace, not a hang (loose: CI, ASan) */
     assert_status(r, "hang", ENVMGR_SUITE_TIMEOUT);
     assert_string_equal(last_message(r, "hang"),
                         "timed out after 0.400 s (process group killed with SIGTERM)");
@@ -382,7 +382,7 @@ static void test_interrupt(void **state)
     int64_t t0 = envmgr_now_ms();
     envmgr_run_result_t *r = run(&l, &o);
     envmgr_interrupt_reset();
-    assert_true(envmgr_now_ms() - t0 < 3000);
+    assert_true(envmgr_now_ms() - t0 < 10000); /* the interrupt, not a hang (loose: CI, ASan) */
     assert_true(r->interrupted);
     assert_status(r, "hang", ENVMGR_SUITE_INTERRUPTED);
     assert_status(r, "later", ENVMGR_SUITE_NOT_RUN);
