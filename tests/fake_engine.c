@@ -166,16 +166,18 @@ static const fake_fault_t *fault_for(fake_engine_t *f, const char *match)
 /* Answers with the injected fault; returns false when the connection is to be closed. */
 static bool answer_fault(struct conn *c, const fake_fault_t *fault)
 {
+    if (fault->raw) { /* with hang: the bytes, then the connection held open */
+        write_all(c->fd, fault->raw, fault->raw_len ? fault->raw_len : strlen(fault->raw));
+        if (fault->hang)
+            hold_until_stopped(c->f, NULL);
+        return false;
+    }
     if (fault->hang) {
         hold_until_stopped(c->f, NULL);
         return false;
     }
     if (fault->drop)
         return false;
-    if (fault->raw) {
-        write_all(c->fd, fault->raw, fault->raw_len ? fault->raw_len : strlen(fault->raw));
-        return false;
-    }
     int status = fault->status ? fault->status : 500;
     const char *body = fault->body ? fault->body : "{\"message\":\"injected fault\"}";
     envmgr_cleanup_free char *head = envmgr_xasprintf(

@@ -35,7 +35,8 @@ typedef struct fake_fault {
     const void *raw;          /* or write these bytes as they are, then close the connection */
     size_t raw_len;           /* 0: strlen(raw) */
     bool drop;                /* or close the connection without a reply */
-    bool hang;                /* or never reply (released by fake_engine_free) */
+    bool hang;                /* or never reply (released by fake_engine_free); with raw: write
+                                 raw, then hold the connection open */
     int skip;                 /* let this many matching requests through first */
     int times;                /* then fault this many (0: every one after the skipped) */
 } fake_fault_t;

@@ -667,6 +667,42 @@ static void test_interrupt_stops_follow(void **state)
     fake_engine_free(f);
 }
 
+/* Ctrl-C during a build: the images of the steps it finished go too (no name or label refers to
+ * them, so nothing could remove them later), and the error stays "interrupted". */
+static void test_build_interrupted(void **state)
+{
+    envmgr_cleanup_free char *ctx = make_context();
+    /* the build's reply: two steps, then nothing more (the engine still busy with the third) */
+    static const char reply[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                "Content-Length: 100000\r\n\r\n"
+                                "{\"stream\":\"Step 1/3 : FROM scratch\\n\"}\r\n"
+                                "{\"stream\":\" ---\\u003e \\n\"}\r\n"
+                                "{\"stream\":\"Step 2/3 : COPY data.txt /a\\n\"}\r\n"
+                                "{\"stream\":\" ---\\u003e 0123456789ab\\n\"}\r\n"
+                                "{\"stream\":\"Step 3/3 : COPY data.txt /\\n\"}\r\n";
+    fake_engine_t *f = fake_engine_start();
+    fake_engine_fault(f, "POST /build", &(fake_fault_t){.raw = reply, .hang = true});
+    fake_engine_add_dangling_image(f, "0123456789ab"); /* what step 2 made */
+    envmgr_engine_t *e = open_fake(f);
+    envmgr_error_t err = {0};
+    envmgr_buf_t lines = ENVMGR_BUF_INIT;
+    envmgr_build_options_t opts = {.context_dir = ctx, .tag = "envtest-x:latest"};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, interrupt_later, NULL), 0);
+    assert_int_equal(envmgr_engine_image_build(e, &opts, progress_collect, &lines, &err), -1);
+    pthread_join(thread, NULL);
+    assert_true(envmgr_interrupted()); /* still: the caller's clean-up sees the Ctrl-C */
+    envmgr_interrupt_reset();
+    assert_int_equal(err.kind, ENVMGR_E_INTERRUPTED);
+    assert_non_null(strstr(str(&lines), "---> 0123456789ab|"));
+    envmgr_engine_close(e);
+    assert_int_equal(fake_engine_count_requests(f, "DELETE /images/0123456789ab"), 1);
+    assert_int_equal(fake_engine_count(f, "images", NULL), 0);
+    fake_engine_free(f);
+    envmgr_buf_free(&lines);
+    remove_context(ctx);
+}
+
 static void test_bad_docker_host(void **state)
 {
     envmgr_engine_t *e = NULL;
@@ -703,6 +739,7 @@ int main(void)
         cmocka_unit_test(test_logs_truncated_frame),
         cmocka_unit_test(test_pull_stream),
         cmocka_unit_test(test_interrupt_stops_follow),
+        cmocka_unit_test(test_build_interrupted),
         cmocka_unit_test(test_bad_docker_host),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

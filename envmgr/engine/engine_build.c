@@ -479,9 +479,25 @@ static bool step_image_dangling(envmgr_engine_t *engine, const char *id)
     return true;
 }
 
-/* A failed build: the output's last lines in the error, the engine's disk named when it is full,
- * and the images of the steps it made removed (newest first; one another build uses stays). */
-static void build_failed(envmgr_engine_t *engine, build_watch_t *w, envmgr_error_t *err)
+/* The images of the steps a failed or interrupted build made, removed (newest first; one another
+ * build uses stays), even after Ctrl-C (the engine calls refuse to start while interrupted): no
+ * name or label refers to them, so nothing could remove them later. */
+static void remove_step_images(envmgr_engine_t *engine, const build_watch_t *w)
+{
+    bool interrupted = envmgr_interrupted();
+    envmgr_interrupt_reset();
+    for (size_t i = w->made.n; i > 0; i--) {
+        envmgr_error_t ignored = {0};
+        if (step_image_dangling(engine, w->made.items[i - 1]) &&
+            envmgr_engine_image_remove(engine, w->made.items[i - 1], false, &ignored) == 0)
+            envmgr_debug("build ended early: removed its step image %s", w->made.items[i - 1]);
+    }
+    if (interrupted)
+        envmgr_interrupt();
+}
+
+/* A failed build: the output's last lines in the error, the engine's disk named when it is full. */
+static void build_failed(build_watch_t *w, envmgr_error_t *err)
 {
     bool enospc = strcasestr(err->message, "no space left on device") != NULL;
     size_t first = w->n_lines > BUILD_TAIL_LINES ? w->n_lines - BUILD_TAIL_LINES : 0;
@@ -499,12 +515,6 @@ static void build_failed(envmgr_engine_t *engine, build_watch_t *w, envmgr_error
         envmgr_error_wrap(err, "the Docker engine is out of disk space");
         envmgr_error_hint(err, "free space where the engine keeps its data (docker system df; "
                                "envtest gc --images; docker builder prune), or give it more");
-    }
-    for (size_t i = w->made.n; i > 0; i--) {
-        envmgr_error_t ignored = {0};
-        if (step_image_dangling(engine, w->made.items[i - 1]) &&
-            envmgr_engine_image_remove(engine, w->made.items[i - 1], false, &ignored) == 0)
-            envmgr_debug("build failed: removed its step image %s", w->made.items[i - 1]);
     }
 }
 
@@ -532,9 +542,11 @@ int envmgr_engine_image_build(envmgr_engine_t *engine, const envmgr_build_option
     build_watch_t watch = {.cb = cb, .userdata = userdata};
     int r = engine_jsonl_call(engine, &call, build_watch_cb, &watch, err);
     if (r < 0 && err->kind != ENVMGR_E_INTERRUPTED)
-        build_failed(engine, &watch, err);
-    if (r < 0)
+        build_failed(&watch, err);
+    if (r < 0) {
+        remove_step_images(engine, &watch);
         envmgr_error_wrap(err, "build %s", what);
+    }
     build_watch_free(&watch);
     tar_stream_free(&tar);
     return r;
