@@ -14,6 +14,7 @@
 
 #include "fake_engine.h"
 #include <envmgr/env.h>
+#include <envmgr/guard.h>
 #include <envmgr/lifecycle.h>
 
 #define PROJECT_LABEL "io.envtest.project=lc"
@@ -331,6 +332,33 @@ static void test_down_reports_an_engine_failure(void **state)
     assert_int_equal(fake_engine_count(e->fake, "containers", PROJECT_LABEL), 0);
 }
 
+/* An engine whose reaper container's process is not on this machine (Docker Desktop's VM, a
+ * Podman machine, envtest in a container): its 127.0.0.1 is not ours. The guard says so at once,
+ * rather than after trying to connect for 2 x 15 s, and removes the container; up and run then
+ * guard with the host-process reaper. */
+static void test_reaper_elsewhere_fails_at_once(void **state)
+{
+    struct env *e = *state;
+    fake_engine_add_container(e->fake, "envtest-reaper-lc",
+                              "{\"State\":{\"Status\":\"running\",\"Pid\":999999999},"
+                              "\"HostConfig\":{\"NetworkMode\":\"host\"},"
+                              "\"Config\":{\"Cmd\":[\"--project\",\"lc\",\"--port\",\"1\"]}}");
+    envmgr_error_t err = {0};
+    envmgr_guard_t *guard = NULL;
+    int64_t t0 = envmgr_now_ms();
+    assert_int_equal(envmgr_guard_open(e->engine, "lc", &guard, &err), -1);
+    assert_null(guard);
+    assert_true(envmgr_now_ms() - t0 < 10000); /* not the 2 x 15 s of connecting */
+    assert_string_equal(err.message,
+                        "reaper container: its process (pid 999999999 where the engine runs) is "
+                        "not on this machine, so its 127.0.0.1:1 is out of envtest's reach "
+                        "(Docker Desktop, a Podman machine, or envtest in a container)");
+    assert_non_null(strstr(err.hint, "host-process reaper"));
+    assert_int_equal(fake_engine_count_requests(e->fake, "DELETE /containers/envtest-reaper-lc"),
+                     1);
+    assert_int_equal(fake_engine_count(e->fake, "containers", NULL), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +372,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_interrupted_up_cleans_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_down_by_label_after_a_crash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_down_reports_an_engine_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reaper_elsewhere_fails_at_once, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

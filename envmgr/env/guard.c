@@ -34,15 +34,30 @@ static char *container_name(const char *project)
     return envmgr_xasprintf("envtest-reaper-%s", project);
 }
 
+/* Whether the reaper's process, pid on the engine's machine, is visibly not on this one: no
+ * /proc/<pid> here (macOS has no /proc at all). Then the engine runs in a VM (Docker Desktop, a
+ * Podman machine) or elsewhere, or envtest runs in a container of its own, and the 127.0.0.1 the
+ * reaper listens on is not this machine's. Unknown (no pid, /proc unreadable) counts as here. */
+static bool process_elsewhere(json_int_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%lld", (long long)pid);
+    return pid > 0 && access(path, F_OK) < 0 && errno == ENOENT;
+}
+
 /* The host port of a running reaper container, 0 when it is not running, -1 on error. In the
- * host's network namespace: its --port argument; else its published 7777. */
-static int running_port(envmgr_engine_t *engine, const char *name, envmgr_error_t *err)
+ * host's network namespace: its --port argument; else its published 7777. *pid: its process's pid
+ * on the engine's machine, when the engine says (else 0). */
+static int running_port(envmgr_engine_t *engine, const char *name, json_int_t *pid,
+                        envmgr_error_t *err)
 {
     envmgr_cleanup_json json_t *c = NULL;
+    *pid = 0;
     if (envmgr_engine_container_inspect(engine, name, &c, err) < 0)
         return -1;
     if (!json_is_true(json_object_get(json_object_get(c, "State"), "Running")))
         return 0;
+    *pid = json_integer_value(json_object_get(json_object_get(c, "State"), "Pid"));
     const char *mode =
         json_string_value(json_object_get(json_object_get(c, "HostConfig"), "NetworkMode"));
     if (mode && strcmp(mode, "host") == 0) {
@@ -105,7 +120,7 @@ static json_t *reaper_config(const char *image, const char *project, const char 
                      project, "HostConfig", "Binds", bind, "NetworkMode", "host", "AutoRemove", 1);
 }
 
-static int start_container(envmgr_engine_t *engine, const char *project, int *port,
+static int start_container(envmgr_engine_t *engine, const char *project, int *port, json_int_t *pid,
                            envmgr_error_t *err)
 {
     const char *host = envmgr_engine_host(engine);
@@ -117,7 +132,7 @@ static int start_container(envmgr_engine_t *engine, const char *project, int *po
     envmgr_cleanup_free char *name = container_name(project);
     for (int attempt = 0; attempt < 3; attempt++) {
         envmgr_error_t lookup_err = {0};
-        int p = running_port(engine, name, &lookup_err);
+        int p = running_port(engine, name, pid, &lookup_err);
         if (p > 0) {
             *port = p;
             return 0;
@@ -154,7 +169,7 @@ static int start_container(envmgr_engine_t *engine, const char *project, int *po
         }
     }
     envmgr_error_t last = {0};
-    int p = running_port(engine, name, &last);
+    int p = running_port(engine, name, pid, &last);
     if (p > 0) {
         *port = p;
         return 0;
@@ -205,8 +220,21 @@ int envmgr_guard_open(envmgr_engine_t *engine, const char *project, envmgr_guard
     *out = NULL;
     int port = 0, fd = -1;
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (start_container(engine, project, &port, err) < 0)
+        json_int_t pid = 0;
+        if (start_container(engine, project, &port, &pid, err) < 0)
             return -1;
+        if (process_elsewhere(pid)) { /* at once, not after the connect deadline */
+            envmgr_cleanup_free char *name = container_name(project);
+            envmgr_error_t ignored = {0};
+            envmgr_engine_container_remove(engine, name, true, false, &ignored);
+            envmgr_error_set(err, ENVMGR_E_ENV, 0,
+                             "reaper container: its process (pid %lld where the engine runs) is "
+                             "not on this machine, so its 127.0.0.1:%d is out of envtest's reach "
+                             "(Docker Desktop, a Podman machine, or envtest in a container)",
+                             (long long)pid, port);
+            return envmgr_error_hint(err, "envtest guards the environment with its host-process "
+                                          "reaper instead (ENVTEST_REAPER=process says so)");
+        }
         if (connect_reaper(port, CONNECT_DEADLINE_MS, &fd, err) == 0)
             break;
         /* a reaper that was reaping as we came: a new one */
@@ -264,7 +292,8 @@ int envmgr_guard_release(envmgr_engine_t *engine, const char *project, envmgr_gu
     if (fd < 0) {
         envmgr_cleanup_free char *name = container_name(project);
         envmgr_error_t lookup_err = {0};
-        int port = running_port(engine, name, &lookup_err);
+        json_int_t pid = 0;
+        int port = running_port(engine, name, &pid, &lookup_err);
         if (port < 0 && lookup_err.kind == ENVMGR_E_NOT_FOUND)
             return 0;
         if (port < 0) {
@@ -272,7 +301,8 @@ int envmgr_guard_release(envmgr_engine_t *engine, const char *project, envmgr_gu
             return -1;
         }
         /* one that does not answer at once is on its way out: it watches nothing */
-        if (port == 0 || connect_reaper(port, RELEASE_CONNECT_MS, &fd, &lookup_err) < 0)
+        if (port == 0 || process_elsewhere(pid) ||
+            connect_reaper(port, RELEASE_CONNECT_MS, &fd, &lookup_err) < 0)
             return 0;
         own = true;
     }
