@@ -429,6 +429,40 @@ static void test_build_stream_error(void **state)
     remove_context(ctx);
 }
 
+/* Podman's (buildah's) build output: "STEP n/m: ...", "--> Using cache <id>", "--> <11 hex>". The
+ * image of the step it made goes; the cached one (an earlier build's) stays. */
+static void test_build_failed_podman_stream(void **state)
+{
+    envmgr_cleanup_free char *ctx = make_context();
+    static const char stream[] =
+        "{\"stream\":\"STEP 1/4: FROM scratch\\n\"}\n"
+        "{\"stream\":\"STEP 2/4: COPY data.txt /a\\n\"}\n"
+        "{\"stream\":\"--\\u003e Using cache "
+        "27351da32fba89e7c9732eb1c492f21d3773d158be65cedf1f08565c27df32c1\\n\"}\n"
+        "{\"stream\":\"--\\u003e 27351da32fb\\n\"}\n"
+        "{\"stream\":\"STEP 3/4: RUN [\\\"/bin/busybox\\\", \\\"mkdir\\\", \\\"/x\\\"]\\n\"}\n"
+        "{\"stream\":\"--\\u003e d4b3a666cf9\\n\"}\n"
+        "{\"stream\":\"STEP 4/4: RUN [\\\"/bin/busybox\\\", \\\"false\\\"]\\n\"}\n"
+        "{\"errorDetail\":{\"message\":\"building at STEP \\\"RUN /bin/busybox false\\\": while "
+        "running runtime: exit status 1\\n\"},\"error\":\"building at STEP \\\"RUN /bin/busybox "
+        "false\\\": while running runtime: exit status 1\\n\"}\n";
+    fake_engine_t *f = fake_engine_start();
+    fake_engine_fault(f, "POST /build", &(fake_fault_t){.status = 200, .body = stream});
+    fake_engine_add_dangling_image(f, "27351da32fb"); /* step 2, from the cache */
+    fake_engine_add_dangling_image(f, "d4b3a666cf9"); /* what step 3 made */
+    envmgr_engine_t *e = open_fake(f);
+    envmgr_error_t err = {0};
+    envmgr_build_options_t opts = {.context_dir = ctx, .tag = "envtest-x:latest"};
+    assert_int_equal(envmgr_engine_image_build(e, &opts, NULL, NULL, &err), -1);
+    assert_non_null(strstr(err.message, "while running runtime: exit status 1"));
+    envmgr_engine_close(e);
+    assert_int_equal(fake_engine_count_requests(f, "DELETE /images/d4b3a666cf9"), 1);
+    assert_int_equal(fake_engine_count_requests(f, "DELETE /images/27351da32fb"), 0);
+    assert_int_equal(fake_engine_count(f, "images", NULL), 1);
+    fake_engine_free(f);
+    remove_context(ctx);
+}
+
 static void test_build_context_tar(void **state)
 {
     envmgr_cleanup_free char *ctx = make_context();
@@ -732,6 +766,7 @@ int main(void)
         cmocka_unit_test(test_unreachable_socket),
         cmocka_unit_test(test_version_negotiation),
         cmocka_unit_test(test_build_stream_error),
+        cmocka_unit_test(test_build_failed_podman_stream),
         cmocka_unit_test(test_build_context_tar),
         cmocka_unit_test(test_context_digest),
         cmocka_unit_test(test_exec_against_fake),

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -436,20 +437,27 @@ static void build_watch_cb(void *userdata, const char *line)
     } else {
         free(plain);
     }
-    /* "Step 1/3 : FROM base": the id that follows is the base image's, not one this build made */
-    if (strncmp(line, "Step ", 5) == 0 && strcasestr(line, " : FROM ") != NULL) {
+    /* "Step 1/3 : FROM base" (Docker), "STEP 1/3: FROM base" (Podman, buildah): the id that
+     * follows is the base image's, not one this build made */
+    if (strncasecmp(line, "Step ", 5) == 0 &&
+        (strcasestr(line, " : FROM ") != NULL || strcasestr(line, ": FROM ") != NULL)) {
         w->cached = true;
         return;
     }
-    if (strncmp(line, " --->", 5) != 0) /* " ---> " with no id after FROM scratch */
+    /* " ---> <12 hex>" (Docker; " ---> " with no id after FROM scratch), "--> <11 hex>" (buildah)
+     */
+    const char *arrow = strncmp(line, " --->", 5) == 0 ? line + 5
+                        : strncmp(line, "-->", 3) == 0 ? line + 3
+                                                       : NULL;
+    if (!arrow)
         return;
-    const char *id = line + 5 + strspn(line + 5, " ");
-    if (strcmp(id, "Using cache") == 0) {
+    const char *id = arrow + strspn(arrow, " ");
+    if (strncmp(id, "Using cache", 11) == 0) { /* Docker's alone, buildah's with the full id */
         w->cached = true;
         return;
     }
     size_t n = strspn(id, "0123456789abcdef");
-    if (n >= 12 && id[n] == '\0' && !w->cached)
+    if (n >= 11 && id[n] == '\0' && !w->cached)
         envmgr_strv_push(&w->made, id);
     w->cached = false;
 }
