@@ -43,7 +43,7 @@ function(mock_target_defaults target)
                              ${MOCK_YAJL_INCLUDE})
 endfunction()
 
-add_library(mock_common STATIC mock-common/mock_server.c mock-common/mock_admin.c
+add_library(mock_common STATIC mock-common/mock_server.c mock-common/mock_response.c mock-common/mock_admin.c
                                mock-common/mock_util.c)
 mock_target_defaults(mock_common)
 if(MOCK_STATIC)

@@ -1,4 +1,5 @@
-/* mock-common internals shared by mock_server.c and mock_admin.c (not for the services). */
+/* mock-common internals shared by mock_server.c, mock_response.c and mock_admin.c (not for the
+ * services). */
 #ifndef MOCK_INTERNAL_H
 #define MOCK_INTERNAL_H
 
@@ -115,6 +116,11 @@ struct mock_server {
 
 /* mock_admin.c */
 bool mock_admin_handle(mock_server_t *srv, mock_request_t *req);
+/* mock_server.c: a connection's writes and close; mock_response.c: a request's end (journal, log)
+ */
+void mock_conn_send(mock_conn_t *c, mock_buf_t *b);
+void mock_conn_close(mock_conn_t *c);
+void mock_request_finish(mock_conn_t *c, mock_request_t *req, const char *body, size_t len);
 void mock_faults_decide(mock_server_t *srv, mock_request_t *req);
 void mock_faults_clear(mock_server_t *srv);
 void mock_journal_add(mock_server_t *srv, mock_request_t *req, const char *body, size_t body_len);
