@@ -2,6 +2,8 @@
 # Repro bundles on the real engine (issue 16), TAP:
 #   1. a bundle made in one project and restored with `up --from` in another holds the same MySQL
 #      rows (CHECKSUM TABLE of every table), the same vector points and the same mock-llm journal;
+#      the restored containers are on the new project's network only, and the source's `down`
+#      with the copy up leaves nothing of the source;
 #   2. a truncated bundle and a file that is no bundle are refused with a clear error (exit 2) and
 #      leave nothing behind (no container, network or extraction directory).
 # The system under test (sca-api) is left out on both sides (`up mysql mock-llm mock-vector`): it
@@ -24,7 +26,7 @@ cleanup_projects() { for p in $src $dst $bad; do "$envtest" -q -p $p down -v >/d
 cleanup_projects
 mkdir -p .envtest/cassettes # compose.yaml bind-mounts it into mock-llm (record mode)
 
-echo "1..6"
+echo "1..8"
 if ! "$envtest" -q -p $src up mysql mock-llm mock-vector >"$work/up.log" 2>&1; then
     cat "$work/up.log" | sed 's/^/# /'
     echo "Bail out! up of $src failed"
@@ -72,6 +74,26 @@ else
     sed 's/^/# /' "$work/diff" "$work/src.err" "$work/dst.err"
 fi
 sed 's/^/# /' "$work/src.state"
+# the restored environment is its own: its containers on its own network, none on the source's
+# (a bundle named the source's network: the copy joined it, and the source's down then failed
+# with "network has active endpoints")
+nets="$(for c in $(docker ps -q --filter label=io.envtest.project=$dst); do
+    docker inspect "$c" --format '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}'
+done | tr ' ' '\n' | grep . | sort | uniq -c | sed 's/^ *//')"
+if [ "$nets" = "3 ${dst}_default" ]; then
+    ok "the restored containers are on ${dst}_default only"
+else
+    not_ok "the restored containers are on ${dst}_default only"; echo "$nets" | sed 's/^/# /'
+fi
+"$envtest" -p $src down -v >"$work/down-src.log" 2>&1
+rc=$?
+left="$(docker ps -aq --filter label=io.envtest.project=$src)$(docker network ls -q --filter label=io.envtest.project=$src)"
+if [ $rc -eq 0 ] && [ -z "$left" ]; then
+    ok "the source's down, with the copy up: exit 0, nothing of the source left"
+else
+    not_ok "the source's down, with the copy up: exit 0 (got $rc), nothing of the source left (${left:-none})"
+    sed 's/^/# /' "$work/down-src.log"
+fi
 
 # a truncated bundle: refused, nothing left
 size=$(stat -c %s "$work/b.tar.zst")

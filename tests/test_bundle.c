@@ -12,6 +12,8 @@
 
 #include <envmgr/bundle.h>
 
+#include "bundle_internal.h"
+
 static void test_secrets_round_trip(void **state)
 {
     (void)state;
@@ -56,11 +58,35 @@ static void test_not_a_bundle_leaves_nothing(void **state)
     assert_int_equal(access(dir, F_OK), -1);
 }
 
+/* A bundle restored under another project gets its own network and volumes: the names Compose
+ * derived from the source project go; a name the file gave, or an external one, stays. */
+static void test_unpin_project_names(void **state)
+{
+    (void)state;
+    json_error_t je;
+    json_t *c = json_loads("{\"name\":\"p\",\"networks\":{\"default\":{\"name\":\"p_default\"},"
+                           "\"back\":{\"name\":\"custom\"},"
+                           "\"ext\":{\"name\":\"p_ext\",\"external\":true},"
+                           "\"other\":{\"name\":\"p_default\"}},"
+                           "\"volumes\":{\"data\":{\"name\":\"p_data\"}}}",
+                           0, &je);
+    assert_non_null(c);
+    assert_true(bun_unpin_project_names(c));
+    char *out = json_dumps(c, JSON_SORT_KEYS | JSON_COMPACT);
+    assert_string_equal(out, "{\"name\":\"p\",\"networks\":{\"back\":{\"name\":\"custom\"},"
+                             "\"default\":{},\"ext\":{\"external\":true,\"name\":\"p_ext\"},"
+                             "\"other\":{\"name\":\"p_default\"}},\"volumes\":{\"data\":{}}}");
+    free(out);
+    assert_false(bun_unpin_project_names(c)); /* nothing left to change */
+    json_decref(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_secrets_round_trip),
         cmocka_unit_test(test_not_a_bundle_leaves_nothing),
+        cmocka_unit_test(test_unpin_project_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

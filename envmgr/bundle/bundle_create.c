@@ -189,6 +189,7 @@ static int compose_save(create_t *c, json_t *refs, envmgr_error_t *err)
         }
     }
     envmgr_cleanup_json json_t *safe = unresolve_strings(j, c->project);
+    bun_unpin_project_names(safe); /* restored under another project: its own network, volumes */
     return bun_write_json(c->dir, "compose.json", safe, err);
 }
 

@@ -387,6 +387,40 @@ out:
     return r;
 }
 
+bool bun_unpin_project_names(json_t *compose)
+{
+    const char *project = json_string_value(json_object_get(compose, "name"));
+    static const char *const kinds[] = {"networks", "volumes"};
+    bool changed = false;
+    for (size_t k = 0; project && k < 2; k++) {
+        const char *key;
+        json_t *v;
+        json_object_foreach(json_object_get(compose, kinds[k]), key, v)
+        {
+            const char *name = json_string_value(json_object_get(v, "name"));
+            size_t plen = strlen(project);
+            if (name && !json_is_true(json_object_get(v, "external")) &&
+                strncmp(name, project, plen) == 0 && name[plen] == '_' &&
+                strcmp(name + plen + 1, key) == 0) {
+                json_object_del(v, "name");
+                changed = true;
+            }
+        }
+    }
+    return changed;
+}
+
+/* Bundles made before bun_unpin_project_names was applied at create time: the same, after the
+ * checksums were verified. */
+static int unpin_extracted(const char *dir, envmgr_error_t *err)
+{
+    envmgr_cleanup_free char *path = envmgr_xasprintf("%s/compose.json", dir);
+    envmgr_cleanup_json json_t *compose = bun_read_json(path, err);
+    if (!compose)
+        return -1;
+    return bun_unpin_project_names(compose) ? bun_write_json(dir, "compose.json", compose, err) : 0;
+}
+
 /* A bind-mounted directory that was empty has no entry in the archive: made again. */
 static int make_empty_mounts(const char *dir, envmgr_error_t *err)
 {
@@ -435,6 +469,8 @@ int envmgr_bundle_extract(const char *path, const char *dir, envmgr_engine_t *en
     }
     if (r == 0)
         r = make_empty_mounts(dir, err);
+    if (r == 0)
+        r = unpin_extracted(dir, err);
     if (r == 0)
         r = envmgr_bundle_open_dir(dir, out, err);
     if (r < 0) {

@@ -20,6 +20,10 @@ int bun_archive_write(const char *dir, const char *path, envmgr_error_t *err);
 /* Writes JSON to dir/rel (parents made). */
 int bun_write_json(const char *dir, const char *rel, const json_t *doc, envmgr_error_t *err);
 json_t *bun_read_json(const char *path, envmgr_error_t *err);
+/* Drops the names of networks and volumes that are the source project's own ("<project>_<key>",
+ * what Compose derives), so that the environment restored under another project gets its own
+ * network and volumes instead of joining the source's. Returns whether it changed compose. */
+bool bun_unpin_project_names(json_t *compose);
 /* A file as the engine's upload callbacks read it (envmgr_engine_image_load, archive puts). */
 typedef struct bun_file_source {
     int fd;
