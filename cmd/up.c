@@ -109,7 +109,10 @@ static int up_run(envtest_ctx_t *ctx, void *opts)
         err = guard_err; /* a reaper that was not let go would remove the user's environment */
         r = -1;
     }
-    envmgr_guard_close(guard);
+    if (r < 0 && !handed) /* up removed what it made: its reaper goes now, unless things remain */
+        envmgr_guard_failed(ctx->engine, name, guard, &guard_err);
+    else
+        envmgr_guard_close(guard);
     if (r < 0) {
         int code = envtest_report_error(&err);
         if (!o->up.keep_on_failure && err.kind != ENVMGR_E_CONFIG && ctx->project)

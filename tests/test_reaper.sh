@@ -5,7 +5,8 @@
 # 15 s later nothing of the project is left, the reaper container included. Then the same against
 # a Podman engine when one answers on /run/podman/podman.sock (Testcontainers' Ryuk does not run
 # there). Also: a kept environment is never reaped; `envtest gc` removes what a killed envtest left
-# when no reaper container could run (ENVTEST_REAPER=process, its cgroup killed).
+# when no reaper container could run (ENVTEST_REAPER=process, its cgroup killed); a failed up
+# leaves nothing as it exits, its reaper container included.
 # TAP output. Skips (77) without an engine unless ENVTEST_REQUIRE_DOCKER=1.
 #   ENVTEST_TEST_PROJECT   project name stem (default envtest-reap)
 #   ENVTEST_REAPER_KILLS   kill points, half in up, half in run (default 20)
@@ -213,6 +214,15 @@ if [ -w "$freezer" ]; then
 else
     ok 0 "# SKIP no writable cgroup v1 freezer at $freezer"
 fi
+
+# ---- a failed up: nothing left as it exits, its reaper container included ------------------------
+# (it removes what it made, then lets its reaper go at once instead of leaving it to its grace)
+mkdir -p "$TMP/no-dockerfile"
+BUSYBOX_CONTEXT="$TMP/no-dockerfile" et -p "$stem" up >"$TMP/fail.log" 2>&1
+rc=$?
+is "$rc $(objects "$stem")" "3 0" \
+    "a failed up (a build context without a Dockerfile): exit 3, nothing left as it exits, its reaper container included" \
+    "$(cat "$TMP/fail.log")"
 
 # ---- a kept environment is never reaped ----------------------------------------------------------
 et -p "$stem" run --keep-on-failure -- sh -c 'exit 1' >"$TMP/keep.log" 2>&1

@@ -338,3 +338,34 @@ int envmgr_guard_done(envmgr_engine_t *engine, const char *project, envmgr_guard
     envmgr_cleanup_free char *name = container_name(project);
     return envmgr_engine_container_wait_removed(engine, name, err);
 }
+
+/* Whether nothing labelled with project is left: containers (all), networks, volumes. */
+static int project_empty(envmgr_engine_t *engine, const char *project, bool *empty,
+                         envmgr_error_t *err)
+{
+    envmgr_cleanup_free char *filter = envmgr_project_label_filter(project);
+    envmgr_cleanup_json json_t *c = NULL, *n = NULL, *v = NULL;
+    if (envmgr_engine_container_list(engine, filter, true, &c, err) < 0 ||
+        envmgr_engine_network_list(engine, filter, &n, err) < 0 ||
+        envmgr_engine_volume_list(engine, filter, &v, err) < 0)
+        return -1;
+    *empty = json_array_size(c) == 0 && json_array_size(n) == 0 && json_array_size(v) == 0;
+    return 0;
+}
+
+int envmgr_guard_failed(envmgr_engine_t *engine, const char *project, envmgr_guard_t *guard,
+                        envmgr_error_t *err)
+{
+    if (!guard)
+        return 0;
+    bool interrupted = envmgr_interrupted(), empty = false;
+    envmgr_interrupt_reset(); /* after Ctrl-C too: the engine calls below must run */
+    int r = project_empty(engine, project, &empty, err);
+    if (r == 0 && empty)
+        r = envmgr_guard_done(engine, project, guard, err);
+    else
+        envmgr_guard_close(guard);
+    if (interrupted)
+        envmgr_interrupt();
+    return r;
+}

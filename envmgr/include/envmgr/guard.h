@@ -38,6 +38,12 @@ void envmgr_guard_close(envmgr_guard_t *guard);
  * gone, so that nothing of the project is left as envtest exits. NULL is fine. */
 int envmgr_guard_done(envmgr_engine_t *engine, const char *project, envmgr_guard_t *guard,
                       envmgr_error_t *err);
+/* A failed holder (an up that failed and removed what it made): envmgr_guard_done when nothing of
+ * project is left (no container, network or volume labelled with it), so that its reaper goes at
+ * once too; else envmgr_guard_close, and the reaper removes the rest after its grace. NULL is
+ * fine. */
+int envmgr_guard_failed(envmgr_engine_t *engine, const char *project, envmgr_guard_t *guard,
+                        envmgr_error_t *err);
 /* The environment is the user's now: a running reaper of project exits without touching anything
  * (through guard when given, else through a new connection). 0 when there is none. */
 int envmgr_guard_release(envmgr_engine_t *engine, const char *project, envmgr_guard_t *guard,
