@@ -168,7 +168,7 @@ static int context_collect(const char *context_dir, const char *dockerfile, cont
     if (r == 0)
         r = context_walk(context_dir, "", &ignore, dockerfile, out, err);
     ignore_list_free(&ignore);
-    if (r == 0)
+    if (r == 0 && out->n > 1) /* an empty context has no items (qsort of NULL is undefined) */
         qsort(out->items, out->n, sizeof(*out->items), context_entry_cmp);
     return r;
 }
