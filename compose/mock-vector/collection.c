@@ -661,7 +661,8 @@ uint32_t *collection_sorted_slots(const collection_t *c)
     for (size_t i = 0; i < c->count; i++)
         slots[i] = (uint32_t)i;
     sort_collection = c;
-    qsort(slots, c->count, sizeof(*slots), slot_id_compare);
+    if (c->count > 1) /* an empty collection: slots may be NULL */
+        qsort(slots, c->count, sizeof(*slots), slot_id_compare);
     sort_collection = NULL;
     return slots;
 }

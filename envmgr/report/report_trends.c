@@ -60,7 +60,8 @@ static int run_figures(envmgr_history_t *h, double since, json_t *out, double *m
         free(durations);
         return history_error(h, "trends", err);
     }
-    qsort(durations, n, sizeof(*durations), compare_double);
+    if (n > 1) /* none in the window: durations is NULL (qsort of NULL is undefined) */
+        qsort(durations, n, sizeof(*durations), compare_double);
     /* nearest rank: the smallest duration with at least 95 % of the runs at or below it */
     size_t rank = n ? (size_t)ceil(0.95 * (double)n) : 0;
     json_object_set_new(out, "runs", json_integer((json_int_t)n));
@@ -100,7 +101,8 @@ static int by_slowdown(const void *a, const void *b)
 static void suite_lists(suite_row_t *rows, size_t n, json_t *out)
 {
     json_t *flakiest = json_array(), *slower = json_array();
-    qsort(rows, n, sizeof(*rows), by_flaky_rate);
+    if (n > 1)
+        qsort(rows, n, sizeof(*rows), by_flaky_rate);
     for (size_t i = 0; i < n && json_array_size(flakiest) < TOP; i++)
         if (rows[i].flaky > 0)
             json_array_append_new(
@@ -115,7 +117,8 @@ static void suite_lists(suite_row_t *rows, size_t n, json_t *out)
         if (rows[i].ok >= 4 && rows[i].has_before && rows[i].has_after && rows[i].before > 0 &&
             rows[i].after / rows[i].before >= 1.2)
             rows[m++] = rows[i];
-    qsort(rows, m, sizeof(*rows), by_slowdown);
+    if (m > 1)
+        qsort(rows, m, sizeof(*rows), by_slowdown);
     for (size_t i = 0; i < m && i < TOP; i++)
         json_array_append_new(slower, json_pack("{s:O, s:f, s:f, s:f}", "suite", rows[i].name,
                                                 "before", rows[i].before, "after", rows[i].after,
