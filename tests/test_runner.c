@@ -367,6 +367,30 @@ static void test_hooks_and_env(void **state)
     envmgr_suite_list_free(&l);
 }
 
+/* A signal while before_suite runs: its engine call fails with "interrupted" before the runner's
+ * tick has seen the flag. The run is interrupted (exit 130), not a suite error (exit 1). */
+static int interrupted_hook(void *userdata, const envmgr_suite_spec_t *suite, int attempt,
+                            envmgr_kvlist_t *env_to_add, envmgr_error_t *err)
+{
+    envmgr_interrupt();
+    return envmgr_error_set(err, ENVMGR_E_INTERRUPTED, 0, "GET /containers/json: interrupted");
+}
+
+static void test_interrupt_in_before_suite(void **state)
+{
+    envmgr_suite_list_t l = {0};
+    add(&l, "first", "pass.sh", NULL);
+    add(&l, "second", "pass.sh", NULL);
+    envmgr_run_options_t o = {.jobs = 1, .before_suite = interrupted_hook, .kill_grace_ms = 500};
+    envmgr_run_result_t *r = run(&l, &o);
+    envmgr_interrupt_reset();
+    assert_true(r->interrupted);
+    assert_status(r, "first", ENVMGR_SUITE_INTERRUPTED);
+    assert_status(r, "second", ENVMGR_SUITE_NOT_RUN);
+    envmgr_run_result_free(r);
+    envmgr_suite_list_free(&l);
+}
+
 static void interrupt_on_start(void *userdata, const envmgr_run_event_t *ev)
 {
     if (ev->kind == ENVMGR_RUN_SUITE_STARTED)
@@ -460,6 +484,7 @@ int main(void)
         cmocka_unit_test(test_shards_cover_once),
         cmocka_unit_test(test_hooks_and_env),
         cmocka_unit_test(test_interrupt),
+        cmocka_unit_test(test_interrupt_in_before_suite),
         cmocka_unit_test(test_config),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -425,9 +425,16 @@ static void finish_without_process(job_t *job, enum envmgr_suite_status status, 
     job_complete(job);
 }
 
+static void interrupt_all(run_state_t *run);
+
 static void before_done_cb(uv_work_t *work, int status)
 {
     job_t *job = work->data;
+    /* A signal during the hook fails its engine calls ("interrupted"), often before the tick
+     * sees the flag: that is the run's interrupt, not the suite's error. */
+    if (!job->run->interrupting &&
+        (envmgr_interrupted() || (job->hook_rc < 0 && job->hook_err.kind == ENVMGR_E_INTERRUPTED)))
+        interrupt_all(job->run);
     if (status == UV_ECANCELED || job->interrupted)
         finish_without_process(job, ENVMGR_SUITE_INTERRUPTED, envmgr_xstrdup("interrupted"));
     else if (job->hook_rc < 0)
