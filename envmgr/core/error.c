@@ -117,6 +117,19 @@ void envmgr_interrupt_reset(void)
     interrupted_flag = 0;
 }
 
+bool envmgr_interrupt_hold(void)
+{
+    bool held = interrupted_flag != 0;
+    interrupted_flag = 0;
+    return held;
+}
+
+void envmgr_interrupt_restore(bool held)
+{
+    if (held)
+        interrupted_flag = 1;
+}
+
 void envmgr_child_group_add(int pgid)
 {
     for (size_t i = 0; i < CHILD_GROUP_SLOTS; i++) {

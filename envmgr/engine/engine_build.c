@@ -492,16 +492,14 @@ static bool step_image_dangling(envmgr_engine_t *engine, const char *id)
  * name or label refers to them, so nothing could remove them later. */
 static void remove_step_images(envmgr_engine_t *engine, const build_watch_t *w)
 {
-    bool interrupted = envmgr_interrupted();
-    envmgr_interrupt_reset();
+    bool held = envmgr_interrupt_hold();
     for (size_t i = w->made.n; i > 0; i--) {
         envmgr_error_t ignored = {0};
         if (step_image_dangling(engine, w->made.items[i - 1]) &&
             envmgr_engine_image_remove(engine, w->made.items[i - 1], false, &ignored) == 0)
             envmgr_debug("build ended early: removed its step image %s", w->made.items[i - 1]);
     }
-    if (interrupted)
-        envmgr_interrupt();
+    envmgr_interrupt_restore(held);
 }
 
 /* A failed build: the output's last lines in the error, the engine's disk named when it is full. */

@@ -80,11 +80,9 @@ static int running_port(envmgr_engine_t *engine, const char *name, json_int_t *p
 static void remove_unstarted(envmgr_engine_t *engine, const char *id)
 {
     envmgr_error_t ignored = {0};
-    bool interrupted = envmgr_interrupted();
-    envmgr_interrupt_reset();
+    bool held = envmgr_interrupt_hold();
     envmgr_engine_container_remove(engine, id, true, false, &ignored);
-    if (interrupted)
-        envmgr_interrupt();
+    envmgr_interrupt_restore(held);
 }
 
 /* A free TCP port on 127.0.0.1 (the kernel's choice; the reaper binds it a moment later, and a
@@ -358,14 +356,13 @@ int envmgr_guard_failed(envmgr_engine_t *engine, const char *project, envmgr_gua
 {
     if (!guard)
         return 0;
-    bool interrupted = envmgr_interrupted(), empty = false;
-    envmgr_interrupt_reset(); /* after Ctrl-C too: the engine calls below must run */
+    bool empty = false;
+    bool held = envmgr_interrupt_hold(); /* after Ctrl-C too: the engine calls below must run */
     int r = project_empty(engine, project, &empty, err);
     if (r == 0 && empty)
         r = envmgr_guard_done(engine, project, guard, err);
     else
         envmgr_guard_close(guard);
-    if (interrupted)
-        envmgr_interrupt();
+    envmgr_interrupt_restore(held);
     return r;
 }

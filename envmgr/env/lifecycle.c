@@ -683,8 +683,7 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
         envmgr_error_t cleanup_err = {0};
         /* The clean-up itself must not be cut short by the interrupt that caused it (a second
          * Ctrl-C still exits at once: the CLI handles that). */
-        bool interrupted = envmgr_interrupted();
-        envmgr_interrupt_reset();
+        bool held = envmgr_interrupt_hold();
         if (network_created) {
             envmgr_down(engine, project->name, true, opts->progress, opts->userdata, NULL,
                         &cleanup_err);
@@ -695,8 +694,7 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
                                                    &cleanup_err);
         }
         remove_built_images(&ctx);
-        if (interrupted)
-            envmgr_interrupt();
+        envmgr_interrupt_restore(held);
     }
     envmgr_reaper_finish(engine, project->name, reaper, ret == 0 && !opts->owned);
     for (size_t i = 0; i < ctx.n_runs; i++) {

@@ -515,12 +515,10 @@ void envmgr_lock_release(envmgr_lock_t *lock)
     }
     if (lock->acquired) {
         /* acquired: the engine's lock is ours unless taken over */
-        bool interrupted = envmgr_interrupted();
-        envmgr_interrupt_reset(); /* the lock must go even after Ctrl-C */
+        bool held = envmgr_interrupt_hold(); /* the lock must go even after Ctrl-C */
         remove_beats(lock->engine, self()->token);
         engine_lock_remove_if(lock->engine, lock->volume, self()->token);
-        if (interrupted)
-            envmgr_interrupt();
+        envmgr_interrupt_restore(held);
     }
     if (lock->beat_engine)
         envmgr_engine_close(lock->beat_engine);

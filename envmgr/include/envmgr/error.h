@@ -55,6 +55,13 @@ int envmgr_error_exit_code(const envmgr_error_t *err);
 void envmgr_interrupt(void);
 bool envmgr_interrupted(void);
 void envmgr_interrupt_reset(void);
+/* Clean-up that must run even after Ctrl-C (engine calls refuse to start while interrupted):
+ *     bool held = envmgr_interrupt_hold();   -- the flag, cleared
+ *     ... engine calls ...
+ *     envmgr_interrupt_restore(held);        -- raised again if it was raised
+ * A signal that lands in between is not lost: restore keeps a flag raised meanwhile. */
+bool envmgr_interrupt_hold(void);
+void envmgr_interrupt_restore(bool held);
 /* The process groups of the children envmgr runs in their own session (the runner's suites): a
  * forced exit (the CLI's second Ctrl-C) must not leave them running, and a terminal's Ctrl-C does
  * not reach them. envmgr_kill_children() is async-signal-safe (lock-free atomics and kill(2)). */
