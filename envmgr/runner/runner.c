@@ -378,7 +378,7 @@ static void judge_attempt(job_t *job)
         o->tap = envmgr_tap_parser_take_result(job->tap);
         envmgr_tap_parser_free(envmgr_steal_pointer(&job->tap));
     }
-    if (o->status == ENVMGR_SUITE_ERROR)
+    if (o->message != NULL) /* decided without a process (finish_without_process, spawn) */
         return;
     if (job->interrupted) {
         o->status = ENVMGR_SUITE_INTERRUPTED;
