@@ -47,6 +47,27 @@ cli_up_engine_health() {
     done
 }
 
+# The floor of any tool on this engine: the network and MySQL alone (its own network endpoint and
+# published port, as the CLI script's), on a host port picked before the timing, polled from the
+# host with `SELECT 1` every 20 ms (no exec). Every way of bringing up this environment with its
+# network isolation pays at least this: one network set-up, one container start, MySQL's own start.
+floor_up() { # floor_up HOST_PORT
+    docker network create "${cli_project}_default" >/dev/null
+    docker run -d --name "$cli_project-mysql-1" --network "${cli_project}_default" \
+        --network-alias mysql -p "127.0.0.1:$1:3306" --tmpfs /var/lib/mysql \
+        -e MYSQL_DATABASE=seoul -e MYSQL_USER=seoul -e MYSQL_PASSWORD=benchpw \
+        -e MYSQL_ROOT_PASSWORD=benchroot "$ENVTEST_MYSQL_IMAGE" \
+        --local-infile=1 --character-set-server=utf8mb4 >/dev/null
+    until mariadb -h127.0.0.1 -P"$1" -useoul -pbenchpw seoul -N -B -e 'SELECT 1' >/dev/null 2>&1; do
+        sleep 0.02
+    done
+}
+
+floor_down() {
+    docker rm -f "$cli_project-mysql-1" >/dev/null
+    docker network rm "${cli_project}_default" >/dev/null
+}
+
 cli_down() {
     docker rm -f "$cli_project-mysql-1" "$cli_project-mock-llm-1" "$cli_project-mock-vector-1" >/dev/null
     docker network rm "${cli_project}_default" >/dev/null

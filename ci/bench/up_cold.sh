@@ -6,7 +6,9 @@
 # status as `docker compose up --wait` does), `envtest up
 # --no-snapshot` (MySQL initializes its data as the image does), `envtest up` (its data from the
 # init snapshot: the initialized, empty data folder saved by an earlier up) and `envtest up --pod`
-# (the same, in pod mode). Every container is fresh each time ("cold up"); the snapshot cache is
+# (the same, in pod mode), and the floor (docker_cli_up.sh's floor_up: the network and MySQL
+# alone, polled from the host; what any tool pays for this environment on this engine, printed as
+# a ratio to the CLI script too). Every container is fresh each time ("cold up"); the snapshot cache is
 # warm: before the rounds, a first `up` with an empty snapshot folder saves the init snapshot, and
 # its time (the "first ever up") and the save's are printed apart. After each up, outside the
 # timing, a `SELECT 1` as the application user through the published port must answer (the
@@ -59,7 +61,7 @@ select1() { # select1 PORT
 }
 usable() { # usable MODE: the environment answers SELECT 1
     local port
-    if [ "$1" = cli ] || [ "$1" = health ]; then
+    if [ "$1" = cli ] || [ "$1" = health ] || [ "$1" = floor ]; then
         port="$(docker port "$cli_project-mysql-1" 3306/tcp | head -n 1)"
         port="${port##*:}"
     else
@@ -83,6 +85,15 @@ mysql_start() { # mysql_start CONTAINER
     started=$(docker inspect -f '{{.State.StartedAt}}' "$1")
     ready=$(docker logs -t "$1" 2>&1 | grep -m 1 'ready for connections' | cut -d' ' -f1)
     echo "$(date -d "$ready" +%s.%N) - $(date -d "$started" +%s.%N)" | bc
+}
+
+# A TCP port nothing listens on (the floor's host port, picked outside its timing).
+free_port() {
+    local p
+    while :; do
+        p=$((20000 + RANDOM % 20000))
+        ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return; }
+    done
 }
 
 cleanup() {
@@ -123,11 +134,13 @@ declare -A times mysqld
 declare -a loads
 for i in $(seq "$runs"); do
     line="round $i:"
-    for mode in cli health nosnap init pod; do
+    for mode in cli health nosnap init pod floor; do
+        [ "$mode" = floor ] && floor_port=$(free_port)
         t0=$(now)
         case "$mode" in
         cli) cli_up ;;
         health) cli_up_engine_health ;;
+        floor) floor_up "$floor_port" ;;
         *) env_up "$mode" "$work/$mode.log" ;;
         esac
         t1=$(now)
@@ -135,11 +148,12 @@ for i in $(seq "$runs"); do
         times[$mode]+="$t "
         usable "$mode"
         c="$project-$mode-mysql-1"
-        case "$mode" in cli | health) c="$cli_project-mysql-1" ;; esac
+        case "$mode" in cli | health | floor) c="$cli_project-mysql-1" ;; esac
         mysqld[$mode]+="$(mysql_start "$c") "
         r=""
         case "$mode" in
         cli | health) cli_down ;;
+        floor) floor_down ;;
         *) r=", snapshot restored: $(restored "$mode" "$work/$mode.log")" && env_down "$mode" ;;
         esac
         line+=$(printf ' %s %.2f s%s |' "$mode" "$t" "$r")
@@ -152,6 +166,7 @@ med() { printf '%s\n' ${times[$1]} | median; }
 # shellcheck disable=SC2086
 med_mysqld() { printf '%s\n' ${mysqld[$1]} | median; }
 m_cli=$(med cli) m_health=$(med health) m_nosnap=$(med nosnap) m_init=$(med init) m_pod=$(med pod)
+m_floor=$(med floor)
 ratio() { echo "$1 / $m_cli" | bc -l; }
 echo
 echo "median of $runs rounds, cold up to all healthy (fresh containers; MySQL + mock-llm + mock-vector):"
@@ -161,7 +176,9 @@ printf '  docker CLI script (engine health)       %.2f s  (pod mode: %.2fx it, t
 printf '  envtest up --no-snapshot                %.2f s  %.2fx the CLI script\n' "$m_nosnap" "$(ratio "$m_nosnap")"
 printf '  envtest up (init snapshot cached)       %.2f s  %.2fx the CLI script\n' "$m_init" "$(ratio "$m_init")"
 printf '  envtest up --pod (init snapshot cached) %.2f s  %.2fx the CLI script (target <= 0.6)\n' "$m_pod" "$(ratio "$m_pod")"
+printf '  floor: network + MySQL alone (host poll)  %.2f s  %.2fx the CLI script (no tool does better here)\n' "$m_floor" "$(ratio "$m_floor")"
 printf '  init snapshot vs --no-snapshot          %.2fx\n' "$(echo "$m_init / $m_nosnap" | bc -l)"
 printf '  MySQL container start to "ready for connections" (medians): CLI script %.2f s, --no-snapshot %.2f s, init snapshot %.2f s, --pod %.2f s\n' \
     "$(med_mysqld cli)" "$(med_mysqld nosnap)" "$(med_mysqld init)" "$(med_mysqld pod)"
+printf '  the floor'"'"'s MySQL, container start to "ready for connections": %.2f s\n' "$(med_mysqld floor)"
 echo "  load average (1 min) after each round: ${loads[*]}"
