@@ -16,6 +16,11 @@
 
 #include "fake_engine.h"
 #include "health.h"
+#include "probe.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <sys/stat.h>
 
 struct env {
     fake_engine_t *fake;
@@ -147,7 +152,9 @@ static void test_hung_check_times_out_then_passes(void **state)
     int64_t t0 = envmgr_now_ms();
     assert_int_equal(envmgr_health_wait(e->engine, id, &e->hc, t0 + 10000, &e->output, &err), 0);
     int64_t elapsed = envmgr_now_ms() - t0;
-    assert_true(elapsed >= 200 && elapsed < 8000); /* the hung check cut: not the deadline */
+    /* the hung check cut by its 200 ms timeout (libcurl's, which fired at 178 ms under load),
+     * not returned at once, and not the 10 s deadline */
+    assert_true(elapsed >= 100 && elapsed < 8000);
     assert_int_equal(fake_engine_count_requests(e->fake, "POST /containers/*/exec"), 2);
     assert_string_equal(e->output.data, "ok");
 }
@@ -214,6 +221,169 @@ static void test_ports_probe(void **state)
     close(fd);
 }
 
+/* ---- a VM engine: ports reached through published ports (probe.h) ---------------------------- */
+
+/* A port forwarder with nothing behind it, as Docker Desktop's or docker-proxy: it accepts every
+ * connection and closes it at once. */
+struct forwarder {
+    int fd;
+    int port;
+    pthread_t thread;
+    volatile int stop;
+};
+
+static void *forwarder_main(void *arg)
+{
+    struct forwarder *f = arg;
+    while (!f->stop) {
+        int c = accept(f->fd, NULL, NULL);
+        if (c >= 0)
+            close(c);
+    }
+    return NULL;
+}
+
+static int listener(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(addr);
+    assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
+    assert_int_equal(listen(fd, 16), 0);
+    *port = ntohs(addr.sin_port);
+    return fd;
+}
+
+static void test_published_port_behind_forwarder(void **state)
+{
+    struct env *e = *state;
+    struct forwarder f = {0};
+    f.fd = listener(&f.port);
+    /* the container's own address would be reachable (127.0.0.1): the probe must not use it */
+    envmgr_cleanup_free char *inspect = envmgr_xasprintf(
+        "{\"Config\":{\"ExposedPorts\":{\"3306/tcp\":{}}},"
+        "\"NetworkSettings\":{\"Networks\":{\"n\":{\"IPAddress\":\"127.0.0.1\"}},"
+        "\"Ports\":{\"3306/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"%d\"}]}}}",
+        f.port);
+    const char *id = fake_engine_add_container(e->fake, "vm", inspect);
+    setenv("ENVTEST_PROBE", "published", 1);
+    assert_int_equal(pthread_create(&f.thread, NULL, forwarder_main, &f), 0);
+    envmgr_error_t err = {0};
+    /* the forwarder accepts and closes: nothing listens behind it */
+    assert_int_equal(
+        envmgr_health_wait(e->engine, id, NULL, envmgr_now_ms() + 600, &e->output, &err), -1);
+    assert_string_equal(err.message, "ports did not accept connections in time (state running)");
+    /* the service listens now: connections stay open (they wait in the listener's queue) */
+    f.stop = 1;
+    int wake = socket(AF_INET, SOCK_STREAM, 0); /* unblocks the forwarder's accept */
+    struct sockaddr_in addr = {.sin_family = AF_INET,
+                               .sin_port = htons((uint16_t)f.port),
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(wake, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    pthread_join(f.thread, NULL);
+    close(wake);
+    memset(&err, 0, sizeof(err));
+    assert_int_equal(
+        envmgr_health_wait(e->engine, id, NULL, envmgr_now_ms() + 5000, &e->output, &err), 0);
+    unsetenv("ENVTEST_PROBE");
+    close(f.fd);
+}
+
+/* A service that speaks first (MySQL's greeting) and closes: it accepted. */
+static void *greet_main(void *arg)
+{
+    struct forwarder *f = arg;
+    int c = accept(f->fd, NULL, NULL);
+    if (c >= 0) {
+        (void)!write(c, "J", 1);
+        close(c);
+    }
+    return NULL;
+}
+
+static void test_published_port_greeting(void **state)
+{
+    (void)state;
+    struct forwarder f = {0};
+    f.fd = listener(&f.port);
+    envmgr_probe_target_t t = {.published = true, .n_map = 1};
+    t.map[0].container_port = 3306;
+    t.map[0].host_port = f.port;
+    assert_int_equal(pthread_create(&f.thread, NULL, greet_main, &f), 0);
+    assert_true(envmgr_probe_port(&t, 3306));
+    pthread_join(f.thread, NULL);
+    close(f.fd);
+    /* nothing listens at all: refused */
+    assert_false(envmgr_probe_port(&t, 3306));
+    /* a port that is not published cannot be waited on: it counts as accepting */
+    assert_true(envmgr_probe_port(&t, 8080));
+}
+
+static void test_probe_target_published_ports(void **state)
+{
+    (void)state;
+    envmgr_cleanup_json json_t *inspect = json_loads(
+        "{\"Id\":\"abc\",\"State\":{\"Pid\":0},\"NetworkSettings\":{"
+        "\"Networks\":{\"p_default\":{\"IPAddress\":\"172.18.0.2\"}},"
+        "\"Ports\":{\"3306/tcp\":[{\"HostIp\":\"::\",\"HostPort\":\"5000\"},"
+        "{\"HostIp\":\"0.0.0.0\",\"HostPort\":\"49153\"}],"
+        "\"8080/tcp\":null,\"53/udp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"5353\"}]}}}",
+        0, NULL);
+    assert_non_null(inspect);
+    envmgr_probe_target_t t;
+    envmgr_error_t err = {0};
+    const char *host;
+    int port;
+    setenv("ENVTEST_PROBE", "published", 1);
+    assert_int_equal(envmgr_probe_target_get(NULL, inspect, &t, &err), 0);
+    assert_true(t.published);
+    assert_true(envmgr_probe_address(&t, 3306, &host, &port));
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(port, 49153); /* the IPv4 binding, not the IPv6 one */
+    assert_false(envmgr_probe_address(&t, 8080, &host, &port)); /* exposed, not published */
+    assert_false(envmgr_probe_address(&t, 53, &host, &port));   /* udp */
+    setenv("ENVTEST_PROBE", "container", 1);
+    assert_int_equal(envmgr_probe_target_get(NULL, inspect, &t, &err), 0);
+    assert_false(t.published);
+    assert_true(envmgr_probe_address(&t, 8080, &host, &port));
+    assert_string_equal(host, "172.18.0.2");
+    assert_int_equal(port, 8080);
+    /* automatic: a pid that is not this machine's (beyond any pid_max) means a VM */
+    unsetenv("ENVTEST_PROBE");
+    json_object_set_new(json_object_get(inspect, "State"), "Pid", json_integer(1999999999));
+    assert_int_equal(envmgr_probe_target_get(NULL, inspect, &t, &err), 0);
+    assert_true(t.published);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_process_here(void **state)
+{
+    (void)state;
+    char proc[] = "/tmp/envtest-proc-XXXXXX";
+    assert_non_null(mkdtemp(proc));
+    envmgr_cleanup_free char *dir = envmgr_xasprintf("%s/123", proc);
+    envmgr_cleanup_free char *cg = envmgr_xasprintf("%s/123/cgroup", proc);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    const char *id = "5f1c0ffee0ddba11ab";
+    write_file(cg, "0::/system.slice/docker-5f1c0ffee0ddba11ab.scope\n");
+    assert_true(envmgr_probe_process_here(proc, 123, id));
+    /* a pid of this kernel that is some other process (a VM engine's pid numbering) */
+    assert_false(envmgr_probe_process_here(proc, 123, "0123456789abcdef"));
+    assert_false(envmgr_probe_process_here(proc, 456, id)); /* no such process here */
+    assert_true(envmgr_probe_process_here(proc, 0, id));    /* unknown: as before */
+    unlink(cg);
+    rmdir(dir);
+    rmdir(proc);
+}
+
 static void test_resolve_from_image(void **state)
 {
     (void)state;
@@ -244,6 +414,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_probe_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_completed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ports_probe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_published_port_behind_forwarder, setup, teardown),
+        cmocka_unit_test(test_published_port_greeting),
+        cmocka_unit_test(test_probe_target_published_ports),
+        cmocka_unit_test(test_process_here),
         cmocka_unit_test(test_resolve_from_image),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,14 +1,11 @@
 #include "health.h"
 #include "pod.h"
+#include "probe.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <envmgr/log.h>
@@ -68,38 +65,14 @@ bool envmgr_health_resolve(const envmgr_service_t *service, json_t *image_inspec
     return out->test.n > 0;
 }
 
-bool envmgr_tcp_probe(const char *host, int port, int timeout_ms)
-{
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
-        return false;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return false;
-    bool ok = false;
-    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0) {
-        ok = true;
-    } else if (errno == EINPROGRESS) {
-        struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-        if (poll(&pfd, 1, timeout_ms) == 1) {
-            int soerr = 0;
-            socklen_t len = sizeof(soerr);
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
-            ok = soerr == 0;
-        }
-    }
-    close(fd);
-    return ok;
-}
-
 struct container_state {
     char status[32]; /* created, running, exited, ... */
     char health[32]; /* engine's health status or "" */
     int exit_code;
     char died[512]; /* exited or dead: how (envmgr_container_died), else "" */
     char died_hint[256];
-    char ip[64];       /* first network's IP */
-    int tcp_ports[32]; /* exposed tcp ports */
+    envmgr_probe_target_t probe; /* where its ports are reached from here */
+    int tcp_ports[32];           /* exposed tcp ports */
     size_t n_tcp_ports;
 };
 
@@ -132,17 +105,9 @@ static int container_state_get(envmgr_engine_t *engine, const char *id, struct c
         envmgr_buf_free(&why);
         envmgr_buf_free(&hint);
     }
-    json_t *networks = json_object_get(json_object_get(inspect, "NetworkSettings"), "Networks");
+    if (envmgr_probe_target_get(engine, inspect, &st->probe, err) < 0)
+        return -1;
     const char *key;
-    json_t *net;
-    json_object_foreach(networks, key, net)
-    {
-        const char *ip = json_string_value(json_object_get(net, "IPAddress"));
-        if (ip && *ip) {
-            snprintf(st->ip, sizeof(st->ip), "%s", ip);
-            break;
-        }
-    }
     json_t *exposed = json_object_get(json_object_get(inspect, "Config"), "ExposedPorts");
     json_t *unused;
     json_object_foreach(exposed, key, unused)
@@ -153,7 +118,7 @@ static int container_state_get(envmgr_engine_t *engine, const char *id, struct c
             st->n_tcp_ports < ENVMGR_ARRAY_SIZE(st->tcp_ports))
             st->tcp_ports[st->n_tcp_ports++] = port;
     }
-    if (!st->ip[0] && envmgr_pod_address(engine, inspect, st->ip, sizeof(st->ip), err) > 0)
+    if (st->probe.pod)
         st->n_tcp_ports =
             envmgr_pod_tcp_ports(inspect, st->tcp_ports, ENVMGR_ARRAY_SIZE(st->tcp_ports));
     return 0;
@@ -207,10 +172,10 @@ int envmgr_health_probe(envmgr_engine_t *engine, const char *container_id,
 
 static bool ports_accept(const struct container_state *st)
 {
-    if (!st->ip[0]) /* network_mode none or service:X: nothing of its own to probe */
-        return true;
+    /* a port not reachable from here (network_mode none or service:X; unpublished on a VM
+     * engine) counts as accepting: the healthcheck decides */
     for (size_t i = 0; i < st->n_tcp_ports; i++)
-        if (!envmgr_tcp_probe(st->ip, st->tcp_ports[i], 200))
+        if (!envmgr_probe_port(&st->probe, st->tcp_ports[i]))
             return false;
     return true;
 }
@@ -246,7 +211,7 @@ int envmgr_health_wait(envmgr_engine_t *engine, const char *id, const envmgr_hea
             if (hc) {
                 /* An exec costs the engine a process start (100s of ms of CPU that the starting
                  * service needs too): while the container's TCP ports still refuse connections,
-                 * which a connect() on the bridge tells in microseconds, the check can only fail,
+                 * which a connect() tells in microseconds (probe.h), the check can only fail,
                  * so it runs then at most once a second. Once the ports accept, it runs at once. */
                 int64_t now = envmgr_now_ms();
                 bool accept = st.n_tcp_ports == 0 || ports_accept(&st);

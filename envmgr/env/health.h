@@ -51,9 +51,6 @@ bool envmgr_container_died(json_t *inspect, envmgr_buf_t *why, envmgr_buf_t *hin
 int envmgr_container_inspect_settled(envmgr_engine_t *engine, const char *id, json_t **inspect,
                                      envmgr_error_t *err);
 
-/* true when a TCP connection to host:port succeeds within timeout_ms. */
-bool envmgr_tcp_probe(const char *host, int port, int timeout_ms);
-
 /* health_wait.c: the service's x-envtest.wait strategies, in order, until deadline_ms. */
 int envmgr_health_wait_strategies(envmgr_engine_t *engine, const char *container_id,
                                   const envmgr_service_t *service, int64_t deadline_ms,

@@ -1,10 +1,11 @@
 /* Wait strategies beyond healthchecks (services.*.x-envtest.wait; the model is compose's
  * envmgr_wait_t): a log line (regex, n times), an HTTP status on a path, a SQL query, a command,
  * listening ports. Each is retried every 100 ms until it passes or the deadline; an exited
- * container fails at once. HTTP, SQL and ports talk to the container's address on its first
- * network, as the port probe does. */
+ * container fails at once. HTTP, SQL and ports reach the container as the port probe does
+ * (probe.h: its address, or its published ports on a VM engine). */
 #include "health.h"
 #include "pod.h"
+#include "probe.h"
 
 #include <curl/curl.h>
 #include <regex.h>
@@ -17,7 +18,7 @@
 #define WAIT_POLL_MS 100
 
 struct target {
-    char ip[64];
+    envmgr_probe_target_t probe;
     char status[32];
     int first_port;
 };
@@ -33,15 +34,8 @@ static int target_get(envmgr_engine_t *engine, const char *id, struct target *t,
         return -1;
     snprintf(t->status, sizeof(t->status), "%s",
              json_string_value(json_object_get(json_object_get(inspect, "State"), "Status")) ?: "");
-    json_object_foreach(json_object_get(json_object_get(inspect, "NetworkSettings"), "Networks"),
-                        key, v)
-    {
-        const char *ip = json_string_value(json_object_get(v, "IPAddress"));
-        if (ip && *ip) {
-            snprintf(t->ip, sizeof(t->ip), "%s", ip);
-            break;
-        }
-    }
+    if (envmgr_probe_target_get(engine, inspect, &t->probe, err) < 0)
+        return -1;
     json_object_foreach(json_object_get(json_object_get(inspect, "Config"), "ExposedPorts"), key, v)
     {
         int port = atoi(key);
@@ -49,7 +43,7 @@ static int target_get(envmgr_engine_t *engine, const char *id, struct target *t,
             t->first_port = port;
     }
     int pod_ports[32];
-    if (!t->ip[0] && envmgr_pod_address(engine, inspect, t->ip, sizeof(t->ip), err) > 0)
+    if (t->probe.pod)
         for (size_t i = envmgr_pod_tcp_ports(inspect, pod_ports, 32); i > 0; i--)
             if (!t->first_port || pod_ports[i - 1] < t->first_port)
                 t->first_port = pod_ports[i - 1];
@@ -87,6 +81,32 @@ static size_t discard_cb(char *ptr, size_t size, size_t n, void *userdata)
     return size * n;
 }
 
+static const char *const kind_names[] = {"log", "http", "sql", "command", "ports"};
+
+/* Where the wait connects for container_port: 1; 0 when nowhere yet (out says why: no address,
+ * no port); -1 when never: on a VM engine, a port that is not published cannot be reached from
+ * here, an error that waiting cannot mend. */
+static int reachable(const struct target *t, const envmgr_wait_t *w, int container_port,
+                     const char **host, int *port, envmgr_buf_t *out, envmgr_error_t *err)
+{
+    if (container_port > 0 && envmgr_probe_address(&t->probe, container_port, host, port))
+        return 1;
+    if (container_port > 0 && t->probe.published) {
+        envmgr_error_set(err, ENVMGR_E_CONFIG, 0,
+                         "its %s wait: container port %d is not published, and this engine's "
+                         "containers are reached from here only through published ports (a VM: "
+                         "Docker Desktop, a Podman machine)",
+                         kind_names[w->kind], container_port);
+        return envmgr_error_hint(err, "publish it (ports: [\"%d\"]), or wait with a command",
+                                 container_port);
+    }
+    if (container_port > 0)
+        envmgr_buf_addf(out, "no address for port %d", container_port);
+    else
+        envmgr_buf_adds(out, "no port to connect to (give the wait a port)");
+    return 0;
+}
+
 /* One attempt: 1 passed, 0 not yet (out says why), -1 error that retrying cannot mend. */
 static int attempt(envmgr_engine_t *engine, const char *id, const envmgr_service_t *s,
                    const envmgr_wait_t *w, const struct target *t, const regex_t *re,
@@ -114,20 +134,26 @@ static int attempt(envmgr_engine_t *engine, const char *id, const envmgr_service
         return code == 0;
     }
     case ENVMGR_WAIT_PORTS:
-        for (size_t i = 0; i < w->n_ports; i++)
-            if (!t->ip[0] || !envmgr_tcp_probe(t->ip, w->ports[i], 200)) {
+        for (size_t i = 0; i < w->n_ports; i++) {
+            const char *host;
+            int port;
+            int rr = reachable(t, w, w->ports[i], &host, &port, out, err);
+            if (rr <= 0)
+                return rr;
+            if (!envmgr_probe_port(&t->probe, w->ports[i])) {
                 envmgr_buf_addf(out, "port %d does not accept connections", w->ports[i]);
                 return 0;
             }
+        }
         return 1;
     case ENVMGR_WAIT_HTTP: {
-        int port = w->port ? w->port : t->first_port;
+        const char *host;
+        int port;
         long status = 0;
-        if (!t->ip[0] || !port) {
-            envmgr_buf_addf(out, "no address or port for %s", w->pattern);
-            return 0;
-        }
-        envmgr_cleanup_free char *url = envmgr_xasprintf("http://%s:%d%s", t->ip, port, w->pattern);
+        int rr = reachable(t, w, w->port ? w->port : t->first_port, &host, &port, out, err);
+        if (rr <= 0)
+            return rr;
+        envmgr_cleanup_free char *url = envmgr_xasprintf("http://%s:%d%s", host, port, w->pattern);
         CURL *c = curl_easy_init();
         if (!c)
             return envmgr_error_set(err, ENVMGR_E_ENV, 0, "curl_easy_init failed");
@@ -161,16 +187,22 @@ static int attempt(envmgr_engine_t *engine, const char *id, const envmgr_service
         if (!m)
             return envmgr_error_set(err, ENVMGR_E_ENV, 0, "mysql_init failed");
         mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-        if (t->ip[0] &&
-            mysql_real_connect(m, t->ip, w->user ? w->user : "root", password, w->database,
-                               (unsigned)(w->port ? w->port : 3306), NULL, 0) &&
+        const char *host;
+        int port;
+        int rr = reachable(t, w, w->port ? w->port : 3306, &host, &port, out, err);
+        if (rr <= 0) {
+            mysql_close(m);
+            return rr;
+        }
+        if (mysql_real_connect(m, host, w->user ? w->user : "root", password, w->database,
+                               (unsigned)port, NULL, 0) &&
             mysql_query(m, w->pattern) == 0) {
             MYSQL_RES *res = mysql_store_result(m);
             if (res)
                 mysql_free_result(res);
             ok = 1;
         } else {
-            envmgr_buf_addf(out, "sql: %s", t->ip[0] ? mysql_error(m) : "no address");
+            envmgr_buf_addf(out, "sql: %s", mysql_error(m));
         }
         mysql_close(m);
         return ok;
@@ -178,8 +210,6 @@ static int attempt(envmgr_engine_t *engine, const char *id, const envmgr_service
     }
     return 0;
 }
-
-static const char *const kind_names[] = {"log", "http", "sql", "command", "ports"};
 
 int envmgr_health_wait_strategies(envmgr_engine_t *engine, const char *id,
                                   const envmgr_service_t *s, int64_t deadline_ms,

@@ -313,28 +313,6 @@ int envmgr_pod_holder_inspect(envmgr_engine_t *engine, json_t *inspect, json_t *
     return envmgr_engine_container_inspect(engine, mode + 10, holder, err);
 }
 
-int envmgr_pod_address(envmgr_engine_t *engine, json_t *inspect, char *ip, size_t ip_size,
-                       envmgr_error_t *err)
-{
-    envmgr_cleanup_json json_t *holder = NULL;
-    if (envmgr_pod_holder_inspect(engine, inspect, &holder, err) < 0)
-        return -1;
-    if (!holder)
-        return 0;
-    const char *key;
-    json_t *net;
-    json_object_foreach(json_object_get(json_object_get(holder, "NetworkSettings"), "Networks"),
-                        key, net)
-    {
-        const char *addr = json_string_value(json_object_get(net, "IPAddress"));
-        if (addr && *addr) {
-            snprintf(ip, ip_size, "%s", addr);
-            break;
-        }
-    }
-    return 1;
-}
-
 size_t envmgr_pod_tcp_ports(json_t *inspect, int *ports, size_t max)
 {
     const char *label = envmgr_pod_ports_label(inspect);

@@ -58,10 +58,6 @@ int envmgr_pod_remove_stale(envmgr_engine_t *engine, const envmgr_project_t *pro
 /* The holder's inspect when the container of inspect is in a pod (*holder NULL otherwise). */
 int envmgr_pod_holder_inspect(envmgr_engine_t *engine, json_t *inspect, json_t **holder,
                               envmgr_error_t *err);
-/* The holder's address (its project network's) when the container of inspect is in a pod: 1 and
- * ip filled; 0 when it is not in a pod. */
-int envmgr_pod_address(envmgr_engine_t *engine, json_t *inspect, char *ip, size_t ip_size,
-                       envmgr_error_t *err);
 /* The tcp ports of the pod ports label, at most max. */
 size_t envmgr_pod_tcp_ports(json_t *inspect, int *ports, size_t max);
 /* The service's pod ports label ("3306/tcp,...") or NULL. */

@@ -1,0 +1,188 @@
+/* Reaching a container's ports from this machine (see probe.h). */
+#include "probe.h"
+#include "health.h"
+#include "pod.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <envmgr/log.h>
+#include <envmgr/util.h>
+
+/* How long a connection through a port forwarder must stay open (or speak) to count as accepted:
+ * a forwarder that finds nothing listening closes it within a millisecond or two. */
+#define FORWARDED_SETTLE_MS 150
+
+bool envmgr_probe_process_here(const char *proc, long long pid, const char *id)
+{
+    if (pid <= 0 || !id || !*id)
+        return true;
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%lld/cgroup", proc, pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return errno != ENOENT; /* no such process here (or no /proc at all: macOS) */
+    char line[1024];
+    bool named = false;
+    while (!named && fgets(line, sizeof(line), f))
+        named = strstr(line, id) != NULL;
+    fclose(f);
+    return named;
+}
+
+static bool want_published(json_t *inspect)
+{
+    const char *how = getenv("ENVTEST_PROBE");
+    if (how && strcmp(how, "published") == 0)
+        return true;
+    if (how && strcmp(how, "container") == 0)
+        return false;
+    json_int_t pid = json_integer_value(json_object_get(json_object_get(inspect, "State"), "Pid"));
+    const char *id = json_string_value(json_object_get(inspect, "Id"));
+    return !envmgr_probe_process_here("/proc", (long long)pid, id);
+}
+
+static void read_address(json_t *inspect, envmgr_probe_target_t *t)
+{
+    const char *key;
+    json_t *net;
+    json_object_foreach(json_object_get(json_object_get(inspect, "NetworkSettings"), "Networks"),
+                        key, net)
+    {
+        const char *ip = json_string_value(json_object_get(net, "IPAddress"));
+        if (ip && *ip) {
+            snprintf(t->ip, sizeof(t->ip), "%s", ip);
+            return;
+        }
+    }
+}
+
+/* NetworkSettings.Ports: {"3306/tcp": [{"HostIp": "127.0.0.1", "HostPort": "49153"}], ...}; the
+ * first IPv4 binding of each tcp port (0.0.0.0 reaches 127.0.0.1 too). */
+static void read_published(json_t *inspect, envmgr_probe_target_t *t)
+{
+    const char *key;
+    json_t *bindings;
+    json_object_foreach(json_object_get(json_object_get(inspect, "NetworkSettings"), "Ports"), key,
+                        bindings)
+    {
+        int port;
+        char proto[8];
+        if (sscanf(key, "%d/%7s", &port, proto) != 2 || strcmp(proto, "tcp") != 0)
+            continue;
+        size_t i;
+        json_t *b;
+        json_array_foreach(bindings, i, b)
+        {
+            const char *host_ip = json_string_value(json_object_get(b, "HostIp"));
+            int host_port = atoi(json_string_value(json_object_get(b, "HostPort")) ?: "0");
+            if (host_port <= 0 || (host_ip && strchr(host_ip, ':')))
+                continue;
+            if (t->n_map < ENVMGR_ARRAY_SIZE(t->map))
+                t->map[t->n_map++].container_port = port,
+                t->map[t->n_map - 1].host_port = host_port;
+            break;
+        }
+    }
+}
+
+int envmgr_probe_target_get(envmgr_engine_t *engine, json_t *inspect, envmgr_probe_target_t *t,
+                            envmgr_error_t *err)
+{
+    memset(t, 0, sizeof(*t));
+    t->published = want_published(inspect);
+    envmgr_cleanup_json json_t *holder = NULL;
+    if (envmgr_pod_holder_inspect(engine, inspect, &holder, err) < 0)
+        return -1;
+    t->pod = holder != NULL;
+    json_t *net_owner = holder ? holder : inspect;
+    read_address(net_owner, t);
+    if (t->published)
+        read_published(net_owner, t);
+    return 0;
+}
+
+bool envmgr_probe_address(const envmgr_probe_target_t *t, int container_port, const char **host,
+                          int *port)
+{
+    if (!t->published) {
+        *host = t->ip;
+        *port = container_port;
+        return t->ip[0] != '\0';
+    }
+    for (size_t i = 0; i < t->n_map; i++) {
+        if (t->map[i].container_port == container_port) {
+            *host = "127.0.0.1";
+            *port = t->map[i].host_port;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A TCP connection to host:port succeeds within timeout_ms. */
+static bool tcp_connects(const char *host, int port, int timeout_ms)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
+        return false;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    bool ok = false;
+    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0) {
+        ok = true;
+    } else if (errno == EINPROGRESS) {
+        struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+        if (poll(&pfd, 1, timeout_ms) == 1) {
+            int soerr = 0;
+            socklen_t len = sizeof(soerr);
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
+            ok = soerr == 0;
+        }
+    }
+    close(fd);
+    return ok;
+}
+
+/* Through a port forwarder: connected, then still open (or the service spoke) after the settle
+ * time. A close (EOF, reset) in that time: nothing listens behind it. */
+static bool forwarded_accepts(int port)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    bool ok = false;
+    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int r = poll(&pfd, 1, FORWARDED_SETTLE_MS);
+        if (r == 0) {
+            ok = true; /* still open: the service took it and waits for us to speak */
+        } else if (r == 1) {
+            char c;
+            ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+            ok = n > 0; /* it spoke first (a MySQL greeting); 0 or an error: closed */
+        }
+    }
+    close(fd);
+    return ok;
+}
+
+bool envmgr_probe_port(const envmgr_probe_target_t *t, int container_port)
+{
+    const char *host;
+    int port;
+    if (!envmgr_probe_address(t, container_port, &host, &port))
+        return true;
+    if (!t->published)
+        return tcp_connects(host, port, 200);
+    return forwarded_accepts(port);
+}
