@@ -12,7 +12,10 @@
 set -u
 envtest="$1"
 here="$(cd "$(dirname "$0")" && pwd)"
-src=bun-t-src dst=bun-t-dst bad=bun-t-bad
+# projects <stem>-src, -dst, -bad; stem $ENVTEST_TEST_PROJECT (default bun-<pid>: two checkouts can
+# run it at once on one engine)
+stem="${ENVTEST_TEST_PROJECT:-bun-$$}"
+src=$stem-src dst=$stem-dst bad=$stem-bad
 work="$(mktemp -d)"
 n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }

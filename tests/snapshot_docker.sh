@@ -10,11 +10,15 @@
 #      loaded, the same rows, and the bad snapshot removed;
 #   5. up --no-snapshot loads; snapshot ls / rm / prune.
 # Usage: snapshot_docker.sh ENVTEST_BINARY   (ENVTEST_BUILD_DIR, ENVTEST_MYSQL_IMAGE as for envtest)
+# Projects: <stem>-t1 .. -t4, stem $ENVTEST_TEST_PROJECT (default snap-<pid>: two checkouts can run
+# it at once on one engine).
 set -u
 envtest="$1"
 build="${ENVTEST_BUILD_DIR:-build}"
 work="$(mktemp -d)"
-projects="snap-t1 snap-t2 snap-t3 snap-t4"
+stem="${ENVTEST_TEST_PROJECT:-snap-$$}"
+t1="$stem-t1" t2="$stem-t2" t3="$stem-t3" t4="$stem-t4"
+projects="$t1 $t2 $t3 $t4"
 n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)) failed=$((failed + 1)); echo "not ok $n - $1"; }
@@ -58,61 +62,61 @@ snapshots() { "$envtest" snapshot ls --json | jq -r '.[] | select(.complete) | .
 
 echo "1..12"
 # 1. load and save
-if ! up snap-t1; then echo "Bail out! up of snap-t1 failed"; exit 1; fi
-grep -q 'fixture seoul: loaded' "$work/snap-t1.log" && grep -q 'snapshot [0-9a-f]* saved' "$work/snap-t1.log"
+if ! up "$t1"; then echo "Bail out! up of $t1 failed"; exit 1; fi
+grep -q 'fixture seoul: loaded' "$work/$t1.log" && grep -q 'snapshot [0-9a-f]* saved' "$work/$t1.log"
 check $? "the first up loads the fixture and saves a snapshot"
 key="$(snapshots)"
 [ "$(echo "$key" | wc -w)" = 1 ] && [ -f "$work/snapshots/$key/datadir.tar" ]
 check $? "snapshot ls lists it ($(echo "$key" | cut -c1-12))"
-state snap-t1 >"$work/t1.state" 2>&1 || { sed 's/^/# /' "$work/t1.state"; echo "Bail out! state"; exit 1; }
-"$envtest" -q -p snap-t1 down -v >/dev/null 2>&1
+state "$t1" >"$work/t1.state" 2>&1 || { sed 's/^/# /' "$work/t1.state"; echo "Bail out! state"; exit 1; }
+"$envtest" -q -p "$t1" down -v >/dev/null 2>&1
 
 # 2. restore in another project
 short="$(echo "$key" | cut -c1-12)"
-up snap-t2 && grep -q "mysql: loaded .*state from snapshot $short" "$work/snap-t2.log" &&
-    ! grep -q 'fixture seoul: loaded' "$work/snap-t2.log"
+up "$t2" && grep -q "mysql: loaded .*state from snapshot $short" "$work/$t2.log" &&
+    ! grep -q 'fixture seoul: loaded' "$work/$t2.log"
 check $? "an up in another project restores it, sca-api healthy with its own passwords"
-state snap-t2 >"$work/t2.state" 2>&1
+state "$t2" >"$work/t2.state" 2>&1
 if cmp -s "$work/t1.state" "$work/t2.state"; then ok "the same rows, vector points and cassette"; else
     not_ok "the same rows, vector points and cassette"
     diff "$work/t1.state" "$work/t2.state" | sed 's/^/# /'
 fi
-up snap-t2 && grep -q 'fixture seoul: unchanged' "$work/snap-t2.log"
+up "$t2" && grep -q 'fixture seoul: unchanged' "$work/$t2.log"
 check $? "a second up of that project finds the fixture loaded"
-"$envtest" -q -p snap-t2 down -v >/dev/null 2>&1
+"$envtest" -q -p "$t2" down -v >/dev/null 2>&1
 
 # 3. another digest: loaded, and a second snapshot
 gzip -dc "$build/fixtures/seoul-small.tar.gz" | gzip -1 >"$work/data/fixtures/seoul-small.tar.gz"
-up snap-t3 && grep -q 'fixture seoul: loaded' "$work/snap-t3.log" &&
-    ! grep -q 'state from snapshot' "$work/snap-t3.log" && [ "$(snapshots | wc -l)" = 2 ]
+up "$t3" && grep -q 'fixture seoul: loaded' "$work/$t3.log" &&
+    ! grep -q 'state from snapshot' "$work/$t3.log" && [ "$(snapshots | wc -l)" = 2 ]
 check $? "a changed fixture (another digest) is loaded, not restored, and saved apart"
-state snap-t3 >"$work/t3.state" 2>&1
-"$envtest" -q -p snap-t3 down -v >/dev/null 2>&1
+state "$t3" >"$work/t3.state" 2>&1
+"$envtest" -q -p "$t3" down -v >/dev/null 2>&1
 key3="$(snapshots | grep -v "$key")"
 
 # 4. bad snapshots: truncated, then garbage of the right size
 tar="$work/snapshots/$key3/datadir.tar"
 truncate -s 100000 "$tar"
-up snap-t4 && grep -q "snapshot .* unusable" "$work/snap-t4.log" &&
-    grep -q 'fixture seoul: loaded' "$work/snap-t4.log"
+up "$t4" && grep -q "snapshot .* unusable" "$work/$t4.log" &&
+    grep -q 'fixture seoul: loaded' "$work/$t4.log"
 check $? "a truncated snapshot: a warning, the fixture loaded"
-state snap-t4 >"$work/t4.state" 2>&1
+state "$t4" >"$work/t4.state" 2>&1
 cmp -s "$work/t3.state" "$work/t4.state"
 check $? "the same rows as the load of that fixture"
-"$envtest" -q -p snap-t4 down -v >/dev/null 2>&1
+"$envtest" -q -p "$t4" down -v >/dev/null 2>&1
 size=$(stat -c %s "$work/snapshots/$key3/datadir.tar")
 head -c "$size" /dev/urandom >"$work/snapshots/$key3/datadir.tar"
-up snap-t4 && grep -q "snapshot .* could not be restored" "$work/snap-t4.log" &&
-    grep -q 'fixture seoul: loaded' "$work/snap-t4.log" && state snap-t4 >"$work/t4.state" 2>&1 &&
+up "$t4" && grep -q "snapshot .* could not be restored" "$work/$t4.log" &&
+    grep -q 'fixture seoul: loaded' "$work/$t4.log" && state "$t4" >"$work/t4.state" 2>&1 &&
     cmp -s "$work/t3.state" "$work/t4.state"
 check $? "a snapshot whose tar is garbage: unpacking fails in the container, a warning, the fixture loaded, the same rows"
-"$envtest" -q -p snap-t4 down -v >/dev/null 2>&1
+"$envtest" -q -p "$t4" down -v >/dev/null 2>&1
 
 # 5. --no-snapshot, rm, prune
-up snap-t4 --no-snapshot && grep -q 'fixture seoul: loaded' "$work/snap-t4.log" &&
-    ! grep -q 'snapshot' "$work/snap-t4.log"
+up "$t4" --no-snapshot && grep -q 'fixture seoul: loaded' "$work/$t4.log" &&
+    ! grep -q 'snapshot' "$work/$t4.log"
 check $? "up --no-snapshot loads and saves nothing"
-"$envtest" -q -p snap-t4 down -v >/dev/null 2>&1
+"$envtest" -q -p "$t4" down -v >/dev/null 2>&1
 "$envtest" -q snapshot rm "$(echo "$key" | cut -c1-8)" && ! snapshots | grep -q "$key"
 check $? "snapshot rm KEY-PREFIX"
 "$envtest" -q snapshot prune --all && [ -z "$(snapshots)" ]

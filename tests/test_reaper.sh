@@ -8,7 +8,8 @@
 # when no reaper container could run (ENVTEST_REAPER=process, its cgroup killed); a failed up
 # leaves nothing as it exits, its reaper container included.
 # TAP output. Skips (77) without an engine unless ENVTEST_REQUIRE_DOCKER=1.
-#   ENVTEST_TEST_PROJECT   project name stem (default envtest-reap)
+#   ENVTEST_TEST_PROJECT   project name stem (default envtest-reap-<pid>: two checkouts can run
+#                          it at once on one engine)
 #   ENVTEST_REAPER_KILLS   kill points, half in up, half in run (default 20)
 #   ENVTEST_PODMAN_SOCK    the Podman socket (default /run/podman/podman.sock)
 set -uo pipefail
@@ -17,7 +18,7 @@ bin="${ENVTEST_BINARY_DIR:-$src/build}"
 # shellcheck source=ci/lib.sh
 source "$src/ci/lib.sh"
 envtest="$bin/cmd/envtest"
-stem="${ENVTEST_TEST_PROJECT:-envtest-reap}"
+stem="${ENVTEST_TEST_PROJECT:-envtest-reap-$$}"
 kills="${ENVTEST_REAPER_KILLS:-20}"
 podman_sock="${ENVTEST_PODMAN_SOCK:-/run/podman/podman.sock}"
 TMP="$(mktemp -d)"
