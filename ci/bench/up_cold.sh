@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark (issue 16, a faster cold up): a cold `up` of MySQL + two small HTTP services
-# (ci/bench/up3.yaml: mysql, mock-llm, mock-vector; no fixtures) to all healthy, five ways in turn
+# (ci/bench/up3.yaml: mysql, mock-llm, mock-vector; no fixtures) to all healthy, six ways in turn
 # in each round: the docker CLI scripts of up_down.sh (docker_cli_up.sh: the one that polls the
 # health checks itself every 0.1 s as envtest does, and the one that waits for the engine's health
 # status as `docker compose up --wait` does), `envtest up
