@@ -40,6 +40,13 @@ tap_done() {
     echo "1..$TAP_N"
     [ "$TAP_FAILED" -eq 0 ]
 }
+# Nothing labelled with project $1 is left: no container, no network.
+tap_nothing_left() {
+    local left
+    left=$(docker ps -aq --filter "label=io.envtest.project=$1")
+    left+=$(docker network ls -q --filter "label=io.envtest.project=$1")
+    [ -z "$left" ]
+}
 # The MySQL image of the shared engine, or tap_need.
 tap_mysql_image() {
     [ -n "${ENVTEST_MYSQL_IMAGE:-}" ] && return 0

@@ -40,12 +40,7 @@ docker_ping || tap_need "no Docker engine at $ENVTEST_DOCKER_SOCK"
 tap_mysql_image
 
 # Nothing of the project is left: no container, no network.
-nothing_left() {
-    local left
-    left=$(docker ps -aq --filter "label=io.envtest.project=$project")
-    left+=$(docker network ls -q --filter "label=io.envtest.project=$project")
-    [ -z "$left" ]
-}
+nothing_left() { tap_nothing_left "$project"; }
 
 three_services() { # $1: extra top-level text
     cat >"$file" <<YAML

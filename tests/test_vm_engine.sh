@@ -38,12 +38,7 @@ docker_ping || tap_need "no Docker engine at $ENVTEST_DOCKER_SOCK"
 command -v mariadb >/dev/null || tap_need "no mariadb client"
 tap_mysql_image
 
-nothing_left() {
-    local left
-    left=$(docker ps -aq --filter "label=io.envtest.project=$project")
-    left+=$(docker network ls -q --filter "label=io.envtest.project=$project")
-    [ -z "$left" ]
-}
+nothing_left() { tap_nothing_left "$project"; }
 
 # A MySQL whose server starts 2 s after its container; $1: the service's extra lines.
 late_mysql() {
@@ -69,26 +64,26 @@ select1() {
     [ "$(mariadb -h127.0.0.1 -P"$port" -uvm -pvmpw vm -N -B -e 'SELECT 1' 2>&1)" = 1 ]
 }
 
+# up with the published-port probe, then SELECT 1 right after it; $1: what the up waits with.
+up_then_select() {
+    ENVTEST_PROBE=published et up >"$tmp/up.log" 2>&1
+    local rc=$?
+    check_eq "up ($1): exit 0" 0 "$rc"
+    [ "$rc" = 0 ] || cat "$tmp/up.log" >&2
+    check "right after up, SELECT 1 through the published port answers" select1
+    et down -v >/dev/null 2>&1
+}
+
 echo "TAP version 13"
 
 late_mysql ""
-ENVTEST_PROBE=published et up >"$tmp/up.log" 2>&1
-rc=$?
-check_eq "up (port probe through the published port, server 2 s late): exit 0" 0 "$rc"
-[ "$rc" = 0 ] || cat "$tmp/up.log" >&2
-check "right after up, SELECT 1 through the published port answers" select1
-et down -v >/dev/null 2>&1
+up_then_select "port probe through the published port, server 2 s late"
 
 late_mysql '    x-envtest:
       wait:
         - {ports: [3306]}
         - {sql: "SELECT 1", port: 3306, user: root}'
-ENVTEST_PROBE=published et up >"$tmp/up.log" 2>&1
-rc=$?
-check_eq "up (ports and sql waits through the published port): exit 0" 0 "$rc"
-[ "$rc" = 0 ] || cat "$tmp/up.log" >&2
-check "right after up, SELECT 1 answers" select1
-et down -v >/dev/null 2>&1
+up_then_select "ports and sql waits through the published port"
 
 late_mysql '    x-envtest:
       wait: {sql: "SELECT 1", port: 3307}'
