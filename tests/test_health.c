@@ -22,6 +22,9 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+/* A wait that stops at its deadline only. */
+#define LIMIT(ms) (&(envmgr_wait_limit_t){.deadline_ms = (ms)})
+
 struct env {
     fake_engine_t *fake;
     envmgr_engine_t *engine;
@@ -64,7 +67,8 @@ static void test_passes_after_three_tries(void **state)
     fake_engine_exec_script(e->fake, "h", checks, 3);
     envmgr_error_t err = {0};
     assert_int_equal(
-        envmgr_health_wait(e->engine, id, &e->hc, envmgr_now_ms() + 10000, &e->output, &err), 0);
+        envmgr_health_wait(e->engine, id, &e->hc, LIMIT(envmgr_now_ms() + 10000), &e->output, &err),
+        0);
     assert_int_equal(fake_engine_count_requests(e->fake, "POST /containers/*/exec"), 3);
     assert_string_equal(e->output.data, "yes\n");
     /* the check is the service's: CMD ready */
@@ -81,7 +85,8 @@ static void test_never_passes_in_time(void **state)
     fake_engine_exec_script(e->fake, "h", &(fake_exec_t){.exit_code = 1, .out = "warming up"}, 1);
     envmgr_error_t err = {0};
     int64_t t0 = envmgr_now_ms();
-    assert_int_equal(envmgr_health_wait(e->engine, id, &e->hc, t0 + 300, &e->output, &err), -1);
+    assert_int_equal(envmgr_health_wait(e->engine, id, &e->hc, LIMIT(t0 + 300), &e->output, &err),
+                     -1);
     int64_t elapsed = envmgr_now_ms() - t0;
     assert_int_equal(err.kind, ENVMGR_E_ENV);
     assert_non_null(strstr(err.message, "health check did not pass in time ("));
@@ -91,6 +96,48 @@ static void test_never_passes_in_time(void **state)
     assert_true(elapsed >= 300 && elapsed < 5000);
 }
 
+struct cancel_later {
+    atomic_bool *flag;
+    int after_ms;
+};
+
+static void *cancel_later_thread(void *arg)
+{
+    struct cancel_later *c = arg;
+    envmgr_sleep_ms(c->after_ms);
+    atomic_store(c->flag, true);
+    return NULL;
+}
+
+/* up's other service failed: every wait stops within a poll, with ENVMGR_E_INTERRUPTED "stopped",
+ * long before its own deadline (the health check, the port probe, a completion) */
+static void test_cancelled_wait_stops(void **state)
+{
+    struct env *e = *state;
+    const char *id = fake_engine_add_container(e->fake, "h", NULL);
+    fake_engine_exec_script(e->fake, "h", &(fake_exec_t){.exit_code = 1, .out = "warming up"}, 1);
+    atomic_bool cancel = false;
+    int64_t t0 = envmgr_now_ms();
+    envmgr_wait_limit_t limit = {.deadline_ms = t0 + 20000, .cancel = &cancel};
+    struct cancel_later later = {&cancel, 200};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, cancel_later_thread, &later), 0);
+    envmgr_error_t err = {0};
+    assert_int_equal(envmgr_health_wait(e->engine, id, &e->hc, &limit, &e->output, &err), -1);
+    int64_t elapsed = envmgr_now_ms() - t0;
+    pthread_join(th, NULL);
+    assert_int_equal(err.kind, ENVMGR_E_INTERRUPTED);
+    assert_string_equal(err.message, "stopped");
+    assert_true(elapsed >= 200 && elapsed < 5000); /* not the 20 s deadline */
+    /* already cancelled: the probe and the completion wait stop before asking anything */
+    size_t before = fake_engine_count_requests(e->fake, "GET /containers/*/json");
+    assert_int_equal(envmgr_health_wait(e->engine, id, NULL, &limit, &e->output, &err), -1);
+    assert_string_equal(err.message, "stopped");
+    assert_int_equal(envmgr_health_wait_completed(e->engine, id, &limit, &err), -1);
+    assert_string_equal(err.message, "stopped");
+    assert_int_equal(fake_engine_count_requests(e->fake, "GET /containers/*/json"), before);
+}
+
 static void test_engine_says_unhealthy(void **state)
 {
     struct env *e = *state;
@@ -98,7 +145,8 @@ static void test_engine_says_unhealthy(void **state)
         e->fake, "h", "{\"State\":{\"Status\":\"running\",\"Health\":{\"Status\":\"unhealthy\"}}}");
     envmgr_error_t err = {0};
     assert_int_equal(
-        envmgr_health_wait(e->engine, id, &e->hc, envmgr_now_ms() + 10000, &e->output, &err), -1);
+        envmgr_health_wait(e->engine, id, &e->hc, LIMIT(envmgr_now_ms() + 10000), &e->output, &err),
+        -1);
     assert_string_equal(err.message, "the engine reports the container unhealthy");
     assert_int_equal(fake_engine_count_requests(e->fake, "POST /containers/*/exec"), 0);
 }
@@ -110,11 +158,13 @@ static void test_exited_container_fails_at_once(void **state)
         e->fake, "h", "{\"State\":{\"Status\":\"exited\",\"ExitCode\":3}}");
     envmgr_error_t err = {0};
     int64_t t0 = envmgr_now_ms();
-    assert_int_equal(envmgr_health_wait(e->engine, id, &e->hc, t0 + 10000, &e->output, &err), -1);
+    assert_int_equal(envmgr_health_wait(e->engine, id, &e->hc, LIMIT(t0 + 10000), &e->output, &err),
+                     -1);
     assert_string_equal(err.message, "container exited with code 3 while envtest waited for it");
     assert_true(envmgr_now_ms() - t0 < 5000); /* at once: not the 10 s deadline */
     /* and so without a healthcheck */
-    assert_int_equal(envmgr_health_wait(e->engine, id, NULL, t0 + 10000, &e->output, &err), -1);
+    assert_int_equal(envmgr_health_wait(e->engine, id, NULL, LIMIT(t0 + 10000), &e->output, &err),
+                     -1);
     assert_string_equal(err.message, "container exited with code 3 while envtest waited for it");
 }
 
@@ -128,7 +178,8 @@ static void test_oom_killed_says_so(void **state)
         "\"HostConfig\":{\"Memory\":16777216}}");
     envmgr_error_t err = {0};
     int64_t t0 = envmgr_now_ms();
-    assert_int_equal(envmgr_health_wait(e->engine, id, &e->hc, t0 + 10000, &e->output, &err), -1);
+    assert_int_equal(envmgr_health_wait(e->engine, id, &e->hc, LIMIT(t0 + 10000), &e->output, &err),
+                     -1);
     assert_string_equal(err.message, "container killed by the OOM killer (the engine's "
                                      "State.OOMKilled; exited, exit code 137): it needs more "
                                      "memory than its limit of 16 MiB while envtest waited for it");
@@ -137,7 +188,8 @@ static void test_oom_killed_says_so(void **state)
     /* without a limit: the machine's memory */
     const char *id2 = fake_engine_add_container(
         e->fake, "h2", "{\"State\":{\"Status\":\"exited\",\"ExitCode\":137,\"OOMKilled\":true}}");
-    assert_int_equal(envmgr_health_wait(e->engine, id2, NULL, t0 + 10000, &e->output, &err), -1);
+    assert_int_equal(envmgr_health_wait(e->engine, id2, NULL, LIMIT(t0 + 10000), &e->output, &err),
+                     -1);
     assert_non_null(strstr(err.message, "the machine (or the engine's VM) ran out of memory"));
 }
 
@@ -150,7 +202,8 @@ static void test_hung_check_times_out_then_passes(void **state)
     e->hc.timeout_ms = 200;
     envmgr_error_t err = {0};
     int64_t t0 = envmgr_now_ms();
-    assert_int_equal(envmgr_health_wait(e->engine, id, &e->hc, t0 + 10000, &e->output, &err), 0);
+    assert_int_equal(envmgr_health_wait(e->engine, id, &e->hc, LIMIT(t0 + 10000), &e->output, &err),
+                     0);
     int64_t elapsed = envmgr_now_ms() - t0;
     /* the hung check cut by its 200 ms timeout (libcurl's, which fired at 178 ms under load),
      * not returned at once, and not the 10 s deadline */
@@ -186,11 +239,11 @@ static void test_completed(void **state)
     const char *running = fake_engine_add_container(e->fake, "running", NULL);
     envmgr_error_t err = {0};
     int64_t t0 = envmgr_now_ms();
-    assert_int_equal(envmgr_health_wait_completed(e->engine, ok, t0 + 5000, &err), 0);
-    assert_int_equal(envmgr_health_wait_completed(e->engine, bad, t0 + 5000, &err), -1);
+    assert_int_equal(envmgr_health_wait_completed(e->engine, ok, LIMIT(t0 + 5000), &err), 0);
+    assert_int_equal(envmgr_health_wait_completed(e->engine, bad, LIMIT(t0 + 5000), &err), -1);
     assert_string_equal(err.message, "exited with code 2 (expected 0)");
-    assert_int_equal(envmgr_health_wait_completed(e->engine, running, envmgr_now_ms() + 200, &err),
-                     -1);
+    assert_int_equal(
+        envmgr_health_wait_completed(e->engine, running, LIMIT(envmgr_now_ms() + 200), &err), -1);
     assert_string_equal(err.message, "did not complete in time");
 }
 
@@ -213,11 +266,13 @@ static void test_ports_probe(void **state)
     envmgr_error_t err = {0};
     /* bound but not listening: refused */
     assert_int_equal(
-        envmgr_health_wait(e->engine, id, NULL, envmgr_now_ms() + 200, &e->output, &err), -1);
+        envmgr_health_wait(e->engine, id, NULL, LIMIT(envmgr_now_ms() + 200), &e->output, &err),
+        -1);
     assert_string_equal(err.message, "ports did not accept connections in time (state running)");
     assert_int_equal(listen(fd, 4), 0);
     assert_int_equal(
-        envmgr_health_wait(e->engine, id, NULL, envmgr_now_ms() + 5000, &e->output, &err), 0);
+        envmgr_health_wait(e->engine, id, NULL, LIMIT(envmgr_now_ms() + 5000), &e->output, &err),
+        0);
     close(fd);
 }
 
@@ -272,7 +327,8 @@ static void test_published_port_behind_forwarder(void **state)
     envmgr_error_t err = {0};
     /* the forwarder accepts and closes: nothing listens behind it */
     assert_int_equal(
-        envmgr_health_wait(e->engine, id, NULL, envmgr_now_ms() + 600, &e->output, &err), -1);
+        envmgr_health_wait(e->engine, id, NULL, LIMIT(envmgr_now_ms() + 600), &e->output, &err),
+        -1);
     assert_string_equal(err.message, "ports did not accept connections in time (state running)");
     /* the service listens now: connections stay open (they wait in the listener's queue) */
     f.stop = 1;
@@ -285,7 +341,8 @@ static void test_published_port_behind_forwarder(void **state)
     close(wake);
     memset(&err, 0, sizeof(err));
     assert_int_equal(
-        envmgr_health_wait(e->engine, id, NULL, envmgr_now_ms() + 5000, &e->output, &err), 0);
+        envmgr_health_wait(e->engine, id, NULL, LIMIT(envmgr_now_ms() + 5000), &e->output, &err),
+        0);
     unsetenv("ENVTEST_PROBE");
     close(f.fd);
 }
@@ -407,6 +464,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_passes_after_three_tries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_never_passes_in_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancelled_wait_stops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_engine_says_unhealthy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exited_container_fails_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oom_killed_says_so, setup, teardown),

@@ -232,6 +232,58 @@ static void test_injected_engine_failures_clean_up(void **state)
     assert_int_equal(left_of_project(e->fake), 0);
 }
 
+struct phases {
+    pthread_mutex_t lock;
+    char log[2048];
+};
+
+static void phases_cb(void *userdata, const char *service, enum envmgr_service_phase phase,
+                      int64_t elapsed_ms, const char *detail)
+{
+    (void)elapsed_ms;
+    struct phases *p = userdata;
+    pthread_mutex_lock(&p->lock);
+    size_t n = strlen(p->log);
+    snprintf(p->log + n, sizeof(p->log) - n, "%s %s (%s)\n", service,
+             envmgr_service_phase_name(phase), detail ? detail : "");
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* Two services that do not depend on each other: one exits at once, the other never turns
+ * healthy. Up reports the one that failed at once, not after the other's whole wait (60 s); the
+ * other's wait is stopped ("stopped: service cache failed"), not reported as a failure. */
+static void test_failed_service_stops_the_other_waits(void **state)
+{
+    struct env *e = *state;
+    static const char yaml[] = "name: lc\n"
+                               "services:\n"
+                               "  db:\n"
+                               "    image: fakedb:1\n"
+                               "    healthcheck: {test: [CMD, ready], interval: 1s, timeout: 1s}\n"
+                               "  cache:\n"
+                               "    image: fakeweb:1\n";
+    envmgr_project_t *p = NULL;
+    envmgr_error_t err = {0};
+    assert_int_equal(
+        envmgr_compose_load_string(yaml, strlen(yaml), "/tmp/lc/compose.yaml", NULL, &p, &err), 0);
+    fake_engine_exec_script(e->fake, "lc-db-1", &(fake_exec_t){.exit_code = 1, .out = "no"}, 1);
+    fake_engine_container_behaviour(e->fake, "lc-cache-1",
+                                    &(fake_container_t){.exits = true, .exit_code = 2});
+    struct phases phases = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    envmgr_up_options_t opts = {
+        .wait_timeout_ms = 60000, .progress = phases_cb, .userdata = &phases};
+    int64_t t0 = envmgr_now_ms();
+    assert_int_equal(envmgr_up(e->engine, p, &opts, &err), -1);
+    int64_t elapsed = envmgr_now_ms() - t0;
+    assert_non_null(strstr(err.message, "service cache: container exited with code 2"));
+    if (strstr(err.message, "service db") ||
+        !strstr(phases.log, "db stopped (service cache failed)"))
+        fail_msg("error: %s\nprogress:\n%s", err.message, phases.log);
+    assert_true(elapsed < 10000); /* not the 60 s wait of db */
+    assert_int_equal(left_of_project(e->fake), 0);
+    envmgr_project_free(p);
+}
+
 static void *interrupt_later(void *arg)
 {
     envmgr_sleep_ms(300);
@@ -370,6 +422,7 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_injected_engine_failures_clean_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupted_up_cleans_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_service_stops_the_other_waits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_down_by_label_after_a_crash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_down_reports_an_engine_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reaper_elsewhere_fails_at_once, setup, teardown),

@@ -187,9 +187,20 @@ static int died_error(const struct container_state *st, envmgr_error_t *err)
     return st->died_hint[0] ? envmgr_error_hint(err, "%s", st->died_hint) : -1;
 }
 
-int envmgr_health_wait(envmgr_engine_t *engine, const char *id, const envmgr_healthcheck_t *hc,
-                       int64_t deadline_ms, envmgr_buf_t *last_output, envmgr_error_t *err)
+int envmgr_wait_stopped(const envmgr_wait_limit_t *limit, envmgr_error_t *err)
 {
+    if (envmgr_interrupted())
+        return envmgr_error_set(err, ENVMGR_E_INTERRUPTED, 0, "interrupted");
+    if (limit->cancel && atomic_load(limit->cancel))
+        return envmgr_error_set(err, ENVMGR_E_INTERRUPTED, 0, "stopped");
+    return 0;
+}
+
+int envmgr_health_wait(envmgr_engine_t *engine, const char *id, const envmgr_healthcheck_t *hc,
+                       const envmgr_wait_limit_t *limit, envmgr_buf_t *last_output,
+                       envmgr_error_t *err)
+{
+    const int64_t deadline_ms = limit->deadline_ms;
     struct container_state st;
     int attempts = 0;
     /* The first exec waits for the ports too (or a second): an exec issued while the service is
@@ -197,8 +208,8 @@ int envmgr_health_wait(envmgr_engine_t *engine, const char *id, const envmgr_hea
     int64_t last_exec = envmgr_now_ms();
     bool accepted = false;
     for (;;) {
-        if (envmgr_interrupted())
-            return envmgr_error_set(err, ENVMGR_E_INTERRUPTED, 0, "interrupted");
+        if (envmgr_wait_stopped(limit, err) < 0)
+            return -1;
         if (container_state_get(engine, id, &st, err) < 0)
             return -1;
         if (st.died[0])
@@ -256,13 +267,13 @@ int envmgr_health_wait(envmgr_engine_t *engine, const char *id, const envmgr_hea
     }
 }
 
-int envmgr_health_wait_completed(envmgr_engine_t *engine, const char *id, int64_t deadline_ms,
-                                 envmgr_error_t *err)
+int envmgr_health_wait_completed(envmgr_engine_t *engine, const char *id,
+                                 const envmgr_wait_limit_t *limit, envmgr_error_t *err)
 {
     struct container_state st;
     for (;;) {
-        if (envmgr_interrupted())
-            return envmgr_error_set(err, ENVMGR_E_INTERRUPTED, 0, "interrupted");
+        if (envmgr_wait_stopped(limit, err) < 0)
+            return -1;
         if (container_state_get(engine, id, &st, err) < 0)
             return -1;
         if (st.died[0]) {
@@ -271,7 +282,7 @@ int envmgr_health_wait_completed(envmgr_engine_t *engine, const char *id, int64_
             envmgr_error_set(err, ENVMGR_E_ENV, 0, "%s (expected 0)", st.died);
             return st.died_hint[0] ? envmgr_error_hint(err, "%s", st.died_hint) : -1;
         }
-        if (envmgr_now_ms() >= deadline_ms)
+        if (envmgr_now_ms() >= limit->deadline_ms)
             return envmgr_error_set(err, ENVMGR_E_ENV, 0, "did not complete in time");
         envmgr_sleep_ms(ENVMGR_HEALTH_POLL_MS);
     }

@@ -5,6 +5,7 @@
 #ifndef ENVMGR_HEALTH_H
 #define ENVMGR_HEALTH_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include <envmgr/compose.h>
@@ -22,12 +23,21 @@ bool envmgr_health_resolve(const envmgr_service_t *service, json_t *image_inspec
                            envmgr_healthcheck_t *out);
 void envmgr_healthcheck_clear(envmgr_healthcheck_t *hc);
 
-/* Waits until the container is ready or deadline_ms (envmgr_now_ms clock) passes.
+/* Where a wait gives up short of ready: at deadline_ms (envmgr_now_ms clock), or within one poll
+ * (ENVMGR_HEALTH_POLL_MS) of *cancel turning true (NULL: never), with ENVMGR_E_INTERRUPTED and
+ * "stopped": up sets it when another of its services failed, so that it reports that failure at
+ * once instead of after every other service's wait. */
+typedef struct envmgr_wait_limit {
+    int64_t deadline_ms;
+    const atomic_bool *cancel;
+} envmgr_wait_limit_t;
+
+/* Waits until the container is ready or limit says to stop.
  * hc: the resolved healthcheck, or NULL for the port probe. On failure err says why and
  * last_output holds the last health output (may be empty). A container that exits while waited
  * for fails at once; so does the engine's own "unhealthy" verdict. */
 int envmgr_health_wait(envmgr_engine_t *engine, const char *container_id,
-                       const envmgr_healthcheck_t *hc, int64_t deadline_ms,
+                       const envmgr_healthcheck_t *hc, const envmgr_wait_limit_t *limit,
                        envmgr_buf_t *last_output, envmgr_error_t *err);
 
 /* Runs the healthcheck once in the container, as envmgr_health_wait does: *passed is true when it
@@ -38,7 +48,10 @@ int envmgr_health_probe(envmgr_engine_t *engine, const char *container_id,
 /* Waits until the container has exited; fails unless its exit code is 0 (for
  * service_completed_successfully). */
 int envmgr_health_wait_completed(envmgr_engine_t *engine, const char *container_id,
-                                 int64_t deadline_ms, envmgr_error_t *err);
+                                 const envmgr_wait_limit_t *limit, envmgr_error_t *err);
+
+/* Fails (ENVMGR_E_INTERRUPTED) when the waits must stop now: Ctrl-C, or limit's cancel. */
+int envmgr_wait_stopped(const envmgr_wait_limit_t *limit, envmgr_error_t *err);
 
 /* died.c: when the inspected container is gone (exited, dead) or was OOM-killed, appends to why
  * how it died ("killed by the OOM killer (...): it needs more memory than its limit of 16 MiB",
@@ -51,9 +64,9 @@ bool envmgr_container_died(json_t *inspect, envmgr_buf_t *why, envmgr_buf_t *hin
 int envmgr_container_inspect_settled(envmgr_engine_t *engine, const char *id, json_t **inspect,
                                      envmgr_error_t *err);
 
-/* health_wait.c: the service's x-envtest.wait strategies, in order, until deadline_ms. */
+/* health_wait.c: the service's x-envtest.wait strategies, in order, until limit says to stop. */
 int envmgr_health_wait_strategies(envmgr_engine_t *engine, const char *container_id,
-                                  const envmgr_service_t *service, int64_t deadline_ms,
+                                  const envmgr_service_t *service, const envmgr_wait_limit_t *limit,
                                   envmgr_buf_t *last_output, envmgr_error_t *err);
 
 #endif

@@ -212,7 +212,7 @@ static int attempt(envmgr_engine_t *engine, const char *id, const envmgr_service
 }
 
 int envmgr_health_wait_strategies(envmgr_engine_t *engine, const char *id,
-                                  const envmgr_service_t *s, int64_t deadline_ms,
+                                  const envmgr_service_t *s, const envmgr_wait_limit_t *limit,
                                   envmgr_buf_t *last_output, envmgr_error_t *err)
 {
     for (size_t i = 0; i < s->n_waits; i++) {
@@ -235,11 +235,9 @@ int envmgr_health_wait_strategies(envmgr_engine_t *engine, const char *id,
             }
             if ((r = attempt(engine, id, s, w, &t, have_re ? &re : NULL, last_output, err)) != 0)
                 break;
-            if (envmgr_interrupted()) {
-                r = envmgr_error_set(err, ENVMGR_E_INTERRUPTED, 0, "interrupted");
+            if ((r = envmgr_wait_stopped(limit, err)) < 0)
                 break;
-            }
-            if (envmgr_now_ms() >= deadline_ms) {
+            if (envmgr_now_ms() >= limit->deadline_ms) {
                 r = envmgr_error_set(err, ENVMGR_E_ENV, 0, "timed out on its %s wait: %s",
                                      kind_names[w->kind],
                                      last_output->data ? last_output->data : "");

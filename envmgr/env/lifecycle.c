@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -46,7 +47,7 @@ struct up_ctx {
     const envmgr_up_options_t *opts;
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    bool abort;
+    atomic_bool abort; /* a service failed (or up could not start them all): the waits stop */
     struct service_run *runs; /* in plan order */
     size_t n_runs;
     int64_t t0;
@@ -66,6 +67,7 @@ const char *envmgr_service_phase_name(enum envmgr_service_phase phase)
         [ENVMGR_PHASE_REMOVING] = "removing",   [ENVMGR_PHASE_REMOVED] = "removed",
         [ENVMGR_PHASE_LOADING] = "loading",     [ENVMGR_PHASE_LOADED] = "loaded",
         [ENVMGR_PHASE_SKIPPED] = "unchanged",   [ENVMGR_PHASE_REAL] = "real",
+        [ENVMGR_PHASE_STOPPED] = "stopped",
     };
     if ((unsigned)phase >= ENVMGR_ARRAY_SIZE(names))
         return "?";
@@ -92,7 +94,7 @@ static void set_state(struct service_run *run, enum run_state state)
     pthread_mutex_lock(&run->ctx->lock);
     run->state = state;
     if (state == RUN_FAILED)
-        run->ctx->abort = true;
+        atomic_store(&run->ctx->abort, true);
     pthread_cond_broadcast(&run->ctx->cond);
     pthread_mutex_unlock(&run->ctx->lock);
 }
@@ -117,7 +119,7 @@ static int wait_dependencies(struct service_run *run)
             else if (dep->state < need)
                 all_met = false;
         }
-        if (failed || ctx->abort || envmgr_interrupted()) {
+        if (failed || atomic_load(&ctx->abort) || envmgr_interrupted()) {
             pthread_mutex_unlock(&ctx->lock);
             return -1;
         }
@@ -362,6 +364,25 @@ static int ensure_container(struct service_run *run, envmgr_engine_t *engine, co
     return start_container(s, engine, run->container_id, err);
 }
 
+/* A wait that failed: 1 (not a failure of its own, as a service whose dependency failed) when it
+ * was stopped because another service failed, so that up reports that one at once; else -1. */
+static int wait_failed(struct service_run *run, envmgr_error_t *err)
+{
+    struct up_ctx *ctx = run->ctx;
+    if (err->kind != ENVMGR_E_INTERRUPTED || envmgr_interrupted() || !atomic_load(&ctx->abort))
+        return -1;
+    const char *failed = NULL;
+    pthread_mutex_lock(&ctx->lock);
+    for (size_t i = 0; i < ctx->n_runs && !failed; i++)
+        if (ctx->runs[i].state == RUN_FAILED)
+            failed = ctx->runs[i].service->name;
+    pthread_mutex_unlock(&ctx->lock);
+    envmgr_cleanup_free char *why = envmgr_xasprintf("service %s failed", failed ? failed : "?");
+    progress(ctx, run->service->name, ENVMGR_PHASE_STOPPED, why);
+    envmgr_error_clear(err);
+    return 1;
+}
+
 static int service_up(struct service_run *run, envmgr_engine_t *engine, envmgr_error_t *err)
 {
     struct up_ctx *ctx = run->ctx;
@@ -380,27 +401,28 @@ static int service_up(struct service_run *run, envmgr_engine_t *engine, envmgr_e
         return -1;
     set_state(run, RUN_STARTED);
 
+    const envmgr_wait_limit_t limit = {.deadline_ms = ctx->deadline, .cancel = &ctx->abort};
     if (run->wait_completed) {
         progress(ctx, s->name, ENVMGR_PHASE_WAITING, "until it exits");
-        if (envmgr_health_wait_completed(engine, run->container_id, ctx->deadline, err) < 0)
-            return -1;
+        if (envmgr_health_wait_completed(engine, run->container_id, &limit, err) < 0)
+            return wait_failed(run, err);
         progress(ctx, s->name, ENVMGR_PHASE_EXITED, NULL);
         return 0;
     }
     envmgr_healthcheck_t hc;
     bool has_hc = envmgr_health_resolve(s, image_inspect, &hc);
     progress(ctx, s->name, ENVMGR_PHASE_WAITING, has_hc ? "healthcheck" : "ports");
-    int r = envmgr_health_wait(engine, run->container_id, has_hc ? &hc : NULL, ctx->deadline,
+    int r = envmgr_health_wait(engine, run->container_id, has_hc ? &hc : NULL, &limit,
                                &run->health_output, err);
     if (has_hc)
         envmgr_healthcheck_clear(&hc);
     if (r == 0 && s->n_waits) {
         progress(ctx, s->name, ENVMGR_PHASE_WAITING, "x-envtest.wait");
-        r = envmgr_health_wait_strategies(engine, run->container_id, s, ctx->deadline,
-                                          &run->health_output, err);
+        r = envmgr_health_wait_strategies(engine, run->container_id, s, &limit, &run->health_output,
+                                          err);
     }
     if (r < 0)
-        return -1;
+        return wait_failed(run, err);
     progress(ctx, s->name, has_hc ? ENVMGR_PHASE_HEALTHY : ENVMGR_PHASE_RUNNING, NULL);
     return envmgr_snapshot_service_ready(ctx->snapshot, engine, ctx->project, s, run->container_id,
                                          ctx->opts->progress, ctx->opts->userdata, err);
@@ -646,7 +668,7 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
             if (pthread_create(&ctx.runs[i].thread, NULL, service_thread, &ctx.runs[i]) != 0) {
                 ret = envmgr_error_errno(err, errno, "start a worker thread");
                 pthread_mutex_lock(&ctx.lock);
-                ctx.abort = true;
+                atomic_store(&ctx.abort, true);
                 pthread_cond_broadcast(&ctx.cond);
                 pthread_mutex_unlock(&ctx.lock);
                 break;

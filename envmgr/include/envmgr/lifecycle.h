@@ -40,6 +40,7 @@ enum envmgr_service_phase {
     ENVMGR_PHASE_LOADED,
     ENVMGR_PHASE_SKIPPED, /* fixture unchanged since the last load */
     ENVMGR_PHASE_REAL,    /* a real service instead of the mock: not started; detail: its URL */
+    ENVMGR_PHASE_STOPPED, /* its wait was cut short: another service failed; detail: which */
 };
 const char *envmgr_service_phase_name(enum envmgr_service_phase phase);
 
