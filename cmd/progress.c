@@ -34,6 +34,8 @@ static const char *phase_mark(enum envmgr_service_phase phase)
         return "\u2714";
     case ENVMGR_PHASE_FAILED:
         return "\u2718";
+    case ENVMGR_PHASE_STOPPED: /* cut short: another service failed */
+        return "\u2013";
     default:
         return "\u2026";
     }
