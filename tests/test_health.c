@@ -385,7 +385,9 @@ static void test_probe_target_published_ports(void **state)
         "\"Networks\":{\"p_default\":{\"IPAddress\":\"172.18.0.2\"}},"
         "\"Ports\":{\"3306/tcp\":[{\"HostIp\":\"::\",\"HostPort\":\"5000\"},"
         "{\"HostIp\":\"0.0.0.0\",\"HostPort\":\"49153\"}],"
-        "\"8080/tcp\":null,\"53/udp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"5353\"}]}}}",
+        "\"8080/tcp\":null,\"53/udp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"5353\"}],"
+        "\"9000/tcp\":[{\"HostIp\":\"192.0.2.7\",\"HostPort\":\"49160\"}]}},"
+        "\"Config\":{\"ExposedPorts\":{\"3306/tcp\":{},\"8080/tcp\":{},\"53/udp\":{}}}}",
         0, NULL);
     assert_non_null(inspect);
     envmgr_probe_target_t t;
@@ -400,6 +402,13 @@ static void test_probe_target_published_ports(void **state)
     assert_int_equal(port, 49153); /* the IPv4 binding, not the IPv6 one */
     assert_false(envmgr_probe_address(&t, 8080, &host, &port)); /* exposed, not published */
     assert_false(envmgr_probe_address(&t, 53, &host, &port));   /* udp */
+    /* published on one address of this machine: reached there, not on 127.0.0.1 */
+    assert_true(envmgr_probe_address(&t, 9000, &host, &port));
+    assert_string_equal(host, "192.0.2.7");
+    assert_int_equal(port, 49160);
+    /* the service's tcp ports, for the port probe and the http/sql waits: not the udp one */
+    assert_int_equal(t.n_tcp_ports, 2);
+    assert_int_equal(t.tcp_ports[0] + t.tcp_ports[1], 3306 + 8080);
     setenv("ENVTEST_PROBE", "container", 1);
     assert_int_equal(envmgr_probe_target_get(NULL, inspect, &t, &err), 0);
     assert_false(t.published);

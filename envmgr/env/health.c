@@ -71,9 +71,7 @@ struct container_state {
     int exit_code;
     char died[512]; /* exited or dead: how (envmgr_container_died), else "" */
     char died_hint[256];
-    envmgr_probe_target_t probe; /* where its ports are reached from here */
-    int tcp_ports[32];           /* exposed tcp ports */
-    size_t n_tcp_ports;
+    envmgr_probe_target_t probe; /* where its ports are reached from here, and which */
 };
 
 static int container_state_get(envmgr_engine_t *engine, const char *id, struct container_state *st,
@@ -105,23 +103,7 @@ static int container_state_get(envmgr_engine_t *engine, const char *id, struct c
         envmgr_buf_free(&why);
         envmgr_buf_free(&hint);
     }
-    if (envmgr_probe_target_get(engine, inspect, &st->probe, err) < 0)
-        return -1;
-    const char *key;
-    json_t *exposed = json_object_get(json_object_get(inspect, "Config"), "ExposedPorts");
-    json_t *unused;
-    json_object_foreach(exposed, key, unused)
-    {
-        int port;
-        char proto[8];
-        if (sscanf(key, "%d/%7s", &port, proto) == 2 && strcmp(proto, "tcp") == 0 &&
-            st->n_tcp_ports < ENVMGR_ARRAY_SIZE(st->tcp_ports))
-            st->tcp_ports[st->n_tcp_ports++] = port;
-    }
-    if (st->probe.pod)
-        st->n_tcp_ports =
-            envmgr_pod_tcp_ports(inspect, st->tcp_ports, ENVMGR_ARRAY_SIZE(st->tcp_ports));
-    return 0;
+    return envmgr_probe_target_get(engine, inspect, &st->probe, err);
 }
 
 static int collect_output_cb(void *userdata, enum envmgr_stream stream, const char *data,
@@ -174,8 +156,8 @@ static bool ports_accept(const struct container_state *st)
 {
     /* a port not reachable from here (network_mode none or service:X; unpublished on a VM
      * engine) counts as accepting: the healthcheck decides */
-    for (size_t i = 0; i < st->n_tcp_ports; i++)
-        if (!envmgr_probe_port(&st->probe, st->tcp_ports[i]))
+    for (size_t i = 0; i < st->probe.n_tcp_ports; i++)
+        if (!envmgr_probe_port(&st->probe, st->probe.tcp_ports[i]))
             return false;
     return true;
 }
@@ -225,7 +207,7 @@ int envmgr_health_wait(envmgr_engine_t *engine, const char *id, const envmgr_hea
                  * which a connect() tells in microseconds (probe.h), the check can only fail,
                  * so it runs then at most once a second. Once the ports accept, it runs at once. */
                 int64_t now = envmgr_now_ms();
-                bool accept = st.n_tcp_ports == 0 || ports_accept(&st);
+                bool accept = st.probe.n_tcp_ports == 0 || ports_accept(&st);
                 if (accept && !accepted)
                     envmgr_debug("health: %.12s: its ports accept connections", id);
                 accepted = accept;
@@ -249,7 +231,7 @@ int envmgr_health_wait(envmgr_engine_t *engine, const char *id, const envmgr_hea
                     }
                 }
             } else {
-                ready = st.n_tcp_ports == 0 || ports_accept(&st);
+                ready = st.probe.n_tcp_ports == 0 || ports_accept(&st);
             }
             if (ready)
                 return 0;

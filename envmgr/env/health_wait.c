@@ -27,8 +27,6 @@ static int target_get(envmgr_engine_t *engine, const char *id, struct target *t,
                       envmgr_error_t *err)
 {
     envmgr_cleanup_json json_t *inspect = NULL;
-    const char *key;
-    json_t *v;
     memset(t, 0, sizeof(*t));
     if (envmgr_engine_container_inspect(engine, id, &inspect, err) < 0)
         return -1;
@@ -36,17 +34,9 @@ static int target_get(envmgr_engine_t *engine, const char *id, struct target *t,
              json_string_value(json_object_get(json_object_get(inspect, "State"), "Status")) ?: "");
     if (envmgr_probe_target_get(engine, inspect, &t->probe, err) < 0)
         return -1;
-    json_object_foreach(json_object_get(json_object_get(inspect, "Config"), "ExposedPorts"), key, v)
-    {
-        int port = atoi(key);
-        if (port > 0 && (!t->first_port || port < t->first_port))
-            t->first_port = port;
-    }
-    int pod_ports[32];
-    if (t->probe.pod)
-        for (size_t i = envmgr_pod_tcp_ports(inspect, pod_ports, 32); i > 0; i--)
-            if (!t->first_port || pod_ports[i - 1] < t->first_port)
-                t->first_port = pod_ports[i - 1];
+    for (size_t i = 0; i < t->probe.n_tcp_ports; i++)
+        if (!t->first_port || t->probe.tcp_ports[i] < t->first_port)
+            t->first_port = t->probe.tcp_ports[i];
     return 0;
 }
 

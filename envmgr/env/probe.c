@@ -64,7 +64,7 @@ static void read_address(json_t *inspect, envmgr_probe_target_t *t)
 }
 
 /* NetworkSettings.Ports: {"3306/tcp": [{"HostIp": "127.0.0.1", "HostPort": "49153"}], ...}; the
- * first IPv4 binding of each tcp port (0.0.0.0 reaches 127.0.0.1 too). */
+ * first IPv4 binding of each tcp port, at its address (0.0.0.0 or none: 127.0.0.1). */
 static void read_published(json_t *inspect, envmgr_probe_target_t *t)
 {
     const char *key;
@@ -84,11 +84,38 @@ static void read_published(json_t *inspect, envmgr_probe_target_t *t)
             int host_port = atoi(json_string_value(json_object_get(b, "HostPort")) ?: "0");
             if (host_port <= 0 || (host_ip && strchr(host_ip, ':')))
                 continue;
-            if (t->n_map < ENVMGR_ARRAY_SIZE(t->map))
-                t->map[t->n_map++].container_port = port,
-                t->map[t->n_map - 1].host_port = host_port;
+            if (t->n_map < ENVMGR_ARRAY_SIZE(t->map)) {
+                bool any = !host_ip || !*host_ip || strcmp(host_ip, "0.0.0.0") == 0;
+                t->map[t->n_map].container_port = port;
+                t->map[t->n_map].host_port = host_port;
+                snprintf(t->map[t->n_map].host_ip, sizeof(t->map[0].host_ip), "%s",
+                         any ? "127.0.0.1" : host_ip);
+                t->n_map++;
+            }
             break;
         }
+    }
+}
+
+/* The service's tcp ports: Config.ExposedPorts ("3306/tcp": {}), or in a pod the ones of the
+ * holder's that are the service's (its ENVMGR_LABEL_POD_PORTS label). */
+static void read_tcp_ports(json_t *inspect, envmgr_probe_target_t *t)
+{
+    if (t->pod) {
+        t->n_tcp_ports =
+            envmgr_pod_tcp_ports(inspect, t->tcp_ports, ENVMGR_ARRAY_SIZE(t->tcp_ports));
+        return;
+    }
+    const char *key;
+    json_t *unused;
+    json_object_foreach(json_object_get(json_object_get(inspect, "Config"), "ExposedPorts"), key,
+                        unused)
+    {
+        int port;
+        char proto[8];
+        if (sscanf(key, "%d/%7s", &port, proto) == 2 && strcmp(proto, "tcp") == 0 &&
+            t->n_tcp_ports < ENVMGR_ARRAY_SIZE(t->tcp_ports))
+            t->tcp_ports[t->n_tcp_ports++] = port;
     }
 }
 
@@ -105,6 +132,7 @@ int envmgr_probe_target_get(envmgr_engine_t *engine, json_t *inspect, envmgr_pro
     read_address(net_owner, t);
     if (t->published)
         read_published(net_owner, t);
+    read_tcp_ports(inspect, t);
     return 0;
 }
 
@@ -118,7 +146,7 @@ bool envmgr_probe_address(const envmgr_probe_target_t *t, int container_port, co
     }
     for (size_t i = 0; i < t->n_map; i++) {
         if (t->map[i].container_port == container_port) {
-            *host = "127.0.0.1";
+            *host = t->map[i].host_ip;
             *port = t->map[i].host_port;
             return true;
         }

@@ -28,7 +28,10 @@ typedef struct envmgr_probe_target {
     size_t n_map;
     struct {
         int container_port, host_port;
-    } map[32]; /* published tcp ports (pod mode: the holder's) */
+        char host_ip[46]; /* where it is published: 127.0.0.1 for 0.0.0.0 or none */
+    } map[32];            /* published tcp ports (pod mode: the holder's) */
+    size_t n_tcp_ports;
+    int tcp_ports[32]; /* the service's tcp ports: exposed, or in a pod its own of the holder's */
 } envmgr_probe_target_t;
 
 /* Fills t from a container's inspect (and its pod holder's when it is in a pod). */
