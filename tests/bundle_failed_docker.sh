@@ -12,7 +12,7 @@ bin="${ENVTEST_BINARY_DIR:-$src/build}"
 # shellcheck source=ci/lib.sh
 source "$src/ci/lib.sh"
 envtest="$bin/cmd/envtest"
-stem="${ENVTEST_TEST_PROJECT:-envtest-bfail}"
+stem="${ENVTEST_TEST_PROJECT:-envtest-bfail-$$}"
 TMP="$(mktemp -d)"
 n=0 failed=0
 ok() {

@@ -9,14 +9,14 @@
 #    left after their `down`.
 # Uses tests/compose/lifecycle/three.yaml (MySQL + two busybox services). TAP output. Skips (77)
 # without an engine or the MySQL image unless ENVTEST_REQUIRE_DOCKER=1.
-#   ENVTEST_TEST_PROJECT  the project-name stem (default envtest-conc); stem and stem1..stem8 are used
+#   ENVTEST_TEST_PROJECT  the project-name stem (default envtest-conc-<pid>); stem and stem1..stem8 are used
 set -uo pipefail
 src="${ENVTEST_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 bin="${ENVTEST_BINARY_DIR:-$src/build}"
 # shellcheck source=ci/lib.sh
 source "$src/ci/lib.sh"
 envtest="$bin/cmd/envtest"
-stem="${ENVTEST_TEST_PROJECT:-envtest-conc}"
+stem="${ENVTEST_TEST_PROJECT:-envtest-conc-$$}"
 export ENVTEST_MYSQL_IMAGE="${ENVTEST_MYSQL_IMAGE:-$ENVTEST_MYSQL_OFFLINE_IMAGE}"
 TMP="$(mktemp -d)"
 export ENVTEST_LOCK_DIR="$TMP" # this test's own local locks

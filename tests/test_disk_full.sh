@@ -12,12 +12,12 @@
 # volumes), no dangling image (the layers of the steps that passed), and the space is free again.
 # The dockerd is stopped and the tmpfs unmounted at the end, whatever happened (trap).
 # TAP output. Skips (77) unless root with dockerd installed, or ENVTEST_REQUIRE_DOCKER=1.
-#   ENVTEST_TEST_PROJECT   project name (default envtest-diskfull)
+#   ENVTEST_TEST_PROJECT   project name (default envtest-diskfull-<pid>)
 set -uo pipefail
 src="${ENVTEST_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 bin="${ENVTEST_BINARY_DIR:-$src/build}"
 envtest="$bin/cmd/envtest"
-project="${ENVTEST_TEST_PROJECT:-envtest-diskfull}"
+project="${ENVTEST_TEST_PROJECT:-envtest-diskfull-$$}"
 TMP="$(mktemp -d)"
 sock="$TMP/docker.sock"
 export ENVTEST_LOCK_DIR="$TMP/locks" ENVTEST_ENGINE_TIMEOUT=30

@@ -4,14 +4,14 @@
 # engine is back `envtest gc` leaves nothing. It runs a SECOND dockerd of its own (its own socket,
 # data root, exec root, its own bridge, no iptables), never the one other tests share. TAP output.
 # Skips (77) unless root with dockerd installed, or ENVTEST_REQUIRE_DOCKER=1.
-#   ENVTEST_TEST_PROJECT   project name (default envtest-restart)
+#   ENVTEST_TEST_PROJECT   project name (default envtest-restart-<pid>)
 #   ENVTEST_TEST_DOCKERD   name of the second engine's paths (default envtest-test-docker):
 #                          /run/NAME.sock, /var/lib/NAME, /run/NAME, /run/NAME.pid
 set -uo pipefail
 src="${ENVTEST_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 bin="${ENVTEST_BINARY_DIR:-$src/build}"
 envtest="$bin/cmd/envtest"
-project="${ENVTEST_TEST_PROJECT:-envtest-restart}"
+project="${ENVTEST_TEST_PROJECT:-envtest-restart-$$}"
 name="${ENVTEST_TEST_DOCKERD:-envtest-test-docker}"
 sock="/run/$name.sock"
 TMP="$(mktemp -d)"

@@ -13,7 +13,7 @@ source "$src/ci/lib.sh"
 source "$src/tests/tap_lib.sh"
 ENVTEST="$bin/cmd/envtest"
 RUNS="${ENVTEST_IMAGES_RUNS:-20}"
-P="${ENVTEST_TEST_PROJECT:-inst-img}"
+P="${ENVTEST_TEST_PROJECT:-inst-img-$$}"
 TMP="$(mktemp -d)"
 PROJECTS=()
 cleanup() {

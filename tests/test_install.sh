@@ -13,7 +13,7 @@ source "$src/ci/lib.sh"
 # shellcheck source=tests/tap_lib.sh
 source "$src/tests/tap_lib.sh"
 unset ENVTEST_BUILD_DIR ENVTEST_DATA_DIR
-project="${ENVTEST_TEST_PROJECT:-inst-install}"
+project="${ENVTEST_TEST_PROJECT:-inst-install-$$}"
 TMP="$(mktemp -d)"
 prefix="$TMP/prefix"
 cleanup() {

@@ -11,7 +11,7 @@
 #    `down` leaves nothing.
 # The service is tests/images/oom/hog.c, linked statically (CMake target oom_hog) into a FROM
 # scratch image. TAP output. Skips (77) without an engine unless ENVTEST_REQUIRE_DOCKER=1.
-#   ENVTEST_TEST_PROJECT  project name (default envtest-oom)
+#   ENVTEST_TEST_PROJECT  project name (default envtest-oom-<pid>)
 #   ENVTEST_OOM_HOG       the static hog (default <build>/tests/oom_hog)
 set -uo pipefail
 src="${ENVTEST_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
@@ -20,7 +20,7 @@ bin="${ENVTEST_BINARY_DIR:-$src/build}"
 source "$src/ci/lib.sh"
 envtest="$bin/cmd/envtest"
 hog="${ENVTEST_OOM_HOG:-$bin/tests/oom_hog}"
-project="${ENVTEST_TEST_PROJECT:-envtest-oom}"
+project="${ENVTEST_TEST_PROJECT:-envtest-oom-$$}"
 TMP="$(mktemp -d)"
 export ENVTEST_LOCK_DIR="$TMP"
 n=0 failed=0

@@ -12,7 +12,7 @@
 #          error naming both services and the port (--pod and x-envtest.pod: true); a service with
 #          network aliases too; x-envtest.pod: 3 is a config error; nothing is left.
 # Usage: test_pod.sh up|clash. TAP. Skips (77) without an engine or the MySQL image unless
-# ENVTEST_REQUIRE_DOCKER=1. Projects: $ENVTEST_TEST_PROJECT (default envtest-test-pod)[-clash].
+# ENVTEST_REQUIRE_DOCKER=1. Projects: $ENVTEST_TEST_PROJECT (default envtest-test-pod-<pid>)[-clash].
 set -u
 src="${ENVTEST_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 # shellcheck source=ci/lib.sh
@@ -23,7 +23,7 @@ bin="${ENVTEST_BINARY_DIR:-$src/build}"
 export ENVTEST_BUILD_DIR="$bin"
 envtest="$bin/cmd/envtest"
 mode="${1:-up}"
-project="${ENVTEST_TEST_PROJECT:-envtest-test-pod}"
+project="${ENVTEST_TEST_PROJECT:-envtest-test-pod-$$}"
 [ "$mode" = clash ] && project="$project-clash"
 tmp=$(mktemp -d /tmp/envtest-pod-XXXXXX)
 file="$tmp/compose.yaml"

@@ -5,14 +5,14 @@
 #   running and healthy), env (the connection variables), run (every suite passes), down -v (no
 #   container, network or volume of the project is left in Podman).
 # The engine is DOCKER_HOST's (ci/test.sh sets unix:///run/podman/podman.sock); on an engine that is
-# not Podman it skips (77). TAP output. Project: $ENVTEST_TEST_PROJECT (default envtest-test-podman).
+# not Podman it skips (77). TAP output. Project: $ENVTEST_TEST_PROJECT (default envtest-test-podman-<pid>).
 set -u
 src="${ENVTEST_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 # shellcheck source=ci/lib.sh
 source "$src/ci/lib.sh"
 bin="${ENVTEST_BINARY_DIR:-$src/build}"
 export ENVTEST_BUILD_DIR="$bin"
-project="${ENVTEST_TEST_PROJECT:-envtest-test-podman}"
+project="${ENVTEST_TEST_PROJECT:-envtest-test-podman-$$}"
 envtest="$bin/cmd/envtest"
 tmp=$(mktemp -d /tmp/envtest-podman-XXXXXX)
 n=0

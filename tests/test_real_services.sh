@@ -10,14 +10,14 @@
 #   2. ENVTEST_LLM_RECORD=http://GATEWAY:PORT/v1 `envtest up mock-llm`: the record build proxies
 #      to that server and the cassette lands in ENVTEST_LLM_CASSETTE_DIR, without the key.
 # TAP output. Skips (77) without an engine or the offline/online MySQL image unless
-# ENVTEST_REQUIRE_DOCKER=1. Project: $ENVTEST_TEST_PROJECT (default envtest-test-real).
+# ENVTEST_REQUIRE_DOCKER=1. Project: $ENVTEST_TEST_PROJECT (default envtest-test-real-<pid>).
 set -u
 src="${ENVTEST_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 # shellcheck source=ci/lib.sh
 source "$src/ci/lib.sh"
 bin="${ENVTEST_BINARY_DIR:-$src/build}"
 export ENVTEST_BUILD_DIR="$bin"
-project="${ENVTEST_TEST_PROJECT:-envtest-test-real}"
+project="${ENVTEST_TEST_PROJECT:-envtest-test-real-$$}"
 envtest="$bin/cmd/envtest"
 mock="$bin/compose/mock-llm/context/mock-llm"
 tmp=$(mktemp -d /tmp/envtest-real-XXXXXX)

@@ -4,7 +4,7 @@
 # brought up is gone as it exits; kill -9 leaves it to the reaper container (nothing left within
 # 15 s); an environment the user brought up before stays up; a run sharing a session's environment
 # does not remove it. TAP output; skips (77) without an engine unless ENVTEST_REQUIRE_DOCKER=1.
-#   ENVTEST_TEST_PROJECT   project name (default envtest-sess)
+#   ENVTEST_TEST_PROJECT   project name (default envtest-sess-<pid>)
 set -uo pipefail
 src="${ENVTEST_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 bin="${ENVTEST_BINARY_DIR:-$src/build}"
@@ -13,7 +13,7 @@ source "$src/ci/lib.sh"
 # shellcheck source=tests/tap_lib.sh
 source "$src/tests/tap_lib.sh"
 envtest="$bin/cmd/envtest"
-project="${ENVTEST_TEST_PROJECT:-envtest-sess}"
+project="${ENVTEST_TEST_PROJECT:-envtest-sess-$$}"
 TMP="$(mktemp -d)"
 export ENVTEST_LOCK_DIR="$TMP"
 unset ENVTEST_REAPER

@@ -9,7 +9,7 @@
 # during the clean-up forces envtest out within seconds; the reaper container (grace 10 s) removes
 # the rest within 15 s, and no suite process outlives the forced exit.
 # TAP output. Skips (77) without an engine or the MySQL image unless ENVTEST_REQUIRE_DOCKER=1.
-#   ENVTEST_TEST_PROJECT   project name stem (default envtest-sig)
+#   ENVTEST_TEST_PROJECT   project name stem (default envtest-sig-<pid>)
 #   SIGNALS_FIXTURE_ROWS   rows of the fixture's table (default 150000)
 #   SIGNALS_PARTS          which parts (default all: up fixture run own keep down force)
 set -uo pipefail
@@ -20,7 +20,7 @@ source "$src/ci/lib.sh"
 # shellcheck source=tests/tap_lib.sh
 source "$src/tests/tap_lib.sh"
 envtest="$bin/cmd/envtest"
-stem="${ENVTEST_TEST_PROJECT:-envtest-sig}"
+stem="${ENVTEST_TEST_PROJECT:-envtest-sig-$$}"
 rows="${SIGNALS_FIXTURE_ROWS:-150000}"
 parts=" ${SIGNALS_PARTS:-up fixture run own keep down force} "
 part() { [[ "$parts" == *" $1 "* ]]; }

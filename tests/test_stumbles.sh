@@ -12,7 +12,7 @@ source "$src/ci/lib.sh"
 # shellcheck source=tests/tap_lib.sh
 source "$src/tests/tap_lib.sh"
 ENVTEST="$bin/cmd/envtest"
-P="${ENVTEST_TEST_PROJECT:-inst-stumble}"
+P="${ENVTEST_TEST_PROJECT:-inst-stumble-$$}"
 TMP="$(mktemp -d)"
 cleanup() {
     "$ENVTEST" -p "$P" down -v --rmi local >/dev/null 2>&1
