@@ -148,7 +148,8 @@ int sca_config_load(sca_config_t *cfg, char *err, size_t errlen)
         env_int("SCA_BACKOFF_MS", 100, 0, 10000, &cfg->backoff_ms, err, errlen) < 0 ||
         env_int("SCA_DB_TIMEOUT_S", 3, 1, 60, &cfg->db_timeout_s, err, errlen) < 0 ||
         env_int("SCA_STATEMENT_TIME_MS", 5000, 100, 600000, &cfg->statement_time_ms, err, errlen) <
-            0)
+            0 ||
+        env_int("SCA_LLM_TIMEOUT_MS", 10000, 100, 60000, &cfg->llm_timeout_ms, err, errlen) < 0)
         return -1;
     cfg->quiet = strcmp(env_str("SCA_QUIET", "0"), "1") == 0;
     return 0;
@@ -183,13 +184,13 @@ void sca_app_set_settings(sca_app_t *app, const sca_settings_t *s)
     pthread_mutex_unlock(&app->settings_lock);
 }
 
-void sca_settings_defaults(sca_settings_t *s)
+void sca_settings_defaults(sca_settings_t *s, const sca_config_t *cfg)
 {
     memset(s, 0, sizeof(*s));
     s->row_limit = 1000;
     s->cache_ttl_s = 300;
     snprintf(s->llm_model, sizeof(s->llm_model), "%s", "gpt-4o-mini");
-    s->llm_timeout_ms = 10000;
+    s->llm_timeout_ms = cfg->llm_timeout_ms;
     s->search_top_k_max = 50;
 }
 

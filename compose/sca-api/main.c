@@ -25,7 +25,7 @@ static int app_start(sca_app_t *app, char *err, size_t errlen)
     json_t *v = json_array_get(json_array_get(json_object_get(r, "rows"), 0), 0);
     json_t *stored = json_is_string(v) ? json_loads(json_string_value(v), 0, NULL) : NULL;
     sca_settings_t s;
-    sca_settings_defaults(&s);
+    sca_settings_defaults(&s, &app->cfg);
     char msg[256];
     if (stored && sca_settings_apply(&s, stored, msg, sizeof(msg)) < 0)
         fprintf(stderr, "sca-api: stored settings ignored: %s\n", msg);
@@ -104,7 +104,7 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     mysql_library_init(0, NULL, NULL);
     pthread_mutex_init(&app.settings_lock, NULL);
-    sca_settings_defaults(&app.settings);
+    sca_settings_defaults(&app.settings, &app.cfg);
     app.db = sca_db_pool_new(&app.cfg.db, app.cfg.db_timeout_s, app.cfg.statement_time_ms, false);
     app.reader =
         sca_db_pool_new(&app.cfg.db_reader, app.cfg.db_timeout_s, app.cfg.statement_time_ms, true);

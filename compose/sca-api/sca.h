@@ -35,6 +35,7 @@ typedef struct sca_config {
     int backoff_ms;        /* SCA_BACKOFF_MS (default 100): first retry delay, doubled each time */
     int db_timeout_s;      /* SCA_DB_TIMEOUT_S (default 3): connect/read/write */
     int statement_time_ms; /* SCA_STATEMENT_TIME_MS (default 5000): reader query limit */
+    int llm_timeout_ms;    /* SCA_LLM_TIMEOUT_MS (default 10000): the setting's first value */
     bool quiet;            /* SCA_QUIET=1: no request log line */
 } sca_config_t;
 
@@ -50,11 +51,12 @@ typedef struct sca_settings {
     int row_limit;        /* 1..10000, default 1000 */
     int cache_ttl_s;      /* 0..86400, default 300 */
     char llm_model[128];  /* non-empty */
-    int llm_timeout_ms;   /* 100..60000, default 10000 */
+    int llm_timeout_ms;   /* 100..60000, default SCA_LLM_TIMEOUT_MS (10000) */
     int search_top_k_max; /* 1..50, default 50 */
 } sca_settings_t;
 
-void sca_settings_defaults(sca_settings_t *s);
+/* The settings before any PUT: llm_timeout_ms from cfg, the rest built in. */
+void sca_settings_defaults(sca_settings_t *s, const sca_config_t *cfg);
 json_t *sca_settings_json(const sca_settings_t *s);
 /* Applies the fields of obj (a subset) to a copy of *s; -1 with "field: reason" on error. */
 int sca_settings_apply(sca_settings_t *s, const json_t *obj, char *err, size_t errlen);

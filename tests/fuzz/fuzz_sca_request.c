@@ -33,7 +33,7 @@ static void setup(void)
     if (sca_config_load(&app.cfg, err, sizeof(err)) < 0)
         abort();
     pthread_mutex_init(&app.settings_lock, NULL);
-    sca_settings_defaults(&app.settings);
+    sca_settings_defaults(&app.settings, &app.cfg);
     app.settings.llm_timeout_ms = 200;
     app.db = sca_db_pool_new(&app.cfg.db, 1, 1000, false);
     app.reader = sca_db_pool_new(&app.cfg.db_reader, 1, 1000, true);
