@@ -149,11 +149,13 @@ mkfifo lock.fifo
 sqlite3 locked.sqlite < lock.fifo > /dev/null 2>&1 &
 holder=$!
 exec 3> lock.fifo
-echo "BEGIN EXCLUSIVE; INSERT INTO alerts (run_id) VALUES ('lock');" >&3
-i=0 # wait until the other process holds the lock
-until ! sqlite3 -cmd ".timeout 0" locked.sqlite "SELECT 1 FROM runs LIMIT 1" > /dev/null 2>&1 || [ $i -ge 200 ]; do
+# with a busy timeout: a probe below holding its shared lock at that moment must not make BEGIN
+# EXCLUSIVE fail at once (then nothing held the lock, and the run below wrote its history)
+printf '%s\n' ".timeout 10000" "BEGIN EXCLUSIVE; INSERT INTO alerts (run_id) VALUES ('lock');" >&3
+i=0 # wait until the other process holds the write lock (WAL: readers are never blocked, a writer is)
+until ! sqlite3 -cmd ".timeout 0" locked.sqlite "BEGIN IMMEDIATE; ROLLBACK;" > /dev/null 2>&1 || [ $i -ge 200 ]; do
     i=$((i + 1))
-    sqlite3 -cmd ".timeout 50" locked.sqlite "SELECT 1" > /dev/null 2>&1
+    sleep 0.05
 done
 check "locked history: one warning after the busy timeout, reports written" bad_db "locked" "locked by another process" locked.sqlite
 exec 3>&-
