@@ -72,6 +72,49 @@ static void test_sources_and_interpolation(void **state)
     unsetenv("ENVTEST_REAL_MOCK_VECTOR");
 }
 
+/* compose/compose.yaml's sca-api: its LLM timeout is 3 s against mock-llm, 30 s when mock-llm is a
+ * real LLM (--real), and ENVTEST_SCA_LLM_TIMEOUT_MS over both. */
+static void test_seoul_llm_timeout(void **state)
+{
+    (void)state;
+    const char *src = getenv("ENVTEST_SOURCE_DIR");
+    if (!src)
+        skip();
+    envmgr_cleanup_free char *file = envmgr_xasprintf("%s/compose/compose.yaml", src);
+    unsetenv("ENVTEST_REAL_MOCK_LLM");
+    unsetenv("ENVTEST_SCA_LLM_TIMEOUT_MS");
+    envmgr_kvlist_t given = {0};
+    envmgr_compose_options_t opts = {.real_services = &given};
+    struct {
+        const char *real, *override, *want;
+    } cases[] = {
+        {NULL, NULL, "3000"},
+        {"https://api.openai.com/v1", NULL, "30000"},
+        {NULL, "5000", "5000"},
+        {"https://api.openai.com/v1", "5000", "5000"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        envmgr_kvlist_free(&given);
+        if (cases[i].real)
+            envmgr_kvlist_set(&given, "mock-llm", cases[i].real);
+        if (cases[i].override)
+            setenv("ENVTEST_SCA_LLM_TIMEOUT_MS", cases[i].override, 1);
+        else
+            unsetenv("ENVTEST_SCA_LLM_TIMEOUT_MS");
+        envmgr_project_t *p = NULL;
+        envmgr_error_t err = {0};
+        if (envmgr_compose_load(file, &opts, &p, &err) < 0)
+            fail_msg("%s: %s", file, err.message);
+        const char *got = env_of(&svc(p, "sca-api")->environment, "SCA_LLM_TIMEOUT_MS");
+        if (!got || strcmp(got, cases[i].want) != 0)
+            fail_msg("case %zu: SCA_LLM_TIMEOUT_MS %s, expected %s", i, got ? got : "(unset)",
+                     cases[i].want);
+        envmgr_project_free(p);
+    }
+    envmgr_kvlist_free(&given);
+    unsetenv("ENVTEST_SCA_LLM_TIMEOUT_MS");
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -116,6 +159,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sources_and_interpolation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seoul_llm_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_credentials_masked, setup, teardown),
     };
