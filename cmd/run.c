@@ -22,6 +22,7 @@ typedef struct run_cli {
     int jobs;
     int64_t timeout_ms;
     int retries;
+    bool fail_fast;
     int shard_k, shard_n;
     bool keep_on_failure;
     bool no_snapshot;
@@ -95,6 +96,7 @@ static int run_parse(envtest_ctx_t *ctx, void *opts)
         return envtest_usage_error("run", "--suite and a command after -- cannot be combined");
     o->history = envtest_value(ctx, "history");
     o->fail_on_alert = envtest_flag(ctx, "fail-on-alert");
+    o->fail_fast = envtest_flag(ctx, "fail-fast");
     o->from = envtest_value(ctx, "from");
     o->failed = envtest_flag(ctx, "failed");
     if (o->failed && !o->from)
@@ -333,7 +335,7 @@ static void print_summary(FILE *out, const envmgr_run_result_t *run, const json_
             N("total"), N("total") == 1 ? "" : "s", N("passed"), N("failed"), N("flaky"),
             N("skipped"));
     if (N("not_run"))
-        fprintf(out, ", %lld not run", N("not_run"));
+        fprintf(out, ", %lld not run%s", N("not_run"), run->failed_fast ? " (--fail-fast)" : "");
     fprintf(out, " in %.2fs\nreport: %s/report.json (report.html, junit.xml, summary.md)\n",
             json_number_value(json_object_get(s, "total_execution_time")), run->run_dir);
     if (N("flaky")) {
@@ -423,6 +425,7 @@ static int run_session(envtest_globals_t *g, const run_cli_t *o, envmgr_session_
     so->jobs = o->jobs;
     so->timeout_ms = o->timeout_ms;
     so->retries = o->retries;
+    so->fail_fast = o->fail_fast;
     so->keep_on_failure = o->keep_on_failure;
     so->no_snapshot = o->no_snapshot;
     so->pod = o->pod;
@@ -520,6 +523,8 @@ const envtest_command_t envtest_cmd_run = {
             {"jobs", 'j', "N", "suites at a time (default: number of CPUs)"},
             {"timeout", 0, "S", "per-suite timeout, e.g. 90, 90s, 5m (default 300 s)"},
             {"retries", 0, "N", "re-run a failing suite up to N times (passes later: flaky)"},
+            {"fail-fast", 0, NULL,
+             "after the first suite that fails, start no other (the running ones finish)"},
             {"shard", 0, "K/N", "run only shard K of N (deterministic by suite name)"},
             {"tag", 't', "T", "only suites with tag T (repeatable)"},
             {"keep-on-failure", 0, NULL,

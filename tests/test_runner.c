@@ -157,6 +157,51 @@ static void test_flaky_and_retries(void **state)
     envmgr_suite_list_free(&l);
 }
 
+/* --fail-fast: after the first failed suite nothing more starts; the suite running then finishes
+ * with its own verdict; the rest are not run. Without it, all run. */
+static void test_fail_fast(void **state)
+{
+    envmgr_suite_list_t l = {0};
+    add(&l, "fail", "fail.sh", NULL);
+    add(&l, "slow", "sleep.sh", "1");
+    add(&l, "later1", "pass.sh", NULL);
+    add(&l, "later2", "pass.sh", NULL);
+    envmgr_run_options_t o = {.jobs = 2, .fail_fast = true};
+    envmgr_run_result_t *r = run(&l, &o);
+    assert_status(r, "fail", ENVMGR_SUITE_FAILED);
+    assert_status(r, "slow", ENVMGR_SUITE_PASSED); /* running when fail failed: it finished */
+    assert_status(r, "later1", ENVMGR_SUITE_NOT_RUN);
+    assert_status(r, "later2", ENVMGR_SUITE_NOT_RUN);
+    assert_int_equal(find(r, "later1")->n_attempts, 0);
+    assert_true(r->failed_fast);
+    assert_false(r->interrupted);
+    envmgr_run_result_free(r);
+
+    /* a retry is not started either (a waiting one, or one decided after): "retried" keeps its
+     * first attempt's verdict, whichever of the two failures is recorded first */
+    envmgr_suite_list_t l2 = {0};
+    add(&l2, "fail", "fail.sh", NULL)->retries = 0;
+    add(&l2, "retried", "fail.sh", NULL)->retries = 1;
+    add(&l2, "later1", "pass.sh", NULL);
+    add(&l2, "later2", "pass.sh", NULL);
+    r = run(&l2, &o);
+    assert_status(r, "fail", ENVMGR_SUITE_FAILED);
+    assert_status(r, "retried", ENVMGR_SUITE_FAILED);
+    assert_int_equal(find(r, "retried")->n_attempts, 1);
+    assert_status(r, "later2", ENVMGR_SUITE_NOT_RUN);
+    assert_true(r->failed_fast);
+    envmgr_run_result_free(r);
+    envmgr_suite_list_free(&l2);
+
+    o = (envmgr_run_options_t){.jobs = 2};
+    r = run(&l, &o);
+    assert_status(r, "later1", ENVMGR_SUITE_PASSED);
+    assert_status(r, "later2", ENVMGR_SUITE_PASSED);
+    assert_false(r->failed_fast);
+    envmgr_run_result_free(r);
+    envmgr_suite_list_free(&l);
+}
+
 static pid_t read_pid(const envmgr_run_result_t *r, const char *file)
 {
     envmgr_cleanup_free char *path = envmgr_xasprintf("%s/%s", r->run_dir, file);
@@ -478,6 +523,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_statuses),
         cmocka_unit_test(test_flaky_and_retries),
+        cmocka_unit_test(test_fail_fast),
         cmocka_unit_test(test_timeout_kills_group),
         cmocka_unit_test(test_parallel),
         cmocka_unit_test(test_flood_memory),

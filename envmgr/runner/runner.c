@@ -74,6 +74,7 @@ struct run_state {
     int running;
     size_t finished, failed;
     bool interrupting, tick_closed;
+    bool failing_fast; /* fail_fast and a suite failed: nothing more starts */
     int64_t start_mono;
     int64_t timeout_ms, grace_ms;
 };
@@ -492,15 +493,17 @@ static void record_attempt(job_t *job)
     int retries = spec->retries >= 0 ? spec->retries : run->opts->retries;
     bool ok = st == ENVMGR_SUITE_PASSED || st == ENVMGR_SUITE_SKIPPED;
     bool retry = !ok && (st == ENVMGR_SUITE_FAILED || st == ENVMGR_SUITE_TIMEOUT) &&
-                 job->attempt <= retries && !run->interrupting;
+                 job->attempt <= retries && !run->interrupting && !run->failing_fast;
     if (retry) {
         emit(run, ENVMGR_RUN_SUITE_RETRYING, spec, job->attempt, NULL);
         enqueue(run, job->index, job->attempt + 1);
     } else {
         res->status = ok && job->attempt > 1 ? ENVMGR_SUITE_FLAKY : st;
         run->finished++;
-        if (!envmgr_suite_status_ok(res->status))
+        if (!envmgr_suite_status_ok(res->status)) {
             run->failed++;
+            run->failing_fast = run->opts->fail_fast;
+        }
     }
     run->running--;
     job_free(job);
@@ -627,8 +630,30 @@ static void start_job(run_state_t *run, pending_t p)
     }
 }
 
+/* Fail-fast: what waits in the queue does not start. A waiting retry ends the suite with its last
+ * attempt's verdict (FINISHED); a first attempt leaves it not run. */
+static void drop_queue(run_state_t *run)
+{
+    while (run->queue_len > 0) {
+        pending_t p = run->queue[run->queue_head++];
+        run->queue_len--;
+        envmgr_suite_result_t *res = &run->result->suites[p.index];
+        const envmgr_suite_attempt_t *last = envmgr_suite_result_last(res);
+        if (!last)
+            continue;
+        res->status = last->status;
+        run->finished++;
+        run->failed++;
+        emit(run, ENVMGR_RUN_SUITE_FINISHED, &run->suites->items[p.index], res->n_attempts, res);
+        if (run->opts->compact_finished)
+            envmgr_suite_result_compact(res, ENVMGR_RUNNER_KEEP_SLOWEST);
+    }
+}
+
 static void schedule(run_state_t *run)
 {
+    if (run->failing_fast && !run->interrupting)
+        drop_queue(run);
     while (!run->interrupting && run->running < run->jobs && run->queue_len > 0) {
         pending_t p = run->queue[run->queue_head++];
         run->queue_len--;
@@ -762,6 +787,7 @@ int envmgr_runner_run(const envmgr_suite_list_t *suites, const envmgr_run_option
     uv_run(&run.loop, UV_RUN_DEFAULT);
     res->end_wall_ms = envmgr_wall_now_ms();
     res->interrupted = run.interrupting;
+    res->failed_fast = run.failing_fast;
     rc = uv_loop_close(&run.loop);
     free(run.active);
     free(run.queue);

@@ -359,6 +359,7 @@ static int run_suites(session_t *s, envmgr_session_result_t *out, envmgr_error_t
         .jobs = o->jobs,
         .timeout_ms = o->timeout_ms,
         .retries = o->retries,
+        .fail_fast = o->fail_fast,
         .runs_dir = s->runs_dir,
         .env = with_env ? &s->vars : NULL,
         .shard_index = o->shard_index,

@@ -51,7 +51,7 @@ _envtest()
     exec) opts="-e --env" ;;
     logs) opts="--tail -f --follow --timestamps" ;;
     config) opts="--services -q --quiet --show-secrets" ;;
-    run) opts="-s --suite -j --jobs --timeout --retries --shard -t --tag --keep-on-failure --report-dir --no-env --no-snapshot --pod --history --fail-on-alert --from --failed --bundle-on-failure --" ;;
+    run) opts="-s --suite -j --jobs --timeout --retries --fail-fast --shard -t --tag --keep-on-failure --report-dir --no-env --no-snapshot --pod --history --fail-on-alert --from --failed --bundle-on-failure --" ;;
     report) opts="merge history --format -o --output -n --runs" ;;
     fixture) opts="load verify pack inspect --mysql --service -o --output --json" ;;
     trends) opts="--days --json --history" ;;

@@ -120,6 +120,7 @@ typedef struct envmgr_run_result {
     int64_t start_wall_ms;
     int64_t end_wall_ms;
     bool interrupted;
+    bool failed_fast; /* fail_fast stopped the run at a failed suite: the rest were not run */
     int shard_index, shard_count;  /* 0, 0 when not sharded */
     envmgr_suite_result_t *suites; /* in the order of the input list */
     size_t n_suites;
@@ -161,6 +162,10 @@ typedef struct envmgr_run_options {
     int64_t timeout_ms;    /* 0: ENVMGR_RUNNER_DEFAULT_TIMEOUT_MS */
     int64_t kill_grace_ms; /* 0: ENVMGR_RUNNER_DEFAULT_GRACE_MS */
     int retries;           /* default retries for suites with retries == -1 */
+    /* After the first suite that fails (its retries spent), start no other suite and no other
+     * retry: the suites running then finish; the rest stay ENVMGR_SUITE_NOT_RUN (a suite whose
+     * retry was waiting keeps its last attempt's verdict). Sets the result's failed_fast. */
+    bool fail_fast;
     const char *runs_dir; /* the run folder is <runs_dir>/<run-id>; NULL: ENVMGR_DEFAULT_RUNS_DIR */
     const char *run_id;   /* or NULL: generated (20261124T063012Z-1a2b) */
     const envmgr_kvlist_t *env;   /* added to every suite's environment (envtest env), or NULL */

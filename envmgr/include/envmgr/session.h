@@ -76,6 +76,7 @@ typedef struct envmgr_session_options {
     int jobs;           /* 0: the number of CPUs */
     int64_t timeout_ms; /* 0: ENVMGR_RUNNER_DEFAULT_TIMEOUT_MS */
     int retries;
+    bool fail_fast; /* envmgr_run_options_t.fail_fast */
     bool keep_on_failure;
     bool no_snapshot;         /* the up it does loads the fixtures, not a state snapshot */
     bool pod;                 /* the up it does is in pod mode (envmgr_up_options_t.pod) */
