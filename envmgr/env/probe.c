@@ -63,6 +63,13 @@ static void read_address(json_t *inspect, envmgr_probe_target_t *t)
     }
 }
 
+/* Whether an engine port key ("3306/tcp", "53/udp") is a tcp port, and which. */
+static bool tcp_key(const char *key, int *port)
+{
+    char proto[8];
+    return sscanf(key, "%d/%7s", port, proto) == 2 && strcmp(proto, "tcp") == 0;
+}
+
 /* NetworkSettings.Ports: {"3306/tcp": [{"HostIp": "127.0.0.1", "HostPort": "49153"}], ...}; the
  * first IPv4 binding of each tcp port, at its address (0.0.0.0 or none: 127.0.0.1). */
 static void read_published(json_t *inspect, envmgr_probe_target_t *t)
@@ -73,8 +80,7 @@ static void read_published(json_t *inspect, envmgr_probe_target_t *t)
                         bindings)
     {
         int port;
-        char proto[8];
-        if (sscanf(key, "%d/%7s", &port, proto) != 2 || strcmp(proto, "tcp") != 0)
+        if (!tcp_key(key, &port))
             continue;
         size_t i;
         json_t *b;
@@ -112,9 +118,7 @@ static void read_tcp_ports(json_t *inspect, envmgr_probe_target_t *t)
                         unused)
     {
         int port;
-        char proto[8];
-        if (sscanf(key, "%d/%7s", &port, proto) == 2 && strcmp(proto, "tcp") == 0 &&
-            t->n_tcp_ports < ENVMGR_ARRAY_SIZE(t->tcp_ports))
+        if (tcp_key(key, &port) && t->n_tcp_ports < ENVMGR_ARRAY_SIZE(t->tcp_ports))
             t->tcp_ports[t->n_tcp_ports++] = port;
     }
 }
