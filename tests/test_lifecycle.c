@@ -249,9 +249,11 @@ static void phases_cb(void *userdata, const char *service, enum envmgr_service_p
     pthread_mutex_unlock(&p->lock);
 }
 
-/* Two services that do not depend on each other: one exits at once, the other never turns
- * healthy. Up reports the one that failed at once, not after the other's whole wait (60 s); the
- * other's wait is stopped ("stopped: service cache failed"), not reported as a failure. */
+/* Two services, neither waiting for the other to be healthy: one exits at once, the other never
+ * turns healthy (cache starts after db started, so that db is always in its wait when cache
+ * fails: a db not yet started when it fails is not started at all, with nothing to say). Up reports
+ * the one that failed at once, not after the other's whole wait (60 s); the other's wait is stopped
+ * ("stopped: service cache failed"), not reported as a failure. */
 static void test_failed_service_stops_the_other_waits(void **state)
 {
     struct env *e = *state;
@@ -261,7 +263,8 @@ static void test_failed_service_stops_the_other_waits(void **state)
                                "    image: fakedb:1\n"
                                "    healthcheck: {test: [CMD, ready], interval: 1s, timeout: 1s}\n"
                                "  cache:\n"
-                               "    image: fakeweb:1\n";
+                               "    image: fakeweb:1\n"
+                               "    depends_on: {db: {condition: service_started}}\n";
     envmgr_project_t *p = NULL;
     envmgr_error_t err = {0};
     assert_int_equal(
