@@ -1,5 +1,4 @@
 #include "health.h"
-#include "pod.h"
 #include "probe.h"
 
 #include <errno.h>
@@ -154,8 +153,8 @@ int envmgr_health_probe(envmgr_engine_t *engine, const char *container_id,
 
 static bool ports_accept(const struct container_state *st)
 {
-    /* a port not reachable from here (network_mode none or service:X; unpublished on a VM
-     * engine) counts as accepting: the healthcheck decides */
+    /* no tcp port, or one not reachable from here (network_mode none or service:X; unpublished
+     * on a VM engine), counts as accepting: the healthcheck decides */
     for (size_t i = 0; i < st->probe.n_tcp_ports; i++)
         if (!envmgr_probe_port(&st->probe, st->probe.tcp_ports[i]))
             return false;
@@ -207,7 +206,7 @@ int envmgr_health_wait(envmgr_engine_t *engine, const char *id, const envmgr_hea
                  * which a connect() tells in microseconds (probe.h), the check can only fail,
                  * so it runs then at most once a second. Once the ports accept, it runs at once. */
                 int64_t now = envmgr_now_ms();
-                bool accept = st.probe.n_tcp_ports == 0 || ports_accept(&st);
+                bool accept = ports_accept(&st);
                 if (accept && !accepted)
                     envmgr_debug("health: %.12s: its ports accept connections", id);
                 accepted = accept;
@@ -231,7 +230,7 @@ int envmgr_health_wait(envmgr_engine_t *engine, const char *id, const envmgr_hea
                     }
                 }
             } else {
-                ready = st.probe.n_tcp_ports == 0 || ports_accept(&st);
+                ready = ports_accept(&st);
             }
             if (ready)
                 return 0;
