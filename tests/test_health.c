@@ -298,16 +298,22 @@ static void *forwarder_main(void *arg)
     return NULL;
 }
 
-static int listener(int *port)
+/* A listening socket on ip (host order), on a port the kernel picks. */
+static int listener_at(uint32_t ip, int *port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(ip)};
     socklen_t len = sizeof(addr);
     assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
     assert_int_equal(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
     assert_int_equal(listen(fd, 16), 0);
     *port = ntohs(addr.sin_port);
     return fd;
+}
+
+static int listener(int *port)
+{
+    return listener_at(INADDR_LOOPBACK, port);
 }
 
 static void test_published_port_behind_forwarder(void **state)
@@ -367,6 +373,7 @@ static void test_published_port_greeting(void **state)
     envmgr_probe_target_t t = {.published = true, .n_map = 1};
     t.map[0].container_port = 3306;
     t.map[0].host_port = f.port;
+    snprintf(t.map[0].host_ip, sizeof(t.map[0].host_ip), "127.0.0.1");
     assert_int_equal(pthread_create(&f.thread, NULL, greet_main, &f), 0);
     assert_true(envmgr_probe_port(&t, 3306));
     pthread_join(f.thread, NULL);
@@ -375,6 +382,26 @@ static void test_published_port_greeting(void **state)
     assert_false(envmgr_probe_port(&t, 3306));
     /* a port that is not published cannot be waited on: it counts as accepting */
     assert_true(envmgr_probe_port(&t, 8080));
+}
+
+/* A port published on one address of this machine (here 127.0.0.2, the engine's HostIp) is probed
+ * there: 127.0.0.1 has nothing on that port. */
+static void test_published_port_at_its_address(void **state)
+{
+    (void)state;
+    struct forwarder f = {0};
+    f.fd = listener_at(INADDR_LOOPBACK + 1, &f.port);
+    envmgr_probe_target_t t = {.published = true, .n_map = 1};
+    t.map[0].container_port = 3306;
+    t.map[0].host_port = f.port;
+    snprintf(t.map[0].host_ip, sizeof(t.map[0].host_ip), "127.0.0.2");
+    assert_int_equal(pthread_create(&f.thread, NULL, greet_main, &f), 0);
+    assert_true(envmgr_probe_port(&t, 3306));
+    pthread_join(f.thread, NULL);
+    /* the same port on 127.0.0.1 (where the probe looked before): refused */
+    snprintf(t.map[0].host_ip, sizeof(t.map[0].host_ip), "127.0.0.1");
+    assert_false(envmgr_probe_port(&t, 3306));
+    close(f.fd);
 }
 
 static void test_probe_target_published_ports(void **state)
@@ -450,6 +477,78 @@ static void test_process_here(void **state)
     rmdir(proc);
 }
 
+/* envtest in a container of the engine it drives: refused in a network namespace of its own,
+ * fine in the host's, on another engine, outside a container, or when ENVTEST_PROBE chose. */
+static void test_reach_check_in_container(void **state)
+{
+    struct env *e = *state;
+    char root[] = "/tmp/envtest-root-XXXXXX";
+    assert_non_null(mkdtemp(root));
+    envmgr_cleanup_free char *proc = envmgr_xasprintf("%s/proc", root);
+    envmgr_cleanup_free char *self = envmgr_xasprintf("%s/proc/self", root);
+    envmgr_cleanup_free char *mountinfo = envmgr_xasprintf("%s/proc/self/mountinfo", root);
+    envmgr_cleanup_free char *dockerenv = envmgr_xasprintf("%s/.dockerenv", root);
+    envmgr_cleanup_free char *run = envmgr_xasprintf("%s/run", root);
+    envmgr_cleanup_free char *containerenv = envmgr_xasprintf("%s/run/.containerenv", root);
+    assert_int_equal(mkdir(proc, 0755), 0);
+    assert_int_equal(mkdir(self, 0755), 0);
+    assert_int_equal(mkdir(run, 0755), 0);
+    const char *dev = fake_engine_add_container(
+        e->fake, "devbox", "{\"HostConfig\":{\"NetworkMode\":\"bridge\"}}");
+    envmgr_cleanup_free char *docker_mounts = envmgr_xasprintf(
+        "1210 1180 0:60 / / rw,relatime - overlay overlay rw\n"
+        "1230 1210 254:1 /var/lib/docker/containers/%s/hostname /etc/hostname rw - ext4 /dev/vda1 "
+        "rw\n",
+        dev);
+    write_file(mountinfo, docker_mounts);
+    char id[65];
+    envmgr_error_t err = {0};
+    /* not in a container (no .dockerenv): no decision, whatever the mounts say */
+    assert_false(envmgr_probe_own_container(root, id));
+    assert_int_equal(envmgr_probe_reach_check(e->engine, root, &err), 0);
+    /* in one, on its own network: refused, naming it and what to do */
+    write_file(dockerenv, "");
+    assert_true(envmgr_probe_own_container(root, id));
+    assert_string_equal(id, dev);
+    assert_int_equal(envmgr_probe_reach_check(e->engine, root, &err), -1);
+    assert_int_equal(err.kind, ENVMGR_E_ENV);
+    assert_non_null(strstr(err.message, "container devbox"));
+    assert_non_null(strstr(err.message, "network mode bridge"));
+    assert_non_null(strstr(err.hint, "--network host"));
+    /* ENVTEST_PROBE set: the user chose how to reach the services */
+    setenv("ENVTEST_PROBE", "published", 1);
+    assert_int_equal(envmgr_probe_reach_check(e->engine, root, &err), 0);
+    unsetenv("ENVTEST_PROBE");
+    /* in the host's network namespace: the published ports are in reach */
+    const char *hostnet = fake_engine_add_container(
+        e->fake, "hostbox", "{\"HostConfig\":{\"NetworkMode\":\"host\"}}");
+    envmgr_cleanup_free char *podman_mounts = envmgr_xasprintf(
+        "88 70 0:31 /containers/storage/overlay-containers/%s/userdata/hostname /etc/hostname "
+        "rw - tmpfs tmpfs rw\n",
+        hostnet);
+    unlink(dockerenv);
+    write_file(containerenv, "engine=\"podman-4.3.1\"\n"); /* Podman's marker */
+    write_file(mountinfo, podman_mounts);
+    assert_true(envmgr_probe_own_container(root, id));
+    assert_string_equal(id, hostnet);
+    assert_int_equal(envmgr_probe_reach_check(e->engine, root, &err), 0);
+    /* a container this engine does not know (docker-in-docker: its own engine) */
+    write_file(mountinfo, "1 0 0:1 /var/lib/docker/containers/"
+                          "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef/hosts "
+                          "/etc/hosts rw - ext4 /dev/vda1 rw\n");
+    assert_true(envmgr_probe_own_container(root, id));
+    assert_int_equal(envmgr_probe_reach_check(e->engine, root, &err), 0);
+    /* a marker but no engine mounts: no id */
+    write_file(mountinfo, "1210 1180 0:60 / / rw,relatime - overlay overlay rw\n");
+    assert_false(envmgr_probe_own_container(root, id));
+    unlink(mountinfo);
+    unlink(containerenv);
+    rmdir(self);
+    rmdir(proc);
+    rmdir(run);
+    rmdir(root);
+}
+
 static void test_resolve_from_image(void **state)
 {
     (void)state;
@@ -483,6 +582,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ports_probe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_published_port_behind_forwarder, setup, teardown),
         cmocka_unit_test(test_published_port_greeting),
+        cmocka_unit_test(test_published_port_at_its_address),
+        cmocka_unit_test_setup_teardown(test_reach_check_in_container, setup, teardown),
         cmocka_unit_test(test_probe_target_published_ports),
         cmocka_unit_test(test_process_here),
         cmocka_unit_test(test_resolve_from_image),

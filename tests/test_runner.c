@@ -177,8 +177,10 @@ static void test_fail_fast(void **state)
     assert_false(r->interrupted);
     envmgr_run_result_free(r);
 
-    /* a retry is not started either (a waiting one, or one decided after): "retried" keeps its
-     * first attempt's verdict, whichever of the two failures is recorded first */
+    /* two failures at once, "fail" without retries and "retried" with one: whichever is recorded
+     * first, nothing queued starts. When "retried" fails first, its retry takes the free slot at
+     * once (a retry runs next) and finishes as a running suite does; when "fail" does, the retry
+     * is not started. */
     envmgr_suite_list_t l2 = {0};
     add(&l2, "fail", "fail.sh", NULL)->retries = 0;
     add(&l2, "retried", "fail.sh", NULL)->retries = 1;
@@ -187,11 +189,28 @@ static void test_fail_fast(void **state)
     r = run(&l2, &o);
     assert_status(r, "fail", ENVMGR_SUITE_FAILED);
     assert_status(r, "retried", ENVMGR_SUITE_FAILED);
-    assert_int_equal(find(r, "retried")->n_attempts, 1);
+    assert_in_range(find(r, "retried")->n_attempts, 1, 2);
+    assert_status(r, "later1", ENVMGR_SUITE_NOT_RUN);
     assert_status(r, "later2", ENVMGR_SUITE_NOT_RUN);
     assert_true(r->failed_fast);
     envmgr_run_result_free(r);
     envmgr_suite_list_free(&l2);
+
+    /* a retry runs before the suites queued behind it: when it fails too, they do not start
+     * (at the queue's end, both would have run and passed before the run stopped) */
+    envmgr_suite_list_t l3 = {0};
+    add(&l3, "retried", "fail.sh", NULL)->retries = 1;
+    add(&l3, "later1", "pass.sh", NULL);
+    add(&l3, "later2", "pass.sh", NULL);
+    envmgr_run_options_t one = {.jobs = 1, .fail_fast = true};
+    r = run(&l3, &one);
+    assert_status(r, "retried", ENVMGR_SUITE_FAILED);
+    assert_int_equal(find(r, "retried")->n_attempts, 2);
+    assert_status(r, "later1", ENVMGR_SUITE_NOT_RUN);
+    assert_status(r, "later2", ENVMGR_SUITE_NOT_RUN);
+    assert_true(r->failed_fast);
+    envmgr_run_result_free(r);
+    envmgr_suite_list_free(&l3);
 
     o = (envmgr_run_options_t){.jobs = 2};
     r = run(&l, &o);

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Benchmark (issue 16, a faster cold up): a cold `up` of MySQL + two small HTTP services
-# (ci/bench/up3.yaml: mysql, mock-llm, mock-vector; no fixtures) to all healthy, six ways in turn
+# (ci/bench/up3.yaml: mysql, mock-llm, mock-vector; no fixtures) to all healthy, ten ways in turn
 # in each round: the docker CLI scripts of up_down.sh (docker_cli_up.sh: the one that polls the
 # health checks itself every 0.1 s as envtest does, and the one that waits for the engine's health
-# status as `docker compose up --wait` does), `envtest up
-# --no-snapshot` (MySQL initializes its data as the image does), `envtest up` (its data from the
-# init snapshot: the initialized, empty data folder saved by an earlier up) and `envtest up --pod`
-# (the same, in pod mode), and the floor (docker_cli_up.sh's floor_up: the network and MySQL
-# alone, polled from the host; what any tool pays for this environment on this engine, printed as
-# a ratio to the CLI script too). Every container is fresh each time ("cold up"); the snapshot cache is
+# status as `docker compose up --wait` does), `envtest up --no-snapshot` (MySQL initializes its
+# data as the image does), `envtest up` (its data from the init snapshot: the initialized, empty
+# data folder saved by an earlier up) and `envtest up --pod` (the same, in pod mode), and five
+# floors (docker_cli_up.sh): the network and MySQL alone, and the least that each way of giving the
+# three services their network costs (one namespace for all, MySQL owning it or joining a holder
+# as in pod mode; two; one per service), each with MySQL polled from the host and nothing else
+# waited for: what any tool pays for this environment on this engine that way, printed as ratios
+# to the CLI script too. Every container is fresh each time ("cold up"); the snapshot cache is
 # warm: before the rounds, a first `up` with an empty snapshot folder saves the init snapshot, and
 # its time (the "first ever up") and the save's are printed apart. After each up, outside the
 # timing, a `SELECT 1` as the application user through the published port must answer (the
@@ -61,8 +63,10 @@ select1() { # select1 PORT
 }
 usable() { # usable MODE: the environment answers SELECT 1
     local port
-    if [ "$1" = cli ] || [ "$1" = health ] || [ "$1" = floor ]; then
-        port="$(docker port "$cli_project-mysql-1" 3306/tcp | head -n 1)"
+    if [ "$1" = cli ] || [ "$1" = health ] || [[ "$1" == floor* ]]; then
+        local c="$cli_project-mysql-1"
+        [ "$1" = floor_pod ] && c="$cli_project-holder" # it publishes MySQL's port
+        port="$(docker port "$c" 3306/tcp | head -n 1)"
         port="${port##*:}"
     else
         port="$(eval "$("$envtest" -f "$file" -p "$project-$1" env)" && echo "$ENVTEST_MYSQL_PORT")"
@@ -101,7 +105,7 @@ cleanup() {
         "$envtest" -q -f "$file" -p "$project-$m" down -v >/dev/null 2>&1 || true
     done
     docker rm -f "$cli_project-mysql-1" "$cli_project-mock-llm-1" "$cli_project-mock-vector-1" \
-        >/dev/null 2>&1 || true
+        "$cli_project-holder" >/dev/null 2>&1 || true
     docker network rm "${cli_project}_default" >/dev/null 2>&1 || true
     rm -rf "$work"
 }
@@ -134,13 +138,13 @@ declare -A times mysqld
 declare -a loads
 for i in $(seq "$runs"); do
     line="round $i:"
-    for mode in cli health nosnap init pod floor; do
-        [ "$mode" = floor ] && floor_port=$(free_port)
+    for mode in cli health nosnap init pod floor floor_one_ns floor_pod floor_two_ns floor_three_ns; do
+        [[ "$mode" == floor* ]] && floor_port=$(free_port)
         t0=$(now)
         case "$mode" in
         cli) cli_up ;;
         health) cli_up_engine_health ;;
-        floor) floor_up "$floor_port" ;;
+        floor*) "${mode}_up" "$floor_port" ;;
         *) env_up "$mode" "$work/$mode.log" ;;
         esac
         t1=$(now)
@@ -148,12 +152,12 @@ for i in $(seq "$runs"); do
         times[$mode]+="$t "
         usable "$mode"
         c="$project-$mode-mysql-1"
-        case "$mode" in cli | health | floor) c="$cli_project-mysql-1" ;; esac
+        case "$mode" in cli | health | floor*) c="$cli_project-mysql-1" ;; esac
         mysqld[$mode]+="$(mysql_start "$c") "
         r=""
         case "$mode" in
         cli | health) cli_down ;;
-        floor) floor_down ;;
+        floor*) floor_down ;;
         *) r=", snapshot restored: $(restored "$mode" "$work/$mode.log")" && env_down "$mode" ;;
         esac
         line+=$(printf ' %s %.2f s%s |' "$mode" "$t" "$r")
@@ -166,7 +170,7 @@ med() { printf '%s\n' ${times[$1]} | median; }
 # shellcheck disable=SC2086
 med_mysqld() { printf '%s\n' ${mysqld[$1]} | median; }
 m_cli=$(med cli) m_health=$(med health) m_nosnap=$(med nosnap) m_init=$(med init) m_pod=$(med pod)
-m_floor=$(med floor)
+m_floor=$(med floor) m_one=$(med floor_one_ns) m_podf=$(med floor_pod) m_two=$(med floor_two_ns) m_three=$(med floor_three_ns)
 ratio() { echo "$1 / $m_cli" | bc -l; }
 echo
 echo "median of $runs rounds, cold up to all healthy (fresh containers; MySQL + mock-llm + mock-vector):"
@@ -177,8 +181,13 @@ printf '  envtest up --no-snapshot                %.2f s  %.2fx the CLI script\n
 printf '  envtest up (init snapshot cached)       %.2f s  %.2fx the CLI script\n' "$m_init" "$(ratio "$m_init")"
 printf '  envtest up --pod (init snapshot cached) %.2f s  %.2fx the CLI script (target <= 0.6)\n' "$m_pod" "$(ratio "$m_pod")"
 printf '  floor: network + MySQL alone (host poll)  %.2f s  %.2fx the CLI script (no tool does better here)\n' "$m_floor" "$(ratio "$m_floor")"
+printf '  floor, one namespace (MySQL owns it, publishes the 3 ports)  %.2f s  %.2fx\n' "$m_one" "$(ratio "$m_one")"
+printf '  floor, one namespace as pod mode (holder; MySQL joins it)   %.2f s  %.2fx\n' "$m_podf" "$(ratio "$m_podf")"
+printf '  floor, two namespaces (MySQL; a holder with 2 ports)        %.2f s  %.2fx\n' "$m_two" "$(ratio "$m_two")"
+printf '  floor, a namespace per service (3 endpoints, 3 ports)      %.2f s  %.2fx\n' "$m_three" "$(ratio "$m_three")"
 printf '  init snapshot vs --no-snapshot          %.2fx\n' "$(echo "$m_init / $m_nosnap" | bc -l)"
 printf '  MySQL container start to "ready for connections" (medians): CLI script %.2f s, --no-snapshot %.2f s, init snapshot %.2f s, --pod %.2f s\n' \
     "$(med_mysqld cli)" "$(med_mysqld nosnap)" "$(med_mysqld init)" "$(med_mysqld pod)"
-printf '  the floor'"'"'s MySQL, container start to "ready for connections": %.2f s\n' "$(med_mysqld floor)"
+printf '  the floors'"'"' MySQL, container start to "ready for connections": %.2f s, %.2f s, %.2f s, %.2f s, %.2f s\n' \
+    "$(med_mysqld floor)" "$(med_mysqld floor_one_ns)" "$(med_mysqld floor_pod)" "$(med_mysqld floor_two_ns)" "$(med_mysqld floor_three_ns)"
 echo "  load average (1 min) after each round: ${loads[*]}"

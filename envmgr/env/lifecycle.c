@@ -14,6 +14,7 @@
 
 #include "health.h"
 #include "pod.h"
+#include "probe.h"
 #include "project.h"
 #include "reaper.h"
 #include "snapshot_internal.h"
@@ -610,6 +611,11 @@ static void remove_built_images(struct up_ctx *ctx)
     envmgr_strv_free(&ids);
 }
 
+int envmgr_reach_check(envmgr_engine_t *engine, envmgr_error_t *err)
+{
+    return envmgr_probe_reach_check(engine, "/", err);
+}
+
 int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
               const envmgr_up_options_t *opts, envmgr_error_t *err)
 {
@@ -646,7 +652,9 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
 
     envmgr_reaper_t *reaper = NULL;
     bool network_created = false, pod = false;
-    int ret = envmgr_pod_wanted(project, opts->pod, &pod, err);
+    int ret = envmgr_reach_check(engine, err);
+    if (ret == 0)
+        ret = envmgr_pod_wanted(project, opts->pod, &pod, err);
     if (ret == 0 && pod)
         ret = envmgr_pod_check(project, err);
     if (ret == 0)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <envmgr/log.h>
@@ -183,12 +184,14 @@ static bool tcp_connects(const char *host, int port, int timeout_ms)
     return ok;
 }
 
-/* Through a port forwarder: connected, then still open (or the service spoke) after the settle
- * time. A close (EOF, reset) in that time: nothing listens behind it. */
-static bool forwarded_accepts(int port)
+/* Through a port forwarder at host:port (where the port is published): connected, then still open
+ * (or the service spoke) after the settle time. A close (EOF, reset) in that time: nothing listens
+ * behind it. */
+static bool forwarded_accepts(const char *host, int port)
 {
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
+        return false;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return false;
@@ -216,5 +219,66 @@ bool envmgr_probe_port(const envmgr_probe_target_t *t, int container_port)
         return true;
     if (!t->published)
         return tcp_connects(host, port, 200);
-    return forwarded_accepts(port);
+    return forwarded_accepts(host, port);
+}
+
+static bool root_has(const char *root, const char *rel)
+{
+    envmgr_cleanup_free char *path = envmgr_xasprintf("%s/%s", root, rel);
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+bool envmgr_probe_own_container(const char *root, char id[65])
+{
+    id[0] = '\0';
+    if (!root_has(root, ".dockerenv") && !root_has(root, "run/.containerenv"))
+        return false;
+    envmgr_cleanup_free char *path = envmgr_xasprintf("%s/proc/self/mountinfo", root);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return false;
+    char line[4096];
+    while (!id[0] && fgets(line, sizeof(line), f)) {
+        /* Docker: /var/lib/docker/containers/<id>/hostname; Podman:
+         * /var/lib/containers/storage/overlay-containers/<id>/userdata/hostname */
+        for (const char *p = strstr(line, "containers/"); p && !id[0];
+             p = strstr(p + 1, "containers/")) {
+            const char *h = p + strlen("containers/");
+            size_t n = strspn(h, "0123456789abcdef");
+            if (n == 64 && h[64] == '/')
+                snprintf(id, 65, "%.64s", h);
+        }
+    }
+    fclose(f);
+    return id[0] != '\0';
+}
+
+int envmgr_probe_reach_check(envmgr_engine_t *engine, const char *root, envmgr_error_t *err)
+{
+    char id[65];
+    if (getenv("ENVTEST_PROBE") || !envmgr_probe_own_container(root, id))
+        return 0;
+    envmgr_cleanup_json json_t *self = NULL;
+    envmgr_error_t lookup_err = {0};
+    if (envmgr_engine_container_inspect(engine, id, &self, &lookup_err) < 0) {
+        /* another engine (docker-in-docker: the engine runs in this container) */
+        envmgr_debug("envtest runs in container %.12s, which the engine does not know (%s)", id,
+                     lookup_err.message);
+        return 0;
+    }
+    const char *mode =
+        json_string_value(json_object_get(json_object_get(self, "HostConfig"), "NetworkMode"));
+    if (mode && strcmp(mode, "host") == 0)
+        return 0;
+    const char *name = json_string_value(json_object_get(self, "Name")) ?: "";
+    envmgr_error_set(err, ENVMGR_E_ENV, 0,
+                     "envtest runs in container %s (%.12s) of the engine it drives, in a network "
+                     "namespace of its own (network mode %s): the services' ports are published "
+                     "on the engine host's 127.0.0.1, which this container cannot reach",
+                     *name == '/' ? name + 1 : name, id, mode && *mode ? mode : "default");
+    return envmgr_error_hint(
+        err, "run envtest on the host, or run this container in the host's network namespace "
+             "(docker run --network host; a devcontainer: \"runArgs\": [\"--network=host\"]); "
+             "nothing was created");
 }

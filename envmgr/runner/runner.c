@@ -468,6 +468,20 @@ static void enqueue(run_state_t *run, size_t index, int attempt)
     run->queue[run->queue_head + run->queue_len++] = (pending_t){index, attempt};
 }
 
+/* A retry under fail-fast goes first: the suite's last verdict, and so whether the run stops,
+ * comes before any suite that waited behind it starts. */
+static void enqueue_front(run_state_t *run, size_t index, int attempt)
+{
+    if (run->queue_head == 0) {
+        run->queue =
+            envmgr_xgrow(run->queue, run->queue_len, &run->queue_cap, sizeof(*run->queue));
+        memmove(run->queue + 1, run->queue, run->queue_len * sizeof(*run->queue));
+        run->queue_head = 1;
+    }
+    run->queue[--run->queue_head] = (pending_t){index, attempt};
+    run->queue_len++;
+}
+
 static void job_free(job_t *job)
 {
     run_state_t *run = job->run;
@@ -496,7 +510,10 @@ static void record_attempt(job_t *job)
                  job->attempt <= retries && !run->interrupting && !run->failing_fast;
     if (retry) {
         emit(run, ENVMGR_RUN_SUITE_RETRYING, spec, job->attempt, NULL);
-        enqueue(run, job->index, job->attempt + 1);
+        if (run->opts->fail_fast)
+            enqueue_front(run, job->index, job->attempt + 1);
+        else
+            enqueue(run, job->index, job->attempt + 1);
     } else {
         res->status = ok && job->attempt > 1 ? ENVMGR_SUITE_FLAKY : st;
         run->finished++;

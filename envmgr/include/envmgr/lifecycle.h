@@ -70,6 +70,12 @@ typedef struct envmgr_up_options {
     void *userdata;
 } envmgr_up_options_t;
 
+/* Whether this envtest can reach the services' published ports on 127.0.0.1: an ENVMGR_E_ENV error
+ * (saying what to do) when it runs in a container of the engine it drives with a network namespace
+ * of its own (a devcontainer, a CI job's container), whose 127.0.0.1 is not the engine host's.
+ * envmgr_up checks it first; callers that start a reaper before up check it before that. */
+int envmgr_reach_check(envmgr_engine_t *engine, envmgr_error_t *err);
+
 /* Brings the project up: network, volumes, images (build/pull), containers in dependency order with
  * independent services in parallel, health waits (the healthcheck exec'd by envtest as soon as the
  * ports accept connections; state and ports polled every 25 ms, ENVMGR_HEALTH_POLL_MS), then
