@@ -493,8 +493,8 @@ static void test_reach_check_in_container(void **state)
     assert_int_equal(mkdir(proc, 0755), 0);
     assert_int_equal(mkdir(self, 0755), 0);
     assert_int_equal(mkdir(run, 0755), 0);
-    const char *dev = fake_engine_add_container(
-        e->fake, "devbox", "{\"HostConfig\":{\"NetworkMode\":\"bridge\"}}");
+    const char *dev = fake_engine_add_container(e->fake, "devbox",
+                                                "{\"HostConfig\":{\"NetworkMode\":\"bridge\"}}");
     envmgr_cleanup_free char *docker_mounts = envmgr_xasprintf(
         "1210 1180 0:60 / / rw,relatime - overlay overlay rw\n"
         "1230 1210 254:1 /var/lib/docker/containers/%s/hostname /etc/hostname rw - ext4 /dev/vda1 "
@@ -520,8 +520,8 @@ static void test_reach_check_in_container(void **state)
     assert_int_equal(envmgr_probe_reach_check(e->engine, root, &err), 0);
     unsetenv("ENVTEST_PROBE");
     /* in the host's network namespace: the published ports are in reach */
-    const char *hostnet = fake_engine_add_container(
-        e->fake, "hostbox", "{\"HostConfig\":{\"NetworkMode\":\"host\"}}");
+    const char *hostnet = fake_engine_add_container(e->fake, "hostbox",
+                                                    "{\"HostConfig\":{\"NetworkMode\":\"host\"}}");
     envmgr_cleanup_free char *podman_mounts = envmgr_xasprintf(
         "88 70 0:31 /containers/storage/overlay-containers/%s/userdata/hostname /etc/hostname "
         "rw - tmpfs tmpfs rw\n",

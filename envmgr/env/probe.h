@@ -53,10 +53,11 @@ bool envmgr_probe_process_here(const char *proc, long long pid, const char *id);
  * with the engine's socket mounted), in a network namespace of its own: the services' ports are
  * published on the engine host's 127.0.0.1, out of this container's reach: port waits there never
  * end (a service without a healthcheck waits to the deadline), and the addresses envtest hands out
- * (envtest env, the suites' variables) answer nothing. Then an ENVMGR_E_ENV error that says so and what to do; 0 otherwise
- * (on the host, a container in the host's network namespace, an engine that does not know this
- * container, or ENVTEST_PROBE set: the user chose how to reach the services). root is "/" (tests:
- * another folder holding .dockerenv, run/.containerenv and proc/self/mountinfo). */
+ * (envtest env, the suites' variables) answer nothing. Then an ENVMGR_E_ENV error that says so and
+ * what to do; 0 otherwise (on the host, a container in the host's network namespace, an engine that
+ * does not know this container, or ENVTEST_PROBE set: the user chose how to reach the services).
+ * root is "/" (tests: another folder holding .dockerenv, run/.containerenv and
+ * proc/self/mountinfo). */
 int envmgr_probe_reach_check(envmgr_engine_t *engine, const char *root, envmgr_error_t *err);
 /* The decision's first half, for tests: the id of the container this process runs in, from the
  * engine's mounts in root's proc/self/mountinfo (.../containers/<64 hex>/hostname and the like),

@@ -473,8 +473,7 @@ static void enqueue(run_state_t *run, size_t index, int attempt)
 static void enqueue_front(run_state_t *run, size_t index, int attempt)
 {
     if (run->queue_head == 0) {
-        run->queue =
-            envmgr_xgrow(run->queue, run->queue_len, &run->queue_cap, sizeof(*run->queue));
+        run->queue = envmgr_xgrow(run->queue, run->queue_len, &run->queue_cap, sizeof(*run->queue));
         memmove(run->queue + 1, run->queue, run->queue_len * sizeof(*run->queue));
         run->queue_head = 1;
     }
