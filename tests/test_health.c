@@ -541,6 +541,18 @@ static void test_reach_check_in_container(void **state)
     /* a marker but no engine mounts: no id */
     write_file(mountinfo, "1210 1180 0:60 / / rw,relatime - overlay overlay rw\n");
     assert_false(envmgr_probe_own_container(root, id));
+    /* other containers' mounts, as a host running Podman lists them (their shm): not this
+     * process's container, even with a marker (a machine that is itself a container) */
+    envmgr_cleanup_free char *host_mounts = envmgr_xasprintf(
+        "26 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n"
+        "55 26 0:92 / /var/lib/containers/storage/overlay-containers/%s/userdata/shm "
+        "rw,nosuid,nodev,noexec,relatime - tmpfs shm rw,size=64000k\n"
+        "60 26 254:0 /var/lib/docker/containers/%s/mounts/shm /var/lib/docker/containers/%s/"
+        "mounts/shm rw - ext4 /dev/vda rw\n",
+        dev, dev, dev);
+    write_file(mountinfo, host_mounts);
+    assert_false(envmgr_probe_own_container(root, id));
+    assert_int_equal(envmgr_probe_reach_check(e->engine, root, &err), 0);
     unlink(mountinfo);
     unlink(containerenv);
     rmdir(self);

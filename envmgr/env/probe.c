@@ -229,6 +229,13 @@ static bool root_has(const char *root, const char *rel)
     return stat(path, &st) == 0;
 }
 
+/* A mountinfo line's root (its 4th field) and mount point (5th): "36 35 98:0 /mnt1 /mnt2 rw ...".
+ */
+static bool mount_fields(const char *line, char source[4096], char point[256])
+{
+    return sscanf(line, "%*s %*s %*s %4095s %255s", source, point) == 2;
+}
+
 bool envmgr_probe_own_container(const char *root, char id[65])
 {
     id[0] = '\0';
@@ -238,11 +245,17 @@ bool envmgr_probe_own_container(const char *root, char id[65])
     FILE *f = fopen(path, "re");
     if (!f)
         return false;
-    char line[4096];
+    char line[8192], source[4096], point[256];
     while (!id[0] && fgets(line, sizeof(line), f)) {
-        /* Docker: /var/lib/docker/containers/<id>/hostname; Podman:
-         * /var/lib/containers/storage/overlay-containers/<id>/userdata/hostname */
-        for (const char *p = strstr(line, "containers/"); p && !id[0];
+        /* Only the files the engine mounts into its container: its /etc/hostname, /etc/hosts and
+         * /etc/resolv.conf, from Docker's /var/lib/docker/containers/<id>/ or Podman's
+         * .../overlay-containers/<id>/userdata/. A host's mount table also lists other containers'
+         * mounts (Podman's shm, for one): those are not this process's container. */
+        if (!mount_fields(line, source, point) ||
+            (strcmp(point, "/etc/hostname") != 0 && strcmp(point, "/etc/hosts") != 0 &&
+             strcmp(point, "/etc/resolv.conf") != 0))
+            continue;
+        for (const char *p = strstr(source, "containers/"); p && !id[0];
              p = strstr(p + 1, "containers/")) {
             const char *h = p + strlen("containers/");
             size_t n = strspn(h, "0123456789abcdef");
