@@ -229,8 +229,7 @@ static bool root_has(const char *root, const char *rel)
     return stat(path, &st) == 0;
 }
 
-/* A mountinfo line's root (its 4th field) and mount point (5th): "36 35 98:0 /mnt1 /mnt2 rw ...".
- */
+/* A mountinfo line's root (4th field) and mount point (5th): "36 35 98:0 /mnt1 /mnt2 rw ...". */
 static bool mount_fields(const char *line, char source[4096], char point[256])
 {
     return sscanf(line, "%*s %*s %*s %4095s %255s", source, point) == 2;

@@ -59,9 +59,10 @@ bool envmgr_probe_process_here(const char *proc, long long pid, const char *id);
  * root is "/" (tests: another folder holding .dockerenv, run/.containerenv and
  * proc/self/mountinfo). */
 int envmgr_probe_reach_check(envmgr_engine_t *engine, const char *root, envmgr_error_t *err);
-/* The decision's first half, for tests: the id of the container this process runs in, from the
- * engine's mounts in root's proc/self/mountinfo (.../containers/<64 hex>/hostname and the like),
- * when root has .dockerenv or run/.containerenv. */
+/* The decision's first half, for tests: the id of the container this process runs in, when root
+ * has .dockerenv or run/.containerenv, from the engine's mounts of the container's own
+ * /etc/hostname, /etc/hosts or /etc/resolv.conf in root's proc/self/mountinfo (their source is
+ * .../containers/<64 hex>/...; other containers' mounts a host lists do not count). */
 bool envmgr_probe_own_container(const char *root, char id[65]);
 
 #endif
