@@ -36,6 +36,11 @@ tap_need() {
     fi
     tap_skip_all "$1"
 }
+# envtest built ($1, in the build folder $2) and an engine that answers, or tap_need.
+tap_need_envtest_engine() {
+    [ -x "$1" ] || tap_need "envtest not built in $2"
+    docker_ping || tap_need "no Docker engine at $ENVTEST_DOCKER_SOCK"
+}
 tap_done() {
     echo "1..$TAP_N"
     [ "$TAP_FAILED" -eq 0 ]

@@ -365,15 +365,22 @@ static void *greet_main(void *arg)
     return NULL;
 }
 
+/* A target reached through its published ports: container port 3306 at host_ip:host_port. */
+static envmgr_probe_target_t published_at(const char *host_ip, int host_port)
+{
+    envmgr_probe_target_t t = {.published = true, .n_map = 1};
+    t.map[0].container_port = 3306;
+    t.map[0].host_port = host_port;
+    snprintf(t.map[0].host_ip, sizeof(t.map[0].host_ip), "%s", host_ip);
+    return t;
+}
+
 static void test_published_port_greeting(void **state)
 {
     (void)state;
     struct forwarder f = {0};
     f.fd = listener(&f.port);
-    envmgr_probe_target_t t = {.published = true, .n_map = 1};
-    t.map[0].container_port = 3306;
-    t.map[0].host_port = f.port;
-    snprintf(t.map[0].host_ip, sizeof(t.map[0].host_ip), "127.0.0.1");
+    envmgr_probe_target_t t = published_at("127.0.0.1", f.port);
     assert_int_equal(pthread_create(&f.thread, NULL, greet_main, &f), 0);
     assert_true(envmgr_probe_port(&t, 3306));
     pthread_join(f.thread, NULL);
@@ -391,10 +398,7 @@ static void test_published_port_at_its_address(void **state)
     (void)state;
     struct forwarder f = {0};
     f.fd = listener_at(INADDR_LOOPBACK + 1, &f.port);
-    envmgr_probe_target_t t = {.published = true, .n_map = 1};
-    t.map[0].container_port = 3306;
-    t.map[0].host_port = f.port;
-    snprintf(t.map[0].host_ip, sizeof(t.map[0].host_ip), "127.0.0.2");
+    envmgr_probe_target_t t = published_at("127.0.0.2", f.port);
     assert_int_equal(pthread_create(&f.thread, NULL, greet_main, &f), 0);
     assert_true(envmgr_probe_port(&t, 3306));
     pthread_join(f.thread, NULL);

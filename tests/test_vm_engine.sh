@@ -33,8 +33,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-[ -x "$envtest" ] || tap_need "envtest not built in $bin"
-docker_ping || tap_need "no Docker engine at $ENVTEST_DOCKER_SOCK"
+tap_need_envtest_engine "$envtest" "$bin"
 command -v mariadb >/dev/null || tap_need "no mariadb client"
 tap_mysql_image
 
