@@ -66,6 +66,12 @@ int envtest_open_engine(const envtest_globals_t *g, envmgr_engine_t **out, envmg
 {
     if (envmgr_engine_open(g->host, out, err) < 0)
         return -1;
+    /* envtest in a container: every command reaches the services over their network */
+    if (envmgr_reach_prepare(*out, err) < 0) {
+        envmgr_engine_close(*out);
+        *out = NULL;
+        return -1;
+    }
     gc_check(g, *out);
     return 0;
 }

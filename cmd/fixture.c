@@ -112,12 +112,12 @@ static int targets_from_environment(envtest_globals_t *g, targets_store_t *s, en
     }
     if (r == 0 && state.mysql) {
         const envmgr_db_credentials_t *db = state.mysql->db;
-        s->host = envmgr_xstrdup("127.0.0.1");
+        s->host = envmgr_xstrdup(db->host);
         s->user = envmgr_xstrdup(db->user);
         s->password = envmgr_xstrdup(db->password);
         s->database = envmgr_xstrdup(db->database);
         s->t.mysql.host = s->host;
-        s->t.mysql.port = (unsigned)db->host_port;
+        s->t.mysql.port = (unsigned)db->port;
         s->t.mysql.user = s->user;
         s->t.mysql.password = s->password;
         s->t.mysql.database = s->database;
@@ -130,8 +130,8 @@ static int targets_from_environment(envtest_globals_t *g, targets_store_t *s, en
         fs->container_id = svc->id ? keep(s, envmgr_xstrdup(svc->id)) : NULL;
         for (size_t p = 0; p < svc->n_ports && !fs->base_url; p++)
             if (svc->ports[p].host_port)
-                fs->base_url =
-                    keep(s, envmgr_xasprintf("http://127.0.0.1:%d", svc->ports[p].host_port));
+                fs->base_url = keep(s, envmgr_xasprintf("http://%s:%d", svc->ports[p].reach_host,
+                                                        svc->ports[p].reach_port));
     }
     s->t.services = s->services;
     s->t.engine = s->engine;

@@ -86,10 +86,11 @@ static void print_connect(const envmgr_project_t *p, const envmgr_kvlist_t *vars
     }
     printf("  (all variables, passwords too: eval \"$(envtest -p %s env)\")\n", project);
     const envmgr_kv_t *port = envmgr_kvlist_find(vars, "ENVTEST_MYSQL_PORT");
+    const envmgr_kv_t *host = envmgr_kvlist_find(vars, "ENVTEST_MYSQL_HOST");
     if (port)
-        printf("  mysql shell: mariadb -h127.0.0.1 -P%s -u\"$ENVTEST_MYSQL_USER\" "
+        printf("  mysql shell: mariadb -h%s -P%s -u\"$ENVTEST_MYSQL_USER\" "
                "-p\"$ENVTEST_MYSQL_PASSWORD\" \"$ENVTEST_MYSQL_DATABASE\"\n",
-               port->value);
+               host ? host->value : "127.0.0.1", port->value);
     printf("\nLogs: envtest -p %s logs [SERVICE] --tail 100 (-f to follow)\n"
            "Run a command in a service: envtest -p %s exec SERVICE COMMAND [ARG...]\n",
            project, project);

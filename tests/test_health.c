@@ -481,9 +481,18 @@ static void test_process_here(void **state)
     rmdir(proc);
 }
 
-/* envtest in a container of the engine it drives: refused in a network namespace of its own,
- * fine in the host's, on another engine, outside a container, or when ENVTEST_PROBE chose. */
-static void test_reach_check_in_container(void **state)
+/* envtest in a container of the engine it drives: in a network namespace of its own, the engine
+ * handle gets the container as its self (envtest joins the services' networks); not in the host's,
+ * on another engine, outside a container, or when ENVTEST_PROBE chose. */
+static const char *prepared_self(envmgr_engine_t *engine, const char *root)
+{
+    envmgr_error_t err = {0};
+    envmgr_engine_set_self(engine, NULL);
+    assert_int_equal(envmgr_probe_reach_prepare(engine, root, &err), 0);
+    return envmgr_engine_self(engine);
+}
+
+static void test_reach_prepare_in_container(void **state)
 {
     struct env *e = *state;
     char root[] = "/tmp/envtest-root-XXXXXX";
@@ -506,22 +515,22 @@ static void test_reach_check_in_container(void **state)
         dev);
     write_file(mountinfo, docker_mounts);
     char id[65];
-    envmgr_error_t err = {0};
     /* not in a container (no .dockerenv): no decision, whatever the mounts say */
     assert_false(envmgr_probe_own_container(root, id));
-    assert_int_equal(envmgr_probe_reach_check(e->engine, root, &err), 0);
-    /* in one, on its own network: refused, naming it and what to do */
+    assert_null(prepared_self(e->engine, root));
+    /* in one, on its own network: it is the handle's self, copied by a dup */
     write_file(dockerenv, "");
     assert_true(envmgr_probe_own_container(root, id));
     assert_string_equal(id, dev);
-    assert_int_equal(envmgr_probe_reach_check(e->engine, root, &err), -1);
-    assert_int_equal(err.kind, ENVMGR_E_ENV);
-    assert_non_null(strstr(err.message, "container devbox"));
-    assert_non_null(strstr(err.message, "network mode bridge"));
-    assert_non_null(strstr(err.hint, "--network host"));
+    assert_string_equal(prepared_self(e->engine, root), dev);
+    envmgr_engine_t *dup = NULL;
+    envmgr_error_t err = {0};
+    assert_int_equal(envmgr_engine_dup(e->engine, &dup, &err), 0);
+    assert_string_equal(envmgr_engine_self(dup), dev);
+    envmgr_engine_close(dup);
     /* ENVTEST_PROBE set: the user chose how to reach the services */
     setenv("ENVTEST_PROBE", "published", 1);
-    assert_int_equal(envmgr_probe_reach_check(e->engine, root, &err), 0);
+    assert_null(prepared_self(e->engine, root));
     unsetenv("ENVTEST_PROBE");
     /* in the host's network namespace: the published ports are in reach */
     const char *hostnet = fake_engine_add_container(e->fake, "hostbox",
@@ -535,13 +544,13 @@ static void test_reach_check_in_container(void **state)
     write_file(mountinfo, podman_mounts);
     assert_true(envmgr_probe_own_container(root, id));
     assert_string_equal(id, hostnet);
-    assert_int_equal(envmgr_probe_reach_check(e->engine, root, &err), 0);
+    assert_null(prepared_self(e->engine, root));
     /* a container this engine does not know (docker-in-docker: its own engine) */
     write_file(mountinfo, "1 0 0:1 /var/lib/docker/containers/"
                           "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef/hosts "
                           "/etc/hosts rw - ext4 /dev/vda1 rw\n");
     assert_true(envmgr_probe_own_container(root, id));
-    assert_int_equal(envmgr_probe_reach_check(e->engine, root, &err), 0);
+    assert_null(prepared_self(e->engine, root));
     /* a marker but no engine mounts: no id */
     write_file(mountinfo, "1210 1180 0:60 / / rw,relatime - overlay overlay rw\n");
     assert_false(envmgr_probe_own_container(root, id));
@@ -556,7 +565,7 @@ static void test_reach_check_in_container(void **state)
         dev, dev, dev);
     write_file(mountinfo, host_mounts);
     assert_false(envmgr_probe_own_container(root, id));
-    assert_int_equal(envmgr_probe_reach_check(e->engine, root, &err), 0);
+    assert_null(prepared_self(e->engine, root));
     unlink(mountinfo);
     unlink(containerenv);
     rmdir(self);
@@ -599,7 +608,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_published_port_behind_forwarder, setup, teardown),
         cmocka_unit_test(test_published_port_greeting),
         cmocka_unit_test(test_published_port_at_its_address),
-        cmocka_unit_test_setup_teardown(test_reach_check_in_container, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reach_prepare_in_container, setup, teardown),
         cmocka_unit_test(test_probe_target_published_ports),
         cmocka_unit_test(test_process_here),
         cmocka_unit_test(test_resolve_from_image),

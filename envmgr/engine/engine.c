@@ -206,6 +206,7 @@ int envmgr_engine_dup(const envmgr_engine_t *engine, envmgr_engine_t **out, envm
         e->base_url = envmgr_xstrdup(engine->base_url);
     }
     memcpy(e->api_version, engine->api_version, sizeof(e->api_version));
+    envmgr_engine_set_self(e, engine->self);
     *out = e;
     return 0;
 }
@@ -217,6 +218,10 @@ void envmgr_engine_close(envmgr_engine_t *engine)
     if (engine->curl)
         curl_easy_cleanup(engine->curl);
     engine_ssh_reap(engine);
+    for (size_t i = 0; i < engine->n_joined; i++)
+        free(engine->joined[i]);
+    free(engine->joined);
+    free(engine->self);
     free(engine->host);
     free(engine->socket_path);
     free(engine->base_url);

@@ -38,6 +38,11 @@ struct envmgr_engine {
     char *ssh_target, *ssh_port;
     pid_t *ssh_pids;
     size_t n_ssh_pids, cap_ssh_pids;
+    /* envtest in a container of this engine: that container's id (envmgr_engine_set_self), and
+     * the networks this handle connected it to (ids) */
+    char *self;
+    char **joined;
+    size_t n_joined;
 };
 
 /* ---- engine_remote.c: TLS, ssh://, Docker contexts ---- */

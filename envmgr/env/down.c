@@ -80,6 +80,29 @@ static void *remove_thread(void *arg)
     return NULL;
 }
 
+/* Disconnects (force) what is still on the listed networks: containers that are not the project's
+ * (the container of an envtest that ran in one and joined the network, see envmgr_reach_prepare;
+ * one a user connected by hand), which would keep a network from being removed. */
+static void disconnect_endpoints(envmgr_engine_t *engine, json_t *networks)
+{
+    for (size_t i = 0; i < json_array_size(networks); i++) {
+        const char *id = json_string_value(json_object_get(json_array_get(networks, i), "Id"));
+        envmgr_cleanup_json json_t *net = NULL;
+        envmgr_error_t ignored = {0}; /* the removal after is what must succeed */
+        if (!id || envmgr_engine_network_inspect(engine, id, &net, &ignored) < 0)
+            continue;
+        const char *container;
+        json_t *unused;
+        json_object_foreach(json_object_get(net, "Containers"), container, unused)
+        {
+            envmgr_cleanup_free char *path = envmgr_xasprintf("/networks/%s/disconnect", id);
+            envmgr_cleanup_json json_t *body =
+                json_pack("{s:s, s:b}", "Container", container, "Force", 1);
+            envmgr_engine_request(engine, "POST", path, body, NULL, &ignored);
+        }
+    }
+}
+
 /* Removes the networks of the list (by id); counts them in *count. */
 static int remove_networks(envmgr_engine_t *engine, json_t *networks, int *count,
                            envmgr_error_t *err)
@@ -135,6 +158,9 @@ static int remove_containers_and_networks(envmgr_engine_t *engine, json_t *list,
     pthread_mutex_unlock(&batch.lock);
     int network_count = 0;
     envmgr_error_t network_err = {0};
+    /* what is left on them is not the project's: off first (Docker would refuse the removal;
+     * Podman 4.3 would remove the network and leave the container a dangling attachment) */
+    disconnect_endpoints(engine, networks);
     int network_ret = remove_networks(engine, networks, &network_count, &network_err);
 
     int ret = 0;

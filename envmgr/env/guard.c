@@ -45,8 +45,18 @@ static bool process_elsewhere(json_int_t pid)
     return pid > 0 && access(path, F_OK) < 0 && errno == ENOENT;
 }
 
-/* The host port of a running reaper container, 0 when it is not running, -1 on error. In the
- * host's network namespace: its --port argument; else its published 7777. *pid: its process's pid
+/* Where the reaper container runs: in the host's network namespace, or, when envtest runs in a
+ * container of the engine's with a namespace of its own (envmgr_engine_self), in that container's:
+ * either way it listens on the 127.0.0.1 envtest has. Malloc'ed. */
+static char *reaper_network_mode(const envmgr_engine_t *engine)
+{
+    const char *self = envmgr_engine_self(engine);
+    return self ? envmgr_xasprintf("container:%s", self) : envmgr_xstrdup("host");
+}
+
+/* The host port of a running reaper container, 0 when it is not running, -1 on error (also when
+ * it runs in another network namespace than this envtest's would). In the host's network
+ * namespace or a container's: its --port argument; else its published 7777. *pid: its process's pid
  * on the engine's machine, when the engine says (else 0). */
 static int running_port(envmgr_engine_t *engine, const char *name, json_int_t *pid,
                         envmgr_error_t *err)
@@ -60,7 +70,13 @@ static int running_port(envmgr_engine_t *engine, const char *name, json_int_t *p
     *pid = json_integer_value(json_object_get(json_object_get(c, "State"), "Pid"));
     const char *mode =
         json_string_value(json_object_get(json_object_get(c, "HostConfig"), "NetworkMode"));
-    if (mode && strcmp(mode, "host") == 0) {
+    envmgr_cleanup_free char *want = reaper_network_mode(engine);
+    if (strcmp(mode ? mode : "", want) != 0) /* another envtest's, in a namespace out of reach */
+        return envmgr_error_set(err, ENVMGR_E_ENV, 0,
+                                "reaper container %s runs in network mode %s, this envtest's "
+                                "would in %s: out of reach",
+                                name, mode ? mode : "default", want);
+    if (mode && (strcmp(mode, "host") == 0 || strncmp(mode, "container:", 10) == 0)) {
         json_t *cmd = json_object_get(json_object_get(c, "Config"), "Cmd");
         for (size_t i = 0; i + 1 < json_array_size(cmd); i++)
             if (strcmp(json_string_value(json_array_get(cmd, i)) ?: "", "--port") == 0)
@@ -104,10 +120,12 @@ static int free_port(envmgr_error_t *err)
     return ntohs(sa.sin_port);
 }
 
-/* The reaper container's create body. It runs in the host's network namespace, listening on
- * 127.0.0.1:port only: the engine then sets up no network for it (no libnetwork-setkey hook, no
- * port forward), which was a whole container's network set-up on every cold up. */
-static json_t *reaper_config(const char *image, const char *project, const char *bind, int port)
+/* The reaper container's create body. It runs in the host's network namespace (or envtest's own
+ * container's, see reaper_network_mode), listening on 127.0.0.1:port only: the engine then sets up
+ * no network for it (no libnetwork-setkey hook, no port forward), which was a whole container's
+ * network set-up on every cold up. */
+static json_t *reaper_config(const char *image, const char *project, const char *bind, int port,
+                             const char *network_mode)
 {
     const char *grace = getenv("ENVTEST_REAPER_GRACE");
     char port_text[16];
@@ -115,7 +133,39 @@ static json_t *reaper_config(const char *image, const char *project, const char 
     return json_pack("{s:s, s:[s,s,s,s,s,s,s,s], s:{s:s}, s:{s:[s], s:s, s:b}}", "Image", image,
                      "Cmd", "--project", project, "--grace", grace && *grace ? grace : "10",
                      "--port", port_text, "--listen", "127.0.0.1", "Labels", ENVMGR_LABEL_REAPER,
-                     project, "HostConfig", "Binds", bind, "NetworkMode", "host", "AutoRemove", 1);
+                     project, "HostConfig", "Binds", bind, "NetworkMode", network_mode,
+                     "AutoRemove", 1);
+}
+
+/* The engine's socket as the engine's host names it, for the reaper's bind mount: the path envtest
+ * uses, unless envtest runs in a container (envmgr_engine_self), where it is that container's mount
+ * of it (or of a folder holding it): `-v /run/podman/podman.sock:/var/run/docker.sock` is
+ * /run/podman/podman.sock on the host, and /var/run/docker.sock there is another engine's, or
+ * nothing. Malloc'ed. */
+static char *socket_on_engine_host(envmgr_engine_t *engine, const char *path)
+{
+    const char *self = envmgr_engine_self(engine);
+    envmgr_cleanup_json json_t *c = NULL;
+    envmgr_error_t ignored = {0};
+    if (!self || envmgr_engine_container_inspect(engine, self, &c, &ignored) < 0)
+        return envmgr_xstrdup(path);
+    size_t i, best = 0;
+    const char *source = NULL;
+    json_t *m;
+    json_array_foreach(json_object_get(c, "Mounts"), i, m)
+    {
+        const char *dst = json_string_value(json_object_get(m, "Destination"));
+        const char *src = json_string_value(json_object_get(m, "Source"));
+        size_t n = dst ? strlen(dst) : 0;
+        while (n > 1 && dst[n - 1] == '/')
+            n--;
+        if (src && *src && n > best && strncmp(path, dst, n) == 0 &&
+            (path[n] == '\0' || path[n] == '/')) {
+            best = n;
+            source = src;
+        }
+    }
+    return source ? envmgr_xasprintf("%s%s", source, path + best) : envmgr_xstrdup(path);
 }
 
 static int start_container(envmgr_engine_t *engine, const char *project, int *port, json_int_t *pid,
@@ -146,8 +196,10 @@ static int start_container(envmgr_engine_t *engine, const char *project, int *po
         int chosen = free_port(err);
         if (chosen < 0)
             return -1;
-        envmgr_cleanup_free char *bind = envmgr_xasprintf("%s:/engine.sock", host + 7);
-        envmgr_cleanup_json json_t *config = reaper_config(image, project, bind, chosen);
+        envmgr_cleanup_free char *source = socket_on_engine_host(engine, host + 7);
+        envmgr_cleanup_free char *bind = envmgr_xasprintf("%s:/engine.sock", source);
+        envmgr_cleanup_free char *mode = reaper_network_mode(engine);
+        envmgr_cleanup_json json_t *config = reaper_config(image, project, bind, chosen, mode);
         envmgr_cleanup_free char *id = NULL;
         envmgr_error_t create_err = {0};
         if (envmgr_engine_container_create(engine, name, config, &id, &create_err) < 0) {
@@ -221,7 +273,9 @@ int envmgr_guard_open(envmgr_engine_t *engine, const char *project, envmgr_guard
         json_int_t pid = 0;
         if (start_container(engine, project, &port, &pid, err) < 0)
             return -1;
-        if (process_elsewhere(pid)) { /* at once, not after the connect deadline */
+        /* at once, not after the connect deadline (in envtest's own container's namespace, its
+         * pid is another namespace's: it is reachable all the same) */
+        if (!envmgr_engine_self(engine) && process_elsewhere(pid)) {
             envmgr_cleanup_free char *name = container_name(project);
             envmgr_error_t ignored = {0};
             envmgr_engine_container_remove(engine, name, true, false, &ignored);

@@ -15,6 +15,7 @@ struct mysql_admin {
     char *base_db;
     char *user;     /* the application user (MYSQL_USER), or NULL */
     char *password; /* its password */
+    char *host;     /* where envtest reaches the server */
     unsigned port;
 };
 
@@ -25,6 +26,7 @@ static void admin_close(struct mysql_admin *a)
     free(a->base_db);
     free(a->user);
     free(a->password);
+    free(a->host);
     memset(a, 0, sizeof(*a));
 }
 
@@ -45,15 +47,15 @@ static int admin_open(const envmgr_env_state_t *state, struct mysql_admin *a, en
     a->user = strcmp(db->user, "root") != 0 ? envmgr_xstrdup(db->user) : NULL;
     a->password = envmgr_xstrdup(db->password);
     a->base_db = envmgr_xstrdup(db->database);
-    a->port = (unsigned)db->host_port;
+    a->host = envmgr_xstrdup(db->host);
+    a->port = (unsigned)db->port;
     if (envmgr_dl_mysql(err) < 0)
         return -1;
     a->conn = mysql_init(NULL);
     unsigned timeout = 10;
     mysql_options(a->conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
     mysql_options(a->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    if (!mysql_real_connect(a->conn, "127.0.0.1", "root", db->root_password, NULL, a->port, NULL,
-                            0)) {
+    if (!mysql_real_connect(a->conn, a->host, "root", db->root_password, NULL, a->port, NULL, 0)) {
         int ret = mysql_fail(a, err, "connect to MySQL as root");
         admin_close(a);
         return ret;

@@ -611,9 +611,9 @@ static void remove_built_images(struct up_ctx *ctx)
     envmgr_strv_free(&ids);
 }
 
-int envmgr_reach_check(envmgr_engine_t *engine, envmgr_error_t *err)
+int envmgr_reach_prepare(envmgr_engine_t *engine, envmgr_error_t *err)
 {
-    return envmgr_probe_reach_check(engine, "/", err);
+    return envmgr_probe_reach_prepare(engine, "/", err);
 }
 
 int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
@@ -652,7 +652,7 @@ int envmgr_up(envmgr_engine_t *engine, const envmgr_project_t *project,
 
     envmgr_reaper_t *reaper = NULL;
     bool network_created = false, pod = false;
-    int ret = envmgr_reach_check(engine, err);
+    int ret = envmgr_reach_prepare(engine, err);
     if (ret == 0)
         ret = envmgr_pod_wanted(project, opts->pod, &pod, err);
     if (ret == 0 && pod)

@@ -49,12 +49,12 @@ int envmgr_live_targets_get(envmgr_engine_t *engine, const envmgr_project_t *pro
         fs->container_id = keep_string(t, s->id);
         if (s->n_ports) {
             envmgr_cleanup_free char *url =
-                envmgr_xasprintf("http://127.0.0.1:%d", s->ports[0].host_port);
+                envmgr_xasprintf("http://%s:%d", s->ports[0].reach_host, s->ports[0].reach_port);
             fs->base_url = keep_string(t, url);
         }
         if (s == state.mysql) { /* as root, into the service's database */
-            t->targets.mysql.host = "127.0.0.1";
-            t->targets.mysql.port = (unsigned)s->db->host_port;
+            t->targets.mysql.host = keep_string(t, s->db->host);
+            t->targets.mysql.port = (unsigned)s->db->port;
             t->targets.mysql.user = "root";
             t->targets.mysql.password = keep_string(t, s->db->root_password);
             t->targets.mysql.database = keep_string(t, s->db->database);

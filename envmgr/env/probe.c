@@ -37,8 +37,10 @@ bool envmgr_probe_process_here(const char *proc, long long pid, const char *id)
     return named;
 }
 
-static bool want_published(json_t *inspect)
+static bool want_published(envmgr_engine_t *engine, json_t *inspect)
 {
+    if (envmgr_engine_self(engine))
+        return false; /* envtest in a container: at the service's address on its network */
     const char *how = getenv("ENVTEST_PROBE");
     if (how && strcmp(how, "published") == 0)
         return true;
@@ -49,19 +51,25 @@ static bool want_published(json_t *inspect)
     return !envmgr_probe_process_here("/proc", (long long)pid, id);
 }
 
-static void read_address(json_t *inspect, envmgr_probe_target_t *t)
+int envmgr_probe_container_ip(envmgr_engine_t *engine, json_t *inspect, char *ip, size_t size,
+                              envmgr_error_t *err)
 {
+    ip[0] = '\0';
     const char *key;
     json_t *net;
     json_object_foreach(json_object_get(json_object_get(inspect, "NetworkSettings"), "Networks"),
                         key, net)
     {
-        const char *ip = json_string_value(json_object_get(net, "IPAddress"));
-        if (ip && *ip) {
-            snprintf(t->ip, sizeof(t->ip), "%s", ip);
-            return;
-        }
+        const char *addr = json_string_value(json_object_get(net, "IPAddress"));
+        if (!addr || !*addr)
+            continue;
+        const char *network = json_string_value(json_object_get(net, "NetworkID"));
+        if (envmgr_engine_network_join_self(engine, network && *network ? network : key, err) < 0)
+            return -1;
+        snprintf(ip, size, "%s", addr);
+        return 0;
     }
+    return 0;
 }
 
 /* Whether an engine port key ("3306/tcp", "53/udp") is a tcp port, and which. */
@@ -128,13 +136,14 @@ int envmgr_probe_target_get(envmgr_engine_t *engine, json_t *inspect, envmgr_pro
                             envmgr_error_t *err)
 {
     memset(t, 0, sizeof(*t));
-    t->published = want_published(inspect);
+    t->published = want_published(engine, inspect);
     envmgr_cleanup_json json_t *holder = NULL;
     if (envmgr_pod_holder_inspect(engine, inspect, &holder, err) < 0)
         return -1;
     t->pod = holder != NULL;
     json_t *net_owner = holder ? holder : inspect;
-    read_address(net_owner, t);
+    if (envmgr_probe_container_ip(engine, net_owner, t->ip, sizeof(t->ip), err) < 0)
+        return -1;
     if (t->published)
         read_published(net_owner, t);
     read_tcp_ports(inspect, t);
@@ -266,9 +275,12 @@ bool envmgr_probe_own_container(const char *root, char id[65])
     return id[0] != '\0';
 }
 
-int envmgr_probe_reach_check(envmgr_engine_t *engine, const char *root, envmgr_error_t *err)
+int envmgr_probe_reach_prepare(envmgr_engine_t *engine, const char *root, envmgr_error_t *err)
 {
+    (void)err;
     char id[65];
+    if (envmgr_engine_self(engine))
+        return 0; /* prepared before */
     if (getenv("ENVTEST_PROBE") || !envmgr_probe_own_container(root, id))
         return 0;
     envmgr_cleanup_json json_t *self = NULL;
@@ -283,14 +295,11 @@ int envmgr_probe_reach_check(envmgr_engine_t *engine, const char *root, envmgr_e
         json_string_value(json_object_get(json_object_get(self, "HostConfig"), "NetworkMode"));
     if (mode && strcmp(mode, "host") == 0)
         return 0;
-    const char *name = json_string_value(json_object_get(self, "Name")) ?: "";
-    envmgr_error_set(err, ENVMGR_E_ENV, 0,
-                     "envtest runs in container %s (%.12s) of the engine it drives, in a network "
-                     "namespace of its own (network mode %s): the services' ports are published "
-                     "on the engine host's 127.0.0.1, which this container cannot reach",
-                     *name == '/' ? name + 1 : name, id, mode && *mode ? mode : "default");
-    return envmgr_error_hint(
-        err, "run envtest on the host, or run this container in the host's network namespace "
-             "(docker run --network host; a devcontainer: \"runArgs\": [\"--network=host\"]); "
-             "nothing was created");
+    /* The services' ports are published on the engine host's 127.0.0.1, out of this container's
+     * reach: envtest joins their network and reaches them at their addresses there. */
+    envmgr_debug("envtest runs in container %.12s (network mode %s): it reaches the services over "
+                 "their network",
+                 id, mode && *mode ? mode : "default");
+    envmgr_engine_set_self(engine, id);
+    return 0;
 }

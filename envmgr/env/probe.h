@@ -51,14 +51,18 @@ bool envmgr_probe_process_here(const char *proc, long long pid, const char *id);
 
 /* envtest itself in a container of the engine it drives (a devcontainer, a CI job's container
  * with the engine's socket mounted), in a network namespace of its own: the services' ports are
- * published on the engine host's 127.0.0.1, out of this container's reach: port waits there never
- * end (a service without a healthcheck waits to the deadline), and the addresses envtest hands out
- * (envtest env, the suites' variables) answer nothing. Then an ENVMGR_E_ENV error that says so and
- * what to do; 0 otherwise (on the host, a container in the host's network namespace, an engine that
- * does not know this container, or ENVTEST_PROBE set: the user chose how to reach the services).
- * root is "/" (tests: another folder holding .dockerenv, run/.containerenv and
+ * published on the engine host's 127.0.0.1, out of this container's reach. Then the engine handle
+ * gets this container as its self (envmgr_engine_set_self): envtest joins the services' networks
+ * and reaches them at their addresses there (envmgr_probe_container_ip; state.c for the
+ * variables). Unset otherwise (on the host, a container in the host's network namespace, an engine
+ * that does not know this container, or ENVTEST_PROBE set: the user chose how to reach the
+ * services). root is "/" (tests: another folder holding .dockerenv, run/.containerenv and
  * proc/self/mountinfo). */
-int envmgr_probe_reach_check(envmgr_engine_t *engine, const char *root, envmgr_error_t *err);
+int envmgr_probe_reach_prepare(envmgr_engine_t *engine, const char *root, envmgr_error_t *err);
+/* The address of a container (of its inspect) on its first network with one, into ip ("" when it
+ * has none); with a self container, connects it to that network first. */
+int envmgr_probe_container_ip(envmgr_engine_t *engine, json_t *inspect, char *ip, size_t size,
+                              envmgr_error_t *err);
 /* The decision's first half, for tests: the id of the container this process runs in, when root
  * has .dockerenv or run/.containerenv, from the engine's mounts of the container's own
  * /etc/hostname, /etc/hosts or /etc/resolv.conf in root's proc/self/mountinfo (their source is

@@ -8,6 +8,7 @@
 
 #include "health.h"
 #include "pod.h"
+#include "probe.h"
 #include "project.h"
 #include <envmgr/lifecycle.h>
 
@@ -26,10 +27,13 @@ static const char *db_setting(json_t *env, const char *name)
 static envmgr_db_credentials_t *db_credentials(json_t *env, const envmgr_service_state_t *s)
 {
     int host_port = 0;
+    const envmgr_port_binding_t *binding = NULL;
     for (size_t i = 0; i < s->n_ports && !host_port; i++)
         if (s->ports[i].container_port == ENVMGR_MYSQL_PORT &&
-            strcmp(s->ports[i].protocol, "tcp") == 0)
+            strcmp(s->ports[i].protocol, "tcp") == 0) {
             host_port = s->ports[i].host_port;
+            binding = &s->ports[i];
+        }
     const char *root_pw = db_setting(env, "ROOT_PASSWORD");
     const char *user = db_setting(env, "USER");
     const char *password = db_setting(env, "PASSWORD");
@@ -38,6 +42,8 @@ static envmgr_db_credentials_t *db_credentials(json_t *env, const envmgr_service
         return NULL;
     envmgr_db_credentials_t *db = envmgr_xcalloc(1, sizeof(*db));
     db->host_port = host_port;
+    db->host = binding->reach_host;
+    db->port = binding->reach_port;
     db->root_password = envmgr_xstrdup(root_pw ? root_pw : "");
     db->user = envmgr_xstrdup(user ? user : "root");
     db->password = envmgr_xstrdup(user ? (password ? password : "") : db->root_password);
@@ -58,7 +64,10 @@ static bool port_listed(const char *only, const char *key)
     return false;
 }
 
-static void read_ports(json_t *inspect, const char *only, envmgr_service_state_t *s)
+/* reach_ip: the address envtest reaches the container at (envmgr_engine_self), or NULL: at its
+ * published ports. */
+static void read_ports(json_t *inspect, const char *only, const char *reach_ip,
+                       envmgr_service_state_t *s)
 {
     json_t *ports = json_object_get(json_object_get(inspect, "NetworkSettings"), "Ports");
     const char *key;
@@ -83,6 +92,9 @@ static void read_ports(json_t *inspect, const char *only, envmgr_service_state_t
             snprintf(p->protocol, sizeof(p->protocol), "%s", proto);
             p->host_ip = envmgr_xstrdup(ip ? ip : "");
             p->host_port = hp ? atoi(hp) : 0;
+            bool any = !ip || !*ip || strcmp(ip, "0.0.0.0") == 0;
+            p->reach_host = envmgr_xstrdup(reach_ip ? reach_ip : any ? "127.0.0.1" : ip);
+            p->reach_port = reach_ip ? cport : p->host_port;
         }
     }
 }
@@ -122,12 +134,20 @@ static int inspect_service(envmgr_engine_t *engine, json_t *containers, envmgr_s
     s->state = envmgr_xstrdup(json_string_value(json_object_get(state, "Status")) ?: "unknown");
     s->health = envmgr_xstrdup(health ? health : "none");
     s->health_checked_by = envmgr_xstrdup(health ? "engine" : "none");
-    read_ports(inspect, NULL, s);
     envmgr_cleanup_json json_t *holder = NULL; /* pod mode: the ports are the holder's */
     if (envmgr_pod_holder_inspect(engine, inspect, &holder, err) < 0)
         return -1;
+    char ip[64] = "";
+    if (envmgr_engine_self(engine) &&
+        envmgr_probe_container_ip(engine, holder ? holder : inspect, ip, sizeof(ip), err) < 0)
+        return -1;
+    const char *reach_ip = ip[0] ? ip : NULL;
+    /* in a pod, only the holder's of the service's own ports: Podman reports the namespace's
+     * every port on each container in it */
     if (holder)
-        read_ports(holder, envmgr_pod_ports_label(inspect), s);
+        read_ports(holder, envmgr_pod_ports_label(inspect), reach_ip, s);
+    else
+        read_ports(inspect, NULL, reach_ip, s);
     s->db = db_credentials(json_object_get(json_object_get(inspect, "Config"), "Env"), s);
     return 0;
 }
@@ -177,8 +197,10 @@ static void service_state_clear(envmgr_service_state_t *s)
     free(s->health);
     free(s->health_checked_by);
     free(s->url);
-    for (size_t i = 0; i < s->n_ports; i++)
+    for (size_t i = 0; i < s->n_ports; i++) {
         free(s->ports[i].host_ip);
+        free(s->ports[i].reach_host);
+    }
     free(s->ports);
     if (s->db) {
         free(s->db->root_password);

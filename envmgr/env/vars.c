@@ -24,7 +24,7 @@ static void add_mysql_vars(envmgr_kvlist_t *out, const envmgr_db_credentials_t *
     envmgr_cleanup_free char *u = url_escape(db->user);
     envmgr_cleanup_free char *pw = url_escape(db->password);
     envmgr_cleanup_free char *url =
-        envmgr_xasprintf("mysql://%s:%s@127.0.0.1:%d/%s", u, pw, db->host_port, db->database);
+        envmgr_xasprintf("mysql://%s:%s@%s:%d/%s", u, pw, db->host, db->port, db->database);
     envmgr_kvlist_set(out, "DATABASE_URL", url);
     envmgr_kvlist_set(out, "ENVTEST_MYSQL_USER", db->user);
     envmgr_kvlist_set(out, "ENVTEST_MYSQL_PASSWORD", db->password);
@@ -35,18 +35,21 @@ static void add_service_vars(envmgr_kvlist_t *out, const envmgr_service_state_t 
 {
     envmgr_cleanup_free char *stem = envmgr_project_env_stem(s->service);
     envmgr_cleanup_free char *host_key = envmgr_xasprintf("ENVTEST_%s_HOST", stem);
-    envmgr_kvlist_set(out, host_key, "127.0.0.1");
     int first = 0;
     for (size_t p = 0; p < s->n_ports; p++) {
         if (!s->ports[p].host_port)
             continue;
-        if (!first)
-            first = s->ports[p].host_port;
+        if (!first) {
+            first = s->ports[p].reach_port;
+            envmgr_kvlist_set(out, host_key, s->ports[p].reach_host);
+        }
         envmgr_cleanup_free char *k =
             envmgr_xasprintf("ENVTEST_%s_PORT_%d", stem, s->ports[p].container_port);
-        envmgr_cleanup_free char *v = envmgr_xasprintf("%d", s->ports[p].host_port);
+        envmgr_cleanup_free char *v = envmgr_xasprintf("%d", s->ports[p].reach_port);
         envmgr_kvlist_set(out, k, v);
     }
+    if (!first) /* nothing published: where it would be */
+        envmgr_kvlist_set(out, host_key, "127.0.0.1");
     if (first) {
         envmgr_cleanup_free char *k = envmgr_xasprintf("ENVTEST_%s_PORT", stem);
         envmgr_cleanup_free char *v = envmgr_xasprintf("%d", first);

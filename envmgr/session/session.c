@@ -181,8 +181,8 @@ static int env_prepare_locked(session_t *s, envmgr_error_t *err)
  * it is not, and records its use of it; then it lets the next one in. */
 static int env_prepare(session_t *s, envmgr_error_t *err)
 {
-    /* suites reach the services through 127.0.0.1: told now, before a reaper or an up */
-    if (envmgr_reach_check(s->opts->engine, err) < 0)
+    /* how the suites reach the services, known before a reaper or an up */
+    if (envmgr_reach_prepare(s->opts->engine, err) < 0)
         return -1;
     /* a run that may own the environment holds its guard before the lock (see <envmgr/guard.h>) */
     bool wanted = false;

@@ -101,6 +101,19 @@ int envmgr_engine_network_list(envmgr_engine_t *engine, const char *label_filter
 int envmgr_engine_network_inspect(envmgr_engine_t *engine, const char *id_or_name, json_t **out,
                                   envmgr_error_t *err);
 
+/* envtest itself in a container of this engine, with a network namespace of its own (a
+ * devcontainer, a CI job's container): that container's id, set by envmgr_reach_prepare (NULL: on
+ * the engine's host, or in the host's namespace). Then envtest reaches the services at their
+ * addresses on their network, which it joins its container to (envmgr_engine_network_join_self),
+ * instead of their ports published on the host's 127.0.0.1, out of the container's reach. Copied
+ * by envmgr_engine_dup. */
+void envmgr_engine_set_self(envmgr_engine_t *engine, const char *container_id);
+const char *envmgr_engine_self(const envmgr_engine_t *engine);
+/* Connects the self container to the network (id or name), once per handle; already connected
+ * is success. Without a self container: 0, nothing done. */
+int envmgr_engine_network_join_self(envmgr_engine_t *engine, const char *network,
+                                    envmgr_error_t *err);
+
 /* ---- volumes ------------------------------------------------------------------------------ */
 int envmgr_engine_volume_create(envmgr_engine_t *engine, const char *name,
                                 const envmgr_kvlist_t *labels, envmgr_error_t *err);

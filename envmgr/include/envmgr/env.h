@@ -22,6 +22,12 @@ typedef struct envmgr_port_binding {
     char protocol[8]; /* "tcp", "udp" */
     char *host_ip;    /* "127.0.0.1" */
     int host_port;
+    /* Where this envtest connects to it: host_ip (127.0.0.1 for 0.0.0.0 or none) and host_port;
+     * when envtest runs in a container with a network namespace of its own (envmgr_engine_self),
+     * the container's (pod mode: the holder's) address on the project's network and
+     * container_port. */
+    char *reach_host;
+    int reach_port;
 } envmgr_port_binding_t;
 
 /* A MySQL or MariaDB service's credentials, from its container's variables by one rule: each
@@ -29,6 +35,8 @@ typedef struct envmgr_port_binding {
  * A service is a database when it publishes ENVMGR_MYSQL_PORT on the host and sets any of them. */
 typedef struct envmgr_db_credentials {
     int host_port;       /* the published 3306, on 127.0.0.1 */
+    const char *host;    /* where envtest connects to it: its binding's reach_host (borrowed) */
+    int port;            /* and reach_port */
     char *root_password; /* "" when unset (MYSQL_ALLOW_EMPTY_PASSWORD) */
     char *user;          /* the application user, or "root" when none is set */
     char *password;      /* the application user's (root's when user is "root") */
@@ -85,8 +93,9 @@ const envmgr_service_state_t *envmgr_env_state_service(const envmgr_env_state_t 
 json_t *envmgr_env_state_to_json(const envmgr_env_state_t *state);
 
 /* Connection variables for other tools, from the state: ENVTEST_PROJECT, ENVTEST_<SERVICE>_HOST /
- * _PORT / _PORT_<containerport>, and for the database service DATABASE_URL
- * (mysql://user:password@127.0.0.1:port/db, user and password URL-escaped),
+ * _PORT / _PORT_<containerport> (where envtest reaches them: reach_host, reach_port), and for the
+ * database service DATABASE_URL (mysql://user:password@host:port/db, user and password
+ * URL-escaped),
  * ENVTEST_MYSQL_USER/PASSWORD/DATABASE. <SERVICE> is envmgr_project_env_stem(service). Fails with
  * ENVMGR_E_ENV when no service has a container. With project (may be NULL), then the real
  * services' ENVTEST_<SERVICE>_URL/_HOST/_PORT from their URLs, then x-envtest.environment,

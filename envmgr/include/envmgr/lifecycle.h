@@ -70,11 +70,15 @@ typedef struct envmgr_up_options {
     void *userdata;
 } envmgr_up_options_t;
 
-/* Whether this envtest can reach the services' published ports on 127.0.0.1: an ENVMGR_E_ENV error
- * (saying what to do) when it runs in a container of the engine it drives with a network namespace
- * of its own (a devcontainer, a CI job's container), whose 127.0.0.1 is not the engine host's.
- * envmgr_up checks it first; callers that start a reaper before up check it before that. */
-int envmgr_reach_check(envmgr_engine_t *engine, envmgr_error_t *err);
+/* How this envtest reaches the services. On the engine's host (or in its network namespace): at
+ * their ports published on 127.0.0.1. In a container of the engine it drives with a network
+ * namespace of its own (a devcontainer, a CI job's `container:`), whose 127.0.0.1 is not the
+ * engine host's: the engine handle gets that container as its self (envmgr_engine_self), and
+ * envtest joins the services' networks and reaches them at their addresses there, for its health
+ * waits, fixtures and the variables it hands out; its reaper container shares the container's
+ * network namespace. envmgr_up and a run call it first; callers that start a reaper before up call
+ * it before that. Idempotent. */
+int envmgr_reach_prepare(envmgr_engine_t *engine, envmgr_error_t *err);
 
 /* Brings the project up: network, volumes, images (build/pull), containers in dependency order with
  * independent services in parallel, health waits (the healthcheck exec'd by envtest as soon as the
