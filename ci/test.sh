@@ -117,8 +117,8 @@ asan_docker_tests() {
 # The docker tests that matter, against Podman's Docker-compatible API (ci/setup.sh: setup_podman):
 # lifecycle (up/status/env/exec/down, health, failed ups cleaned, Ctrl-C, kill -9 reaped), fixtures
 # (MariaDB, copy steps), the Seoul environment's up/status/env/run/down (test_podman_seoul), and
-# envtest inside a Podman container (test_in_container: refused in its own namespace, works in the
-# host's).
+# envtest inside a Podman container (test_in_container: in its own namespace it joins the project's
+# network, its reaper shares that namespace; in the host's, as on the host).
 PODMAN_TESTS='^(test_lifecycle_docker|test_fixture_mysql|test_podman_seoul|test_in_container)$'
 podman_docker_tests() {
     step_failed build && ci_log "note: the build failed; tests whose programs are missing will fail"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016 # the scripts in single quotes run in the box, where $ET is set
 # docker test: envtest run inside a container of the engine it drives (a devcontainer, a CI job's
 # `container:` with the engine's socket mounted; envmgr_reach_prepare in <envmgr/lifecycle.h>):
 #   - in a network namespace of its own (the default bridge network), where the engine host's
@@ -22,7 +23,6 @@
 # image unless ENVTEST_REQUIRE_DOCKER=1. Project: $ENVTEST_TEST_PROJECT (default
 # envtest-test-incont-<pid>).
 set -u
-# shellcheck disable=SC2016 # the scripts in single quotes run in the box, where $ET is set
 src="${ENVTEST_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 # shellcheck source=ci/lib.sh
 source "$src/ci/lib.sh"
