@@ -55,8 +55,9 @@ static char *reaper_network_mode(const envmgr_engine_t *engine)
 }
 
 /* The host port of a running reaper container, 0 when it is not running, -1 on error (also when
- * it runs in another network namespace than this envtest's would). In the host's network
- * namespace or a container's: its --port argument; else its published 7777. *pid: its process's pid
+ * it listens in another network namespace than this envtest's would: the host's, or another
+ * container's). In the host's network namespace or a container's: its --port argument; else (an
+ * older envtest's) its published 7777. *pid: its process's pid
  * on the engine's machine, when the engine says (else 0). */
 static int running_port(envmgr_engine_t *engine, const char *name, json_int_t *pid,
                         envmgr_error_t *err)
@@ -70,13 +71,14 @@ static int running_port(envmgr_engine_t *engine, const char *name, json_int_t *p
     *pid = json_integer_value(json_object_get(json_object_get(c, "State"), "Pid"));
     const char *mode =
         json_string_value(json_object_get(json_object_get(c, "HostConfig"), "NetworkMode"));
+    bool in_namespace = mode && (strcmp(mode, "host") == 0 || strncmp(mode, "container:", 10) == 0);
     envmgr_cleanup_free char *want = reaper_network_mode(engine);
-    if (strcmp(mode ? mode : "", want) != 0) /* another envtest's, in a namespace out of reach */
+    if (in_namespace && strcmp(mode, want) != 0) /* another envtest's 127.0.0.1, out of reach */
         return envmgr_error_set(err, ENVMGR_E_ENV, 0,
                                 "reaper container %s runs in network mode %s, this envtest's "
                                 "would in %s: out of reach",
-                                name, mode ? mode : "default", want);
-    if (mode && (strcmp(mode, "host") == 0 || strncmp(mode, "container:", 10) == 0)) {
+                                name, mode, want);
+    if (in_namespace) {
         json_t *cmd = json_object_get(json_object_get(c, "Config"), "Cmd");
         for (size_t i = 0; i + 1 < json_array_size(cmd); i++)
             if (strcmp(json_string_value(json_array_get(cmd, i)) ?: "", "--port") == 0)

@@ -66,7 +66,9 @@ typedef struct envmgr_env_state {
 
 /* Reads the live state of the project's services: one container list, one inspect per container,
  * the keep mark. Services of the model without a container have state "missing". health is the
- * engine's verdict. */
+ * engine's verdict. With a self container (envtest in a container of the engine,
+ * envmgr_engine_self), it connects that container to the services' networks, once per network
+ * and handle, for their addresses there (reach_host). */
 int envmgr_env_inspect(envmgr_engine_t *engine, const envmgr_project_t *project,
                        envmgr_env_state_t *out, envmgr_error_t *err);
 void envmgr_env_state_free(envmgr_env_state_t *state);
