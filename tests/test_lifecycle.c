@@ -372,6 +372,45 @@ static void test_down_by_label_after_a_crash(void **state)
     assert_int_equal(fake_engine_count(e->fake, "volumes", NULL), 1);
 }
 
+/* A container that is not the project's on its network (the container of an envtest that ran in
+ * one and joined it) is taken off before the network goes; a pod holder that the engine refused
+ * to remove while a service was in its namespace (Podman: "has dependent containers") goes once
+ * the others are gone. */
+static void test_down_foreign_endpoint_and_pod_holder(void **state)
+{
+    struct env *e = *state;
+    fake_engine_t *f = e->fake;
+    fake_engine_add_network(f, "lc_default", "{\"io.envtest.project\":\"lc\"}");
+    const char *holder = fake_engine_add_container(
+        f, "lc-pod-holder",
+        "{\"Config\":{\"Labels\":{\"io.envtest.project\":\"lc\",\"io.envtest.pod\":"
+        "\"holder\"}}}");
+    fake_engine_add_container(f, "lc-db-1",
+                              "{\"Config\":{\"Labels\":{\"io.envtest.project\":\"lc\","
+                              "\"io.envtest.service\":\"db\"}}}");
+    fake_engine_add_container(f, "devbox", NULL);
+    fake_engine_connect(f, "lc_default", "lc-pod-holder");
+    fake_engine_connect(f, "lc_default", "devbox");
+    envmgr_cleanup_free char *holder_delete = envmgr_xasprintf("DELETE /containers/%s", holder);
+    fake_engine_fault(f, holder_delete,
+                      &(fake_fault_t){.status = 500,
+                                      .body = "{\"message\":\"container has dependent containers "
+                                              "which must be removed before it\"}",
+                                      .times = 1});
+    envmgr_error_t err = {0};
+    int removed = -1;
+    assert_int_equal(envmgr_down(e->engine, "lc", true, NULL, NULL, &removed, &err), 0);
+    assert_int_equal(removed, 3); /* the holder, the service and the network */
+    assert_int_equal(left_of_project(f), 0);
+    assert_int_equal(fake_engine_count_requests(f, "DELETE /containers/*"), 3); /* holder twice */
+    /* the devbox stays, off the network */
+    envmgr_cleanup_json json_t *devbox = fake_engine_object(f, "containers", "devbox");
+    assert_non_null(devbox);
+    assert_int_equal(
+        json_object_size(json_object_get(json_object_get(devbox, "NetworkSettings"), "Networks")),
+        0);
+}
+
 static void test_down_reports_an_engine_failure(void **state)
 {
     struct env *e = *state;
@@ -421,6 +460,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_up_again_reuses_and_recreates_on_change, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_failed_up_removes_what_it_made, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_down_foreign_endpoint_and_pod_holder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_up_on_a_live_environment_removes_only_its_own,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_injected_engine_failures_clean_up, setup, teardown),

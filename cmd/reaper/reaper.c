@@ -319,6 +319,9 @@ static void reap(void)
         char path[1024];
         snprintf(path, sizeof(path), "/containers/json?all=1&filters=%s", f);
         int c = remove_listed(path, NULL, "Id", "/containers/", "?force=1&v=1");
+        /* what is left: a pod holder Podman would not remove while a service in its namespace
+         * was still there ("has dependent containers") */
+        c += remove_listed(path, NULL, "Id", "/containers/", "?force=1&v=1");
         snprintf(path, sizeof(path), "/networks?filters=%s", f);
         int nw = remove_listed(path, NULL, "Id", "/networks/", "");
         snprintf(path, sizeof(path), "/volumes?filters=%s", f);

@@ -25,6 +25,7 @@ struct remove_job {
     const char *service;
     json_t *networks; /* the container's NetworkSettings.Networks (borrowed) */
     bool volumes;
+    bool holder; /* the pod holder (pod.h) */
     envmgr_progress_cb progress;
     void *userdata;
     int64_t t0;
@@ -138,10 +139,9 @@ static int remove_containers_and_networks(envmgr_engine_t *engine, json_t *list,
         jobs[i].id = json_string_value(json_object_get(c, "Id"));
         jobs[i].service =
             json_string_value(json_object_get(json_object_get(c, "Labels"), ENVMGR_LABEL_SERVICE));
+        jobs[i].holder = json_object_get(json_object_get(c, "Labels"), ENVMGR_LABEL_POD) != NULL;
         if (!jobs[i].service) /* the pod holder (pod.h), or a container of unknown service */
-            jobs[i].service = json_object_get(json_object_get(c, "Labels"), ENVMGR_LABEL_POD)
-                                  ? "pod holder"
-                                  : jobs[i].id;
+            jobs[i].service = jobs[i].holder ? "pod holder" : jobs[i].id;
         jobs[i].networks = json_object_get(json_object_get(c, "NetworkSettings"), "Networks");
         jobs[i].volumes = volumes;
         jobs[i].progress = progress;
@@ -164,9 +164,24 @@ static int remove_containers_and_networks(envmgr_engine_t *engine, json_t *list,
     int network_ret = remove_networks(engine, networks, &network_count, &network_err);
 
     int ret = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         if (started[i])
             pthread_join(threads[i], NULL);
+    /* A pod holder removed while a service in its namespace still existed: Podman refuses that
+     * ("has dependent containers"), Docker does not; once the others are gone, once more. */
+    for (size_t i = 0; i < n; i++) {
+        if (jobs[i].result == 0 || !jobs[i].holder)
+            continue;
+        envmgr_error_t again = {0};
+        if (envmgr_engine_container_remove(engine, jobs[i].id, true, volumes, &again) == 0 ||
+            again.kind == ENVMGR_E_NOT_FOUND) {
+            jobs[i].result = 0;
+            if (progress)
+                progress(userdata, jobs[i].service, ENVMGR_PHASE_REMOVED, envmgr_now_ms() - t0,
+                         NULL);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
         if (jobs[i].result < 0 && ret == 0) {
             ret = envmgr_error_set(err, jobs[i].err.kind, jobs[i].err.code, "remove %s: %s",
                                    jobs[i].service, jobs[i].err.message);
