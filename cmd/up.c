@@ -93,8 +93,6 @@ static int up_run(envtest_ctx_t *ctx, void *opts)
     const char *name = ctx->project_name;
     int64_t t0 = envmgr_now_ms();
     envmgr_error_t err = {0}, guard_err = {0};
-    if (envmgr_reach_prepare(ctx->engine, &err) < 0) /* before the reaper: nothing made */
-        return envtest_report_error(&err);
     envmgr_guard_t *guard = NULL;
     bool wanted = false, was_ephemeral = false, handed = false;
     if (!o->up.keep_on_failure &&

@@ -41,6 +41,16 @@ static void remove_job_disconnected(struct remove_job *job)
     pthread_mutex_unlock(&job->batch->lock);
 }
 
+/* Takes the container off the network (force). Errors are ignored: the removal after it is what
+ * must succeed. */
+static void force_disconnect(envmgr_engine_t *engine, const char *network, const char *container)
+{
+    envmgr_cleanup_free char *path = envmgr_xasprintf("/networks/%s/disconnect", network);
+    envmgr_cleanup_json json_t *body = json_pack("{s:s, s:b}", "Container", container, "Force", 1);
+    envmgr_error_t ignored = {0};
+    envmgr_engine_request(engine, "POST", path, body, NULL, &ignored);
+}
+
 static void disconnect_all(envmgr_engine_t *engine, struct remove_job *job)
 {
     const char *name;
@@ -48,12 +58,7 @@ static void disconnect_all(envmgr_engine_t *engine, struct remove_job *job)
     json_object_foreach(job->networks, name, net)
     {
         const char *network_id = json_string_value(json_object_get(net, "NetworkID"));
-        envmgr_cleanup_free char *path =
-            envmgr_xasprintf("/networks/%s/disconnect", network_id ? network_id : name);
-        envmgr_cleanup_json json_t *body =
-            json_pack("{s:s, s:b}", "Container", job->id, "Force", 1);
-        envmgr_error_t ignored = {0}; /* the removal below is what must succeed */
-        envmgr_engine_request(engine, "POST", path, body, NULL, &ignored);
+        force_disconnect(engine, network_id ? network_id : name, job->id);
     }
 }
 
@@ -96,10 +101,7 @@ static void disconnect_endpoints(envmgr_engine_t *engine, json_t *networks)
         json_t *unused;
         json_object_foreach(json_object_get(net, "Containers"), container, unused)
         {
-            envmgr_cleanup_free char *path = envmgr_xasprintf("/networks/%s/disconnect", id);
-            envmgr_cleanup_json json_t *body =
-                json_pack("{s:s, s:b}", "Container", container, "Force", 1);
-            envmgr_engine_request(engine, "POST", path, body, NULL, &ignored);
+            force_disconnect(engine, id, container);
         }
     }
 }
